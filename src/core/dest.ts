@@ -14,8 +14,8 @@ import {
   type TunType,
 } from './constants.js';
 import type { Addr } from './inet.js';
-import { Stats } from './stats.js';
 import type { Service } from './service.js';
+import { Stats } from './stats.js';
 
 /** What `-a`/`-e` carry for a dest; `-e` replaces every field. */
 export interface DestSpec {
@@ -89,7 +89,8 @@ export class Dest {
   /** Applies `-a`/`-e` settings as __ip_vs_update_dest does. */
   update(spec: DestSpec, adding: boolean): void {
     let connFlags = (spec.fwd & IP_VS_CONN_F_DEST_MASK) | IP_VS_CONN_F_INACTIVE;
-    if ((spec.fwd & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) connFlags |= IP_VS_CONN_F_NOOUTPUT;
+    if ((spec.fwd & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ)
+      connFlags |= IP_VS_CONN_F_NOOUTPUT;
     this.connFlags = connFlags;
     this.fwd = spec.fwd;
     this.tunType = spec.tunType;

@@ -61,7 +61,11 @@ export class Addr {
 
   equals(o: Addr): boolean {
     return (
-      this.af === o.af && this.w0 === o.w0 && this.w1 === o.w1 && this.w2 === o.w2 && this.w3 === o.w3
+      this.af === o.af &&
+      this.w0 === o.w0 &&
+      this.w1 === o.w1 &&
+      this.w2 === o.w2 &&
+      this.w3 === o.w3
     );
   }
 
@@ -86,7 +90,8 @@ export class Addr {
 
   /** Address with only the first `plen` bits kept. */
   prefix(plen: number): Addr {
-    const m = (bits: number) => (bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (~0 << (32 - bits)) >>> 0);
+    const m = (bits: number) =>
+      bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (~0 << (32 - bits)) >>> 0;
     if (this.af === AF_INET) return Addr.v4(this.w0 & m(plen));
     return Addr.v6(
       this.w0 & m(plen),

@@ -48,23 +48,29 @@ export class Stats {
 
   addIn(bytes: number): void {
     this.lo[STAT_INPKTS]! += 1;
-    if ((this.lo[STAT_INBYTES]! += bytes) >= CARRY_AT) this.carry(STAT_INBYTES);
+    this.bump(STAT_INBYTES, bytes);
   }
 
   addOut(bytes: number): void {
     this.lo[STAT_OUTPKTS]! += 1;
-    if ((this.lo[STAT_OUTBYTES]! += bytes) >= CARRY_AT) this.carry(STAT_OUTBYTES);
+    this.bump(STAT_OUTBYTES, bytes);
   }
 
   /** Adds packets and bytes in bulk (the proxy engine counts segments per read). */
   addInN(pkts: number, bytes: number): void {
-    if ((this.lo[STAT_INPKTS]! += pkts) >= CARRY_AT) this.carry(STAT_INPKTS);
-    if ((this.lo[STAT_INBYTES]! += bytes) >= CARRY_AT) this.carry(STAT_INBYTES);
+    this.bump(STAT_INPKTS, pkts);
+    this.bump(STAT_INBYTES, bytes);
   }
 
   addOutN(pkts: number, bytes: number): void {
-    if ((this.lo[STAT_OUTPKTS]! += pkts) >= CARRY_AT) this.carry(STAT_OUTPKTS);
-    if ((this.lo[STAT_OUTBYTES]! += bytes) >= CARRY_AT) this.carry(STAT_OUTBYTES);
+    this.bump(STAT_OUTPKTS, pkts);
+    this.bump(STAT_OUTBYTES, bytes);
+  }
+
+  private bump(i: number, n: number): void {
+    const v = this.lo[i]! + n;
+    this.lo[i] = v;
+    if (v >= CARRY_AT) this.carry(i);
   }
 
   private carry(i: number): void {

@@ -8,7 +8,7 @@ import {
   IP_VS_CONN_F_MASQ,
   IPPROTO_TCP,
 } from '../../src/core/constants.js';
-import { defaultDestSpec, type DestSpec } from '../../src/core/dest.js';
+import { type DestSpec, defaultDestSpec } from '../../src/core/dest.js';
 import { Addr } from '../../src/core/inet.js';
 import { Rules } from '../../src/core/rules.js';
 import { lookupScheduler } from '../../src/core/sched/registry.js';
