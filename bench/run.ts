@@ -1,0 +1,84 @@
+// `npm run bench [-- core|wire|proxy|all]`: benchmarks, printed as tables. Speed targets live
+// here, never in tests. Each section says what it measured and against which peer.
+
+type Section = 'core' | 'wire' | 'proxy';
+
+const TARGETS = {
+  o1PickNs: 100,
+  insertLookupPerSec: 5_000_000,
+  bytesPerConn: 100,
+};
+
+function table(rows: Record<string, string | number>[]): string {
+  if (rows.length === 0) return '(no rows)\n';
+  const cols = Object.keys(rows[0]!);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padStart(width[i]!)).join('  ');
+  return `${[line(cols), ...rows.map((r) => line(cols.map((c) => String(r[c]))))].join('\n')}\n`;
+}
+
+async function core(): Promise<void> {
+  const { benchSchedulers } = await import('./sched.js');
+  const names = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'fo', 'ovf', 'twos', 'lblc', 'lblcr', 'dh', 'sh', 'mh'];
+  const o1 = new Set(['rr', 'wrr', 'dh', 'sh', 'mh']);
+  const res = benchSchedulers(names, [10, 100, 1000]);
+  const byName = new Map<string, Record<string, string | number>>();
+  for (const r of res) {
+    const row = byName.get(r.name) ?? { scheduler: r.name };
+    row[`${r.dests} dests (ns)`] = r.nsPerPick.toFixed(1);
+    byName.set(r.name, row);
+  }
+  for (const [name, row] of byName) {
+    const at1000 = res.find((r) => r.name === name && r.dests === 1000);
+    row.target = o1.has(name)
+      ? at1000 && at1000.nsPerPick <= TARGETS.o1PickNs
+        ? `<= ${TARGETS.o1PickNs} ns: met`
+        : `<= ${TARGETS.o1PickNs} ns: MISSED`
+      : 'O(n)';
+  }
+  process.stdout.write('\nScheduler pick cost (ns per pick, one core)\n');
+  process.stdout.write(table([...byName.values()]));
+
+  const { benchConnTable } = await import('./conn.js');
+  const counts = (process.env.TSVS_BENCH_CONNS ?? '1000000,10000000').split(',').map(Number);
+  const conns = benchConnTable(counts);
+  process.stdout.write('\nConnection table (IPv4 conns; insert N then look each up)\n');
+  process.stdout.write(
+    table(
+      conns.map((c) => ({
+        entries: c.entries,
+        'insert+lookup /s': Math.round(c.insertLookupPerSec),
+        'bytes/entry': c.bytesPerEntry.toFixed(1),
+        target: `>= ${TARGETS.insertLookupPerSec / 1e6}M/s, <= ${TARGETS.bytesPerConn} B: ${
+          c.insertLookupPerSec >= TARGETS.insertLookupPerSec && c.bytesPerEntry <= TARGETS.bytesPerConn
+            ? 'met'
+            : 'MISSED'
+        }`,
+      })),
+    ),
+  );
+  process.stdout.write('(peer: the kernel uses about 128 bytes per ip_vs_conn)\n');
+}
+
+async function wire(): Promise<void> {
+  const { benchWire } = await import('./wire.js');
+  process.stdout.write('\nFrame parse + rewrite (ns per frame)\n');
+  process.stdout.write(table(benchWire().map((r) => ({ operation: r.name, ns: r.nsPerOp.toFixed(1) }))));
+}
+
+async function proxy(): Promise<void> {
+  const { benchProxy } = await import('./proxy.js');
+  await benchProxy();
+}
+
+const arg = (process.argv[2] ?? 'core') as Section | 'all';
+const sections: Section[] = arg === 'all' ? ['core', 'wire', 'proxy'] : [arg];
+for (const s of sections) {
+  if (s === 'core') await core();
+  else if (s === 'wire') await wire();
+  else if (s === 'proxy') await proxy();
+  else {
+    process.stderr.write(`bench: unknown section '${s}' (core, wire, proxy, all)\n`);
+    process.exit(2);
+  }
+}
