@@ -1,0 +1,57 @@
+// Limits and kernel constants of the packet engine's raw-frame I/O, in one place.
+// Values from <linux/if_packet.h>, <linux/if_ether.h>, <sys/socket.h>, <sys/mman.h> (x86-64 and
+// arm64 agree on all of them).
+
+export const AF_PACKET = 17;
+export const SOCK_RAW = 3;
+export const SOL_PACKET = 263;
+/** htons(ETH_P_ALL): receive every protocol, seen before the netdev ingress hook (see notes). */
+export const ETH_P_ALL_BE = 0x0300;
+
+export const PACKET_RX_RING = 5;
+export const PACKET_STATISTICS = 6;
+export const PACKET_VERSION = 10;
+export const PACKET_VNET_HDR = 15;
+export const PACKET_FANOUT = 18;
+export const PACKET_QDISC_BYPASS = 20;
+export const PACKET_IGNORE_OUTGOING = 23;
+export const TPACKET_V3 = 2;
+export const PACKET_FANOUT_HASH = 0;
+export const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+
+export const TP_STATUS_KERNEL = 0;
+export const TP_STATUS_USER = 1;
+export const TP_STATUS_VLAN_VALID = 0x10;
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 1;
+export const MAP_PRIVATE = 2;
+export const MAP_ANONYMOUS = 0x20;
+/** MAP_LOCKED would need RLIMIT_MEMLOCK; the ring is touched constantly anyway. */
+
+export const POLLIN = 1;
+export const POLLERR = 8;
+export const MSG_DONTWAIT = 0x40;
+export const EAGAIN = 11;
+export const EINTR = 4;
+export const ENOBUFS = 105;
+
+/** sizeof(struct virtio_net_hdr): prefixed to frames when PACKET_VNET_HDR is on. */
+export const VNET_HDR_LEN = 10;
+
+// Ring geometry. A block holds many frames (TPACKET_V3 packs them back to back); the block is
+// handed to user space when full or when the retire timer fires.
+/** 1 MiB blocks: big enough for 64 KiB GRO frames, few block switches at high rates. */
+export const RX_BLOCK_SIZE = 1 << 20;
+/** 32 blocks = 32 MiB per ring: absorbs bursts while the worker is busy. */
+export const RX_BLOCK_NR = 32;
+/** Nominal frame size (V3 ignores it for placement but validates it). */
+export const RX_FRAME_SIZE = 2048;
+/** Retire a partly filled block after this many ms so that light traffic is not delayed. */
+export const RX_BLOCK_TIMEOUT_MS = 1;
+
+/** Frames sent per sendmmsg call. */
+export const TX_BATCH = 256;
+/** Bytes reserved per frame in the transmit arena (a GRO frame fits). */
+export const TX_SLOT_SIZE = 65536 + 64;
