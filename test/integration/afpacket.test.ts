@@ -95,7 +95,10 @@ describe('AF_PACKET rx ring + sendmmsg forwarding', { skip: why ?? false }, () =
       number
     >;
     assert.ok(stats.forwarded! >= count, `forwarder saw every datagram: ${JSON.stringify(stats)}`);
-    assert.ok(stats.forwarded! + stats.ignored! >= count + 200, `the malformed frames reached the ring: ${JSON.stringify(stats)}`);
+    assert.ok(
+      stats.forwarded! + stats.ignored! >= count + 200,
+      `the malformed frames reached the ring: ${JSON.stringify(stats)}`,
+    );
     assert.equal(stats.dropped, 0);
   });
 });
