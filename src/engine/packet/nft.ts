@@ -1,0 +1,86 @@
+// The director's own nftables table. The packet engine reads frames on an ETH_P_ALL socket,
+// which sees them before the netdev ingress hook; a drop there keeps the kernel from also
+// answering (RST, ICMP) or forwarding what the engine handles (notes/packet-io.md). We only
+// ever touch `table netdev tsvs`: the whole table is rewritten atomically on each change
+// and deleted when the daemon stops.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const NFT_TABLE = 'tsvs';
+
+/** Traffic the engine takes on one interface. */
+export interface IngressMatch {
+  family: 'ip' | 'ip6';
+  proto: 'tcp' | 'udp' | 'sctp';
+  /** Client → VIP:port (services). */
+  daddr?: string;
+  dport?: number;
+  /** RS → director (NAT/FULLNAT replies): source address and port of the real server. */
+  saddr?: string;
+  sport?: number;
+}
+
+export interface NftSpec {
+  /** Interface name → what to take on it. */
+  devices: Map<string, IngressMatch[]>;
+}
+
+function rule(m: IngressMatch): string {
+  const parts = [`meta l4proto ${m.proto}`];
+  if (m.daddr !== undefined) parts.push(`${m.family} daddr ${m.daddr}`);
+  if (m.dport !== undefined && m.dport !== 0) parts.push(`th dport ${m.dport}`);
+  if (m.saddr !== undefined) parts.push(`${m.family} saddr ${m.saddr}`);
+  if (m.sport !== undefined && m.sport !== 0) parts.push(`th sport ${m.sport}`);
+  // Fragments carry no ports: non-first fragments of a taken flow are matched by address only.
+  return `${parts.join(' ')} counter drop`;
+}
+
+/** The nft script that replaces our table atomically (create, delete, define in one batch). */
+export function renderNft(spec: NftSpec): string {
+  const lines = [`table netdev ${NFT_TABLE}`, `delete table netdev ${NFT_TABLE}`];
+  if (spec.devices.size === 0) return `${lines.join('\n')}\n`;
+  lines.push(`table netdev ${NFT_TABLE} {`);
+  for (const [dev, matches] of [...spec.devices].sort(([a], [b]) => a.localeCompare(b))) {
+    const name = `ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    lines.push(`  chain ${name} {`);
+    lines.push(`    type filter hook ingress device "${dev}" priority -500; policy accept;`);
+    for (const m of matches) lines.push(`    ${rule(m)}`);
+    lines.push('  }');
+  }
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+async function nft(script: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('nft', ['-f', '-'], (err, _out, stderr) => {
+      if (err) reject(new Error(`nft: ${(stderr || err.message).trim()}`));
+      else resolve();
+    });
+    child.stdin!.end(script);
+  });
+}
+
+/** Installs (or replaces) the table; an empty spec leaves no table behind. */
+export async function applyNft(spec: NftSpec): Promise<void> {
+  await nft(renderNft(spec));
+  if (spec.devices.size === 0) await removeNft();
+}
+
+/** Deletes our table if present; other tables are never touched. */
+export async function removeNft(): Promise<void> {
+  await run('nft', ['delete', 'table', 'netdev', NFT_TABLE]).catch(() => undefined);
+}
+
+/** Per-rule packet counts, for `tsvs status`. */
+export async function nftCounters(): Promise<string> {
+  try {
+    const { stdout } = await run('nft', ['list', 'table', 'netdev', NFT_TABLE]);
+    return stdout;
+  } catch {
+    return '';
+  }
+}
