@@ -243,8 +243,15 @@ export class Rules {
     dest.flags |= IP_VS_DEST_F_AVAILABLE;
     dest.trashedAt = -1;
     svc.dests.unshift(dest);
-    svc.sched?.addDest(dest);
-    void now;
+    try {
+      svc.sched?.addDest(dest);
+    } catch (e) {
+      // The scheduler refused the new dest (mh: more dests than table slots): undo.
+      svc.dests.shift();
+      this.moveToTrash(svc, dest, now);
+      svc.sched?.delDest(dest, 0);
+      throw e;
+    }
     for (const l of this.listeners) l.destAdded?.(svc, dest);
     return dest;
   }

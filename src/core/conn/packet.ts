@@ -1,0 +1,32 @@
+// What the core needs to know of one packet, filled in place by an engine (one reusable
+// instance per engine thread, so the per-packet path allocates nothing).
+
+import { AF_INET, type Af } from '../constants.js';
+
+export class PacketInfo {
+  af: Af = AF_INET;
+  protocol = 0;
+  /** Source and destination address words (w0 only for IPv4), host order. */
+  readonly saddr = new Uint32Array(4);
+  readonly daddr = new Uint32Array(4);
+  sport = 0;
+  dport = 0;
+  /** Firewall mark of the packet (fwmark services). */
+  fwmark = 0;
+  /** TCP flags byte, or an sctpEvent() value for SCTP. */
+  ev = 0;
+  /** L3 length in bytes (what the kernel counts in inbytes/outbytes). */
+  len = 0;
+  /** A non-first fragment: never schedules (§7.2). */
+  fragment = false;
+
+  setV4(proto: number, saddr: number, sport: number, daddr: number, dport: number): this {
+    this.af = AF_INET;
+    this.protocol = proto;
+    this.saddr[0] = saddr;
+    this.daddr[0] = daddr;
+    this.sport = sport;
+    this.dport = dport;
+    return this;
+  }
+}

@@ -1,0 +1,656 @@
+// One IPVS instance (one network namespace): the rules, the connection tables and the
+// per-packet decisions the engines ask for. Spec: ipvs-kernel.md §2 (conns, persistence,
+// accounting, expiry), §3 (states), §5 (counters, estimator), §7.2 (in-hook order).
+// Pure: `now` (ms) is passed in; engines own the clock and call tick().
+
+import { PacketInfo } from './conn/packet.js';
+import { SCTP_EV_ABORT, SCTP_EV_INIT, SCTP_S_CLOSED } from './conn/sctp.js';
+import {
+  DIR_INPUT,
+  DIR_INPUT_ONLY,
+  DIR_OUTPUT,
+  isActiveState,
+  isEstablished,
+  stateName,
+  stateTimeout,
+  stateTransition,
+} from './conn/states.js';
+import { CONN_F_USED, ConnTable } from './conn/table.js';
+import { TCP_RST, TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_SYN } from './conn/tcp.js';
+import { TICK_MS, TimerWheel } from './conn/timer.js';
+import {
+  AF_INET,
+  AF_INET6,
+  type Af,
+  IP_VS_CONN_F_FULLNAT,
+  IP_VS_CONN_F_FWD_MASK,
+  IP_VS_CONN_F_INACTIVE,
+  IP_VS_CONN_F_NOOUTPUT,
+  IP_VS_CONN_F_ONE_PACKET,
+  IP_VS_CONN_F_TEMPLATE,
+  IPPROTO_IP,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+} from './constants.js';
+import type { Dest } from './dest.js';
+import { EST_PERIOD_MS, estimate } from './estimator.js';
+import { Addr } from './inet.js';
+import { Rules } from './rules.js';
+import { lookupScheduler } from './sched/registry.js';
+import type { SchedEnv, SchedPacket } from './sched/types.js';
+import type { Service } from './service.js';
+
+export { PacketInfo } from './conn/packet.js';
+
+/** Not for IPVS: let the host stack have the packet (no service, or not a new connection). */
+export const VERDICT_ACCEPT = -1;
+/** Ours, dropped: the conn's dest was deleted (expire_nodest_conn 0), or a conntrack clash. */
+export const VERDICT_DROP = -2;
+/** A service matched but no dest could be chosen: ip_vs_leave sends ICMP port unreachable. */
+export const VERDICT_NO_DEST = -3;
+
+/** Conn refs of the IPv6 table start here; IPv4 refs are plain slot numbers. */
+export const V6_BASE = 1 << 30;
+
+export interface Sysctls {
+  expireNodestConn: boolean;
+  expireQuiescentTemplate: boolean;
+  connReuseMode: number;
+  sloppyTcp: boolean;
+  sloppySctp: boolean;
+  secureTcp: boolean;
+}
+
+export const DEFAULT_SYSCTLS: Sysctls = {
+  expireNodestConn: false,
+  expireQuiescentTemplate: false,
+  connReuseMode: 1,
+  sloppyTcp: false,
+  sloppySctp: false,
+  secureTcp: false,
+};
+
+export interface IpvsOptions {
+  env?: SchedEnv;
+  /** Initial IPv4 conn capacity (grows as needed). */
+  capacity?: number;
+  sysctls?: Partial<Sysctls>;
+  /** Called when a conn (not a template) is removed, with its ref. */
+  onExpire?: (ref: number) => void;
+  /** Clock value at creation, ms. */
+  now?: number;
+}
+
+/** One row of `ipvsadm -c`. */
+export interface ConnView {
+  af: Af;
+  protocol: number;
+  caddr: Addr;
+  cport: number;
+  vaddr: Addr;
+  vport: number;
+  daddr: Addr;
+  dport: number;
+  laddr: Addr;
+  lport: number;
+  state: string;
+  /** Whole seconds until expiry (the kernel's (expires - jiffies) / HZ). */
+  expires: number;
+  template: boolean;
+  fwd: number;
+}
+
+/** Events a real client picks from when it opens a connection (SYN, SCTP INIT, any UDP). */
+function isNewConnPacket(proto: number, ev: number): boolean {
+  if (proto === IPPROTO_TCP) return (ev & TCP_SYN) !== 0;
+  if (proto === IPPROTO_SCTP) return ev === SCTP_EV_INIT;
+  return false;
+}
+
+const defaultEnv: SchedEnv = {
+  random32: () => (Math.random() * 4294967296) >>> 0,
+  lblcExpiration: 24 * 60 * 60 * 1000,
+  lblcrExpiration: 24 * 60 * 60 * 1000,
+};
+
+export class Ipvs {
+  readonly rules: Rules;
+  readonly sysctls: Sysctls;
+  private readonly t4: ConnTable;
+  private readonly t6: ConnTable;
+  private readonly w4: TimerWheel;
+  private readonly w6: TimerWheel;
+  private readonly onExpire: ((ref: number) => void) | undefined;
+  private nowTick: number;
+  private nextEst: number;
+  private nextTrash: number;
+  private opsPending = -1;
+  private readonly tmp = new Uint32Array(4);
+  private readonly tmp2 = new Uint32Array(4);
+
+  constructor(o: IpvsOptions = {}) {
+    this.rules = new Rules(lookupScheduler, o.env ?? defaultEnv);
+    this.sysctls = { ...DEFAULT_SYSCTLS, ...o.sysctls };
+    const now = o.now ?? 0;
+    this.nowTick = Math.floor(now / TICK_MS);
+    this.t4 = new ConnTable(1, o.capacity ?? 4096);
+    this.t6 = new ConnTable(4, 1024);
+    this.w4 = new TimerWheel(this.t4, this.nowTick);
+    this.w6 = new TimerWheel(this.t6, this.nowTick);
+    this.onExpire = o.onExpire;
+    this.nextEst = now + EST_PERIOD_MS;
+    this.nextTrash = now + 60_000;
+  }
+
+  // --- refs --------------------------------------------------------------------------------
+
+  private table(ref: number): ConnTable {
+    return ref >= V6_BASE ? this.t6 : this.t4;
+  }
+
+  private wheel(t: ConnTable): TimerWheel {
+    return t === this.t4 ? this.w4 : this.w6;
+  }
+
+  private ref(t: ConnTable, i: number): number {
+    return t === this.t4 ? i : V6_BASE + i;
+  }
+
+  private tableFor(af: Af): ConnTable {
+    return af === AF_INET ? this.t4 : this.t6;
+  }
+
+  connCount(): number {
+    return this.t4.count + this.t6.count;
+  }
+
+  // --- the per-packet hooks ------------------------------------------------------------------
+
+  /**
+   * The in-hook (§7.2) for one client→VIP packet: finds the conn or schedules a new one,
+   * accounts the packet (in-stats, INPUT state transition, timer re-armed). Returns the conn
+   * ref, or VERDICT_ACCEPT / VERDICT_DROP / VERDICT_NO_DEST. A one-packet (`-o`) conn stays
+   * readable until the next call.
+   */
+  processIn(p: PacketInfo, now: number): number {
+    this.setNow(now);
+    this.freeOps();
+    const t = this.tableFor(p.af);
+    let i = t.lookupIn(p.protocol, p.saddr, 0, p.sport, p.daddr, 0, p.dport, false);
+    if (i >= 0 && !p.fragment && isNewConnPacket(p.protocol, p.ev)) {
+      if (this.mayReschedule(t, i)) {
+        this.expireNow(t, i);
+        i = -1;
+      }
+    }
+    if (i >= 0) {
+      const d = this.rules.destById(t.dest[i]!);
+      if (d && !d.available) {
+        if (!this.sysctls.expireNodestConn) return VERDICT_DROP;
+        this.expireNow(t, i);
+        i = -1;
+      }
+    }
+    if (i < 0) {
+      if (p.fragment || !this.schedulable(p)) return VERDICT_ACCEPT;
+      const svc = this.rules.lookup(
+        p.af,
+        p.protocol,
+        this.addrOf(p.af, p.daddr),
+        p.dport,
+        p.fwmark,
+      );
+      if (!svc) return VERDICT_ACCEPT;
+      const ref = this.schedule(svc, p, now);
+      if (ref < 0) return ref;
+      i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    }
+    this.accountIn(t, i, p.ev, p.len);
+    const ref = this.ref(t, i);
+    if (t.flags[i]! & IP_VS_CONN_F_ONE_PACKET) this.opsPending = ref;
+    return ref;
+  }
+
+  /**
+   * The out-hook for a real-server→client packet (NAT/FULLNAT replies, and any conn found by
+   * the out lookup): out-stats, OUTPUT transition, re-arm. Returns the ref or VERDICT_ACCEPT.
+   */
+  processOut(p: PacketInfo, now: number): number {
+    this.setNow(now);
+    this.freeOps();
+    const t = this.tableFor(p.af);
+    const i = t.lookupOut(p.protocol, p.saddr, 0, p.sport, p.daddr, 0, p.dport);
+    if (i < 0) return VERDICT_ACCEPT;
+    this.accountOut(t, i, p.ev, p.len);
+    return this.ref(t, i);
+  }
+
+  /** For engines that are not packet based: account `bytes` of one inbound segment. */
+  inPacket(ref: number, ev: number, bytes: number, now: number): void {
+    this.setNow(now);
+    const t = this.table(ref);
+    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    if (t.used(i)) this.accountIn(t, i, ev, bytes);
+  }
+
+  /** For engines that are not packet based: account `bytes` of one outbound segment. */
+  outPacket(ref: number, ev: number, bytes: number, now: number): void {
+    this.setNow(now);
+    const t = this.table(ref);
+    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    if (t.used(i)) this.accountOut(t, i, ev, bytes);
+  }
+
+  private schedulable(p: PacketInfo): boolean {
+    if (p.protocol === IPPROTO_TCP) {
+      return (p.ev & TCP_RST) === 0 && ((p.ev & TCP_SYN) !== 0 || this.sysctls.sloppyTcp);
+    }
+    if (p.protocol === IPPROTO_SCTP) {
+      return p.ev === SCTP_EV_INIT || (this.sysctls.sloppySctp && p.ev !== SCTP_EV_ABORT);
+    }
+    return p.protocol === IPPROTO_UDP;
+  }
+
+  /** conn_reuse_mode and the quiesced-dest rule for a SYN/INIT hitting an existing conn (§2.6). */
+  private mayReschedule(t: ConnTable, i: number): boolean {
+    const d = this.rules.destById(t.dest[i]!);
+    if (this.sysctls.expireNodestConn && d && d.weight === 0) return true;
+    const mode = this.sysctls.connReuseMode;
+    if (mode === 0 || t.control[i]! >= 0 || t.nControl[i]! > 0) return false;
+    const s = t.state[i]!;
+    if (t.proto[i] === IPPROTO_TCP) {
+      if (s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE) return true;
+      return (
+        (mode & 2) !== 0 && s === TCP_S_FIN_WAIT && (t.flags[i]! & IP_VS_CONN_F_NOOUTPUT) !== 0
+      );
+    }
+    if (t.proto[i] === IPPROTO_SCTP) return s === SCTP_S_CLOSED;
+    return false;
+  }
+
+  // --- scheduling (ip_vs_schedule, ip_vs_sched_persist) --------------------------------------
+
+  /**
+   * Schedules a new conn of `svc` for the packet's client: persistence template first when the
+   * service is persistent. Counts `conns`. Returns the ref or VERDICT_NO_DEST.
+   */
+  schedule(svc: Service, p: PacketInfo, now: number): number {
+    this.setNow(now);
+    const t = this.tableFor(p.af);
+    const udpOps = svc.onePacket && p.protocol === IPPROTO_UDP ? IP_VS_CONN_F_ONE_PACKET : 0;
+    let dest: Dest | null;
+    let tpl = -1;
+    if (svc.persistent) {
+      const r = this.persistTemplate(t, svc, p, now);
+      if (r < 0) return VERDICT_NO_DEST;
+      tpl = r;
+      dest = this.rules.destById(t.dest[tpl]!) ?? null;
+      if (!dest) return VERDICT_NO_DEST;
+    } else {
+      if (svc.fwmark === 0 && p.dport !== svc.port) return VERDICT_NO_DEST; // port zero needs -p
+      dest = svc.sched ? svc.sched.schedule(this.schedPacket(p), now) : null;
+      if (!dest) return VERDICT_NO_DEST;
+    }
+    let dport = p.dport;
+    if (svc.persistent) {
+      if (p.dport === svc.port && dest.port !== 0) dport = dest.port;
+    } else if (dest.port !== 0) dport = dest.port;
+    const i = this.newConn(
+      t,
+      p.protocol,
+      p.saddr,
+      p.sport,
+      p.daddr,
+      p.dport,
+      dest,
+      dport,
+      udpOps,
+      0,
+    );
+    if (tpl >= 0) {
+      t.control[i] = tpl;
+      t.nControl[tpl]! += 1;
+      // Releasing the template re-arms it with its own timeout (§2.2 step 5).
+      this.wheel(t).arm(tpl, this.nowTick + t.timeout[tpl]!);
+    }
+    dest.stats.addConn();
+    svc.stats.addConn();
+    this.rules.total.addConn();
+    return this.ref(t, i);
+  }
+
+  /** Finds or creates the persistence template for the packet; returns its slot or -1. */
+  private persistTemplate(t: ConnTable, svc: Service, p: PacketInfo, now: number): number {
+    const snet = this.tmp;
+    this.clientNet(svc, p, snet);
+    let proto = p.protocol;
+    let vport = 0;
+    const vaddr = this.tmp2;
+    vaddr.set(p.daddr);
+    if (p.dport === svc.port) {
+      if (svc.port !== 21) vport = p.dport;
+    } else if (svc.fwmark !== 0) {
+      proto = IPPROTO_IP;
+      vaddr.fill(0);
+      vaddr[0] = svc.fwmark;
+    }
+    let ct = t.lookupIn(proto, snet, 0, 0, vaddr, 0, vport, true);
+    if (ct >= 0 && !this.templateValid(t, ct)) {
+      this.invalidateTemplate(t, ct);
+      ct = -1;
+    }
+    if (ct >= 0) return ct;
+    const dest = svc.sched ? svc.sched.schedule(this.schedPacket(p), now) : null;
+    if (!dest) return -1;
+    const dport = p.dport === svc.port && svc.port !== 21 ? dest.port : 0;
+    ct = this.newConn(t, proto, snet, 0, vaddr, vport, dest, dport, IP_VS_CONN_F_TEMPLATE, 0);
+    t.timeout[ct] = Math.ceil((svc.timeout * 1000) / TICK_MS);
+    return ct;
+  }
+
+  /** snet = client address & netmask (IPv4 mask, IPv6 prefix length). */
+  private clientNet(svc: Service, p: PacketInfo, out: Uint32Array): void {
+    if (p.af === AF_INET) {
+      out[0] = (p.saddr[0]! & svc.netmask) >>> 0;
+      return;
+    }
+    for (let k = 0; k < 4; k++) {
+      const bits = svc.netmask - 32 * k;
+      const m = bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (~0 << (32 - bits)) >>> 0;
+      out[k] = (p.saddr[k]! & m) >>> 0;
+    }
+  }
+
+  /** ip_vs_check_template. */
+  private templateValid(t: ConnTable, ct: number): boolean {
+    const d = this.rules.destById(t.dest[ct]!);
+    if (!d || !d.available) return false;
+    if (this.sysctls.expireQuiescentTemplate && d.weight === 0) return false;
+    return true;
+  }
+
+  /** An invalid template never matches again; it goes when its timer fires without children. */
+  private invalidateTemplate(t: ConnTable, ct: number): void {
+    t.unhash(ct);
+    t.vport[ct] = 0xffff;
+    t.dport[ct] = 0xffff;
+    t.cport[ct] = 0;
+    t.hash(ct, false);
+  }
+
+  private schedPacket(p: PacketInfo): SchedPacket {
+    return {
+      af: p.af,
+      protocol: p.protocol,
+      saddr: this.addrOf(p.af, p.saddr),
+      sport: p.sport,
+      daddr: this.addrOf(p.af, p.daddr),
+      dport: p.dport,
+      inverse: false,
+    };
+  }
+
+  private addrOf(af: Af, w: ArrayLike<number>, off = 0): Addr {
+    return af === AF_INET6
+      ? Addr.v6(w[off]!, w[off + 1]!, w[off + 2]!, w[off + 3]!)
+      : Addr.v4(w[off]!);
+  }
+
+  // --- conn life -------------------------------------------------------------------------------
+
+  /** ip_vs_conn_new + ip_vs_bind_dest: state NONE, 3 s until the first transition. */
+  private newConn(
+    t: ConnTable,
+    proto: number,
+    c: ArrayLike<number>,
+    cport: number,
+    v: ArrayLike<number>,
+    vport: number,
+    dest: Dest,
+    dport: number,
+    flags: number,
+    fwmark: number,
+  ): number {
+    void fwmark;
+    const i = t.alloc();
+    const w = t.w;
+    t.proto[i] = proto;
+    t.setAddr(t.caddr, i, c);
+    t.setAddr(t.vaddr, i, v);
+    t.setAddr(t.laddr, i, c);
+    if (dest.af === (w === 1 ? AF_INET : AF_INET6)) {
+      for (let k = 0; k < w; k++) t.daddr[i * w + k] = dest.addr.word(k);
+    } else {
+      for (let k = 0; k < w; k++) t.daddr[i * w + k] = 0;
+    }
+    t.cport[i] = cport;
+    t.vport[i] = vport;
+    t.lport[i] = cport;
+    t.dport[i] = dport;
+    let connFlags = dest.connFlags;
+    if (proto !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
+    t.flags[i] = CONN_F_USED | flags | connFlags;
+    t.dest[i] = dest.id;
+    dest.refcnt++;
+    if (flags & IP_VS_CONN_F_TEMPLATE) dest.persistConns++;
+    else if (t.flags[i]! & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
+    else dest.activeConns++;
+    dest.checkUpperThreshold();
+    const fullnat = (connFlags & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT;
+    if ((flags & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
+    t.timeout[i] = 3000 / TICK_MS;
+    this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+    return i;
+  }
+
+  private accountIn(t: ConnTable, i: number, ev: number, bytes: number): void {
+    const d = this.rules.destById(t.dest[i]!);
+    if (d?.available) {
+      d.stats.addIn(bytes);
+      d.svc.stats.addIn(bytes);
+      this.rules.total.addIn(bytes);
+    }
+    const f = t.flags[i]!;
+    const dir = f & IP_VS_CONN_F_NOOUTPUT ? DIR_INPUT_ONLY : DIR_INPUT;
+    this.transition(t, i, d, dir, ev);
+    t.inPkts[i]! += 1;
+  }
+
+  private accountOut(t: ConnTable, i: number, ev: number, bytes: number): void {
+    const d = this.rules.destById(t.dest[i]!);
+    if (d?.available) {
+      d.stats.addOut(bytes);
+      d.svc.stats.addOut(bytes);
+      this.rules.total.addOut(bytes);
+    }
+    t.flags[i]! &= ~IP_VS_CONN_F_NOOUTPUT;
+    this.transition(t, i, d, DIR_OUTPUT, ev);
+    if (t.proto[i] === IPPROTO_UDP) this.assure(t, i);
+  }
+
+  /** State transition, active/inactive accounting, timeout from the table, timer re-armed. */
+  private transition(t: ConnTable, i: number, d: Dest | undefined, dir: number, ev: number): void {
+    const proto = t.proto[i]!;
+    const old = t.state[i]!;
+    const ns = stateTransition(proto, old, dir, ev, this.sysctls.secureTcp);
+    if (ns !== old && proto !== IPPROTO_UDP) {
+      const f = t.flags[i]!;
+      if (d) {
+        if ((f & IP_VS_CONN_F_INACTIVE) === 0 && !isActiveState(proto, ns)) {
+          d.activeConns--;
+          d.inactConns++;
+          t.flags[i] = f | IP_VS_CONN_F_INACTIVE;
+        } else if (f & IP_VS_CONN_F_INACTIVE && isActiveState(proto, ns)) {
+          d.activeConns++;
+          d.inactConns--;
+          t.flags[i] = f & ~IP_VS_CONN_F_INACTIVE;
+        }
+      }
+      if (isEstablished(proto, ns)) this.assure(t, i);
+      t.state[i] = ns;
+    }
+    const secs = stateTimeout(proto, t.state[i]!, this.rules.timeouts);
+    t.timeout[i] = Math.ceil((secs * 1000) / TICK_MS);
+    this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+  }
+
+  /** Marks the controlling template ASSURED (state 1). */
+  private assure(t: ConnTable, i: number): void {
+    const c = t.control[i]!;
+    if (c >= 0 && t.flags[c]! & IP_VS_CONN_F_TEMPLATE) t.state[c] = 1;
+  }
+
+  /** ip_vs_conn_expire: defer 60 s while controlling others, else unlink, unbind and free. */
+  private expire(t: ConnTable, i: number): void {
+    if (t.nControl[i]! > 0) {
+      t.timeout[i] = 60_000 / TICK_MS;
+      this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+      return;
+    }
+    this.wheel(t).unfile(i);
+    t.unhash(i);
+    const c = t.control[i]!;
+    if (c >= 0) t.nControl[c]! -= 1;
+    const d = this.rules.destById(t.dest[i]!);
+    const f = t.flags[i]!;
+    if (d) {
+      if (f & IP_VS_CONN_F_TEMPLATE) d.persistConns--;
+      else if (f & IP_VS_CONN_F_INACTIVE) d.inactConns--;
+      else d.activeConns--;
+      d.checkLowerThreshold();
+      d.refcnt--;
+    }
+    const ref = this.ref(t, i);
+    t.free(i);
+    if ((f & IP_VS_CONN_F_TEMPLATE) === 0) this.onExpire?.(ref);
+  }
+
+  private expireNow(t: ConnTable, i: number): void {
+    this.expire(t, i);
+  }
+
+  /** Removes a conn at once (engines: the proxy closed it, or a test). */
+  drop(ref: number): void {
+    const t = this.table(ref);
+    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    if (t.used(i)) this.expire(t, i);
+  }
+
+  private freeOps(): void {
+    if (this.opsPending >= 0) {
+      const r = this.opsPending;
+      this.opsPending = -1;
+      this.drop(r);
+    }
+  }
+
+  private setNow(now: number): void {
+    const tick = Math.floor(now / TICK_MS);
+    if (tick > this.nowTick) this.nowTick = tick;
+  }
+
+  // --- timers --------------------------------------------------------------------------------
+
+  /** Expires conns, runs the 2 s estimator, scheduler GC and the 60 s trash sweep. */
+  tick(now: number): void {
+    this.setNow(now);
+    this.freeOps();
+    this.w4.advance(this.nowTick, (i) => this.expire(this.t4, i));
+    this.w6.advance(this.nowTick, (i) => this.expire(this.t6, i));
+    while (now >= this.nextEst) {
+      this.nextEst += EST_PERIOD_MS;
+      estimate(this.rules.total);
+      for (const svc of this.rules.services()) {
+        estimate(svc.stats);
+        for (const d of svc.dests) estimate(d.stats);
+      }
+    }
+    for (const svc of this.rules.services()) svc.sched?.tick?.(now);
+    if (now >= this.nextTrash) {
+      this.nextTrash = now + 60_000;
+      this.rules.expireTrash(now);
+    }
+  }
+
+  // --- views -----------------------------------------------------------------------------------
+
+  connDest(ref: number): Dest | undefined {
+    const t = this.table(ref);
+    return this.rules.destById(t.dest[ref >= V6_BASE ? ref - V6_BASE : ref]!);
+  }
+
+  connDport(ref: number): number {
+    return this.table(ref).dport[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+  }
+
+  connState(ref: number): number {
+    return this.table(ref).state[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+  }
+
+  connFlags(ref: number): number {
+    return this.table(ref).flags[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+  }
+
+  connControl(ref: number): number {
+    const t = this.table(ref);
+    const c = t.control[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+    return c < 0 ? -1 : this.ref(t, c);
+  }
+
+  /** Seconds until a conn expires (for -c and tests). */
+  connExpiresIn(ref: number): number {
+    const t = this.table(ref);
+    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    return Math.max(0, Math.floor(((t.expires[i]! - this.nowTick) * TICK_MS) / 1000));
+  }
+
+  /** Every conn and template (not one-packet conns), for `ipvsadm -c`. */
+  forEachConn(now: number, cb: (c: ConnView) => void): void {
+    this.setNow(now);
+    for (const t of [this.t4, this.t6]) {
+      const af: Af = t === this.t4 ? AF_INET : AF_INET6;
+      const w = t.w;
+      for (let i = 0; i < t.end(); i++) {
+        const f = t.flags[i]!;
+        if ((f & CONN_F_USED) === 0 || f & IP_VS_CONN_F_ONE_PACKET) continue;
+        const d = this.rules.destById(t.dest[i]!);
+        const template = (f & IP_VS_CONN_F_TEMPLATE) !== 0;
+        const mixed = d !== undefined && d.af !== af;
+        cb({
+          af,
+          protocol: t.proto[i]!,
+          caddr: this.addrOf(af, t.caddr, i * w),
+          cport: t.cport[i]!,
+          vaddr: this.addrOf(af, t.vaddr, i * w),
+          vport: t.vport[i]!,
+          daddr: mixed ? d.addr : this.addrOf(af, t.daddr, i * w),
+          dport: t.dport[i]!,
+          laddr: this.addrOf(af, t.laddr, i * w),
+          lport: t.lport[i]!,
+          state: stateName(t.proto[i]!, t.state[i]!, template),
+          expires: Math.max(0, Math.floor(((t.expires[i]! - this.nowTick) * TICK_MS) / 1000)),
+          template,
+          fwd: f & IP_VS_CONN_F_FWD_MASK,
+        });
+      }
+    }
+  }
+}
+
+/** A PacketInfo for an IPv4 packet, for tests and simple callers. */
+export function packet4(
+  proto: number,
+  saddr: string,
+  sport: number,
+  daddr: string,
+  dport: number,
+  ev = 0,
+  len = 60,
+): PacketInfo {
+  const p = new PacketInfo();
+  p.setV4(proto, Addr.parse4(saddr)!.w0, sport, Addr.parse4(daddr)!.w0, dport);
+  p.ev = ev;
+  p.len = len;
+  return p;
+}

@@ -1,0 +1,112 @@
+// Hash functions of the hashing schedulers. Spec: ipvs-kernel.md §0.4, §1.14.
+// hash_32: the kernel's multiplicative hash with GOLDEN_RATIO_32. hsiphash: on 64-bit kernels
+// this is SipHash-1-3 with a 64-bit state, truncated to 32 bits; computed here on pairs of
+// 32-bit halves so that the per-pick path needs no BigInt.
+
+const GOLDEN_RATIO_32 = 0x61c88647;
+
+/** hash_32(val, bits) = (val * GOLDEN_RATIO_32) >> (32 - bits), in 32-bit arithmetic. */
+export function hash32(val: number, bits: number): number {
+  return Math.imul(val >>> 0, GOLDEN_RATIO_32) >>> (32 - bits);
+}
+
+/** A 64-bit hsiphash key as two 64-bit words, each given as [hi, lo] 32-bit halves. */
+export interface HsipKey {
+  k0hi: number;
+  k0lo: number;
+  k1hi: number;
+  k1lo: number;
+}
+
+export function hsipKey(k0: bigint, k1: bigint): HsipKey {
+  return {
+    k0hi: Number((k0 >> 32n) & 0xffffffffn),
+    k0lo: Number(k0 & 0xffffffffn),
+    k1hi: Number((k1 >> 32n) & 0xffffffffn),
+    k1lo: Number(k1 & 0xffffffffn),
+  };
+}
+
+/** hsiphash of the 4 bytes of `v` in little-endian order (a u32 in host order on x86/arm64). */
+export function hsiphash32(v: number, k: HsipKey): number {
+  // v0..v3 as hi/lo halves.
+  let v0h = 0x736f6d65 ^ k.k0hi;
+  let v0l = 0x70736575 ^ k.k0lo;
+  let v1h = 0x646f7261 ^ k.k1hi;
+  let v1l = 0x6e646f6d ^ k.k1lo;
+  let v2h = 0x6c796765 ^ k.k0hi;
+  let v2l = 0x6e657261 ^ k.k0lo;
+  let v3h = 0x74656462 ^ k.k1hi;
+  let v3l = 0x79746573 ^ k.k1lo;
+  // b = (len << 56) | v, len = 4.
+  const bh = 4 << 24;
+  const bl = v >>> 0;
+  v3h ^= bh;
+  v3l ^= bl;
+  let s: number;
+  let th: number;
+  let tl: number;
+  for (let round = 0; round < 4; round++) {
+    if (round === 1) {
+      v0h ^= bh;
+      v0l ^= bl;
+      v2l ^= 0xff;
+    }
+    // v0 += v1
+    s = (v0l >>> 0) + (v1l >>> 0);
+    v0h = (v0h + v1h + (s > 0xffffffff ? 1 : 0)) | 0;
+    v0l = s | 0;
+    // v1 = rol(v1, 13)
+    th = (v1h << 13) | (v1l >>> 19);
+    tl = (v1l << 13) | (v1h >>> 19);
+    // v1 ^= v0
+    v1h = th ^ v0h;
+    v1l = tl ^ v0l;
+    // v0 = rol(v0, 32)
+    th = v0h;
+    v0h = v0l;
+    v0l = th;
+    // v2 += v3
+    s = (v2l >>> 0) + (v3l >>> 0);
+    v2h = (v2h + v3h + (s > 0xffffffff ? 1 : 0)) | 0;
+    v2l = s | 0;
+    // v3 = rol(v3, 16) ^ v2
+    th = (v3h << 16) | (v3l >>> 16);
+    tl = (v3l << 16) | (v3h >>> 16);
+    v3h = th ^ v2h;
+    v3l = tl ^ v2l;
+    // v0 += v3
+    s = (v0l >>> 0) + (v3l >>> 0);
+    v0h = (v0h + v3h + (s > 0xffffffff ? 1 : 0)) | 0;
+    v0l = s | 0;
+    // v3 = rol(v3, 21) ^ v0
+    th = (v3h << 21) | (v3l >>> 11);
+    tl = (v3l << 21) | (v3h >>> 11);
+    v3h = th ^ v0h;
+    v3l = tl ^ v0l;
+    // v2 += v1
+    s = (v2l >>> 0) + (v1l >>> 0);
+    v2h = (v2h + v1h + (s > 0xffffffff ? 1 : 0)) | 0;
+    v2l = s | 0;
+    // v1 = rol(v1, 17) ^ v2
+    th = (v1h << 17) | (v1l >>> 15);
+    tl = (v1l << 17) | (v1h >>> 15);
+    v1h = th ^ v2h;
+    v1l = tl ^ v2l;
+    // v2 = rol(v2, 32)
+    th = v2h;
+    v2h = v2l;
+    v2l = th;
+  }
+  return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+}
+
+/** Greatest common divisor of non-negative integers (gcd(0, x) = x). */
+export function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
