@@ -1,0 +1,238 @@
+// The connection table against a plain Map model: any sequence of inserts, lookups (both
+// directions), deletes and expiries agrees (fast-check), through growth of the storage and the
+// index and backward-shift deletion.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ConnTable } from '../../../src/core/conn/table.js';
+import { TimerWheel } from '../../../src/core/conn/timer.js';
+
+interface Model {
+  proto: number;
+  c: number;
+  cport: number;
+  v: number;
+  vport: number;
+  d: number;
+  dport: number;
+  fwd: number;
+  l: number;
+  lport: number;
+}
+
+const keyIn = (m: { proto: number; c: number; cport: number; v: number; vport: number }) =>
+  `${m.proto}|${m.c}|${m.cport}|${m.v}|${m.vport}`;
+
+function insert(t: ConnTable, m: Model): number {
+  const i = t.alloc();
+  t.proto[i] = m.proto;
+  t.caddr[i] = m.c;
+  t.vaddr[i] = m.v;
+  t.daddr[i] = m.d;
+  t.laddr[i] = m.fwd === 5 ? m.l : m.c;
+  t.cport[i] = m.cport;
+  t.vport[i] = m.vport;
+  t.dport[i] = m.dport;
+  t.lport[i] = m.fwd === 5 ? m.lport : m.cport;
+  t.flags[i]! |= m.fwd;
+  t.hash(i, m.fwd === 5);
+  return i;
+}
+
+// Small value ranges so that collisions, shared client keys and long probe runs happen.
+const arbConn = fc.record({
+  proto: fc.constantFrom(6, 17),
+  c: fc.integer({ min: 1, max: 6 }),
+  cport: fc.integer({ min: 1, max: 4 }),
+  v: fc.integer({ min: 100, max: 102 }),
+  vport: fc.constantFrom(80, 443),
+  d: fc.integer({ min: 200, max: 203 }),
+  dport: fc.constantFrom(80, 8080),
+  fwd: fc.constantFrom(0, 3, 5),
+  l: fc.integer({ min: 300, max: 301 }),
+  lport: fc.integer({ min: 5000, max: 5003 }),
+});
+
+const arbOp = fc.oneof(
+  fc.record({ op: fc.constant('insert' as const), conn: arbConn }),
+  fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('lookup' as const), conn: arbConn }),
+);
+
+describe('connection table vs a Map model', () => {
+  it('insert / delete / lookup in both directions agree', () => {
+    fc.assert(
+      fc.property(fc.array(arbOp, { maxLength: 300 }), (ops) => {
+        const t = new ConnTable(1, 16);
+        const model = new Map<string, { i: number; m: Model }>();
+        for (const o of ops) {
+          if (o.op === 'insert') {
+            // The kernel never holds two conns with the same in-key or the same FULLNAT
+            // out-key; neither does the model.
+            if (model.has(keyIn(o.conn))) continue;
+            if (
+              o.conn.fwd === 5 &&
+              [...model.values()].some(
+                (x) =>
+                  x.m.fwd === 5 &&
+                  x.m.l === o.conn.l &&
+                  x.m.lport === o.conn.lport &&
+                  x.m.proto === o.conn.proto,
+              )
+            ) {
+              continue;
+            }
+            model.set(keyIn(o.conn), { i: insert(t, o.conn), m: o.conn });
+          } else if (o.op === 'delete') {
+            if (model.size === 0) continue;
+            const k = [...model.keys()][o.pick % model.size]!;
+            const { i } = model.get(k)!;
+            t.unhash(i);
+            t.free(i);
+            model.delete(k);
+          } else {
+            const m = o.conn;
+            const want = model.get(keyIn(m));
+            const c = Uint32Array.of(m.c);
+            const v = Uint32Array.of(m.v);
+            assert.equal(
+              t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false),
+              want ? want.i : -1,
+            );
+          }
+          assert.equal(t.count, model.size);
+        }
+        // Every live conn is found by its reply, by the rule of its forwarding method.
+        for (const { i, m } of model.values()) {
+          const c = Uint32Array.of(m.c);
+          const v = Uint32Array.of(m.v);
+          assert.equal(t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false), i);
+          let s: Uint32Array;
+          let sport: number;
+          let dst: Uint32Array;
+          let dport: number;
+          if (m.fwd === 5)
+            [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, Uint32Array.of(m.l), m.lport];
+          else if (m.fwd === 0) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, c, m.cport];
+          else [s, sport, dst, dport] = [v, m.vport, c, m.cport];
+          const got = t.lookupOut(m.proto, s, 0, sport, dst, 0, dport);
+          // Every conn that answers this reply by the kernel's rules (§2.1 out lookup).
+          const answers = [...model.values()].filter(({ m: x }) => {
+            if (x.proto !== m.proto) return false;
+            if (x.fwd === 5)
+              return x.l === dst[0] && x.lport === dport && x.d === s[0] && x.dport === sport;
+            if (x.c !== dst[0] || x.cport !== dport) return false;
+            return x.fwd === 0
+              ? x.d === s[0] && x.dport === sport
+              : x.v === s[0] && x.vport === sport;
+          });
+          assert.ok(
+            answers.some((x) => x.i === i),
+            'the conn answers its own reply',
+          );
+          assert.ok(
+            answers.some((x) => x.i === got),
+            `out lookup ${got} is one of the answers`,
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('grows from 16 slots to 100k conns and finds every one; deletes leave no holes', () => {
+    const t = new ConnTable(1, 16);
+    const v = Uint32Array.of(0x0a000001);
+    for (let n = 0; n < 100_000; n++) {
+      insert(t, {
+        proto: 6,
+        c: 0xc0a80000 + (n >>> 10),
+        cport: n & 1023,
+        v: 0x0a000001,
+        vport: 80,
+        d: 1,
+        dport: 80,
+        fwd: 0,
+        l: 0,
+        lport: 0,
+      });
+    }
+    for (let n = 0; n < 100_000; n += 2) {
+      const i = t.lookupIn(
+        6,
+        Uint32Array.of(0xc0a80000 + (n >>> 10)),
+        0,
+        n & 1023,
+        v,
+        0,
+        80,
+        false,
+      );
+      t.unhash(i);
+      t.free(i);
+    }
+    for (let n = 0; n < 100_000; n++) {
+      const i = t.lookupIn(
+        6,
+        Uint32Array.of(0xc0a80000 + (n >>> 10)),
+        0,
+        n & 1023,
+        v,
+        0,
+        80,
+        false,
+      );
+      assert.equal(i >= 0, n % 2 === 1, `conn ${n}`);
+    }
+    assert.equal(t.count, 50_000);
+    assert.equal(t.indexEntries(), 50_000);
+  });
+});
+
+describe('timer wheel', () => {
+  it('expires exactly the conns whose time has come, whatever the re-arms', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            conn: fc.integer({ min: 0, max: 19 }),
+            at: fc.integer({ min: 0, max: 10_000 }),
+          }),
+          { maxLength: 200 },
+        ),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 10 }),
+        (arms, steps) => {
+          const t = new ConnTable(1, 32);
+          const w = new TimerWheel(t, 0);
+          const ids = Array.from({ length: 20 }, () => t.alloc());
+          const expiry = new Map<number, number>();
+          let now = 0;
+          let k = 0;
+          for (const step of steps) {
+            const batch = arms.slice(k, k + 20);
+            k += 20;
+            for (const a of batch) {
+              const i = ids[a.conn]!;
+              if (!expiry.has(i) && t.prev[i] === -1 && now > 0 && !t.used(i)) continue;
+              w.arm(i, now + a.at);
+              expiry.set(i, now + a.at);
+            }
+            now += step;
+            const fired: number[] = [];
+            w.advance(now, (i) => fired.push(i));
+            const due = [...expiry]
+              .filter(([, at]) => at <= now)
+              .map(([i]) => i)
+              .sort((a, b) => a - b);
+            assert.deepEqual(
+              fired.sort((a, b) => a - b),
+              due,
+            );
+            for (const i of due) expiry.delete(i);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

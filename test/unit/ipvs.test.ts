@@ -1,0 +1,293 @@
+// The data-path core: scheduling, states and accounting per packet, persistence, expiry
+// (ipvs-kernel.md §2, §3, §5, §7.2), through the same calls the engines make.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/core/conn/tcp.js';
+import {
+  IP_VS_CONN_F_DROUTE,
+  IP_VS_CONN_F_MASQ,
+  IP_VS_SVC_F_ONEPACKET,
+  IP_VS_SVC_F_PERSISTENT,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+} from '../../src/core/constants.js';
+import { rates } from '../../src/core/estimator.js';
+import {
+  Ipvs,
+  packet4,
+  type Sysctls,
+  VERDICT_ACCEPT,
+  VERDICT_DROP,
+  VERDICT_NO_DEST,
+} from '../../src/core/ipvs.js';
+import { addr, destSpec, makeEnv, svcSpec } from '../helpers/rules.js';
+
+const VIP = '192.0.2.10';
+
+function director(
+  opts: {
+    sched?: string;
+    fwd?: number;
+    flags?: number;
+    timeout?: number;
+    netmask?: number;
+    proto?: number;
+    sysctls?: Partial<Sysctls>;
+    rips?: string[];
+  } = {},
+) {
+  const ipvs = new Ipvs({ env: makeEnv(), sysctls: opts.sysctls });
+  const key = svcSpec(VIP, 80, {
+    schedName: opts.sched ?? 'rr',
+    flags: opts.flags ?? 0,
+    timeout: opts.timeout ?? 0,
+    netmask: opts.netmask ?? 0xffffffff,
+    protocol: opts.proto ?? IPPROTO_TCP,
+  });
+  ipvs.rules.addService(key, 0);
+  for (const rip of opts.rips ?? ['10.0.0.1', '10.0.0.2']) {
+    // ipvsadm forces the service port for DR/TUN dests; NAT keeps the mapped port.
+    const port = opts.fwd === IP_VS_CONN_F_DROUTE ? 80 : 8080;
+    ipvs.rules.addDest(key, destSpec(rip, port, 1, (opts.fwd ?? IP_VS_CONN_F_MASQ) as 0), 0);
+  }
+  const svc = ipvs.rules.findService(key)!;
+  const dest = (rip: string) =>
+    svc.findDest(addr(rip), opts.fwd === IP_VS_CONN_F_DROUTE ? 80 : 8080)!;
+  return { ipvs, key, svc, dest };
+}
+
+const tcpIn = (client: string, cport: number, flags: number, len = 60) =>
+  packet4(IPPROTO_TCP, client, cport, VIP, 80, flags, len);
+
+describe('NAT TCP through processIn / processOut', () => {
+  it('handshake, data and close: states, active/inactive counts, counters', () => {
+    const { ipvs, svc, dest } = director();
+    const ref = ipvs.processIn(tcpIn('198.51.100.1', 40000, TCP_SYN), 1000);
+    assert.ok(ref >= 0);
+    const d = ipvs.connDest(ref)!;
+    assert.equal(d.addr.toString(), '10.0.0.2', 'rr starts at the list head (last added)');
+    assert.equal(ipvs.connDport(ref), 8080, 'port mapping');
+    assert.equal(d.inactConns, 1, 'a new conn starts inactive');
+    // Reply from the RS: src RIP:8080 → client.
+    const reply = packet4(
+      IPPROTO_TCP,
+      '10.0.0.2',
+      8080,
+      '198.51.100.1',
+      40000,
+      TCP_SYN | TCP_ACK,
+      60,
+    );
+    assert.equal(ipvs.processOut(reply, 1001), ref);
+    assert.equal(ipvs.processIn(tcpIn('198.51.100.1', 40000, TCP_ACK, 52), 1002), ref);
+    assert.equal(d.activeConns, 1);
+    assert.equal(d.inactConns, 0);
+    assert.equal(ipvs.connExpiresIn(ref), 900);
+    assert.equal(ipvs.processIn(tcpIn('198.51.100.1', 40000, TCP_FIN | TCP_ACK, 52), 1003), ref);
+    assert.equal(d.activeConns, 0, 'CLOSE_WAIT is not active');
+    assert.equal(d.inactConns, 1);
+    const s = svc.stats.snapshot();
+    assert.deepEqual(s, { conns: 1n, inpkts: 3n, outpkts: 1n, inbytes: 164n, outbytes: 60n });
+    assert.deepEqual(d.stats.snapshot(), s);
+    assert.deepEqual(ipvs.rules.total.snapshot(), s);
+    assert.equal(dest('10.0.0.1').stats.snapshot().conns, 0n);
+  });
+
+  it('packets that are not ours are accepted, a failed schedule says no dest', () => {
+    const { ipvs, key } = director();
+    assert.equal(
+      ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0),
+      VERDICT_ACCEPT,
+      'ACK of no conn',
+    );
+    assert.equal(
+      ipvs.processIn(packet4(IPPROTO_TCP, '198.51.100.1', 1, VIP, 81, TCP_SYN), 0),
+      VERDICT_ACCEPT,
+    );
+    ipvs.rules.editDest(key, destSpec('10.0.0.1', 8080, 0));
+    ipvs.rules.editDest(key, destSpec('10.0.0.2', 8080, 0));
+    assert.equal(ipvs.processIn(tcpIn('198.51.100.1', 2, TCP_SYN), 0), VERDICT_NO_DEST);
+  });
+
+  it('conns expire after their state timeout and release the dest', () => {
+    const expired: number[] = [];
+    const ipvs = new Ipvs({ env: makeEnv(), onExpire: (r) => expired.push(r) });
+    const key = svcSpec(VIP, 80, { schedName: 'rr' });
+    ipvs.rules.addService(key, 0);
+    const d = ipvs.rules.addDest(key, destSpec('10.0.0.1', 80), 0);
+    const ref = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+    ipvs.tick(59_000);
+    assert.equal(ipvs.connCount(), 1, 'SYN_RECV lasts 60 s');
+    ipvs.tick(60_100);
+    assert.equal(ipvs.connCount(), 0);
+    assert.deepEqual(expired, [ref]);
+    assert.equal(d.inactConns, 0);
+    assert.equal(d.refcnt, 0);
+  });
+
+  it('--set applies at the next packet', () => {
+    const { ipvs } = director();
+    const ref = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0);
+    ipvs.rules.setTimeouts({ tcp: 30, tcpfin: 0, udp: 0 });
+    assert.equal(ipvs.connExpiresIn(ref), 900);
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0);
+    assert.equal(ipvs.connExpiresIn(ref), 30);
+  });
+});
+
+describe('DR, UDP, thresholds', () => {
+  it('DR conns see only the inbound direction', () => {
+    const { ipvs } = director({ fwd: IP_VS_CONN_F_DROUTE });
+    const ref = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+    const d = ipvs.connDest(ref)!;
+    assert.equal(ipvs.connDport(ref), 80, 'DR keeps the service port');
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0);
+    assert.equal(d.activeConns, 1);
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_FIN | TCP_ACK), 0);
+    assert.equal(ipvs.connExpiresIn(ref), 120, 'FIN_WAIT in the input-only table');
+  });
+
+  it('UDP conns stay inactive and live for the udp timeout', () => {
+    const { ipvs } = director({ proto: IPPROTO_UDP });
+    const ref = ipvs.processIn(packet4(IPPROTO_UDP, '198.51.100.1', 5000, VIP, 80, 0, 40), 0);
+    const d = ipvs.connDest(ref)!;
+    ipvs.processOut(packet4(IPPROTO_UDP, d.addr.toString(), 8080, '198.51.100.1', 5000, 0, 40), 0);
+    assert.equal(d.activeConns, 0);
+    assert.equal(d.inactConns, 1);
+    assert.equal(ipvs.connExpiresIn(ref), 300);
+  });
+
+  it('the upper threshold sets OVERLOAD, the lower rule clears it', () => {
+    const ipvs = new Ipvs({ env: makeEnv() });
+    const key = svcSpec(VIP, 80, { schedName: 'wlc' });
+    ipvs.rules.addService(key, 0);
+    const a = ipvs.rules.addDest(key, destSpec('10.0.0.1', 80, 1, 0, { uThreshold: 2 }), 0);
+    const b = ipvs.rules.addDest(key, destSpec('10.0.0.2', 80, 1, 0), 0);
+    b.flags |= 2; // OVERLOAD: keep the scheduler on A
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+    assert.equal(a.overloaded, false);
+    ipvs.processIn(tcpIn('198.51.100.1', 2, TCP_SYN), 0);
+    assert.equal(a.overloaded, true, '2 conns reach u_threshold 2');
+    assert.equal(ipvs.processIn(tcpIn('198.51.100.1', 3, TCP_SYN), 0), VERDICT_NO_DEST);
+    ipvs.tick(61_000);
+    assert.equal(a.overloaded, false, 'cleared when (active + inactive) * 4 < u_threshold * 3');
+  });
+
+  it('one-packet scheduling: each datagram is scheduled alone and leaves no conn', () => {
+    const { ipvs } = director({ proto: IPPROTO_UDP, flags: IP_VS_SVC_F_ONEPACKET });
+    const seen: string[] = [];
+    for (let k = 0; k < 4; k++) {
+      const ref = ipvs.processIn(packet4(IPPROTO_UDP, '198.51.100.1', 5000, VIP, 80, 0, 40), 0);
+      seen.push(ipvs.connDest(ref)!.addr.toString());
+    }
+    assert.deepEqual(seen, ['10.0.0.2', '10.0.0.1', '10.0.0.2', '10.0.0.1']);
+    ipvs.tick(100);
+    assert.equal(ipvs.connCount(), 0);
+    let listed = 0;
+    ipvs.forEachConn(100, () => listed++);
+    assert.equal(listed, 0);
+  });
+});
+
+describe('persistence', () => {
+  it('a client sticks to its dest across connections; the template is listed and assured', () => {
+    const { ipvs } = director({ flags: IP_VS_SVC_F_PERSISTENT, timeout: 360 });
+    const first = ipvs.connDest(ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0))!;
+    for (let p = 2; p < 6; p++) {
+      assert.equal(ipvs.connDest(ipvs.processIn(tcpIn('198.51.100.1', p, TCP_SYN), 0)), first);
+    }
+    const other = ipvs.connDest(ipvs.processIn(tcpIn('198.51.100.2', 1, TCP_SYN), 0))!;
+    assert.notEqual(other, first, 'another client is scheduled (rr)');
+    assert.equal(first.persistConns, 1);
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0);
+    const rows: string[] = [];
+    ipvs.forEachConn(0, (c) => {
+      if (c.template)
+        rows.push(
+          `${c.caddr}:${c.cport} ${c.vaddr}:${c.vport} ${c.daddr}:${c.dport} ${c.state} ${c.expires}`,
+        );
+    });
+    assert.deepEqual(rows.sort(), [
+      '198.51.100.1:0 192.0.2.10:80 10.0.0.2:8080 ASSURED 360',
+      '198.51.100.2:0 192.0.2.10:80 10.0.0.1:8080 NONE 360',
+    ]);
+  });
+
+  it('-M 255.255.255.0 groups a /24', () => {
+    const { ipvs } = director({ flags: IP_VS_SVC_F_PERSISTENT, timeout: 60, netmask: 0xffffff00 });
+    const a = ipvs.connDest(ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0));
+    const b = ipvs.connDest(ipvs.processIn(tcpIn('198.51.100.77', 1, TCP_SYN), 0));
+    assert.equal(a, b);
+  });
+
+  it('a template outlives its timeout while children live, then only in 60 s steps', () => {
+    const { ipvs } = director({ flags: IP_VS_SVC_F_PERSISTENT, timeout: 10 });
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0); // ESTABLISHED: 900 s
+    ipvs.tick(10_000);
+    assert.equal(ipvs.connCount(), 2, 'the template waits for its child');
+    let tplExpires = -1;
+    ipvs.forEachConn(11_000, (c) => {
+      if (c.template) tplExpires = c.expires;
+    });
+    assert.equal(tplExpires, 59, 'deferred by 60 s');
+  });
+
+  it('a template to a deleted dest is replaced; expire_quiescent_template drops weight-0 ones', () => {
+    const { ipvs, key } = director({
+      flags: IP_VS_SVC_F_PERSISTENT,
+      timeout: 300,
+      sysctls: { expireQuiescentTemplate: true },
+    });
+    const d1 = ipvs.connDest(ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0))!;
+    ipvs.rules.editDest(key, destSpec(d1.addr.toString(), 8080, 0));
+    const d2 = ipvs.connDest(ipvs.processIn(tcpIn('198.51.100.1', 2, TCP_SYN), 0))!;
+    assert.notEqual(d2, d1);
+  });
+});
+
+describe('dest removal, connection reuse, estimator', () => {
+  it('expire_nodest_conn 0 drops packets of a deleted dest; 1 reschedules them', () => {
+    for (const nodest of [false, true]) {
+      const { ipvs, key } = director({ sysctls: { expireNodestConn: nodest } });
+      const ref = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+      const d = ipvs.connDest(ref)!;
+      ipvs.rules.delDest(key, d.addr, 8080, 0);
+      const r2 = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+      if (!nodest) assert.equal(r2, VERDICT_DROP);
+      else assert.notEqual(ipvs.connDest(r2), d);
+    }
+  });
+
+  it('conn_reuse_mode 1: a SYN on a TIME_WAIT conn starts a new connection', () => {
+    const { ipvs } = director();
+    const ref = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+    const d = ipvs.connDest(ref)!;
+    ipvs.processOut(
+      packet4(IPPROTO_TCP, d.addr.toString(), 8080, '198.51.100.1', 1, TCP_SYN | TCP_ACK),
+      0,
+    );
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0);
+    ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_FIN | TCP_ACK), 0);
+    ipvs.processOut(
+      packet4(IPPROTO_TCP, d.addr.toString(), 8080, '198.51.100.1', 1, TCP_FIN | TCP_ACK),
+      0,
+    );
+    const again = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
+    assert.notEqual(ipvs.connDest(again), d, 'rescheduled (rr moves on)');
+    assert.equal(ipvs.connCount(), 1);
+  });
+
+  it('the estimator turns 10 conns/s into cps 10 over time', () => {
+    const { ipvs, svc } = director();
+    let port = 1;
+    for (let t = 0; t <= 80_000; t += 100) {
+      ipvs.processIn(tcpIn('198.51.100.1', port++, TCP_SYN), t);
+      ipvs.tick(t);
+    }
+    assert.equal(rates(svc.stats).cps, 10);
+    assert.equal(rates(svc.stats).inpps, 10);
+    assert.equal(rates(svc.stats).inbps, 600);
+  });
+});
