@@ -365,7 +365,7 @@ export class Ipvs {
   /** ip_vs_check_template. */
   private templateValid(t: ConnTable, ct: number): boolean {
     const d = this.rules.destById(t.dest[ct]!);
-    if (!d || !d.available) return false;
+    if (!d?.available) return false;
     if (this.sysctls.expireQuiescentTemplate && d.weight === 0) return false;
     return true;
   }
@@ -373,9 +373,8 @@ export class Ipvs {
   /** An invalid template never matches again; it goes when its timer fires without children. */
   private invalidateTemplate(t: ConnTable, ct: number): void {
     t.unhash(ct);
-    t.vport[ct] = 0xffff;
+    t.setPorts(ct, 0, 0xffff);
     t.dport[ct] = 0xffff;
-    t.cport[ct] = 0;
     t.hash(ct, false);
   }
 
@@ -415,17 +414,13 @@ export class Ipvs {
     void fwmark;
     const i = t.alloc();
     const w = t.w;
-    t.proto[i] = proto;
-    t.setAddr(t.caddr, i, c);
-    t.setAddr(t.vaddr, i, v);
+    t.setKey(i, proto, c, cport, v, vport, (flags & IP_VS_CONN_F_TEMPLATE) !== 0);
     t.setAddr(t.laddr, i, c);
     if (dest.af === (w === 1 ? AF_INET : AF_INET6)) {
       for (let k = 0; k < w; k++) t.daddr[i * w + k] = dest.addr.word(k);
     } else {
       for (let k = 0; k < w; k++) t.daddr[i * w + k] = 0;
     }
-    t.cport[i] = cport;
-    t.vport[i] = vport;
     t.lport[i] = cport;
     t.dport[i] = dport;
     let connFlags = dest.connFlags;
@@ -620,10 +615,10 @@ export class Ipvs {
         cb({
           af,
           protocol: t.proto[i]!,
-          caddr: this.addrOf(af, t.caddr, i * w),
-          cport: t.cport[i]!,
-          vaddr: this.addrOf(af, t.vaddr, i * w),
-          vport: t.vport[i]!,
+          caddr: this.addrOf(af, t.key, t.caddrOff(i)),
+          cport: t.cportOf(i),
+          vaddr: this.addrOf(af, t.key, t.caddrOff(i) + w),
+          vport: t.vportOf(i),
           daddr: mixed ? d.addr : this.addrOf(af, t.daddr, i * w),
           dport: t.dport[i]!,
           laddr: this.addrOf(af, t.laddr, i * w),

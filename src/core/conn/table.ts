@@ -11,6 +11,10 @@
 // with the top bit. Linear probing, power-of-two capacity at most half full, backward-shift
 // deletion (no tombstones).
 //
+// Layout. What a lookup compares lives in one block per conn, `key` (K = 2w + 2 words:
+// caddr, vaddr, cport | vport << 16, proto | template << 8), so that a hit costs one cache
+// line besides the index slot; everything else is struct-of-arrays.
+//
 // Time is in ticks of TICK_MS, counted by the caller's clock; expiry is a timer wheel with one
 // doubly linked chain per slot (see timer.ts).
 
@@ -40,12 +44,11 @@ export class ConnTable {
   /** Entries in the index (a FULLNAT conn takes two). */
   private indexed = 0;
 
-  caddr!: Uint32Array;
-  vaddr!: Uint32Array;
+  /** Words per key block: caddr, vaddr, ports, proto/template. */
+  readonly K: number;
+  key!: Uint32Array;
   daddr!: Uint32Array;
   laddr!: Uint32Array;
-  cport!: Uint16Array;
-  vport!: Uint16Array;
   dport!: Uint16Array;
   lport!: Uint16Array;
   proto!: Uint8Array;
@@ -75,6 +78,7 @@ export class ConnTable {
 
   constructor(wordsPerAddr: 1 | 4, capacity = 1024) {
     this.w = wordsPerAddr;
+    this.K = 2 * wordsPerAddr + 2;
     this.resize(Math.max(16, capacity));
     this.rebuildIndex(indexSizeFor(this.cap));
   }
@@ -103,12 +107,9 @@ export class ConnTable {
       if (a) b.set(a);
       return b;
     };
-    this.caddr = grow32(this.caddr, cap * w);
-    this.vaddr = grow32(this.vaddr, cap * w);
+    this.key = grow32(this.key, cap * this.K);
     this.daddr = grow32(this.daddr, cap * w);
     this.laddr = grow32(this.laddr, cap * w);
-    this.cport = grow16(this.cport, cap);
-    this.vport = grow16(this.vport, cap);
     this.dport = grow16(this.dport, cap);
     this.lport = grow16(this.lport, cap);
     this.proto = grow8(this.proto, cap);
@@ -165,6 +166,46 @@ export class ConnTable {
     return this.hwm;
   }
 
+  /** Writes the lookup key of conn i (before it is hashed). */
+  setKey(
+    i: number,
+    proto: number,
+    c: ArrayLike<number>,
+    cport: number,
+    v: ArrayLike<number>,
+    vport: number,
+    template: boolean,
+  ): void {
+    const w = this.w;
+    const b = i * this.K;
+    const key = this.key;
+    for (let k = 0; k < w; k++) {
+      key[b + k] = c[k]! >>> 0;
+      key[b + w + k] = v[k]! >>> 0;
+    }
+    key[b + 2 * w] = (cport | (vport << 16)) >>> 0;
+    key[b + 2 * w + 1] = proto | (template ? 0x100 : 0);
+    this.proto[i] = proto;
+  }
+
+  cportOf(i: number): number {
+    return this.key[i * this.K + 2 * this.w]! & 0xffff;
+  }
+
+  vportOf(i: number): number {
+    return this.key[i * this.K + 2 * this.w]! >>> 16;
+  }
+
+  /** Offset of conn i's client address in `key` (vaddr follows at + w). */
+  caddrOff(i: number): number {
+    return i * this.K;
+  }
+
+  /** Rewrites the ports of a conn that is not hashed (template invalidation). */
+  setPorts(i: number, cport: number, vport: number): void {
+    this.key[i * this.K + 2 * this.w] = (cport | (vport << 16)) >>> 0;
+  }
+
   /** Copies `w` words from `src` (at `off`) into address array `dst` for conn `i`. */
   setAddr(dst: Uint32Array, i: number, src: ArrayLike<number>, off = 0): void {
     const w = this.w;
@@ -187,7 +228,7 @@ export class ConnTable {
     const i = e & ~LTAG;
     return e & LTAG
       ? this.hashOf(this.proto[i]!, this.laddr, i * this.w, this.lport[i]!)
-      : this.hashOf(this.proto[i]!, this.caddr, i * this.w, this.cport[i]!);
+      : this.hashOf(this.proto[i]!, this.key, i * this.K, this.cportOf(i));
   }
 
   private rebuildIndex(size: number): void {
@@ -281,20 +322,20 @@ export class ConnTable {
     const idx = this.index;
     const mask = this.mask;
     let p = this.hashOf(proto, c, cOff, cport) & mask;
+    const key = this.key;
+    const K = this.K;
+    const w = this.w;
+    const ports = (cport | (vport << 16)) >>> 0;
+    const pw = proto | (template ? 0x100 : 0);
     for (;;) {
       const e = idx[p]!;
       if (e === EMPTY) return -1;
       if ((e & LTAG) === 0) {
-        const i = e;
-        if (
-          this.cport[i] === cport &&
-          this.vport[i] === vport &&
-          this.proto[i] === proto &&
-          ((this.flags[i]! & TEMPLATE_BIT) !== 0) === template &&
-          this.eq(this.caddr, i, c, cOff) &&
-          this.eq(this.vaddr, i, v, vOff)
-        ) {
-          return i;
+        const b = e * K;
+        if (key[b + 2 * w] === ports && key[b + 2 * w + 1] === pw) {
+          let k = 0;
+          while (k < w && key[b + k] === c[cOff + k] && key[b + w + k] === v[vOff + k]) k++;
+          if (k === w) return e;
         }
       }
       p = (p + 1) & mask;
@@ -318,11 +359,15 @@ export class ConnTable {
     const idx = this.index;
     const mask = this.mask;
     let p = this.hashOf(proto, d, dOff, dport) & mask;
+    const key = this.key;
+    const K = this.K;
+    const w = this.w;
     for (;;) {
       const e = idx[p]!;
       if (e === EMPTY) return -1;
       const i = e & ~LTAG;
-      if (this.proto[i] === proto && (this.flags[i]! & TEMPLATE_BIT) === 0) {
+      const b = i * K;
+      if (key[b + 2 * w + 1] === proto) {
         if (e & LTAG) {
           if (
             this.lport[i] === dport &&
@@ -332,17 +377,22 @@ export class ConnTable {
           ) {
             return i;
           }
-        } else if (this.cport[i] === dport && this.eq(this.caddr, i, d, dOff)) {
+        } else if ((key[b + 2 * w]! & 0xffff) === dport && this.keyEq(b, d, dOff)) {
           const fwd = this.flags[i]! & 7;
           if (fwd === 0) {
             if (this.dport[i] === sport && this.eq(this.daddr, i, s, sOff)) return i;
-          } else if (fwd !== 5 && this.vport[i] === sport && this.eq(this.vaddr, i, s, sOff)) {
+          } else if (fwd !== 5 && key[b + 2 * w]! >>> 16 === sport && this.keyEq(b + w, s, sOff)) {
             return i;
           }
         }
       }
       p = (p + 1) & mask;
     }
+  }
+
+  private keyEq(off: number, a: ArrayLike<number>, aOff: number): boolean {
+    for (let k = 0; k < this.w; k++) if (this.key[off + k] !== a[aOff + k]) return false;
+    return true;
   }
 
   /** Index occupancy, for tests and diagnostics. */
@@ -362,7 +412,6 @@ export class ConnTable {
 export const CONN_HASHED = 0x0040;
 /** Internal: the conn also has its FULLNAT local-address entry (bit 29). */
 export const CONN_LHASHED = 1 << 29;
-const TEMPLATE_BIT = 0x1000;
 
 function indexSizeFor(cap: number): number {
   let n = 16;

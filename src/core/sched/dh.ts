@@ -25,7 +25,7 @@ export const dh: SchedulerOps = {
       updDest() {},
       schedule(p: SchedPacket) {
         const d = buckets[hash32(p.daddr.fold(), DH_TAB_BITS)];
-        if (!d || !d.available || d.weight <= 0 || d.overloaded) return null;
+        if (!d?.available || d.weight <= 0 || d.overloaded) return null;
         return d;
       },
     };

@@ -25,13 +25,9 @@ const keyIn = (m: { proto: number; c: number; cport: number; v: number; vport: n
 
 function insert(t: ConnTable, m: Model): number {
   const i = t.alloc();
-  t.proto[i] = m.proto;
-  t.caddr[i] = m.c;
-  t.vaddr[i] = m.v;
+  t.setKey(i, m.proto, [m.c], m.cport, [m.v], m.vport, false);
   t.daddr[i] = m.d;
   t.laddr[i] = m.fwd === 5 ? m.l : m.c;
-  t.cport[i] = m.cport;
-  t.vport[i] = m.vport;
   t.dport[i] = m.dport;
   t.lport[i] = m.fwd === 5 ? m.lport : m.cport;
   t.flags[i]! |= m.fwd;

@@ -88,7 +88,9 @@ describe('mh lookup table', () => {
     const r = makeRules();
     const key = svcSpec('192.0.2.1', 80, { schedName: 'mh' });
     r.addService(key, 0);
-    weights.forEach((w, k) => r.addDest(key, destSpec(`10.0.0.${k + 1}`, 80, w), 0));
+    weights.forEach((w, k) => {
+      r.addDest(key, destSpec(`10.0.0.${k + 1}`, 80, w), 0);
+    });
     const svc = r.findService(key)!;
     const counts = new Map<string, number>();
     for (let s = 0; s < 20000; s++) {
