@@ -1,3 +1,47 @@
-// `tsvsadm`: the ipvsadm drop-in. Not built yet in this version.
-process.stderr.write('tsvsadm: not built yet in this version\n');
-process.exitCode = 2;
+// `tsvsadm`: the ipvsadm drop-in. A lean client: it forwards argv (and stdin for -R) to the
+// director of this network namespace, starting one if none answers, and prints the reply.
+
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { AdmReply } from '../control/protocol.js';
+import { NoDaemon, NoPermission, request, startDetached, targetSocket } from './client.js';
+
+const CANT_INIT =
+  "Can't initialize ipvs: Permission denied (you must be root)\n" +
+  'Are you sure that IP Virtual Server is built in the kernel or as module?\n';
+
+/** -R / --restore (alone or leading a short-option cluster) reads the rules from stdin. */
+function wantsStdin(argv: string[]): boolean {
+  const first = argv[0] ?? '';
+  return first === '--restore' || (/^-[A-Za-z0-9]*R/.test(first) && !first.startsWith('--'));
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const argv0 = basename(process.argv[1] ?? 'ipvsadm');
+  const stdin = wantsStdin(argv) ? readFileSync(0, 'utf8') : '';
+  const sock = targetSocket();
+  const req = { op: 'adm' as const, argv, argv0, stdin };
+  let reply: AdmReply;
+  try {
+    try {
+      reply = await request<AdmReply>(sock, req);
+    } catch (e) {
+      if (!(e instanceof NoDaemon)) throw e;
+      await startDetached(sock);
+      reply = await request<AdmReply>(sock, req);
+    }
+  } catch (e) {
+    if (e instanceof NoPermission) {
+      process.stderr.write(CANT_INIT);
+      return 2;
+    }
+    process.stderr.write(`tsvsadm: ${(e as Error).message}\n`);
+    return 2;
+  }
+  await new Promise<void>((r) => process.stdout.write(reply.stdout, () => r()));
+  process.stderr.write(reply.stderr);
+  return reply.code;
+}
+
+process.exitCode = await main();

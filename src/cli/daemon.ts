@@ -1,0 +1,99 @@
+// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]` and `tsvs daemon stop`.
+
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startDaemon } from '../control/daemon.js';
+import type { EngineName } from '../control/engine.js';
+import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
+import { NoDaemon, request } from './client.js';
+
+const USAGE = 'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]\n       tsvs daemon stop\n';
+
+function defaultEngine(): EngineName {
+  const env = process.env.TSVS_ENGINE;
+  if (env === 'packet' || env === 'proxy') return env;
+  return process.platform === 'linux' && isRoot() ? 'packet' : 'proxy';
+}
+
+export async function daemonMain(argv: string[]): Promise<number> {
+  const dir = runDir();
+  const sock = socketPath(dir);
+  if (argv[0] === 'stop') {
+    try {
+      await request(sock, { op: 'stop' }, 10_000);
+      return 0;
+    } catch (e) {
+      if (e instanceof NoDaemon) {
+        process.stderr.write(`tsvs: no director runs in this network namespace (${sock})\n`);
+        return 1;
+      }
+      throw e;
+    }
+  }
+  let engine = defaultEngine();
+  let rulesFile: string | undefined;
+  let detach = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--engine') {
+      const v = argv[++i];
+      if (v !== 'packet' && v !== 'proxy') {
+        process.stderr.write(`tsvs daemon: --engine ${v ?? ''}: use packet or proxy\n${USAGE}`);
+        return 2;
+      }
+      engine = v;
+    } else if (a === '--rules') {
+      rulesFile = argv[++i];
+      if (!rulesFile) {
+        process.stderr.write(`tsvs daemon: --rules needs a file\n${USAGE}`);
+        return 2;
+      }
+    } else if (a === '--detach') detach = true;
+    else {
+      process.stderr.write(`tsvs daemon: unknown option ${a}\n${USAGE}`);
+      return 2;
+    }
+  }
+  try {
+    await request(sock, { op: 'ping' }, 2000);
+    process.stderr.write(`tsvs: a director already runs in this network namespace (${sock})\n`);
+    return 1;
+  } catch (e) {
+    if (!(e instanceof NoDaemon)) throw e;
+  }
+  if (detach) {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const out = openSync(logPath(dir), 'a');
+    const bin = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
+    const args = [bin, 'daemon', '--engine', engine, ...(rulesFile ? ['--rules', rulesFile] : [])];
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
+    child.unref();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      try {
+        await request(sock, { op: 'ping' }, 2000);
+        return 0;
+      } catch {
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    process.stderr.write(`tsvs: the director did not start (see ${logPath(dir)})\n`);
+    return 1;
+  }
+  let exit: (code: number) => void = () => {};
+  const exited = new Promise<number>((r) => {
+    exit = r;
+  });
+  const d = await startDaemon({ engine, runDir: dir, rulesFile, onExit: exit }).catch((e: Error) => {
+    process.stderr.write(`tsvs daemon: ${e.message}\n`);
+    return null;
+  });
+  if (!d) return 1;
+  const onSignal = () => void d.stop().then(() => exit(0));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return exited;
+}

@@ -1,0 +1,39 @@
+// `tsvs status [--json]`: what the director of this namespace serves and what it cannot.
+
+import type { DaemonStatus } from '../control/daemon.js';
+import { NoDaemon, NoPermission, request, targetSocket } from './client.js';
+
+export async function statusMain(argv: string[]): Promise<number> {
+  let st: DaemonStatus;
+  try {
+    st = await request<DaemonStatus>(targetSocket(), { op: 'status' }, 10_000);
+  } catch (e) {
+    if (e instanceof NoDaemon) {
+      process.stderr.write('tsvs: no director runs in this network namespace\n');
+      return 1;
+    }
+    if (e instanceof NoPermission) {
+      process.stderr.write('tsvs: permission denied: the director of this namespace belongs to root\n');
+      return 2;
+    }
+    throw e;
+  }
+  if (argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [
+    `director: pid ${st.pid}, netns ${st.netns}, engine ${st.engine}`,
+    `services: ${st.services}, connections: ${st.conns}`,
+    `interfaces: ${st.interfaces.length ? st.interfaces.join(', ') : '(none)'}`,
+  ];
+  for (const n of st.notes ?? []) lines.push(`note: ${n}`);
+  if (st.unserved.length) {
+    lines.push('not served:');
+    for (const u of st.unserved) lines.push(`  ${u.rule}: ${u.reason}`);
+  } else lines.push('not served: (none)');
+  const drops = Object.entries(st.drops);
+  lines.push(drops.length ? `drops: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}` : 'drops: (none)');
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,36 @@
+// The daemon runs ipvsadm's logic (src/adm) in-process against its live state. It is loaded
+// by path at run time so that the daemon starts, and says so, even in a build without it.
+
+import type { Ipvs } from '../core/ipvs.js';
+import type { AdmReply } from './protocol.js';
+
+export interface AdmContext {
+  ipvs: Ipvs;
+  now: number;
+  stdin: string;
+  resolver?: unknown;
+}
+
+export type AdmRunner = (argv: readonly string[], argv0: string, ctx: AdmContext) => Promise<AdmReply>;
+
+interface AdmModule {
+  runAdm: AdmRunner;
+  createResolver?: () => unknown;
+}
+
+/** The real runner, or one that answers "not built yet" (exit 2) for every command. */
+export async function loadAdmRunner(): Promise<AdmRunner> {
+  try {
+    const m = (await import(new URL('../adm/run.js', import.meta.url).href)) as AdmModule;
+    const resolver = m.createResolver?.();
+    return (argv, argv0, ctx) => m.runAdm(argv, argv0, resolver ? { ...ctx, resolver } : ctx);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    return async () => ({
+      stdout: '',
+      stderr: 'tsvsadm: the ipvsadm front end is not built yet in this version\n',
+      code: 2,
+    });
+  }
+}

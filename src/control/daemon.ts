@@ -1,0 +1,133 @@
+// The director daemon of one network namespace: the IPVS core, its clock, the control socket
+// and the engine. `now` is performance.now() in ms; the core is ticked every second (the
+// estimator needs its 2 s steps, expiry has 100 ms resolution).
+
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Ipvs } from '../core/ipvs.js';
+import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
+import { type Engine, type EngineName, type EngineStatus, NullEngine } from './engine.js';
+import { type Logger, stderrLogger } from './log.js';
+import { netnsId, socketPath } from './paths.js';
+import type { AdmReply, Request } from './protocol.js';
+import { ControlServer } from './server.js';
+import { watchNetns } from './netns-watch.js';
+
+export interface DaemonOptions {
+  engine: EngineName;
+  runDir: string;
+  /** An `ipvsadm -S` file restored at start. */
+  rulesFile?: string;
+  log?: Logger;
+  /** Leave when the namespace's name disappears (default true). */
+  watchNamespace?: boolean;
+  onExit?: (code: number) => void;
+}
+
+export interface DaemonHandle {
+  readonly ipvs: Ipvs;
+  readonly socket: string;
+  stop(): Promise<void>;
+}
+
+export interface DaemonStatus extends EngineStatus {
+  pid: number;
+  netns: string;
+  services: number;
+  conns: number;
+}
+
+async function createEngine(name: EngineName): Promise<Engine> {
+  const path = name === 'proxy' ? '../engine/proxy/index.js' : '../engine/packet/index.js';
+  const factory = name === 'proxy' ? 'createProxyEngine' : 'createPacketEngine';
+  try {
+    const m = (await import(new URL(path, import.meta.url).href)) as Record<string, () => Engine>;
+    if (typeof m[factory] === 'function') return m[factory]();
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+  return new NullEngine(name, `the ${name} engine is not built yet in this version: rules are kept but no traffic is forwarded`);
+}
+
+/** Starts a daemon for this namespace and resolves once its socket listens. */
+export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
+  const log = o.log ?? stderrLogger;
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const ipvs = new Ipvs({ now: 0 });
+  const runAdm: AdmRunner = await loadAdmRunner();
+  const engine = await createEngine(o.engine);
+  const id = netnsId();
+  let syncNoted = false;
+
+  const adm = async (argv: string[], argv0: string, stdin: string): Promise<AdmReply> => {
+    const reply = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
+    if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
+      syncNoted = true;
+      log('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
+    } else if (!ipvs.rules.master && !ipvs.rules.backup) syncNoted = false;
+    return reply;
+  };
+
+  if (o.rulesFile) {
+    const text = readFileSync(o.rulesFile, 'utf8');
+    const r = await adm(['-R'], 'ipvsadm', text);
+    if (r.code !== 0) {
+      throw new Error(`rules file ${o.rulesFile} was not restored (exit ${r.code}): ${r.stderr.trim()}`);
+    }
+    log(`restored ${ipvs.rules.serviceCount} service(s) from ${o.rulesFile}`);
+  }
+
+  await engine.start(ipvs);
+  const ticker = setInterval(() => ipvs.tick(now()), 1000);
+  let stopping: Promise<void> | null = null;
+
+  const status = (): DaemonStatus => ({
+    ...engine.status(),
+    pid: process.pid,
+    netns: id,
+    services: ipvs.rules.serviceCount,
+    conns: ipvs.connCount(),
+  });
+
+  const handle = async (req: Request): Promise<unknown> => {
+    switch (req.op) {
+      case 'adm':
+        return adm(req.argv, req.argv0, req.stdin);
+      case 'status':
+        return status();
+      case 'ping':
+        return { ok: true, pid: process.pid };
+      case 'stop':
+        setImmediate(() => {
+          void stop().then(() => o.onExit?.(0));
+        });
+        return { ok: true };
+    }
+  };
+
+  const server = new ControlServer(socketPath(o.runDir, id), handle, log);
+  await server.listen();
+  log(`director of netns ${id} listening on ${server.path} (engine ${engine.name}, pid ${process.pid})`);
+
+  const unwatch =
+    o.watchNamespace === false
+      ? () => {}
+      : watchNetns(id, () => {
+          log(`network namespace ${id} is gone; exiting`);
+          void stop().then(() => o.onExit?.(0));
+        });
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      unwatch();
+      clearInterval(ticker);
+      await server.close();
+      await engine.stop();
+      log('stopped');
+    })();
+    return stopping;
+  };
+
+  return { ipvs, socket: server.path, stop };
+}

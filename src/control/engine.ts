@@ -1,0 +1,64 @@
+// What the daemon needs from a data plane. The control plane answers as the kernel would
+// whatever the engine can serve; what an engine cannot serve shows up in status().
+
+import type { Ipvs } from '../core/ipvs.js';
+
+export interface UnservedRule {
+  /** The rule as `ipvsadm -S -n` would write it. */
+  rule: string;
+  reason: string;
+}
+
+export interface EngineStatus {
+  engine: 'packet' | 'proxy';
+  /** Interfaces (packet) or listening addresses (proxy) in use. */
+  interfaces: string[];
+  unserved: UnservedRule[];
+  /** Drop counters by reason. */
+  drops: Record<string, number>;
+  /** Free-form notes for the operator (one line each). */
+  notes?: string[];
+}
+
+export interface Engine {
+  readonly name: 'packet' | 'proxy';
+  start(ipvs: Ipvs): Promise<void>;
+  stop(): Promise<void>;
+  status(): EngineStatus;
+}
+
+export type EngineName = Engine['name'];
+
+/**
+ * Stands in for an engine that is not built yet: rules are accepted and listed, and status()
+ * says plainly that nothing is forwarded and why.
+ */
+export class NullEngine implements Engine {
+  private ipvs: Ipvs | null = null;
+
+  constructor(
+    readonly name: EngineName,
+    private readonly reason: string,
+  ) {}
+
+  async start(ipvs: Ipvs): Promise<void> {
+    this.ipvs = ipvs;
+  }
+
+  async stop(): Promise<void> {
+    this.ipvs = null;
+  }
+
+  status(): EngineStatus {
+    const unserved: UnservedRule[] = [];
+    for (const svc of this.ipvs?.rules.services() ?? []) {
+      const label = svc.fwmark
+        ? `-f ${svc.fwmark}`
+        : `${svc.protocol === 17 ? '-u' : svc.protocol === 132 ? '--sctp-service' : '-t'} ${
+            svc.addr.isV6 ? `[${svc.addr}]` : svc.addr
+          }:${svc.port}`;
+      unserved.push({ rule: `-A ${label}`, reason: this.reason });
+    }
+    return { engine: this.name, interfaces: [], unserved, drops: {}, notes: [this.reason] };
+  }
+}
