@@ -1,0 +1,105 @@
+// The director daemon in real network namespaces: started by the first tsvsadm, one per
+// namespace, robust to garbage on its socket, closed to other users, gone with its namespace.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Topology } from '../../src/lab/netns.js';
+import { ensureBuilt, freshRunDir, inNs, pidsInNs, requireNetns, TSVS, TSVSADM } from './harness.js';
+
+const skip = requireNetns();
+
+function rawSend(path: string, bytes: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    const s = connect(path, () => {
+      s.end(bytes);
+    });
+    s.on('error', () => resolve());
+    s.on('close', () => resolve());
+    s.resume();
+  });
+}
+
+describe('director daemon', { skip }, () => {
+  const topo = new Topology();
+  let a = '';
+  let b = '';
+  const runDir = freshRunDir();
+  const env = { TSVS_RUN_DIR: runDir };
+  before(async () => {
+    ensureBuilt();
+    a = await topo.netns('a');
+    b = await topo.netns('b');
+  });
+  after(() => topo.teardown());
+
+  const sockOf = async (ns: string) => {
+    const r = await inNs(ns, ['stat', '-L', '-c', '%i', '/proc/self/ns/net']);
+    return `${runDir}/${r.stdout.trim()}.sock`;
+  };
+
+  it('the first tsvsadm starts the director of its namespace; each namespace has its own', async () => {
+    const r = await inNs(a, [TSVSADM, '-L', '-n'], { env });
+    assert.notEqual(r.stderr, '', 'answers (the ipvsadm front end may still be unbuilt)');
+    const st = await inNs(a, [TSVS, 'status', '--json'], { env });
+    assert.equal(st.code, 0, st.stderr);
+    const sa = JSON.parse(st.stdout) as { pid: number; netns: string };
+    await inNs(b, [TSVSADM, '-L', '-n'], { env });
+    const sb = JSON.parse((await inNs(b, [TSVS, 'status', '--json'], { env })).stdout) as { pid: number; netns: string };
+    assert.notEqual(sa.netns, sb.netns);
+    assert.notEqual(sa.pid, sb.pid);
+    assert.ok((await pidsInNs(a)).includes(sa.pid), 'the director of a runs inside a');
+  });
+
+  it('garbage, truncated and oversized frames do not kill it', async () => {
+    const sock = await sockOf(a);
+    await rawSend(sock, Buffer.from('GET / HTTP/1.0\r\n\r\n'));
+    await rawSend(sock, Buffer.from([0, 0, 0, 10, 1, 2]));
+    await rawSend(sock, Buffer.from([0xff, 0xff, 0xff, 0xff, 0]));
+    const bad = Buffer.from('{"op":"nope"}');
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(bad.length);
+    await rawSend(sock, Buffer.concat([head, bad]));
+    await rawSend(sock, Buffer.concat([Buffer.from([0, 0, 0, 5]), Buffer.from('{{{{{')]));
+    const st = await inNs(a, [TSVS, 'status'], { env });
+    assert.equal(st.code, 0, 'still answering');
+  });
+
+  it('a user who cannot open the socket gets ipvsadm\'s message and exit 2', async () => {
+    const r = await inNs(a, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, TSVSADM, '-L', '-n'], { env });
+    assert.equal(r.stdout, '');
+    assert.equal(
+      r.stderr,
+      "Can't initialize ipvs: Permission denied (you must be root)\nAre you sure that IP Virtual Server is built in the kernel or as module?\n",
+    );
+    assert.equal(r.code, 2);
+  });
+
+  it('tsvs daemon stop stops it; tsvs status then says none runs', async () => {
+    assert.equal((await inNs(b, [TSVS, 'daemon', 'stop'], { env })).code, 0);
+    for (let i = 0; i < 50 && (await inNs(b, [TSVS, 'status'], { env })).code === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const st = await inNs(b, [TSVS, 'status'], { env });
+    assert.equal(st.code, 1);
+    assert.match(st.stderr, /no director runs/);
+  });
+
+  it('the director exits when its namespace is deleted', async () => {
+    const ns = await topo.netns('gone');
+    await inNs(ns, [TSVS, 'daemon', '--detach', '--engine', 'proxy'], { env });
+    const [pid] = await pidsInNs(ns);
+    assert.ok(pid, 'a director runs in the namespace');
+    await inNs(null, ['ip', 'netns', 'del', ns]);
+    topo.namespaces.splice(topo.namespaces.indexOf(ns), 1);
+    let alive = true;
+    for (let i = 0; i < 60 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        process.kill(pid!, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    assert.equal(alive, false, 'gone within 6 s');
+  });
+});
