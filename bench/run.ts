@@ -1,7 +1,7 @@
 // `npm run bench [-- core|wire|proxy|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'wire' | 'proxy';
+type Section = 'core' | 'adm' | 'wire' | 'proxy';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -99,19 +99,36 @@ async function wire(): Promise<void> {
   );
 }
 
+async function adm(): Promise<void> {
+  const { benchAdm } = await import('./adm.js');
+  process.stdout.write('\ntsvsadm (median of the runs; peer: node -e "" in the same run)\n');
+  process.stdout.write(
+    table(
+      benchAdm().map((r) => ({
+        command: r.name,
+        'median ms': r.medianMs.toFixed(1),
+        'peer ms': r.peerMs.toFixed(1),
+        ratio: (r.medianMs / r.peerMs).toFixed(2),
+        target: r.target,
+      })),
+    ),
+  );
+}
+
 async function proxy(): Promise<void> {
   const m = await optional<{ benchProxy(): Promise<unknown> }>('proxy');
   if (m) await m.benchProxy();
 }
 
 const arg = (process.argv[2] ?? 'core') as Section | 'all';
-const sections: Section[] = arg === 'all' ? ['core', 'wire', 'proxy'] : [arg];
+const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy'] : [arg];
 for (const s of sections) {
   if (s === 'core') await core();
+  else if (s === 'adm') await adm();
   else if (s === 'wire') await wire();
   else if (s === 'proxy') await proxy();
   else {
-    process.stderr.write(`bench: unknown section '${s}' (core, wire, proxy, all)\n`);
+    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, all)\n`);
     process.exit(2);
   }
 }
