@@ -78,7 +78,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     log(`restored ${ipvs.rules.serviceCount} service(s) from ${o.rulesFile}`);
   }
 
-  await engine.start(ipvs);
+  await engine.start(ipvs, now);
   const ticker = setInterval(() => ipvs.tick(now()), 1000);
   let stopping: Promise<void> | null = null;
 

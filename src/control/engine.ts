@@ -22,7 +22,8 @@ export interface EngineStatus {
 
 export interface Engine {
   readonly name: 'packet' | 'proxy';
-  start(ipvs: Ipvs): Promise<void>;
+  /** `clock` is the daemon's: milliseconds, the `now` every core call takes. */
+  start(ipvs: Ipvs, clock: () => number): Promise<void>;
   stop(): Promise<void>;
   status(): EngineStatus;
 }

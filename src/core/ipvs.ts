@@ -121,7 +121,7 @@ export class Ipvs {
   private readonly t6: ConnTable;
   private readonly w4: TimerWheel;
   private readonly w6: TimerWheel;
-  private readonly onExpire: ((ref: number) => void) | undefined;
+  private readonly expireHooks: ((ref: number) => void)[] = [];
   private nowTick: number;
   private nextEst: number;
   private nextTrash: number;
@@ -138,7 +138,7 @@ export class Ipvs {
     this.t6 = new ConnTable(4, 1024);
     this.w4 = new TimerWheel(this.t4, this.nowTick);
     this.w6 = new TimerWheel(this.t6, this.nowTick);
-    this.onExpire = o.onExpire;
+    if (o.onExpire) this.expireHooks.push(o.onExpire);
     this.nextEst = now + EST_PERIOD_MS;
     this.nextTrash = now + 60_000;
   }
@@ -159,6 +159,11 @@ export class Ipvs {
 
   private tableFor(af: Af): ConnTable {
     return af === AF_INET ? this.t4 : this.t6;
+  }
+
+  /** Engines learn here that the core removed a conn (idle timeout, reuse, flush). */
+  onExpire(fn: (ref: number) => void): void {
+    this.expireHooks.push(fn);
   }
 
   connCount(): number {
@@ -518,7 +523,7 @@ export class Ipvs {
     }
     const ref = this.ref(t, i);
     t.free(i);
-    if ((f & IP_VS_CONN_F_TEMPLATE) === 0) this.onExpire?.(ref);
+    if ((f & IP_VS_CONN_F_TEMPLATE) === 0) for (const h of this.expireHooks) h(ref);
   }
 
   private expireNow(t: ConnTable, i: number): void {

@@ -1,0 +1,169 @@
+// The proxy engine: real TCP and UDP load balancing on sockets, without privileges. It listens
+// on each service's VIP:port (which must be a local address), asks the core for a dest per new
+// connection or datagram, and follows rule changes. What it cannot serve — fwmark services,
+// DR/TUN dests, a VIP that is not (yet) local — stays accepted by the control plane and is
+// reported by status() and logged once per change.
+
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
+import type { Ipvs } from '../../core/ipvs.js';
+import type { Service } from '../../core/service.js';
+import type { Engine, EngineStatus, UnservedRule } from '../../control/engine.js';
+import { type Logger, stderrLogger } from '../../control/log.js';
+import { ProxyContext } from './context.js';
+import { proxyTcp } from './tcp.js';
+import { UdpService } from './udp.js';
+
+/** How often a listener whose address is not (yet) local is retried. */
+export const LISTEN_RETRY_MS = 2000;
+
+interface Listener {
+  svc: Service;
+  tcp: Server | null;
+  udp: UdpSocket | null;
+  udpService: UdpService | null;
+  /** Why it is not listening, or null when it is. */
+  problem: string | null;
+  retry: NodeJS.Timeout | null;
+}
+
+function svcLabel(svc: Service): string {
+  if (svc.fwmark) return `-f ${svc.fwmark}${svc.isIpv4 ? '' : ' -6'}`;
+  const opt = svc.protocol === IPPROTO_UDP ? '-u' : svc.protocol === IPPROTO_TCP ? '-t' : '--sctp-service';
+  return `${opt} ${svc.addr.isV6 ? `[${svc.addr}]` : svc.addr}:${svc.port}`;
+}
+
+function listenProblem(e: NodeJS.ErrnoException): string {
+  if (e.code === 'EADDRNOTAVAIL') return 'the VIP is not a local address (retrying)';
+  if (e.code === 'EADDRINUSE') return 'the address is in use by another program (retrying)';
+  if (e.code === 'EACCES') return 'the port needs privileges (retrying)';
+  return `${e.code ?? e.message} (retrying)`;
+}
+
+export class ProxyEngine implements Engine {
+  readonly name = 'proxy' as const;
+  private ctx: ProxyContext | null = null;
+  private readonly listeners = new Map<Service, Listener>();
+
+  constructor(private readonly log: Logger = stderrLogger) {}
+
+  async start(ipvs: Ipvs, clock: () => number): Promise<void> {
+    const ctx = new ProxyContext(ipvs, clock, this.log);
+    this.ctx = ctx;
+    ipvs.onExpire((ref) => {
+      const s = ctx.sessions.get(ref);
+      if (s) {
+        ctx.sessions.delete(ref);
+        s.destroy();
+      }
+    });
+    ipvs.rules.listeners.push({
+      serviceAdded: (svc) => this.open(svc),
+      serviceDeleted: (svc) => this.close(svc),
+      destAdded: (svc, d) => this.noteDest(svc, d.fwd),
+      destEdited: (svc, d) => this.noteDest(svc, d.fwd),
+    });
+    for (const svc of ipvs.rules.services()) this.open(svc);
+  }
+
+  private noteDest(svc: Service, fwd: number): void {
+    const f = fwd & 7;
+    if (f === IP_VS_CONN_F_DROUTE || f === IP_VS_CONN_F_TUNNEL) {
+      this.log(`proxy: ${svcLabel(svc)} has a DR/TUN real server; only the packet engine can reach it`);
+    }
+  }
+
+  private open(svc: Service): void {
+    const l: Listener = { svc, tcp: null, udp: null, udpService: null, problem: null, retry: null };
+    this.listeners.set(svc, l);
+    if (svc.fwmark) {
+      l.problem = 'fwmark services need the packet engine';
+      this.log(`proxy: ${svcLabel(svc)} not served: ${l.problem}`);
+      return;
+    }
+    if (svc.protocol !== IPPROTO_TCP && svc.protocol !== IPPROTO_UDP) {
+      l.problem = 'SCTP services need the packet engine';
+      this.log(`proxy: ${svcLabel(svc)} not served: ${l.problem}`);
+      return;
+    }
+    this.listen(l);
+  }
+
+  private listen(l: Listener): void {
+    const ctx = this.ctx!;
+    const { svc } = l;
+    const host = svc.addr.toString();
+    const fail = (e: NodeJS.ErrnoException) => {
+      const problem = listenProblem(e);
+      if (problem !== l.problem) this.log(`proxy: ${svcLabel(svc)} not served: ${problem}`);
+      l.problem = problem;
+      if (this.listeners.get(svc) !== l) return;
+      l.retry = setTimeout(() => this.listen(l), LISTEN_RETRY_MS);
+      l.retry.unref();
+    };
+    const ok = () => {
+      if (l.problem) this.log(`proxy: ${svcLabel(svc)} now served`);
+      l.problem = null;
+    };
+    if (svc.protocol === IPPROTO_TCP) {
+      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (c) => proxyTcp(ctx, svc, c));
+      server.once('error', (e) => {
+        l.tcp = null;
+        fail(e);
+      });
+      server.listen({ host, port: svc.port, exclusive: false }, () => {
+        l.tcp = server;
+        ok();
+      });
+    } else {
+      const sock = createSocket({ type: svc.addr.isV6 ? 'udp6' : 'udp4', reuseAddr: true });
+      sock.once('error', (e) => {
+        sock.close();
+        l.udp = null;
+        fail(e);
+      });
+      sock.bind(svc.port, host, () => {
+        l.udp = sock;
+        l.udpService = new UdpService(ctx, svc, sock);
+        ok();
+      });
+    }
+  }
+
+  private close(svc: Service): void {
+    const l = this.listeners.get(svc);
+    if (!l) return;
+    this.listeners.delete(svc);
+    if (l.retry) clearTimeout(l.retry);
+    l.tcp?.close();
+    l.udpService?.closeAll();
+    l.udp?.close();
+  }
+
+  async stop(): Promise<void> {
+    for (const svc of [...this.listeners.keys()]) this.close(svc);
+    for (const s of this.ctx?.sessions.values() ?? []) s.destroy();
+    this.ctx?.sessions.clear();
+  }
+
+  status(): EngineStatus {
+    const interfaces: string[] = [];
+    const unserved: UnservedRule[] = [];
+    for (const l of this.listeners.values()) {
+      const label = svcLabel(l.svc);
+      if (l.problem) unserved.push({ rule: `-A ${label}`, reason: l.problem });
+      else interfaces.push(`${l.svc.protocol === IPPROTO_UDP ? 'udp' : 'tcp'} ${label.slice(3)}`);
+      for (const d of l.svc.dests) {
+        const f = d.fwd & 7;
+        if (f === IP_VS_CONN_F_DROUTE || f === IP_VS_CONN_F_TUNNEL) {
+          unserved.push({
+            rule: `-a ${label} -r ${d.addr.isV6 ? `[${d.addr}]` : d.addr}:${d.port} ${f === IP_VS_CONN_F_DROUTE ? '-g' : '-i'}`,
+            reason: 'DR/TUN real servers need the packet engine; connections scheduled to it are reset',
+          });
+        }
+      }
+    }
+    return { engine: 'proxy', interfaces, unserved, drops: { ...(this.ctx?.drops ?? {}) } };
+  }
+}
