@@ -15,15 +15,20 @@ export type AdmRunner = (argv: readonly string[], argv0: string, ctx: AdmContext
 
 interface AdmModule {
   runAdm: AdmRunner;
-  createResolver?: () => unknown;
+}
+
+interface ResolverModule {
+  systemResolver: () => unknown;
 }
 
 /** The real runner, or one that answers "not built yet" (exit 2) for every command. */
 export async function loadAdmRunner(): Promise<AdmRunner> {
   try {
     const m = (await import(new URL('../adm/run.js', import.meta.url).href)) as AdmModule;
-    const resolver = m.createResolver?.();
-    return (argv, argv0, ctx) => m.runAdm(argv, argv0, resolver ? { ...ctx, resolver } : ctx);
+    const r = (await import(new URL('../adm/resolve.js', import.meta.url).href)) as ResolverModule;
+    // One resolver for the daemon's life: it caches /etc/services and name lookups.
+    const resolver = r.systemResolver();
+    return (argv, argv0, ctx) => m.runAdm(argv, argv0, { ...ctx, resolver });
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code !== 'ERR_MODULE_NOT_FOUND') throw e;
