@@ -1,0 +1,242 @@
+// The seeds' lab topologies, with the seeds' own addresses and ipvsadm commands.
+// A segment is one L2 network (a bridge); each host joins it with one interface.
+
+export interface LabIface {
+  host: string;
+  dev: string;
+  addrs: string[];
+}
+
+export interface LabDef {
+  name: string;
+  seed: string;
+  description: string;
+  segments: { name: string; members: LabIface[] }[];
+  /** `ip route add ARGS` per host. */
+  routes: { host: string; args: string[] }[];
+  /** Hosts that forward (routers; the NAT director). */
+  forwarders: string[];
+  director: { host: string; vip: string; vipDev?: string; commands: string[][] };
+  /** Real servers run an HTTP server answering with their name; DR/TUN ones run the agent. */
+  realServers: { host: string; port: number; agentVip?: string }[];
+  client: { host: string; url: string };
+  /** What the distribution of `run` should look like (weights per real server, or rr). */
+  expect: { sched: string; weights: Record<string, number> };
+}
+
+export const LABS: LabDef[] = [
+  {
+    name: 'seed001-dr',
+    seed: '001',
+    description: 'DR, rr over two real servers; director, real servers and client on one LAN',
+    segments: [
+      {
+        name: 'lan',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['192.168.9.11/24'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['192.168.9.12/24'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['192.168.9.13/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['192.168.9.200/24'] },
+        ],
+      },
+    ],
+    routes: [],
+    forwarders: ['director'],
+    director: {
+      host: 'director',
+      vip: '192.168.9.100',
+      vipDev: 'eth0',
+      commands: [
+        ['-A', '-t', '192.168.9.100:80', '-s', 'rr'],
+        ['-a', '-t', '192.168.9.100:80', '-r', '192.168.9.12', '-g'],
+        ['-a', '-t', '192.168.9.100:80', '-r', '192.168.9.13', '-g'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 80, agentVip: '192.168.9.100' },
+      { host: 'rs2', port: 80, agentVip: '192.168.9.100' },
+    ],
+    client: { host: 'client', url: 'http://192.168.9.100/' },
+    expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
+  },
+  {
+    name: 'seed002-nat',
+    seed: '002',
+    description: 'NAT: director between the client network and the web servers, which route back through it',
+    segments: [
+      {
+        name: 'outside',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['172.25.254.100/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['172.25.254.200/24'] },
+        ],
+      },
+      {
+        name: 'inside',
+        members: [
+          { host: 'director', dev: 'eth1', addrs: ['192.168.0.100/24'] },
+          { host: 'web1', dev: 'eth0', addrs: ['192.168.0.10/24'] },
+          { host: 'web2', dev: 'eth0', addrs: ['192.168.0.20/24'] },
+        ],
+      },
+    ],
+    routes: [
+      { host: 'web1', args: ['default', 'via', '192.168.0.100'] },
+      { host: 'web2', args: ['default', 'via', '192.168.0.100'] },
+      { host: 'client', args: ['default', 'via', '172.25.254.100'] },
+    ],
+    forwarders: ['director'],
+    director: {
+      host: 'director',
+      vip: '172.25.254.100',
+      commands: [
+        ['-A', '-t', '172.25.254.100:80', '-s', 'rr'],
+        ['-a', '-t', '172.25.254.100:80', '-r', '192.168.0.10:80', '-m'],
+        ['-a', '-t', '172.25.254.100:80', '-r', '192.168.0.20:80', '-m'],
+      ],
+    },
+    realServers: [
+      { host: 'web1', port: 80 },
+      { host: 'web2', port: 80 },
+    ],
+    client: { host: 'client', url: 'http://172.25.254.100/' },
+    expect: { sched: 'rr', weights: { web1: 1, web2: 1 } },
+  },
+  {
+    name: 'seed002-dr',
+    seed: '002',
+    description: 'DR behind a router: VIP 192.168.0.200/32 on the director, client outside the router',
+    segments: [
+      {
+        name: 'outside',
+        members: [
+          { host: 'router', dev: 'eth0', addrs: ['172.25.254.100/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['172.25.254.200/24'] },
+        ],
+      },
+      {
+        name: 'inside',
+        members: [
+          { host: 'router', dev: 'eth1', addrs: ['192.168.0.100/24'] },
+          { host: 'director', dev: 'eth0', addrs: ['192.168.0.50/24'] },
+          { host: 'web1', dev: 'eth0', addrs: ['192.168.0.10/24'] },
+          { host: 'web2', dev: 'eth0', addrs: ['192.168.0.20/24'] },
+        ],
+      },
+    ],
+    routes: [
+      { host: 'web1', args: ['default', 'via', '192.168.0.100'] },
+      { host: 'web2', args: ['default', 'via', '192.168.0.100'] },
+      { host: 'director', args: ['default', 'via', '192.168.0.100'] },
+      { host: 'client', args: ['default', 'via', '172.25.254.100'] },
+      { host: 'router', args: ['192.168.0.200/32', 'via', '192.168.0.50'] },
+    ],
+    forwarders: ['router'],
+    director: {
+      host: 'director',
+      vip: '192.168.0.200',
+      vipDev: 'lo',
+      commands: [
+        ['-A', '-t', '192.168.0.200:80', '-s', 'rr'],
+        ['-a', '-t', '192.168.0.200:80', '-r', '192.168.0.10', '-g'],
+        ['-a', '-t', '192.168.0.200:80', '-r', '192.168.0.20', '-g'],
+      ],
+    },
+    realServers: [
+      { host: 'web1', port: 80, agentVip: '192.168.0.200' },
+      { host: 'web2', port: 80, agentVip: '192.168.0.200' },
+    ],
+    client: { host: 'client', url: 'http://192.168.0.200/' },
+    expect: { sched: 'rr', weights: { web1: 1, web2: 1 } },
+  },
+  {
+    name: 'seed003-nat',
+    seed: '003',
+    description: 'NAT with port mapping: VIP 172.16.100.9:80, real servers 192.168.20.7/.8 on :8080',
+    segments: [
+      {
+        name: 'outside',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['172.16.100.9/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['172.16.100.100/24'] },
+        ],
+      },
+      {
+        name: 'inside',
+        members: [
+          { host: 'director', dev: 'eth1', addrs: ['192.168.20.1/24'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['192.168.20.7/24'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['192.168.20.8/24'] },
+        ],
+      },
+    ],
+    routes: [
+      { host: 'rs1', args: ['default', 'via', '192.168.20.1'] },
+      { host: 'rs2', args: ['default', 'via', '192.168.20.1'] },
+    ],
+    forwarders: ['director'],
+    director: {
+      host: 'director',
+      vip: '172.16.100.9',
+      commands: [
+        ['-A', '-t', '172.16.100.9:80', '-s', 'rr'],
+        ['-a', '-t', '172.16.100.9:80', '-r', '192.168.20.7:8080', '-m'],
+        ['-a', '-t', '172.16.100.9:80', '-r', '192.168.20.8:8080', '-m'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 8080 },
+      { host: 'rs2', port: 8080 },
+    ],
+    client: { host: 'client', url: 'http://172.16.100.9/' },
+    expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
+  },
+  {
+    name: 'seed004-dr',
+    seed: '004',
+    description: 'DR with VIP and RIP in different networks: wlc with weights 2 and 1',
+    segments: [
+      {
+        name: 'public',
+        members: [
+          { host: 'router', dev: 'eth0', addrs: ['192.168.101.254/24'] },
+          { host: 'director', dev: 'eth1', addrs: ['192.168.101.168/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['192.168.101.253/24'] },
+        ],
+      },
+      {
+        name: 'private',
+        members: [
+          { host: 'router', dev: 'eth1', addrs: ['10.10.10.1/24'] },
+          { host: 'director', dev: 'eth0', addrs: ['10.10.10.10/24'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['10.10.10.11/24'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['10.10.10.12/24'] },
+        ],
+      },
+    ],
+    routes: [
+      { host: 'rs1', args: ['default', 'via', '10.10.10.1'] },
+      { host: 'rs2', args: ['default', 'via', '10.10.10.1'] },
+    ],
+    forwarders: ['router'],
+    director: {
+      host: 'director',
+      vip: '192.168.101.168',
+      commands: [
+        ['-A', '-t', '192.168.101.168:80', '-s', 'wlc'],
+        ['-a', '-t', '192.168.101.168:80', '-r', '10.10.10.11', '-g', '-w', '2'],
+        ['-a', '-t', '192.168.101.168:80', '-r', '10.10.10.12', '-g', '-w', '1'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 80, agentVip: '192.168.101.168' },
+      { host: 'rs2', port: 80, agentVip: '192.168.101.168' },
+    ],
+    client: { host: 'client', url: 'http://192.168.101.168/' },
+    expect: { sched: 'wlc', weights: { rs1: 2, rs2: 1 } },
+  },
+];
+
+export function findLab(name: string): LabDef | undefined {
+  return LABS.find((l) => l.name === name);
+}
