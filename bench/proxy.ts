@@ -1,0 +1,107 @@
+// `npm run bench -- proxy`: the proxy engine against HAProxy (tcp mode) and nginx (stream) in
+// one run, on loopback, each proxy on one core, in front of the same backends: nginx serving a
+// small HTTP response (short connections, wrk with a new connection per request) and an
+// iperf3 server (bulk throughput). Figures are printed as ratios to HAProxy.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BACKEND_HTTP = 9101;
+const BACKEND_IPERF = 9102;
+const PORTS = { tsvs: [8101, 8102], haproxy: [8111, 8112], nginx: [8121, 8122] } as const;
+const SECONDS = Number(process.env.TSVS_BENCH_SECONDS ?? 5);
+/** Debian ships nginx's stream proxy as a loadable module. */
+const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+function ensureTools(): string | null {
+  const missing = ['haproxy', 'nginx', 'wrk', 'iperf3'].filter((c) => !have(c));
+  if (!existsSync(STREAM_MODULE)) missing.push('libnginx-mod-stream');
+  if (missing.length === 0) return null;
+  if (process.getuid?.() !== 0) return `missing ${missing.join(', ')} (install them, or run as root)`;
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], {
+    stdio: 'ignore',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  return null;
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+function wrk(port: number): number {
+  const r = spawnSync('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
+  return m ? Number(m[1]) : 0;
+}
+
+function iperf(port: number): number {
+  const r = spawnSync('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(SECONDS), '-J'], { encoding: 'utf8' });
+  try {
+    return (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+  } catch {
+    return 0;
+  }
+}
+
+export async function benchProxy(): Promise<void> {
+  const why = ensureTools();
+  if (why) {
+    process.stdout.write(`\nproxy benchmark skipped: ${why}\n`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-bench-proxy-'));
+  const children: ReturnType<typeof spawn>[] = [];
+  const nginxConf = (body: string) => `daemon off; worker_processes 1; pid ${dir}/nginx-$$.pid; error_log ${dir}/nginx.log;
+events { worker_connections 4096; }
+${body}`;
+  writeFileSync(`${dir}/backend.conf`, nginxConf(`http { access_log off; server { listen 127.0.0.1:${BACKEND_HTTP}; location / { return 200 "backend\\n"; } } }`).replace('$$', 'b'));
+  writeFileSync(
+    `${dir}/stream.conf`,
+    `load_module ${STREAM_MODULE};\n${nginxConf(`stream { server { listen 127.0.0.1:${PORTS.nginx[0]}; proxy_pass 127.0.0.1:${BACKEND_HTTP}; }
+server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPERF}; } }`).replace('$$', 's')}`,
+  );
+  writeFileSync(
+    `${dir}/haproxy.cfg`,
+    `global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n` +
+      `listen http\n  bind 127.0.0.1:${PORTS.haproxy[0]}\n  server b 127.0.0.1:${BACKEND_HTTP}\n` +
+      `listen bulk\n  bind 127.0.0.1:${PORTS.haproxy[1]}\n  server b 127.0.0.1:${BACKEND_IPERF}\n`,
+  );
+  const env = { ...process.env, TSVS_RUN_DIR: dir };
+  try {
+    children.push(spawn('nginx', ['-c', `${dir}/backend.conf`], { stdio: 'ignore' }));
+    children.push(spawn('iperf3', ['-s', '-p', String(BACKEND_IPERF)], { stdio: 'ignore' }));
+    children.push(spawn('nginx', ['-c', `${dir}/stream.conf`], { stdio: 'ignore' }));
+    children.push(spawn('haproxy', ['-f', `${dir}/haproxy.cfg`], { stdio: 'ignore' }));
+    execFileSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', '--detach', '--engine', 'proxy'], { env });
+    const adm = (...a: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/tsvsadm'), ...a], { env });
+    adm('-A', '-t', `127.0.0.1:${PORTS.tsvs[0]}`, '-s', 'rr');
+    adm('-a', '-t', `127.0.0.1:${PORTS.tsvs[0]}`, '-r', `127.0.0.1:${BACKEND_HTTP}`, '-m');
+    adm('-A', '-t', `127.0.0.1:${PORTS.tsvs[1]}`, '-s', 'rr');
+    adm('-a', '-t', `127.0.0.1:${PORTS.tsvs[1]}`, '-r', `127.0.0.1:${BACKEND_IPERF}`, '-m');
+    await sleep(500);
+    const rows: { proxy: string; short: number; bulk: number }[] = [];
+    for (const [name, [http, bulk]] of Object.entries(PORTS)) {
+      rows.push({ proxy: name, short: wrk(http), bulk: iperf(bulk) });
+    }
+    const base = rows.find((r) => r.proxy === 'haproxy')!;
+    process.stdout.write(`\nProxies on loopback, one core each, ${SECONDS} s per figure (peer: HAProxy, same run)\n`);
+    process.stdout.write('proxy      short conns/s   ratio   bulk Gbit/s   ratio\n');
+    for (const r of rows) {
+      process.stdout.write(
+        `${r.proxy.padEnd(8)} ${r.short.toFixed(0).padStart(15)} ${(r.short / base.short).toFixed(2).padStart(7)} ${(r.bulk / 1e9).toFixed(2).padStart(13)} ${(r.bulk / base.bulk).toFixed(2).padStart(7)}\n`,
+      );
+    }
+  } finally {
+    spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', 'stop'], { env });
+    for (const c of children) c.kill('SIGTERM');
+  }
+}
