@@ -46,145 +46,50 @@ export function hsiphash32(v: number, k: HsipKey): number {
   let lo: number;
   let th: number;
   let tl: number;
-  lo = (v0l + v1l) | 0;
-  v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v1h << 13) | (v1l >>> 19);
-  tl = (v1l << 13) | (v1h >>> 19);
-  v1h = th ^ v0h;
-  v1l = tl ^ v0l;
-  th = v0h;
-  v0h = v0l;
-  v0l = th;
-  lo = (v2l + v3l) | 0;
-  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v3h << 16) | (v3l >>> 16);
-  tl = (v3l << 16) | (v3h >>> 16);
-  v3h = th ^ v2h;
-  v3l = tl ^ v2l;
-  lo = (v0l + v3l) | 0;
-  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v3h << 21) | (v3l >>> 11);
-  tl = (v3l << 21) | (v3h >>> 11);
-  v3h = th ^ v0h;
-  v3l = tl ^ v0l;
-  lo = (v2l + v1l) | 0;
-  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v1h << 17) | (v1l >>> 15);
-  tl = (v1l << 17) | (v1h >>> 15);
-  v1h = th ^ v2h;
-  v1l = tl ^ v2l;
-  th = v2h;
-  v2h = v2l;
-  v2l = th;
-  v0h ^= bh;
-  v0l ^= bl;
-  v2l ^= 0xff;
-  lo = (v0l + v1l) | 0;
-  v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v1h << 13) | (v1l >>> 19);
-  tl = (v1l << 13) | (v1h >>> 19);
-  v1h = th ^ v0h;
-  v1l = tl ^ v0l;
-  th = v0h;
-  v0h = v0l;
-  v0l = th;
-  lo = (v2l + v3l) | 0;
-  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v3h << 16) | (v3l >>> 16);
-  tl = (v3l << 16) | (v3h >>> 16);
-  v3h = th ^ v2h;
-  v3l = tl ^ v2l;
-  lo = (v0l + v3l) | 0;
-  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v3h << 21) | (v3l >>> 11);
-  tl = (v3l << 21) | (v3h >>> 11);
-  v3h = th ^ v0h;
-  v3l = tl ^ v0l;
-  lo = (v2l + v1l) | 0;
-  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v1h << 17) | (v1l >>> 15);
-  tl = (v1l << 17) | (v1h >>> 15);
-  v1h = th ^ v2h;
-  v1l = tl ^ v2l;
-  th = v2h;
-  v2h = v2l;
-  v2l = th;
-  lo = (v0l + v1l) | 0;
-  v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v1h << 13) | (v1l >>> 19);
-  tl = (v1l << 13) | (v1h >>> 19);
-  v1h = th ^ v0h;
-  v1l = tl ^ v0l;
-  th = v0h;
-  v0h = v0l;
-  v0l = th;
-  lo = (v2l + v3l) | 0;
-  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v3h << 16) | (v3l >>> 16);
-  tl = (v3l << 16) | (v3h >>> 16);
-  v3h = th ^ v2h;
-  v3l = tl ^ v2l;
-  lo = (v0l + v3l) | 0;
-  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v3h << 21) | (v3l >>> 11);
-  tl = (v3l << 21) | (v3h >>> 11);
-  v3h = th ^ v0h;
-  v3l = tl ^ v0l;
-  lo = (v2l + v1l) | 0;
-  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v1h << 17) | (v1l >>> 15);
-  tl = (v1l << 17) | (v1h >>> 15);
-  v1h = th ^ v2h;
-  v1l = tl ^ v2l;
-  th = v2h;
-  v2h = v2l;
-  v2l = th;
-  lo = (v0l + v1l) | 0;
-  v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v1h << 13) | (v1l >>> 19);
-  tl = (v1l << 13) | (v1h >>> 19);
-  v1h = th ^ v0h;
-  v1l = tl ^ v0l;
-  th = v0h;
-  v0h = v0l;
-  v0l = th;
-  lo = (v2l + v3l) | 0;
-  v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v3h << 16) | (v3l >>> 16);
-  tl = (v3l << 16) | (v3h >>> 16);
-  v3h = th ^ v2h;
-  v3l = tl ^ v2l;
-  lo = (v0l + v3l) | 0;
-  v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0;
-  v0l = lo;
-  th = (v3h << 21) | (v3l >>> 11);
-  tl = (v3l << 21) | (v3h >>> 11);
-  v3h = th ^ v0h;
-  v3l = tl ^ v0l;
-  lo = (v2l + v1l) | 0;
-  v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0;
-  v2l = lo;
-  th = (v1h << 17) | (v1l >>> 15);
-  tl = (v1l << 17) | (v1h >>> 15);
-  v1h = th ^ v2h;
-  v1l = tl ^ v2l;
-  th = v2h;
-  v2h = v2l;
-  v2l = th;
+  // 64-bit adds on halves: the carry out of the low word is the top bit of
+  // (a & b) | ((a | b) & ~sum), all in int32 arithmetic. One SipRound, then the
+  // finalisation, then three more.
+  for (let round = 0; round < 4; round++) {
+    if (round === 1) {
+      v0h ^= bh;
+      v0l ^= bl;
+      v2l ^= 0xff;
+    }
+    lo = (v0l + v1l) | 0; // v0 += v1
+    v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0;
+    v0l = lo;
+    th = (v1h << 13) | (v1l >>> 19); // v1 = rol(v1, 13) ^ v0
+    tl = (v1l << 13) | (v1h >>> 19);
+    v1h = th ^ v0h;
+    v1l = tl ^ v0l;
+    th = v0h; // v0 = rol(v0, 32)
+    v0h = v0l;
+    v0l = th;
+    lo = (v2l + v3l) | 0; // v2 += v3
+    v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0;
+    v2l = lo;
+    th = (v3h << 16) | (v3l >>> 16); // v3 = rol(v3, 16) ^ v2
+    tl = (v3l << 16) | (v3h >>> 16);
+    v3h = th ^ v2h;
+    v3l = tl ^ v2l;
+    lo = (v0l + v3l) | 0; // v0 += v3
+    v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0;
+    v0l = lo;
+    th = (v3h << 21) | (v3l >>> 11); // v3 = rol(v3, 21) ^ v0
+    tl = (v3l << 21) | (v3h >>> 11);
+    v3h = th ^ v0h;
+    v3l = tl ^ v0l;
+    lo = (v2l + v1l) | 0; // v2 += v1
+    v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0;
+    v2l = lo;
+    th = (v1h << 17) | (v1l >>> 15); // v1 = rol(v1, 17) ^ v2
+    tl = (v1l << 17) | (v1h >>> 15);
+    v1h = th ^ v2h;
+    v1l = tl ^ v2l;
+    th = v2h; // v2 = rol(v2, 32)
+    v2h = v2l;
+    v2l = th;
+  }
   return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
 }
 
