@@ -39,7 +39,8 @@ describe('director daemon', { skip }, () => {
 
   it('the first tsvsadm starts the director of its namespace; each namespace has its own', async () => {
     const r = await inNs(a, [TSVSADM, '-L', '-n'], { env });
-    assert.notEqual(r.stderr, '', 'answers (the ipvsadm front end may still be unbuilt)');
+    assert.deepEqual([r.stderr, r.code], ['', 0]);
+    assert.match(r.stdout, /^IP Virtual Server version 1\.2\.1 \(size=4096\)\n/);
     const st = await inNs(a, [TSVS, 'status', '--json'], { env });
     assert.equal(st.code, 0, st.stderr);
     const sa = JSON.parse(st.stdout) as { pid: number; netns: string };
@@ -48,6 +49,34 @@ describe('director daemon', { skip }, () => {
     assert.notEqual(sa.netns, sb.netns);
     assert.notEqual(sa.pid, sb.pid);
     assert.ok((await pidsInNs(a)).includes(sa.pid), 'the director of a runs inside a');
+  });
+
+  it('20 tsvsadm processes at once: every command lands, in some serial order', async () => {
+    const adds = Array.from({ length: 20 }, (_, k) =>
+      inNs(a, [TSVSADM, '-A', '-t', `10.1.${k}.1:80`, '-s', 'rr'], { env }),
+    );
+    for (const r of await Promise.all(adds)) assert.deepEqual([r.stderr, r.code], ['', 0]);
+    const saved = await inNs(a, [TSVSADM, '-S', '-n'], { env });
+    const lines = saved.stdout.trim().split('\n');
+    assert.equal(lines.length, 20);
+    for (let k = 0; k < 20; k++) assert.ok(lines.includes(`-A -t 10.1.${k}.1:80 -s rr`), `service ${k}`);
+  });
+
+  it('a rejected command changes nothing', async () => {
+    const before = (await inNs(a, [TSVSADM, '-S', '-n'], { env })).stdout;
+    const r = await inNs(a, [TSVSADM, '-A', '-t', '10.1.0.1:80', '-s', 'rr'], { env });
+    assert.deepEqual([r.stderr, r.code], ['Service already exists\n', 255]);
+    assert.equal((await inNs(a, [TSVSADM, '-S', '-n'], { env })).stdout, before);
+  });
+
+  it('--rules FILE loads an ipvsadm -S file at start', async () => {
+    const ns = await topo.netns('rules');
+    const file = `${runDir}/rules.save`;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, '-A -t 192.0.2.1:80 -s wrr\n-a -t 192.0.2.1:80 -r 10.0.0.1:8080 -m -w 3\n');
+    assert.equal((await inNs(ns, [TSVS, 'daemon', '--detach', '--rules', file], { env })).code, 0);
+    const saved = await inNs(ns, [TSVSADM, '-S', '-n'], { env });
+    assert.equal(saved.stdout, '-A -t 192.0.2.1:80 -s wrr\n-a -t 192.0.2.1:80 -r 10.0.0.1:8080 -m -w 3\n');
   });
 
   it('garbage, truncated and oversized frames do not kill it', async () => {

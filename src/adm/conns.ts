@@ -1,0 +1,96 @@
+// `-L -c`: the connection table as ipvsadm prints it after reading /proc/net/ip_vs_conn — the
+// kernel's protocol names, MM:SS expiry, and the family decided by the client address (so a
+// mixed-family real server shows the way ipvsadm mis-parses it). Spec: ipvsadm.md §7.6.
+
+import {
+  AF_INET6,
+  IPPROTO_IP,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+} from '../core/constants.js';
+import { Addr } from '../core/inet.js';
+import type { AdmBackend, AdmConnRow } from './backend.js';
+import { type AdmIo, FMT_PERSISTENTCONN } from './entry.js';
+import type { Namer } from './names.js';
+import { left } from './printf.js';
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_ICMPV6 = 58;
+
+/** ip_vs_proto_name: how the kernel writes a protocol into /proc/net/ip_vs_conn. */
+export function kernelProtoName(p: number): string {
+  switch (p) {
+    case IPPROTO_IP:
+      return 'IP';
+    case IPPROTO_UDP:
+      return 'UDP';
+    case IPPROTO_TCP:
+      return 'TCP';
+    case IPPROTO_SCTP:
+      return 'SCTP';
+    case IPPROTO_ICMPV6:
+      return 'ICMPv6';
+    case IPPROTO_ICMP:
+      return 'ICMP';
+    default:
+      return `IP_${p}`;
+  }
+}
+
+/** ipvsadm maps the name back; anything else is protocol 0 (ports stay numeric). */
+function protoFromName(name: string): number {
+  if (name === 'TCP') return IPPROTO_TCP;
+  if (name === 'UDP') return IPPROTO_UDP;
+  if (name === 'SCTP') return IPPROTO_SCTP;
+  return 0;
+}
+
+/**
+ * The real server's address as ipvsadm reads it back: an IPv6 server of an IPv4 conn is
+ * parsed with strtoul(…, 16), keeping its first group; an IPv4 server of an IPv6 conn fails
+ * inet_pton and leaves ipvsadm's variable unset (shown here as ::).
+ */
+function destAddrAsRead(c: AdmConnRow): Addr {
+  const v6conn = c.af === AF_INET6;
+  if (v6conn === c.daddr.isV6) return c.daddr;
+  return v6conn ? Addr.v6(0, 0, 0, 0) : Addr.v4(c.daddr.w0 >>> 16);
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+export async function listConns(
+  io: AdmIo,
+  backend: AdmBackend,
+  now: number,
+  namer: Namer,
+  format: number,
+): Promise<void> {
+  const rows: AdmConnRow[] = [];
+  backend.forEachConn(now, (c) => {
+    rows.push({ ...c });
+  });
+  const pc = (format & FMT_PERSISTENTCONN) !== 0;
+  io.out('IPVS connection entries\n');
+  io.out(
+    pc
+      ? `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} ${left('destination', 18)} ${left('pe name', 16)} pe_data\n`
+      : `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} destination\n`,
+  );
+  for (const c of rows) {
+    const pname = kernelProtoName(c.protocol);
+    const proto = protoFromName(pname);
+    const cname = await namer.addrPort(c.caddr, c.cport, proto);
+    const vname = await namer.addrPort(c.vaddr, c.vport, proto);
+    const dname = await namer.addrPort(destAddrAsRead(c), c.dport, proto);
+    const exp = `${pad2(Math.floor(c.expires / 60))}:${pad2(c.expires % 60)}`;
+    const head = `${left(pname, 3)} ${left(exp, 6)} ${left(c.state, 11)} ${left(cname, 18)} ${left(vname, 18)}`;
+    if (pc && c.peName !== undefined && c.peData !== undefined) {
+      io.out(`${head} ${left(dname, 16)} ${left(c.peName, 18)} ${c.peData}\n`);
+    } else {
+      io.out(`${head} ${dname}\n`);
+    }
+  }
+}
