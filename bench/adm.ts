@@ -32,7 +32,7 @@ export function benchAdm(): { name: string; medianMs: number; peerMs: number; ta
   process.env.TSVS_RUN_DIR = dir;
   execFileSync(process.execPath, [TSVS, 'daemon', '--detach', '--engine', 'proxy']);
   try {
-    const lines: string[] = [];
+    const lines: string[] = ['-C']; // each timed run starts from an empty table
     for (let s = 0; s < 1000; s++) {
       const vip = `10.${(s >> 8) & 255}.${s & 255}.1:80`;
       lines.push(`-A -t ${vip} -s rr`);
@@ -45,7 +45,7 @@ export function benchAdm(): { name: string; medianMs: number; peerMs: number; ta
     const peer = timeRuns([process.execPath, '-e', ''], 21);
     return [
       { name: 'tsvsadm -L -n (start to exit)', medianMs: median(list), peerMs: median(peer), target: '<= 150 ms' },
-      { name: 'tsvsadm -R of 10,000 lines', medianMs: median(restore), peerMs: median(peer), target: '<= 2000 ms' },
+      { name: 'tsvsadm -R of 10,001 lines (-C, 1000 services, 9000 dests)', medianMs: median(restore), peerMs: median(peer), target: '<= 2000 ms' },
     ];
   } finally {
     spawnSync(process.execPath, [TSVS, 'daemon', 'stop']);
