@@ -285,6 +285,44 @@ describe('proxy engine', () => {
     for (const e of echoes) e.close();
   });
 
+  it('PROXY protocol v1 and v2 tell the real server the client address', async () => {
+    for (const version of [1, 2] as const) {
+      const heads: Buffer[] = [];
+      const srv = createServer((s) => {
+        s.once('data', (b: Buffer) => {
+          heads.push(b);
+          s.end('ok');
+        });
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+      const port = (srv.address() as AddressInfo).port;
+      const d = await director('rr', [{ name: 'P', port, w: 1 }]);
+      d.ipvs.rules.editDest(d.key, destSpec('127.0.0.1', port, 1, 0, { proxyProtocol: version }));
+      try {
+        const cport = await new Promise<number>((resolve, reject) => {
+          const c = connect({ port: d.vport, host: '127.0.0.1', localAddress: '127.0.0.33' }, () => c.write('hello'));
+          c.on('data', () => {});
+          c.on('end', () => resolve(c.localPort!));
+          c.on('error', reject);
+        });
+        const head = heads[0]!;
+        if (version === 1) {
+          assert.equal(head.toString().split('\r\n')[0], `PROXY TCP4 127.0.0.33 127.0.0.1 ${cport} ${d.vport}`);
+        } else {
+          assert.equal(head.subarray(0, 12).toString('hex'), '0d0a0d0a000d0a515549540a');
+          assert.equal(head[12], 0x21);
+          assert.equal(head[13], 0x11);
+          assert.equal(head.subarray(16, 20).join('.'), '127.0.0.33');
+          assert.equal(head.readUInt16BE(24), cport);
+          assert.equal(head.readUInt16BE(26), d.vport);
+        }
+      } finally {
+        await d.stop();
+        srv.close();
+      }
+    }
+  });
+
   it('a refused connect resets the client and is counted', async () => {
     const dead = await freePort();
     const d = await director('rr', [{ name: 'X', port: dead, w: 1 }]);
