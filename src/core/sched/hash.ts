@@ -27,8 +27,12 @@ export function hsipKey(k0: bigint, k1: bigint): HsipKey {
   };
 }
 
-/** hsiphash of the 4 bytes of `v` in little-endian order (a u32 in host order on x86/arm64). */
-export function hsiphash32(v: number, k: HsipKey): number {
+/**
+ * hsiphash of the 4 bytes of `v` in little-endian order (a u32 in host order on x86/arm64).
+ * With `mod`, returns the hash modulo `mod`: a small result is not boxed on the way out, which
+ * matters on the per-pick path (V8 boxes numbers beyond 2^30).
+ */
+export function hsiphash32(v: number, k: HsipKey, mod = 0): number {
   // v0..v3 as hi/lo halves.
   let v0h = 0x736f6d65 ^ k.k0hi;
   let v0l = 0x70736575 ^ k.k0lo;
@@ -90,7 +94,8 @@ export function hsiphash32(v: number, k: HsipKey): number {
     v2h = v2l;
     v2l = th;
   }
-  return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  const h = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  return mod === 0 ? h : h % mod;
 }
 
 /** Greatest common divisor of non-negative integers (gcd(0, x) = x). */

@@ -22,14 +22,15 @@ const MH_TAB_BITS = MH_TAB_INDEX / 2;
 export const MH_HASH1 = hsipKey(2654435761n, 2654435761n);
 export const MH_HASH2 = hsipKey(2654446892n, 2654446892n);
 
-/** ip_vs_mh_hashkey: hsiphash of (offset + port + addr) mod 2^32. */
+/** ip_vs_mh_hashkey: hsiphash of (offset + port + addr) mod 2^32; with `mod`, reduced by it. */
 export function mhHashkey(
   fold: number,
   port: number,
   key: typeof MH_HASH1,
   offset: number,
+  mod = 0,
 ): number {
-  return hsiphash32((offset + port + fold) >>> 0, key);
+  return hsiphash32((offset + port + fold) >>> 0, key, mod);
 }
 
 function fls(x: number): number {
@@ -64,8 +65,8 @@ export const mh: SchedulerOps = {
       for (let k = 0; k < n; k++) {
         const d = ds[k]!;
         const fold = d.addr.fold();
-        perm[k] = mhHashkey(fold, d.port, MH_HASH1, 0) % MH_TAB_SIZE;
-        skip[k] = (mhHashkey(fold, d.port, MH_HASH2, 0) % (MH_TAB_SIZE - 1)) + 1;
+        perm[k] = mhHashkey(fold, d.port, MH_HASH1, 0, MH_TAB_SIZE);
+        skip[k] = mhHashkey(fold, d.port, MH_HASH2, 0, MH_TAB_SIZE - 1) + 1;
         const lw = d.lastWeight;
         turns[k] = Math.floor(lw / g) >> shift || (lw !== 0 ? 1 : 0);
       }
@@ -101,14 +102,14 @@ export const mh: SchedulerOps = {
       schedule(p: SchedPacket) {
         const port = svc.flags & IP_VS_SVC_F_SCHED_MH_PORT ? hashPort(p) : 0;
         const fold = (p.inverse ? p.daddr : p.saddr).fold();
-        const ih = mhHashkey(fold, port, MH_HASH1, 0) % MH_TAB_SIZE;
+        const ih = mhHashkey(fold, port, MH_HASH1, 0, MH_TAB_SIZE);
         const d = lookup[ih];
         if (!d) return null;
         if (!unavailable(d)) return d;
         if ((svc.flags & IP_VS_SVC_F_SCHED_MH_FALLBACK) === 0) return null;
         for (let offset = 0; offset < MH_TAB_SIZE; offset++) {
           const roffset = (offset + ih) % MH_TAB_SIZE;
-          const x = lookup[mhHashkey(fold, port, MH_HASH1, roffset) % MH_TAB_SIZE];
+          const x = lookup[mhHashkey(fold, port, MH_HASH1, roffset, MH_TAB_SIZE)];
           if (!x) return null;
           if (!unavailable(x)) return x;
         }
