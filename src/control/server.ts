@@ -53,39 +53,33 @@ export class ControlServer {
 
   private serve(s: Socket): void {
     const reader = new FrameReader();
-    let done = false;
-    const fail = (why: string) => {
-      if (done) return;
-      done = true;
+    let answered = false;
+    const drop = (why: string) => {
+      answered = true;
       if (this.badPeers++ < 20) this.log(`control: dropped a client: ${why}`);
       s.destroy();
     };
-    s.setTimeout(30_000, () => fail('no complete request within 30 s'));
+    s.setTimeout(30_000, () => {
+      if (!answered) drop('no complete request within 30 s');
+    });
     s.on('error', () => s.destroy());
     s.on('data', (b: Buffer) => {
-      if (done) return;
+      if (answered) return;
       let text: string | null;
-      try {
-        text = reader.push(b);
-      } catch (e) {
-        fail((e as Error).message);
-        return;
-      }
-      if (text === null) return;
-      done = true;
       let req: unknown;
       try {
+        text = reader.push(b);
+        if (text === null) return;
         req = JSON.parse(text);
-      } catch {
-        done = false;
-        fail('request is not JSON');
+      } catch (e) {
+        drop(e instanceof SyntaxError ? 'request is not JSON' : (e as Error).message);
         return;
       }
       if (!isRequest(req)) {
-        done = false;
-        fail('request has no known op');
+        drop('request has no known op');
         return;
       }
+      answered = true;
       const r = req;
       const run = this.queue.then(() => this.handle(r));
       this.queue = run.catch(() => undefined);

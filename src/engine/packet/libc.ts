@@ -41,7 +41,6 @@ export function libc(): Libc {
     view(ptr: unknown, len: number): ArrayBuffer;
     address(ptr: unknown): bigint;
     errno(): number;
-    decode(ptr: unknown, type: string): unknown;
   };
   const lib = koffi.load('libc.so.6');
   const f = (sig: string) => lib.func(sig);
