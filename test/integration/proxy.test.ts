@@ -323,6 +323,40 @@ describe('proxy engine', () => {
     }
   });
 
+  it('IPv6: a service on [::1] reaches a real server on [::1]', async () => {
+    const srv = createHttpServer((_req, res) => res.end('v6\n'));
+    await new Promise<void>((r) => srv.listen(0, '::1', () => r()));
+    const port = (srv.address() as AddressInfo).port;
+    const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
+    const engine = new ProxyEngine(quiet);
+    await engine.start(ipvs, clock);
+    const vport = await freePort();
+    const key = svcSpec('::1', vport, { schedName: 'rr' });
+    ipvs.rules.addService(key, clock());
+    ipvs.rules.addDest(key, destSpec('::1', port, 1), clock());
+    try {
+      for (let i = 0; i < 50 && engine.status().interfaces.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const body = await new Promise<string>((resolve, reject) => {
+        get({ host: '::1', port: vport, path: '/', agent: false }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => {
+            b += d.toString();
+          });
+          res.on('end', () => resolve(b));
+        }).on('error', reject);
+      });
+      assert.equal(body, 'v6\n');
+      let listed = 0;
+      ipvs.forEachConn(clock(), (c) => {
+        if (c.caddr.toString() === '::1' && c.vport === vport) listed++;
+      });
+      assert.equal(listed, 1, 'the conn is in the IPv6 table');
+    } finally {
+      await engine.stop();
+      srv.close();
+    }
+  });
+
   it('a refused connect resets the client and is counted', async () => {
     const dead = await freePort();
     const d = await director('rr', [{ name: 'X', port: dead, w: 1 }]);
