@@ -37,7 +37,7 @@ export interface DaemonStatus extends EngineStatus {
   conns: number;
 }
 
-async function createEngine(name: EngineName): Promise<Engine> {
+async function createEngine(name: EngineName, log: Logger): Promise<Engine> {
   const path = name === 'proxy' ? '../engine/proxy/index.js' : '../engine/packet/index.js';
   const factory = name === 'proxy' ? 'createProxyEngine' : 'createPacketEngine';
   try {
@@ -46,7 +46,11 @@ async function createEngine(name: EngineName): Promise<Engine> {
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
   }
-  return new NullEngine(name, `the ${name} engine is not built yet in this version: rules are kept but no traffic is forwarded`);
+  return new NullEngine(
+    name,
+    `the ${name} engine is not built yet in this version: rules are kept but no traffic is forwarded`,
+    log,
+  );
 }
 
 /** Starts a daemon for this namespace and resolves once its socket listens. */
@@ -56,7 +60,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const now = () => performance.now() - t0;
   const ipvs = new Ipvs({ now: 0 });
   const runAdm: AdmRunner = await loadAdmRunner();
-  const engine = await createEngine(o.engine);
+  const engine = await createEngine(o.engine, log);
   const id = netnsId();
   let syncNoted = false;
 

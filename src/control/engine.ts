@@ -2,6 +2,8 @@
 // whatever the engine can serve; what an engine cannot serve shows up in status().
 
 import type { Ipvs } from '../core/ipvs.js';
+import type { Service } from '../core/service.js';
+import { type Logger, stderrLogger } from './log.js';
 
 export interface UnservedRule {
   /** The rule as `ipvsadm -S -n` would write it. */
@@ -40,10 +42,15 @@ export class NullEngine implements Engine {
   constructor(
     readonly name: EngineName,
     private readonly reason: string,
+    private readonly log: Logger = stderrLogger,
   ) {}
 
   async start(ipvs: Ipvs): Promise<void> {
     this.ipvs = ipvs;
+    // Once per change, as the real engines do: what is not served, and why.
+    ipvs.rules.listeners.push({
+      serviceAdded: (svc) => this.log(`${this.name} engine: ${label(svc)} not served: ${this.reason}`),
+    });
   }
 
   async stop(): Promise<void> {
@@ -53,13 +60,15 @@ export class NullEngine implements Engine {
   status(): EngineStatus {
     const unserved: UnservedRule[] = [];
     for (const svc of this.ipvs?.rules.services() ?? []) {
-      const label = svc.fwmark
-        ? `-f ${svc.fwmark}`
-        : `${svc.protocol === 17 ? '-u' : svc.protocol === 132 ? '--sctp-service' : '-t'} ${
-            svc.addr.isV6 ? `[${svc.addr}]` : svc.addr
-          }:${svc.port}`;
-      unserved.push({ rule: `-A ${label}`, reason: this.reason });
+      unserved.push({ rule: `-A ${label(svc)}`, reason: this.reason });
     }
     return { engine: this.name, interfaces: [], unserved, drops: {}, notes: [this.reason] };
   }
+}
+
+/** A service as `ipvsadm -S -n` names it. */
+export function label(svc: Service): string {
+  if (svc.fwmark) return `-f ${svc.fwmark}${svc.isIpv4 ? '' : ' -6'}`;
+  const opt = svc.protocol === 17 ? '-u' : svc.protocol === 132 ? '--sctp-service' : '-t';
+  return `${opt} ${svc.addr.isV6 ? `[${svc.addr}]` : svc.addr}:${svc.port}`;
 }

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import type { Ipvs } from '../../core/ipvs.js';
 import type { Service } from '../../core/service.js';
-import type { Engine, EngineStatus, UnservedRule } from '../../control/engine.js';
+import { type Engine, type EngineStatus, label as svcLabel, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
 import { ProxyContext } from './context.js';
 import { proxyTcp } from './tcp.js';
@@ -26,12 +26,6 @@ interface Listener {
   /** Why it is not listening, or null when it is. */
   problem: string | null;
   retry: NodeJS.Timeout | null;
-}
-
-function svcLabel(svc: Service): string {
-  if (svc.fwmark) return `-f ${svc.fwmark}${svc.isIpv4 ? '' : ' -6'}`;
-  const opt = svc.protocol === IPPROTO_UDP ? '-u' : svc.protocol === IPPROTO_TCP ? '-t' : '--sctp-service';
-  return `${opt} ${svc.addr.isV6 ? `[${svc.addr}]` : svc.addr}:${svc.port}`;
 }
 
 function listenProblem(e: NodeJS.ErrnoException): string {
