@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Topology } from '../../src/lab/netns.js';
-import { ensureBuilt, freshRunDir, inNs, pidsInNs, requireNetns, TSVS, TSVSADM } from './harness.js';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBuilt, freshRunDir, inNs, pidsInNs, requireNetns, ROOT, TSVS, TSVSADM } from './harness.js';
 
 const skip = requireNetns();
 
@@ -94,7 +97,16 @@ describe('director daemon', { skip }, () => {
   });
 
   it('a user who cannot open the socket gets ipvsadm\'s message and exit 2', async () => {
-    const r = await inNs(a, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, TSVSADM, '-L', '-n'], { env });
+    // The checkout may sit where the other user cannot read it: run a world-readable copy of
+    // the client (it needs only bin/, dist/ and package.json).
+    const copy = mkdtempSync(join(tmpdir(), 'tsvs-client-'));
+    for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
+    await inNs(null, ['chmod', '-R', 'a+rX', copy]);
+    const r = await inNs(
+      a,
+      ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'bin/tsvsadm'), '-L', '-n'],
+      { env },
+    );
     assert.equal(r.stdout, '');
     assert.equal(
       r.stderr,
