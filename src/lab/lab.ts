@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LabDef } from './labs.js';
-import { ip } from './netns.js';
+import { ip, stopPids } from './netns.js';
 
 const run = promisify(execFile);
 const BIN_TSVS = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
@@ -54,13 +54,7 @@ export async function labNamespaces(lab: LabDef): Promise<string[]> {
 export async function labDown(lab: LabDef, progress: Progress = () => {}): Promise<void> {
   for (const ns of await labNamespaces(lab)) {
     const pids = (await ip(['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    await stopPids(pids.map(Number));
     await ip(['netns', 'del', ns]).catch(() => undefined);
     progress(`removed ${ns}`);
   }

@@ -24,6 +24,36 @@ export async function ip(args: string[]): Promise<string> {
   }
 }
 
+/**
+ * Ends processes politely first (a director removes its socket on SIGTERM), then for sure.
+ */
+export async function stopPids(pids: number[], graceMs = 500): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  const until = Date.now() + graceMs;
+  while (Date.now() < until && pids.some(alive)) await new Promise((r) => setTimeout(r, 20));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
 /** Why namespaces cannot be used here, or null when they can (root on Linux with iproute2). */
 export function netnsUnavailable(): string | null {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
@@ -124,13 +154,7 @@ export class Topology {
       // Processes still inside (daemons started by a test) would keep the namespace alive.
       try {
         const { stdout } = await run('ip', ['netns', 'pids', ns]);
-        for (const pid of stdout.split(/\s+/).filter(Boolean)) {
-          try {
-            process.kill(Number(pid), 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
+        await stopPids(stdout.split(/\s+/).filter(Boolean).map(Number));
       } catch {
         // namespace already gone
       }
