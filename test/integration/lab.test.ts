@@ -3,9 +3,9 @@
 // alternates, and the director's counters match. Labs always clean up, even on failure.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { labDown, labRun, labUp } from '../../src/lab/lab.js';
+import { labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab } from '../../src/lab/labs.js';
-import { ensureBuilt, requireNetns } from './harness.js';
+import { ensureBuilt, inNs, requireNetns, TSVSADM } from './harness.js';
 
 const skip = requireNetns();
 const env = { TSVS_ENGINE: 'proxy' };
@@ -31,6 +31,12 @@ describe('tsvs lab (NAT labs on the proxy engine)', { skip }, () => {
       );
       const svcLine = r.stats.split('\n').find((l) => l.startsWith('TCP'))!;
       assert.equal(svcLine.split(/\s+/)[2], '30', `Conns in: ${svcLine}`);
+      // -c lists the 30 conns the engine fed into the core, closed and waiting to expire.
+      const conns = await inNs(nsName(lab, lab.director.host), [process.execPath, TSVSADM, '-L', '-n', '-c'], { env });
+      const rows = conns.stdout.split('\n').slice(2).filter(Boolean);
+      assert.equal(rows.length, 30, conns.stdout);
+      const vip = lab.client.url.replace(/^http:\/\/|\/$/g, '');
+      for (const row of rows) assert.match(row, new RegExp(`^TCP \\d\\d:\\d\\d  TIME_WAIT   \\S+ +${vip.replace(/\./g, '\\.')}:80 `));
       await labDown(lab);
     });
   }
