@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Topology } from '../../src/lab/netns.js';
 import { CASES } from '../conformance/cases.js';
+import { ALL_CASES } from '../conformance/cases/index.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,21 @@ describe('ipvsadm conformance through the real client in a namespace', { skip },
       if (c.stdout !== undefined) assert.equal(r.stdout, c.stdout, 'stdout');
       if (c.stderr !== undefined) assert.equal(r.stderr, c.stderr, 'stderr');
       assert.equal(r.code, c.code, 'exit status');
+    });
+  }
+
+  // The section tables, where a case needs nothing beyond an empty director.
+  for (const c of ALL_CASES.filter((x) => !x.needs?.length && !x.fixture && (x.argv0 ?? 'ipvsadm') === 'ipvsadm')) {
+    it(`${c.spec} ${c.description}`, async () => {
+      await adm(['-R'], RESET);
+      for (const g of c.given ?? []) {
+        const r = await adm([...g]);
+        assert.deepEqual([r.stderr, r.code], ['', 0], `given ${g.join(' ')}`);
+      }
+      const r = await adm([...c.argv], c.stdin ?? '');
+      assert.deepEqual([r.stdout, r.stderr, r.code], [c.stdout, c.stderr, c.code]);
+      if (c.after) assert.equal((await adm([...c.after.argv])).stdout, c.after.stdout, 'after');
+      if (c.saved !== undefined) assert.equal((await adm(['-S', '-n'])).stdout, c.saved, '-S -n after');
     });
   }
 });
