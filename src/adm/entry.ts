@@ -1,13 +1,8 @@
 // One parsed command line (ipvsadm's struct ipvs_command_entry plus its option bits and print
 // format), the process-exit signal and the output streams. Spec: ipvsadm.md §1, §3.
 
-import {
-  AF_INET,
-  type FwdMethod,
-  IP_VS_CONN_F_DROUTE,
-  IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM,
-  type TunType,
-} from '../core/constants.js';
+import { AF_INET, IP_VS_CONN_F_DROUTE, IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM } from '../core/constants.js';
+import type { DestSpec } from '../core/dest.js';
 import { Addr } from '../core/inet.js';
 import { type Command, NUMBER_OF_OPT, type OptBit } from './options.js';
 
@@ -39,19 +34,9 @@ export interface SvcEntry {
   laddrs: Addr[];
 }
 
-export interface DestEntry {
+/** A real server as `-a`/`-e`/`-d` give it: the core's DestSpec plus the family parsed. */
+export interface DestEntry extends DestSpec {
   af: number;
-  addr: Addr;
-  port: number;
-  fwd: FwdMethod;
-  weight: number;
-  uThreshold: number;
-  lThreshold: number;
-  tunType: TunType;
-  tunPort: number;
-  tunFlags: number;
-  /** tsvs extension: PROXY protocol version (`--proxy-protocol`). */
-  proxyProtocol: 0 | 1 | 2;
 }
 
 export interface DaemonEntry {
