@@ -66,6 +66,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
 
   const adm = async (argv: string[], argv0: string, stdin: string): Promise<AdmReply> => {
     const reply = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
+    await engine.settle?.();
     if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
       syncNoted = true;
       log('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');

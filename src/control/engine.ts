@@ -28,6 +28,8 @@ export interface Engine {
   start(ipvs: Ipvs, clock: () => number): Promise<void>;
   stop(): Promise<void>;
   status(): EngineStatus;
+  /** Resolves once the data plane follows the latest rule change (e.g. kernel filters). */
+  settle?(): Promise<void>;
 }
 
 export type EngineName = Engine['name'];

@@ -231,6 +231,23 @@ export class Ipvs {
     return this.ref(t, i);
   }
 
+  /**
+   * Finds the conn of a client→VIP tuple without accounting anything (an ICMP error quoting
+   * one of our packets). Returns the ref or -1.
+   */
+  findIn(p: PacketInfo): number {
+    const t = this.tableFor(p.af);
+    const i = t.lookupIn(p.protocol, p.saddr, 0, p.sport, p.daddr, 0, p.dport, false);
+    return i < 0 ? -1 : this.ref(t, i);
+  }
+
+  /** Finds the conn of a real-server→client tuple without accounting anything; ref or -1. */
+  findOut(p: PacketInfo): number {
+    const t = this.tableFor(p.af);
+    const i = t.lookupOut(p.protocol, p.saddr, 0, p.sport, p.daddr, 0, p.dport);
+    return i < 0 ? -1 : this.ref(t, i);
+  }
+
   /** For engines that are not packet based: account `bytes` of one inbound segment. */
   inPacket(ref: number, ev: number, bytes: number, now: number): void {
     this.setNow(now);
@@ -582,6 +599,28 @@ export class Ipvs {
 
   connDport(ref: number): number {
     return this.table(ref).dport[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+  }
+
+  // IPv4 conn fields for the packet engine's rewrites (refs below V6_BASE; no allocation).
+
+  conn4Caddr(ref: number): number {
+    return this.t4.key[ref * this.t4.K]!;
+  }
+
+  conn4Vaddr(ref: number): number {
+    return this.t4.key[ref * this.t4.K + 1]!;
+  }
+
+  conn4Daddr(ref: number): number {
+    return this.t4.daddr[ref]!;
+  }
+
+  connCport(ref: number): number {
+    return this.table(ref).cportOf(ref >= V6_BASE ? ref - V6_BASE : ref);
+  }
+
+  connVport(ref: number): number {
+    return this.table(ref).vportOf(ref >= V6_BASE ? ref - V6_BASE : ref);
   }
 
   connState(ref: number): number {

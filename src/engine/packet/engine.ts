@@ -1,0 +1,316 @@
+// The packet engine: raw frames on the namespace's Ethernet interfaces, forwarded by NAT (-m)
+// and DR (-g) through the same core as every other engine. It runs on the daemon's thread,
+// cooperatively: each turn walks every ready ring block, transmits in batches, hands the
+// blocks back, and yields to the event loop (control socket, timers); when idle it waits in
+// poll() for at most POLL_MS. An nftables table of our own keeps the kernel from also
+// answering or forwarding what the engine takes (notes/packet-io.md).
+
+import type { Ipvs } from '../../core/ipvs.js';
+import type { Service } from '../../core/service.js';
+import { type Engine, type EngineStatus, label, type UnservedRule } from '../../control/engine.js';
+import { type Logger, stderrLogger } from '../../control/log.js';
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import { DROP } from '../../wire/drops.js';
+import { parseMac } from '../../wire/eth.js';
+import { POLLIN } from './constants.js';
+import { Forwarder, ip4 } from './forward.js';
+import { Iface } from './iface.js';
+import { libc } from './libc.js';
+import { type NetInfo, readNetInfo } from './netinfo.js';
+import { applyNft, type IngressMatch, removeNft } from './nft.js';
+import { RxRing } from './rxring.js';
+import { TxQueue } from './tx.js';
+
+const POLL_MS = 2;
+const MAX_BLOCKS_PER_TURN = 64;
+const REFRESH_MS = 2000;
+const HOUSEKEEP_MS = 100;
+
+export interface PacketEngineOptions {
+  /** Interfaces to run on; default: every Ethernet interface that is up. */
+  interfaces?: string[];
+  log?: Logger;
+}
+
+export class PacketEngine implements Engine {
+  readonly name = 'packet' as const;
+  private readonly log: Logger;
+  private ipvs: Ipvs | null = null;
+  private clock: () => number = () => 0;
+  private fwd: Forwarder | null = null;
+  private ifaces: Iface[] = [];
+  private pfds = new Uint8Array(0);
+  private running = false;
+  private timers: NodeJS.Timeout[] = [];
+  private nftQueue: Promise<void> = Promise.resolve();
+  private nftError: string | null = null;
+  private localAddrs = new Set<number>();
+  private unserved: UnservedRule[] = [];
+  private loopError: string | null = null;
+  private kernelDrops = 0;
+
+  constructor(private readonly o: PacketEngineOptions = {}) {
+    this.log = o.log ?? stderrLogger;
+  }
+
+  async start(ipvs: Ipvs, clock: () => number): Promise<void> {
+    if (process.platform !== 'linux') {
+      throw new Error('the packet engine needs Linux (AF_PACKET sockets); start the daemon with --engine proxy');
+    }
+    this.ipvs = ipvs;
+    this.clock = clock;
+    this.fwd = new Forwarder(ipvs, true, this.log);
+    const info = await readNetInfo();
+    this.applyNetInfo(info);
+    if (this.ifaces.length === 0) {
+      this.log('packet engine: no Ethernet interface is up in this namespace yet; will pick them up when they appear');
+    }
+    ipvs.rules.listeners.push({
+      serviceAdded: () => this.rulesChanged(),
+      serviceEdited: () => this.rulesChanged(),
+      serviceDeleted: () => this.rulesChanged(),
+      destAdded: () => this.rulesChanged(),
+      destEdited: () => this.rulesChanged(),
+      destDeleted: () => this.rulesChanged(),
+    });
+    this.rulesChanged();
+    this.running = true;
+    setImmediate(this.loop);
+    this.timers.push(
+      setInterval(() => {
+        readNetInfo()
+          .then((i) => this.applyNetInfo(i))
+          .catch((e: Error) => this.log(`packet engine: reading the network configuration failed: ${e.message}`));
+      }, REFRESH_MS),
+      setInterval(() => {
+        const fwd = this.fwd!;
+        fwd.housekeep(this.clock());
+        this.flushAll();
+        for (const i of this.ifaces) this.kernelDrops += i.rx.statistics().drops;
+      }, HOUSEKEEP_MS),
+    );
+  }
+
+  /** Resolves once the kernel filter matches the rules (the daemon answers tsvsadm after it). */
+  settle(): Promise<void> {
+    return this.nftQueue;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.nftQueue;
+    await removeNft();
+    for (const i of this.ifaces) {
+      i.rx.close();
+      i.tx.close();
+    }
+    this.ifaces = [];
+  }
+
+  status(): EngineStatus {
+    const fwd = this.fwd;
+    const notes: string[] = [];
+    if (fwd) {
+      const c = fwd.counters;
+      notes.push(
+        `forwarded ${c.forwardedIn} in, ${c.forwardedOut} out; ARP ${c.arpRequests} requests sent, ${c.arpReplies} replies for VIPs`,
+      );
+      let frames = 0;
+      for (const i of this.ifaces) frames += i.rx.frames;
+      notes.push(`received ${frames} frames; the kernel dropped ${this.kernelDrops} for a full ring`);
+    }
+    if (this.nftError) notes.push(`nftables: ${this.nftError}`);
+    if (this.loopError) notes.push(`data path error: ${this.loopError}`);
+    const drops = fwd ? fwd.drops.toRecord() : {};
+    return {
+      engine: 'packet',
+      interfaces: this.ifaces.map((i) => i.name),
+      unserved: this.unserved,
+      drops,
+      notes,
+    };
+  }
+
+  // --- the data path loop ----------------------------------------------------------------------
+
+  private readonly loop = (): void => {
+    if (!this.running) return;
+    const fwd = this.fwd!;
+    fwd.now = this.clock();
+    let work = 0;
+    try {
+      for (let round = 0; round < MAX_BLOCKS_PER_TURN; round++) {
+        let n = 0;
+        for (const i of this.ifaces) {
+          if (!i.rx.ready()) continue;
+          fwd.walk(i);
+          this.flushAll();
+          i.rx.release();
+          n++;
+        }
+        if (n === 0) break;
+        work += n;
+      }
+      if (work === 0 && this.ifaces.length > 0) libc().poll(this.pfds, this.ifaces.length, POLL_MS);
+    } catch (e) {
+      // Never let one frame stop the director: note it, keep going.
+      const msg = (e as Error).stack ?? String(e);
+      if (this.loopError === null) this.log(`packet engine: data path error (continuing): ${msg}`);
+      this.loopError = msg.split('\n')[0]!;
+      for (const i of this.ifaces) if (i.rx.ready()) i.rx.release();
+    }
+    if (work === 0 && this.ifaces.length === 0) setTimeout(this.loop, 50);
+    else setImmediate(this.loop);
+  };
+
+  private flushAll(): void {
+    for (const i of this.ifaces) {
+      const before = i.tx.dropped;
+      i.tx.flush();
+      if (i.tx.dropped !== before) this.fwd!.drops.add(DROP.tx_failed, i.tx.dropped - before);
+    }
+  }
+
+  // --- configuration ---------------------------------------------------------------------------
+
+  private applyNetInfo(info: NetInfo): void {
+    const fwd = this.fwd!;
+    const wanted = info.links.filter(
+      (l) => l.up && l.ether && (this.o.interfaces === undefined || this.o.interfaces.includes(l.name)),
+    );
+    const keep = new Set(wanted.map((l) => l.ifindex));
+    for (const i of this.ifaces.filter((x) => !keep.has(x.ifindex))) {
+      this.log(`packet engine: interface ${i.name} is gone or down; stopped using it`);
+      i.rx.close();
+      i.tx.close();
+      fwd.ifaces[i.ifindex] = undefined;
+    }
+    this.ifaces = this.ifaces.filter((x) => keep.has(x.ifindex));
+    for (const l of wanted) {
+      if (this.ifaces.some((x) => x.ifindex === l.ifindex)) continue;
+      const mac = parseMac(l.mac);
+      if (!mac) continue;
+      try {
+        const rx = RxRing.open({ ifname: l.name, vnetHdr: true });
+        let tx: TxQueue;
+        try {
+          tx = TxQueue.open({ ifname: l.name, vnetHdr: true });
+        } catch (e) {
+          rx.close();
+          throw e;
+        }
+        const iface = new Iface(l.name, l.ifindex, mac, l.mtu, rx, tx);
+        this.ifaces.push(iface);
+        fwd.ifaces[l.ifindex] = iface;
+        this.log(`packet engine: running on ${l.name} (ifindex ${l.ifindex}, ${l.mac}, mtu ${l.mtu})`);
+      } catch (e) {
+        this.log(`packet engine: cannot open ${l.name}: ${(e as Error).message}`);
+      }
+    }
+    for (const i of this.ifaces) {
+      const l = info.links.find((x) => x.ifindex === i.ifindex);
+      if (l) i.mtu = l.mtu;
+      const mine = info.addrs.filter((a) => a.ifindex === i.ifindex);
+      i.addrs = mine.map((a) => a.addr);
+      i.prefixes = mine.map((a) => a.prefix);
+    }
+    this.pfds = new Uint8Array(8 * this.ifaces.length);
+    const dv = new DataView(this.pfds.buffer);
+    this.ifaces.forEach((i, k) => {
+      dv.setInt32(k * 8, i.rx.fd, true);
+      dv.setInt16(k * 8 + 4, POLLIN, true);
+    });
+    fwd.routes.load(info.routes);
+    for (const n of info.neighs) {
+      const e = fwd.neigh.get(n.addr);
+      const mac = parseMac(n.mac);
+      if (!mac || (e && e.resolved)) continue;
+      const learned = fwd.neigh.learn(n.addr, n.ifindex, mac, 0);
+      if (learned.pending.length > 0) fwd.flushPending(learned);
+    }
+    const local = new Set(info.addrs.map((a) => a.addr));
+    const changed = local.size !== this.localAddrs.size || [...local].some((a) => !this.localAddrs.has(a));
+    this.localAddrs = local;
+    if (changed) this.rulesChanged();
+    this.flushAll();
+  }
+
+  /** Recomputes what the engine takes, the kernel filter, VIP announcements and unserved rules. */
+  private rulesChanged(): void {
+    const ipvs = this.ipvs;
+    const fwd = this.fwd;
+    if (!ipvs || !fwd) return;
+    const vips = new Set<number>();
+    const rips = new Set<number>();
+    const matches: IngressMatch[] = [];
+    const unserved: UnservedRule[] = [];
+    for (const svc of ipvs.rules.services()) {
+      const why = this.unservable(svc);
+      if (why) {
+        unserved.push({ rule: `-A ${label(svc)}`, reason: why });
+        continue;
+      }
+      const proto = svc.protocol === 17 ? 'udp' : 'tcp';
+      vips.add(svc.addr.w0);
+      matches.push({ family: 'ip', proto, daddr: svc.addr.toString(), dport: svc.port });
+      for (const d of svc.dests) {
+        const fwdm = d.fwd;
+        if (fwdm === IP_VS_CONN_F_MASQ) {
+          if (!rips.has(d.addr.w0) || d.port !== 0) {
+            matches.push({ family: 'ip', proto, saddr: d.addr.toString(), sport: d.port });
+          }
+          rips.add(d.addr.w0);
+        } else if (fwdm !== IP_VS_CONN_F_DROUTE) {
+          unserved.push({
+            rule: `-a ${label(svc)} -r ${d.addr}:${d.port}`,
+            reason: 'tunnel and FULLNAT forwarding are not in the packet engine yet; conns scheduled to this dest are dropped',
+          });
+        }
+        this.preResolve(d.addr.w0);
+      }
+    }
+    const announce = new Set([...vips].filter((v) => !this.localAddrs.has(v)));
+    for (const v of announce) {
+      if (!fwd.announce.has(v)) {
+        this.log(`packet engine: VIP ${ip4(v)} is on no interface here; answering ARP for it`);
+      }
+    }
+    const fresh = [...announce].filter((v) => !fwd.announce.has(v));
+    fwd.vips = vips;
+    fwd.rips = rips;
+    fwd.announce = announce;
+    for (const v of fresh) fwd.announceVip(v);
+    this.flushAll();
+    this.unserved = unserved;
+    const devices = new Map<string, IngressMatch[]>();
+    if (matches.length > 0) for (const i of this.ifaces) devices.set(i.name, matches);
+    this.nftQueue = this.nftQueue
+      .then(() => applyNft({ devices }))
+      .then(() => {
+        this.nftError = null;
+      })
+      .catch((e: Error) => {
+        if (this.nftError !== e.message) this.log(`packet engine: ${e.message}`);
+        this.nftError = e.message;
+      });
+  }
+
+  private unservable(svc: Service): string | null {
+    if (svc.fwmark) return 'fwmark services need the kernel firewall marks, which raw frames do not carry';
+    if (!svc.isIpv4) return 'IPv6 is not in the packet engine yet';
+    if (svc.protocol !== 6 && svc.protocol !== 17) return 'SCTP is not in the packet engine yet';
+    return null;
+  }
+
+  /** Starts ARP for a dest's next hop so that the first conn does not wait for it. */
+  private preResolve(addr: number): void {
+    const fwd = this.fwd!;
+    const ifindex = fwd.routes.lookup(addr);
+    if (ifindex <= 0 || !fwd.ifaces[ifindex]) return;
+    const nh = fwd.routes.gateway || addr;
+    const n = fwd.neigh.entry(nh, ifindex);
+    if (!n.resolved) fwd.solicit(n);
+  }
+}

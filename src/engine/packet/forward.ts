@@ -1,0 +1,308 @@
+// The per-frame data path: parse, ask the core, rewrite, route, resolve, queue for transmit.
+// One Forwarder serves every interface of the engine; it owns one Frame and one PacketInfo
+// and reuses them, so a forwarded frame allocates nothing. Frames are sent straight from the
+// receive ring (the engine flushes before handing the block back to the kernel).
+//
+// What is taken: IPv4 TCP/UDP to a service VIP (the in-hook) and, for NAT, replies from a
+// masq dest's address (the out-hook), plus ICMP errors about either. Everything else is the
+// kernel's: it gets its own copy of every frame, and nft drops only what the engine takes.
+
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST } from '../../core/ipvs.js';
+import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
+import { DROP, DropCounters } from '../../wire/drops.js';
+import { setMacs } from '../../wire/eth.js';
+import {
+  Frame,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  PARSE_ARP,
+  PARSE_IP4,
+  PARSE_MALFORMED,
+} from '../../wire/frame.js';
+import { IcmpQuote, natIcmpIn, natIcmpOut } from '../../xmit/icmp.js';
+import { decTtl } from '../../xmit/ip.js';
+import { dnat, snat } from '../../xmit/nat.js';
+import { VNET_HDR_LEN } from './constants.js';
+import type { Iface } from './iface.js';
+import { ARP_RETRY_MS, ARP_TRIES, NEIGH_QUEUE_MAX, type Neigh, NeighTable } from './neigh.js';
+import { RouteTable } from './routes.js';
+
+export interface ForwardCounters {
+  forwardedIn: number;
+  forwardedOut: number;
+  arpReplies: number;
+  arpRequests: number;
+}
+
+export class Forwarder {
+  readonly f = new Frame();
+  readonly p = new PacketInfo();
+  readonly q = new IcmpQuote();
+  readonly arp = new ArpInfo();
+  readonly drops = new DropCounters();
+  readonly routes = new RouteTable();
+  readonly neigh = new NeighTable();
+  readonly counters: ForwardCounters = { forwardedIn: 0, forwardedOut: 0, arpReplies: 0, arpRequests: 0 };
+  /** IPv4 service addresses (TCP/UDP services): the in-hook's prefilter. */
+  vips = new Set<number>();
+  /** Addresses of masq dests: the out-hook's prefilter. */
+  rips = new Set<number>();
+  /** VIPs no interface holds: the engine answers ARP for them. */
+  announce = new Set<number>();
+  /** Interfaces by ifindex. */
+  readonly ifaces: (Iface | undefined)[] = [];
+  now = 0;
+  private rx: Iface | null = null;
+  private warned = new Set<string>();
+
+  constructor(
+    private readonly ipvs: Ipvs,
+    private readonly vnet: boolean,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** Walks the ready block of `iface`'s ring; the caller flushes and releases. */
+  walk(iface: Iface): number {
+    this.rx = iface;
+    return iface.rx.walk(this.onFrame);
+  }
+
+  private readonly onFrame = (buf: Uint8Array, off: number, len: number, vnet: number, tci: number): void => {
+    // A tag the NIC stripped into the ring's metadata: VLAN trunks are left to the kernel.
+    if (tci >= 0) return;
+    const f = this.f;
+    const k = f.parse(buf, off, len, vnet);
+    if (k === PARSE_IP4) this.ip4(f);
+    else if (k === PARSE_ARP) this.arpIn(f);
+    else if (k === PARSE_MALFORMED) this.drops.add(f.reason);
+  };
+
+  private warnOnce(key: string, msg: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log(msg);
+  }
+
+  // --- IPv4 -----------------------------------------------------------------------------------
+
+  private ip4(f: Frame): void {
+    const toVip = this.vips.has(f.daddr);
+    if (!toVip && !this.rips.has(f.saddr)) return;
+    if (f.fragment) {
+      this.drops.add(DROP.fragment);
+      return;
+    }
+    if (f.proto === IPPROTO_ICMP) {
+      this.icmp(f, toVip);
+      return;
+    }
+    if (f.proto !== IPPROTO_TCP && f.proto !== IPPROTO_UDP) return;
+    if (!f.l4ChecksumOk()) {
+      this.drops.add(DROP.bad_l4_checksum);
+      return;
+    }
+    const p = this.p;
+    p.setV4(f.proto, f.saddr, f.sport, f.daddr, f.dport);
+    p.ev = f.proto === IPPROTO_TCP ? f.tcpFlags : 0;
+    p.len = f.totLen;
+    p.fragment = false;
+    if (toVip) {
+      const ref = this.ipvs.processIn(p, this.now);
+      if (ref >= 0) this.xmitIn(f, ref);
+      else if (ref === VERDICT_NO_DEST) this.drops.add(DROP.no_dest);
+      else if (ref === VERDICT_DROP) this.drops.add(DROP.conn_dropped);
+      else if (ref === VERDICT_ACCEPT && this.rips.has(f.saddr)) this.out(f);
+      return;
+    }
+    this.out(f);
+  }
+
+  private out(f: Frame): void {
+    const ref = this.ipvs.processOut(this.p, this.now);
+    if (ref < 0) {
+      this.drops.add(DROP.out_no_conn);
+      return;
+    }
+    if ((this.ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) {
+      this.drops.add(DROP.out_no_conn);
+      return;
+    }
+    snat(f, this.ipvs.conn4Vaddr(ref), this.ipvs.connVport(ref));
+    if (!decTtl(f)) {
+      this.drops.add(DROP.ttl_exceeded);
+      return;
+    }
+    if (this.route(f, f.daddr, false)) this.counters.forwardedOut++;
+  }
+
+  private xmitIn(f: Frame, ref: number): void {
+    const ipvs = this.ipvs;
+    const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+    const daddr = ipvs.conn4Daddr(ref);
+    if (fwd === IP_VS_CONN_F_MASQ) dnat(f, daddr, ipvs.connDport(ref));
+    else if (fwd !== IP_VS_CONN_F_DROUTE) {
+      this.drops.add(DROP.fwd_unsupported);
+      return;
+    }
+    // Learn an on-link client's MAC from its frame: NAT replies go back to it.
+    if (!this.neigh.has(f.saddr) && this.rx!.onLink(f.saddr)) {
+      this.neigh.learn(f.saddr, this.rx!.ifindex, f.buf, f.off + 6);
+    }
+    if (!decTtl(f)) {
+      this.drops.add(DROP.ttl_exceeded);
+      return;
+    }
+    if (this.route(f, daddr, fwd === IP_VS_CONN_F_DROUTE)) this.counters.forwardedIn++;
+  }
+
+  private icmp(f: Frame, toVip: boolean): void {
+    const q = this.q;
+    if (!q.read(f) || !f.l4ChecksumOk()) return;
+    const p = this.p;
+    const ipvs = this.ipvs;
+    if (toVip) {
+      // The quote is a reply we sent: VIP:vport → client:cport.
+      p.setV4(q.proto, q.daddr, q.dport, q.saddr, q.sport);
+      const ref = ipvs.findIn(p);
+      if (ref < 0) return;
+      const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+      const daddr = ipvs.conn4Daddr(ref);
+      if (fwd === IP_VS_CONN_F_MASQ) natIcmpIn(f, q, daddr, ipvs.connDport(ref));
+      else if (fwd !== IP_VS_CONN_F_DROUTE) return;
+      if (decTtl(f)) this.route(f, daddr, fwd === IP_VS_CONN_F_DROUTE);
+      return;
+    }
+    // The quote is a request we delivered: client:cport → RIP:rport.
+    p.setV4(q.proto, q.daddr, q.dport, q.saddr, q.sport);
+    const ref = ipvs.findOut(p);
+    if (ref < 0 || (ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) return;
+    natIcmpOut(f, q, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
+    if (decTtl(f)) this.route(f, f.daddr, false);
+  }
+
+  // --- output -----------------------------------------------------------------------------------
+
+  /** Routes the frame toward `dst` and queues it; false when it was dropped. */
+  private route(f: Frame, dst: number, onLinkOnly: boolean): boolean {
+    const ifindex = this.routes.lookup(dst);
+    const out = ifindex > 0 ? this.ifaces[ifindex] : undefined;
+    if (!out) {
+      this.drops.add(DROP.no_route);
+      this.warnOnce(`route ${dst}`, `packet engine: no route to ${ip4(dst)} through an interface the engine runs on; dropping`);
+      return false;
+    }
+    const gw = this.routes.gateway;
+    if (onLinkOnly && gw !== 0) {
+      this.drops.add(DROP.dr_not_onlink);
+      this.warnOnce(
+        `dr ${dst}`,
+        `packet engine: DR dest ${ip4(dst)} is not on-link (route via ${ip4(gw)}); DR needs the real server on the director's LAN (use -i or -m)`,
+      );
+      return false;
+    }
+    if (f.totLen > out.mtu && (f.vnet < 0 || f.buf[f.vnet + 1] === 0)) {
+      this.drops.add(DROP.mtu_exceeded);
+      return false;
+    }
+    const nh = gw !== 0 ? gw : dst;
+    const n = this.neigh.get(nh);
+    const start = f.vnet >= 0 ? f.vnet : f.off;
+    const len = f.off + f.len - start;
+    if (n && n.resolved) {
+      setMacs(f.buf, f.off, n.mac, 0, out.mac, 0);
+      out.tx.pushAddr(this.rx!.rx.addr + start, len);
+      return true;
+    }
+    const e = n ?? this.neigh.entry(nh, out.ifindex);
+    if (e.pending.length >= NEIGH_QUEUE_MAX) {
+      e.pending.shift();
+      this.drops.add(DROP.neigh_unresolved);
+    }
+    e.pending.push(f.buf.slice(start, start + len));
+    this.solicit(e, out);
+    return true;
+  }
+
+  /** Sends an ARP request for `n` unless one went out recently. */
+  solicit(n: Neigh, out: Iface | undefined = this.ifaces[n.ifindex]): void {
+    if (!out || this.now - n.reqAt < ARP_RETRY_MS) return;
+    n.reqAt = this.now;
+    n.tries++;
+    this.sendArp(out, ARP_REQUEST, out.sourceFor(n.addr), null, n.addr);
+    this.counters.arpRequests++;
+  }
+
+  private sendArp(out: Iface, op: number, spa: number, tha: Uint8Array | null, tpa: number): void {
+    const tx = out.tx;
+    const slot = tx.slot();
+    const at = this.vnet ? slot + VNET_HDR_LEN : slot;
+    if (this.vnet) tx.arena.fill(0, slot, at);
+    const n = writeArp(tx.arena, at, op, out.mac, spa, tha, tpa);
+    tx.pushSlot(at - slot + n);
+  }
+
+  /** Announces a VIP the engine answers ARP for (gratuitous ARP). */
+  announceVip(vip: number): void {
+    for (const out of this.ifaces) {
+      if (out && (out.onLink(vip) || out.addrs.length === 0)) this.sendArp(out, ARP_REQUEST, vip, null, vip);
+    }
+  }
+
+  private arpIn(f: Frame): void {
+    const a = this.arp;
+    if (!a.read(f.buf, f.l3)) {
+      this.drops.add(DROP.bad_arp);
+      return;
+    }
+    const rx = this.rx!;
+    if (a.spa !== 0) {
+      const n = this.neigh.get(a.spa);
+      if (n) {
+        this.neigh.learn(a.spa, rx.ifindex, f.buf, a.shaAt);
+        if (n.pending.length > 0) this.flushPending(n);
+      }
+    }
+    if (a.op === ARP_REQUEST && a.tpa !== a.spa && this.announce.has(a.tpa)) {
+      this.sendArp(rx, ARP_REPLY, a.tpa, f.buf.subarray(a.shaAt, a.shaAt + 6), a.spa);
+      this.counters.arpReplies++;
+    } else if (a.op === ARP_REPLY) {
+      // nothing more: replies only teach us MACs
+    }
+  }
+
+  /** Sends the frames that waited for `n`'s MAC. */
+  flushPending(n: Neigh): void {
+    const out = this.ifaces[n.ifindex];
+    const frames = n.pending;
+    n.pending = [];
+    if (!out) {
+      this.drops.add(DROP.no_route, frames.length);
+      return;
+    }
+    const macAt = this.vnet ? VNET_HDR_LEN : 0;
+    for (const fr of frames) {
+      setMacs(fr, macAt, n.mac, 0, out.mac, 0);
+      out.tx.pushCopy(fr, 0, fr.length);
+    }
+  }
+
+  /** Retries ARP for waiting frames; gives up (dropping them, counted) after ARP_TRIES. */
+  housekeep(now: number): void {
+    this.now = now;
+    for (const n of this.neigh.values()) {
+      if (n.pending.length === 0) continue;
+      if (n.tries >= ARP_TRIES && now - n.reqAt >= ARP_RETRY_MS) {
+        this.drops.add(DROP.neigh_unresolved, n.pending.length);
+        this.warnOnce(`neigh ${n.addr}`, `packet engine: ${ip4(n.addr)} does not answer ARP; dropped the frames waiting for it`);
+        n.pending = [];
+        n.tries = 0;
+      } else this.solicit(n);
+    }
+  }
+}
+
+export function ip4(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}

@@ -1,0 +1,66 @@
+// The kernel's IPv4 routes (main table), copied into a longest-prefix-match table the data path
+// can consult per packet without a system call. Refreshed from `ip -j route` by netinfo.ts.
+
+import { Addr } from '../../core/inet.js';
+
+export interface RouteSpec {
+  /** "default", "a.b.c.d" or "a.b.c.d/len". */
+  dst: string;
+  gateway?: string;
+  ifindex: number;
+}
+
+export class RouteTable {
+  private net = new Uint32Array(0);
+  private mask = new Uint32Array(0);
+  private gw = new Uint32Array(0);
+  private dev = new Int32Array(0);
+  /** Gateway of the last lookup (0: the destination is on-link). */
+  gateway = 0;
+
+  /** Replaces the table; unparseable entries (blackhole, multipath) are skipped. */
+  load(routes: RouteSpec[]): void {
+    const rows: { net: number; len: number; gw: number; dev: number }[] = [];
+    for (const r of routes) {
+      let net = 0;
+      let len = 0;
+      if (r.dst !== 'default') {
+        const [a, l] = r.dst.split('/');
+        const addr = Addr.parse4(a!);
+        if (!addr) continue;
+        len = l === undefined ? 32 : Number(l);
+        if (!(len >= 0 && len <= 32)) continue;
+        net = addr.w0;
+      }
+      const gw = r.gateway ? Addr.parse4(r.gateway)?.w0 ?? -1 : 0;
+      if (gw < 0 || r.ifindex <= 0) continue;
+      rows.push({ net: (net & maskOf(len)) >>> 0, len, gw, dev: r.ifindex });
+    }
+    rows.sort((a, b) => b.len - a.len);
+    this.net = Uint32Array.from(rows, (r) => r.net);
+    this.mask = Uint32Array.from(rows, (r) => maskOf(r.len));
+    this.gw = Uint32Array.from(rows, (r) => r.gw);
+    this.dev = Int32Array.from(rows, (r) => r.dev);
+  }
+
+  /** The output ifindex for `addr` (and sets `gateway`), or -1 when no route matches. */
+  lookup(addr: number): number {
+    const n = this.net.length;
+    for (let i = 0; i < n; i++) {
+      if (((addr & this.mask[i]!) >>> 0) === this.net[i]) {
+        this.gateway = this.gw[i]!;
+        return this.dev[i]!;
+      }
+    }
+    this.gateway = 0;
+    return -1;
+  }
+
+  get size(): number {
+    return this.net.length;
+  }
+}
+
+function maskOf(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}

@@ -1,0 +1,49 @@
+// Why the director dropped a frame: one counter per reason, shown by `tsvs status`. Malformed
+// input is counted, never thrown.
+
+export const DROP_REASONS = [
+  'truncated',
+  'bad_ip_header',
+  'bad_length',
+  'bad_ip_checksum',
+  'bad_l4_checksum',
+  'bad_arp',
+  'fragment',
+  'ttl_exceeded',
+  'no_dest',
+  'conn_dropped',
+  'no_route',
+  'dr_not_onlink',
+  'neigh_unresolved',
+  'out_no_conn',
+  'fwd_unsupported',
+  'tx_failed',
+  'mtu_exceeded',
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export const DROP = Object.fromEntries(DROP_REASONS.map((r, i) => [r, i])) as Record<DropReason, number>;
+
+export class DropCounters {
+  readonly n = new Float64Array(DROP_REASONS.length);
+
+  add(reason: number, k = 1): void {
+    this.n[reason]! += k;
+  }
+
+  total(): number {
+    let t = 0;
+    for (const v of this.n) t += v;
+    return t;
+  }
+
+  /** Non-zero counters by name. */
+  toRecord(): Record<string, number> {
+    const r: Record<string, number> = {};
+    DROP_REASONS.forEach((name, i) => {
+      if (this.n[i]! > 0) r[name] = this.n[i]!;
+    });
+    return r;
+  }
+}
