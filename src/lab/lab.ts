@@ -60,12 +60,30 @@ export async function labDown(lab: LabDef, progress: Progress = () => {}): Promi
   }
 }
 
+export interface LabUpOptions {
+  /**
+   * Run the real-server agent on DR real servers (default). Without it the VIP is put on lo
+   * with the ARP settings left as they are: the ARP problem of seeds 000/001/004.
+   */
+  agent?: boolean;
+}
+
 /** Builds the lab; on any failure everything built so far is removed. */
-export async function labUp(lab: LabDef, progress: Progress = () => {}, env: NodeJS.ProcessEnv = {}): Promise<void> {
+export async function labUp(
+  lab: LabDef,
+  progress: Progress = () => {},
+  env: NodeJS.ProcessEnv = {},
+  opts: LabUpOptions = {},
+): Promise<void> {
   await labDown(lab);
   try {
     const sw = nsName(lab, 'sw');
     await ip(['netns', 'add', sw]);
+    // A switch forwards frames without looking at IP; with br_netfilter loaded the bridge
+    // would validate (and drop) IPv4 headers itself. Per namespace since Linux 5.3.
+    for (const k of ['iptables', 'ip6tables', 'arptables']) {
+      await inNs(sw, ['sysctl', '-qw', `net.bridge.bridge-nf-call-${k}=0`]).catch(() => undefined);
+    }
     for (const h of hosts(lab)) {
       const ns = nsName(lab, h);
       await ip(['netns', 'add', ns]);
@@ -92,7 +110,9 @@ export async function labUp(lab: LabDef, progress: Progress = () => {}, env: Nod
     for (const f of lab.forwarders) await inNs(nsName(lab, f), ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     for (const rs of lab.realServers) {
       const ns = nsName(lab, rs.host);
-      if (rs.agentVip) {
+      if (rs.agentVip && opts.agent === false) {
+        await ip(['-n', ns, 'addr', 'add', `${rs.agentVip}/32`, 'dev', 'lo']);
+      } else if (rs.agentVip) {
         await inNs(ns, [process.execPath, BIN_TSVS, 'realserver', 'start', '--vip', rs.agentVip], {
           TSVS_RUN_DIR: `/run/tsvs/lab-${lab.name}-${rs.host}`,
         });
