@@ -1,0 +1,81 @@
+// Builds well-formed Ethernet/IPv4 frames for the wire and xmit tests, checksums included.
+import { checksum, pseudo4, write16, write32 } from '../../../src/wire/csum.js';
+
+export interface Pkt {
+  saddr: number;
+  daddr: number;
+  sport: number;
+  dport: number;
+  proto?: 6 | 17;
+  flags?: number;
+  payload?: Uint8Array;
+  ttl?: number;
+  /** Leave the UDP checksum at zero ("none"). */
+  noUdpCsum?: boolean;
+}
+
+export const MAC_A = Uint8Array.from([2, 0, 0, 0, 0, 0xa]);
+export const MAC_B = Uint8Array.from([2, 0, 0, 0, 0, 0xb]);
+
+export function ip(s: string): number {
+  return s.split('.').reduce((a, b) => a * 256 + Number(b), 0) >>> 0;
+}
+
+/** Ethernet + IPv4 (20 B) + TCP (20 B) or UDP (8 B) + payload. */
+export function frame4(p: Pkt): Uint8Array {
+  const proto = p.proto ?? 6;
+  const pay = p.payload ?? new Uint8Array(0);
+  const l4h = proto === 6 ? 20 : 8;
+  const l4len = l4h + pay.length;
+  const b = new Uint8Array(14 + 20 + l4len);
+  b.set(MAC_B, 0);
+  b.set(MAC_A, 6);
+  write16(b, 12, 0x0800);
+  b[14] = 0x45;
+  write16(b, 16, 20 + l4len);
+  write16(b, 18, 0x1234);
+  write16(b, 20, 0x4000);
+  b[22] = p.ttl ?? 64;
+  b[23] = proto;
+  write32(b, 26, p.saddr);
+  write32(b, 30, p.daddr);
+  write16(b, 24, checksum(b, 14, 20));
+  const l4 = 34;
+  write16(b, l4, p.sport);
+  write16(b, l4 + 2, p.dport);
+  if (proto === 6) {
+    write32(b, l4 + 4, 1000);
+    b[l4 + 12] = 0x50;
+    b[l4 + 13] = p.flags ?? 0x02;
+    write16(b, l4 + 14, 65535);
+  } else write16(b, l4 + 4, l4len);
+  b.set(pay, l4 + l4h);
+  const csumAt = proto === 6 ? l4 + 16 : l4 + 6;
+  if (!(proto === 17 && p.noUdpCsum)) {
+    let c = checksum(b, l4, l4len, pseudo4(p.saddr, p.daddr, proto, l4len));
+    if (proto === 17 && c === 0) c = 0xffff;
+    write16(b, csumAt, c);
+  }
+  return b;
+}
+
+/** An ICMP error (type/code) from `from` to `to`, quoting the IPv4 packet of `quoted`. */
+export function icmpError(from: number, to: number, type: number, code: number, quoted: Uint8Array): Uint8Array {
+  const q = quoted.subarray(14, 14 + 28); // IP header + 8 bytes, as routers quote
+  const b = new Uint8Array(14 + 20 + 8 + q.length);
+  b.set(MAC_B, 0);
+  b.set(MAC_A, 6);
+  write16(b, 12, 0x0800);
+  b[14] = 0x45;
+  write16(b, 16, 20 + 8 + q.length);
+  b[22] = 64;
+  b[23] = 1;
+  write32(b, 26, from);
+  write32(b, 30, to);
+  write16(b, 24, checksum(b, 14, 20));
+  b[34] = type;
+  b[35] = code;
+  b.set(q, 42);
+  write16(b, 36, checksum(b, 34, 8 + q.length));
+  return b;
+}
