@@ -1,7 +1,7 @@
-// `npm run bench [-- core|wire|proxy|all]`: benchmarks, printed as tables. Speed targets live
+// `npm run bench [-- core|adm|wire|proxy|packet|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'adm' | 'wire' | 'proxy';
+type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -120,15 +120,21 @@ async function proxy(): Promise<void> {
   if (m) await m.benchProxy();
 }
 
+async function packet(): Promise<void> {
+  const { benchPacket } = await import('./packet.js');
+  await benchPacket();
+}
+
 const arg = (process.argv[2] ?? 'core') as Section | 'all';
-const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy'] : [arg];
+const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy', 'packet'] : [arg];
 for (const s of sections) {
   if (s === 'core') await core();
   else if (s === 'adm') await adm();
   else if (s === 'wire') await wire();
   else if (s === 'proxy') await proxy();
+  else if (s === 'packet') await packet();
   else {
-    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, all)\n`);
+    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, all)\n`);
     process.exit(2);
   }
 }

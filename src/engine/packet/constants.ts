@@ -42,10 +42,15 @@ export const VNET_HDR_LEN = 10;
 
 // Ring geometry. A block holds many frames (TPACKET_V3 packs them back to back); the block is
 // handed to user space when full or when the retire timer fires.
-/** 1 MiB blocks: big enough for 64 KiB GRO frames, few block switches at high rates. */
-export const RX_BLOCK_SIZE = 1 << 20;
-/** 32 blocks = 32 MiB per ring: absorbs bursts while the worker is busy. */
-export const RX_BLOCK_NR = 32;
+/** 256 KiB blocks: room for several 64 KiB GRO frames. */
+export const RX_BLOCK_SIZE = 1 << 18;
+/**
+ * 128 blocks = 32 MiB per ring. A block retires after RX_BLOCK_TIMEOUT_MS even when nearly
+ * empty, so at light load the ring holds only (blocks × timeout) of traffic: with 32 blocks,
+ * 32 ms, less than one scheduler slice when the director shares its core (measured: loss
+ * from 50k pps). 128 blocks hold 128 ms.
+ */
+export const RX_BLOCK_NR = 128;
 /** Nominal frame size (V3 ignores it for placement but validates it). */
 export const RX_FRAME_SIZE = 2048;
 /** Retire a partly filled block after this many ms so that light traffic is not delayed. */
