@@ -187,7 +187,9 @@ export class PacketEngine implements Engine {
       i.tx.close();
       fwd.ifaces[i.ifindex] = undefined;
     }
+    const before = this.ifaces.length;
     this.ifaces = this.ifaces.filter((x) => keep.has(x.ifindex));
+    let ifacesChanged = this.ifaces.length !== before;
     for (const l of wanted) {
       if (this.ifaces.some((x) => x.ifindex === l.ifindex)) continue;
       const mac = parseMac(l.mac);
@@ -204,6 +206,7 @@ export class PacketEngine implements Engine {
         const iface = new Iface(l.name, l.ifindex, mac, l.mtu, rx, tx);
         this.ifaces.push(iface);
         fwd.ifaces[l.ifindex] = iface;
+        ifacesChanged = true;
         this.log(`packet engine: running on ${l.name} (ifindex ${l.ifindex}, ${l.mac}, mtu ${l.mtu})`);
       } catch (e) {
         this.log(`packet engine: cannot open ${l.name}: ${(e as Error).message}`);
@@ -233,7 +236,8 @@ export class PacketEngine implements Engine {
     const local = new Set(info.addrs.map((a) => a.addr));
     const changed = local.size !== this.localAddrs.size || [...local].some((a) => !this.localAddrs.has(a));
     this.localAddrs = local;
-    if (changed) this.rulesChanged();
+    // New or vanished interfaces need their nft chains; new local addresses change VIP ownership.
+    if (changed || ifacesChanged) this.rulesChanged();
     this.flushAll();
   }
 
@@ -244,6 +248,7 @@ export class PacketEngine implements Engine {
     if (!ipvs || !fwd) return;
     const vips = new Set<number>();
     const rips = new Set<number>();
+    const ripAddrs = new Set<number>();
     const matches: IngressMatch[] = [];
     const unserved: UnservedRule[] = [];
     for (const svc of ipvs.rules.services()) {
@@ -258,10 +263,10 @@ export class PacketEngine implements Engine {
       for (const d of svc.dests) {
         const fwdm = d.fwd;
         if (fwdm === IP_VS_CONN_F_MASQ) {
-          if (!rips.has(d.addr.w0) || d.port !== 0) {
-            matches.push({ family: 'ip', proto, saddr: d.addr.toString(), sport: d.port });
-          }
-          rips.add(d.addr.w0);
+          const k = d.addr.w0 * 65536 + d.port;
+          if (!rips.has(k)) matches.push({ family: 'ip', proto, saddr: d.addr.toString(), sport: d.port });
+          rips.add(k);
+          ripAddrs.add(d.addr.w0);
         } else if (fwdm !== IP_VS_CONN_F_DROUTE) {
           unserved.push({
             rule: `-a ${label(svc)} -r ${d.addr}:${d.port}`,
@@ -280,6 +285,7 @@ export class PacketEngine implements Engine {
     const fresh = [...announce].filter((v) => !fwd.announce.has(v));
     fwd.vips = vips;
     fwd.rips = rips;
+    fwd.ripAddrs = ripAddrs;
     fwd.announce = announce;
     for (const v of fresh) fwd.announceVip(v);
     this.flushAll();

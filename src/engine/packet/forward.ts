@@ -47,8 +47,10 @@ export class Forwarder {
   readonly counters: ForwardCounters = { forwardedIn: 0, forwardedOut: 0, arpReplies: 0, arpRequests: 0 };
   /** IPv4 service addresses (TCP/UDP services): the in-hook's prefilter. */
   vips = new Set<number>();
-  /** Addresses of masq dests: the out-hook's prefilter. */
+  /** Masq dests as rip * 65536 + rport (rport 0 for port-less dests): the out-hook's filter. */
   rips = new Set<number>();
+  /** Addresses of masq dests (ICMP errors from them are the out-hook's too). */
+  ripAddrs = new Set<number>();
   /** VIPs no interface holds: the engine answers ARP for them. */
   announce = new Set<number>();
   /** Interfaces by ifindex. */
@@ -89,7 +91,7 @@ export class Forwarder {
 
   private ip4(f: Frame): void {
     const toVip = this.vips.has(f.daddr);
-    if (!toVip && !this.rips.has(f.saddr)) return;
+    if (!toVip && !this.fromRip(f)) return;
     if (f.fragment) {
       this.drops.add(DROP.fragment);
       return;
@@ -113,10 +115,18 @@ export class Forwarder {
       if (ref >= 0) this.xmitIn(f, ref);
       else if (ref === VERDICT_NO_DEST) this.drops.add(DROP.no_dest);
       else if (ref === VERDICT_DROP) this.drops.add(DROP.conn_dropped);
-      else if (ref === VERDICT_ACCEPT && this.rips.has(f.saddr)) this.out(f);
+      else if (ref === VERDICT_ACCEPT && this.fromRip(f)) this.out(f);
       return;
     }
     this.out(f);
+  }
+
+  /** From a masq dest's RIP:rport (what the nft table takes for the out-hook)? */
+  private fromRip(f: Frame): boolean {
+    const r = this.rips;
+    if (r.size === 0) return false;
+    const k = f.saddr * 65536;
+    return f.proto === IPPROTO_ICMP ? r.has(k) || this.ripAddrs.has(f.saddr) : r.has(k + f.sport) || r.has(k);
   }
 
   private out(f: Frame): void {
