@@ -201,7 +201,8 @@ export async function benchPacket(): Promise<void> {
           method: m,
           'pps (<1% loss)': v,
           'ratio to nft': peer ? (v / peer).toFixed(2) : 'n/a',
-          target: m === 'nftables DNAT' ? 'peer' : size === 64 ? (v >= peer ? '>= 1.0: met' : '>= 1.0: MISSED') : '',
+          target:
+            m === 'nftables DNAT' ? 'peer' : size !== 64 || !peer ? '' : v >= peer ? '>= 1.0: met' : '>= 1.0: MISSED',
         });
       }
     }

@@ -7,31 +7,13 @@ import { Ipvs, PacketInfo } from '../src/core/ipvs.js';
 import { Addr } from '../src/core/inet.js';
 import { NeighTable } from '../src/engine/packet/neigh.js';
 import { RouteTable } from '../src/engine/packet/routes.js';
-import { checksum, pseudo4, write16, write32 } from '../src/wire/csum.js';
 import { Frame } from '../src/wire/frame.js';
 import { decTtl } from '../src/xmit/ip.js';
 import { dnat } from '../src/xmit/nat.js';
+import { udpFrame } from './udp-frame.js';
 import { AF_INET, IP_VS_CONN_F_MASQ } from '../src/core/constants.js';
 import { defaultDestSpec } from '../src/core/dest.js';
 import type { ServiceKey } from '../src/core/service.js';
-
-function udpFrame(size: number, saddr: number, daddr: number, sport: number): Uint8Array {
-  const l4 = 8 + size;
-  const b = new Uint8Array(34 + l4);
-  write16(b, 12, 0x0800);
-  b[14] = 0x45;
-  write16(b, 16, 20 + l4);
-  b[22] = 64;
-  b[23] = 17;
-  write32(b, 26, saddr);
-  write32(b, 30, daddr);
-  write16(b, 24, checksum(b, 14, 20));
-  write16(b, 34, sport);
-  write16(b, 36, 9000);
-  write16(b, 38, l4);
-  write16(b, 40, checksum(b, 34, l4, pseudo4(saddr, daddr, 17, l4)) || 0xffff);
-  return b;
-}
 
 function time(n: number, fn: () => void): number {
   for (let i = 0; i < n / 10; i++) fn();
@@ -53,7 +35,7 @@ export function benchWire(): { name: string; nsPerOp: number }[] {
   neigh.learn(rip.w0, 3, new Uint8Array(6), 0);
   const rows: { name: string; nsPerOp: number }[] = [];
   for (const size of [64, 1400]) {
-    const frames = Array.from({ length: 16 }, (_, i) => udpFrame(size, Addr.parse4('10.88.1.2')!.w0, vip.w0, 20000 + i));
+    const frames = Array.from({ length: 16 }, (_, i) => udpFrame(new Uint8Array(6), new Uint8Array(6), Addr.parse4('10.88.1.2')!.w0, vip.w0, 20000 + i, 9000, size));
     const copies = frames.map((f) => f.slice());
     const f = new Frame();
     const p = new PacketInfo();
