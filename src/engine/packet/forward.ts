@@ -277,8 +277,6 @@ export class Forwarder {
     if (a.op === ARP_REQUEST && a.tpa !== a.spa && this.announce.has(a.tpa)) {
       this.sendArp(rx, ARP_REPLY, a.tpa, f.buf.subarray(a.shaAt, a.shaAt + 6), a.spa);
       this.counters.arpReplies++;
-    } else if (a.op === ARP_REPLY) {
-      // nothing more: replies only teach us MACs
     }
   }
 

@@ -18,23 +18,24 @@ export class Iface {
     readonly tx: TxQueue,
   ) {}
 
-  /** The address to speak ARP from toward `target`: one in the same subnet, else the first. */
-  sourceFor(target: number): number {
+  /** Index of the configured address whose subnet holds `addr`, or -1. */
+  private subnetOf(addr: number): number {
     for (let i = 0; i < this.addrs.length; i++) {
       const p = this.prefixes[i]!;
       const m = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-      if (((target & m) >>> 0) === ((this.addrs[i]! & m) >>> 0)) return this.addrs[i]!;
+      if (((addr & m) >>> 0) === ((this.addrs[i]! & m) >>> 0)) return i;
     }
-    return this.addrs[0] ?? 0;
+    return -1;
+  }
+
+  /** The address to speak ARP from toward `target`: one in the same subnet, else the first. */
+  sourceFor(target: number): number {
+    const i = this.subnetOf(target);
+    return i >= 0 ? this.addrs[i]! : (this.addrs[0] ?? 0);
   }
 
   /** True when `addr` is inside one of the interface's subnets. */
   onLink(addr: number): boolean {
-    for (let i = 0; i < this.addrs.length; i++) {
-      const p = this.prefixes[i]!;
-      const m = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-      if (((addr & m) >>> 0) === ((this.addrs[i]! & m) >>> 0)) return true;
-    }
-    return false;
+    return this.subnetOf(addr) >= 0;
   }
 }
