@@ -19,6 +19,7 @@ export const DROP_REASONS = [
   'fwd_unsupported',
   'tx_failed',
   'mtu_exceeded',
+  'gso_unsupported',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

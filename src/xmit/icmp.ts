@@ -80,3 +80,39 @@ export function natIcmpOut(f: Frame, q: IcmpQuote, vip: number, vport: number): 
   write16(b, q.l4 + 2, vport);
   finishIcmp(f);
 }
+
+const ICMP_FRAG_NEEDED = 4;
+/** The kernel quotes at most this much of the offending packet (576 minus the error's headers). */
+const ICMP_QUOTE_MAX = 576 - 20 - 8;
+const ICMP_TTL = 64;
+
+/**
+ * Writes at `dst[at]` an IPv4 ICMP "fragmentation needed" (type 3 code 4, RFC 1191) from
+ * `saddr` to the sender of `f`, quoting its header and the start of its payload, with the
+ * next-hop MTU the sender must fit; returns the packet's length.
+ */
+export function writeFragNeeded(f: Frame, saddr: number, mtu: number, dst: Uint8Array, at: number, id: number): number {
+  const quote = Math.min(f.totLen, ICMP_QUOTE_MAX);
+  const icmpLen = 8 + quote;
+  const len = 20 + icmpLen;
+  dst[at] = 0x45;
+  dst[at + 1] = 0xc0; // precedence "internetwork control", as icmp_send marks errors
+  write16(dst, at + 2, len);
+  write16(dst, at + 4, id & 0xffff);
+  write16(dst, at + 6, 0);
+  dst[at + 8] = ICMP_TTL;
+  dst[at + 9] = 1;
+  write16(dst, at + 10, 0);
+  write32(dst, at + 12, saddr);
+  write32(dst, at + 16, f.saddr);
+  write16(dst, at + 10, checksum(dst, at, 20));
+  const m = at + 20;
+  dst[m] = ICMP_DEST_UNREACH;
+  dst[m + 1] = ICMP_FRAG_NEEDED;
+  write16(dst, m + 2, 0);
+  write16(dst, m + 4, 0);
+  write16(dst, m + 6, mtu);
+  dst.set(f.buf.subarray(f.l3, f.l3 + quote), m + 8);
+  write16(dst, m + 2, checksum(dst, m, icmpLen));
+  return len;
+}

@@ -1,5 +1,5 @@
-// The packet engine: raw frames on the namespace's Ethernet interfaces, forwarded by NAT (-m)
-// and DR (-g) through the same core as every other engine. It runs on the daemon's thread,
+// The packet engine: raw frames on the namespace's Ethernet interfaces, forwarded by NAT (-m),
+// DR (-g) and TUN (-i: ipip, gue, gre) through the same core as every other engine. It runs on the daemon's thread,
 // cooperatively: each turn walks every ready ring block, transmits in batches, hands the
 // blocks back, and yields to the event loop (control socket, timers); when idle it waits in
 // poll() for at most POLL_MS. An nftables table of our own keeps the kernel from also
@@ -9,7 +9,7 @@ import type { Ipvs } from '../../core/ipvs.js';
 import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL } from '../../core/constants.js';
 import { DROP } from '../../wire/drops.js';
 import { parseMac } from '../../wire/eth.js';
 import { POLLIN } from './constants.js';
@@ -115,7 +115,7 @@ export class PacketEngine implements Engine {
     if (fwd) {
       const c = fwd.counters;
       notes.push(
-        `forwarded ${c.forwardedIn} in, ${c.forwardedOut} out; ARP ${c.arpRequests} requests sent, ${c.arpReplies} replies for VIPs`,
+        `forwarded ${c.forwardedIn} in, ${c.forwardedOut} out; ARP ${c.arpRequests} requests sent, ${c.arpReplies} replies for VIPs; ICMP fragmentation-needed sent ${c.icmpFragNeeded}`,
       );
       let frames = 0;
       for (const i of this.ifaces) frames += i.rx.frames;
@@ -267,10 +267,15 @@ export class PacketEngine implements Engine {
           if (!rips.has(k)) matches.push({ family: 'ip', proto, saddr: d.addr.toString(), sport: d.port });
           rips.add(k);
           ripAddrs.add(d.addr.w0);
-        } else if (fwdm !== IP_VS_CONN_F_DROUTE) {
+        } else if (fwdm !== IP_VS_CONN_F_DROUTE && fwdm !== IP_VS_CONN_F_TUNNEL) {
           unserved.push({
             rule: `-a ${label(svc)} -r ${d.addr}:${d.port}`,
-            reason: 'tunnel and FULLNAT forwarding are not in the packet engine yet; conns scheduled to this dest are dropped',
+            reason: 'FULLNAT forwarding is not in the packet engine yet; conns scheduled to this dest are dropped',
+          });
+        } else if (d.addr.isV6) {
+          unserved.push({
+            rule: `-a ${label(svc)} -r ${d.addr}:${d.port}`,
+            reason: 'an IPv6 tunnel to an IPv4 service is not in the packet engine yet; conns scheduled to this dest are dropped',
           });
         }
         this.preResolve(d.addr.w0);

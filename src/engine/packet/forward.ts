@@ -3,15 +3,27 @@
 // and reuses them, so a forwarded frame allocates nothing. Frames are sent straight from the
 // receive ring (the engine flushes before handing the block back to the kernel).
 //
+// Forwarding methods: NAT and DR rewrite the frame in place; TUN builds the encapsulated frame
+// in the transmit arena (xmit/tunnel.ts). A frame too big for the next hop gets the sender an
+// ICMP "fragmentation needed" when it carries DF.
+//
 // What is taken: IPv4 TCP/UDP to a service VIP (the in-hook) and, for NAT, replies from a
 // masq dest's address (the out-hook), plus ICMP errors about either. Everything else is the
 // kernel's: it gets its own copy of every frame, and nft drops only what the engine takes.
 
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import {
+  IP_VS_CONN_F_DROUTE,
+  IP_VS_CONN_F_FWD_MASK,
+  IP_VS_CONN_F_MASQ,
+  IP_VS_CONN_F_TUNNEL,
+  IP_VS_CONN_F_TUNNEL_TYPE_GUE,
+} from '../../core/constants.js';
+import type { Dest } from '../../core/dest.js';
 import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST } from '../../core/ipvs.js';
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
-import { setMacs } from '../../wire/eth.js';
+import { write16 } from '../../wire/csum.js';
+import { ETH_HLEN, ETH_P_IP, setMacs } from '../../wire/eth.js';
 import {
   Frame,
   IPPROTO_ICMP,
@@ -21,9 +33,11 @@ import {
   PARSE_IP4,
   PARSE_MALFORMED,
 } from '../../wire/frame.js';
-import { IcmpQuote, natIcmpIn, natIcmpOut } from '../../xmit/icmp.js';
+import { completeChecksum, gsoHeaderLen, gsoSegments, gsoSize, gsoType, VNET_GSO_NONE, writeSegment } from '../../xmit/gso.js';
+import { IcmpQuote, natIcmpIn, natIcmpOut, writeFragNeeded } from '../../xmit/icmp.js';
 import { decTtl } from '../../xmit/ip.js';
 import { dnat, snat } from '../../xmit/nat.js';
+import { gueSourcePort, type TunnelSpec, tunnelOverhead, writeTunnel } from '../../xmit/tunnel.js';
 import { VNET_HDR_LEN } from './constants.js';
 import type { Iface } from './iface.js';
 import { ARP_RETRY_MS, ARP_TRIES, NEIGH_QUEUE_MAX, type Neigh, NeighTable } from './neigh.js';
@@ -34,7 +48,12 @@ export interface ForwardCounters {
   forwardedOut: number;
   arpReplies: number;
   arpRequests: number;
+  /** ICMP "fragmentation needed" sent to senders of frames too big for the next hop. */
+  icmpFragNeeded: number;
 }
+
+/** The smallest tunnel MTU the kernel accepts (IPv4): below it the request is dropped. */
+const TUNNEL_MTU_MIN = 68;
 
 export class Forwarder {
   readonly f = new Frame();
@@ -44,7 +63,12 @@ export class Forwarder {
   readonly drops = new DropCounters();
   readonly routes = new RouteTable();
   readonly neigh = new NeighTable();
-  readonly counters: ForwardCounters = { forwardedIn: 0, forwardedOut: 0, arpReplies: 0, arpRequests: 0 };
+  readonly counters: ForwardCounters = { forwardedIn: 0, forwardedOut: 0, arpReplies: 0, arpRequests: 0, icmpFragNeeded: 0 };
+  private readonly tun: TunnelSpec = { type: 0, flags: 0, port: 0, saddr: 0, daddr: 0 };
+  /** Next hop of the last hop() lookup. */
+  private nh = 0;
+  /** IP ID of the packets the engine builds itself (tunnel outer headers, ICMP errors). */
+  private ipId = 1;
   /** IPv4 service addresses (TCP/UDP services): the in-hook's prefilter. */
   vips = new Set<number>();
   /** Masq dests as rip * 65536 + rport (rport 0 for port-less dests): the out-hook's filter. */
@@ -130,33 +154,31 @@ export class Forwarder {
   }
 
   private out(f: Frame): void {
-    const ref = this.ipvs.processOut(this.p, this.now);
-    if (ref < 0) {
+    const ipvs = this.ipvs;
+    const ref = ipvs.processOut(this.p, this.now);
+    if (ref < 0 || (ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) {
       this.drops.add(DROP.out_no_conn);
       return;
     }
-    if ((this.ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) {
-      this.drops.add(DROP.out_no_conn);
-      return;
-    }
-    snat(f, this.ipvs.conn4Vaddr(ref), this.ipvs.connVport(ref));
     if (!decTtl(f)) {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (this.route(f, f.daddr, false)) this.counters.forwardedOut++;
+    const out = this.hop(f.daddr, false);
+    if (!out || this.tooBig(f, out.mtu, this.rx!.sourceFor(f.saddr))) return;
+    snat(f, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
+    if (this.send(f, out)) this.counters.forwardedOut++;
   }
 
   private xmitIn(f: Frame, ref: number): void {
     const ipvs = this.ipvs;
     const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
     const daddr = ipvs.conn4Daddr(ref);
-    if (fwd === IP_VS_CONN_F_MASQ) dnat(f, daddr, ipvs.connDport(ref));
-    else if (fwd !== IP_VS_CONN_F_DROUTE) {
+    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && fwd !== IP_VS_CONN_F_TUNNEL) {
       this.drops.add(DROP.fwd_unsupported);
       return;
     }
-    // Learn an on-link client's MAC from its frame: NAT replies go back to it.
+    // Learn an on-link client's MAC from its frame: NAT replies and ICMP errors go back to it.
     if (!this.neigh.has(f.saddr) && this.rx!.onLink(f.saddr)) {
       this.neigh.learn(f.saddr, this.rx!.ifindex, f.buf, f.off + 6);
     }
@@ -164,7 +186,67 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (this.route(f, daddr, fwd === IP_VS_CONN_F_DROUTE)) this.counters.forwardedIn++;
+    if (fwd === IP_VS_CONN_F_TUNNEL) {
+      if (this.tunnel(f, ipvs.connDest(ref), daddr)) this.counters.forwardedIn++;
+      return;
+    }
+    const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
+    if (!out || this.tooBig(f, out.mtu, f.daddr)) return;
+    if (fwd === IP_VS_CONN_F_MASQ) dnat(f, daddr, ipvs.connDport(ref));
+    if (this.send(f, out)) this.counters.forwardedIn++;
+  }
+
+  /**
+   * TUN: encapsulates the request toward the real server (a GSO super-packet is cut into
+   * segments first, a partial checksum completed); true when it was sent or queued.
+   */
+  private tunnel(f: Frame, d: Dest | undefined, rip: number): boolean {
+    if (!d || d.addr.isV6) {
+      this.drops.add(DROP.fwd_unsupported);
+      return false;
+    }
+    const out = this.hop(rip, false);
+    if (!out) return false;
+    const t = this.tun;
+    t.type = d.tunType;
+    t.flags = d.tunFlags;
+    t.port = d.tunPort;
+    t.daddr = rip;
+    t.saddr = out.sourceFor(this.nh);
+    const hl = tunnelOverhead(t.type, t.flags);
+    const mtu = out.mtu - hl;
+    if (mtu < TUNNEL_MTU_MIN) {
+      this.drops.add(DROP.mtu_exceeded);
+      return false;
+    }
+    if (this.tooBig(f, mtu, f.daddr)) return false;
+    const sport = t.type === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? gueSourcePort(f.saddr, f.daddr, (f.sport << 16) | f.dport) : 0;
+    const segs = gsoType(f) === VNET_GSO_NONE ? 0 : gsoSegments(f);
+    if (segs === 0) {
+      if (gsoType(f) !== VNET_GSO_NONE) {
+        this.drops.add(DROP.gso_unsupported);
+        return false;
+      }
+      completeChecksum(f);
+    }
+    const n = segs === 0 ? 1 : segs;
+    for (let k = 0; k < n; k++) {
+      const tx = out.tx;
+      const slot = tx.slot();
+      const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
+      if (this.vnet) tx.arena.fill(0, slot, eth);
+      const ip = eth + ETH_HLEN;
+      const inner = ip + hl;
+      let innerLen: number;
+      if (segs === 0) {
+        innerLen = f.totLen;
+        tx.arena.set(f.buf.subarray(f.l3, f.l3 + innerLen), inner);
+      } else innerLen = writeSegment(f, k, tx.arena, inner);
+      const len = writeTunnel(tx.arena, ip, t, innerLen, this.ipId++, sport);
+      write16(tx.arena, eth + 12, ETH_P_IP);
+      this.sendSlot(out, slot, eth + ETH_HLEN + len - slot);
+    }
+    return true;
   }
 
   private icmp(f: Frame, toVip: boolean): void {
@@ -179,9 +261,16 @@ export class Forwarder {
       if (ref < 0) return;
       const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
       const daddr = ipvs.conn4Daddr(ref);
+      if (!decTtl(f)) return;
+      if (fwd === IP_VS_CONN_F_TUNNEL) {
+        this.tunnel(f, ipvs.connDest(ref), daddr);
+        return;
+      }
+      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE) return;
+      const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
+      if (!out) return;
       if (fwd === IP_VS_CONN_F_MASQ) natIcmpIn(f, q, daddr, ipvs.connDport(ref));
-      else if (fwd !== IP_VS_CONN_F_DROUTE) return;
-      if (decTtl(f)) this.route(f, daddr, fwd === IP_VS_CONN_F_DROUTE);
+      this.send(f, out);
       return;
     }
     // The quote is a request we delivered: client:cport → RIP:rport.
@@ -189,19 +278,24 @@ export class Forwarder {
     const ref = ipvs.findOut(p);
     if (ref < 0 || (ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) return;
     natIcmpOut(f, q, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
-    if (decTtl(f)) this.route(f, f.daddr, false);
+    if (!decTtl(f)) return;
+    const out = this.hop(f.daddr, false);
+    if (out) this.send(f, out);
   }
 
   // --- output -----------------------------------------------------------------------------------
 
-  /** Routes the frame toward `dst` and queues it; false when it was dropped. */
-  private route(f: Frame, dst: number, onLinkOnly: boolean): boolean {
+  /**
+   * The interface toward `dst` (and its next hop in `nh`), or null, counted, when the engine has
+   * no route there or, for DR, the destination is not on-link.
+   */
+  private hop(dst: number, onLinkOnly: boolean): Iface | null {
     const ifindex = this.routes.lookup(dst);
     const out = ifindex > 0 ? this.ifaces[ifindex] : undefined;
     if (!out) {
       this.drops.add(DROP.no_route);
       this.warnOnce(`route ${dst}`, `packet engine: no route to ${ip4(dst)} through an interface the engine runs on; dropping`);
-      return false;
+      return null;
     }
     const gw = this.routes.gateway;
     if (onLinkOnly && gw !== 0) {
@@ -210,14 +304,39 @@ export class Forwarder {
         `dr ${dst}`,
         `packet engine: DR dest ${ip4(dst)} is not on-link (route via ${ip4(gw)}); DR needs the real server on the director's LAN (use -i or -m)`,
       );
-      return false;
+      return null;
     }
-    if (f.totLen > out.mtu && (f.vnet < 0 || f.buf[f.vnet + 1] === 0)) {
-      this.drops.add(DROP.mtu_exceeded);
-      return false;
-    }
-    const nh = gw !== 0 ? gw : dst;
-    const n = this.neigh.get(nh);
+    this.nh = gw !== 0 ? gw : dst;
+    return out;
+  }
+
+  /**
+   * True (and the frame dropped, counted) when `f` does not fit `mtu`: a GSO frame is judged by
+   * its segments. With DF set the sender gets ICMP "fragmentation needed" from `src` (RFC 1191),
+   * as the kernel's IPVS sends it; without DF the frame is dropped (the engine does not fragment).
+   */
+  private tooBig(f: Frame, mtu: number, src: number): boolean {
+    const gso = gsoType(f) !== VNET_GSO_NONE;
+    const len = gso ? gsoHeaderLen(f) + gsoSize(f) : f.totLen;
+    if (len <= mtu) return false;
+    this.drops.add(DROP.mtu_exceeded);
+    if ((f.buf[f.l3 + 6]! & 0x40) === 0) return true;
+    const out = this.hop(f.saddr, false);
+    if (!out) return true;
+    const tx = out.tx;
+    const slot = tx.slot();
+    const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
+    if (this.vnet) tx.arena.fill(0, slot, eth);
+    write16(tx.arena, eth + 12, ETH_P_IP);
+    const n = writeFragNeeded(f, src, mtu, tx.arena, eth + ETH_HLEN, this.ipId++);
+    this.sendSlot(out, slot, eth + ETH_HLEN + n - slot);
+    this.counters.icmpFragNeeded++;
+    return true;
+  }
+
+  /** Sends the received frame `f` (still in the ring) out of `out` to the next hop `nh`. */
+  private send(f: Frame, out: Iface): boolean {
+    const n = this.neigh.get(this.nh);
     const start = f.vnet >= 0 ? f.vnet : f.off;
     const len = f.off + f.len - start;
     if (n && n.resolved) {
@@ -225,14 +344,31 @@ export class Forwarder {
       out.tx.pushAddr(this.rx!.rx.addr + start, len);
       return true;
     }
-    const e = n ?? this.neigh.entry(nh, out.ifindex);
+    this.queue(out, f.buf.slice(start, start + len));
+    return true;
+  }
+
+  /** Sends the frame built in `out`'s transmit slot at `slot` (MACs are filled in here). */
+  private sendSlot(out: Iface, slot: number, len: number): void {
+    const n = this.neigh.get(this.nh);
+    const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
+    if (n && n.resolved) {
+      setMacs(out.tx.arena, eth, n.mac, 0, out.mac, 0);
+      out.tx.pushSlot(len);
+      return;
+    }
+    this.queue(out, out.tx.arena.slice(slot, slot + len));
+  }
+
+  /** Holds a frame copy until the next hop answers ARP. */
+  private queue(out: Iface, frame: Uint8Array): void {
+    const e = this.neigh.get(this.nh) ?? this.neigh.entry(this.nh, out.ifindex);
     if (e.pending.length >= NEIGH_QUEUE_MAX) {
       e.pending.shift();
       this.drops.add(DROP.neigh_unresolved);
     }
-    e.pending.push(f.buf.slice(start, start + len));
+    e.pending.push(frame);
     this.solicit(e, out);
-    return true;
   }
 
   /** Sends an ARP request for `n` unless one went out recently. */

@@ -17,6 +17,9 @@ export interface Libc {
   poll(fds: Uint8Array, n: number, timeoutMs: number): number;
   sendmmsg(fd: number, msgvec: number, vlen: number, flags: number): number;
   sendto(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  /** sendto(2) with a destination address (raw IP sockets). */
+  sendtoAddr(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrLen: number): number;
+  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   close(fd: number): number;
   ifNameToIndex(name: string): number;
   /** A view of mapped memory (no copy). */
@@ -53,6 +56,8 @@ export function libc(): Libc {
   const poll = f('int poll(void *, uint64_t, int)');
   const sendmmsg = f('int sendmmsg(int, uintptr_t, uint32_t, int)');
   const sendto = f('intptr_t send(int, void *, size_t, int)');
+  const sendtoAddr = f('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)');
+  const recv = f('intptr_t recv(int, void *, size_t, int)');
   const close = f('int close(int)');
   const ifNameToIndex = f('uint32_t if_nametoindex(const char *)');
   const strerror = f('const char *strerror(int)');
@@ -71,6 +76,8 @@ export function libc(): Libc {
     poll: (fds, n, t) => poll(fds, n, t) as number,
     sendmmsg: (fd, v, n, fl) => sendmmsg(fd, v, n, fl) as number,
     sendto: (fd, b, len, fl) => Number(sendto(fd, b, len, fl)),
+    sendtoAddr: (fd, b, len, fl, a, alen) => Number(sendtoAddr(fd, b, len, fl, a, alen)),
+    recv: (fd, b, len, fl) => Number(recv(fd, b, len, fl)),
     close: (fd) => close(fd) as number,
     ifNameToIndex: (n) => ifNameToIndex(n) as number,
     view: (m) => koffi.view(m.ptr, m.len),
