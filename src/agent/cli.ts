@@ -1,12 +1,17 @@
 // `tsvs realserver start|stop|status|check` argument handling.
 
+import { dirname } from 'node:path';
 import { Addr } from '../core/inet.js';
 import { type CheckMode, checkRealserver, formatCheck } from './check.js';
+import type { TunnelKind } from './decap.js';
+import { readDecapCounters, runDecap, startDecap, stopDecap } from './decap-process.js';
 import { realserverStart, realserverStop } from './realserver.js';
 import { addresses, readSysctl } from './sys.js';
 
 const USAGE = `usage: tsvs realserver start|stop|status --vip VIP [--vip VIP …] [--dev lo]
+                            [--tunnel ipip|gue|gre [--tun-port PORT]] [--json]
        tsvs realserver check --vip VIP [--mode dr|tun|nat] [--dev lo] [--dip DIP]
+       tsvs realserver decap --tunnel ipip|gue|gre --vip VIP … [--tun-port PORT]
 `;
 
 function stateFile(): string {
@@ -20,6 +25,9 @@ export async function realserverMain(argv: string[]): Promise<number> {
   let dev = 'lo';
   let mode: CheckMode = 'dr';
   let dip: Addr | undefined;
+  let tunnel: TunnelKind | null = null;
+  let tunPort = 0;
+  let json = false;
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
@@ -34,6 +42,16 @@ export async function realserverMain(argv: string[]): Promise<number> {
       if (!addr) throw new Error(`--vip ${s}: not an IPv4 or IPv6 address`);
       vips.push(addr);
     } else if (a === '--dev') dev = need();
+    else if (a === '--json') json = true;
+    else if (a === '--tunnel') {
+      const t = need();
+      if (t !== 'ipip' && t !== 'gue' && t !== 'gre') throw new Error(`--tunnel ${t}: use ipip, gue or gre`);
+      tunnel = t;
+    } else if (a === '--tun-port') {
+      const t = need();
+      tunPort = Number(t);
+      if (!/^\d+$/.test(t) || tunPort < 1 || tunPort > 65535) throw new Error(`--tun-port ${t}: a UDP port 1-65535`);
+    }
     else if (a === '--dip') {
       const s = need();
       dip = Addr.parse(s) ?? undefined;
@@ -46,29 +64,49 @@ export async function realserverMain(argv: string[]): Promise<number> {
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   const opts = { vips, dev, stateFile: stateFile() };
+  const runDir = dirname(opts.stateFile);
+  if (tunnel === 'gue' && tunPort === 0) throw new Error('--tunnel gue needs --tun-port (the dest\'s --tun-port on the director)');
+  if (tunnel && vips.some((v) => v.isV6)) throw new Error('--tunnel: IPv6 VIPs are not decapsulated yet');
   switch (sub) {
     case 'start': {
       if (vips.length === 0) throw new Error(`start needs --vip\n${USAGE}`);
       const done = await realserverStart(opts);
+      if (tunnel) done.push(...(await startDecap(runDir, tunnel, tunPort, vips)));
       process.stdout.write(
         done.length ? done.map((l) => `${l}\n`).join('') : 'already configured\n',
       );
       return 0;
     }
     case 'stop': {
-      const done = await realserverStop(opts);
+      const done = await stopDecap(runDir);
+      done.push(...(await realserverStop(opts)));
       process.stdout.write(done.length ? done.map((l) => `${l}\n`).join('') : 'nothing to undo\n');
+      return 0;
+    }
+    case 'decap': {
+      if (!tunnel || vips.length === 0) throw new Error(`decap needs --tunnel and --vip\n${USAGE}`);
+      await runDecap(runDir, tunnel, tunPort, vips);
       return 0;
     }
     case 'status': {
       const addrs = await addresses(dev);
-      for (const a of addrs) process.stdout.write(`${dev}: ${a.local}/${a.prefixlen}\n`);
+      const sysctls: Record<string, string | null> = {};
       for (const n of ['arp_ignore', 'arp_announce']) {
-        for (const d of ['all', dev]) {
-          process.stdout.write(
-            `net.ipv4.conf.${d}.${n} = ${await readSysctl(`net.ipv4.conf.${d}.${n}`)}\n`,
-          );
-        }
+        for (const d of ['all', dev]) sysctls[`net.ipv4.conf.${d}.${n}`] = await readSysctl(`net.ipv4.conf.${d}.${n}`);
+      }
+      const decap = await readDecapCounters(runDir);
+      if (json) {
+        const out = { addrs: addrs.map((a) => `${a.local}/${a.prefixlen}`), sysctls, decap };
+        process.stdout.write(`${JSON.stringify(out)}\n`);
+        return 0;
+      }
+      for (const a of addrs) process.stdout.write(`${dev}: ${a.local}/${a.prefixlen}\n`);
+      for (const [k, v] of Object.entries(sysctls)) process.stdout.write(`${k} = ${v}\n`);
+      if (decap) {
+        const drops = Object.entries(decap.drops).map(([k, v]) => ` ${k}=${v}`).join('');
+        process.stdout.write(
+          `tunnel ${decap.tunnel}${decap.port ? ` port ${decap.port}` : ''}: received ${decap.received}, delivered ${decap.delivered}, dropped${drops || ' 0'}\n`,
+        );
       }
       return 0;
     }

@@ -5,6 +5,7 @@
 // whatever state a previous run left.
 
 import { execFile, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LabDef } from './labs.js';
@@ -20,6 +21,11 @@ export type Progress = (msg: string) => void;
 
 export function nsName(lab: LabDef, host: string): string {
   return `tsvs-lab-${lab.name}-${host}`;
+}
+
+/** The real-server agent's run directory (state, tunnel agent pid and counters) of a lab host. */
+export function agentRunDir(lab: LabDef, host: string): string {
+  return `/run/tsvs/lab-${lab.name}-${host}`;
 }
 
 function hosts(lab: LabDef): string[] {
@@ -58,6 +64,7 @@ export async function labDown(lab: LabDef, progress: Progress = () => {}): Promi
     await ip(['netns', 'del', ns]).catch(() => undefined);
     progress(`removed ${ns}`);
   }
+  for (const rs of lab.realServers) await rm(agentRunDir(lab, rs.host), { recursive: true, force: true });
 }
 
 export interface LabUpOptions {
@@ -113,12 +120,15 @@ export async function labUp(
       if (rs.agentVip && opts.agent === false) {
         await ip(['-n', ns, 'addr', 'add', `${rs.agentVip}/32`, 'dev', 'lo']);
       } else if (rs.agentVip) {
-        await inNs(ns, [process.execPath, BIN_TSVS, 'realserver', 'start', '--vip', rs.agentVip], {
-          TSVS_RUN_DIR: `/run/tsvs/lab-${lab.name}-${rs.host}`,
+        const tun = rs.tunnel ? ['--tunnel', rs.tunnel.kind, ...(rs.tunnel.port ? ['--tun-port', String(rs.tunnel.port)] : [])] : [];
+        await inNs(ns, [process.execPath, BIN_TSVS, 'realserver', 'start', '--vip', rs.agentVip, ...tun], {
+          TSVS_RUN_DIR: agentRunDir(lab, rs.host),
         });
       }
       await startDetached(ns, [process.execPath, HTTP_SERVER, rs.host, String(rs.port)]);
-      progress(`real server ${rs.host}: web server on :${rs.port}${rs.agentVip ? `, VIP ${rs.agentVip} on lo` : ''}`);
+      progress(
+        `real server ${rs.host}: web server on :${rs.port}${rs.agentVip ? `, VIP ${rs.agentVip} on lo` : ''}${rs.tunnel ? `, ${rs.tunnel.kind} decapsulation` : ''}`,
+      );
     }
     const d = lab.director;
     const dns = nsName(lab, d.host);

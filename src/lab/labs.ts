@@ -17,8 +17,11 @@ export interface LabDef {
   /** Hosts that forward (routers; the NAT director). */
   forwarders: string[];
   director: { host: string; vip: string; vipDev?: string; commands: string[][] };
-  /** Real servers run an HTTP server answering with their name; DR/TUN ones run the agent. */
-  realServers: { host: string; port: number; agentVip?: string }[];
+  /**
+   * Real servers run an HTTP server answering with their name; DR/TUN ones run the agent, and
+   * TUN ones its user-space decapsulation (`tunnel`, with the GUE port where it applies).
+   */
+  realServers: { host: string; port: number; agentVip?: string; tunnel?: { kind: 'ipip' | 'gue' | 'gre'; port?: number } }[];
   client: { host: string; url: string };
   /** What the distribution of `run` should look like (weights per real server, or rr). */
   expect: { sched: string; weights: Record<string, number> };
@@ -234,6 +237,40 @@ export const LABS: LabDef[] = [
     ],
     client: { host: 'client', url: 'http://192.168.101.168/' },
     expect: { sched: 'wlc', weights: { rs1: 2, rs2: 1 } },
+  },
+  {
+    name: 'tun',
+    seed: '002',
+    description: 'TUN (ipip): the director wraps each request in an outer IPv4 header to the real server, which decapsulates it and answers the client directly',
+    segments: [
+      {
+        name: 'lan',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['192.168.10.11/24'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['192.168.10.12/24'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['192.168.10.13/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['192.168.10.200/24'] },
+        ],
+      },
+    ],
+    routes: [],
+    forwarders: [],
+    director: {
+      host: 'director',
+      vip: '192.168.10.100',
+      vipDev: 'eth0',
+      commands: [
+        ['-A', '-t', '192.168.10.100:80', '-s', 'rr'],
+        ['-a', '-t', '192.168.10.100:80', '-r', '192.168.10.12', '-i'],
+        ['-a', '-t', '192.168.10.100:80', '-r', '192.168.10.13', '-i'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 80, agentVip: '192.168.10.100', tunnel: { kind: 'ipip' } },
+      { host: 'rs2', port: 80, agentVip: '192.168.10.100', tunnel: { kind: 'ipip' } },
+    ],
+    client: { host: 'client', url: 'http://192.168.10.100/' },
+    expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
   },
 ];
 

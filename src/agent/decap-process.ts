@@ -1,0 +1,111 @@
+// The tunnel agent as a process: `realserver start --tunnel` runs `realserver decap` detached
+// (its pid in the run directory), `stop` ends it with SIGTERM, `status` reads its counters.
+
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Addr } from '../core/inet.js';
+import type { TunnelKind } from './decap.js';
+import { type DecapCounters, TunnelAgent } from './tunnel-agent.js';
+
+const BIN_TSVS = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 3000;
+
+const pidFile = (dir: string) => join(dir, 'decap.pid');
+const countersFile = (dir: string) => join(dir, 'decap.json');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runningPid(dir: string): Promise<number | null> {
+  const s = await readFile(pidFile(dir), 'utf8').catch(() => '');
+  const pid = Number(s.trim());
+  return pid > 0 && alive(pid) ? pid : null;
+}
+
+/** Starts the detached decapsulator unless one runs; returns what was done. */
+export async function startDecap(dir: string, kind: TunnelKind, port: number, vips: Addr[]): Promise<string[]> {
+  const pid = await runningPid(dir);
+  if (pid !== null) return [];
+  await mkdir(dir, { recursive: true });
+  const args = [BIN_TSVS, 'realserver', 'decap', '--tunnel', kind];
+  if (port) args.push('--tun-port', String(port));
+  for (const v of vips) args.push('--vip', v.toString());
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TSVS_RUN_DIR: dir },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    const t = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`the tunnel agent did not start within ${START_TIMEOUT_MS} ms: ${err.trim()}`));
+    }, START_TIMEOUT_MS);
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    child.stdout!.on('data', (b: Buffer) => {
+      if (!b.toString().includes('ready')) return;
+      clearTimeout(t);
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.unref();
+      resolve();
+    });
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`the tunnel agent exited with ${code}: ${err.trim()}`));
+    });
+  });
+  await writeFile(pidFile(dir), `${child.pid}\n`);
+  return [`tunnel decapsulation (${kind}${port ? ` on udp port ${port}` : ''}) running in user space, pid ${child.pid}`];
+}
+
+/** Stops the decapsulator if one runs; returns what was done. */
+export async function stopDecap(dir: string): Promise<string[]> {
+  const pid = await runningPid(dir);
+  await rm(pidFile(dir), { force: true });
+  if (pid === null) return [];
+  process.kill(pid, 'SIGTERM');
+  const until = Date.now() + STOP_TIMEOUT_MS;
+  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  await rm(countersFile(dir), { force: true });
+  return [`tunnel decapsulation stopped (pid ${pid})`];
+}
+
+/** The running decapsulator's counters, or null when none runs. */
+export async function readDecapCounters(dir: string): Promise<DecapCounters | null> {
+  if ((await runningPid(dir)) === null) return null;
+  const s = await readFile(countersFile(dir), 'utf8').catch(() => '');
+  try {
+    return JSON.parse(s) as DecapCounters;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs the decapsulator in the foreground until SIGTERM or SIGINT. */
+export async function runDecap(dir: string, kind: TunnelKind, port: number, vips: Addr[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const agent = new TunnelAgent({ kind, port, vips: vips.map((v) => v.w0), countersFile: countersFile(dir) });
+  agent.start();
+  process.stdout.write(`ready: decapsulating ${kind}${port ? ` on udp port ${port}` : ''} for ${vips.join(', ')}\n`);
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      agent.stop();
+      resolve();
+    };
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+  });
+}

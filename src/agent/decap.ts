@@ -1,0 +1,90 @@
+// Decapsulation of a TUN request on a real server, as the kernel's ipip, ip_gre and fou modules
+// would do it: strip the outer layers, check the inner IPv4 packet, and accept it only when it
+// is addressed to one of this real server's VIPs (otherwise the host would relay any packet a
+// sender wraps, with any source address). Pure: the agent's loop (tunnel-agent.ts) does the I/O.
+//
+// What arrives: for ipip and gre, a raw IPv4 socket hands over the outer packet from its IPv4
+// header (already reassembled by the kernel); for gue, a UDP socket hands over the UDP payload
+// (GUE header + inner packet).
+
+import { fold, read16, read32, sum16 } from '../wire/csum.js';
+
+export type TunnelKind = 'ipip' | 'gue' | 'gre';
+
+export const DECAP_DROPS = [
+  'truncated',
+  'bad_outer',
+  'bad_gre',
+  'bad_gue',
+  'bad_inner',
+  'bad_inner_checksum',
+  'not_for_vip',
+  'send_failed',
+] as const;
+export type DecapDrop = (typeof DECAP_DROPS)[number];
+
+/** Where the inner packet is, or why the datagram was dropped. */
+export class DecapResult {
+  off = 0;
+  len = 0;
+  daddr = 0;
+  drop: DecapDrop | null = null;
+}
+
+const GRE_C = 0x8000;
+const GRE_R = 0x4000;
+const GRE_K = 0x2000;
+const GRE_S = 0x1000;
+const GRE_VERSION = 0x0007;
+const ETH_P_IP = 0x0800;
+const IPPROTO_IPIP = 4;
+
+function fail(r: DecapResult, why: DecapDrop): DecapResult {
+  r.drop = why;
+  return r;
+}
+
+/** Strips the outer layers of `buf[0, n)` received on a `kind` socket; fills and returns `r`. */
+export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, vips: ReadonlySet<number>, r: DecapResult): DecapResult {
+  r.drop = null;
+  let at = 0;
+  if (kind !== 'gue') {
+    if (n < 20) return fail(r, 'truncated');
+    const ihl = (buf[0]! & 0x0f) * 4;
+    if (buf[0]! >>> 4 !== 4 || ihl < 20 || ihl > n) return fail(r, 'bad_outer');
+    at = ihl;
+  }
+  if (kind === 'gre') {
+    if (n - at < 4) return fail(r, 'truncated');
+    const flags = read16(buf, at);
+    if ((flags & (GRE_R | GRE_VERSION)) !== 0 || read16(buf, at + 2) !== ETH_P_IP) return fail(r, 'bad_gre');
+    const hl = 4 + (flags & GRE_C ? 4 : 0) + (flags & GRE_K ? 4 : 0) + (flags & GRE_S ? 4 : 0);
+    if (n - at < hl) return fail(r, 'truncated');
+    if (flags & GRE_C && fold(sum16(buf, at, n - at)) !== 0xffff) return fail(r, 'bad_gre');
+    at += hl;
+  } else if (kind === 'gue') {
+    if (n < 4) return fail(r, 'truncated');
+    const b0 = buf[0]!;
+    const version = b0 >>> 6;
+    if (version === 1) {
+      // GUE variant 1: the IP packet follows the UDP header directly.
+      at = 0;
+    } else if (version === 0 && (b0 & 0x20) === 0) {
+      if (buf[1] !== IPPROTO_IPIP) return fail(r, 'bad_gue');
+      at = 4 + (b0 & 0x1f) * 4;
+      if (at > n) return fail(r, 'truncated');
+    } else return fail(r, 'bad_gue');
+  }
+  const left = n - at;
+  if (left < 20) return fail(r, 'truncated');
+  const ihl = (buf[at]! & 0x0f) * 4;
+  const tot = read16(buf, at + 2);
+  if (buf[at]! >>> 4 !== 4 || ihl < 20 || tot < ihl || tot > left) return fail(r, 'bad_inner');
+  if (fold(sum16(buf, at, ihl)) !== 0xffff) return fail(r, 'bad_inner_checksum');
+  const daddr = read32(buf, at + 16);
+  if (!vips.has(daddr)) return fail(r, 'not_for_vip');
+  r.off = at;
+  r.len = tot;
+  r.daddr = daddr;
+  return r;
+}
