@@ -3,7 +3,9 @@
 // The kernel applies max(all, <iface>) for arp_ignore, arp_announce and rp_filter, so the
 // effective value is checked per interface.
 
+import { existsSync } from 'node:fs';
 import { Addr } from '../core/inet.js';
+import { readDecapCounters } from './decap-process.js';
 import { addresses, interfaces, readSysctl, routes } from './sys.js';
 
 export type CheckMode = 'dr' | 'tun' | 'nat';
@@ -21,11 +23,18 @@ async function effective(name: string, dev: string): Promise<number> {
   return Math.max(all, own);
 }
 
+/** The kernel modules that decapsulate VS/TUN packets, where loaded. */
+function kernelTunnels(): string[] {
+  return ['ipip', 'ip_gre', 'fou'].filter((m) => existsSync(`/sys/module/${m}`));
+}
+
+/** `runDir`: the agent's run directory, to find its tunnel agent. */
 export async function checkRealserver(
   vip: Addr,
   mode: CheckMode,
   dev = 'lo',
   dip?: Addr,
+  runDir?: string,
 ): Promise<CheckResult[]> {
   const res: CheckResult[] = [];
   const p = vip.isV6 ? 128 : 32;
@@ -72,6 +81,18 @@ export async function checkRealserver(
   }
 
   if (mode === 'tun' && !vip.isV6) {
+    const agent = runDir ? await readDecapCounters(runDir) : null;
+    const kernel = kernelTunnels();
+    res.push({
+      ok: agent !== null || kernel.length > 0,
+      what: 'tunnel decapsulation',
+      found: agent
+        ? `in user space by the tsvs agent (${agent.tunnel}${agent.port ? ` on udp port ${agent.port}` : ''}; ${agent.delivered} delivered)`
+        : kernel.length
+          ? `by the kernel (${kernel.join(', ')} loaded)`
+          : 'nothing unwraps the director\'s packets: no ipip, ip_gre or fou kernel module, no tsvs tunnel agent',
+      fix: `tsvs realserver start --vip ${vip} --tunnel ipip   (or gue/gre, as the director's --tun-type)`,
+    });
     for (const i of ifaces) {
       const rp = await effective('rp_filter', i);
       res.push({

@@ -114,7 +114,7 @@ export async function realserverMain(argv: string[]): Promise<number> {
       if (vips.length === 0) throw new Error(`check needs --vip\n${USAGE}`);
       let ok = true;
       for (const vip of vips) {
-        const res = await checkRealserver(vip, mode, dev, dip);
+        const res = await checkRealserver(vip, mode, dev, dip, runDir);
         process.stdout.write(formatCheck(res));
         ok &&= res.every((r) => r.ok);
       }
