@@ -127,6 +127,30 @@ describe('seed labs on the packet engine', { skip }, () => {
     await labDown(lab);
   });
 
+  it('seed002-nat: a segment too big for the inside link gets the client ICMP fragmentation needed', async () => {
+    ensureBuilt();
+    const lab = findLab('seed002-nat')!;
+    used.add(lab);
+    await labUp(lab, () => {}, env);
+    await inNs(nsName(lab, 'director'), ['ip', 'link', 'set', 'eth1', 'mtu', '1400']);
+    // The real servers keep MTU 1500 and advertise MSS 1460: only PMTU discovery can shrink the
+    // client's 1500-byte segments to what the director's inside link carries.
+    const dir = mkdtempSync(join(tmpdir(), 'tsvs-blob-'));
+    try {
+      const file = join(dir, 'up.bin');
+      const data = blob((1 << 20) + 999);
+      writeFileSync(file, data);
+      const up = await client(lab, `curl -sf --max-time 60 --data-binary @${file} ${lab.client.url}`);
+      assert.equal(up.split(' ')[1], sha256(data));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.match(await client(lab, `ip route get ${vipOf(lab)}`), /mtu 1400/);
+    const st = await status(lab);
+    assert.ok((st.drops.mtu_exceeded ?? 0) > 0, JSON.stringify(st.drops));
+    await labDown(lab);
+  });
+
   it('seed001-dr: without the agent a real server answers ARP for the VIP; with it only the director does', async () => {
     ensureBuilt();
     const lab = findLab('seed001-dr')!;
