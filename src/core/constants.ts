@@ -37,6 +37,14 @@ export const IP_VS_CONN_F_DROUTE = 0x0003;
 export const IP_VS_CONN_F_BYPASS = 0x0004;
 /** Out of tree (Alibaba LVS, DPVS): both addresses rewritten. tsvs extension. */
 export const IP_VS_CONN_F_FULLNAT = 0x0005;
+/**
+ * FULLNAT local ports handed out toward a real server (DPVS's default range starts at 1025 too):
+ * below are the well-known ports a director may use itself.
+ */
+export const FULLNAT_LPORT_MIN = 1025;
+export const FULLNAT_LPORT_MAX = 65535;
+/** Ports tried per local address before the next address: bounds the work of one SYN. */
+export const FULLNAT_LPORT_TRIES = 1024;
 export const IP_VS_CONN_F_SYNC = 0x0020;
 export const IP_VS_CONN_F_HASHED = 0x0040;
 export const IP_VS_CONN_F_NOOUTPUT = 0x0080;

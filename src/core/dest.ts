@@ -7,6 +7,7 @@ import {
   IP_VS_CONN_F_FWD_MASK,
   IP_VS_CONN_F_INACTIVE,
   IP_VS_CONN_F_MASQ,
+  IP_VS_CONN_F_FULLNAT,
   IP_VS_CONN_F_NOOUTPUT,
   IP_VS_DEST_F_AVAILABLE,
   IP_VS_DEST_F_OVERLOAD,
@@ -89,8 +90,9 @@ export class Dest {
   /** Applies `-a`/`-e` settings as __ip_vs_update_dest does. */
   update(spec: DestSpec, adding: boolean): void {
     let connFlags = (spec.fwd & IP_VS_CONN_F_DEST_MASK) | IP_VS_CONN_F_INACTIVE;
-    if ((spec.fwd & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ)
-      connFlags |= IP_VS_CONN_F_NOOUTPUT;
+    // NAT and FULLNAT see both directions; the others see only requests (NOOUTPUT).
+    const fwd = spec.fwd & IP_VS_CONN_F_FWD_MASK;
+    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) connFlags |= IP_VS_CONN_F_NOOUTPUT;
     this.connFlags = connFlags;
     this.fwd = spec.fwd;
     this.tunType = spec.tunType;

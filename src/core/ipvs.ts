@@ -32,6 +32,9 @@ import {
   IPPROTO_SCTP,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  FULLNAT_LPORT_MAX,
+  FULLNAT_LPORT_MIN,
+  FULLNAT_LPORT_TRIES,
 } from './constants.js';
 import type { Dest } from './dest.js';
 import { EST_PERIOD_MS, estimate } from './estimator.js';
@@ -49,6 +52,8 @@ export const VERDICT_ACCEPT = -1;
 export const VERDICT_DROP = -2;
 /** A service matched but no dest could be chosen: ip_vs_leave sends ICMP port unreachable. */
 export const VERDICT_NO_DEST = -3;
+/** FULLNAT: every local address and port toward the chosen real server is in use. */
+export const VERDICT_NO_LPORT = -4;
 
 /** Conn refs of the IPv6 table start here; IPv4 refs are plain slot numbers. */
 export const V6_BASE = 1 << 30;
@@ -128,6 +133,13 @@ export class Ipvs {
   private opsPending = -1;
   private readonly tmp = new Uint32Array(4);
   private readonly tmp2 = new Uint32Array(4);
+  // FULLNAT local address allocation (allocLocal → newConn).
+  private readonly lAddr = new Uint32Array(4);
+  private readonly lRip = new Uint32Array(4);
+  private lPort = 0;
+  private lPending = false;
+  private lAddrCursor = 0;
+  private lPortCursor = 0;
 
   constructor(o: IpvsOptions = {}) {
     this.rules = new Rules(lookupScheduler, o.env ?? defaultEnv);
@@ -318,6 +330,9 @@ export class Ipvs {
     if (svc.persistent) {
       if (p.dport === svc.port && dest.port !== 0) dport = dest.port;
     } else if (dest.port !== 0) dport = dest.port;
+    if (dest.fwd === IP_VS_CONN_F_FULLNAT && svc.laddrs.length > 0 && !this.allocLocal(t, p.protocol, svc, dest, dport)) {
+      return VERDICT_NO_LPORT;
+    }
     const i = this.newConn(
       t,
       p.protocol,
@@ -340,6 +355,35 @@ export class Ipvs {
     svc.stats.addConn();
     this.rules.total.addConn();
     return this.ref(t, i);
+  }
+
+  /**
+   * FULLNAT: picks the local address and port a new conn of `dest` will use toward the real
+   * server, such that no conn already uses <proto, laddr:lport, RIP:rport> (the key the
+   * real server's replies are found by). Addresses in turn, ports from a moving cursor, as
+   * DPVS does. Leaves them in lAddr/lPort for newConn; false when every pair is taken.
+   */
+  private allocLocal(t: ConnTable, proto: number, svc: Service, dest: Dest, dport: number): boolean {
+    const w = t.w;
+    const rip = this.lRip;
+    for (let k = 0; k < w; k++) rip[k] = dest.addr.word(k);
+    const n = svc.laddrs.length;
+    const span = FULLNAT_LPORT_MAX - FULLNAT_LPORT_MIN + 1;
+    for (let a = 0; a < n; a++) {
+      const la = svc.laddrs[(this.lAddrCursor + a) % n]!;
+      if (la.af !== dest.af) continue;
+      for (let k = 0; k < w; k++) this.lAddr[k] = la.word(k);
+      for (let tries = 0; tries < FULLNAT_LPORT_TRIES; tries++) {
+        const port = FULLNAT_LPORT_MIN + (this.lPortCursor++ % span);
+        if (t.lookupOut(proto, rip, 0, dport, this.lAddr, 0, port) < 0) {
+          this.lPort = port;
+          this.lAddrCursor = (this.lAddrCursor + a + 1) % n;
+          this.lPending = true;
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Finds or creates the persistence template for the packet; returns its slot or -1. */
@@ -437,13 +481,16 @@ export class Ipvs {
     const i = t.alloc();
     const w = t.w;
     t.setKey(i, proto, c, cport, v, vport, (flags & IP_VS_CONN_F_TEMPLATE) !== 0);
-    t.setAddr(t.laddr, i, c);
+    // FULLNAT conns get the local address allocLocal chose; others keep the client's.
+    const local = this.lPending && (flags & IP_VS_CONN_F_TEMPLATE) === 0;
+    this.lPending = false;
+    t.setAddr(t.laddr, i, local ? this.lAddr : c);
     if (dest.af === (w === 1 ? AF_INET : AF_INET6)) {
       for (let k = 0; k < w; k++) t.daddr[i * w + k] = dest.addr.word(k);
     } else {
       for (let k = 0; k < w; k++) t.daddr[i * w + k] = 0;
     }
-    t.lport[i] = cport;
+    t.lport[i] = local ? this.lPort : cport;
     t.dport[i] = dport;
     let connFlags = dest.connFlags;
     if (proto !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
@@ -599,6 +646,16 @@ export class Ipvs {
 
   connDport(ref: number): number {
     return this.table(ref).dport[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+  }
+
+  /** FULLNAT: the local address a conn uses toward its real server (IPv4). */
+  conn4Laddr(ref: number): number {
+    return this.t4.laddr[ref]!;
+  }
+
+  /** FULLNAT: the local port a conn uses toward its real server. */
+  connLport(ref: number): number {
+    return this.table(ref).lport[ref >= V6_BASE ? ref - V6_BASE : ref]!;
   }
 
   // IPv4 conn fields for the packet engine's rewrites (refs below V6_BASE; no allocation).

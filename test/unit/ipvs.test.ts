@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/core/conn/tcp.js';
 import {
   IP_VS_CONN_F_DROUTE,
+  IP_VS_CONN_F_FULLNAT,
   IP_VS_CONN_F_MASQ,
+  IP_VS_CONN_F_NOOUTPUT,
   IP_VS_SVC_F_ONEPACKET,
   IP_VS_SVC_F_PERSISTENT,
   IPPROTO_TCP,
@@ -19,6 +21,7 @@ import {
   VERDICT_ACCEPT,
   VERDICT_DROP,
   VERDICT_NO_DEST,
+  VERDICT_NO_LPORT,
 } from '../../src/core/ipvs.js';
 import { addr, destSpec, makeEnv, svcSpec } from '../helpers/rules.js';
 
@@ -289,5 +292,61 @@ describe('dest removal, connection reuse, estimator', () => {
     assert.equal(rates(svc.stats).cps, 10);
     assert.equal(rates(svc.stats).inpps, 10);
     assert.equal(rates(svc.stats).inbps, 600);
+  });
+});
+
+describe('FULLNAT local addresses (tsvs extension, DPVS semantics)', () => {
+  function fullnat(laddrs: string[]) {
+    const ipvs = new Ipvs({ env: makeEnv() });
+    const key = svcSpec(VIP, 80, { schedName: 'rr', laddrs: laddrs.map(addr) });
+    ipvs.rules.addService(key, 0);
+    ipvs.rules.addDest(key, destSpec('10.0.3.11', 8080, 1, IP_VS_CONN_F_FULLNAT), 0);
+    return ipvs;
+  }
+
+  it('each conn gets a local address and port no other conn to that real server uses; replies find it', () => {
+    const ipvs = fullnat(['10.0.2.100', '10.0.2.101']);
+    const seen = new Set<string>();
+    const used = { a: 0, b: 0 };
+    for (let i = 0; i < 3000; i++) {
+      const ref = ipvs.processIn(tcpIn(`198.51.100.${i % 250}`, 20000 + i, TCP_SYN), 0);
+      assert.ok(ref >= 0);
+      const la = ipvs.conn4Laddr(ref);
+      const lp = ipvs.connLport(ref);
+      assert.ok(lp >= 1025 && lp <= 65535);
+      const k = `${la}:${lp}`;
+      assert.ok(!seen.has(k), `${k} handed out twice`);
+      seen.add(k);
+      if (la === addr('10.0.2.100').w0) used.a++;
+      else if (la === addr('10.0.2.101').w0) used.b++;
+      else assert.fail(`local address ${la} is not in the pool`);
+      // The real server answers the local address: the out lookup finds this very conn.
+      const reply = packet4(IPPROTO_TCP, '10.0.3.11', 8080, '10.0.2.100', 0, TCP_SYN | TCP_ACK);
+      reply.daddr[0] = la;
+      reply.dport = lp;
+      assert.equal(ipvs.processOut(reply, 0), ref);
+    }
+    assert.equal(used.a, 1500);
+    assert.equal(used.b, 1500);
+  });
+
+  it('FULLNAT conns follow the normal TCP table (both directions seen), not the input-only one', () => {
+    const ipvs = fullnat(['10.0.2.100']);
+    const ref = ipvs.processIn(tcpIn('198.51.100.1', 4000, TCP_SYN), 0);
+    const reply = packet4(IPPROTO_TCP, '10.0.3.11', 8080, '10.0.2.100', ipvs.connLport(ref), TCP_SYN | TCP_ACK);
+    ipvs.processOut(reply, 1);
+    ipvs.processIn(tcpIn('198.51.100.1', 4000, TCP_ACK), 2);
+    assert.equal(ipvs.connFlags(ref) & IP_VS_CONN_F_NOOUTPUT, 0, 'replies drive the state too');
+    assert.equal(ipvs.connDest(ref)!.activeConns, 1, 'ESTABLISHED after the three-way handshake');
+  });
+
+  it('when every local port toward the real server is taken, new conns are refused', () => {
+    const ipvs = fullnat(['10.0.2.100']);
+    const n = 65535 - 1025 + 1;
+    for (let i = 0; i < n; i++) {
+      const ref = ipvs.processIn(tcpIn(`198.51.${100 + (i >> 16)}.${(i >> 8) & 255}`, 1024 + (i & 255), TCP_SYN), 0);
+      assert.ok(ref >= 0, `conn ${i}`);
+    }
+    assert.equal(ipvs.processIn(tcpIn('203.0.113.1', 5555, TCP_SYN), 0), VERDICT_NO_LPORT);
   });
 });
