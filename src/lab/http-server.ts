@@ -1,5 +1,6 @@
 // The real servers' web server in the labs: answers every request with its name, and for the
-// transfer tests: GET /blob/N sends N bytes of blob(), POST answers the sha256 of the body.
+// transfer tests: GET /blob/N sends N bytes of blob(), POST answers the sha256 of the body;
+// GET /peer answers the address and port the connection came from (what NAT or FULLNAT left).
 // argv: NAME PORT
 import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -16,6 +17,11 @@ createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
       res.end(`${name} ${h.digest('hex')}\n`);
     });
+    return;
+  }
+  if (req.url === '/peer') {
+    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(`${req.socket.remoteAddress}:${req.socket.remotePort}\n`);
     return;
   }
   if (m && Number(m[1]) <= MAX_BLOB) {

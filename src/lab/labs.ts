@@ -272,6 +272,58 @@ export const LABS: LabDef[] = [
     client: { host: 'client', url: 'http://192.168.10.100/' },
     expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
   },
+  {
+    name: 'fullnat',
+    seed: '002',
+    description: 'FULLNAT: both addresses rewritten, so the real servers sit behind a router and route nothing back through the director',
+    segments: [
+      {
+        name: 'outside',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['172.16.0.1/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['172.16.0.200/24'] },
+        ],
+      },
+      {
+        name: 'transit',
+        members: [
+          { host: 'director', dev: 'eth1', addrs: ['10.0.2.1/24'] },
+          { host: 'router', dev: 'eth0', addrs: ['10.0.2.254/24'] },
+        ],
+      },
+      {
+        name: 'servers',
+        members: [
+          { host: 'router', dev: 'eth1', addrs: ['10.0.3.254/24'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['10.0.3.11/24'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['10.0.3.12/24'] },
+        ],
+      },
+    ],
+    routes: [
+      { host: 'director', args: ['10.0.3.0/24', 'via', '10.0.2.254'] },
+      { host: 'rs1', args: ['default', 'via', '10.0.3.254'] },
+      { host: 'rs2', args: ['default', 'via', '10.0.3.254'] },
+    ],
+    forwarders: ['router'],
+    director: {
+      host: 'director',
+      vip: '172.16.0.100',
+      vipDev: 'eth0',
+      // The local address 10.0.2.100 is on no interface: the engine answers ARP for it.
+      commands: [
+        ['-A', '-t', '172.16.0.100:80', '-s', 'rr', '--laddr', '10.0.2.100'],
+        ['-a', '-t', '172.16.0.100:80', '-r', '10.0.3.11:8080', '--fullnat'],
+        ['-a', '-t', '172.16.0.100:80', '-r', '10.0.3.12:8080', '--fullnat'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 8080 },
+      { host: 'rs2', port: 8080 },
+    ],
+    client: { host: 'client', url: 'http://172.16.0.100/' },
+    expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
+  },
 ];
 
 export function findLab(name: string): LabDef | undefined {

@@ -1,5 +1,5 @@
 // The packet engine: raw frames on the namespace's Ethernet interfaces, forwarded by NAT (-m),
-// DR (-g) and TUN (-i: ipip, gue, gre) through the same core as every other engine. It runs on the daemon's thread,
+// DR (-g), TUN (-i: ipip, gue, gre) and FULLNAT (--fullnat, with the service's --laddr) through the same core as every other engine. It runs on the daemon's thread,
 // cooperatively: each turn walks every ready ring block, transmits in batches, hands the
 // blocks back, and yields to the event loop (control socket, timers); when idle it waits in
 // poll() for at most POLL_MS. An nftables table of our own keeps the kernel from also
@@ -9,7 +9,7 @@ import type { Ipvs } from '../../core/ipvs.js';
 import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL } from '../../core/constants.js';
+import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
 import { DROP } from '../../wire/drops.js';
 import { parseMac } from '../../wire/eth.js';
 import { POLLIN } from './constants.js';
@@ -249,6 +249,7 @@ export class PacketEngine implements Engine {
     const vips = new Set<number>();
     const rips = new Set<number>();
     const ripAddrs = new Set<number>();
+    const laddrs = new Set<number>();
     const matches: IngressMatch[] = [];
     const unserved: UnservedRule[] = [];
     for (const svc of ipvs.rules.services()) {
@@ -262,29 +263,32 @@ export class PacketEngine implements Engine {
       matches.push({ family: 'ip', proto, daddr: svc.addr.toString(), dport: svc.port });
       for (const d of svc.dests) {
         const fwdm = d.fwd;
-        if (fwdm === IP_VS_CONN_F_MASQ) {
+        const rule = `-a ${label(svc)} -r ${d.addr}:${d.port}`;
+        if (fwdm === IP_VS_CONN_F_FULLNAT && svc.laddrs.length === 0) {
+          unserved.push({
+            rule,
+            reason: 'FULLNAT needs local addresses on its service (tsvsadm -E … --laddr ADDR); conns scheduled to this dest are dropped',
+          });
+        } else if (d.addr.isV6) {
+          unserved.push({
+            rule,
+            reason: 'an IPv6 dest behind an IPv4 service is not in the packet engine yet; conns scheduled to this dest are dropped',
+          });
+        } else if (fwdm === IP_VS_CONN_F_MASQ || fwdm === IP_VS_CONN_F_FULLNAT) {
           const k = d.addr.w0 * 65536 + d.port;
           if (!rips.has(k)) matches.push({ family: 'ip', proto, saddr: d.addr.toString(), sport: d.port });
           rips.add(k);
           ripAddrs.add(d.addr.w0);
-        } else if (fwdm !== IP_VS_CONN_F_DROUTE && fwdm !== IP_VS_CONN_F_TUNNEL) {
-          unserved.push({
-            rule: `-a ${label(svc)} -r ${d.addr}:${d.port}`,
-            reason: 'FULLNAT forwarding is not in the packet engine yet; conns scheduled to this dest are dropped',
-          });
-        } else if (d.addr.isV6) {
-          unserved.push({
-            rule: `-a ${label(svc)} -r ${d.addr}:${d.port}`,
-            reason: 'an IPv6 tunnel to an IPv4 service is not in the packet engine yet; conns scheduled to this dest are dropped',
-          });
+          if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) if (!a.isV6) laddrs.add(a.w0);
         }
         this.preResolve(d.addr.w0);
       }
     }
-    const announce = new Set([...vips].filter((v) => !this.localAddrs.has(v)));
+    // VIPs and FULLNAT local addresses that no interface holds: the engine answers ARP for them.
+    const announce = new Set([...vips, ...laddrs].filter((v) => !this.localAddrs.has(v)));
     for (const v of announce) {
       if (!fwd.announce.has(v)) {
-        this.log(`packet engine: VIP ${ip4(v)} is on no interface here; answering ARP for it`);
+        this.log(`packet engine: ${vips.has(v) ? 'VIP' : 'FULLNAT local address'} ${ip4(v)} is on no interface here; answering ARP for it`);
       }
     }
     const fresh = [...announce].filter((v) => !fwd.announce.has(v));

@@ -3,7 +3,9 @@
 // and reuses them, so a forwarded frame allocates nothing. Frames are sent straight from the
 // receive ring (the engine flushes before handing the block back to the kernel).
 //
-// Forwarding methods: NAT and DR rewrite the frame in place; TUN builds the encapsulated frame
+// Forwarding methods: NAT, FULLNAT and DR rewrite the frame in place (FULLNAT: the client
+// becomes the conn's local address and port on the way in, and back on the way out); TUN
+// builds the encapsulated frame
 // in the transmit arena (xmit/tunnel.ts). A frame too big for the next hop gets the sender an
 // ICMP "fragmentation needed" when it carries DF.
 //
@@ -13,6 +15,7 @@
 
 import {
   IP_VS_CONN_F_DROUTE,
+  IP_VS_CONN_F_FULLNAT,
   IP_VS_CONN_F_FWD_MASK,
   IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_TUNNEL,
@@ -71,7 +74,7 @@ export class Forwarder {
   private ipId = 1;
   /** IPv4 service addresses (TCP/UDP services): the in-hook's prefilter. */
   vips = new Set<number>();
-  /** Masq dests as rip * 65536 + rport (rport 0 for port-less dests): the out-hook's filter. */
+  /** Masq and FULLNAT dests as rip * 65536 + rport (rport 0 for port-less dests): the out-hook's filter. */
   rips = new Set<number>();
   /** Addresses of masq dests (ICMP errors from them are the out-hook's too). */
   ripAddrs = new Set<number>();
@@ -156,7 +159,8 @@ export class Forwarder {
   private out(f: Frame): void {
     const ipvs = this.ipvs;
     const ref = ipvs.processOut(this.p, this.now);
-    if (ref < 0 || (ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) {
+    const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) {
       this.drops.add(DROP.out_no_conn);
       return;
     }
@@ -164,9 +168,12 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    const out = this.hop(f.daddr, false);
+    // FULLNAT replies go to the local address: the client is in the conn, not the frame.
+    const client = fwd === IP_VS_CONN_F_FULLNAT ? ipvs.conn4Caddr(ref) : f.daddr;
+    const out = this.hop(client, false);
     if (!out || this.tooBig(f, out.mtu, this.rx!.sourceFor(f.saddr))) return;
     snat(f, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
+    if (fwd === IP_VS_CONN_F_FULLNAT) dnat(f, client, ipvs.connCport(ref));
     if (this.send(f, out)) this.counters.forwardedOut++;
   }
 
@@ -174,7 +181,12 @@ export class Forwarder {
     const ipvs = this.ipvs;
     const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
     const daddr = ipvs.conn4Daddr(ref);
-    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && fwd !== IP_VS_CONN_F_TUNNEL) {
+    if (
+      fwd !== IP_VS_CONN_F_MASQ &&
+      fwd !== IP_VS_CONN_F_DROUTE &&
+      fwd !== IP_VS_CONN_F_TUNNEL &&
+      !(fwd === IP_VS_CONN_F_FULLNAT && this.hasLocal(ref))
+    ) {
       this.drops.add(DROP.fwd_unsupported);
       return;
     }
@@ -192,8 +204,15 @@ export class Forwarder {
     }
     const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
     if (!out || this.tooBig(f, out.mtu, f.daddr)) return;
-    if (fwd === IP_VS_CONN_F_MASQ) dnat(f, daddr, ipvs.connDport(ref));
+    if (fwd === IP_VS_CONN_F_FULLNAT) snat(f, ipvs.conn4Laddr(ref), ipvs.connLport(ref));
+    if (fwd === IP_VS_CONN_F_MASQ || fwd === IP_VS_CONN_F_FULLNAT) dnat(f, daddr, ipvs.connDport(ref));
     if (this.send(f, out)) this.counters.forwardedIn++;
+  }
+
+  /** A FULLNAT conn has a local address of its own (its service has --laddr, IPv4). */
+  private hasLocal(ref: number): boolean {
+    const d = this.ipvs.connDest(ref);
+    return d !== undefined && !d.addr.isV6 && d.svc.laddrs.length > 0;
   }
 
   /**
