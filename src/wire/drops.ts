@@ -20,6 +20,7 @@ export const DROP_REASONS = [
   'tx_failed',
   'mtu_exceeded',
   'gso_unsupported',
+  'no_lport',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

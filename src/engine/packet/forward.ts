@@ -22,7 +22,7 @@ import {
   IP_VS_CONN_F_TUNNEL_TYPE_GUE,
 } from '../../core/constants.js';
 import type { Dest } from '../../core/dest.js';
-import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST } from '../../core/ipvs.js';
+import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
 import { write16 } from '../../wire/csum.js';
@@ -142,6 +142,7 @@ export class Forwarder {
       if (ref >= 0) this.xmitIn(f, ref);
       else if (ref === VERDICT_NO_DEST) this.drops.add(DROP.no_dest);
       else if (ref === VERDICT_DROP) this.drops.add(DROP.conn_dropped);
+      else if (ref === VERDICT_NO_LPORT) this.drops.add(DROP.no_lport);
       else if (ref === VERDICT_ACCEPT && this.fromRip(f)) this.out(f);
       return;
     }
