@@ -1,10 +1,11 @@
 // `npm run bench -- packet`: a bounded UDP flood through a director namespace, forwarded by
-// tsvs NAT, tsvs DR and the kernel's nftables DNAT in the same run. For each: the highest rate
+// tsvs NAT, DR, TUN (ipip) and FULLNAT and the kernel's nftables DNAT in the same run. For each: the highest rate
 // (binary search, 1 s trials) that arrives with < 1 % loss, at 64 B and 1400 B payloads,
 // and the ratio to nftables. Traffic stays inside namespaces this script creates.
 //
 // gen (a0 10.88.1.2) ── (fa 10.88.1.1) dir (fb 10.88.2.1) ── (b0 10.88.2.2) sink
-// The sink counts arrivals with an nft counter at its ingress (no process in the path).
+// The sink counts arrivals with nft counters at its ingress (no process in the path): the
+// datagrams, and for TUN the ipip packets that carry them.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -23,7 +24,7 @@ const TRIAL_MS = 1000;
 const FLOWS = 16;
 const CPUS = availableParallelism();
 
-type Method = 'nftables DNAT' | 'tsvs NAT' | 'tsvs DR';
+type Method = 'nftables DNAT' | 'tsvs NAT' | 'tsvs DR' | 'tsvs TUN' | 'tsvs FULLNAT';
 
 interface Ctx {
   topo: Topology;
@@ -53,7 +54,7 @@ async function setup(topo: Topology): Promise<Ctx> {
   if (CPUS > 1) {
     execFileSync('ip', ['netns', 'exec', dir, 'sh', '-c', 'echo 2 > /sys/class/net/fa/queues/rx-0/rps_cpus']);
   }
-  const nft = `table netdev sink {\n chain in {\n  type filter hook ingress device "b0" priority 0; policy accept;\n  udp dport ${PORT} counter drop\n }\n}\n`;
+  const nft = `table netdev sink {\n chain in {\n  type filter hook ingress device "b0" priority 0; policy accept;\n  udp dport ${PORT} counter drop\n  ip protocol 4 counter drop\n }\n}\n`;
   execFileSync('ip', ['netns', 'exec', sink, 'nft', '-f', '-'], { input: nft });
   // A permanent neighbour entry: no trial waits on ARP, for the kernel or for tsvs.
   const sinkMac = await topo.mac(sink, 'b0');
@@ -73,7 +74,9 @@ function sinkCount(c: Ctx): number {
   const out = execFileSync('ip', ['netns', 'exec', c.sink, 'nft', 'list', 'table', 'netdev', 'sink'], {
     encoding: 'utf8',
   });
-  return Number(/packets (\d+)/.exec(out)?.[1] ?? 0);
+  let n = 0;
+  for (const m of out.matchAll(/packets (\d+)/g)) n += Number(m[1]);
+  return n;
 }
 
 function adm(c: Ctx, args: string[]): void {
@@ -118,8 +121,13 @@ function use(c: Ctx, m: Method): string {
     adm(c, ['-a', '-u', `10.88.1.1:${PORT}`, '-r', `${RIP}:${PORT}`, '-m']);
     return '10.88.1.1';
   }
+  if (m === 'tsvs FULLNAT') {
+    adm(c, ['-A', '-u', `10.88.1.1:${PORT}`, '-s', 'rr', '--laddr', '10.88.2.1']);
+    adm(c, ['-a', '-u', `10.88.1.1:${PORT}`, '-r', `${RIP}:${PORT}`, '--fullnat']);
+    return '10.88.1.1';
+  }
   adm(c, ['-A', '-u', `${VIP}:${PORT}`, '-s', 'rr']);
-  adm(c, ['-a', '-u', `${VIP}:${PORT}`, '-r', RIP, '-g']);
+  adm(c, ['-a', '-u', `${VIP}:${PORT}`, '-r', RIP, m === 'tsvs TUN' ? '-i' : '-g']);
   return VIP;
 }
 
@@ -182,7 +190,7 @@ export async function benchPacket(): Promise<void> {
   try {
     c = await setup(topo);
     const only = process.env.TSVS_BENCH_METHODS?.split(',');
-    const methods = (['nftables DNAT', 'tsvs NAT', 'tsvs DR'] as Method[]).filter(
+    const methods = (['nftables DNAT', 'tsvs NAT', 'tsvs DR', 'tsvs TUN', 'tsvs FULLNAT'] as Method[]).filter(
       (m) => !only || only.some((o) => m.includes(o)),
     );
     const rows: Record<string, string | number>[] = [];
