@@ -1,6 +1,8 @@
 // The proxy engine with real sockets and real HTTP servers on loopback: distribution per
 // scheduler as the core decides it, persistence, draining, a 100 MB transfer both ways with
-// half-close, UDP flows and one-packet scheduling, and exact counters.
+// half-close, UDP flows and one-packet scheduling, and exact counters. Every case runs twice:
+// on the daemon's thread alone, and with TCP in two worker threads (scheduling stays on the
+// daemon's thread, so the sequences must be the same).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -67,13 +69,17 @@ interface Director {
   stop(): Promise<void>;
 }
 
+/** Worker threads of the engines the current suite starts. */
+let workers = 0;
+
 const t0 = performance.now();
 const clock = () => performance.now() - t0;
 
 async function director(sched: string, backends: { name: string; port: number; w: number }[], over: Partial<ServiceSpec> = {}): Promise<Director> {
   const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-  const engine = new ProxyEngine(quiet);
+  const engine = new ProxyEngine(quiet, { workers });
   await engine.start(ipvs, clock);
+  assert.equal(engine.workers, workers);
   const vport = await freePort();
   const key = svcSpec('127.0.0.1', vport, { schedName: sched, ...over });
   ipvs.rules.addService(key, clock());
@@ -100,9 +106,10 @@ function twinPicks(sched: string, backends: { port: number; w: number; name: str
   });
 }
 
-describe('proxy engine', () => {
+for (const n of [0, 2]) describe(`proxy engine (${n ? `${n} worker threads` : 'one thread'})`, () => {
   const backends: { name: string; port: number; w: number; server: HttpServer }[] = [];
   before(async () => {
+    workers = n;
     for (const [name, w] of [['A', 3], ['B', 2], ['C', 1]] as const) {
       const b = await httpBackend(name);
       backends.push({ name, port: b.port, w, server: b.server });
@@ -197,6 +204,7 @@ describe('proxy engine', () => {
         sent += req.length;
         received += got;
       }
+      await d.engine.settle();
       const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
       assert.equal(st.conns, 5n);
       assert.equal(st.inbytes, BigInt(sent));
@@ -328,7 +336,7 @@ describe('proxy engine', () => {
     await new Promise<void>((r) => srv.listen(0, '::1', () => r()));
     const port = (srv.address() as AddressInfo).port;
     const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-    const engine = new ProxyEngine(quiet);
+    const engine = new ProxyEngine(quiet, { workers });
     await engine.start(ipvs, clock);
     const vport = await freePort();
     const key = svcSpec('::1', vport, { schedName: 'rr' });
@@ -362,6 +370,7 @@ describe('proxy engine', () => {
     const d = await director('rr', [{ name: 'X', port: dead, w: 1 }]);
     try {
       await assert.rejects(fetchName(d.vport));
+      await d.engine.settle();
       assert.equal(d.engine.status().drops['dest-refused'], 1);
     } finally {
       await d.stop();

@@ -3,15 +3,23 @@
 // connection or datagram, and follows rule changes. What it cannot serve — fwmark services,
 // DR/TUN dests, a VIP that is not (yet) local — stays accepted by the control plane and is
 // reported by status() and logged once per change.
+//
+// On Linux with two or more cores, TCP connections are served by worker threads (pool.ts), each
+// accepting on its own SO_REUSEPORT socket of every TCP service, while this thread keeps the core
+// and makes every scheduling decision; UDP services stay on this thread. Elsewhere, or with
+// `workers: 0`, everything runs on this thread.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import type { Ipvs } from '../../core/ipvs.js';
 import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label as svcLabel, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
 import { ProxyContext } from './context.js';
+import { WorkerPool } from './pool.js';
+import { ListenError, reusePortAvailable } from './reuseport.js';
 import { proxyTcp } from './tcp.js';
 import { UdpService } from './udp.js';
 
@@ -21,6 +29,8 @@ export const LISTEN_RETRY_MS = 2000;
 interface Listener {
   svc: Service;
   tcp: Server | null;
+  /** Listening in the workers. */
+  pooled: boolean;
   udp: UdpSocket | null;
   udpService: UdpService | null;
   /** Why it is not listening, or null when it is. */
@@ -35,17 +45,56 @@ function listenProblem(e: NodeJS.ErrnoException): string {
   return `${e.code ?? e.message} (retrying)`;
 }
 
+export interface ProxyEngineOptions {
+  /**
+   * Worker threads for TCP (0 or 1: none, all on the daemon's thread). Default: the
+   * TSVS_PROXY_WORKERS environment variable, else one per core when there are two or more.
+   */
+  workers?: number;
+}
+
+/** How many workers the engine starts when not told. */
+export function defaultWorkers(): number {
+  const env = process.env.TSVS_PROXY_WORKERS;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
+  const n = availableParallelism();
+  return n >= 2 ? Math.min(n, 8) : 0;
+}
+
 export class ProxyEngine implements Engine {
   readonly name = 'proxy' as const;
   private ctx: ProxyContext | null = null;
+  private pool: WorkerPool | null = null;
   private readonly listeners = new Map<Service, Listener>();
+  private readonly wanted: number;
 
-  constructor(private readonly log: Logger = stderrLogger) {}
+  constructor(
+    private readonly log: Logger = stderrLogger,
+    opts: ProxyEngineOptions = {},
+  ) {
+    this.wanted = opts.workers ?? defaultWorkers();
+  }
+
+  /** Worker threads serving TCP (0: the daemon's thread does). */
+  get workers(): number {
+    return this.pool?.size ?? 0;
+  }
 
   async start(ipvs: Ipvs, clock: () => number): Promise<void> {
     const ctx = new ProxyContext(ipvs, clock, this.log);
     this.ctx = ctx;
+    if (this.wanted >= 2 && reusePortAvailable()) {
+      const pool = new WorkerPool(ctx, this.wanted);
+      try {
+        await pool.start();
+        this.pool = pool;
+      } catch (e) {
+        await pool.stop();
+        this.log(`proxy: worker threads unavailable (${(e as Error).message}); serving on one thread`);
+      }
+    }
     ipvs.onExpire((ref) => {
+      if (this.pool?.expire(ref)) return;
       const s = ctx.sessions.get(ref);
       if (s) {
         ctx.sessions.delete(ref);
@@ -69,7 +118,7 @@ export class ProxyEngine implements Engine {
   }
 
   private open(svc: Service): void {
-    const l: Listener = { svc, tcp: null, udp: null, udpService: null, problem: null, retry: null };
+    const l: Listener = { svc, tcp: null, pooled: false, udp: null, udpService: null, problem: null, retry: null };
     this.listeners.set(svc, l);
     if (svc.fwmark) {
       l.problem = 'fwmark services need the packet engine';
@@ -100,7 +149,17 @@ export class ProxyEngine implements Engine {
       if (l.problem) this.log(`proxy: ${svcLabel(svc)} now served`);
       l.problem = null;
     };
-    if (svc.protocol === IPPROTO_TCP) {
+    if (svc.protocol === IPPROTO_TCP && this.pool) {
+      try {
+        this.pool.listen(svc);
+      } catch (e) {
+        if (!(e instanceof ListenError)) throw e;
+        fail(Object.assign(new Error(e.code), { code: e.code }));
+        return;
+      }
+      l.pooled = true;
+      ok();
+    } else if (svc.protocol === IPPROTO_TCP) {
       const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (c) => proxyTcp(ctx, svc, c));
       server.once('error', (e) => {
         l.tcp = null;
@@ -131,12 +190,20 @@ export class ProxyEngine implements Engine {
     this.listeners.delete(svc);
     if (l.retry) clearTimeout(l.retry);
     l.tcp?.close();
+    if (l.pooled) this.pool?.unlisten(svc);
     l.udpService?.closeAll();
     l.udp?.close();
   }
 
+  /** Resolves once every worker has reported the events it had (counters, states). */
+  async settle(): Promise<void> {
+    await this.pool?.settle();
+  }
+
   async stop(): Promise<void> {
     for (const svc of [...this.listeners.keys()]) this.close(svc);
+    await this.pool?.stop();
+    this.pool = null;
     for (const s of this.ctx?.sessions.values() ?? []) s.destroy();
     this.ctx?.sessions.clear();
   }
@@ -158,6 +225,8 @@ export class ProxyEngine implements Engine {
         }
       }
     }
-    return { engine: 'proxy', interfaces, unserved, drops: { ...(this.ctx?.drops ?? {}) } };
+    const st: EngineStatus = { engine: 'proxy', interfaces, unserved, drops: { ...(this.ctx?.drops ?? {}) } };
+    if (this.pool) st.notes = [`TCP served by ${this.pool.size} worker threads; the core schedules and counts on the daemon's thread`];
+    return st;
   }
 }

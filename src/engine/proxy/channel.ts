@@ -1,0 +1,34 @@
+// What the daemon's thread and the proxy workers tell each other. Messages are flat arrays of
+// numbers and strings, one array per event-loop turn in each direction, so that a busy worker
+// pays for one postMessage per turn, not one per connection or per segment.
+//
+// worker → daemon
+//   ACCEPT  id svcId cport w0 w1 w2 w3   a client connected (its address as the core's 4 words)
+//   IN      ref id ev bytes              client → server event (synthesised TCP flags, payload)
+//   OUT     ref id ev bytes              server → client event
+//   DROP    reason                       a drop counter to bump
+//   HEALTH  ref id health detail         the dest of this conn answered (or not)
+//   CLOSED  ref id                       both sockets are closed: no more events for this conn
+//   SETTLED token                        every event before this one has been sent
+// daemon → worker
+//   DECIDE   id ref host port pp          the core's choice for ACCEPT id (ref < 0: reset it)
+//   DESTROY  id                           the core expired the conn: close both sockets
+//   LISTEN   svcId fd                     accept on this listening socket for this service
+//   UNLISTEN svcId                        stop accepting for this service
+//   SETTLE   token                        answer SETTLED once earlier events are sent
+
+export type Batch = (number | string)[];
+
+export const W_ACCEPT = 1;
+export const W_IN = 2;
+export const W_OUT = 3;
+export const W_DROP = 4;
+export const W_HEALTH = 5;
+export const W_CLOSED = 6;
+export const W_SETTLED = 7;
+
+export const D_DECIDE = 1;
+export const D_DESTROY = 2;
+export const D_LISTEN = 3;
+export const D_UNLISTEN = 4;
+export const D_SETTLE = 5;

@@ -1,0 +1,306 @@
+// The proxy workers, seen from the daemon's thread. The workers do the socket I/O of TCP
+// connections; this side owns every decision: it schedules each accepted connection through
+// the core (one scheduler state for all workers, so rr, wrr, sh, mh, persistence and draining
+// behave exactly as on one thread), and applies the workers' events to the core in the order
+// each worker sent them (states, timeouts, counters). The core's expiry closes a conn's sockets
+// in its worker. Events of a conn the core already expired are ignored, so that a ref the core
+// reuses is never charged for an old connection's traffic.
+
+import { Worker } from 'node:worker_threads';
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP } from '../../core/constants.js';
+import { TCP_SYN } from '../../core/conn/tcp.js';
+import type { Dest } from '../../core/dest.js';
+import type { Service } from '../../core/service.js';
+import { label as svcLabel } from '../../control/engine.js';
+import {
+  type Batch,
+  D_DECIDE,
+  D_DESTROY,
+  D_LISTEN,
+  D_SETTLE,
+  D_UNLISTEN,
+  W_ACCEPT,
+  W_CLOSED,
+  W_DROP,
+  W_HEALTH,
+  W_IN,
+  W_OUT,
+  W_SETTLED,
+} from './channel.js';
+import type { DestHealth, ProxyContext } from './context.js';
+import { closeFds, openListeners } from './reuseport.js';
+
+interface Remote {
+  worker: number;
+  id: number;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  outbox: Batch;
+  alive: boolean;
+  /** The worker loaded its code and listens for messages. */
+  ready: boolean;
+}
+
+/** After this many exits without serving, a worker is not replaced any more. */
+const MAX_RESPAWNS = 5;
+
+function newWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+  // Run from the sources (tests, bench through tsx): the worker registers tsx itself, as a
+  // worker thread does not inherit the loader hooks of `--import tsx`.
+  const url = new URL('./worker.ts', import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  /** Conns whose sockets live in a worker, by core ref. */
+  private readonly remote = new Map<number, Remote>();
+  private readonly svcIds = new Map<Service, number>();
+  private readonly svcs = new Map<number, Service>();
+  private nextSvc = 1;
+  private nextToken = 1;
+  private readonly settling = new Map<number, { worker: number; resolve: () => void }>();
+  private readonly hosts = new WeakMap<Dest, string>();
+  private stopped = false;
+  private respawns = 0;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    readonly size: number,
+  ) {}
+
+  /** Starts the workers; rejects if one cannot start (the engine then runs on one thread). */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(i));
+    await Promise.all(this.slots.map((s) => this.whenReady(s)));
+  }
+
+  private whenReady(s: Slot): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (s.ready) resolve();
+      s.worker.once('message', () => resolve());
+      s.worker.once('exit', (code) => reject(new Error(`worker exited with code ${code} before serving`)));
+    });
+  }
+
+  private spawn(index: number): Slot {
+    const worker = newWorker();
+    const slot: Slot = { index, worker, outbox: [], alive: true, ready: false };
+    worker.on('message', (b: Batch) => {
+      if (!slot.ready) {
+        slot.ready = true; // the first message says so
+        return;
+      }
+      this.onBatch(slot, b);
+    });
+    worker.on('error', (e) => {
+      if (!this.stopped) this.ctx.log(`proxy: worker ${index} failed: ${e.message}`);
+    });
+    worker.on('exit', (code) => {
+      slot.alive = false;
+      for (const [token, w] of this.settling) {
+        if (w.worker !== index) continue;
+        this.settling.delete(token);
+        w.resolve();
+      }
+      if (this.stopped) return;
+      if (!slot.ready && ++this.respawns > MAX_RESPAWNS) {
+        this.ctx.log(`proxy: worker ${index} exited (code ${code}) before serving, ${MAX_RESPAWNS} times: not replaced`);
+        return;
+      }
+      this.ctx.log(`proxy: worker ${index} exited (code ${code}); its connections are closed, a new worker takes its place`);
+      for (const [ref, r] of this.remote) if (r.worker === index) this.remote.delete(ref);
+      const fresh = this.spawn(index);
+      this.slots[index] = fresh;
+      for (const [id, svc] of this.svcs) {
+        try {
+          const [fd] = openListeners(svc.addr, svc.port, 1);
+          fresh.outbox.push(D_LISTEN, id, fd!);
+        } catch (e) {
+          this.ctx.log(`proxy: ${svcLabel(svc)}: worker ${index} could not listen again (${(e as Error).message})`);
+        }
+      }
+      this.send(fresh);
+    });
+    return slot;
+  }
+
+  private send(s: Slot): void {
+    if (s.outbox.length === 0 || !s.alive) return;
+    const b = s.outbox;
+    s.outbox = [];
+    s.worker.postMessage(b);
+  }
+
+  /** Opens one listening socket per worker on the service's VIP:port; throws a ListenError. */
+  listen(svc: Service): void {
+    const fds = openListeners(svc.addr, svc.port, this.slots.length);
+    if (this.svcIds.has(svc)) this.unlisten(svc);
+    const id = this.nextSvc++;
+    this.svcIds.set(svc, id);
+    this.svcs.set(id, svc);
+    const unused: number[] = [];
+    this.slots.forEach((s, i) => {
+      if (s.alive) {
+        s.outbox.push(D_LISTEN, id, fds[i]!);
+        this.send(s);
+      } else unused.push(fds[i]!);
+    });
+    closeFds(unused);
+  }
+
+  unlisten(svc: Service): void {
+    const id = this.svcIds.get(svc);
+    if (id === undefined) return;
+    this.svcIds.delete(svc);
+    this.svcs.delete(id);
+    for (const s of this.slots) {
+      s.outbox.push(D_UNLISTEN, id);
+      this.send(s);
+    }
+  }
+
+  /** The core expired `ref`: close its sockets in its worker. Returns whether it had any. */
+  expire(ref: number): boolean {
+    const r = this.remote.get(ref);
+    if (!r) return false;
+    this.remote.delete(ref);
+    const s = this.slots[r.worker]!;
+    s.outbox.push(D_DESTROY, r.id);
+    this.send(s);
+    return true;
+  }
+
+  /** Resolves once every worker has sent the events it had when asked. */
+  async settle(): Promise<void> {
+    await Promise.all(
+      this.slots
+        .filter((s) => s.alive)
+        .map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              const token = this.nextToken++;
+              this.settling.set(token, { worker: s.index, resolve });
+              s.outbox.push(D_SETTLE, token);
+              this.send(s);
+            }),
+        ),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.remote.clear();
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const w of this.settling.values()) w.resolve();
+    this.settling.clear();
+  }
+
+  private valid(slot: Slot, ref: number, id: number): boolean {
+    const r = this.remote.get(ref);
+    return r !== undefined && r.id === id && r.worker === slot.index;
+  }
+
+  private onBatch(slot: Slot, m: Batch): void {
+    const { ctx } = this;
+    const { ipvs } = ctx;
+    const now = ctx.clock();
+    for (let i = 0; i < m.length; ) {
+      switch (m[i]) {
+        case W_ACCEPT:
+          this.accept(slot, m[i + 1] as number, m[i + 2] as number, m[i + 3] as number, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number, m[i + 7] as number, now);
+          i += 8;
+          break;
+        case W_IN:
+        case W_OUT: {
+          const ref = m[i + 1] as number;
+          if (this.valid(slot, ref, m[i + 2] as number)) {
+            if (m[i] === W_IN) ipvs.inPacket(ref, m[i + 3] as number, m[i + 4] as number, now);
+            else ipvs.outPacket(ref, m[i + 3] as number, m[i + 4] as number, now);
+          }
+          i += 5;
+          break;
+        }
+        case W_DROP:
+          ctx.drop(m[i + 1] as string);
+          i += 2;
+          break;
+        case W_HEALTH: {
+          const ref = m[i + 1] as number;
+          const dest = this.valid(slot, ref, m[i + 2] as number) ? ipvs.connDest(ref) : undefined;
+          if (dest) ctx.destHealth(dest, m[i + 3] as DestHealth, m[i + 4] as string);
+          i += 5;
+          break;
+        }
+        case W_CLOSED: {
+          const ref = m[i + 1] as number;
+          if (this.valid(slot, ref, m[i + 2] as number)) this.remote.delete(ref);
+          i += 3;
+          break;
+        }
+        case W_SETTLED: {
+          const token = m[i + 1] as number;
+          this.settling.get(token)?.resolve();
+          this.settling.delete(token);
+          i += 2;
+          break;
+        }
+        default:
+          throw new Error(`proxy: unknown message from worker ${slot.index}: ${String(m[i])}`);
+      }
+    }
+    this.send(slot);
+  }
+
+  private accept(slot: Slot, id: number, svcId: number, cport: number, w0: number, w1: number, w2: number, w3: number, now: number): void {
+    const { ctx } = this;
+    const { ipvs } = ctx;
+    const svc = this.svcs.get(svcId);
+    if (!svc) {
+      // The service was deleted while the connection waited in its worker.
+      ctx.drop('no-destination');
+      slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
+      return;
+    }
+    const p = ctx.pkt;
+    p.af = svc.addr.af;
+    p.protocol = IPPROTO_TCP;
+    p.saddr[0] = w0;
+    p.saddr[1] = w1;
+    p.saddr[2] = w2;
+    p.saddr[3] = w3;
+    for (let k = 0; k < 4; k++) p.daddr[k] = svc.addr.word(k);
+    p.sport = cport;
+    p.dport = svc.port;
+    p.fwmark = 0;
+    p.ev = TCP_SYN;
+    p.len = 0;
+    p.fragment = false;
+    const ref = ipvs.schedule(svc, p, now);
+    if (ref < 0) {
+      ctx.drop('no-destination');
+      slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
+      return;
+    }
+    ipvs.inPacket(ref, TCP_SYN, 0, now);
+    const dest = ipvs.connDest(ref)!;
+    const fwd = dest.fwd & 7;
+    if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
+      ctx.drop('dest-needs-packet-engine');
+      ipvs.drop(ref);
+      slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
+      return;
+    }
+    let host = this.hosts.get(dest);
+    if (host === undefined) {
+      host = dest.addr.toString();
+      this.hosts.set(dest, host);
+    }
+    this.remote.set(ref, { worker: slot.index, id });
+    slot.outbox.push(D_DECIDE, id, ref, host, ipvs.connDport(ref), dest.proxyProtocol);
+  }
+}
