@@ -23,6 +23,10 @@ export interface AdmConnRow {
   /** Persistence-engine name and data, when the conn carries them. */
   peName?: string;
   peData?: string;
+  /** tsvs: the forwarding method and, for FULLNAT, the local address and port. */
+  fwd?: number;
+  laddr?: Addr;
+  lport?: number;
 }
 
 export interface AdmBackend {

@@ -72,6 +72,7 @@ const TABLE: Record<Command, Rule[]> = {
       OPT.syncid,
       OPT.exact,
       OPT.tunInfo,
+      OPT.laddrInfo,
     ],
     exclusive: [OPT.connection, OPT.service, OPT.timeout, OPT.daemon],
   }),

@@ -4,6 +4,7 @@
 
 import {
   AF_INET6,
+  IP_VS_CONN_F_FULLNAT,
   IPPROTO_IP,
   IPPROTO_SCTP,
   IPPROTO_TCP,
@@ -11,7 +12,7 @@ import {
 } from '../core/constants.js';
 import { Addr } from '../core/inet.js';
 import type { AdmBackend, AdmConnRow } from './backend.js';
-import { type AdmIo, FMT_PERSISTENTCONN } from './entry.js';
+import { type AdmIo, FMT_LADDR_INFO, FMT_PERSISTENTCONN } from './entry.js';
 import type { Namer } from './names.js';
 import { left } from './printf.js';
 
@@ -73,11 +74,14 @@ export async function listConns(
     rows.push({ ...c });
   });
   const pc = (format & FMT_PERSISTENTCONN) !== 0;
+  const li = (format & FMT_LADDR_INFO) !== 0;
   io.out('IPVS connection entries\n');
   io.out(
     pc
       ? `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} ${left('destination', 18)} ${left('pe name', 16)} pe_data\n`
-      : `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} destination\n`,
+      : li
+        ? `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} ${left('destination', 18)} local\n`
+        : `pro expire ${left('state', 11)} ${left('source', 18)} ${left('virtual', 18)} destination\n`,
   );
   for (const c of rows) {
     const pname = kernelProtoName(c.protocol);
@@ -89,6 +93,9 @@ export async function listConns(
     const head = `${left(pname, 3)} ${left(exp, 6)} ${left(c.state, 11)} ${left(cname, 18)} ${left(vname, 18)}`;
     if (pc && c.peName !== undefined && c.peData !== undefined) {
       io.out(`${head} ${left(dname, 16)} ${left(c.peName, 18)} ${c.peData}\n`);
+    } else if (li) {
+      const local = c.fwd === IP_VS_CONN_F_FULLNAT && c.laddr ? await namer.addrPort(c.laddr, c.lport ?? 0, proto) : '-';
+      io.out(`${head} ${left(dname, 18)} ${local}\n`);
     } else {
       io.out(`${head} ${dname}\n`);
     }

@@ -16,6 +16,8 @@ export const FMT_PERSISTENTCONN = 0x0020;
 export const FMT_NOSORT = 0x0040;
 export const FMT_EXACT = 0x0080;
 export const FMT_TUN_INFO = 0x0100;
+/** tsvs extension: `-c` shows each FULLNAT conn's local address and port. */
+export const FMT_LADDR_INFO = 0x10000;
 
 /** Virtual-service fields; af 0 until a service option sets it. */
 export interface SvcEntry {

@@ -86,6 +86,7 @@ List options (-L):
   --thresholds             upper and lower thresholds
   --persistent-conn        persistent connection counts
   --tun-info               tunnel settings of each real server
+  --laddr-info             with -c: each FULLNAT connection's local address (tsvs)
   --nosort                 do not sort services and servers
   --sort                   sort (the default; accepted for compatibility)
 

@@ -1,6 +1,6 @@
 // ipvsadm 1.31's option table: what popt recognises (long and short names, argument kind) and
-// the option bits the command table checks, in ipvsadm's order, plus tsvs's three extensions
-// (--fullnat, --laddr, --proxy-protocol) appended at the end. Spec: ipvsadm.md §2.1, §3.
+// the option bits the command table checks, in ipvsadm's order, plus tsvs's extensions
+// (--fullnat, --laddr, --proxy-protocol, --laddr-info) appended at the end. Spec: ipvsadm.md §2.1, §3.
 
 export type ArgKind = 'none' | 'string' | 'optional';
 
@@ -43,10 +43,11 @@ export const OPT = {
   // tsvs extensions
   laddr: 34,
   proxyProtocol: 35,
+  laddrInfo: 36,
 } as const;
 
 export type OptBit = (typeof OPT)[keyof typeof OPT];
-export const NUMBER_OF_OPT = 36;
+export const NUMBER_OF_OPT = 37;
 
 /** The names used in messages ("multiple 'weight' options specified"), indexed by bit. */
 export const OPT_NAMES: readonly string[] = [
@@ -86,6 +87,7 @@ export const OPT_NAMES: readonly string[] = [
   'tun-remcsum',
   'laddr',
   'proxy-protocol',
+  'laddr-info',
 ];
 
 export interface PoptOption {
@@ -164,6 +166,7 @@ export const POPT_TABLE: readonly PoptOption[] = [
   o('fullnat', null),
   o('laddr', null, 'string'),
   o('proxy-protocol', null, 'string'),
+  o('laddr-info', null),
 ];
 
 /** The commands, as ipvsadm names them in messages (cmdnames[]). */

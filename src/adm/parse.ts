@@ -43,6 +43,7 @@ import {
   FMT_RATE,
   FMT_STATS,
   FMT_THRESHOLDS,
+  FMT_LADDR_INFO,
   FMT_TUN_INFO,
 } from './entry.js';
 import {
@@ -338,6 +339,10 @@ async function applyOption(
     case 'tun-info':
       setOption(io, ce, OPT.tunInfo);
       ce.format |= FMT_TUN_INFO;
+      return;
+    case 'laddr-info':
+      setOption(io, ce, OPT.laddrInfo);
+      ce.format |= FMT_LADDR_INFO;
       return;
     case 'tun-type': {
       setOption(io, ce, OPT.tunType);

@@ -1,4 +1,4 @@
-// tsvs's extensions (docs/tsvsadm.md): --fullnat, --laddr, --proxy-protocol. They follow
+// tsvs's extensions (docs/tsvsadm.md): --fullnat, --laddr, --proxy-protocol, --laddr-info. They follow
 // ipvsadm's rules for option bits, the command table (§3) and the save format (§8).
 
 import { type AdmCase, HEAD, lines, server } from './types.js';
@@ -61,6 +61,16 @@ export const EXTENSION_CASES: AdmCase[] = [
   ext('§4.3', 'tsvs: a bad local address', {
     argv: [...ADD_SVC, '--laddr', 'nosuch.invalid'],
     stderr: 'illegal local address specified\n',
+    code: 2,
+  }),
+  ext('§7.6', 'tsvs: -c --laddr-info adds a local column to the connection listing', {
+    argv: ['-L', '-n', '-c', '--laddr-info'],
+    stdout:
+      'IPVS connection entries\npro expire state       source             virtual            destination        local\n',
+  }),
+  ext('§3', 'tsvs: --laddr-info is for listings only', {
+    argv: [...ADD_SVC, '--laddr-info'],
+    stderr: "Illegal 'laddr-info' option with the 'add-service' command\n",
     code: 2,
   }),
   ext('§3', 'tsvs: --laddr is for services only', {
