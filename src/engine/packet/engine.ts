@@ -59,7 +59,9 @@ export class PacketEngine implements Engine {
     }
     this.ipvs = ipvs;
     this.clock = clock;
-    this.fwd = new Forwarder(ipvs, true, this.log);
+    const fwd = new Forwarder(ipvs, true, this.log);
+    this.fwd = fwd;
+    ipvs.onExpire((ref) => fwd.pp.delete(ref));
     const info = await readNetInfo();
     this.applyNetInfo(info);
     if (this.ifaces.length === 0) {

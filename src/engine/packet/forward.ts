@@ -21,11 +21,12 @@ import {
   IP_VS_CONN_F_TUNNEL,
   IP_VS_CONN_F_TUNNEL_TYPE_GUE,
 } from '../../core/constants.js';
+import { TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
 import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
-import { write16 } from '../../wire/csum.js';
+import { read32, write16 } from '../../wire/csum.js';
 import { ETH_HLEN, ETH_P_IP, setMacs } from '../../wire/eth.js';
 import {
   Frame,
@@ -40,6 +41,8 @@ import { completeChecksum, gsoHeaderLen, gsoSegments, gsoSize, gsoType, VNET_GSO
 import { IcmpQuote, natIcmpIn, natIcmpOut, writeFragNeeded } from '../../xmit/icmp.js';
 import { decTtl } from '../../xmit/ip.js';
 import { dnat, snat } from '../../xmit/nat.js';
+import { fixReply, needsHeader, type ProxyInsert, writeWithHeader } from '../../xmit/proxy-insert.js';
+import { proxyV1, proxyV2 } from '../proxy/proxy-protocol.js';
 import { gueSourcePort, type TunnelSpec, tunnelOverhead, writeTunnel } from '../../xmit/tunnel.js';
 import { VNET_HDR_LEN } from './constants.js';
 import type { Iface } from './iface.js';
@@ -68,6 +71,10 @@ export class Forwarder {
   readonly neigh = new NeighTable();
   readonly counters: ForwardCounters = { forwardedIn: 0, forwardedOut: 0, arpReplies: 0, arpRequests: 0, icmpFragNeeded: 0 };
   private readonly tun: TunnelSpec = { type: 0, flags: 0, port: 0, saddr: 0, daddr: 0 };
+  /** FULLNAT conns whose real server gets a PROXY protocol header, by conn ref. */
+  readonly pp = new Map<number, ProxyInsert>();
+  private readonly seg = new Frame();
+  private readonly segBuf = new Uint8Array(ETH_HLEN + 65536);
   /** Next hop of the last hop() lookup. */
   private nh = 0;
   /** IP ID of the packets the engine builds itself (tunnel outer headers, ICMP errors). */
@@ -174,7 +181,11 @@ export class Forwarder {
     const out = this.hop(client, false);
     if (!out || this.tooBig(f, out.mtu, this.rx!.sourceFor(f.saddr))) return;
     snat(f, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
-    if (fwd === IP_VS_CONN_F_FULLNAT) dnat(f, client, ipvs.connCport(ref));
+    if (fwd === IP_VS_CONN_F_FULLNAT) {
+      dnat(f, client, ipvs.connCport(ref));
+      const pp = f.proto === IPPROTO_TCP ? this.pp.get(ref) : undefined;
+      if (pp) fixReply(f, pp);
+    }
     if (this.send(f, out)) this.counters.forwardedOut++;
   }
 
@@ -207,7 +218,68 @@ export class Forwarder {
     if (!out || this.tooBig(f, out.mtu, f.daddr)) return;
     if (fwd === IP_VS_CONN_F_FULLNAT) snat(f, ipvs.conn4Laddr(ref), ipvs.connLport(ref));
     if (fwd === IP_VS_CONN_F_MASQ || fwd === IP_VS_CONN_F_FULLNAT) dnat(f, daddr, ipvs.connDport(ref));
+    if (fwd === IP_VS_CONN_F_FULLNAT && f.proto === IPPROTO_TCP && this.proxyIn(f, ref, out)) {
+      this.counters.forwardedIn++;
+      return;
+    }
     if (this.send(f, out)) this.counters.forwardedIn++;
+  }
+
+  /**
+   * FULLNAT toward a dest with --proxy-protocol: remembers the client's ISN from its SYN, puts
+   * the header in front of the stream's first data (xmit/proxy-insert.ts) and shifts later
+   * sequence numbers. True when it transmitted the frame itself (rebuilt in the arena).
+   */
+  private proxyIn(f: Frame, ref: number, out: Iface): boolean {
+    const ipvs = this.ipvs;
+    if (f.tcpFlags & TCP_SYN) {
+      // A conn's header is decided by its SYN and kept to its end, whatever -e does meanwhile.
+      const d = ipvs.connDest(ref);
+      if (!d || d.proxyProtocol === 0) {
+        this.pp.delete(ref);
+        return false;
+      }
+      const c = ip4(ipvs.conn4Caddr(ref));
+      const v = ip4(ipvs.conn4Vaddr(ref));
+      const cport = ipvs.connCport(ref);
+      const vport = ipvs.connVport(ref);
+      const hdr = d.proxyProtocol === 1 ? proxyV1(c, cport, v, vport) : proxyV2(c, cport, v, vport);
+      this.pp.set(ref, { isn: read32(f.buf, f.l4 + 4), hdr });
+      return false;
+    }
+    const s = this.pp.get(ref);
+    if (!s) return false;
+    if (gsoType(f) === VNET_GSO_NONE) {
+      if (!needsHeader(f, s)) return false;
+      this.sendBuilt(out, (dst, at) => writeWithHeader(f, s, dst, at));
+      return true;
+    }
+    // A super-packet at the stream's start: cut it here, the header goes on the first segment.
+    const n = gsoSegments(f);
+    if (n === 0) {
+      this.drops.add(DROP.gso_unsupported);
+      return true;
+    }
+    const g = this.seg;
+    for (let k = 0; k < n; k++) {
+      const len = writeSegment(f, k, this.segBuf, ETH_HLEN);
+      write16(this.segBuf, 12, ETH_P_IP);
+      if (g.parse(this.segBuf, 0, ETH_HLEN + len, -1) !== PARSE_IP4) continue;
+      if (needsHeader(g, s)) this.sendBuilt(out, (dst, at) => writeWithHeader(g, s, dst, at));
+      else this.sendBuilt(out, (dst, at) => (dst.set(this.segBuf.subarray(ETH_HLEN, ETH_HLEN + len), at), len));
+    }
+    return true;
+  }
+
+  /** Builds an IPv4 packet with `write` in `out`'s transmit arena and sends it to `nh`. */
+  private sendBuilt(out: Iface, write: (dst: Uint8Array, at: number) => number): void {
+    const tx = out.tx;
+    const slot = tx.slot();
+    const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
+    if (this.vnet) tx.arena.fill(0, slot, eth);
+    write16(tx.arena, eth + 12, ETH_P_IP);
+    const n = write(tx.arena, eth + ETH_HLEN);
+    this.sendSlot(out, slot, eth + ETH_HLEN + n - slot);
   }
 
   /** A FULLNAT conn has a local address of its own (its service has --laddr, IPv4). */
@@ -343,13 +415,7 @@ export class Forwarder {
     if ((f.buf[f.l3 + 6]! & 0x40) === 0) return true;
     const out = this.hop(f.saddr, false);
     if (!out) return true;
-    const tx = out.tx;
-    const slot = tx.slot();
-    const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
-    if (this.vnet) tx.arena.fill(0, slot, eth);
-    write16(tx.arena, eth + 12, ETH_P_IP);
-    const n = writeFragNeeded(f, src, mtu, tx.arena, eth + ETH_HLEN, this.ipId++);
-    this.sendSlot(out, slot, eth + ETH_HLEN + n - slot);
+    this.sendBuilt(out, (dst, at) => writeFragNeeded(f, src, mtu, dst, at, this.ipId++));
     this.counters.icmpFragNeeded++;
     return true;
   }
