@@ -1,18 +1,23 @@
 // `npm run bench -- proxy`: the proxy engine against HAProxy (tcp mode) and nginx (stream) in
-// one run, on loopback, each proxy on one core, in front of the same backends: nginx serving a
-// small HTTP response (short connections, wrk with a new connection per request) and an
-// iperf3 server (bulk throughput). Figures are printed as ratios to HAProxy.
+// one run, on loopback, each proxy given the same number of cores (TSVS_BENCH_CORES, default
+// every core up to 4: tsvs worker threads, HAProxy's nbthread, nginx's worker_processes), in
+// front of the same backends: nginx serving a small HTTP response (short connections, wrk with
+// a new connection per request) and an iperf3 server (bulk throughput). The proxy engine on one
+// thread is measured too, as a reference. Figures are printed as ratios to HAProxy.
+// TSVS_BENCH_ONLY=tsvs,haproxy limits the rows (for quick iterations).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BACKEND_HTTP = 9101;
 const BACKEND_IPERF = 9102;
-const PORTS = { tsvs: [8101, 8102], haproxy: [8111, 8112], nginx: [8121, 8122] } as const;
+const PORTS = { tsvs: [8101, 8102], 'tsvs-1t': [8131, 8132], haproxy: [8111, 8112], nginx: [8121, 8122] } as const;
 const SECONDS = Number(process.env.TSVS_BENCH_SECONDS ?? 5);
+const CORES = Number(process.env.TSVS_BENCH_CORES ?? Math.min(availableParallelism(), 4));
+const ONLY = process.env.TSVS_BENCH_ONLY?.split(',');
 /** Debian ships nginx's stream proxy as a loadable module. */
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
@@ -60,40 +65,51 @@ export async function benchProxy(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'tsvs-bench-proxy-'));
   const children: ReturnType<typeof spawn>[] = [];
-  const nginxConf = (body: string) => `daemon off; worker_processes 1; pid ${dir}/nginx-$$.pid; error_log ${dir}/nginx.log;
+  const nginxConf = (body: string, workers = 1) => `daemon off; worker_processes ${workers}; pid ${dir}/nginx-$$.pid; error_log ${dir}/nginx.log;
 events { worker_connections 4096; }
 ${body}`;
   writeFileSync(`${dir}/backend.conf`, nginxConf(`http { access_log off; server { listen 127.0.0.1:${BACKEND_HTTP}; location / { return 200 "backend\\n"; } } }`).replace('$$', 'b'));
   writeFileSync(
     `${dir}/stream.conf`,
     `load_module ${STREAM_MODULE};\n${nginxConf(`stream { server { listen 127.0.0.1:${PORTS.nginx[0]}; proxy_pass 127.0.0.1:${BACKEND_HTTP}; }
-server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPERF}; } }`).replace('$$', 's')}`,
+server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPERF}; } }`, CORES).replace('$$', 's')}`,
   );
   writeFileSync(
     `${dir}/haproxy.cfg`,
-    `global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n` +
+    `global\n  nbthread ${CORES}\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n` +
       `listen http\n  bind 127.0.0.1:${PORTS.haproxy[0]}\n  server b 127.0.0.1:${BACKEND_HTTP}\n` +
       `listen bulk\n  bind 127.0.0.1:${PORTS.haproxy[1]}\n  server b 127.0.0.1:${BACKEND_IPERF}\n`,
   );
-  const env = { ...process.env, TSVS_RUN_DIR: dir };
+  const env = { ...process.env, TSVS_RUN_DIR: dir, TSVS_PROXY_WORKERS: String(CORES) };
+  // The reference: the same engine on the daemon's thread alone (a second director, own run dir).
+  const env1 = { ...process.env, TSVS_RUN_DIR: join(dir, 'one-thread'), TSVS_PROXY_WORKERS: '0' };
   try {
     children.push(spawn('nginx', ['-c', `${dir}/backend.conf`], { stdio: 'ignore' }));
     children.push(spawn('iperf3', ['-s', '-p', String(BACKEND_IPERF)], { stdio: 'ignore' }));
     children.push(spawn('nginx', ['-c', `${dir}/stream.conf`], { stdio: 'ignore' }));
     children.push(spawn('haproxy', ['-f', `${dir}/haproxy.cfg`], { stdio: 'ignore' }));
-    execFileSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', '--detach', '--engine', 'proxy'], { env });
-    const adm = (...a: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/tsvsadm'), ...a], { env });
-    adm('-A', '-t', `127.0.0.1:${PORTS.tsvs[0]}`, '-s', 'rr');
-    adm('-a', '-t', `127.0.0.1:${PORTS.tsvs[0]}`, '-r', `127.0.0.1:${BACKEND_HTTP}`, '-m');
-    adm('-A', '-t', `127.0.0.1:${PORTS.tsvs[1]}`, '-s', 'rr');
-    adm('-a', '-t', `127.0.0.1:${PORTS.tsvs[1]}`, '-r', `127.0.0.1:${BACKEND_IPERF}`, '-m');
+    const adm = (e: NodeJS.ProcessEnv, ...a: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/tsvsadm'), ...a], { env: e });
+    for (const [e, [http, bulk]] of [
+      [env, PORTS.tsvs],
+      [env1, PORTS['tsvs-1t']],
+    ] as const) {
+      mkdirSync(e.TSVS_RUN_DIR, { recursive: true });
+      execFileSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', '--detach', '--engine', 'proxy'], { env: e });
+      adm(e, '-A', '-t', `127.0.0.1:${http}`, '-s', 'rr');
+      adm(e, '-a', '-t', `127.0.0.1:${http}`, '-r', `127.0.0.1:${BACKEND_HTTP}`, '-m');
+      adm(e, '-A', '-t', `127.0.0.1:${bulk}`, '-s', 'rr');
+      adm(e, '-a', '-t', `127.0.0.1:${bulk}`, '-r', `127.0.0.1:${BACKEND_IPERF}`, '-m');
+    }
     await sleep(500);
     const rows: { proxy: string; short: number; bulk: number }[] = [];
     for (const [name, [http, bulk]] of Object.entries(PORTS)) {
+      if (ONLY && !ONLY.includes(name) && name !== 'haproxy') continue;
       rows.push({ proxy: name, short: wrk(http), bulk: iperf(bulk) });
     }
     const base = rows.find((r) => r.proxy === 'haproxy')!;
-    process.stdout.write(`\nProxies on loopback, one core each, ${SECONDS} s per figure (peer: HAProxy, same run)\n`);
+    process.stdout.write(
+      `\nProxies on loopback, ${CORES} core(s) each (tsvs-1t: the proxy engine on one thread, for reference), ${SECONDS} s per figure (peer: HAProxy, same run)\n`,
+    );
     process.stdout.write('proxy      short conns/s   ratio   bulk Gbit/s   ratio\n');
     for (const r of rows) {
       process.stdout.write(
@@ -101,7 +117,7 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
       );
     }
   } finally {
-    spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', 'stop'], { env });
+    for (const e of [env, env1]) spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', 'stop'], { env: e });
     for (const c of children) c.kill('SIGTERM');
   }
 }
