@@ -648,6 +648,19 @@ export class Ipvs {
     return this.table(ref).dport[ref >= V6_BASE ? ref - V6_BASE : ref]!;
   }
 
+  /**
+   * Copies an IPv6 conn's address into `out` (four words): 0 client, 1 virtual, 2 real server,
+   * 3 FULLNAT local address.
+   */
+  connAddr6(ref: number, which: 0 | 1 | 2 | 3, out: Uint32Array): Uint32Array {
+    const t = this.t6;
+    const i = ref - V6_BASE;
+    const src = which === 2 ? t.daddr : which === 3 ? t.laddr : t.key;
+    const off = which === 2 || which === 3 ? i * 4 : t.caddrOff(i) + (which === 1 ? 4 : 0);
+    for (let k = 0; k < 4; k++) out[k] = src[off + k]!;
+    return out;
+  }
+
   /** FULLNAT: the local address a conn uses toward its real server (IPv4). */
   conn4Laddr(ref: number): number {
     return this.t4.laddr[ref]!;

@@ -32,4 +32,4 @@ createServer((req, res) => {
   }
   res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
   res.end(`${name}\n`);
-}).listen(Number(port), '0.0.0.0', () => process.stdout.write('ready\n'));
+}).listen(Number(port), '::', () => process.stdout.write('ready\n')); // both families

@@ -108,13 +108,16 @@ export async function labUp(
         await ip(['link', 'add', m.dev, 'netns', ns, 'type', 'veth', 'peer', 'name', peer, 'netns', sw]);
         await ip(['-n', sw, 'link', 'set', peer, 'master', br]);
         await ip(['-n', sw, 'link', 'set', peer, 'up']);
-        for (const a of m.addrs) await ip(['-n', ns, 'addr', 'add', a, 'dev', m.dev]);
+        // IPv6 addresses skip duplicate detection: a lab's addresses are unique by construction.
+        for (const a of m.addrs) await ip(['-n', ns, 'addr', 'add', a, 'dev', m.dev, ...(a.includes(':') ? ['nodad'] : [])]);
         await ip(['-n', ns, 'link', 'set', m.dev, 'up']);
       }
       progress(`segment ${seg.name}: ${seg.members.map((m) => `${m.host}/${m.dev}`).join(', ')}`);
     }
     for (const r of lab.routes) await ip(['-n', nsName(lab, r.host), 'route', 'add', ...r.args]);
-    for (const f of lab.forwarders) await inNs(nsName(lab, f), ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    for (const f of lab.forwarders) {
+      await inNs(nsName(lab, f), ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    }
     for (const rs of lab.realServers) {
       const ns = nsName(lab, rs.host);
       if (rs.agentVip && opts.agent === false) {
@@ -133,9 +136,9 @@ export async function labUp(
     const d = lab.director;
     const dns = nsName(lab, d.host);
     if (d.vipDev) {
-      await ip(['-n', dns, 'addr', 'add', `${d.vip}/${d.vipDev === 'lo' ? 32 : 24}`, 'dev', d.vipDev]).catch(
-        () => undefined,
-      );
+      const v6 = d.vip.includes(':');
+      const plen = d.vipDev === 'lo' ? (v6 ? 128 : 32) : v6 ? 64 : 24;
+      await ip(['-n', dns, 'addr', 'add', `${d.vip}/${plen}`, 'dev', d.vipDev, ...(v6 ? ['nodad'] : [])]).catch(() => undefined);
     }
     for (const c of d.commands) await inNs(dns, [process.execPath, BIN_TSVSADM, ...c], env);
     progress(`director ${d.host}: ${d.commands.length} ipvsadm commands`);

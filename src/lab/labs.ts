@@ -324,6 +324,82 @@ export const LABS: LabDef[] = [
     client: { host: 'client', url: 'http://172.16.0.100/' },
     expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
   },
+  {
+    name: 'dr6',
+    seed: '001',
+    description: "IPv6 DR: seed 001's lab over IPv6, the VIP on the real servers' lo (/128)",
+    segments: [
+      {
+        name: 'lan',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['2001:db8:9::11/64'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['2001:db8:9::12/64'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['2001:db8:9::13/64'] },
+          { host: 'client', dev: 'eth0', addrs: ['2001:db8:9::200/64'] },
+        ],
+      },
+    ],
+    routes: [],
+    forwarders: [],
+    director: {
+      host: 'director',
+      vip: '2001:db8:9::100',
+      vipDev: 'eth0',
+      commands: [
+        ['-A', '-t', '[2001:db8:9::100]:80', '-s', 'rr'],
+        ['-a', '-t', '[2001:db8:9::100]:80', '-r', '[2001:db8:9::12]:80', '-g'],
+        ['-a', '-t', '[2001:db8:9::100]:80', '-r', '[2001:db8:9::13]:80', '-g'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 80, agentVip: '2001:db8:9::100' },
+      { host: 'rs2', port: 80, agentVip: '2001:db8:9::100' },
+    ],
+    client: { host: 'client', url: 'http://[2001:db8:9::100]/' },
+    expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
+  },
+  {
+    name: 'nat6',
+    seed: '002',
+    description: "IPv6 NAT: seed 002's NAT lab over IPv6, the web servers routing back through the director",
+    segments: [
+      {
+        name: 'outside',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['2001:db8:1::1/64'] },
+          { host: 'client', dev: 'eth0', addrs: ['2001:db8:1::200/64'] },
+        ],
+      },
+      {
+        name: 'inside',
+        members: [
+          { host: 'director', dev: 'eth1', addrs: ['2001:db8:2::1/64'] },
+          { host: 'web1', dev: 'eth0', addrs: ['2001:db8:2::10/64'] },
+          { host: 'web2', dev: 'eth0', addrs: ['2001:db8:2::20/64'] },
+        ],
+      },
+    ],
+    routes: [
+      { host: 'web1', args: ['default', 'via', '2001:db8:2::1'] },
+      { host: 'web2', args: ['default', 'via', '2001:db8:2::1'] },
+    ],
+    forwarders: [],
+    director: {
+      host: 'director',
+      vip: '2001:db8:1::1',
+      commands: [
+        ['-A', '-t', '[2001:db8:1::1]:80', '-s', 'rr'],
+        ['-a', '-t', '[2001:db8:1::1]:80', '-r', '[2001:db8:2::10]:8080', '-m'],
+        ['-a', '-t', '[2001:db8:1::1]:80', '-r', '[2001:db8:2::20]:8080', '-m'],
+      ],
+    },
+    realServers: [
+      { host: 'web1', port: 8080 },
+      { host: 'web2', port: 8080 },
+    ],
+    client: { host: 'client', url: 'http://[2001:db8:1::1]/' },
+    expect: { sched: 'rr', weights: { web1: 1, web2: 1 } },
+  },
 ];
 
 export function findLab(name: string): LabDef | undefined {

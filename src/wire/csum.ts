@@ -50,6 +50,23 @@ export function pseudo4(saddr: number, daddr: number, proto: number, l4len: numb
   return (saddr >>> 16) + (saddr & 0xffff) + (daddr >>> 16) + (daddr & 0xffff) + proto + l4len;
 }
 
+/** Sum of the IPv6 pseudo-header (RFC 8200 §8.1): addresses as four words each, length, protocol. */
+export function pseudo6(s: ArrayLike<number>, d: ArrayLike<number>, proto: number, l4len: number): number {
+  let acc = proto + (l4len >>> 16) + (l4len & 0xffff);
+  for (let k = 0; k < 4; k++) acc += (s[k]! >>> 16) + (s[k]! & 0xffff) + (d[k]! >>> 16) + (d[k]! & 0xffff);
+  return acc;
+}
+
+/** Reads a 16-byte address at `at` into four host-order words. */
+export function read128(buf: Uint8Array, at: number, out: Uint32Array): void {
+  for (let k = 0; k < 4; k++) out[k] = read32(buf, at + 4 * k);
+}
+
+/** Writes four words as a 16-byte address at `at`. */
+export function write128(buf: Uint8Array, at: number, w: ArrayLike<number>): void {
+  for (let k = 0; k < 4; k++) write32(buf, at + 4 * k, w[k]!);
+}
+
 /**
  * Replaces a 32-bit value covered by the checksum at `at`. `partial`: the field holds a
  * pseudo-header sum, not a finished checksum.

@@ -1,24 +1,29 @@
 // Parses one received frame in place into a reusable Frame (no allocation per frame): link
-// header (with an in-band 802.1Q tag), then ARP or IPv4 and its TCP/UDP/ICMP header. Anything
-// malformed comes back as MALFORMED with the drop reason set; frames the director has no
-// business with (IPv6 for now, LLDP, ...) come back as OTHER and are left to the kernel.
+// header (with an in-band 802.1Q tag), then ARP, IPv4 or IPv6 (extension headers walked) and
+// its TCP/UDP/ICMP/ICMPv6 header. Anything malformed comes back as MALFORMED with the drop
+// reason set; frames the director has no business with (LLDP, ...) come back as OTHER.
 //
 // Fragments: a fragment of an IPv4 datagram is reported with `fragment` set and no ports; the
 // engine drops fragments addressed to a service (documented in docs/packet-engine.md), as the
 // ports that select a conn are only in the first one.
 
-import { fold, read16, read32, sum16, pseudo4 } from './csum.js';
+import { fold, pseudo4, pseudo6, read16, read32, read128, sum16 } from './csum.js';
 import { DROP } from './drops.js';
-import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, VLAN_HLEN } from './eth.js';
+import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, VLAN_HLEN } from './eth.js';
 
 export const PARSE_IP4 = 0;
 export const PARSE_ARP = 1;
 export const PARSE_OTHER = 2;
 export const PARSE_MALFORMED = 3;
+export const PARSE_IP6 = 4;
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+export const IPV6_HLEN = 40;
+/** Extension headers walked before giving up on finding the transport header. */
+const IPV6_MAX_EXT = 8;
 
 /** virtio_net_hdr flags (PACKET_VNET_HDR). */
 export const VNET_F_NEEDS_CSUM = 1;
@@ -38,7 +43,11 @@ export class Frame {
   l3 = 0;
   /** Drop reason (DROP.*) when MALFORMED. */
   reason = 0;
-  // IPv4
+  /** An IPv6 packet: addresses in saddr6/daddr6, `ihl` spans the extension headers too. */
+  v6 = false;
+  readonly saddr6 = new Uint32Array(4);
+  readonly daddr6 = new Uint32Array(4);
+  // IPv4 (ihl: header length up to the L4 header; ttl: the hop limit for IPv6)
   ihl = 0;
   totLen = 0;
   proto = 0;
@@ -90,7 +99,9 @@ export class Frame {
       if (end - l3 < ARP_HLEN) return this.malformed(DROP.truncated);
       return PARSE_ARP;
     }
+    if (type === ETH_P_IPV6) return this.parse6(buf, l3, end);
     if (type !== ETH_P_IP) return PARSE_OTHER;
+    this.v6 = false;
     if (end - l3 < 20) return this.malformed(DROP.truncated);
     const vihl = buf[l3]!;
     const ihl = (vihl & 0x0f) * 4;
@@ -116,6 +127,54 @@ export class Frame {
     this.tcpFlags = 0;
     this.csumAt = -1;
     if (this.fragment) return PARSE_IP4;
+    return this.parseL4(buf, l4, PARSE_IP4);
+  }
+
+  /** IPv6: fixed header, then hop-by-hop, routing, fragment and destination options headers. */
+  private parse6(buf: Uint8Array, l3: number, end: number): number {
+    this.v6 = true;
+    if (end - l3 < IPV6_HLEN) return this.malformed(DROP.truncated);
+    if (buf[l3]! >>> 4 !== 6) return this.malformed(DROP.bad_ip_header);
+    const plen = read16(buf, l3 + 4);
+    if (l3 + IPV6_HLEN + plen > end) return this.malformed(DROP.bad_length);
+    const stop = l3 + IPV6_HLEN + plen;
+    this.totLen = IPV6_HLEN + plen;
+    this.ttl = buf[l3 + 7]!;
+    read128(buf, l3 + 8, this.saddr6);
+    read128(buf, l3 + 24, this.daddr6);
+    this.saddr = 0;
+    this.daddr = 0;
+    this.fragment = false;
+    this.sport = 0;
+    this.dport = 0;
+    this.tcpFlags = 0;
+    this.csumAt = -1;
+    let nh = buf[l3 + 6]!;
+    let at = l3 + IPV6_HLEN;
+    for (let i = 0; i < IPV6_MAX_EXT; i++) {
+      if (nh === 0 || nh === 43 || nh === 60) {
+        if (stop - at < 8) return this.malformed(DROP.truncated);
+        const next = buf[at]!;
+        at += (buf[at + 1]! + 1) * 8;
+        if (at > stop) return this.malformed(DROP.bad_length);
+        nh = next;
+      } else if (nh === 44) {
+        if (stop - at < 8) return this.malformed(DROP.truncated);
+        // A fragment (offset or more-fragments set); an atomic fragment header is harmless.
+        if ((read16(buf, at + 2) & 0xfff9) !== 0) this.fragment = true;
+        nh = buf[at]!;
+        at += 8;
+      } else break;
+    }
+    this.proto = nh;
+    this.ihl = at - l3;
+    this.l4 = at;
+    this.l4Len = stop - at;
+    if (this.fragment) return PARSE_IP6;
+    return this.parseL4(buf, at, PARSE_IP6);
+  }
+
+  private parseL4(buf: Uint8Array, l4: number, kind: number): number {
     const n = this.l4Len;
     switch (this.proto) {
       case IPPROTO_TCP: {
@@ -138,6 +197,7 @@ export class Frame {
         break;
       }
       case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6:
         if (n < 8) return this.malformed(DROP.truncated);
         this.icmpType = buf[l4]!;
         this.icmpCode = buf[l4 + 1]!;
@@ -145,7 +205,7 @@ export class Frame {
       default:
         break;
     }
-    return PARSE_IP4;
+    return kind;
   }
 
   /**
@@ -157,9 +217,12 @@ export class Frame {
     if (this.partial || this.validated || this.fragment) return true;
     const b = this.buf;
     if (this.proto === IPPROTO_ICMP) return fold(sum16(b, this.l4, this.l4Len)) === 0xffff;
+    if (this.proto === IPPROTO_ICMPV6) {
+      return fold(sum16(b, this.l4, this.l4Len, pseudo6(this.saddr6, this.daddr6, IPPROTO_ICMPV6, this.l4Len))) === 0xffff;
+    }
     if (this.csumAt < 0) return true;
     const len = this.proto === IPPROTO_UDP ? read16(b, this.l4 + 4) : this.l4Len;
-    const acc = pseudo4(this.saddr, this.daddr, this.proto, len);
+    const acc = this.v6 ? pseudo6(this.saddr6, this.daddr6, this.proto, len) : pseudo4(this.saddr, this.daddr, this.proto, len);
     return fold(sum16(b, this.l4, len, acc)) === 0xffff;
   }
 }

@@ -3,8 +3,8 @@
 // outer header so that the other side can match it to its socket (the kernel's
 // ip_vs_nat_icmp). The ICMP checksum is recomputed over the whole message, as the kernel does.
 
-import { checksum, csumReplace32, read16, read32, write16, write32 } from '../wire/csum.js';
-import { type Frame, IPPROTO_TCP, IPPROTO_UDP } from '../wire/frame.js';
+import { checksum, csumReplace32, pseudo6, read16, read32, write16, write32, write128 } from '../wire/csum.js';
+import { type Frame, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPV6_HLEN } from '../wire/frame.js';
 
 const ICMP_DEST_UNREACH = 3;
 const ICMP_SOURCE_QUENCH = 4;
@@ -115,4 +115,34 @@ export function writeFragNeeded(f: Frame, saddr: number, mtu: number, dst: Uint8
   dst.set(f.buf.subarray(f.l3, f.l3 + quote), m + 8);
   write16(dst, m + 2, checksum(dst, m, icmpLen));
   return len;
+}
+
+const ICMPV6_PKT_TOOBIG = 2;
+/** An ICMPv6 error must fit the IPv6 minimum MTU (RFC 4443 §2.4). */
+const ICMPV6_ERROR_MAX = 1280;
+
+/**
+ * Writes at `dst[at]` an ICMPv6 "packet too big" (type 2, RFC 4443) from `saddr` to the sender
+ * of the IPv6 packet `f`, quoting as much of it as fits in 1280 bytes, with the MTU the sender
+ * must fit; returns the packet's length.
+ */
+export function writePacketTooBig6(f: Frame, saddr: ArrayLike<number>, mtu: number, dst: Uint8Array, at: number): number {
+  const quote = Math.min(f.totLen, ICMPV6_ERROR_MAX - IPV6_HLEN - 8);
+  const icmpLen = 8 + quote;
+  dst[at] = 0x60;
+  dst[at + 1] = 0;
+  write16(dst, at + 2, 0);
+  write16(dst, at + 4, icmpLen);
+  dst[at + 6] = IPPROTO_ICMPV6;
+  dst[at + 7] = ICMP_TTL;
+  write128(dst, at + 8, saddr);
+  write128(dst, at + 24, f.saddr6);
+  const m = at + IPV6_HLEN;
+  dst[m] = ICMPV6_PKT_TOOBIG;
+  dst[m + 1] = 0;
+  write16(dst, m + 2, 0);
+  write32(dst, m + 4, mtu);
+  dst.set(f.buf.subarray(f.l3, f.l3 + quote), m + 8);
+  write16(dst, m + 2, checksum(dst, m, icmpLen, pseudo6(saddr, f.saddr6, IPPROTO_ICMPV6, icmpLen)));
+  return IPV6_HLEN + icmpLen;
 }

@@ -2,7 +2,7 @@
 // the reply's source RIP:rport becomes VIP:vport on the way out. Checksums are updated
 // incrementally (RFC 1624), in place, honouring partial checksums (see wire/csum.ts).
 
-import { csumReplace16, csumReplace32, read16, write16, write32 } from '../wire/csum.js';
+import { csumReplace16, csumReplace32, read16, read32, write16, write32 } from '../wire/csum.js';
 import { type Frame, IPPROTO_UDP } from '../wire/frame.js';
 
 /** Replaces the IPv4 address at `at` (source or destination) and its checksum coverage. */
@@ -41,6 +41,35 @@ export function snat(f: Frame, saddr: number, sport: number): void {
   setAddr(f, f.l3 + 12, f.saddr, saddr);
   setPort(f, f.l4, f.sport, sport);
   f.saddr = saddr;
+  f.sport = sport;
+  fixUdpZero(f);
+}
+
+/** IPv6: replaces the 16-byte address at `at` word by word (no IP header checksum to mend). */
+function setAddr6(f: Frame, at: number, to: ArrayLike<number>, mirror: Uint32Array): void {
+  const b = f.buf;
+  for (let k = 0; k < 4; k++) {
+    const from = read32(b, at + 4 * k);
+    const v = to[k]! >>> 0;
+    if (from === v) continue;
+    if (f.csumAt >= 0) csumReplace32(b, f.csumAt, from, v, f.partial);
+    write32(b, at + 4 * k, v);
+    mirror[k] = v;
+  }
+}
+
+/** IPv6 DNAT: destination address and port (requests to a masq or FULLNAT dest). */
+export function dnat6(f: Frame, daddr: ArrayLike<number>, dport: number): void {
+  setAddr6(f, f.l3 + 24, daddr, f.daddr6);
+  setPort(f, f.l4 + 2, f.dport, dport);
+  f.dport = dport;
+  fixUdpZero(f);
+}
+
+/** IPv6 SNAT: source address and port (replies from a masq dest; FULLNAT requests). */
+export function snat6(f: Frame, saddr: ArrayLike<number>, sport: number): void {
+  setAddr6(f, f.l3 + 8, saddr, f.saddr6);
+  setPort(f, f.l4, f.sport, sport);
   f.sport = sport;
   fixUdpZero(f);
 }

@@ -1,7 +1,7 @@
 // What the core needs to know of one packet, filled in place by an engine (one reusable
 // instance per engine thread, so the per-packet path allocates nothing).
 
-import { AF_INET, type Af } from '../constants.js';
+import { AF_INET, AF_INET6, type Af } from '../constants.js';
 
 export class PacketInfo {
   af: Af = AF_INET;
@@ -19,6 +19,19 @@ export class PacketInfo {
   len = 0;
   /** A non-first fragment: never schedules (§7.2). */
   fragment = false;
+
+  /** An IPv6 packet's tuple; addresses as four host-order words. */
+  setV6(proto: number, saddr: ArrayLike<number>, sport: number, daddr: ArrayLike<number>, dport: number): this {
+    this.af = AF_INET6;
+    this.protocol = proto;
+    for (let k = 0; k < 4; k++) {
+      this.saddr[k] = saddr[k]!;
+      this.daddr[k] = daddr[k]!;
+    }
+    this.sport = sport;
+    this.dport = dport;
+    return this;
+  }
 
   setV4(proto: number, saddr: number, sport: number, daddr: number, dport: number): this {
     this.af = AF_INET;

@@ -9,7 +9,8 @@ import type { Ipvs } from '../../core/ipvs.js';
 import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
-import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL } from '../../core/constants.js';
+import { Addr } from '../../core/inet.js';
 import { DROP } from '../../wire/drops.js';
 import { parseMac } from '../../wire/eth.js';
 import { POLLIN } from './constants.js';
@@ -44,7 +45,8 @@ export class PacketEngine implements Engine {
   private timers: NodeJS.Timeout[] = [];
   private nftQueue: Promise<void> = Promise.resolve();
   private nftError: string | null = null;
-  private localAddrs = new Set<number>();
+  /** Local addresses of both families, as text. */
+  private localAddrs = new Set<string>();
   private unserved: UnservedRule[] = [];
   private loopError: string | null = null;
   private kernelDrops = 0;
@@ -220,6 +222,9 @@ export class PacketEngine implements Engine {
       const mine = info.addrs.filter((a) => a.ifindex === i.ifindex);
       i.addrs = mine.map((a) => a.addr);
       i.prefixes = mine.map((a) => a.prefix);
+      const mine6 = info.addrs6.filter((a) => a.ifindex === i.ifindex);
+      i.addrs6 = mine6.map((a) => words(a.addr));
+      i.prefixes6 = mine6.map((a) => a.prefix);
     }
     this.pfds = new Uint8Array(8 * this.ifaces.length);
     const dv = new DataView(this.pfds.buffer);
@@ -235,7 +240,16 @@ export class PacketEngine implements Engine {
       const learned = fwd.neigh.learn(n.addr, n.ifindex, mac, 0);
       if (learned.pending.length > 0) fwd.flushPending(learned);
     }
-    const local = new Set(info.addrs.map((a) => a.addr));
+    fwd.v6.routes.load(info.routes6);
+    for (const n of info.neighs6) {
+      const w = words(n.addr);
+      const e = fwd.v6.neigh.get(w);
+      const mac = parseMac(n.mac);
+      if (!mac || (e && e.resolved)) continue;
+      const learned = fwd.v6.neigh.learn(w, n.ifindex, mac, 0);
+      if (learned.pending.length > 0) fwd.flushPending(learned);
+    }
+    const local = new Set<string>([...info.addrs.map((a) => ip4(a.addr)), ...info.addrs6.map((a) => a.addr.toString())]);
     const changed = local.size !== this.localAddrs.size || [...local].some((a) => !this.localAddrs.has(a));
     this.localAddrs = local;
     // New or vanished interfaces need their nft chains; new local addresses change VIP ownership.
@@ -252,6 +266,9 @@ export class PacketEngine implements Engine {
     const rips = new Set<number>();
     const ripAddrs = new Set<number>();
     const laddrs = new Set<number>();
+    const vips6 = new Map<string, Addr>();
+    const rips6: number[] = [];
+    const laddrs6 = new Map<string, Addr>();
     const matches: IngressMatch[] = [];
     const unserved: UnservedRule[] = [];
     for (const svc of ipvs.rules.services()) {
@@ -261,8 +278,11 @@ export class PacketEngine implements Engine {
         continue;
       }
       const proto = svc.protocol === 17 ? 'udp' : 'tcp';
-      vips.add(svc.addr.w0);
-      matches.push({ family: 'ip', proto, daddr: svc.addr.toString(), dport: svc.port });
+      const v6 = svc.addr.isV6;
+      const family = v6 ? 'ip6' : 'ip';
+      if (v6) vips6.set(svc.addr.toString(), svc.addr);
+      else vips.add(svc.addr.w0);
+      matches.push({ family, proto, daddr: svc.addr.toString(), dport: svc.port });
       for (const d of svc.dests) {
         const fwdm = d.fwd;
         const rule = `-a ${label(svc)} -r ${d.addr}:${d.port}`;
@@ -271,34 +291,53 @@ export class PacketEngine implements Engine {
             rule,
             reason: 'FULLNAT needs local addresses on its service (tsvsadm -E … --laddr ADDR); conns scheduled to this dest are dropped',
           });
-        } else if (d.addr.isV6) {
+        } else if (d.addr.isV6 !== v6) {
           unserved.push({
             rule,
-            reason: 'an IPv6 dest behind an IPv4 service is not in the packet engine yet; conns scheduled to this dest are dropped',
+            reason: 'a tunnel to a real server of the other address family is not in the packet engine yet; conns scheduled to this dest are dropped',
           });
+        } else if (v6 && fwdm === IP_VS_CONN_F_TUNNEL) {
+          unserved.push({ rule, reason: 'IPv6 tunnels are not in the packet engine yet; conns scheduled to this dest are dropped' });
         } else if (fwdm === IP_VS_CONN_F_MASQ || fwdm === IP_VS_CONN_F_FULLNAT) {
-          const k = d.addr.w0 * 65536 + d.port;
-          if (!rips.has(k)) matches.push({ family: 'ip', proto, saddr: d.addr.toString(), sport: d.port });
-          rips.add(k);
-          ripAddrs.add(d.addr.w0);
-          if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) if (!a.isV6) laddrs.add(a.w0);
+          if (v6) {
+            rips6.push(d.addr.w0, d.addr.w1, d.addr.w2, d.addr.w3, d.port);
+            matches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
+            if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) laddrs6.set(a.toString(), a);
+          } else {
+            const k = d.addr.w0 * 65536 + d.port;
+            if (!rips.has(k)) matches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
+            rips.add(k);
+            ripAddrs.add(d.addr.w0);
+            if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) laddrs.add(a.w0);
+          }
         }
-        this.preResolve(d.addr.w0);
+        this.preResolve(d.addr);
       }
     }
-    // VIPs and FULLNAT local addresses that no interface holds: the engine answers ARP for them.
-    const announce = new Set([...vips, ...laddrs].filter((v) => !this.localAddrs.has(v)));
-    for (const v of announce) {
-      if (!fwd.announce.has(v)) {
-        this.log(`packet engine: ${vips.has(v) ? 'VIP' : 'FULLNAT local address'} ${ip4(v)} is on no interface here; answering ARP for it`);
-      }
+    // VIPs and FULLNAT local addresses that no interface holds: the engine answers ARP (NDP) for them.
+    const announce = new Set([...vips, ...laddrs].filter((v) => !this.localAddrs.has(ip4(v))));
+    const announce6 = [...new Map([...vips6, ...laddrs6]).entries()].filter(([k]) => !this.localAddrs.has(k));
+    const said = new Set([...fwd.announce].map(ip4));
+    for (let i = 0; i < fwd.v6.announce.length; i += 4) said.add(Addr.v6(...wordsAt(fwd.v6.announce, i)).toString());
+    const fresh: string[] = [];
+    for (const v of announce) if (!said.has(ip4(v))) fresh.push(ip4(v));
+    for (const [k] of announce6) if (!said.has(k)) fresh.push(k);
+    for (const k of fresh) {
+      const isVip = vips6.has(k) || [...vips].some((v) => ip4(v) === k);
+      this.log(`packet engine: ${isVip ? 'VIP' : 'FULLNAT local address'} ${k} is on no interface here; answering ${k.includes(':') ? 'NDP' : 'ARP'} for it`);
     }
-    const fresh = [...announce].filter((v) => !fwd.announce.has(v));
     fwd.vips = vips;
     fwd.rips = rips;
     fwd.ripAddrs = ripAddrs;
     fwd.announce = announce;
-    for (const v of fresh) fwd.announceVip(v);
+    fwd.v6.vips = Uint32Array.from([...vips6.values()].flatMap((a) => [...words(a)]));
+    fwd.v6.rips = Uint32Array.from(rips6);
+    fwd.v6.announce = Uint32Array.from(announce6.flatMap(([, a]) => [...words(a)]));
+    for (const k of fresh) {
+      const a = Addr.parse(k)!;
+      if (a.isV6) fwd.v6.announceVip(words(a));
+      else fwd.announceVip(a.w0);
+    }
     this.flushAll();
     this.unserved = unserved;
     const devices = new Map<string, IngressMatch[]>();
@@ -316,18 +355,33 @@ export class PacketEngine implements Engine {
 
   private unservable(svc: Service): string | null {
     if (svc.fwmark) return 'fwmark services need the kernel firewall marks, which raw frames do not carry';
-    if (!svc.isIpv4) return 'IPv6 is not in the packet engine yet';
     if (svc.protocol !== 6 && svc.protocol !== 17) return 'SCTP is not in the packet engine yet';
     return null;
   }
 
-  /** Starts ARP for a dest's next hop so that the first conn does not wait for it. */
-  private preResolve(addr: number): void {
+  /** Starts ARP (NDP) for a dest's next hop so that the first conn does not wait for it. */
+  private preResolve(addr: Addr): void {
     const fwd = this.fwd!;
-    const ifindex = fwd.routes.lookup(addr);
+    if (addr.isV6) {
+      const w = words(addr);
+      const ifindex = fwd.v6.routes.lookup(w);
+      if (ifindex <= 0 || !fwd.ifaces[ifindex]) return;
+      const n = fwd.v6.neigh.entry(fwd.v6.routes.viaGateway ? fwd.v6.routes.gateway : w, ifindex);
+      if (!n.resolved) fwd.solicit(n);
+      return;
+    }
+    const ifindex = fwd.routes.lookup(addr.w0);
     if (ifindex <= 0 || !fwd.ifaces[ifindex]) return;
-    const nh = fwd.routes.gateway || addr;
+    const nh = fwd.routes.gateway || addr.w0;
     const n = fwd.neigh.entry(nh, ifindex);
     if (!n.resolved) fwd.solicit(n);
   }
+}
+
+function words(a: Addr): Uint32Array {
+  return Uint32Array.of(a.w0, a.w1, a.w2, a.w3);
+}
+
+function wordsAt(list: Uint32Array, i: number): [number, number, number, number] {
+  return [list[i]!, list[i + 1]!, list[i + 2]!, list[i + 3]!];
 }

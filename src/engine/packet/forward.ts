@@ -23,6 +23,7 @@ import {
 } from '../../core/constants.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
+import { Addr } from '../../core/inet.js';
 import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
@@ -35,6 +36,7 @@ import {
   IPPROTO_UDP,
   PARSE_ARP,
   PARSE_IP4,
+  PARSE_IP6,
   PARSE_MALFORMED,
 } from '../../wire/frame.js';
 import { completeChecksum, gsoHeaderLen, gsoSegments, gsoSize, gsoType, VNET_GSO_NONE, writeSegment } from '../../xmit/gso.js';
@@ -47,6 +49,7 @@ import { gueSourcePort, type TunnelSpec, tunnelOverhead, writeTunnel } from '../
 import { VNET_HDR_LEN } from './constants.js';
 import type { Iface } from './iface.js';
 import { ARP_RETRY_MS, ARP_TRIES, NEIGH_QUEUE_MAX, type Neigh, NeighTable } from './neigh.js';
+import { Path6 } from './forward6.js';
 import { RouteTable } from './routes.js';
 
 export interface ForwardCounters {
@@ -75,8 +78,13 @@ export class Forwarder {
   readonly pp = new Map<number, ProxyInsert>();
   private readonly seg = new Frame();
   private readonly segBuf = new Uint8Array(ETH_HLEN + 65536);
-  /** Next hop of the last hop() lookup. */
-  private nh = 0;
+  /**
+   * The next hop chosen by the last hop() (IPv4) or Path6.hop() lookup, created unresolved when
+   * new: send(), sendSlot() and sendBuilt() deliver to it.
+   */
+  nhEntry: Neigh | null = null;
+  /** The IPv6 data path. */
+  readonly v6: Path6;
   /** IP ID of the packets the engine builds itself (tunnel outer headers, ICMP errors). */
   private ipId = 1;
   /** IPv4 service addresses (TCP/UDP services): the in-hook's prefilter. */
@@ -97,7 +105,9 @@ export class Forwarder {
     private readonly ipvs: Ipvs,
     private readonly vnet: boolean,
     private readonly log: (msg: string) => void,
-  ) {}
+  ) {
+    this.v6 = new Path6(this, ipvs);
+  }
 
   /** Walks the ready block of `iface`'s ring; the caller flushes and releases. */
   walk(iface: Iface): number {
@@ -111,11 +121,12 @@ export class Forwarder {
     const f = this.f;
     const k = f.parse(buf, off, len, vnet);
     if (k === PARSE_IP4) this.ip4(f);
+    else if (k === PARSE_IP6) this.v6.in(f, this.rx!);
     else if (k === PARSE_ARP) this.arpIn(f);
     else if (k === PARSE_MALFORMED) this.drops.add(f.reason);
   };
 
-  private warnOnce(key: string, msg: string): void {
+  warnOnce(key: string, msg: string): void {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     this.log(msg);
@@ -271,13 +282,13 @@ export class Forwarder {
     return true;
   }
 
-  /** Builds an IPv4 packet with `write` in `out`'s transmit arena and sends it to `nh`. */
-  private sendBuilt(out: Iface, write: (dst: Uint8Array, at: number) => number): void {
+  /** Builds an IP packet with `write` in `out`'s transmit arena and sends it to `nhEntry`. */
+  sendBuilt(out: Iface, write: (dst: Uint8Array, at: number) => number, ethType = ETH_P_IP): void {
     const tx = out.tx;
     const slot = tx.slot();
     const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
     if (this.vnet) tx.arena.fill(0, slot, eth);
-    write16(tx.arena, eth + 12, ETH_P_IP);
+    write16(tx.arena, eth + 12, ethType);
     const n = write(tx.arena, eth + ETH_HLEN);
     this.sendSlot(out, slot, eth + ETH_HLEN + n - slot);
   }
@@ -304,7 +315,7 @@ export class Forwarder {
     t.flags = d.tunFlags;
     t.port = d.tunPort;
     t.daddr = rip;
-    t.saddr = out.sourceFor(this.nh);
+    t.saddr = out.sourceFor(this.nhEntry!.addr);
     const hl = tunnelOverhead(t.type, t.flags);
     const mtu = out.mtu - hl;
     if (mtu < TUNNEL_MTU_MIN) {
@@ -398,7 +409,8 @@ export class Forwarder {
       );
       return null;
     }
-    this.nh = gw !== 0 ? gw : dst;
+    const nh = gw !== 0 ? gw : dst;
+    this.nhEntry = this.neigh.get(nh) ?? this.neigh.entry(nh, out.ifindex);
     return out;
   }
 
@@ -420,12 +432,12 @@ export class Forwarder {
     return true;
   }
 
-  /** Sends the received frame `f` (still in the ring) out of `out` to the next hop `nh`. */
-  private send(f: Frame, out: Iface): boolean {
-    const n = this.neigh.get(this.nh);
+  /** Sends the received frame `f` (still in the ring) out of `out` to the next hop `nhEntry`. */
+  send(f: Frame, out: Iface): boolean {
+    const n = this.nhEntry!;
     const start = f.vnet >= 0 ? f.vnet : f.off;
     const len = f.off + f.len - start;
-    if (n && n.resolved) {
+    if (n.resolved) {
       setMacs(f.buf, f.off, n.mac, 0, out.mac, 0);
       out.tx.pushAddr(this.rx!.rx.addr + start, len);
       return true;
@@ -436,9 +448,9 @@ export class Forwarder {
 
   /** Sends the frame built in `out`'s transmit slot at `slot` (MACs are filled in here). */
   private sendSlot(out: Iface, slot: number, len: number): void {
-    const n = this.neigh.get(this.nh);
+    const n = this.nhEntry!;
     const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
-    if (n && n.resolved) {
+    if (n.resolved) {
       setMacs(out.tx.arena, eth, n.mac, 0, out.mac, 0);
       out.tx.pushSlot(len);
       return;
@@ -446,9 +458,9 @@ export class Forwarder {
     this.queue(out, out.tx.arena.slice(slot, slot + len));
   }
 
-  /** Holds a frame copy until the next hop answers ARP. */
+  /** Holds a frame copy until the next hop answers ARP (or NDP). */
   private queue(out: Iface, frame: Uint8Array): void {
-    const e = this.neigh.get(this.nh) ?? this.neigh.entry(this.nh, out.ifindex);
+    const e = this.nhEntry!;
     if (e.pending.length >= NEIGH_QUEUE_MAX) {
       e.pending.shift();
       this.drops.add(DROP.neigh_unresolved);
@@ -457,13 +469,24 @@ export class Forwarder {
     this.solicit(e, out);
   }
 
-  /** Sends an ARP request for `n` unless one went out recently. */
+  /** Sends an ARP request (IPv6: a neighbour solicitation) for `n` unless one went out recently. */
   solicit(n: Neigh, out: Iface | undefined = this.ifaces[n.ifindex]): void {
     if (!out || this.now - n.reqAt < ARP_RETRY_MS) return;
     n.reqAt = this.now;
     n.tries++;
-    this.sendArp(out, ARP_REQUEST, out.sourceFor(n.addr), null, n.addr);
+    if (n.addr6) this.v6.solicit(n.addr6, out);
+    else this.sendArp(out, ARP_REQUEST, out.sourceFor(n.addr), null, n.addr);
     this.counters.arpRequests++;
+  }
+
+  /** Writes a frame of `len` bytes with `write` into `out`'s arena and queues it as it is (no next hop). */
+  sendRaw(out: Iface, write: (dst: Uint8Array, at: number) => number): void {
+    const tx = out.tx;
+    const slot = tx.slot();
+    const at = this.vnet ? slot + VNET_HDR_LEN : slot;
+    if (this.vnet) tx.arena.fill(0, slot, at);
+    const n = write(tx.arena, at);
+    tx.pushSlot(at - slot + n);
   }
 
   private sendArp(out: Iface, op: number, spa: number, tha: Uint8Array | null, tpa: number): void {
@@ -521,11 +544,12 @@ export class Forwarder {
   /** Retries ARP for waiting frames; gives up (dropping them, counted) after ARP_TRIES. */
   housekeep(now: number): void {
     this.now = now;
-    for (const n of this.neigh.values()) {
+    for (const n of [...this.neigh.values(), ...this.v6.neigh.values()]) {
       if (n.pending.length === 0) continue;
       if (n.tries >= ARP_TRIES && now - n.reqAt >= ARP_RETRY_MS) {
         this.drops.add(DROP.neigh_unresolved, n.pending.length);
-        this.warnOnce(`neigh ${n.addr}`, `packet engine: ${ip4(n.addr)} does not answer ARP; dropped the frames waiting for it`);
+        const who = n.addr6 ? Addr.v6(n.addr6[0]!, n.addr6[1]!, n.addr6[2]!, n.addr6[3]!).toString() : ip4(n.addr);
+        this.warnOnce(`neigh ${who}`, `packet engine: ${who} does not answer ${n.addr6 ? 'NDP' : 'ARP'}; dropped the frames waiting for it`);
         n.pending = [];
         n.tries = 0;
       } else this.solicit(n);

@@ -5,7 +5,7 @@ import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../../src/wire/arp
 import { checksum, csumReplace16, csumReplace32, fold, pseudo4, read16, sum16, write16, write32 } from '../../../src/wire/csum.js';
 import { DROP } from '../../../src/wire/drops.js';
 import { formatMac, parseMac } from '../../../src/wire/eth.js';
-import { Frame, PARSE_ARP, PARSE_IP4, PARSE_MALFORMED, PARSE_OTHER } from '../../../src/wire/frame.js';
+import { Frame, PARSE_ARP, PARSE_IP4, PARSE_IP6, PARSE_MALFORMED, PARSE_OTHER } from '../../../src/wire/frame.js';
 import { frame4, ip, MAC_A } from './build.js';
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
@@ -168,18 +168,22 @@ describe('Frame.parse', () => {
           b[13] = 0;
         }
         const k = f.parse(b, 0, b.length, -1);
-        assert.ok(k === PARSE_IP4 || k === PARSE_ARP || k === PARSE_OTHER || k === PARSE_MALFORMED);
-        if (k === PARSE_IP4) f.l4ChecksumOk();
+        assert.ok(k === PARSE_IP4 || k === PARSE_IP6 || k === PARSE_ARP || k === PARSE_OTHER || k === PARSE_MALFORMED);
+        if (k === PARSE_IP4 || k === PARSE_IP6) f.l4ChecksumOk();
       }),
       { numRuns: 5000 },
     );
   });
 
-  it('IPv6 and other types are left alone', () => {
+  it('an IPv4 packet labelled IPv6 is malformed; other types are left alone', () => {
     const b = syn();
     b[12] = 0x86;
     b[13] = 0xdd;
-    assert.equal(new Frame().parse(b, 0, b.length, -1), PARSE_OTHER);
+    const f = new Frame();
+    assert.equal(f.parse(b, 0, b.length, -1), PARSE_MALFORMED);
+    b[12] = 0x88;
+    b[13] = 0xcc; // LLDP
+    assert.equal(f.parse(b, 0, b.length, -1), PARSE_OTHER);
   });
 });
 

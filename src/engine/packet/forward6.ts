@@ -1,0 +1,218 @@
+// The IPv6 data path, beside the IPv4 one in forward.ts and sharing its transmit machinery:
+// TCP/UDP to an IPv6 service VIP (the in-hook) and replies from a masq or FULLNAT dest (the
+// out-hook), forwarded by NAT, DR or FULLNAT; Neighbour Discovery in place of ARP, both to
+// resolve next hops and to answer for VIPs and local addresses no interface holds; ICMPv6
+// "packet too big" to a sender whose packet does not fit (IPv6 routers never fragment).
+
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import { Addr } from '../../core/inet.js';
+import { type Ipvs, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
+import { DROP } from '../../wire/drops.js';
+import { ETH_P_IPV6 } from '../../wire/eth.js';
+import { type Frame, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/frame.js';
+import { ALL_NODES, ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT, NdpInfo, writeNa, writeNs } from '../../wire/ndp.js';
+import { gsoHeaderLen, gsoSize, gsoType, VNET_GSO_NONE } from '../../xmit/gso.js';
+import { writePacketTooBig6 } from '../../xmit/icmp.js';
+import { decHop6 } from '../../xmit/ip.js';
+import { dnat6, snat6 } from '../../xmit/nat.js';
+import type { Forwarder } from './forward.js';
+import type { Iface } from './iface.js';
+import { NeighTable6 } from './neigh.js';
+import { RouteTable6 } from './routes.js';
+
+/** True when `list` (four words per address) holds `a`. */
+function has6(list: Uint32Array, a: ArrayLike<number>): boolean {
+  for (let i = 0; i < list.length; i += 4) {
+    if (list[i] === a[0] && list[i + 1] === a[1] && list[i + 2] === a[2] && list[i + 3] === a[3]) return true;
+  }
+  return false;
+}
+
+function show6(a: ArrayLike<number>): string {
+  return Addr.v6(a[0]!, a[1]!, a[2]!, a[3]!).toString();
+}
+
+export class Path6 {
+  readonly routes = new RouteTable6();
+  readonly neigh = new NeighTable6();
+  private readonly nd = new NdpInfo();
+  /** IPv6 service addresses, four words each: the in-hook's prefilter. */
+  vips = new Uint32Array(0);
+  /** Masq and FULLNAT dests: four address words and the port (0: any) each. */
+  rips = new Uint32Array(0);
+  /** VIPs and FULLNAT local addresses no interface holds: the engine answers NDP for them. */
+  announce = new Uint32Array(0);
+  private readonly d = new Uint32Array(4);
+  private readonly c = new Uint32Array(4);
+  private readonly l = new Uint32Array(4);
+  private readonly v = new Uint32Array(4);
+  private rx: Iface | null = null;
+
+  constructor(
+    private readonly fwd: Forwarder,
+    private readonly ipvs: Ipvs,
+  ) {}
+
+  in(f: Frame, rx: Iface): void {
+    this.rx = rx;
+    if (f.proto === IPPROTO_ICMPV6) {
+      if (!f.fragment && (f.icmpType === ND_NEIGHBOR_SOLICIT || f.icmpType === ND_NEIGHBOR_ADVERT)) this.ndIn(f);
+      return;
+    }
+    const toVip = has6(this.vips, f.daddr6);
+    if (!toVip && !this.fromRip(f)) return;
+    const drops = this.fwd.drops;
+    if (f.fragment) {
+      drops.add(DROP.fragment);
+      return;
+    }
+    if (f.proto !== IPPROTO_TCP && f.proto !== IPPROTO_UDP) return;
+    if (!f.l4ChecksumOk()) {
+      drops.add(DROP.bad_l4_checksum);
+      return;
+    }
+    const p = this.fwd.p;
+    p.setV6(f.proto, f.saddr6, f.sport, f.daddr6, f.dport);
+    p.ev = f.proto === IPPROTO_TCP ? f.tcpFlags : 0;
+    p.len = f.totLen;
+    p.fragment = false;
+    if (toVip) {
+      const ref = this.ipvs.processIn(p, this.fwd.now);
+      if (ref >= 0) this.xmitIn(f, ref);
+      else if (ref === VERDICT_NO_DEST) drops.add(DROP.no_dest);
+      else if (ref === VERDICT_DROP) drops.add(DROP.conn_dropped);
+      else if (ref === VERDICT_NO_LPORT) drops.add(DROP.no_lport);
+      else if (ref === VERDICT_ACCEPT && this.fromRip(f)) this.out(f);
+      return;
+    }
+    this.out(f);
+  }
+
+  private fromRip(f: Frame): boolean {
+    const r = this.rips;
+    const a = f.saddr6;
+    for (let i = 0; i < r.length; i += 5) {
+      if (r[i] === a[0] && r[i + 1] === a[1] && r[i + 2] === a[2] && r[i + 3] === a[3] && (r[i + 4] === 0 || r[i + 4] === f.sport)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private xmitIn(f: Frame, ref: number): void {
+    const ipvs = this.ipvs;
+    const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+    const dest = ipvs.connDest(ref);
+    const fullnat = fwd === IP_VS_CONN_F_FULLNAT && dest !== undefined && dest.svc.laddrs.length > 0;
+    if (!dest || !dest.addr.isV6 || (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat)) {
+      this.fwd.drops.add(DROP.fwd_unsupported);
+      return;
+    }
+    const rx = this.rx!;
+    if (!this.neigh.get(f.saddr6) && rx.onLink6(f.saddr6)) this.neigh.learn(f.saddr6, rx.ifindex, f.buf, f.off + 6);
+    if (!decHop6(f)) {
+      this.fwd.drops.add(DROP.ttl_exceeded);
+      return;
+    }
+    const daddr = ipvs.connAddr6(ref, 2, this.d);
+    const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
+    if (!out || this.tooBig(f, out.mtu, f.daddr6)) return;
+    if (fullnat) snat6(f, ipvs.connAddr6(ref, 3, this.l), ipvs.connLport(ref));
+    if (fwd !== IP_VS_CONN_F_DROUTE) dnat6(f, daddr, ipvs.connDport(ref));
+    if (this.fwd.send(f, out)) this.fwd.counters.forwardedIn++;
+  }
+
+  private out(f: Frame): void {
+    const ipvs = this.ipvs;
+    const ref = ipvs.processOut(this.fwd.p, this.fwd.now);
+    const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) {
+      this.fwd.drops.add(DROP.out_no_conn);
+      return;
+    }
+    if (!decHop6(f)) {
+      this.fwd.drops.add(DROP.ttl_exceeded);
+      return;
+    }
+    const client = fwd === IP_VS_CONN_F_FULLNAT ? ipvs.connAddr6(ref, 0, this.c) : f.daddr6;
+    const out = this.hop(client, false);
+    const src = this.rx!.sourceFor6(f.saddr6);
+    if (!out || (src && this.tooBig(f, out.mtu, src))) return;
+    snat6(f, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
+    if (fwd === IP_VS_CONN_F_FULLNAT) dnat6(f, client, ipvs.connCport(ref));
+    if (this.fwd.send(f, out)) this.fwd.counters.forwardedOut++;
+  }
+
+  /** The interface toward `dst` and its next hop (in the forwarder's nhEntry), or null, counted. */
+  hop(dst: ArrayLike<number>, onLinkOnly: boolean): Iface | null {
+    const r = this.routes;
+    const ifindex = r.lookup(dst);
+    const out = ifindex > 0 ? this.fwd.ifaces[ifindex] : undefined;
+    if (!out) {
+      this.fwd.drops.add(DROP.no_route);
+      this.fwd.warnOnce(`route6 ${show6(dst)}`, `packet engine: no route to ${show6(dst)} through an interface the engine runs on; dropping`);
+      return null;
+    }
+    if (onLinkOnly && r.viaGateway) {
+      this.fwd.drops.add(DROP.dr_not_onlink);
+      this.fwd.warnOnce(
+        `dr6 ${show6(dst)}`,
+        `packet engine: DR dest ${show6(dst)} is not on-link (route via ${show6(r.gateway)}); DR needs the real server on the director's LAN (use -m)`,
+      );
+      return null;
+    }
+    const nh = r.viaGateway ? r.gateway : dst;
+    this.fwd.nhEntry = this.neigh.get(nh) ?? this.neigh.entry(nh, out.ifindex);
+    return out;
+  }
+
+  /** True (dropped, counted) when `f` does not fit `mtu`; the sender gets "packet too big" from `src`. */
+  private tooBig(f: Frame, mtu: number, src: ArrayLike<number>): boolean {
+    const len = gsoType(f) !== VNET_GSO_NONE ? gsoHeaderLen(f) + gsoSize(f) : f.totLen;
+    if (len <= mtu) return false;
+    this.fwd.drops.add(DROP.mtu_exceeded);
+    const out = this.hop(f.saddr6, false);
+    if (!out) return true;
+    this.fwd.sendBuilt(out, (dst, at) => writePacketTooBig6(f, src, mtu, dst, at), ETH_P_IPV6);
+    this.fwd.counters.icmpFragNeeded++;
+    return true;
+  }
+
+  /** Learns from solicitations and advertisements; answers for the addresses we announce. */
+  private ndIn(f: Frame): void {
+    const nd = this.nd;
+    if (!nd.read(f)) return;
+    const rx = this.rx!;
+    // A solicitation teaches its sender's MAC; an advertisement its target's.
+    const who = nd.type === ND_NEIGHBOR_SOLICIT ? f.saddr6 : nd.target;
+    if (nd.llAt >= 0) {
+      const n = this.neigh.get(who);
+      if (n) {
+        this.neigh.learn(who, rx.ifindex, f.buf, nd.llAt);
+        if (n.pending.length > 0) this.fwd.flushPending(n);
+      }
+    }
+    if (nd.type !== ND_NEIGHBOR_SOLICIT || !has6(this.announce, nd.target)) return;
+    const unspecified = f.saddr6[0] === 0 && f.saddr6[1] === 0 && f.saddr6[2] === 0 && f.saddr6[3] === 0;
+    const target = nd.target;
+    const askerMac = f.buf.subarray(f.off + 6, f.off + 12);
+    this.fwd.sendRaw(rx, (dst, at) =>
+      unspecified ? writeNa(dst, at, rx.mac, target, null, ALL_NODES) : writeNa(dst, at, rx.mac, target, askerMac, f.saddr6),
+    );
+    this.fwd.counters.arpReplies++;
+  }
+
+  /** Sends a neighbour solicitation for `target` out of `out`. */
+  solicit(target: Uint32Array, out: Iface): void {
+    const src = out.sourceFor6(target);
+    if (!src) return;
+    this.fwd.sendRaw(out, (dst, at) => writeNs(dst, at, out.mac, src, target));
+  }
+
+  /** Announces an address the engine answers NDP for (unsolicited advertisement to all nodes). */
+  announceVip(a: Uint32Array): void {
+    for (const out of this.fwd.ifaces) {
+      if (out && (out.onLink6(a) || out.addrs6.length === 0)) this.fwd.sendRaw(out, (dst, at) => writeNa(dst, at, out.mac, a, null, ALL_NODES));
+    }
+  }
+}
