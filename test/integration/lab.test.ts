@@ -25,10 +25,10 @@ function vipOf(lab: LabDef): string {
   return lab.client.url.replace(/^http:\/\/|\/$/g, '');
 }
 
-function link(ns: string, dev: string): { mac: string; ip: string } {
+function link(ns: string, dev: string, family = 'inet'): { mac: string; ip: string } {
   const out = execFileSync('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', dev], { encoding: 'utf8' });
-  const j = JSON.parse(out) as { address: string; addr_info: { family: string; local: string }[] }[];
-  return { mac: j[0]!.address, ip: j[0]!.addr_info.find((a) => a.family === 'inet')!.local };
+  const j = JSON.parse(out) as { address: string; addr_info: { family: string; local: string; scope: string }[] }[];
+  return { mac: j[0]!.address, ip: j[0]!.addr_info.find((a) => a.family === family && a.scope === 'global')!.local };
 }
 
 async function status(lab: LabDef): Promise<{ pid: number; engine: string; drops: Record<string, number>; unserved: unknown[] }> {
@@ -53,14 +53,14 @@ function destConns(stats: string): number[] {
 
 async function transfers(lab: LabDef): Promise<void> {
   const url = lab.client.url;
-  const down = await client(lab, `curl -sf --max-time 60 ${url}blob/${MB10} | sha256sum`);
+  const down = await client(lab, `curl -sf --max-time 60 '${url}blob/${MB10}' | sha256sum`);
   assert.equal(down.split(' ')[0], sha256(blob(MB10)), 'download digest');
   const dir = mkdtempSync(join(tmpdir(), 'tsvs-blob-'));
   try {
     const file = join(dir, 'up.bin');
     const data = blob(MB10 + 12345);
     writeFileSync(file, data);
-    const up = await client(lab, `curl -sf --max-time 60 --data-binary @${file} ${url}`);
+    const up = await client(lab, `curl -sf --max-time 60 --data-binary @${file} '${url}'`);
     assert.equal(up.split(' ')[1], sha256(data), `upload digest (answered by ${up.split(' ')[0]})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -95,7 +95,7 @@ describe('seed labs on the packet engine', { skip }, () => {
       const st = await status(lab);
       assert.equal(st.engine, 'packet');
       assert.deepEqual(st.unserved, []);
-      if (lab.name === 'seed002-nat' || lab.name === 'seed001-dr') await transfers(lab);
+      if (['seed002-nat', 'seed001-dr', 'nat6', 'dr6'].includes(lab.name)) await transfers(lab);
       await labDown(lab);
     });
   }
@@ -148,6 +148,45 @@ describe('seed labs on the packet engine', { skip }, () => {
     assert.match(await client(lab, `ip route get ${vipOf(lab)}`), /mtu 1400/);
     const st = await status(lab);
     assert.ok((st.drops.mtu_exceeded ?? 0) > 0, JSON.stringify(st.drops));
+    await labDown(lab);
+  });
+
+  it('nat6: a segment too big for the inside link gets the client ICMPv6 packet too big', async () => {
+    ensureBuilt();
+    const lab = findLab('nat6')!;
+    used.add(lab);
+    await labUp(lab, () => {}, env);
+    await inNs(nsName(lab, 'director'), ['ip', 'link', 'set', 'eth1', 'mtu', '1400']);
+    const dir = mkdtempSync(join(tmpdir(), 'tsvs-blob-'));
+    try {
+      const file = join(dir, 'up.bin');
+      const data = blob((1 << 20) + 999);
+      writeFileSync(file, data);
+      const up = await client(lab, `curl -sf --max-time 60 --data-binary @${file} '${lab.client.url}'`);
+      assert.equal(up.split(' ')[1], sha256(data));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.match(await client(lab, `ip -6 route get ${lab.director.vip}`), /mtu 1400/);
+    await labDown(lab);
+  });
+
+  it('dr6: only the director advertises the VIP; real servers hold it on lo without answering NDP', async () => {
+    ensureBuilt();
+    const lab = findLab('dr6')!;
+    used.add(lab);
+    await labUp(lab, () => {}, env);
+    const cl = link(nsName(lab, 'client'), 'eth0', 'inet6');
+    const dmac = link(nsName(lab, 'director'), 'eth0', 'inet6').mac;
+    const out = await client(
+      lab,
+      [process.execPath, '--import', 'tsx', fixture('ndp-probe.ts'), 'eth0', cl.mac, cl.ip, lab.director.vip, '500'].join(' '),
+    );
+    assert.deepEqual(JSON.parse(out), [dmac]);
+    for (const s of lab.realServers) {
+      const lo = await inNs(nsName(lab, s.host), ['ip', '-6', 'addr', 'show', 'dev', 'lo']);
+      assert.match(lo.stdout, /2001:db8:9::100\/128/);
+    }
     await labDown(lab);
   });
 

@@ -79,3 +79,71 @@ export function icmpError(from: number, to: number, type: number, code: number, 
   write16(b, 36, checksum(b, 34, 8 + q.length));
   return b;
 }
+
+export interface Pkt6 {
+  saddr: Uint32Array;
+  daddr: Uint32Array;
+  sport: number;
+  dport: number;
+  proto?: 6 | 17;
+  payload?: Uint8Array;
+  hop?: number;
+  /** Extension headers before the transport header: 'hbh' (hop-by-hop), 'frag' (a first fragment). */
+  ext?: ('hbh' | 'frag' | 'frag-later')[];
+}
+
+export function ip6(s: string): Uint32Array {
+  const [head, tail = ''] = s.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t].map((g) => parseInt(g, 16));
+  return Uint32Array.from([0, 1, 2, 3], (k) => ((groups[2 * k]! << 16) | groups[2 * k + 1]!) >>> 0);
+}
+
+/** Ethernet + IPv6 (+ extension headers) + TCP or UDP + payload, checksum right. */
+export function frame6(p: Pkt6): Uint8Array {
+  const proto = p.proto ?? 6;
+  const pay = p.payload ?? new Uint8Array(0);
+  const l4h = proto === 6 ? 20 : 8;
+  const l4len = l4h + pay.length;
+  const ext = p.ext ?? [];
+  const b = new Uint8Array(14 + 40 + 8 * ext.length + l4len);
+  b.set(MAC_B, 0);
+  b.set(MAC_A, 6);
+  write16(b, 12, 0x86dd);
+  b[14] = 0x60;
+  write16(b, 18, 8 * ext.length + l4len);
+  b[20] = ext.length === 0 ? proto : ext[0] === 'hbh' ? 0 : 44;
+  b[21] = p.hop ?? 64;
+  for (let k = 0; k < 4; k++) {
+    write32(b, 22 + 4 * k, p.saddr[k]!);
+    write32(b, 38 + 4 * k, p.daddr[k]!);
+  }
+  let at = 54;
+  ext.forEach((e, i) => {
+    const next = ext[i + 1];
+    b[at] = next === undefined ? proto : next === 'hbh' ? 0 : 44;
+    if (e === 'hbh') {
+      b[at + 1] = 0;
+      b[at + 2] = 1; // PadN
+      b[at + 3] = 4;
+    } else write16(b, at + 2, e === 'frag-later' ? 8 << 3 : 1); // offset 8 units, or M flag
+    at += 8;
+  });
+  const l4 = at;
+  write16(b, l4, p.sport);
+  write16(b, l4 + 2, p.dport);
+  if (proto === 6) {
+    write32(b, l4 + 4, 1000);
+    b[l4 + 12] = 0x50;
+    b[l4 + 13] = 0x02;
+    write16(b, l4 + 14, 65535);
+  } else write16(b, l4 + 4, l4len);
+  b.set(pay, l4 + l4h);
+  let acc = proto + l4len;
+  for (let k = 0; k < 4; k++) acc += (p.saddr[k]! >>> 16) + (p.saddr[k]! & 0xffff) + (p.daddr[k]! >>> 16) + (p.daddr[k]! & 0xffff);
+  let c = checksum(b, l4, l4len, acc);
+  if (proto === 17 && c === 0) c = 0xffff;
+  write16(b, proto === 6 ? l4 + 16 : l4 + 6, c);
+  return b;
+}

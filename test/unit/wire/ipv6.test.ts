@@ -1,0 +1,197 @@
+// IPv6 on the wire: parsing (extension headers, fragments, malformed), NAT rewrites with
+// incremental checksums, hop limits, Neighbour Discovery messages, "packet too big", and the
+// IPv6 route and neighbour tables.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { NeighTable6 } from '../../../src/engine/packet/neigh.js';
+import { RouteTable6 } from '../../../src/engine/packet/routes.js';
+import { fold, pseudo6, read16, read32, sum16 } from '../../../src/wire/csum.js';
+import { DROP } from '../../../src/wire/drops.js';
+import { Frame, PARSE_IP6, PARSE_MALFORMED } from '../../../src/wire/frame.js';
+import { ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT, NdpInfo, solicitedNode, writeNa, writeNs } from '../../../src/wire/ndp.js';
+import { writePacketTooBig6 } from '../../../src/xmit/icmp.js';
+import { decHop6 } from '../../../src/xmit/ip.js';
+import { dnat6, snat6 } from '../../../src/xmit/nat.js';
+import { frame6, ip6, MAC_A, MAC_B } from './build.js';
+
+const C = ip6('2001:db8:1::200');
+const V = ip6('2001:db8:1::1');
+
+function parse(b: Uint8Array): Frame {
+  const f = new Frame();
+  assert.equal(f.parse(b, 0, b.length, -1), PARSE_IP6);
+  return f;
+}
+
+describe('IPv6 parsing', () => {
+  it('reads addresses, hop limit, ports and the transport header behind extension headers', () => {
+    const b = frame6({ saddr: C, daddr: V, sport: 40000, dport: 80, hop: 9, ext: ['hbh'] });
+    const f = parse(b);
+    assert.ok(f.v6);
+    assert.deepEqual([...f.saddr6], [...C]);
+    assert.deepEqual([...f.daddr6], [...V]);
+    assert.equal(f.ttl, 9);
+    assert.equal(f.proto, 6);
+    assert.equal(f.l4, 14 + 40 + 8);
+    assert.equal(f.ihl, 48);
+    assert.equal([f.sport, f.dport, f.tcpFlags].join(), '40000,80,2');
+    assert.ok(f.l4ChecksumOk());
+  });
+
+  it('fragments are found: a first fragment and a later one', () => {
+    for (const e of ['frag', 'frag-later'] as const) {
+      const f = parse(frame6({ saddr: C, daddr: V, sport: 1, dport: 2, ext: [e] }));
+      assert.ok(f.fragment, e);
+    }
+  });
+
+  it('malformed: short header, wrong version, payload length beyond the frame, extension beyond the packet', () => {
+    const f = new Frame();
+    const good = frame6({ saddr: C, daddr: V, sport: 1, dport: 2 });
+    const cases: [Uint8Array, number][] = [
+      [good.subarray(0, 40), DROP.truncated],
+      [Uint8Array.from(good, (x, i) => (i === 14 ? 0x40 : x)), DROP.bad_ip_header],
+      [Uint8Array.from(good, (x, i) => (i === 18 ? 0x7f : x)), DROP.bad_length],
+    ];
+    const ext = frame6({ saddr: C, daddr: V, sport: 1, dport: 2, ext: ['hbh'] });
+    ext[55] = 200; // hop-by-hop length beyond the packet
+    cases.push([ext, DROP.bad_length]);
+    for (const [b, why] of cases) {
+      assert.equal(f.parse(b, 0, b.length, -1), PARSE_MALFORMED);
+      assert.equal(f.reason, why);
+    }
+  });
+
+  it('random bytes labelled IPv6 never throw', () => {
+    const f = new Frame();
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 14, maxLength: 200 }), (data) => {
+        const b = Uint8Array.from(data);
+        b[12] = 0x86;
+        b[13] = 0xdd;
+        if (b.length > 14) b[14] = 0x60 | (b[14]! & 15);
+        const k = f.parse(b, 0, b.length, -1);
+        if (k === PARSE_IP6) f.l4ChecksumOk();
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('IPv6 NAT', () => {
+  it('DNAT then SNAT keep the TCP/UDP checksum right for any addresses and ports', () => {
+    const word = fc.integer({ min: 0, max: 0xffffffff });
+    const addr = fc.array(word, { minLength: 4, maxLength: 4 }).map((a) => Uint32Array.from(a));
+    fc.assert(
+      fc.property(fc.constantFrom<6 | 17>(6, 17), addr, addr, addr, fc.integer({ min: 1, max: 65535 }), fc.uint8Array({ maxLength: 300 }), (proto, c, r, x, port, payload) => {
+        const b = frame6({ saddr: c, daddr: V, sport: 5555, dport: 80, proto, payload });
+        const f = parse(b);
+        dnat6(f, r, port);
+        const g = parse(b);
+        assert.ok(g.l4ChecksumOk());
+        assert.deepEqual([...g.daddr6], [...r]);
+        assert.equal(g.dport, port);
+        snat6(g, x, 1234);
+        const h = parse(b);
+        assert.ok(h.l4ChecksumOk());
+        assert.deepEqual([...h.saddr6], [...x]);
+        assert.equal(h.sport, 1234);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the hop limit counts down and stops at one', () => {
+    const b = frame6({ saddr: C, daddr: V, sport: 1, dport: 2, hop: 2 });
+    const f = parse(b);
+    assert.ok(decHop6(f));
+    assert.equal(b[21], 1);
+    assert.equal(decHop6(f), false);
+  });
+});
+
+describe('Neighbour Discovery', () => {
+  it('a solicitation goes to the solicited-node group and reads back with its source MAC', () => {
+    const b = new Uint8Array(200);
+    const n = writeNs(b, 0, MAC_A, C, V);
+    assert.deepEqual([...b.subarray(0, 6)], [0x33, 0x33, 0xff, 0, 0, 1]);
+    const f = new Frame();
+    assert.equal(f.parse(b, 0, n, -1), PARSE_IP6);
+    assert.deepEqual([...f.daddr6], [...solicitedNode(V, new Uint32Array(4))]);
+    const nd = new NdpInfo();
+    assert.ok(nd.read(f));
+    assert.equal(nd.type, ND_NEIGHBOR_SOLICIT);
+    assert.deepEqual([...nd.target], [...V]);
+    assert.deepEqual([...b.subarray(nd.llAt, nd.llAt + 6)], [...MAC_A]);
+  });
+
+  it('a solicited advertisement answers the asker; its checksum and flags are right', () => {
+    const b = new Uint8Array(200);
+    const n = writeNa(b, 0, MAC_B, V, MAC_A, C);
+    const f = new Frame();
+    assert.equal(f.parse(b, 0, n, -1), PARSE_IP6);
+    assert.ok(f.l4ChecksumOk());
+    const nd = new NdpInfo();
+    assert.ok(nd.read(f));
+    assert.equal(nd.type, ND_NEIGHBOR_ADVERT);
+    assert.ok(nd.solicited);
+    assert.deepEqual([...b.subarray(nd.llAt, nd.llAt + 6)], [...MAC_B]);
+  });
+
+  it('messages that break RFC 4861 are ignored: hop limit below 255, bad checksum', () => {
+    const b = new Uint8Array(200);
+    const n = writeNs(b, 0, MAC_A, C, V);
+    const f = new Frame();
+    b[21] = 254;
+    f.parse(b, 0, n, -1);
+    assert.equal(new NdpInfo().read(f), false);
+    b[21] = 255;
+    b[n - 1]! ^= 1;
+    f.parse(b, 0, n, -1);
+    assert.equal(new NdpInfo().read(f), false);
+  });
+});
+
+describe('ICMPv6 packet too big', () => {
+  it('goes to the sender with the MTU, quoting what fits in 1280 bytes', () => {
+    const f = parse(frame6({ saddr: C, daddr: V, sport: 1, dport: 2, payload: new Uint8Array(1452) }));
+    const out = new Uint8Array(1400);
+    const n = writePacketTooBig6(f, V, 1400, out, 0);
+    assert.equal(n, 1280);
+    assert.equal(out[6], 58);
+    assert.equal(out[40], 2);
+    assert.equal(read32(out, 44), 1400);
+    assert.equal(fold(sum16(out, 40, n - 40, pseudo6(V, C, 58, n - 40))), 0xffff);
+    assert.equal(read16(out, 48 + 4), 1452 + 20, 'the quote starts with the offending header');
+  });
+});
+
+describe('IPv6 routes and neighbours', () => {
+  it('longest prefix wins; a gateway is reported', () => {
+    const t = new RouteTable6();
+    t.load([
+      { dst: 'default', gateway: 'fe80::1', ifindex: 2 },
+      { dst: '2001:db8:2::/64', ifindex: 3 },
+      { dst: '2001:db8:2::10/128', gateway: '2001:db8:2::1', ifindex: 4 },
+      { dst: 'garbage', ifindex: 5 },
+    ]);
+    assert.equal(t.size, 3);
+    assert.equal(t.lookup(ip6('2001:db8:2::20')), 3);
+    assert.equal(t.viaGateway, false);
+    assert.equal(t.lookup(ip6('2001:db8:2::10')), 4);
+    assert.deepEqual([...t.gateway], [...ip6('2001:db8:2::1')]);
+    assert.equal(t.lookup(ip6('2001:db8:7::1')), 2);
+    assert.deepEqual([...t.gateway], [...ip6('fe80::1')]);
+  });
+
+  it('neighbours are found by their four words, never by a colliding hash', () => {
+    const n = new NeighTable6();
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 4, maxLength: 4 }), { maxLength: 50 }), (as) => {
+        for (const a of as) n.learn(a, 1, MAC_A, 0);
+        for (const a of as) assert.deepEqual([...n.get(a)!.addr6!], a);
+      }),
+    );
+  });
+});
