@@ -1,8 +1,9 @@
 // The proxy engine with real sockets and real HTTP servers on loopback: distribution per
 // scheduler as the core decides it, persistence, draining, a 100 MB transfer both ways with
-// half-close, UDP flows and one-packet scheduling, and exact counters. Every case runs twice:
-// on the daemon's thread alone, and with TCP in two worker threads (scheduling stays on the
-// daemon's thread, so the sequences must be the same).
+// half-close, UDP flows and one-packet scheduling, and exact counters. Every case runs three
+// times: on the daemon's thread alone, and with TCP in two worker threads, on Node's sockets and
+// on raw sockets in epoll loops (scheduling stays on the daemon's thread, so the sequences must
+// be the same).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -69,17 +70,19 @@ interface Director {
   stop(): Promise<void>;
 }
 
-/** Worker threads of the engines the current suite starts. */
+/** Worker threads of the engines the current suite starts, and their I/O. */
 let workers = 0;
+let io: 'node' | 'epoll' = 'node';
 
 const t0 = performance.now();
 const clock = () => performance.now() - t0;
 
 async function director(sched: string, backends: { name: string; port: number; w: number }[], over: Partial<ServiceSpec> = {}): Promise<Director> {
   const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-  const engine = new ProxyEngine(quiet, { workers });
+  const engine = new ProxyEngine(quiet, { workers, io });
   await engine.start(ipvs, clock);
   assert.equal(engine.workers, workers);
+  if (workers) assert.equal(engine.workerIo, io);
   const vport = await freePort();
   const key = svcSpec('127.0.0.1', vport, { schedName: sched, ...over });
   ipvs.rules.addService(key, clock());
@@ -106,10 +109,17 @@ function twinPicks(sched: string, backends: { port: number; w: number; name: str
   });
 }
 
-for (const n of [0, 2]) describe(`proxy engine (${n ? `${n} worker threads` : 'one thread'})`, () => {
+const modes = [
+  { n: 0, kind: 'node' as const },
+  { n: 2, kind: 'node' as const },
+  ...(process.platform === 'linux' ? [{ n: 2, kind: 'epoll' as const }] : []),
+];
+
+for (const { n, kind } of modes) describe(`proxy engine (${n ? `${n} worker threads, ${kind} I/O` : 'one thread'})`, () => {
   const backends: { name: string; port: number; w: number; server: HttpServer }[] = [];
   before(async () => {
     workers = n;
+    io = kind;
     for (const [name, w] of [['A', 3], ['B', 2], ['C', 1]] as const) {
       const b = await httpBackend(name);
       backends.push({ name, port: b.port, w, server: b.server });
@@ -336,7 +346,7 @@ for (const n of [0, 2]) describe(`proxy engine (${n ? `${n} worker threads` : 'o
     await new Promise<void>((r) => srv.listen(0, '::1', () => r()));
     const port = (srv.address() as AddressInfo).port;
     const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-    const engine = new ProxyEngine(quiet, { workers });
+    const engine = new ProxyEngine(quiet, { workers, io });
     await engine.start(ipvs, clock);
     const vport = await freePort();
     const key = svcSpec('::1', vport, { schedName: 'rr' });

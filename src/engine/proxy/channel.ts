@@ -16,6 +16,10 @@
 //   LISTEN   svcId fd                     accept on this listening socket for this service
 //   UNLISTEN svcId                        stop accepting for this service
 //   SETTLE   token                        answer SETTLED once earlier events are sent
+//   STOP                                  close every socket and exit (epoll workers)
+//
+// A worker's first message is ['ready', eventfd]: the eventfd the daemon's thread writes to
+// after posting to an epoll worker (-1 for a worker on Node's sockets).
 
 export type Batch = (number | string)[];
 
@@ -32,3 +36,4 @@ export const D_DESTROY = 2;
 export const D_LISTEN = 3;
 export const D_UNLISTEN = 4;
 export const D_SETTLE = 5;
+export const D_STOP = 6;

@@ -18,7 +18,7 @@ import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label as svcLabel, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
 import { ProxyContext } from './context.js';
-import { WorkerPool } from './pool.js';
+import { epollAvailable, type WorkerIo, WorkerPool } from './pool.js';
 import { ListenError, reusePortAvailable } from './reuseport.js';
 import { proxyTcp } from './tcp.js';
 import { UdpService } from './udp.js';
@@ -51,6 +51,11 @@ export interface ProxyEngineOptions {
    * TSVS_PROXY_WORKERS environment variable, else one per core when there are two or more.
    */
   workers?: number;
+  /**
+   * How workers do socket I/O: 'epoll' (raw sockets in an epoll loop; Linux x64/arm64, the
+   * default there) or 'node' (Node's net sockets). Default: TSVS_PROXY_IO, else the best here.
+   */
+  io?: WorkerIo;
 }
 
 /** How many workers the engine starts when not told. */
@@ -73,18 +78,28 @@ export class ProxyEngine implements Engine {
     opts: ProxyEngineOptions = {},
   ) {
     this.wanted = opts.workers ?? defaultWorkers();
+    const env = process.env.TSVS_PROXY_IO;
+    this.io = opts.io ?? (env === 'node' || env === 'epoll' ? env : 'epoll');
   }
+
+  private io: WorkerIo;
 
   /** Worker threads serving TCP (0: the daemon's thread does). */
   get workers(): number {
     return this.pool?.size ?? 0;
   }
 
+  /** How the workers do their socket I/O (null: no workers). */
+  get workerIo(): WorkerIo | null {
+    return this.pool?.io ?? null;
+  }
+
   async start(ipvs: Ipvs, clock: () => number): Promise<void> {
     const ctx = new ProxyContext(ipvs, clock, this.log);
     this.ctx = ctx;
     if (this.wanted >= 2 && reusePortAvailable()) {
-      const pool = new WorkerPool(ctx, this.wanted);
+      if (this.io === 'epoll' && !epollAvailable()) this.io = 'node';
+      const pool = new WorkerPool(ctx, this.wanted, this.io);
       try {
         await pool.start();
         this.pool = pool;
@@ -226,7 +241,10 @@ export class ProxyEngine implements Engine {
       }
     }
     const st: EngineStatus = { engine: 'proxy', interfaces, unserved, drops: { ...(this.ctx?.drops ?? {}) } };
-    if (this.pool) st.notes = [`TCP served by ${this.pool.size} worker threads; the core schedules and counts on the daemon's thread`];
+    if (this.pool) {
+      const io = this.pool.io === 'epoll' ? 'raw sockets in epoll loops' : "Node's sockets";
+      st.notes = [`TCP served by ${this.pool.size} worker threads (${io}); the core schedules and counts on the daemon's thread`];
+    }
     return st;
   }
 }

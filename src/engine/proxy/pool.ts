@@ -6,7 +6,7 @@
 // in its worker. Events of a conn the core already expired are ignored, so that a ref the core
 // reuses is never charged for an old connection's traffic.
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP } from '../../core/constants.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
@@ -18,6 +18,7 @@ import {
   D_DESTROY,
   D_LISTEN,
   D_SETTLE,
+  D_STOP,
   D_UNLISTEN,
   W_ACCEPT,
   W_CLOSED,
@@ -29,6 +30,15 @@ import {
 } from './channel.js';
 import type { DestHealth, ProxyContext } from './context.js';
 import { closeFds, openListeners } from './reuseport.js';
+import { sys } from './sys.js';
+
+/** How the workers do their socket I/O: Node's net sockets, or raw sockets in an epoll loop. */
+export type WorkerIo = 'node' | 'epoll';
+
+/** Whether the epoll workers can run here (Linux, koffi, a known struct epoll_event layout). */
+export function epollAvailable(): boolean {
+  return sys() !== null && (process.arch === 'x64' || process.arch === 'arm64');
+}
 
 interface Remote {
   worker: number;
@@ -39,6 +49,11 @@ interface Slot {
   index: number;
   worker: Worker;
   outbox: Batch;
+  /** epoll workers: where messages go, and the eventfd that wakes the worker after each. */
+  inbox: MessagePort | null;
+  efd: number;
+  /** The listening fds this worker was given, by service id (closed here if it dies). */
+  fds: Map<number, number>;
   alive: boolean;
   /** The worker loaded its code and listens for messages. */
   ready: boolean;
@@ -47,13 +62,17 @@ interface Slot {
 /** After this many exits without serving, a worker is not replaced any more. */
 const MAX_RESPAWNS = 5;
 
-function newWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+function newWorker(io: WorkerIo, inbox: MessagePort | null): Worker {
+  const name = io === 'epoll' ? 'epoll-worker' : 'worker';
+  const opts = inbox ? { workerData: { port: inbox }, transferList: [inbox] } : {};
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), opts);
   // Run from the sources (tests, bench through tsx): the worker registers tsx itself, as a
   // worker thread does not inherit the loader hooks of `--import tsx`.
-  const url = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
+  const url = new URL(`./${name}.ts`, import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url)}); });`, { ...opts, eval: true });
 }
+
+const WAKE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -71,6 +90,7 @@ export class WorkerPool {
   constructor(
     private readonly ctx: ProxyContext,
     readonly size: number,
+    readonly io: WorkerIo,
   ) {}
 
   /** Starts the workers; rejects if one cannot start (the engine then runs on one thread). */
@@ -88,11 +108,14 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Slot {
-    const worker = newWorker();
-    const slot: Slot = { index, worker, outbox: [], alive: true, ready: false };
+    const ch = this.io === 'epoll' ? new MessageChannel() : null;
+    const worker = newWorker(this.io, ch?.port2 ?? null);
+    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, fds: new Map(), alive: true, ready: false };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
-        slot.ready = true; // the first message says so
+        slot.ready = true; // the first message says so: ['ready', eventfd]
+        slot.efd = b[1] as number;
+        this.send(slot);
         return;
       }
       this.onBatch(slot, b);
@@ -102,6 +125,8 @@ export class WorkerPool {
     });
     worker.on('exit', (code) => {
       slot.alive = false;
+      slot.inbox?.close();
+      if (!this.stopped && slot.inbox) closeFds([...slot.fds.values()]); // raw fds outlive the thread
       for (const [token, w] of this.settling) {
         if (w.worker !== index) continue;
         this.settling.delete(token);
@@ -120,6 +145,7 @@ export class WorkerPool {
         try {
           const [fd] = openListeners(svc.addr, svc.port, 1);
           fresh.outbox.push(D_LISTEN, id, fd!);
+          fresh.fds.set(id, fd!);
         } catch (e) {
           this.ctx.log(`proxy: ${svcLabel(svc)}: worker ${index} could not listen again (${(e as Error).message})`);
         }
@@ -131,6 +157,14 @@ export class WorkerPool {
 
   private send(s: Slot): void {
     if (s.outbox.length === 0 || !s.alive) return;
+    if (s.inbox) {
+      if (!s.ready) return; // sent once the worker has said where to wake it
+      const b = s.outbox;
+      s.outbox = [];
+      s.inbox.postMessage(b);
+      sys()!.write(s.efd, WAKE, 8);
+      return;
+    }
     const b = s.outbox;
     s.outbox = [];
     s.worker.postMessage(b);
@@ -147,6 +181,7 @@ export class WorkerPool {
     this.slots.forEach((s, i) => {
       if (s.alive) {
         s.outbox.push(D_LISTEN, id, fds[i]!);
+        s.fds.set(id, fds[i]!);
         this.send(s);
       } else unused.push(fds[i]!);
     });
@@ -159,6 +194,7 @@ export class WorkerPool {
     this.svcIds.delete(svc);
     this.svcs.delete(id);
     for (const s of this.slots) {
+      s.fds.delete(id);
       s.outbox.push(D_UNLISTEN, id);
       this.send(s);
     }
@@ -195,7 +231,19 @@ export class WorkerPool {
   async stop(): Promise<void> {
     this.stopped = true;
     this.remote.clear();
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.inbox && s.alive && s.ready) {
+          // An epoll worker closes its raw sockets itself, then exits.
+          const exited = new Promise<void>((r) => s.worker.once('exit', () => r()));
+          s.outbox.push(D_STOP);
+          this.send(s);
+          const t = setTimeout(() => void s.worker.terminate(), 2000);
+          await exited;
+          clearTimeout(t);
+        } else await s.worker.terminate();
+      }),
+    );
     for (const w of this.settling.values()) w.resolve();
     this.settling.clear();
   }

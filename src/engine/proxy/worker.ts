@@ -93,7 +93,7 @@ function listen(svcId: number, fd: number): void {
   server.listen({ fd });
 }
 
-port.postMessage('ready');
+port.postMessage(['ready', -1]);
 port.on('message', (m: Batch) => {
   for (let i = 0; i < m.length; ) {
     switch (m[i]) {

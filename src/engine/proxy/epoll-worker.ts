@@ -1,0 +1,442 @@
+// The proxy workers' fast path (Linux): the same job as worker.ts — accept on this worker's
+// SO_REUSEPORT sockets, ask the daemon's thread for the core's decision, connect, pipe both
+// ways with backpressure and half-close, report every event in order — but on raw non-blocking
+// sockets and one edge-triggered epoll loop driven through koffi, without Node's stream
+// machinery: per connection it costs a few system calls and no per-socket JavaScript objects
+// beyond one record. The thread blocks in epoll_wait; the daemon's thread wakes it through an
+// eventfd after each message it posts, and the messages are taken with receiveMessageOnPort.
+
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
+import { Addr } from '../../core/inet.js';
+import {
+  type Batch,
+  D_DECIDE,
+  D_DESTROY,
+  D_LISTEN,
+  D_SETTLE,
+  D_STOP,
+  D_UNLISTEN,
+  W_ACCEPT,
+  W_CLOSED,
+  W_DROP,
+  W_HEALTH,
+  W_IN,
+  W_OUT,
+  W_SETTLED,
+} from './channel.js';
+import { CONNECT_TIMEOUT_MS } from './pipe.js';
+import { proxyV1, proxyV2 } from './proxy-protocol.js';
+import {
+  EAGAIN,
+  ECONNREFUSED,
+  EINPROGRESS,
+  EINTR,
+  EPOLL_CTL_ADD,
+  EPOLL_DATA_OFF,
+  EPOLL_EVENT_SIZE,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+  ERRNO_NAMES,
+  IPPROTO_TCP,
+  SHUT_WR,
+  SO_ERROR,
+  SO_LINGER,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  AF_INET,
+  AF_INET6,
+  sockaddr,
+  sys,
+  TCP_NODELAY,
+} from './sys.js';
+
+const S = sys()!;
+const inbox = (workerData as { port: MessagePort }).port;
+const up = parentPort!;
+
+const MAX_EVENTS = 256;
+/** One read buffer for every connection of this worker: data is written on at once. */
+const BUF_SIZE = 256 * 1024;
+const buf = Buffer.allocUnsafe(BUF_SIZE);
+const evbuf = new Uint8Array(EPOLL_EVENT_SIZE * MAX_EVENTS);
+const evview = new DataView(evbuf.buffer);
+const evOne = new Uint8Array(EPOLL_EVENT_SIZE);
+const evOneView = new DataView(evOne.buffer);
+const saBuf = new Uint8Array(28);
+const saLen = new Int32Array(1);
+const intVal = new Int32Array(2);
+const intLen = new Int32Array(1);
+const one = new Int32Array([1]);
+const linger0 = new Int32Array([1, 0]);
+const efdBuf = new Uint8Array(8);
+
+class Listener {
+  constructor(
+    readonly svcId: number,
+    readonly fd: number,
+  ) {}
+}
+
+/** One proxied connection. Side 0 is the client, side 1 the real server. */
+class Conn {
+  ref = -1;
+  readonly fd = [-1, -1];
+  readonly readable = [false, false];
+  readonly writable = [false, false];
+  /** The peer of each side has hung up (its FIN or an error is waiting to be read). */
+  readonly hup = [false, false];
+  /** Bytes waiting to be written to each side. */
+  readonly pend: (Uint8Array | null)[] = [null, null];
+  /** EOF read from each side. */
+  readonly eof = [false, false];
+  /** Writes shut down towards each side. */
+  readonly shut = [false, false];
+  connected = false;
+  closed = false;
+  deadline = 0;
+  constructor(
+    readonly id: number,
+    cfd: number,
+    readonly caddr: Addr,
+    readonly cport: number,
+  ) {
+    this.fd[0] = cfd;
+    this.writable[0] = true;
+  }
+}
+
+const ep = S.epollCreate();
+const efd = S.eventfd();
+if (ep < 0 || efd < 0) throw new Error(`proxy worker: epoll/eventfd failed (errno ${S.errno()})`);
+/** What each fd is. */
+const byFd: (Conn | Listener | null)[] = [];
+const listeners = new Map<number, Listener>();
+const waiting = new Map<number, Conn>();
+const conns = new Map<number, Conn>();
+const connecting = new Set<Conn>();
+const targets = new Map<string, Uint8Array>();
+let nextId = 1;
+let outbox: Batch = [];
+let running = true;
+
+function ctl(fd: number, events: number): void {
+  evOneView.setUint32(0, events >>> 0, true);
+  evOneView.setUint32(EPOLL_DATA_OFF, fd, true);
+  evOneView.setUint32(EPOLL_DATA_OFF + 4, 0, true);
+  S.epollCtl(ep, EPOLL_CTL_ADD, fd, evOne);
+}
+
+const CONN_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+function report(side: number, c: Conn, ev: number, bytes: number): void {
+  outbox.push(side === 0 ? W_IN : W_OUT, c.ref, c.id, ev, bytes);
+}
+
+function accept(l: Listener): void {
+  for (let k = 0; k < 64; k++) {
+    saLen[0] = 28;
+    const fd = S.accept4(l.fd, saBuf, saLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return; // EAGAIN, or an aborted connection
+    const a = sockAddr();
+    const cport = (saBuf[2]! << 8) | saBuf[3]!;
+    const c = new Conn(nextId++, fd, a, cport);
+    byFd[fd] = c;
+    waiting.set(c.id, c);
+    ctl(fd, CONN_EVENTS);
+    outbox.push(W_ACCEPT, c.id, l.svcId, cport, a.w0, a.w1, a.w2, a.w3);
+  }
+}
+
+/** The address in saBuf (an IPv4-mapped IPv6 address as IPv4, as Node reports it). */
+function sockAddr(): Addr {
+  if (saBuf[0]! + (saBuf[1]! << 8) !== AF_INET6) return Addr.fromBytes(saBuf, 4, AF_INET);
+  let mapped = saBuf[18] === 0xff && saBuf[19] === 0xff;
+  for (let k = 8; k < 18 && mapped; k++) mapped = saBuf[k] === 0;
+  return mapped ? Addr.fromBytes(saBuf, 20, AF_INET) : Addr.fromBytes(saBuf, 8, AF_INET6);
+}
+
+function errName(e: number): string {
+  return ERRNO_NAMES[e] ?? `errno ${e}`;
+}
+
+/** Closes both sockets (the client's with a reset when `reset`) and reports CLOSED. */
+function finish(c: Conn, reset: boolean): void {
+  if (c.closed) return;
+  c.closed = true;
+  if (reset) S.setsockopt(c.fd[0]!, SOL_SOCKET, SO_LINGER, linger0, 8);
+  for (const fd of c.fd) {
+    if (fd < 0) continue;
+    byFd[fd] = null;
+    S.close(fd);
+  }
+  connecting.delete(c);
+  waiting.delete(c.id);
+  if (conns.delete(c.id) && c.ref >= 0) outbox.push(W_CLOSED, c.ref, c.id);
+}
+
+function decide(id: number, ref: number, host: string, port: number, pp: number): void {
+  const c = waiting.get(id);
+  if (!c) return;
+  waiting.delete(id);
+  if (ref < 0) {
+    finish(c, true);
+    return;
+  }
+  c.ref = ref;
+  conns.set(id, c);
+  const key = `${host}|${port}`;
+  let sa = targets.get(key);
+  if (!sa) {
+    sa = sockaddr(Addr.parse(host)!.toBytes(), port);
+    targets.set(key, sa);
+  }
+  const ufd = S.socket(sa.length === 28 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (ufd < 0) {
+    connectFailed(c, S.errno());
+    return;
+  }
+  c.fd[1] = ufd;
+  byFd[ufd] = c;
+  S.setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, one, 4);
+  S.setsockopt(c.fd[0]!, IPPROTO_TCP, TCP_NODELAY, one, 4);
+  if (pp) c.pend[1] = proxyHeader(c, pp);
+  const r = S.connect(ufd, sa, sa.length);
+  if (r < 0) {
+    const e = S.errno();
+    if (e !== EINPROGRESS) {
+      connectFailed(c, e);
+      return;
+    }
+  }
+  ctl(ufd, CONN_EVENTS);
+  c.deadline = performance.now() + CONNECT_TIMEOUT_MS;
+  connecting.add(c);
+}
+
+function proxyHeader(c: Conn, pp: number): Uint8Array {
+  saLen[0] = 28;
+  S.getsockname(c.fd[0]!, saBuf, saLen);
+  const local = sockAddr();
+  const lport = (saBuf[2]! << 8) | saBuf[3]!;
+  return (pp === 1 ? proxyV1 : proxyV2)(c.caddr.toString(), c.cport, local.toString(), lport);
+}
+
+function connectFailed(c: Conn, e: number): void {
+  const refused = e === ECONNREFUSED;
+  outbox.push(W_DROP, refused ? 'dest-refused' : 'dest-error');
+  outbox.push(W_HEALTH, c.ref, c.id, refused ? 'refused' : 'error', errName(e));
+  report(1, c, TCP_RST, 0);
+  finish(c, true);
+}
+
+/** The real server's socket became writable (or failed, `failed`: then SO_ERROR says why). */
+function connected(c: Conn, failed: boolean): void {
+  intVal[0] = 0;
+  intLen[0] = 4;
+  if (failed) S.getsockopt(c.fd[1]!, SOL_SOCKET, SO_ERROR, intVal, intLen);
+  const e = intVal[0]!; // 0 after a hang-up: connected, and the reads will tell the rest
+  if (e !== 0) {
+    connectFailed(c, e);
+    return;
+  }
+  connecting.delete(c);
+  c.connected = true;
+  outbox.push(W_HEALTH, c.ref, c.id, 'ok', '');
+  report(1, c, TCP_SYN | TCP_ACK, 0);
+  report(0, c, TCP_ACK, 0);
+  pump(c);
+}
+
+/** A read or write failed on `side`: that side reset the connection. */
+function broken(c: Conn, side: number): void {
+  report(side, c, TCP_RST, 0);
+  finish(c, false);
+}
+
+/** Writes `data` to `side`; keeps what the socket did not take. False if the conn broke. */
+function send(c: Conn, side: number, data: Uint8Array, copy: boolean): boolean {
+  const n = S.write(c.fd[side]!, data, data.length);
+  if (n === data.length) {
+    c.pend[side] = null;
+    return true;
+  }
+  if (n < 0) {
+    const e = S.errno();
+    if (e !== EAGAIN && e !== EINTR) {
+      broken(c, side);
+      return false;
+    }
+  }
+  const rest = data.subarray(Math.max(n, 0));
+  c.pend[side] = copy ? Uint8Array.prototype.slice.call(rest) : rest;
+  c.writable[side] = false;
+  return true;
+}
+
+/** Moves what can be moved from side s to side 1-s. False if the conn is gone. */
+function move(c: Conn, s: number): boolean {
+  const d = 1 - s;
+  const p = c.pend[d];
+  if (p) {
+    if (!c.writable[d]) return true;
+    if (!send(c, d, p, false)) return false;
+    if (c.pend[d]) return true;
+  }
+  while (c.readable[s] && !c.eof[s]) {
+    const n = S.read(c.fd[s]!, buf, BUF_SIZE);
+    if (n > 0) {
+      // Edge-triggered: a short read drained the socket, and new data will raise a new edge;
+      // unless the peer hung up, whose EOF is still to be read.
+      if (n < BUF_SIZE && !c.hup[s]) c.readable[s] = false;
+      report(s, c, TCP_ACK, n);
+      if (!send(c, d, buf.subarray(0, n), true)) return false;
+      if (c.pend[d]) return true;
+    } else if (n === 0) {
+      c.eof[s] = true;
+      report(s, c, TCP_FIN | TCP_ACK, 0);
+    } else {
+      const e = S.errno();
+      if (e === EAGAIN) c.readable[s] = false;
+      else if (e !== EINTR) {
+        broken(c, s);
+        return false;
+      }
+    }
+  }
+  if (c.eof[s] && !c.shut[d]) {
+    if (c.eof[d] && c.shut[s] && !c.pend[s]) {
+      // Both directions are done: close() sends d its FIN, no shutdown needed.
+      finish(c, false);
+      return false;
+    }
+    c.shut[d] = true;
+    S.shutdown(c.fd[d]!, SHUT_WR);
+  }
+  return true;
+}
+
+function pump(c: Conn): void {
+  if (!c.connected || c.closed) return;
+  if (!move(c, 0) || !move(c, 1)) return;
+  if (c.shut[0] && c.shut[1]) finish(c, false);
+}
+
+function onConnEvent(c: Conn, fd: number, events: number): void {
+  const side = fd === c.fd[0] ? 0 : 1;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.readable[side] = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.hup[side] = true;
+  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) c.writable[side] = true;
+  if (side === 1 && !c.connected) {
+    if (events & (EPOLLERR | EPOLLHUP)) connected(c, true);
+    else if (events & EPOLLOUT) connected(c, false);
+    return;
+  }
+  pump(c);
+}
+
+function onMessages(): void {
+  S.read(efd, efdBuf, 8);
+  for (let r = receiveMessageOnPort(inbox); r; r = receiveMessageOnPort(inbox)) {
+    const m = r.message as Batch;
+    for (let i = 0; i < m.length; ) {
+      switch (m[i]) {
+        case D_DECIDE:
+          decide(m[i + 1] as number, m[i + 2] as number, m[i + 3] as string, m[i + 4] as number, m[i + 5] as number);
+          i += 6;
+          break;
+        case D_DESTROY: {
+          const c = conns.get(m[i + 1] as number);
+          if (c) {
+            conns.delete(c.id); // the core forgot it: no CLOSED
+            finish(c, false);
+          }
+          i += 2;
+          break;
+        }
+        case D_LISTEN: {
+          const l = new Listener(m[i + 1] as number, m[i + 2] as number);
+          if (listeners.has(l.svcId)) unlisten(l.svcId);
+          listeners.set(l.svcId, l);
+          byFd[l.fd] = l;
+          ctl(l.fd, EPOLLIN);
+          i += 3;
+          break;
+        }
+        case D_UNLISTEN:
+          unlisten(m[i + 1] as number);
+          i += 2;
+          break;
+        case D_SETTLE:
+          outbox.push(W_SETTLED, m[i + 1] as number);
+          i += 2;
+          break;
+        case D_STOP:
+          running = false;
+          i += 1;
+          break;
+        default:
+          throw new Error(`proxy worker: unknown message ${String(m[i])}`);
+      }
+    }
+  }
+}
+
+function unlisten(svcId: number): void {
+  const l = listeners.get(svcId);
+  if (!l) return;
+  listeners.delete(svcId);
+  byFd[l.fd] = null;
+  S.close(l.fd);
+}
+
+function checkDeadlines(now: number): void {
+  for (const c of connecting) {
+    if (c.deadline > now) continue;
+    outbox.push(W_DROP, 'dest-timeout');
+    outbox.push(W_HEALTH, c.ref, c.id, 'timeout', `no answer within ${CONNECT_TIMEOUT_MS} ms`);
+    report(1, c, TCP_RST, 0);
+    finish(c, true);
+  }
+}
+
+function flush(): void {
+  if (outbox.length === 0) return;
+  up.postMessage(outbox);
+  outbox = [];
+}
+
+byFd[efd] = null;
+ctl(efd, EPOLLIN);
+up.postMessage(['ready', efd]);
+
+while (running) {
+  const n = S.epollWait(ep, evbuf, MAX_EVENTS, connecting.size ? 100 : 1000);
+  for (let i = 0; i < n; i++) {
+    const off = i * EPOLL_EVENT_SIZE;
+    const events = evview.getUint32(off, true);
+    const fd = evview.getUint32(off + EPOLL_DATA_OFF, true);
+    if (fd === efd) {
+      onMessages();
+      continue;
+    }
+    const o = byFd[fd];
+    if (o instanceof Conn) onConnEvent(o, fd, events);
+    else if (o instanceof Listener) accept(o);
+  }
+  if (connecting.size) checkDeadlines(performance.now());
+  flush();
+}
+
+for (const l of [...listeners.keys()]) unlisten(l);
+for (const c of [...waiting.values(), ...conns.values()]) finish(c, false);
+flush();
+S.close(ep);
+S.close(efd);
+process.exit(0);
