@@ -21,7 +21,9 @@ createServer((req, res) => {
   }
   if (req.url === '/peer') {
     res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-    res.end(`${req.socket.remoteAddress}:${req.socket.remotePort}\n`);
+    // Listening on :: serves both families; an IPv4 peer is shown as itself, not v4-mapped.
+    const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+    res.end(`${peer}:${req.socket.remotePort}\n`);
     return;
   }
   if (m && Number(m[1]) <= MAX_BLOB) {

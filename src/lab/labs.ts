@@ -400,6 +400,57 @@ export const LABS: LabDef[] = [
     client: { host: 'client', url: 'http://[2001:db8:1::1]/' },
     expect: { sched: 'rr', weights: { web1: 1, web2: 1 } },
   },
+  {
+    name: 'fullnat6',
+    seed: '002',
+    description: 'IPv6 FULLNAT: the fullnat lab over IPv6, real servers behind a router',
+    segments: [
+      {
+        name: 'outside',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['2001:db8:16::1/64'] },
+          { host: 'client', dev: 'eth0', addrs: ['2001:db8:16::200/64'] },
+        ],
+      },
+      {
+        name: 'transit',
+        members: [
+          { host: 'director', dev: 'eth1', addrs: ['2001:db8:2a::1/64'] },
+          { host: 'router', dev: 'eth0', addrs: ['2001:db8:2a::fe/64'] },
+        ],
+      },
+      {
+        name: 'servers',
+        members: [
+          { host: 'router', dev: 'eth1', addrs: ['2001:db8:3a::fe/64'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['2001:db8:3a::11/64'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['2001:db8:3a::12/64'] },
+        ],
+      },
+    ],
+    routes: [
+      { host: 'director', args: ['2001:db8:3a::/64', 'via', '2001:db8:2a::fe'] },
+      { host: 'rs1', args: ['default', 'via', '2001:db8:3a::fe'] },
+      { host: 'rs2', args: ['default', 'via', '2001:db8:3a::fe'] },
+    ],
+    forwarders: ['router'],
+    director: {
+      host: 'director',
+      vip: '2001:db8:16::100',
+      vipDev: 'eth0',
+      commands: [
+        ['-A', '-t', '[2001:db8:16::100]:80', '-s', 'rr', '--laddr', '2001:db8:2a::100'],
+        ['-a', '-t', '[2001:db8:16::100]:80', '-r', '[2001:db8:3a::11]:8080', '--fullnat'],
+        ['-a', '-t', '[2001:db8:16::100]:80', '-r', '[2001:db8:3a::12]:8080', '--fullnat'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 8080 },
+      { host: 'rs2', port: 8080 },
+    ],
+    client: { host: 'client', url: 'http://[2001:db8:16::100]/' },
+    expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
+  },
 ];
 
 export function findLab(name: string): LabDef | undefined {

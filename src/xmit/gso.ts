@@ -7,13 +7,14 @@
 // the kernel's skb_gso_segment does: TCP sequence numbers advance, FIN and PSH stay on the last
 // segment, CWR on the first; IP IDs increase by one per segment.
 
-import { checksum, pseudo4, read16, read32, write16, write32 } from '../wire/csum.js';
-import { type Frame, IPPROTO_TCP, IPPROTO_UDP } from '../wire/frame.js';
+import { checksum, pseudo4, pseudo6, read16, read32, write16, write32 } from '../wire/csum.js';
+import { type Frame, IPPROTO_TCP, IPPROTO_UDP, IPV6_HLEN } from '../wire/frame.js';
 
 /** virtio_net_hdr gso_type values (the ECN bit masked off). */
 export const VNET_GSO_NONE = 0;
 export const VNET_GSO_TCPV4 = 1;
 export const VNET_GSO_UDP_L4 = 5;
+export const VNET_GSO_TCPV6 = 4;
 const VNET_GSO_ECN = 0x80;
 
 const TCP_FIN = 0x01;
@@ -40,7 +41,8 @@ export function gsoSegments(f: Frame): number {
   const t = gsoType(f);
   const size = gsoSize(f);
   if (size === 0) return 0;
-  if (!(t === VNET_GSO_TCPV4 && f.proto === IPPROTO_TCP) && !(t === VNET_GSO_UDP_L4 && f.proto === IPPROTO_UDP)) {
+  const tcp = (t === VNET_GSO_TCPV4 && !f.v6) || (t === VNET_GSO_TCPV6 && f.v6);
+  if (!(tcp && f.proto === IPPROTO_TCP) && !(t === VNET_GSO_UDP_L4 && f.proto === IPPROTO_UDP)) {
     return 0;
   }
   return segmentCount(f.totLen - gsoHeaderLen(f), size);
@@ -61,10 +63,13 @@ export function writeSegment(f: Frame, k: number, dst: Uint8Array, at: number): 
   const len = hlen + chunk;
   dst.set(b.subarray(f.l3, f.l3 + hlen), at);
   dst.set(b.subarray(f.l3 + hlen + from, f.l3 + hlen + from + chunk), at + hlen);
-  write16(dst, at + 2, len);
-  write16(dst, at + 4, (read16(b, f.l3 + 4) + k) & 0xffff);
-  write16(dst, at + 10, 0);
-  write16(dst, at + 10, checksum(dst, at, f.ihl));
+  if (f.v6) write16(dst, at + 4, len - IPV6_HLEN);
+  else {
+    write16(dst, at + 2, len);
+    write16(dst, at + 4, (read16(b, f.l3 + 4) + k) & 0xffff);
+    write16(dst, at + 10, 0);
+    write16(dst, at + 10, checksum(dst, at, f.ihl));
+  }
   const l4 = at + f.ihl;
   const l4len = len - f.ihl;
   if (f.proto === IPPROTO_TCP) {
@@ -74,14 +79,19 @@ export function writeSegment(f: Frame, k: number, dst: Uint8Array, at: number): 
     if (k > 0) flags &= ~TCP_CWR;
     dst[l4 + 13] = flags;
     write16(dst, l4 + 16, 0);
-    write16(dst, l4 + 16, checksum(dst, l4, l4len, pseudo4(f.saddr, f.daddr, IPPROTO_TCP, l4len)));
+    write16(dst, l4 + 16, checksum(dst, l4, l4len, pseudo(f, IPPROTO_TCP, l4len)));
   } else {
     write16(dst, l4 + 4, l4len);
     write16(dst, l4 + 6, 0);
-    const c = checksum(dst, l4, l4len, pseudo4(f.saddr, f.daddr, IPPROTO_UDP, l4len));
+    const c = checksum(dst, l4, l4len, pseudo(f, IPPROTO_UDP, l4len));
     write16(dst, l4 + 6, c === 0 ? 0xffff : c);
   }
   return len;
+}
+
+/** The pseudo-header sum of `f`'s addresses (either family). */
+export function pseudo(f: Frame, proto: number, len: number): number {
+  return f.v6 ? pseudo6(f.saddr6, f.daddr6, proto, len) : pseudo4(f.saddr, f.daddr, proto, len);
 }
 
 function segmentCount(payload: number, size: number): number {

@@ -9,8 +9,9 @@
 // Sequence arithmetic is modulo 2^32; a partial checksum (virtio NEEDS_CSUM) covers only the
 // pseudo-header, so rewriting seq/ack/options then needs no checksum update.
 
-import { checksum, csumReplace16, csumReplace32, pseudo4, read16, read32, write16, write32 } from '../wire/csum.js';
-import { type Frame, IPPROTO_TCP } from '../wire/frame.js';
+import { checksum, csumReplace16, csumReplace32, read16, read32, write16, write32 } from '../wire/csum.js';
+import { type Frame, IPPROTO_TCP, IPV6_HLEN } from '../wire/frame.js';
+import { pseudo } from './gso.js';
 
 const TCPOPT_EOL = 0;
 const TCPOPT_NOP = 1;
@@ -76,13 +77,16 @@ export function writeWithHeader(f: Frame, s: ProxyInsert, dst: Uint8Array, at: n
   dst.set(b.subarray(f.l3, f.l3 + hl), at);
   dst.set(s.hdr, at + hl);
   dst.set(b.subarray(f.l3 + hl, f.l3 + f.totLen), at + hl + s.hdr.length);
-  write16(dst, at + 2, len);
-  write16(dst, at + 10, 0);
-  write16(dst, at + 10, checksum(dst, at, f.ihl));
+  if (f.v6) write16(dst, at + 4, len - IPV6_HLEN);
+  else {
+    write16(dst, at + 2, len);
+    write16(dst, at + 10, 0);
+    write16(dst, at + 10, checksum(dst, at, f.ihl));
+  }
   const l4 = at + f.ihl;
   const l4len = len - f.ihl;
   write16(dst, l4 + 16, 0);
-  write16(dst, l4 + 16, checksum(dst, l4, l4len, pseudo4(f.saddr, f.daddr, IPPROTO_TCP, l4len)));
+  write16(dst, l4 + 16, checksum(dst, l4, l4len, pseudo(f, IPPROTO_TCP, l4len)));
   return len;
 }
 
@@ -122,6 +126,6 @@ export function fixReply(f: Frame, s: ProxyInsert): void {
   }
   if (!ok) {
     write16(b, f.csumAt, 0);
-    write16(b, f.csumAt, checksum(b, f.l4, f.l4Len, pseudo4(f.saddr, f.daddr, IPPROTO_TCP, f.l4Len)));
+    write16(b, f.csumAt, checksum(b, f.l4, f.l4Len, pseudo(f, IPPROTO_TCP, f.l4Len)));
   }
 }

@@ -28,7 +28,7 @@ import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, V
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
 import { read32, write16 } from '../../wire/csum.js';
-import { ETH_HLEN, ETH_P_IP, setMacs } from '../../wire/eth.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, setMacs } from '../../wire/eth.js';
 import {
   Frame,
   IPPROTO_ICMP,
@@ -77,6 +77,7 @@ export class Forwarder {
   /** FULLNAT conns whose real server gets a PROXY protocol header, by conn ref. */
   readonly pp = new Map<number, ProxyInsert>();
   private readonly seg = new Frame();
+  private readonly w6 = new Uint32Array(4);
   private readonly segBuf = new Uint8Array(ETH_HLEN + 65536);
   /**
    * The next hop chosen by the last hop() (IPv4) or Path6.hop() lookup, created unresolved when
@@ -241,7 +242,7 @@ export class Forwarder {
    * the header in front of the stream's first data (xmit/proxy-insert.ts) and shifts later
    * sequence numbers. True when it transmitted the frame itself (rebuilt in the arena).
    */
-  private proxyIn(f: Frame, ref: number, out: Iface): boolean {
+  proxyIn(f: Frame, ref: number, out: Iface): boolean {
     const ipvs = this.ipvs;
     if (f.tcpFlags & TCP_SYN) {
       // A conn's header is decided by its SYN and kept to its end, whatever -e does meanwhile.
@@ -250,8 +251,8 @@ export class Forwarder {
         this.pp.delete(ref);
         return false;
       }
-      const c = ip4(ipvs.conn4Caddr(ref));
-      const v = ip4(ipvs.conn4Vaddr(ref));
+      const c = f.v6 ? show6(ipvs.connAddr6(ref, 0, this.w6)) : ip4(ipvs.conn4Caddr(ref));
+      const v = f.v6 ? show6(ipvs.connAddr6(ref, 1, this.w6)) : ip4(ipvs.conn4Vaddr(ref));
       const cport = ipvs.connCport(ref);
       const vport = ipvs.connVport(ref);
       const hdr = d.proxyProtocol === 1 ? proxyV1(c, cport, v, vport) : proxyV2(c, cport, v, vport);
@@ -260,9 +261,10 @@ export class Forwarder {
     }
     const s = this.pp.get(ref);
     if (!s) return false;
+    const ethType = f.v6 ? ETH_P_IPV6 : ETH_P_IP;
     if (gsoType(f) === VNET_GSO_NONE) {
       if (!needsHeader(f, s)) return false;
-      this.sendBuilt(out, (dst, at) => writeWithHeader(f, s, dst, at));
+      this.sendBuilt(out, (dst, at) => writeWithHeader(f, s, dst, at), ethType);
       return true;
     }
     // A super-packet at the stream's start: cut it here, the header goes on the first segment.
@@ -274,10 +276,11 @@ export class Forwarder {
     const g = this.seg;
     for (let k = 0; k < n; k++) {
       const len = writeSegment(f, k, this.segBuf, ETH_HLEN);
-      write16(this.segBuf, 12, ETH_P_IP);
-      if (g.parse(this.segBuf, 0, ETH_HLEN + len, -1) !== PARSE_IP4) continue;
-      if (needsHeader(g, s)) this.sendBuilt(out, (dst, at) => writeWithHeader(g, s, dst, at));
-      else this.sendBuilt(out, (dst, at) => (dst.set(this.segBuf.subarray(ETH_HLEN, ETH_HLEN + len), at), len));
+      write16(this.segBuf, 12, ethType);
+      const k2 = g.parse(this.segBuf, 0, ETH_HLEN + len, -1);
+      if (k2 !== PARSE_IP4 && k2 !== PARSE_IP6) continue;
+      if (needsHeader(g, s)) this.sendBuilt(out, (dst, at) => writeWithHeader(g, s, dst, at), ethType);
+      else this.sendBuilt(out, (dst, at) => (dst.set(this.segBuf.subarray(ETH_HLEN, ETH_HLEN + len), at), len), ethType);
     }
     return true;
   }
@@ -548,13 +551,17 @@ export class Forwarder {
       if (n.pending.length === 0) continue;
       if (n.tries >= ARP_TRIES && now - n.reqAt >= ARP_RETRY_MS) {
         this.drops.add(DROP.neigh_unresolved, n.pending.length);
-        const who = n.addr6 ? Addr.v6(n.addr6[0]!, n.addr6[1]!, n.addr6[2]!, n.addr6[3]!).toString() : ip4(n.addr);
+        const who = n.addr6 ? show6(n.addr6) : ip4(n.addr);
         this.warnOnce(`neigh ${who}`, `packet engine: ${who} does not answer ${n.addr6 ? 'NDP' : 'ARP'}; dropped the frames waiting for it`);
         n.pending = [];
         n.tries = 0;
       } else this.solicit(n);
     }
   }
+}
+
+export function show6(a: ArrayLike<number>): string {
+  return Addr.v6(a[0]!, a[1]!, a[2]!, a[3]!).toString();
 }
 
 export function ip4(a: number): string {

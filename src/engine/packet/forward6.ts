@@ -5,7 +5,6 @@
 // "packet too big" to a sender whose packet does not fit (IPv6 routers never fragment).
 
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
-import { Addr } from '../../core/inet.js';
 import { type Ipvs, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
 import { DROP } from '../../wire/drops.js';
 import { ETH_P_IPV6 } from '../../wire/eth.js';
@@ -15,7 +14,8 @@ import { gsoHeaderLen, gsoSize, gsoType, VNET_GSO_NONE } from '../../xmit/gso.js
 import { writePacketTooBig6 } from '../../xmit/icmp.js';
 import { decHop6 } from '../../xmit/ip.js';
 import { dnat6, snat6 } from '../../xmit/nat.js';
-import type { Forwarder } from './forward.js';
+import { fixReply } from '../../xmit/proxy-insert.js';
+import { type Forwarder, show6 } from './forward.js';
 import type { Iface } from './iface.js';
 import { NeighTable6 } from './neigh.js';
 import { RouteTable6 } from './routes.js';
@@ -28,9 +28,6 @@ function has6(list: Uint32Array, a: ArrayLike<number>): boolean {
   return false;
 }
 
-function show6(a: ArrayLike<number>): string {
-  return Addr.v6(a[0]!, a[1]!, a[2]!, a[3]!).toString();
-}
 
 export class Path6 {
   readonly routes = new RouteTable6();
@@ -119,6 +116,10 @@ export class Path6 {
     if (!out || this.tooBig(f, out.mtu, f.daddr6)) return;
     if (fullnat) snat6(f, ipvs.connAddr6(ref, 3, this.l), ipvs.connLport(ref));
     if (fwd !== IP_VS_CONN_F_DROUTE) dnat6(f, daddr, ipvs.connDport(ref));
+    if (fullnat && f.proto === IPPROTO_TCP && this.fwd.proxyIn(f, ref, out)) {
+      this.fwd.counters.forwardedIn++;
+      return;
+    }
     if (this.fwd.send(f, out)) this.fwd.counters.forwardedIn++;
   }
 
@@ -139,7 +140,11 @@ export class Path6 {
     const src = this.rx!.sourceFor6(f.saddr6);
     if (!out || (src && this.tooBig(f, out.mtu, src))) return;
     snat6(f, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
-    if (fwd === IP_VS_CONN_F_FULLNAT) dnat6(f, client, ipvs.connCport(ref));
+    if (fwd === IP_VS_CONN_F_FULLNAT) {
+      dnat6(f, client, ipvs.connCport(ref));
+      const pp = f.proto === IPPROTO_TCP ? this.fwd.pp.get(ref) : undefined;
+      if (pp) fixReply(f, pp);
+    }
     if (this.fwd.send(f, out)) this.fwd.counters.forwardedOut++;
   }
 
