@@ -66,7 +66,6 @@ export async function realserverMain(argv: string[]): Promise<number> {
   const opts = { vips, dev, stateFile: stateFile() };
   const runDir = dirname(opts.stateFile);
   if (tunnel === 'gue' && tunPort === 0) throw new Error('--tunnel gue needs --tun-port (the dest\'s --tun-port on the director)');
-  if (tunnel && vips.some((v) => v.isV6)) throw new Error('--tunnel: IPv6 VIPs are not decapsulated yet');
   switch (sub) {
     case 'start': {
       if (vips.length === 0) throw new Error(`start needs --vip\n${USAGE}`);

@@ -97,7 +97,9 @@ export async function readDecapCounters(dir: string): Promise<DecapCounters | nu
 /** Runs the decapsulator in the foreground until SIGTERM or SIGINT. */
 export async function runDecap(dir: string, kind: TunnelKind, port: number, vips: Addr[]): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const agent = new TunnelAgent({ kind, port, vips: vips.map((v) => v.w0), countersFile: countersFile(dir) });
+  const v4 = new Set(vips.filter((v) => !v.isV6).map((v) => v.w0));
+  const v6 = Uint32Array.from(vips.filter((v) => v.isV6).flatMap((v) => [v.w0, v.w1, v.w2, v.w3]));
+  const agent = new TunnelAgent({ kind, port, vips: { v4, v6 }, countersFile: countersFile(dir) });
   agent.start();
   process.stdout.write(`ready: decapsulating ${kind}${port ? ` on udp port ${port}` : ''} for ${vips.join(', ')}\n`);
   await new Promise<void>((resolve) => {

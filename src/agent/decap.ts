@@ -4,8 +4,9 @@
 // sender wraps, with any source address). Pure: the agent's loop (tunnel-agent.ts) does the I/O.
 //
 // What arrives: for ipip and gre, a raw IPv4 socket hands over the outer packet from its IPv4
-// header (already reassembled by the kernel); for gue, a UDP socket hands over the UDP payload
-// (GUE header + inner packet).
+// header (already reassembled by the kernel) and a raw IPv6 socket only what follows the IPv6
+// header; for gue, a UDP socket hands over the UDP payload (GUE header + inner packet). The
+// inner packet is IPv4 or IPv6, as the service is (4in4, 6in6, 4in6, 6in4).
 
 import { fold, read16, read32, sum16 } from '../wire/csum.js';
 
@@ -27,8 +28,17 @@ export type DecapDrop = (typeof DECAP_DROPS)[number];
 export class DecapResult {
   off = 0;
   len = 0;
+  /** The inner packet is IPv6 (its destination at buf[off + 24]); else IPv4 to `daddr`. */
+  v6 = false;
   daddr = 0;
   drop: DecapDrop | null = null;
+}
+
+/** The VIPs a real server accepts tunnelled packets for. */
+export interface DecapVips {
+  v4: ReadonlySet<number>;
+  /** Four words per IPv6 VIP. */
+  v6: Uint32Array;
 }
 
 const GRE_C = 0x8000;
@@ -37,18 +47,32 @@ const GRE_K = 0x2000;
 const GRE_S = 0x1000;
 const GRE_VERSION = 0x0007;
 const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
 const IPPROTO_IPIP = 4;
+const IPPROTO_IPV6 = 41;
 
 function fail(r: DecapResult, why: DecapDrop): DecapResult {
   r.drop = why;
   return r;
 }
 
-/** Strips the outer layers of `buf[0, n)` received on a `kind` socket; fills and returns `r`. */
-export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, vips: ReadonlySet<number>, r: DecapResult): DecapResult {
+function isVip6(list: Uint32Array, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < list.length; i += 4) {
+    if (read32(b, at) === list[i] && read32(b, at + 4) === list[i + 1] && read32(b, at + 8) === list[i + 2] && read32(b, at + 12) === list[i + 3]) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Strips the outer layers of `buf[0, n)` received on a `kind` socket (`outer4`: it starts with
+ * the outer IPv4 header, as a raw IPv4 socket delivers it); fills and returns `r`.
+ */
+export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, outer4: boolean, vips: DecapVips, r: DecapResult): DecapResult {
   r.drop = null;
   let at = 0;
-  if (kind !== 'gue') {
+  if (kind !== 'gue' && outer4) {
     if (n < 20) return fail(r, 'truncated');
     const ihl = (buf[0]! & 0x0f) * 4;
     if (buf[0]! >>> 4 !== 4 || ihl < 20 || ihl > n) return fail(r, 'bad_outer');
@@ -57,7 +81,8 @@ export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, vips: 
   if (kind === 'gre') {
     if (n - at < 4) return fail(r, 'truncated');
     const flags = read16(buf, at);
-    if ((flags & (GRE_R | GRE_VERSION)) !== 0 || read16(buf, at + 2) !== ETH_P_IP) return fail(r, 'bad_gre');
+    const proto = read16(buf, at + 2);
+    if ((flags & (GRE_R | GRE_VERSION)) !== 0 || (proto !== ETH_P_IP && proto !== ETH_P_IPV6)) return fail(r, 'bad_gre');
     const hl = 4 + (flags & GRE_C ? 4 : 0) + (flags & GRE_K ? 4 : 0) + (flags & GRE_S ? 4 : 0);
     if (n - at < hl) return fail(r, 'truncated');
     if (flags & GRE_C && fold(sum16(buf, at, n - at)) !== 0xffff) return fail(r, 'bad_gre');
@@ -70,19 +95,31 @@ export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, vips: 
       // GUE variant 1: the IP packet follows the UDP header directly.
       at = 0;
     } else if (version === 0 && (b0 & 0x20) === 0) {
-      if (buf[1] !== IPPROTO_IPIP) return fail(r, 'bad_gue');
+      if (buf[1] !== IPPROTO_IPIP && buf[1] !== IPPROTO_IPV6) return fail(r, 'bad_gue');
       at = 4 + (b0 & 0x1f) * 4;
       if (at > n) return fail(r, 'truncated');
     } else return fail(r, 'bad_gue');
   }
   const left = n - at;
+  if (left < 1) return fail(r, 'truncated');
+  if (buf[at]! >>> 4 === 6) {
+    if (left < 40) return fail(r, 'truncated');
+    const tot = 40 + read16(buf, at + 4);
+    if (tot > left) return fail(r, 'bad_inner');
+    if (!isVip6(vips.v6, buf, at + 24)) return fail(r, 'not_for_vip');
+    r.v6 = true;
+    r.off = at;
+    r.len = tot;
+    return r;
+  }
   if (left < 20) return fail(r, 'truncated');
   const ihl = (buf[at]! & 0x0f) * 4;
   const tot = read16(buf, at + 2);
   if (buf[at]! >>> 4 !== 4 || ihl < 20 || tot < ihl || tot > left) return fail(r, 'bad_inner');
   if (fold(sum16(buf, at, ihl)) !== 0xffff) return fail(r, 'bad_inner_checksum');
   const daddr = read32(buf, at + 16);
-  if (!vips.has(daddr)) return fail(r, 'not_for_vip');
+  if (!vips.v4.has(daddr)) return fail(r, 'not_for_vip');
+  r.v6 = false;
   r.off = at;
   r.len = tot;
   r.daddr = daddr;

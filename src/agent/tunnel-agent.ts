@@ -1,21 +1,25 @@
 // `tsvs realserver decap`: the real server's end of a TUN dest, in user space, for hosts whose
-// kernel cannot decapsulate (no ipip, ip_gre or fou module). It receives the director's
-// encapsulated requests (a raw IPv4 socket for protocol 4 or 47, a UDP socket on the GUE port),
-// checks them (decap.ts) and hands the inner packet to the local stack through a raw
-// IPPROTO_RAW socket: addressed to a VIP held on lo, it is delivered locally as if it had
-// arrived there, and the reply leaves straight to the client, as VS/TUN wants.
+// kernel cannot decapsulate (no ipip, ip6_tunnel, sit, ip_gre or fou module). It receives the
+// director's encapsulated requests (raw sockets for protocols 4, 41 and 47 over IPv4 and IPv6,
+// a UDP socket on the GUE port), checks them (decap.ts) and hands the inner packet to the local
+// stack through a raw IPPROTO_RAW socket of its family: addressed to a VIP held on lo, it is
+// delivered locally as if it had arrived there, and the reply leaves straight to the client,
+// as VS/TUN wants.
 //
 // A raw socket bound to the tunnel protocol also keeps the kernel from answering the director
-// with "protocol unreachable". Counters go to a JSON file (at most every 200 ms) for `realserver status`.
+// with "protocol unreachable". Counters go to a JSON file (at most every 200 ms) for
+// `realserver status`.
 
 import { writeFileSync } from 'node:fs';
 import { check, libc } from '../engine/packet/libc.js';
-import { type DecapDrop, DecapResult, decapsulate, type TunnelKind } from './decap.js';
+import { type DecapDrop, DecapResult, type DecapVips, decapsulate, type TunnelKind } from './decap.js';
 
 const AF_INET = 2;
+const AF_INET6 = 10;
 const SOCK_RAW = 3;
 const SOCK_DGRAM = 2;
 const IPPROTO_IPIP = 4;
+const IPPROTO_IPV6 = 41;
 const IPPROTO_GRE = 47;
 const IPPROTO_RAW = 255;
 const MSG_DONTWAIT = 0x40;
@@ -24,6 +28,7 @@ const POLL_MS = 100;
 /** Datagrams handled per turn before the event loop (signals, timers) gets a say. */
 const BATCH = 256;
 const REPORT_MS = 200;
+const SOCKADDR_IN6_LEN = 28;
 
 export interface DecapCounters {
   tunnel: TunnelKind;
@@ -42,51 +47,90 @@ function sockaddrIn(addr: number, port: number): Uint8Array {
   return b;
 }
 
+function sockaddrIn6(port: number): Uint8Array {
+  const b = new Uint8Array(SOCKADDR_IN6_LEN);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, AF_INET6, true);
+  dv.setUint16(2, port, false);
+  return b;
+}
+
 export interface TunnelAgentOptions {
   kind: TunnelKind;
   /** UDP port for GUE. */
   port: number;
-  vips: number[];
+  vips: DecapVips;
   /** Where the counters are written. */
   countersFile: string;
 }
 
+/** One receiving socket: a raw IPv4 one hands over the outer header too. */
+interface Rx {
+  fd: number;
+  outer4: boolean;
+}
+
 export class TunnelAgent {
-  private readonly rxFd: number;
-  private readonly txFd: number;
+  private readonly rx: Rx[] = [];
+  private tx4 = -1;
+  private tx6 = -1;
   private readonly buf = new Uint8Array(65536);
-  private readonly pfd = new Uint8Array(8);
-  private readonly dst = sockaddrIn(0, 0);
+  private readonly pfd: Uint8Array;
+  private readonly dst4 = sockaddrIn(0, 0);
+  private readonly dst6 = sockaddrIn6(0);
   private readonly res = new DecapResult();
   /** Views of `buf` from each inner offset seen (a handful): no allocation per datagram. */
   private readonly from: Uint8Array[] = [];
-  private readonly vips: Set<number>;
   private running = true;
   private timer: NodeJS.Timeout | null = null;
+  private reported = -1;
   readonly counters: DecapCounters;
 
   constructor(private readonly o: TunnelAgentOptions) {
-    const c = libc();
-    this.vips = new Set(o.vips);
     this.counters = { tunnel: o.kind, port: o.port, received: 0, delivered: 0, drops: {} };
-    const hint = 'the tunnel agent needs CAP_NET_RAW (run as root)';
-    if (o.kind === 'gue') {
-      this.rxFd = check('socket(udp)', c.socket(AF_INET, SOCK_DGRAM, 0));
-      const rc = c.bind(this.rxFd, sockaddrIn(0, o.port), 16);
-      if (rc < 0) {
-        c.close(this.rxFd);
-        check(`bind(udp port ${o.port})`, rc, 'is another program using the GUE port?');
-      }
-    } else {
-      const proto = o.kind === 'gre' ? IPPROTO_GRE : IPPROTO_IPIP;
-      this.rxFd = check(`socket(raw, ${o.kind})`, c.socket(AF_INET, SOCK_RAW, proto), hint);
+    try {
+      this.open();
+    } catch (e) {
+      this.closeAll();
+      throw e;
     }
-    const tx = c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-    if (tx < 0) c.close(this.rxFd);
-    this.txFd = check('socket(raw, IPPROTO_RAW)', tx, hint);
+    this.pfd = new Uint8Array(8 * this.rx.length);
     const dv = new DataView(this.pfd.buffer);
-    dv.setInt32(0, this.rxFd, true);
-    dv.setInt16(4, POLLIN, true);
+    this.rx.forEach((r, i) => {
+      dv.setInt32(8 * i, r.fd, true);
+      dv.setInt16(8 * i + 4, POLLIN, true);
+    });
+  }
+
+  private open(): void {
+    const c = libc();
+    const hint = 'the tunnel agent needs CAP_NET_RAW (run as root)';
+    const o = this.o;
+    const v4 = o.vips.v4.size > 0;
+    const v6 = o.vips.v6.length > 0;
+    if (o.kind === 'gue') {
+      // One dual-stack socket takes GUE over IPv4 (v4-mapped) and over IPv6.
+      const fd = check('socket(udp6)', c.socket(AF_INET6, SOCK_DGRAM, 0));
+      this.rx.push({ fd, outer4: false });
+      check(`bind(udp port ${o.port})`, c.bind(fd, sockaddrIn6(o.port), SOCKADDR_IN6_LEN), 'is another program using the GUE port?');
+    } else {
+      // The outer family is the real server's address family, which we do not know: listen on
+      // both, for each inner family we serve.
+      const protos = o.kind === 'gre' ? [IPPROTO_GRE] : [...(v4 ? [IPPROTO_IPIP] : []), ...(v6 ? [IPPROTO_IPV6] : [])];
+      for (const p of protos) {
+        this.rx.push({ fd: check(`socket(raw4, ${p})`, c.socket(AF_INET, SOCK_RAW, p), hint), outer4: true });
+        this.rx.push({ fd: check(`socket(raw6, ${p})`, c.socket(AF_INET6, SOCK_RAW, p), hint), outer4: false });
+      }
+    }
+    if (v4) this.tx4 = check('socket(raw4, IPPROTO_RAW)', c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW), hint);
+    if (v6) this.tx6 = check('socket(raw6, IPPROTO_RAW)', c.socket(AF_INET6, SOCK_RAW, IPPROTO_RAW), hint);
+  }
+
+  private closeAll(): void {
+    const c = libc();
+    for (const r of this.rx) c.close(r.fd);
+    if (this.tx4 >= 0) c.close(this.tx4);
+    if (this.tx6 >= 0) c.close(this.tx6);
   }
 
   start(): void {
@@ -99,35 +143,42 @@ export class TunnelAgent {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
     this.report();
-    const c = libc();
-    c.close(this.rxFd);
-    c.close(this.txFd);
+    this.closeAll();
   }
 
   private readonly loop = (): void => {
     if (!this.running) return;
     const c = libc();
     let n = 0;
-    for (; n < BATCH; n++) {
-      const len = c.recv(this.rxFd, this.buf, this.buf.length, MSG_DONTWAIT);
-      if (len < 0) break;
-      this.handle(len);
+    for (const r of this.rx) {
+      for (let k = 0; k < BATCH; k++) {
+        const len = c.recv(r.fd, this.buf, this.buf.length, MSG_DONTWAIT);
+        if (len < 0) break;
+        this.handle(len, r.outer4);
+        n++;
+      }
     }
-    if (n === 0) c.poll(this.pfd, 1, POLL_MS);
+    if (n === 0) c.poll(this.pfd, this.rx.length, POLL_MS);
     setImmediate(this.loop);
   };
 
-  private handle(len: number): void {
+  private handle(len: number, outer4: boolean): void {
     const k = this.counters;
     k.received++;
-    const r = decapsulate(this.o.kind, this.buf, len, this.vips, this.res);
+    const r = decapsulate(this.o.kind, this.buf, len, outer4, this.o.vips, this.res);
     if (r.drop !== null) {
       this.drop(r.drop);
       return;
     }
-    new DataView(this.dst.buffer).setUint32(4, r.daddr, false);
     const inner = (this.from[r.off] ??= this.buf.subarray(r.off));
-    const sent = libc().sendtoAddr(this.txFd, inner, r.len, 0, this.dst, 16);
+    let sent: number;
+    if (r.v6) {
+      this.dst6.set(this.buf.subarray(r.off + 24, r.off + 40), 8);
+      sent = libc().sendtoAddr(this.tx6, inner, r.len, 0, this.dst6, SOCKADDR_IN6_LEN);
+    } else {
+      new DataView(this.dst4.buffer).setUint32(4, r.daddr, false);
+      sent = libc().sendtoAddr(this.tx4, inner, r.len, 0, this.dst4, 16);
+    }
     if (sent === r.len) k.delivered++;
     else this.drop('send_failed');
   }
@@ -136,8 +187,6 @@ export class TunnelAgent {
     const d = this.counters.drops;
     d[why] = (d[why] ?? 0) + 1;
   }
-
-  private reported = -1;
 
   private report(): void {
     const k = this.counters;

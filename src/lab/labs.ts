@@ -451,6 +451,40 @@ export const LABS: LabDef[] = [
     client: { host: 'client', url: 'http://[2001:db8:16::100]/' },
     expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
   },
+  {
+    name: 'tun6',
+    seed: '002',
+    description: 'IPv6 TUN (ip6ip6): the tun lab over IPv6; the hosts are dual-stack, so 4in6 and 6in4 can be tried too',
+    segments: [
+      {
+        name: 'lan',
+        members: [
+          { host: 'director', dev: 'eth0', addrs: ['2001:db8:10::11/64', '192.168.10.11/24'] },
+          { host: 'rs1', dev: 'eth0', addrs: ['2001:db8:10::12/64', '192.168.10.12/24'] },
+          { host: 'rs2', dev: 'eth0', addrs: ['2001:db8:10::13/64', '192.168.10.13/24'] },
+          { host: 'client', dev: 'eth0', addrs: ['2001:db8:10::200/64', '192.168.10.200/24'] },
+        ],
+      },
+    ],
+    routes: [],
+    forwarders: [],
+    director: {
+      host: 'director',
+      vip: '2001:db8:10::100',
+      vipDev: 'eth0',
+      commands: [
+        ['-A', '-t', '[2001:db8:10::100]:80', '-s', 'rr'],
+        ['-a', '-t', '[2001:db8:10::100]:80', '-r', '[2001:db8:10::12]:80', '-i'],
+        ['-a', '-t', '[2001:db8:10::100]:80', '-r', '[2001:db8:10::13]:80', '-i'],
+      ],
+    },
+    realServers: [
+      { host: 'rs1', port: 80, agentVip: '2001:db8:10::100', tunnel: { kind: 'ipip' } },
+      { host: 'rs2', port: 80, agentVip: '2001:db8:10::100', tunnel: { kind: 'ipip' } },
+    ],
+    client: { host: 'client', url: 'http://[2001:db8:10::100]/' },
+    expect: { sched: 'rr', weights: { rs1: 1, rs2: 1 } },
+  },
 ];
 
 export function findLab(name: string): LabDef | undefined {

@@ -9,7 +9,7 @@ import type { Ipvs } from '../../core/ipvs.js';
 import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
-import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL } from '../../core/constants.js';
+import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
 import { Addr } from '../../core/inet.js';
 import { DROP } from '../../wire/drops.js';
 import { parseMac } from '../../wire/eth.js';
@@ -291,13 +291,6 @@ export class PacketEngine implements Engine {
             rule,
             reason: 'FULLNAT needs local addresses on its service (tsvsadm -E … --laddr ADDR); conns scheduled to this dest are dropped',
           });
-        } else if (d.addr.isV6 !== v6) {
-          unserved.push({
-            rule,
-            reason: 'a tunnel to a real server of the other address family is not in the packet engine yet; conns scheduled to this dest are dropped',
-          });
-        } else if (v6 && fwdm === IP_VS_CONN_F_TUNNEL) {
-          unserved.push({ rule, reason: 'IPv6 tunnels are not in the packet engine yet; conns scheduled to this dest are dropped' });
         } else if (fwdm === IP_VS_CONN_F_MASQ || fwdm === IP_VS_CONN_F_FULLNAT) {
           if (v6) {
             rips6.push(d.addr.w0, d.addr.w1, d.addr.w2, d.addr.w3, d.port);

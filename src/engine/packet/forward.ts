@@ -45,7 +45,7 @@ import { decTtl } from '../../xmit/ip.js';
 import { dnat, snat } from '../../xmit/nat.js';
 import { fixReply, needsHeader, type ProxyInsert, writeWithHeader } from '../../xmit/proxy-insert.js';
 import { proxyV1, proxyV2 } from '../proxy/proxy-protocol.js';
-import { gueSourcePort, type TunnelSpec, tunnelOverhead, writeTunnel } from '../../xmit/tunnel.js';
+import { gueSourcePort, newTunnelSpec, type TunnelSpec, tunnelOverhead, writeTunnel } from '../../xmit/tunnel.js';
 import { VNET_HDR_LEN } from './constants.js';
 import type { Iface } from './iface.js';
 import { ARP_RETRY_MS, ARP_TRIES, NEIGH_QUEUE_MAX, type Neigh, NeighTable } from './neigh.js';
@@ -63,6 +63,8 @@ export interface ForwardCounters {
 
 /** The smallest tunnel MTU the kernel accepts (IPv4): below it the request is dropped. */
 const TUNNEL_MTU_MIN = 68;
+/** IPv6 inside: the tunnel must carry the IPv6 minimum MTU. */
+const TUNNEL_MTU_MIN6 = 1280;
 
 export class Forwarder {
   readonly f = new Frame();
@@ -73,7 +75,7 @@ export class Forwarder {
   readonly routes = new RouteTable();
   readonly neigh = new NeighTable();
   readonly counters: ForwardCounters = { forwardedIn: 0, forwardedOut: 0, arpReplies: 0, arpRequests: 0, icmpFragNeeded: 0 };
-  private readonly tun: TunnelSpec = { type: 0, flags: 0, port: 0, saddr: 0, daddr: 0 };
+  private readonly tun: TunnelSpec = newTunnelSpec();
   /** FULLNAT conns whose real server gets a PROXY protocol header, by conn ref. */
   readonly pp = new Map<number, ProxyInsert>();
   private readonly seg = new Frame();
@@ -223,7 +225,7 @@ export class Forwarder {
       return;
     }
     if (fwd === IP_VS_CONN_F_TUNNEL) {
-      if (this.tunnel(f, ipvs.connDest(ref), daddr)) this.counters.forwardedIn++;
+      if (this.tunnel(f, ipvs.connDest(ref))) this.counters.forwardedIn++;
       return;
     }
     const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
@@ -306,27 +308,45 @@ export class Forwarder {
    * TUN: encapsulates the request toward the real server (a GSO super-packet is cut into
    * segments first, a partial checksum completed); true when it was sent or queued.
    */
-  private tunnel(f: Frame, d: Dest | undefined, rip: number): boolean {
-    if (!d || d.addr.isV6) {
-      this.drops.add(DROP.fwd_unsupported);
+  tunnel(f: Frame, d: Dest | undefined): boolean {
+    if (!d) {
+      this.drops.add(DROP.no_dest);
       return false;
     }
-    const out = this.hop(rip, false);
-    if (!out) return false;
     const t = this.tun;
     t.type = d.tunType;
     t.flags = d.tunFlags;
     t.port = d.tunPort;
-    t.daddr = rip;
-    t.saddr = out.sourceFor(this.nhEntry!.addr);
-    const hl = tunnelOverhead(t.type, t.flags);
+    // The outer header is of the real server's family, whatever the inner packet's.
+    t.outer6 = d.addr.isV6;
+    let out: Iface | null;
+    if (t.outer6) {
+      for (let k = 0; k < 4; k++) t.daddr6[k] = d.addr.word(k);
+      out = this.v6.hop(t.daddr6, false);
+      const src = out?.sourceFor6(t.daddr6);
+      if (!out || !src) return false;
+      t.saddr6.set(src);
+    } else {
+      t.daddr = d.addr.w0;
+      out = this.hop(t.daddr, false);
+      if (!out) return false;
+      t.saddr = out.sourceFor(this.nhEntry!.addr);
+    }
+    const nh = this.nhEntry!;
+    const hl = tunnelOverhead(t.type, t.flags, t.outer6);
     const mtu = out.mtu - hl;
-    if (mtu < TUNNEL_MTU_MIN) {
+    if (mtu < (f.v6 ? TUNNEL_MTU_MIN6 : TUNNEL_MTU_MIN)) {
       this.drops.add(DROP.mtu_exceeded);
       return false;
     }
-    if (this.tooBig(f, mtu, f.daddr)) return false;
-    const sport = t.type === IP_VS_CONN_F_TUNNEL_TYPE_GUE ? gueSourcePort(f.saddr, f.daddr, (f.sport << 16) | f.dport) : 0;
+    if (f.v6 ? this.v6.tooBig(f, mtu, f.daddr6) : this.tooBig(f, mtu, f.daddr)) return false;
+    this.nhEntry = nh; // an ICMP error sent above chose its own next hop
+    const sport =
+      t.type !== IP_VS_CONN_F_TUNNEL_TYPE_GUE
+        ? 0
+        : f.v6
+          ? gueSourcePort(f.saddr6[3]! ^ f.saddr6[1]!, f.daddr6[3]! ^ f.daddr6[1]!, (f.sport << 16) | f.dport)
+          : gueSourcePort(f.saddr, f.daddr, (f.sport << 16) | f.dport);
     const segs = gsoType(f) === VNET_GSO_NONE ? 0 : gsoSegments(f);
     if (segs === 0) {
       if (gsoType(f) !== VNET_GSO_NONE) {
@@ -349,7 +369,7 @@ export class Forwarder {
         tx.arena.set(f.buf.subarray(f.l3, f.l3 + innerLen), inner);
       } else innerLen = writeSegment(f, k, tx.arena, inner);
       const len = writeTunnel(tx.arena, ip, t, innerLen, this.ipId++, sport);
-      write16(tx.arena, eth + 12, ETH_P_IP);
+      write16(tx.arena, eth + 12, t.outer6 ? ETH_P_IPV6 : ETH_P_IP);
       this.sendSlot(out, slot, eth + ETH_HLEN + len - slot);
     }
     return true;
@@ -369,7 +389,7 @@ export class Forwarder {
       const daddr = ipvs.conn4Daddr(ref);
       if (!decTtl(f)) return;
       if (fwd === IP_VS_CONN_F_TUNNEL) {
-        this.tunnel(f, ipvs.connDest(ref), daddr);
+        this.tunnel(f, ipvs.connDest(ref));
         return;
       }
       if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE) return;

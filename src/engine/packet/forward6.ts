@@ -4,7 +4,13 @@
 // resolve next hops and to answer for VIPs and local addresses no interface holds; ICMPv6
 // "packet too big" to a sender whose packet does not fit (IPv6 routers never fragment).
 
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import {
+  IP_VS_CONN_F_DROUTE,
+  IP_VS_CONN_F_FULLNAT,
+  IP_VS_CONN_F_FWD_MASK,
+  IP_VS_CONN_F_MASQ,
+  IP_VS_CONN_F_TUNNEL,
+} from '../../core/constants.js';
 import { type Ipvs, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
 import { DROP } from '../../wire/drops.js';
 import { ETH_P_IPV6 } from '../../wire/eth.js';
@@ -101,7 +107,8 @@ export class Path6 {
     const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
     const dest = ipvs.connDest(ref);
     const fullnat = fwd === IP_VS_CONN_F_FULLNAT && dest !== undefined && dest.svc.laddrs.length > 0;
-    if (!dest || !dest.addr.isV6 || (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat)) {
+    const tunnel = fwd === IP_VS_CONN_F_TUNNEL;
+    if (!dest || (!dest.addr.isV6 && !tunnel) || (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat && !tunnel)) {
       this.fwd.drops.add(DROP.fwd_unsupported);
       return;
     }
@@ -109,6 +116,10 @@ export class Path6 {
     if (!this.neigh.get(f.saddr6) && rx.onLink6(f.saddr6)) this.neigh.learn(f.saddr6, rx.ifindex, f.buf, f.off + 6);
     if (!decHop6(f)) {
       this.fwd.drops.add(DROP.ttl_exceeded);
+      return;
+    }
+    if (tunnel) {
+      if (this.fwd.tunnel(f, dest)) this.fwd.counters.forwardedIn++;
       return;
     }
     const daddr = ipvs.connAddr6(ref, 2, this.d);
@@ -172,7 +183,7 @@ export class Path6 {
   }
 
   /** True (dropped, counted) when `f` does not fit `mtu`; the sender gets "packet too big" from `src`. */
-  private tooBig(f: Frame, mtu: number, src: ArrayLike<number>): boolean {
+  tooBig(f: Frame, mtu: number, src: ArrayLike<number>): boolean {
     const len = gsoType(f) !== VNET_GSO_NONE ? gsoHeaderLen(f) + gsoSize(f) : f.totLen;
     if (len <= mtu) return false;
     this.fwd.drops.add(DROP.mtu_exceeded);

@@ -12,17 +12,21 @@ import {
   IP_VS_TUNNEL_ENCAP_FLAG_CSUM,
   type TunType,
 } from '../../../src/core/constants.js';
-import { checksum, fold, pseudo4, read16, read32, sum16, write16, write32 } from '../../../src/wire/csum.js';
+import { checksum, fold, pseudo4, pseudo6, read16, read32, sum16, write16, write32 } from '../../../src/wire/csum.js';
 import { Frame, PARSE_IP4 } from '../../../src/wire/frame.js';
 import { completeChecksum, gsoSegments, writeSegment } from '../../../src/xmit/gso.js';
 import { writeFragNeeded } from '../../../src/xmit/icmp.js';
-import { gueSourcePort, tunnelOverhead, writeTunnel } from '../../../src/xmit/tunnel.js';
-import { frame4, ip } from './build.js';
+import { gueSourcePort, newTunnelSpec, tunnelOverhead, writeTunnel } from '../../../src/xmit/tunnel.js';
+import { frame4, frame6, ip, ip6 } from './build.js';
 
 const DIP = ip('192.168.10.11');
 const RIP = ip('192.168.10.12');
 const VIP = ip('192.168.10.100');
 const CIP = ip('192.168.10.200');
+const DIP6 = ip6('2001:db8:9::11');
+const RIP6 = ip6('2001:db8:9::12');
+const VIP6 = ip6('2001:db8:9::100');
+const CIP6 = ip6('2001:db8:9::200');
 
 const KINDS: [TunnelKind, TunType][] = [
   ['ipip', IP_VS_CONN_F_TUNNEL_TYPE_IPIP],
@@ -31,12 +35,16 @@ const KINDS: [TunnelKind, TunType][] = [
 ];
 
 /** Encapsulates the IP packet of `frame` and returns the outer IP packet. */
-function encap(frame: Uint8Array, type: TunType, flags = 0, port = 6080): Uint8Array {
+function encap(frame: Uint8Array, type: TunType, flags = 0, port = 6080, outer6 = false): Uint8Array {
   const inner = frame.subarray(14);
-  const hl = tunnelOverhead(type, flags);
+  const hl = tunnelOverhead(type, flags, outer6);
   const out = new Uint8Array(hl + inner.length);
   out.set(inner, hl);
-  const n = writeTunnel(out, 0, { type, flags, port, saddr: DIP, daddr: RIP }, inner.length, 77, 40000);
+  const t = newTunnelSpec();
+  Object.assign(t, { type, flags, port, saddr: DIP, daddr: RIP, outer6 });
+  t.saddr6.set(DIP6);
+  t.daddr6.set(RIP6);
+  const n = writeTunnel(out, 0, t, inner.length, 77, 40000);
   assert.equal(n, out.length);
   return out;
 }
@@ -103,7 +111,7 @@ describe('TUN encapsulation', () => {
 });
 
 describe('decapsulation on the real server', () => {
-  const vips = new Set([VIP]);
+  const vips = { v4: new Set([VIP]), v6: new Uint32Array(0) };
 
   it('every kind and checksum option gives back the inner packet', () => {
     fc.assert(
@@ -116,7 +124,7 @@ describe('decapsulation on the real server', () => {
           const req = frame4({ saddr: CIP, daddr: VIP, sport: 5000, dport: 80, proto, payload });
           let o = encap(req, type, csum ? IP_VS_TUNNEL_ENCAP_FLAG_CSUM : 0);
           if (kind === 'gue') o = o.subarray(28); // a UDP socket hands over the payload
-          const r = decapsulate(kind, o, o.length, vips, new DecapResult());
+          const r = decapsulate(kind, o, o.length, true, vips, new DecapResult());
           assert.equal(r.drop, null);
           assert.deepEqual(o.subarray(r.off, r.off + r.len), req.subarray(14));
           assert.equal(r.daddr, VIP);
@@ -142,33 +150,61 @@ describe('decapsulation on the real server', () => {
     },
     { what: 'GRE version 1', kind: 'gre', bytes: () => withOuter(cat([0, 1, 8, 0], good)), drop: 'bad_gre' },
     { what: 'GRE routing bit', kind: 'gre', bytes: () => withOuter(cat([0x40, 0, 8, 0], good)), drop: 'bad_gre' },
-    { what: 'GRE carrying IPv6', kind: 'gre', bytes: () => withOuter(cat([0, 0, 0x86, 0xdd], good)), drop: 'bad_gre' },
+    { what: 'GRE carrying MPLS', kind: 'gre', bytes: () => withOuter(cat([0, 0, 0x88, 0x47], good)), drop: 'bad_gre' },
     { what: 'GRE checksum wrong', kind: 'gre', bytes: () => withOuter(cat([0x80, 0, 8, 0, 0x12, 0x34, 0, 0], good)), drop: 'bad_gre' },
     { what: 'GRE key option cut short', kind: 'gre', bytes: () => withOuter(Uint8Array.from([0x20, 0, 8, 0, 1])), drop: 'truncated' },
     { what: 'GUE control message', kind: 'gue', bytes: () => cat([0x20, 4, 0, 0], good), drop: 'bad_gue' },
     { what: 'GUE version 2', kind: 'gue', bytes: () => cat([0x80, 4, 0, 0], good), drop: 'bad_gue' },
-    { what: 'GUE carrying IPv6', kind: 'gue', bytes: () => cat([0, 41, 0, 0], good), drop: 'bad_gue' },
+    { what: 'GUE carrying GRE', kind: 'gue', bytes: () => cat([0, 47, 0, 0], good), drop: 'bad_gue' },
     { what: 'GUE options beyond the datagram', kind: 'gue', bytes: () => Uint8Array.from([0x1f, 4, 0, 0, 1, 2]), drop: 'truncated' },
   ];
   for (const c of cases) {
     it(`${c.kind}: ${c.what} → ${c.drop}`, () => {
       const b = c.bytes();
-      assert.equal(decapsulate(c.kind, b, b.length, vips, new DecapResult()).drop, c.drop);
+      assert.equal(decapsulate(c.kind, b, b.length, true, vips, new DecapResult()).drop, c.drop);
     });
   }
 
   it('GUE variant 1 (the IP packet straight after UDP) and GRE key and sequence options are accepted', () => {
     const r = new DecapResult();
-    assert.equal(decapsulate('gue', good, good.length, vips, r).drop, null);
+    assert.equal(decapsulate('gue', good, good.length, true, vips, r).drop, null);
     const keyed = withOuter(cat([0x30, 0, 8, 0, 0, 0, 0, 1, 0, 0, 0, 2], good));
-    assert.equal(decapsulate('gre', keyed, keyed.length, vips, r).drop, null);
+    assert.equal(decapsulate('gre', keyed, keyed.length, true, vips, r).drop, null);
     assert.equal(r.off, 32);
+  });
+
+  it('every family pairing (4in4, 6in6, 4in6, 6in4) round-trips; the outer header says what is inside', () => {
+    const both = { v4: new Set([VIP]), v6: VIP6 };
+    fc.assert(
+      fc.property(fc.constantFrom(...KINDS), fc.boolean(), fc.boolean(), fc.uint8Array({ maxLength: 1200 }), ([kind, type], inner6, outer6, payload) => {
+        const req = inner6
+          ? frame6({ saddr: CIP6, daddr: VIP6, sport: 5000, dport: 80, payload })
+          : frame4({ saddr: CIP, daddr: VIP, sport: 5000, dport: 80, payload });
+        const o = encap(req, type, 0, 6080, outer6);
+        assert.equal(o[0]! >>> 4, outer6 ? 6 : 4);
+        const oh = outer6 ? 40 : 20;
+        if (kind === 'ipip') assert.equal(outer6 ? o[6] : o[9], inner6 ? 41 : 4);
+        if (kind === 'gre') assert.equal(read16(o, oh + 2), inner6 ? 0x86dd : 0x0800);
+        if (kind === 'gue') {
+          assert.equal(o[oh + 9], inner6 ? 41 : 4);
+          if (outer6) assert.equal(fold(sum16(o, oh, o.length - oh, pseudo6(DIP6, RIP6, 17, o.length - oh))), 0xffff, 'UDP over IPv6 has its checksum');
+        }
+        // What each socket hands over: GUE's UDP payload, a raw IPv6 socket's packet without
+        // its IPv6 header, a raw IPv4 socket's whole packet.
+        const got = kind === 'gue' ? o.subarray(oh + 8) : outer6 ? o.subarray(40) : o;
+        const r = decapsulate(kind, got, got.length, kind !== 'gue' && !outer6, both, new DecapResult());
+        assert.equal(r.drop, null);
+        assert.equal(r.v6, inner6);
+        assert.deepEqual(got.subarray(r.off, r.off + r.len), req.subarray(14));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('random bytes never throw and are never delivered to a VIP they do not name', () => {
     fc.assert(
       fc.property(fc.constantFrom<TunnelKind>('ipip', 'gue', 'gre'), fc.uint8Array({ maxLength: 200 }), (kind, b) => {
-        const r = decapsulate(kind, b, b.length, vips, new DecapResult());
+        const r = decapsulate(kind, b, b.length, true, vips, new DecapResult());
         if (r.drop === null) assert.equal(read32(b, r.off + 16), VIP);
       }),
       { numRuns: 2000 },
