@@ -171,6 +171,27 @@ describe('seed labs on the packet engine', { skip }, () => {
     await labDown(lab);
   });
 
+  for (const [name, vip, rip] of [
+    ['seed002-nat', '172.25.254.100', '192.168.0.10:5353'],
+    ['nat6', '2001:db8:1::1', '[2001:db8:2::10]:5353'],
+  ] as const) {
+    it(`${name}: a real server's port unreachable reaches the client translated (${vip.includes(':') ? 'ICMPv6' : 'ICMP'})`, async () => {
+      ensureBuilt();
+      const lab = findLab(name)!;
+      used.add(lab);
+      await labUp(lab, () => {}, env);
+      const svc = vip.includes(':') ? `[${vip}]:5353` : `${vip}:5353`;
+      for (const args of [['-A', '-u', svc, '-s', 'rr'], ['-a', '-u', svc, '-r', rip, '-m']]) {
+        const r = await inNs(nsName(lab, 'director'), [process.execPath, TSVSADM, ...args], { env });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      // Nothing listens on the real server's :5353: its error must come back about VIP:5353.
+      const out = await client(lab, [process.execPath, '--import', 'tsx', fixture('udp-refused.ts'), vip, '5353', '3000'].join(' '));
+      assert.equal(out, 'refused');
+      await labDown(lab);
+    });
+  }
+
   it('dr6: only the director advertises the VIP; real servers hold it on lo without answering NDP', async () => {
     ensureBuilt();
     const lab = findLab('dr6')!;

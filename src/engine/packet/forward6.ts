@@ -2,7 +2,8 @@
 // TCP/UDP to an IPv6 service VIP (the in-hook) and replies from a masq or FULLNAT dest (the
 // out-hook), forwarded by NAT, DR or FULLNAT; Neighbour Discovery in place of ARP, both to
 // resolve next hops and to answer for VIPs and local addresses no interface holds; ICMPv6
-// "packet too big" to a sender whose packet does not fit (IPv6 routers never fragment).
+// "packet too big" to a sender whose packet does not fit (IPv6 routers never fragment); ICMPv6
+// errors about NAT conns translated both ways.
 
 import {
   IP_VS_CONN_F_DROUTE,
@@ -18,6 +19,7 @@ import { type Frame, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../wire
 import { ALL_NODES, ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT, NdpInfo, writeNa, writeNs } from '../../wire/ndp.js';
 import { gsoHeaderLen, gsoSize, gsoType, VNET_GSO_NONE } from '../../xmit/gso.js';
 import { writePacketTooBig6 } from '../../xmit/icmp.js';
+import { IcmpQuote6, natIcmp6In, natIcmp6Out } from '../../xmit/icmp6.js';
 import { decHop6 } from '../../xmit/ip.js';
 import { dnat6, snat6 } from '../../xmit/nat.js';
 import { fixReply } from '../../xmit/proxy-insert.js';
@@ -39,6 +41,7 @@ export class Path6 {
   readonly routes = new RouteTable6();
   readonly neigh = new NeighTable6();
   private readonly nd = new NdpInfo();
+  private readonly q = new IcmpQuote6();
   /** IPv6 service addresses, four words each: the in-hook's prefilter. */
   vips = new Uint32Array(0);
   /** Masq and FULLNAT dests: four address words and the port (0: any) each. */
@@ -59,7 +62,9 @@ export class Path6 {
   in(f: Frame, rx: Iface): void {
     this.rx = rx;
     if (f.proto === IPPROTO_ICMPV6) {
-      if (!f.fragment && (f.icmpType === ND_NEIGHBOR_SOLICIT || f.icmpType === ND_NEIGHBOR_ADVERT)) this.ndIn(f);
+      if (f.fragment) return;
+      if (f.icmpType === ND_NEIGHBOR_SOLICIT || f.icmpType === ND_NEIGHBOR_ADVERT) this.ndIn(f);
+      else if (f.icmpType < 128) this.icmp(f);
       return;
     }
     const toVip = has6(this.vips, f.daddr6);
@@ -89,6 +94,51 @@ export class Path6 {
       return;
     }
     this.out(f);
+  }
+
+  /**
+   * An ICMPv6 error about one of our conns: from the client side (to the VIP) it goes on to the
+   * real server, from a real server it goes back to the client; NAT translates the quote.
+   */
+  private icmp(f: Frame): void {
+    const toVip = has6(this.vips, f.daddr6);
+    if (!toVip && !this.fromRipAddr(f.saddr6)) return;
+    const q = this.q;
+    if (!q.read(f) || !f.l4ChecksumOk()) return;
+    const ipvs = this.ipvs;
+    const p = this.fwd.p;
+    p.setV6(q.proto, q.daddr, q.dport, q.saddr, q.sport);
+    if (toVip) {
+      // The quote is a reply we sent: VIP:vport → client:cport.
+      const ref = ipvs.findIn(p);
+      if (ref < 0 || !decHop6(f)) return;
+      const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+      if (fwd === IP_VS_CONN_F_TUNNEL) {
+        this.fwd.tunnel(f, ipvs.connDest(ref));
+        return;
+      }
+      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE) return;
+      const daddr = ipvs.connAddr6(ref, 2, this.d);
+      const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
+      if (!out) return;
+      if (fwd === IP_VS_CONN_F_MASQ) natIcmp6In(f, q, daddr, ipvs.connDport(ref));
+      this.fwd.send(f, out);
+      return;
+    }
+    // The quote is a request we delivered: client:cport → RIP:rport.
+    const ref = ipvs.findOut(p);
+    if (ref < 0 || (ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ || !decHop6(f)) return;
+    natIcmp6Out(f, q, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
+    const out = this.hop(f.daddr6, false);
+    if (out) this.fwd.send(f, out);
+  }
+
+  private fromRipAddr(a: ArrayLike<number>): boolean {
+    const r = this.rips;
+    for (let i = 0; i < r.length; i += 5) {
+      if (r[i] === a[0] && r[i + 1] === a[1] && r[i + 2] === a[2] && r[i + 3] === a[3]) return true;
+    }
+    return false;
   }
 
   private fromRip(f: Frame): boolean {

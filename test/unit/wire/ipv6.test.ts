@@ -6,11 +6,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { NeighTable6 } from '../../../src/engine/packet/neigh.js';
 import { RouteTable6 } from '../../../src/engine/packet/routes.js';
-import { fold, pseudo6, read16, read32, sum16 } from '../../../src/wire/csum.js';
+import { checksum, fold, pseudo6, read16, read32, sum16, write16, write128 } from '../../../src/wire/csum.js';
 import { DROP } from '../../../src/wire/drops.js';
 import { Frame, PARSE_IP6, PARSE_MALFORMED } from '../../../src/wire/frame.js';
 import { ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT, NdpInfo, solicitedNode, writeNa, writeNs } from '../../../src/wire/ndp.js';
 import { writePacketTooBig6 } from '../../../src/xmit/icmp.js';
+import { IcmpQuote6, natIcmp6In, natIcmp6Out } from '../../../src/xmit/icmp6.js';
 import { decHop6 } from '../../../src/xmit/ip.js';
 import { dnat6, snat6 } from '../../../src/xmit/nat.js';
 import { frame6, ip6, MAC_A, MAC_B } from './build.js';
@@ -193,5 +194,69 @@ describe('IPv6 routes and neighbours', () => {
         for (const a of as) assert.deepEqual([...n.get(a)!.addr6!], a);
       }),
     );
+  });
+});
+
+describe('ICMPv6 errors about NAT conns', () => {
+  /** An ICMPv6 error (type/code) from `from` to `to` quoting the IPv6 packet of `quoted`. */
+  function icmp6Error(from: Uint32Array, to: Uint32Array, type: number, quoted: Uint8Array): Uint8Array {
+    const q = quoted.subarray(14, 14 + 48);
+    const b = new Uint8Array(14 + 40 + 8 + q.length);
+    b[12] = 0x86;
+    b[13] = 0xdd;
+    b[14] = 0x60;
+    write16(b, 18, 8 + q.length);
+    b[20] = 58;
+    b[21] = 64;
+    write128(b, 22, from);
+    write128(b, 38, to);
+    b[54] = type;
+    b.set(q, 62);
+    write16(b, 56, checksum(b, 54, 8 + q.length, pseudo6(from, to, 58, 8 + q.length)));
+    return b;
+  }
+  const RIP = ip6('2001:db8:2::10');
+  const ROUTER = ip6('2001:db8:1::fe');
+
+  it('from the client side: the outer destination and the quoted source become the real server', () => {
+    // We sent VIP:80 → client:5000; a router says it was too big.
+    const reply = frame6({ saddr: V, daddr: C, sport: 80, dport: 5000, payload: new Uint8Array(20) });
+    const b = icmp6Error(ROUTER, V, 2, reply);
+    const f = parse(b);
+    const q = new IcmpQuote6();
+    assert.ok(q.read(f));
+    assert.deepEqual([q.sport, q.dport], [80, 5000]);
+    natIcmp6In(f, q, RIP, 8080);
+    const g = parse(b);
+    assert.ok(g.l4ChecksumOk());
+    assert.deepEqual([...g.daddr6], [...RIP]);
+    const q2 = new IcmpQuote6();
+    assert.ok(q2.read(g));
+    assert.deepEqual([...q2.saddr], [...RIP]);
+    assert.equal(q2.sport, 8080);
+  });
+
+  it('from the real server: the outer source and the quoted destination become the VIP', () => {
+    const req = frame6({ saddr: C, daddr: RIP, sport: 5000, dport: 8080, proto: 17 });
+    const b = icmp6Error(RIP, C, 1, req);
+    const f = parse(b);
+    const q = new IcmpQuote6();
+    assert.ok(q.read(f));
+    natIcmp6Out(f, q, V, 53);
+    const g = parse(b);
+    assert.ok(g.l4ChecksumOk());
+    assert.deepEqual([...g.saddr6], [...V]);
+    const q2 = new IcmpQuote6();
+    assert.ok(q2.read(g));
+    assert.deepEqual([...q2.daddr], [...V]);
+    assert.equal(q2.dport, 53);
+  });
+
+  it('informational messages and non-TCP/UDP quotes are not errors to translate', () => {
+    const req = frame6({ saddr: C, daddr: RIP, sport: 1, dport: 2 });
+    assert.equal(new IcmpQuote6().read(parse(icmp6Error(RIP, C, 128, req))), false);
+    const other = Uint8Array.from(req);
+    other[20] = 47;
+    assert.equal(new IcmpQuote6().read(parse(icmp6Error(RIP, C, 1, other))), false);
   });
 });
