@@ -3,7 +3,9 @@
 // every core up to 4: tsvs worker threads, HAProxy's nbthread, nginx's worker_processes), in
 // front of the same backends: nginx serving a small HTTP response (short connections, wrk with
 // a new connection per request) and an iperf3 server (bulk throughput). The proxy engine on one
-// thread is measured too, as a reference. Figures are printed as ratios to HAProxy.
+// thread is measured too, as a reference. The proxies take turns, TSVS_BENCH_ROUNDS times
+// (default 3), and each figure is the median of its rounds, so that a noisy moment of a shared
+// machine does not land on one proxy only. Figures are printed as ratios to HAProxy.
 // TSVS_BENCH_ONLY=tsvs,haproxy limits the rows (for quick iterations).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,12 @@ const PORTS = { tsvs: [8101, 8102], 'tsvs-1t': [8131, 8132], haproxy: [8111, 811
 const SECONDS = Number(process.env.TSVS_BENCH_SECONDS ?? 5);
 const CORES = Number(process.env.TSVS_BENCH_CORES ?? Math.min(availableParallelism(), 4));
 const ONLY = process.env.TSVS_BENCH_ONLY?.split(',');
+const ROUNDS = Number(process.env.TSVS_BENCH_ROUNDS ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
 /** Debian ships nginx's stream proxy as a loadable module. */
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
@@ -101,20 +109,27 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
       adm(e, '-a', '-t', `127.0.0.1:${bulk}`, '-r', `127.0.0.1:${BACKEND_IPERF}`, '-m');
     }
     await sleep(500);
-    const rows: { proxy: string; short: number; bulk: number }[] = [];
-    for (const [name, [http, bulk]] of Object.entries(PORTS)) {
-      if (ONLY && !ONLY.includes(name) && name !== 'haproxy') continue;
-      rows.push({ proxy: name, short: wrk(http), bulk: iperf(bulk) });
-    }
+    const peers = Object.entries(PORTS).filter(([name]) => !ONLY || ONLY.includes(name) || name === 'haproxy');
+    const shorts = new Map<string, number[]>(peers.map(([n]) => [n, []]));
+    const bulks = new Map<string, number[]>(peers.map(([n]) => [n, []]));
+    for (let r = 0; r < ROUNDS; r++) for (const [name, [http]] of peers) shorts.get(name)!.push(wrk(http));
+    for (let r = 0; r < ROUNDS; r++) for (const [name, [, bulk]] of peers) bulks.get(name)!.push(iperf(bulk));
+    const rows = peers.map(([name]) => ({ proxy: name, short: median(shorts.get(name)!), bulk: median(bulks.get(name)!) }));
     const base = rows.find((r) => r.proxy === 'haproxy')!;
     process.stdout.write(
-      `\nProxies on loopback, ${CORES} core(s) each (tsvs-1t: the proxy engine on one thread, for reference), ${SECONDS} s per figure (peer: HAProxy, same run)\n`,
+      `\nProxies on loopback, ${CORES} core(s) each (tsvs-1t: the proxy engine on one thread, for reference), median of ${ROUNDS} rounds of ${SECONDS} s, taking turns (peer: HAProxy, same run)\n`,
     );
     process.stdout.write('proxy      short conns/s   ratio   bulk Gbit/s   ratio\n');
     for (const r of rows) {
       process.stdout.write(
         `${r.proxy.padEnd(8)} ${r.short.toFixed(0).padStart(15)} ${(r.short / base.short).toFixed(2).padStart(7)} ${(r.bulk / 1e9).toFixed(2).padStart(13)} ${(r.bulk / base.bulk).toFixed(2).padStart(7)}\n`,
       );
+    }
+    process.stdout.write('rounds (short conns/s | bulk Gbit/s):\n');
+    for (const [name] of peers) {
+      const sh = shorts.get(name)!.map((x) => x.toFixed(0)).join(' ');
+      const bu = bulks.get(name)!.map((x) => (x / 1e9).toFixed(2)).join(' ');
+      process.stdout.write(`  ${name.padEnd(8)} ${sh} | ${bu}\n`);
     }
   } finally {
     for (const e of [env, env1]) spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', 'stop'], { env: e });

@@ -89,6 +89,11 @@ export class ProxyEngine implements Engine {
     return this.pool?.size ?? 0;
   }
 
+  /** TCP connections accepted by each worker so far ([] without workers). */
+  workerConns(): number[] {
+    return this.pool?.accepted() ?? [];
+  }
+
   /** How the workers do their socket I/O (null: no workers). */
   get workerIo(): WorkerIo | null {
     return this.pool?.io ?? null;

@@ -55,6 +55,8 @@ interface Slot {
   /** The listening fds this worker was given, by service id (closed here if it dies). */
   fds: Map<number, number>;
   alive: boolean;
+  /** Connections this worker accepted (for status and tests). */
+  accepted: number;
   /** The worker loaded its code and listens for messages. */
   ready: boolean;
 }
@@ -110,7 +112,7 @@ export class WorkerPool {
   private spawn(index: number): Slot {
     const ch = this.io === 'epoll' ? new MessageChannel() : null;
     const worker = newWorker(this.io, ch?.port2 ?? null);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, fds: new Map(), alive: true, ready: false };
+    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, fds: new Map(), alive: true, accepted: 0, ready: false };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -198,6 +200,11 @@ export class WorkerPool {
       s.outbox.push(D_UNLISTEN, id);
       this.send(s);
     }
+  }
+
+  /** Connections accepted by each worker (a replaced worker starts again from 0). */
+  accepted(): number[] {
+    return this.slots.map((s) => s.accepted);
   }
 
   /** The core expired `ref`: close its sockets in its worker. Returns whether it had any. */
@@ -307,6 +314,7 @@ export class WorkerPool {
   private accept(slot: Slot, id: number, svcId: number, cport: number, w0: number, w1: number, w2: number, w3: number, now: number): void {
     const { ctx } = this;
     const { ipvs } = ctx;
+    slot.accepted++;
     const svc = this.svcs.get(svcId);
     if (!svc) {
       // The service was deleted while the connection waited in its worker.
