@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { Addr } from '../core/inet.js';
 import { readDecapCounters } from './decap-process.js';
-import { addresses, interfaces, readSysctl, routes } from './sys.js';
+import { addresses, interfaces, ip, readSysctl, routes } from './sys.js';
 
 export type CheckMode = 'dr' | 'tun' | 'nat';
 
@@ -25,7 +25,7 @@ async function effective(name: string, dev: string): Promise<number> {
 
 /** The kernel modules that decapsulate VS/TUN packets, where loaded. */
 function kernelTunnels(): string[] {
-  return ['ipip', 'ip_gre', 'fou'].filter((m) => existsSync(`/sys/module/${m}`));
+  return ['ipip', 'ip_gre', 'fou', 'ip6_tunnel', 'sit', 'ip6_gre'].filter((m) => existsSync(`/sys/module/${m}`));
 }
 
 /** `runDir`: the agent's run directory, to find its tunnel agent. */
@@ -80,7 +80,24 @@ export async function checkRealserver(
     }
   }
 
-  if (mode === 'tun' && !vip.isV6) {
+  if ((mode === 'dr' || mode === 'tun') && vip.isV6) {
+    // IPv6 has no arp_ignore: Linux answers a neighbour solicitation only for addresses of the
+    // interface it arrived on, so a VIP on lo stays silent unless NDP proxying speaks for it.
+    for (const i of ifaces) {
+      const px = Number((await readSysctl(`net.ipv6.conf.${i}.proxy_ndp`)) ?? '0');
+      if (px === 0) continue;
+      const entries = await ip(['-6', 'neigh', 'show', 'proxy', 'dev', i]).catch(() => '');
+      const speaks = entries.split('\n').some((l) => Addr.parse(l.split(' ')[0] ?? '')?.equals(vip) === true);
+      res.push({
+        ok: !speaks,
+        what: `no NDP proxy for the VIP on ${i} (it would answer solicitations for it)`,
+        found: speaks ? `proxy_ndp=${px} with a proxy entry for ${vip}` : `proxy_ndp=${px}, no entry for ${vip}`,
+        fix: `ip -6 neigh del proxy ${vip} dev ${i}`,
+      });
+    }
+  }
+
+  if (mode === 'tun') {
     const agent = runDir ? await readDecapCounters(runDir) : null;
     const kernel = kernelTunnels();
     res.push({
@@ -90,10 +107,10 @@ export async function checkRealserver(
         ? `in user space by the tsvs agent (${agent.tunnel}${agent.port ? ` on udp port ${agent.port}` : ''}; ${agent.delivered} delivered)`
         : kernel.length
           ? `by the kernel (${kernel.join(', ')} loaded)`
-          : 'nothing unwraps the director\'s packets: no ipip, ip_gre or fou kernel module, no tsvs tunnel agent',
+          : 'nothing unwraps the director\'s packets: no ipip, sit, ip6_tunnel, ip_gre or fou kernel module, no tsvs tunnel agent',
       fix: `tsvs realserver start --vip ${vip} --tunnel ipip   (or gue/gre, as the director's --tun-type)`,
     });
-    for (const i of ifaces) {
+    for (const i of vip.isV6 ? [] : ifaces) {
       const rp = await effective('rp_filter', i);
       res.push({
         ok: rp !== 1,

@@ -65,4 +65,31 @@ describe('tsvs realserver', { skip }, () => {
     const ok = await inNs(rs, [TSVS, 'realserver', 'check', '--vip', VIP, '--mode', 'nat', '--dip', '10.10.10.10'], { env });
     assert.equal(ok.code, 0, ok.stdout);
   });
+
+  it('IPv6: start puts the VIP /128 on lo; check passes, and fails while NDP proxying speaks for the VIP', async () => {
+    const vip6 = '2001:db8:101::168';
+    await inNs(rs, ['ip', 'addr', 'add', '2001:db8:10::11/64', 'dev', 'eth0', 'nodad']);
+    const r = await inNs(rs, [TSVS, 'realserver', 'start', '--vip', vip6], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /address 2001:db8:101::168\/128 added on lo/);
+    const ok = await inNs(rs, [TSVS, 'realserver', 'check', '--vip', vip6, '--mode', 'dr'], { env });
+    assert.equal(ok.code, 0, ok.stdout);
+    await inNs(rs, ['sysctl', '-qw', 'net.ipv6.conf.eth0.proxy_ndp=1']);
+    await inNs(rs, ['ip', '-6', 'neigh', 'add', 'proxy', vip6, 'dev', 'eth0']);
+    const bad = await inNs(rs, [TSVS, 'realserver', 'check', '--vip', vip6, '--mode', 'dr'], { env });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /FAIL {2}no NDP proxy for the VIP on eth0 .*\n {6}fix: ip -6 neigh del proxy 2001:db8:101::168 dev eth0\n/);
+    await inNs(rs, ['ip', '-6', 'neigh', 'del', 'proxy', vip6, 'dev', 'eth0']);
+    const tun = await inNs(rs, [TSVS, 'realserver', 'check', '--vip', vip6, '--mode', 'tun'], { env });
+    assert.equal(tun.code, 1, 'no decapsulation yet');
+    assert.match(tun.stdout, /FAIL {2}tunnel decapsulation: /);
+    const st = await inNs(rs, [TSVS, 'realserver', 'start', '--vip', vip6, '--tunnel', 'ipip'], { env });
+    assert.equal(st.code, 0, st.stderr);
+    const tun2 = await inNs(rs, [TSVS, 'realserver', 'check', '--vip', vip6, '--mode', 'tun'], { env });
+    assert.equal(tun2.code, 0, tun2.stdout);
+    const stop = await inNs(rs, [TSVS, 'realserver', 'stop'], { env });
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, /tunnel decapsulation stopped/);
+    assert.doesNotMatch((await inNs(rs, ['ip', '-6', 'addr', 'show', 'dev', 'lo'])).stdout, /2001:db8:101::168/);
+  });
 });
