@@ -211,6 +211,33 @@ describe('seed labs on the packet engine', { skip }, () => {
     await labDown(lab);
   });
 
+  it('nat6: malformed IPv6 frames are dropped and counted; forwarding goes on', async () => {
+    ensureBuilt();
+    const lab = findLab('nat6')!;
+    used.add(lab);
+    await labUp(lab, () => {}, env);
+    const dir = link(nsName(lab, 'director'), 'eth0', 'inet6');
+    const cl = link(nsName(lab, 'client'), 'eth0', 'inet6');
+    const before = await status(lab);
+    const count = 20;
+    const sent = await client(
+      lab,
+      [process.execPath, '--import', 'tsx', fixture('bad-frames6.ts'), 'eth0', dir.mac, cl.mac, cl.ip, lab.director.vip, '80', String(count)].join(' '),
+    );
+    assert.equal(JSON.parse(sent).txDropped, 0, sent);
+    await new Promise((r) => setTimeout(r, 300));
+    const afterSt = await status(lab);
+    assert.equal(afterSt.pid, before.pid, 'the director did not restart');
+    for (const reason of ['truncated', 'bad_ip_header', 'bad_length', 'bad_l4_checksum']) {
+      const d = (afterSt.drops[reason] ?? 0) - (before.drops[reason] ?? 0);
+      assert.ok(d >= count, `${reason}: ${d} counted of ${count} sent; drops ${JSON.stringify(afterSt.drops)}`);
+    }
+    const r = await labRun(lab, 10, env);
+    assert.equal(r.failures, 0);
+    assert.deepEqual(Object.values(r.counts), [5, 5]);
+    await labDown(lab);
+  });
+
   it('seed001-dr: without the agent a real server answers ARP for the VIP; with it only the director does', async () => {
     ensureBuilt();
     const lab = findLab('seed001-dr')!;
