@@ -151,6 +151,7 @@ function accept(l: Listener): void {
     waiting.set(c.id, c);
     ctl(fd, CONN_EVENTS);
     outbox.push(W_ACCEPT, c.id, l.svcId, cport, a.w0, a.w1, a.w2, a.w3);
+    urgent = true;
   }
 }
 
@@ -375,6 +376,7 @@ function onMessages(): void {
           break;
         case D_SETTLE:
           outbox.push(W_SETTLED, m[i + 1] as number);
+          urgent = true;
           i += 2;
           break;
         case D_STOP:
@@ -406,7 +408,17 @@ function checkDeadlines(now: number): void {
   }
 }
 
+/**
+ * Events wait at most this long before they are sent: a message wakes the daemon's thread, so
+ * the events of several loop turns share one, and only a new connection (which waits for its
+ * decision) or a SETTLE answer is sent at once.
+ */
+const EVENT_DELAY_MS = 2;
+let urgent = false;
+let lastFlush = 0;
+
 function flush(): void {
+  urgent = false;
   if (outbox.length === 0) return;
   up.postMessage(outbox);
   outbox = [];
@@ -417,7 +429,7 @@ ctl(efd, EPOLLIN);
 up.postMessage(['ready', efd]);
 
 while (running) {
-  const n = S.epollWait(ep, evbuf, MAX_EVENTS, connecting.size ? 100 : 1000);
+  const n = S.epollWait(ep, evbuf, MAX_EVENTS, outbox.length ? EVENT_DELAY_MS : connecting.size ? 100 : 1000);
   for (let i = 0; i < n; i++) {
     const off = i * EPOLL_EVENT_SIZE;
     const events = evview.getUint32(off, true);
@@ -430,8 +442,12 @@ while (running) {
     if (o instanceof Conn) onConnEvent(o, fd, events);
     else if (o instanceof Listener) accept(o);
   }
-  if (connecting.size) checkDeadlines(performance.now());
-  flush();
+  const now = performance.now();
+  if (connecting.size) checkDeadlines(now);
+  if (urgent || now - lastFlush >= EVENT_DELAY_MS) {
+    flush();
+    lastFlush = now;
+  }
 }
 
 for (const l of [...listeners.keys()]) unlisten(l);
