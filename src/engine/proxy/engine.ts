@@ -102,7 +102,7 @@ export class ProxyEngine implements Engine {
   async start(ipvs: Ipvs, clock: () => number): Promise<void> {
     const ctx = new ProxyContext(ipvs, clock, this.log);
     this.ctx = ctx;
-    if (this.wanted >= 2 && reusePortAvailable()) {
+    if (this.wanted >= 1 && reusePortAvailable()) {
       if (this.io === 'epoll' && !epollAvailable()) this.io = 'node';
       const pool = new WorkerPool(ctx, this.wanted, this.io);
       try {

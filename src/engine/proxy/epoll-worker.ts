@@ -58,7 +58,12 @@ import {
 } from './sys.js';
 
 const S = sys()!;
-const inbox = (workerData as { port: MessagePort }).port;
+const inbox = (workerData as { port: MessagePort; sleeping: SharedArrayBuffer }).port;
+/**
+ * 1 while this thread may be blocked in epoll_wait: the daemon's thread writes the eventfd only
+ * then. Set before the last look at the inbox, cleared after the wait (see the loop).
+ */
+const sleeping = new Int32Array((workerData as { sleeping: SharedArrayBuffer }).sleeping);
 const up = parentPort!;
 
 const MAX_EVENTS = 256;
@@ -344,7 +349,14 @@ function onConnEvent(c: Conn, fd: number, events: number): void {
 
 function onMessages(): void {
   S.read(efd, efdBuf, 8);
+  takeMessages();
+}
+
+/** Handles what the daemon's thread posted; returns whether there was anything. */
+function takeMessages(): boolean {
+  let any = false;
   for (let r = receiveMessageOnPort(inbox); r; r = receiveMessageOnPort(inbox)) {
+    any = true;
     const m = r.message as Batch;
     for (let i = 0; i < m.length; ) {
       switch (m[i]) {
@@ -388,6 +400,7 @@ function onMessages(): void {
       }
     }
   }
+  return any;
 }
 
 function unlisten(svcId: number): void {
@@ -429,7 +442,12 @@ ctl(efd, EPOLLIN);
 up.postMessage(['ready', efd]);
 
 while (running) {
-  const n = S.epollWait(ep, evbuf, MAX_EVENTS, outbox.length ? EVENT_DELAY_MS : connecting.size ? 100 : 1000);
+  // Dekker with the daemon's thread (which posts, then swaps `sleeping` to 0 and wakes us if it
+  // was 1): either this look finds its message, or it sees 1 and writes the eventfd.
+  Atomics.store(sleeping, 0, 1);
+  const busy = takeMessages();
+  const n = S.epollWait(ep, evbuf, MAX_EVENTS, busy ? 0 : outbox.length ? EVENT_DELAY_MS : connecting.size ? 100 : 1000);
+  Atomics.store(sleeping, 0, 0);
   for (let i = 0; i < n; i++) {
     const off = i * EPOLL_EVENT_SIZE;
     const events = evview.getUint32(off, true);

@@ -52,6 +52,8 @@ interface Slot {
   /** epoll workers: where messages go, and the eventfd that wakes the worker after each. */
   inbox: MessagePort | null;
   efd: number;
+  /** 1 while the epoll worker may be blocked in epoll_wait (then it needs the eventfd). */
+  sleeping: Int32Array;
   /** The listening fds this worker was given, by service id (closed here if it dies). */
   fds: Map<number, number>;
   alive: boolean;
@@ -64,9 +66,9 @@ interface Slot {
 /** After this many exits without serving, a worker is not replaced any more. */
 const MAX_RESPAWNS = 5;
 
-function newWorker(io: WorkerIo, inbox: MessagePort | null): Worker {
+function newWorker(io: WorkerIo, inbox: MessagePort | null, sleeping: SharedArrayBuffer): Worker {
   const name = io === 'epoll' ? 'epoll-worker' : 'worker';
-  const opts = inbox ? { workerData: { port: inbox }, transferList: [inbox] } : {};
+  const opts = inbox ? { workerData: { port: inbox, sleeping }, transferList: [inbox] } : {};
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), opts);
   // Run from the sources (tests, bench through tsx): the worker registers tsx itself, as a
   // worker thread does not inherit the loader hooks of `--import tsx`.
@@ -111,8 +113,9 @@ export class WorkerPool {
 
   private spawn(index: number): Slot {
     const ch = this.io === 'epoll' ? new MessageChannel() : null;
-    const worker = newWorker(this.io, ch?.port2 ?? null);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, fds: new Map(), alive: true, accepted: 0, ready: false };
+    const sleeping = new SharedArrayBuffer(4);
+    const worker = newWorker(this.io, ch?.port2 ?? null, sleeping);
+    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), fds: new Map(), alive: true, accepted: 0, ready: false };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -164,7 +167,7 @@ export class WorkerPool {
       const b = s.outbox;
       s.outbox = [];
       s.inbox.postMessage(b);
-      sys()!.write(s.efd, WAKE, 8);
+      if (Atomics.exchange(s.sleeping, 0, 0) === 1) sys()!.write(s.efd, WAKE, 8);
       return;
     }
     const b = s.outbox;
