@@ -67,11 +67,23 @@ function isVip6(list: Uint32Array, b: Uint8Array, at: number): boolean {
 
 /**
  * Strips the outer layers of `buf[0, n)` received on a `kind` socket (`outer4`: it starts with
- * the outer IPv4 header, as a raw IPv4 socket delivers it); fills and returns `r`.
+ * the outer IPv4 header, as a raw IPv4 socket delivers it; `ipipProto`: the protocol, 4 or 41,
+ * an ipip socket was opened for); fills and returns `r`. The inner packet must be of the
+ * family the encapsulation declares, as the kernel would parse it.
  */
-export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, outer4: boolean, vips: DecapVips, r: DecapResult): DecapResult {
+export function decapsulate(
+  kind: TunnelKind,
+  buf: Uint8Array,
+  n: number,
+  outer4: boolean,
+  vips: DecapVips,
+  r: DecapResult,
+  ipipProto = IPPROTO_IPIP,
+): DecapResult {
   r.drop = null;
   let at = 0;
+  /** The inner IP version the outer layers declare (0: whatever the packet says, GUE variant 1). */
+  let want = kind === 'ipip' ? (ipipProto === IPPROTO_IPV6 ? 6 : 4) : 0;
   if (kind !== 'gue' && outer4) {
     if (n < 20) return fail(r, 'truncated');
     const ihl = (buf[0]! & 0x0f) * 4;
@@ -87,6 +99,7 @@ export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, outer4
     if (n - at < hl) return fail(r, 'truncated');
     if (flags & GRE_C && fold(sum16(buf, at, n - at)) !== 0xffff) return fail(r, 'bad_gre');
     at += hl;
+    want = proto === ETH_P_IPV6 ? 6 : 4;
   } else if (kind === 'gue') {
     if (n < 4) return fail(r, 'truncated');
     const b0 = buf[0]!;
@@ -96,13 +109,16 @@ export function decapsulate(kind: TunnelKind, buf: Uint8Array, n: number, outer4
       at = 0;
     } else if (version === 0 && (b0 & 0x20) === 0) {
       if (buf[1] !== IPPROTO_IPIP && buf[1] !== IPPROTO_IPV6) return fail(r, 'bad_gue');
+      want = buf[1] === IPPROTO_IPV6 ? 6 : 4;
       at = 4 + (b0 & 0x1f) * 4;
       if (at > n) return fail(r, 'truncated');
     } else return fail(r, 'bad_gue');
   }
   const left = n - at;
   if (left < 1) return fail(r, 'truncated');
-  if (buf[at]! >>> 4 === 6) {
+  const version = buf[at]! >>> 4;
+  if (want !== 0 && version !== want) return fail(r, 'bad_inner');
+  if (version === 6) {
     if (left < 40) return fail(r, 'truncated');
     const tot = 40 + read16(buf, at + 4);
     if (tot > left) return fail(r, 'bad_inner');

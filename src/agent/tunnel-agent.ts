@@ -68,6 +68,8 @@ export interface TunnelAgentOptions {
 interface Rx {
   fd: number;
   outer4: boolean;
+  /** The IP protocol a raw socket was opened for (ipip: 4 or 41). */
+  proto: number;
 }
 
 export class TunnelAgent {
@@ -111,15 +113,15 @@ export class TunnelAgent {
     if (o.kind === 'gue') {
       // One dual-stack socket takes GUE over IPv4 (v4-mapped) and over IPv6.
       const fd = check('socket(udp6)', c.socket(AF_INET6, SOCK_DGRAM, 0));
-      this.rx.push({ fd, outer4: false });
+      this.rx.push({ fd, outer4: false, proto: 0 });
       check(`bind(udp port ${o.port})`, c.bind(fd, sockaddrIn6(o.port), SOCKADDR_IN6_LEN), 'is another program using the GUE port?');
     } else {
       // The outer family is the real server's address family, which we do not know: listen on
       // both, for each inner family we serve.
       const protos = o.kind === 'gre' ? [IPPROTO_GRE] : [...(v4 ? [IPPROTO_IPIP] : []), ...(v6 ? [IPPROTO_IPV6] : [])];
       for (const p of protos) {
-        this.rx.push({ fd: check(`socket(raw4, ${p})`, c.socket(AF_INET, SOCK_RAW, p), hint), outer4: true });
-        this.rx.push({ fd: check(`socket(raw6, ${p})`, c.socket(AF_INET6, SOCK_RAW, p), hint), outer4: false });
+        this.rx.push({ fd: check(`socket(raw4, ${p})`, c.socket(AF_INET, SOCK_RAW, p), hint), outer4: true, proto: p });
+        this.rx.push({ fd: check(`socket(raw6, ${p})`, c.socket(AF_INET6, SOCK_RAW, p), hint), outer4: false, proto: p });
       }
     }
     if (v4) this.tx4 = check('socket(raw4, IPPROTO_RAW)', c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW), hint);
@@ -154,7 +156,7 @@ export class TunnelAgent {
       for (let k = 0; k < BATCH; k++) {
         const len = c.recv(r.fd, this.buf, this.buf.length, MSG_DONTWAIT);
         if (len < 0) break;
-        this.handle(len, r.outer4);
+        this.handle(len, r);
         n++;
       }
     }
@@ -162,10 +164,10 @@ export class TunnelAgent {
     setImmediate(this.loop);
   };
 
-  private handle(len: number, outer4: boolean): void {
+  private handle(len: number, rx: Rx): void {
     const k = this.counters;
     k.received++;
-    const r = decapsulate(this.o.kind, this.buf, len, outer4, this.o.vips, this.res);
+    const r = decapsulate(this.o.kind, this.buf, len, rx.outer4, this.o.vips, this.res, rx.proto);
     if (r.drop !== null) {
       this.drop(r.drop);
       return;

@@ -197,7 +197,7 @@ export class Forwarder {
     snat(f, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
     if (fwd === IP_VS_CONN_F_FULLNAT) {
       dnat(f, client, ipvs.connCport(ref));
-      const pp = f.proto === IPPROTO_TCP ? this.pp.get(ref) : undefined;
+      const pp = f.proto === IPPROTO_TCP && this.pp.size > 0 ? this.pp.get(ref) : undefined;
       if (pp) fixReply(f, pp);
     }
     if (this.send(f, out)) this.counters.forwardedOut++;

@@ -203,7 +203,7 @@ export class Path6 {
     snat6(f, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
     if (fwd === IP_VS_CONN_F_FULLNAT) {
       dnat6(f, client, ipvs.connCport(ref));
-      const pp = f.proto === IPPROTO_TCP ? this.fwd.pp.get(ref) : undefined;
+      const pp = f.proto === IPPROTO_TCP && this.fwd.pp.size > 0 ? this.fwd.pp.get(ref) : undefined;
       if (pp) fixReply(f, pp);
     }
     if (this.fwd.send(f, out)) this.fwd.counters.forwardedOut++;

@@ -156,6 +156,8 @@ describe('decapsulation on the real server', () => {
     { what: 'GUE control message', kind: 'gue', bytes: () => cat([0x20, 4, 0, 0], good), drop: 'bad_gue' },
     { what: 'GUE version 2', kind: 'gue', bytes: () => cat([0x80, 4, 0, 0], good), drop: 'bad_gue' },
     { what: 'GUE carrying GRE', kind: 'gue', bytes: () => cat([0, 47, 0, 0], good), drop: 'bad_gue' },
+    { what: 'GRE saying IPv6 but carrying IPv4', kind: 'gre', bytes: () => withOuter(cat([0, 0, 0x86, 0xdd], good)), drop: 'bad_inner' },
+    { what: 'GUE saying IPv6 but carrying IPv4', kind: 'gue', bytes: () => cat([0, 41, 0, 0], good), drop: 'bad_inner' },
     { what: 'GUE options beyond the datagram', kind: 'gue', bytes: () => Uint8Array.from([0x1f, 4, 0, 0, 1, 2]), drop: 'truncated' },
   ];
   for (const c of cases) {
@@ -192,7 +194,7 @@ describe('decapsulation on the real server', () => {
         // What each socket hands over: GUE's UDP payload, a raw IPv6 socket's packet without
         // its IPv6 header, a raw IPv4 socket's whole packet.
         const got = kind === 'gue' ? o.subarray(oh + 8) : outer6 ? o.subarray(40) : o;
-        const r = decapsulate(kind, got, got.length, kind !== 'gue' && !outer6, both, new DecapResult());
+        const r = decapsulate(kind, got, got.length, kind !== 'gue' && !outer6, both, new DecapResult(), inner6 ? 41 : 4);
         assert.equal(r.drop, null);
         assert.equal(r.v6, inner6);
         assert.deepEqual(got.subarray(r.off, r.off + r.len), req.subarray(14));
