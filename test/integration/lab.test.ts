@@ -100,76 +100,66 @@ describe('seed labs on the packet engine', { skip }, () => {
     });
   }
 
-  it('seed002-nat: malformed frames are dropped and counted; forwarding goes on', async () => {
-    ensureBuilt();
-    const lab = findLab('seed002-nat')!;
-    used.add(lab);
-    await labUp(lab, () => {}, env);
-    const dir = link(nsName(lab, 'director'), 'eth0');
-    const cl = link(nsName(lab, 'client'), 'eth0');
-    const before = await status(lab);
-    const count = 20;
-    const sent = await client(
-      lab,
-      [process.execPath, '--import', 'tsx', fixture('bad-frames.ts'), 'eth0', dir.mac, cl.mac, cl.ip, vipOf(lab), '80', String(count)].join(' '),
-    );
-    assert.equal(JSON.parse(sent).txDropped, 0, sent);
-    await new Promise((r) => setTimeout(r, 300));
-    const afterSt = await status(lab);
-    assert.equal(afterSt.pid, before.pid, 'the director did not restart');
-    for (const reason of ['truncated', 'bad_ip_header', 'bad_length', 'bad_ip_checksum', 'bad_l4_checksum', 'bad_arp']) {
-      const d = (afterSt.drops[reason] ?? 0) - (before.drops[reason] ?? 0);
-      assert.ok(d >= count, `${reason}: ${d} counted of ${count} sent; drops ${JSON.stringify(afterSt.drops)}`);
-    }
-    const r = await labRun(lab, 10, env);
-    assert.equal(r.failures, 0);
-    assert.deepEqual(Object.values(r.counts), [5, 5]);
-    await labDown(lab);
-  });
+  for (const [name, family, frames, reasons] of [
+    ['seed002-nat', 'inet', 'bad-frames.ts', ['truncated', 'bad_ip_header', 'bad_length', 'bad_ip_checksum', 'bad_l4_checksum', 'bad_arp']],
+    ['nat6', 'inet6', 'bad-frames6.ts', ['truncated', 'bad_ip_header', 'bad_length', 'bad_l4_checksum']],
+  ] as const) {
+    it(`${name}: malformed ${family === 'inet' ? 'IPv4' : 'IPv6'} frames are dropped and counted; forwarding goes on`, async () => {
+      ensureBuilt();
+      const lab = findLab(name)!;
+      used.add(lab);
+      await labUp(lab, () => {}, env);
+      const dir = link(nsName(lab, 'director'), 'eth0', family);
+      const cl = link(nsName(lab, 'client'), 'eth0', family);
+      const before = await status(lab);
+      const count = 20;
+      const sent = await client(
+        lab,
+        [process.execPath, '--import', 'tsx', fixture(frames), 'eth0', dir.mac, cl.mac, cl.ip, lab.director.vip, '80', String(count)].join(' '),
+      );
+      assert.equal(JSON.parse(sent).txDropped, 0, sent);
+      await new Promise((r) => setTimeout(r, 300));
+      const afterSt = await status(lab);
+      assert.equal(afterSt.pid, before.pid, 'the director did not restart');
+      for (const reason of reasons) {
+        const d = (afterSt.drops[reason] ?? 0) - (before.drops[reason] ?? 0);
+        assert.ok(d >= count, `${reason}: ${d} counted of ${count} sent; drops ${JSON.stringify(afterSt.drops)}`);
+      }
+      const r = await labRun(lab, 10, env);
+      assert.equal(r.failures, 0);
+      assert.deepEqual(Object.values(r.counts), [5, 5]);
+      await labDown(lab);
+    });
+  }
 
-  it('seed002-nat: a segment too big for the inside link gets the client ICMP fragmentation needed', async () => {
-    ensureBuilt();
-    const lab = findLab('seed002-nat')!;
-    used.add(lab);
-    await labUp(lab, () => {}, env);
-    await inNs(nsName(lab, 'director'), ['ip', 'link', 'set', 'eth1', 'mtu', '1400']);
-    // The real servers keep MTU 1500 and advertise MSS 1460: only PMTU discovery can shrink the
-    // client's 1500-byte segments to what the director's inside link carries.
-    const dir = mkdtempSync(join(tmpdir(), 'tsvs-blob-'));
-    try {
-      const file = join(dir, 'up.bin');
-      const data = blob((1 << 20) + 999);
-      writeFileSync(file, data);
-      const up = await client(lab, `curl -sf --max-time 60 --data-binary @${file} ${lab.client.url}`);
-      assert.equal(up.split(' ')[1], sha256(data));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    assert.match(await client(lab, `ip route get ${vipOf(lab)}`), /mtu 1400/);
-    const st = await status(lab);
-    assert.ok((st.drops.mtu_exceeded ?? 0) > 0, JSON.stringify(st.drops));
-    await labDown(lab);
-  });
-
-  it('nat6: a segment too big for the inside link gets the client ICMPv6 packet too big', async () => {
-    ensureBuilt();
-    const lab = findLab('nat6')!;
-    used.add(lab);
-    await labUp(lab, () => {}, env);
-    await inNs(nsName(lab, 'director'), ['ip', 'link', 'set', 'eth1', 'mtu', '1400']);
-    const dir = mkdtempSync(join(tmpdir(), 'tsvs-blob-'));
-    try {
-      const file = join(dir, 'up.bin');
-      const data = blob((1 << 20) + 999);
-      writeFileSync(file, data);
-      const up = await client(lab, `curl -sf --max-time 60 --data-binary @${file} '${lab.client.url}'`);
-      assert.equal(up.split(' ')[1], sha256(data));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    assert.match(await client(lab, `ip -6 route get ${lab.director.vip}`), /mtu 1400/);
-    await labDown(lab);
-  });
+  for (const [name, icmp] of [
+    ['seed002-nat', 'ICMP fragmentation needed'],
+    ['nat6', 'ICMPv6 packet too big'],
+  ] as const) {
+    it(`${name}: a segment too big for the inside link gets the client ${icmp}`, async () => {
+      ensureBuilt();
+      const lab = findLab(name)!;
+      used.add(lab);
+      await labUp(lab, () => {}, env);
+      await inNs(nsName(lab, 'director'), ['ip', 'link', 'set', 'eth1', 'mtu', '1400']);
+      // The real servers keep MTU 1500 and advertise MSS 1460: only PMTU discovery can shrink
+      // the client's 1500-byte segments to what the director's inside link carries.
+      const dir = mkdtempSync(join(tmpdir(), 'tsvs-blob-'));
+      try {
+        const file = join(dir, 'up.bin');
+        const data = blob((1 << 20) + 999);
+        writeFileSync(file, data);
+        const up = await client(lab, `curl -sf --max-time 60 --data-binary @${file} '${lab.client.url}'`);
+        assert.equal(up.split(' ')[1], sha256(data));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      assert.match(await client(lab, `ip route get ${lab.director.vip}`), /mtu 1400/);
+      const st = await status(lab);
+      assert.ok((st.drops.mtu_exceeded ?? 0) > 0, JSON.stringify(st.drops));
+      await labDown(lab);
+    });
+  }
 
   for (const [name, vip, rip] of [
     ['seed002-nat', '172.25.254.100', '192.168.0.10:5353'],
@@ -208,33 +198,6 @@ describe('seed labs on the packet engine', { skip }, () => {
       const lo = await inNs(nsName(lab, s.host), ['ip', '-6', 'addr', 'show', 'dev', 'lo']);
       assert.match(lo.stdout, /2001:db8:9::100\/128/);
     }
-    await labDown(lab);
-  });
-
-  it('nat6: malformed IPv6 frames are dropped and counted; forwarding goes on', async () => {
-    ensureBuilt();
-    const lab = findLab('nat6')!;
-    used.add(lab);
-    await labUp(lab, () => {}, env);
-    const dir = link(nsName(lab, 'director'), 'eth0', 'inet6');
-    const cl = link(nsName(lab, 'client'), 'eth0', 'inet6');
-    const before = await status(lab);
-    const count = 20;
-    const sent = await client(
-      lab,
-      [process.execPath, '--import', 'tsx', fixture('bad-frames6.ts'), 'eth0', dir.mac, cl.mac, cl.ip, lab.director.vip, '80', String(count)].join(' '),
-    );
-    assert.equal(JSON.parse(sent).txDropped, 0, sent);
-    await new Promise((r) => setTimeout(r, 300));
-    const afterSt = await status(lab);
-    assert.equal(afterSt.pid, before.pid, 'the director did not restart');
-    for (const reason of ['truncated', 'bad_ip_header', 'bad_length', 'bad_l4_checksum']) {
-      const d = (afterSt.drops[reason] ?? 0) - (before.drops[reason] ?? 0);
-      assert.ok(d >= count, `${reason}: ${d} counted of ${count} sent; drops ${JSON.stringify(afterSt.drops)}`);
-    }
-    const r = await labRun(lab, 10, env);
-    assert.equal(r.failures, 0);
-    assert.deepEqual(Object.values(r.counts), [5, 5]);
     await labDown(lab);
   });
 
