@@ -1,12 +1,12 @@
 // The tunnel agent as a process: `realserver start --tunnel` runs `realserver decap` detached
 // (its pid in the run directory), `stop` ends it with SIGTERM, `status` reads its counters.
 
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Addr } from '../core/inet.js';
 import type { TunnelKind } from './decap.js';
+import { spawnReady } from './spawn-ready.js';
 import { type DecapCounters, TunnelAgent } from './tunnel-agent.js';
 
 const BIN_TSVS = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
@@ -33,41 +33,18 @@ async function runningPid(dir: string): Promise<number | null> {
 
 /** Starts the detached decapsulator unless one runs; returns what was done. */
 export async function startDecap(dir: string, kind: TunnelKind, port: number, vips: Addr[]): Promise<string[]> {
-  const pid = await runningPid(dir);
-  if (pid !== null) return [];
+  if ((await runningPid(dir)) !== null) return [];
   await mkdir(dir, { recursive: true });
   const args = [BIN_TSVS, 'realserver', 'decap', '--tunnel', kind];
   if (port) args.push('--tun-port', String(port));
   for (const v of vips) args.push('--vip', v.toString());
-  const child = spawn(process.execPath, args, {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const pid = await spawnReady(process.execPath, args, {
     env: { ...process.env, TSVS_RUN_DIR: dir },
+    timeoutMs: START_TIMEOUT_MS,
+    what: 'the tunnel agent',
   });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    const t = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`the tunnel agent did not start within ${START_TIMEOUT_MS} ms: ${err.trim()}`));
-    }, START_TIMEOUT_MS);
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
-    child.stdout!.on('data', (b: Buffer) => {
-      if (!b.toString().includes('ready')) return;
-      clearTimeout(t);
-      child.stdout!.destroy();
-      child.stderr!.destroy();
-      child.unref();
-      resolve();
-    });
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`the tunnel agent exited with ${code}: ${err.trim()}`));
-    });
-  });
-  await writeFile(pidFile(dir), `${child.pid}\n`);
-  return [`tunnel decapsulation (${kind}${port ? ` on udp port ${port}` : ''}) running in user space, pid ${child.pid}`];
+  await writeFile(pidFile(dir), `${pid}\n`);
+  return [`tunnel decapsulation (${kind}${port ? ` on udp port ${port}` : ''}) running in user space, pid ${pid}`];
 }
 
 /** Stops the decapsulator if one runs; returns what was done. */

@@ -4,10 +4,11 @@
 // seed's ipvsadm commands through tsvsadm. `down` removes everything with the lab's prefix,
 // whatever state a previous run left.
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { spawnReady } from '../agent/spawn-ready.js';
 import type { LabDef } from './labs.js';
 import { ip, stopPids } from './netns.js';
 
@@ -148,28 +149,8 @@ export async function labUp(
   }
 }
 
-function startDetached(ns: string, cmd: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, ...cmd], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    const t = setTimeout(() => reject(new Error(`${ns}: ${cmd.join(' ')} did not start: ${err}`)), 10_000);
-    child.stderr!.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
-    child.stdout!.on('data', (b: Buffer) => {
-      if (b.toString().includes('ready')) {
-        clearTimeout(t);
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        child.unref();
-        resolve();
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`${ns}: ${cmd.join(' ')} exited ${code}: ${err}`));
-    });
-  });
+async function startDetached(ns: string, cmd: string[]): Promise<void> {
+  await spawnReady('ip', ['netns', 'exec', ns, ...cmd], { what: `${ns}: ${cmd.join(' ')}` });
 }
 
 export interface RunResult {
