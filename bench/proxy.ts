@@ -102,7 +102,11 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
       [env1, PORTS['tsvs-1t']],
     ] as const) {
       mkdirSync(e.TSVS_RUN_DIR, { recursive: true });
-      execFileSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', '--detach', '--engine', 'proxy'], { env: e });
+      // A child of this process like the peers, not --detach: a detached daemon would be the
+      // only proxy in a session of its own, and with the kernel's autogroup scheduling a session
+      // is a scheduling group, which changes its share of the CPU against wrk and the backends.
+      children.push(spawn(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', '--engine', 'proxy'], { env: e, stdio: 'ignore' }));
+      for (let i = 0; i < 100 && spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'status'], { env: e }).status !== 0; i++) await sleep(100);
       adm(e, '-A', '-t', `127.0.0.1:${http}`, '-s', 'rr');
       adm(e, '-a', '-t', `127.0.0.1:${http}`, '-r', `127.0.0.1:${BACKEND_HTTP}`, '-m');
       adm(e, '-A', '-t', `127.0.0.1:${bulk}`, '-s', 'rr');
