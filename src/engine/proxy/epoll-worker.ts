@@ -210,8 +210,7 @@ function decide(id: number, ref: number, host: string, port: number, pp: number)
   }
   c.fd[1] = ufd;
   byFd[ufd] = c;
-  S.setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, one, 4);
-  S.setsockopt(c.fd[0]!, IPPROTO_TCP, TCP_NODELAY, one, 4);
+  S.setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, one, 4); // the client's comes from the listener
   if (pp) c.pend[1] = proxyHeader(c, pp);
   const r = S.connect(ufd, sa, sa.length);
   if (r < 0) {

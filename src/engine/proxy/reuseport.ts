@@ -8,8 +8,10 @@
 import type { Addr } from '../../core/inet.js';
 import {
   ERRNO_NAMES,
+  IPPROTO_TCP,
   SO_REUSEADDR,
   SO_REUSEPORT,
+  TCP_NODELAY,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
@@ -57,6 +59,8 @@ export function openListeners(addr: Addr, port: number, n: number): number[] {
     fds.push(fd);
     if (s.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) < 0) fail();
     if (s.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, one, 4) < 0) fail();
+    // Accepted sockets inherit it: no setsockopt per connection.
+    if (s.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) < 0) fail();
     if (s.bind(fd, sa, sa.length) < 0) fail();
     if (s.listen(fd, BACKLOG) < 0) fail();
   }
