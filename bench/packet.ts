@@ -1,6 +1,6 @@
 // `npm run bench -- packet`: a bounded UDP flood through a director namespace, forwarded by
 // tsvs NAT, DR, TUN (ipip) and FULLNAT and the kernel's nftables DNAT in the same run. For each: the highest rate
-// (binary search, 1 s trials) that arrives with < 1 % loss, at 64 B and 1400 B payloads,
+// (binary search, 1 s trials, a lossy trial retried once) that arrives with < 1 % loss, at 64 B and 1400 B payloads,
 // and the ratio to nftables. Traffic stays inside namespaces this script creates.
 //
 // gen (a0 10.88.1.2) ── (fa 10.88.1.1) dir (fb 10.88.2.1) ── (b0 10.88.2.2) sink
@@ -163,17 +163,27 @@ async function trial(c: Ctx, daddr: string, size: number, pps: number): Promise<
   return sent === 0 ? 1 : 1 - got / sent;
 }
 
+/**
+ * Whether `pps` passes (< 1 % loss). A lossy trial is run once more: on this shared 2-core
+ * machine one scheduling hiccup can lose a burst at any rate, and a single bad trial would
+ * send the search far below the method's rate. Every method gets the same second chance.
+ */
+async function passes(c: Ctx, daddr: string, size: number, pps: number): Promise<boolean> {
+  if ((await trial(c, daddr, size, pps)) < 0.01) return true;
+  return (await trial(c, daddr, size, pps)) < 0.01;
+}
+
 /** Highest rate with < 1 % loss: doubling, then bisection. */
 async function search(c: Ctx, daddr: string, size: number): Promise<number> {
   let lo = 0;
   let hi = 50_000;
-  while (hi <= 3_200_000 && (await trial(c, daddr, size, hi)) < 0.01) {
+  while (hi <= 3_200_000 && (await passes(c, daddr, size, hi))) {
     lo = hi;
     hi *= 2;
   }
   for (let i = 0; i < 5; i++) {
     const mid = Math.round((lo + hi) / 2);
-    if ((await trial(c, daddr, size, mid)) < 0.01) lo = mid;
+    if (await passes(c, daddr, size, mid)) lo = mid;
     else hi = mid;
   }
   return lo;
