@@ -5,10 +5,11 @@
 // a new connection per request) and an iperf3 server (bulk throughput). The proxy engine on one
 // thread is measured too, as a reference. The proxies take turns, TSVS_BENCH_ROUNDS times
 // (default 3), and each figure is the median of its rounds, so that a noisy moment of a shared
-// machine does not land on one proxy only. Figures are printed as ratios to HAProxy.
+// machine does not land on one proxy only. Figures are printed as ratios to HAProxy, with each
+// proxy's own CPU time per short connection (from /proc), which the shared cores hide.
 // TSVS_BENCH_ONLY=tsvs,haproxy limits the rows (for quick iterations).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,10 +51,31 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-function wrk(port: number): number {
+/** CPU seconds (user + system) used so far by a process and its children (nginx's workers). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let ticks = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(name) === pid || Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+/** Short connections per second, and the proxy's CPU microseconds per connection. */
+function wrk(port: number, pid: number | undefined): { rate: number; cpuUs: number } {
+  const c0 = cpuSeconds(pid);
   const r = spawnSync('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  const c1 = cpuSeconds(pid);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
-  return m ? Number(m[1]) : 0;
+  const rate = m ? Number(m[1]) : 0;
+  return { rate, cpuUs: rate ? ((c1 - c0) * 1e6) / (rate * SECONDS) : 0 };
 }
 
 function iperf(port: number): number {
@@ -94,8 +116,11 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
   try {
     children.push(spawn('nginx', ['-c', `${dir}/backend.conf`], { stdio: 'ignore' }));
     children.push(spawn('iperf3', ['-s', '-p', String(BACKEND_IPERF)], { stdio: 'ignore' }));
+    const pids: Record<string, number | undefined> = {};
     children.push(spawn('nginx', ['-c', `${dir}/stream.conf`], { stdio: 'ignore' }));
+    pids.nginx = children.at(-1)!.pid;
     children.push(spawn('haproxy', ['-f', `${dir}/haproxy.cfg`], { stdio: 'ignore' }));
+    pids.haproxy = children.at(-1)!.pid;
     const adm = (e: NodeJS.ProcessEnv, ...a: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/tsvsadm'), ...a], { env: e });
     for (const [e, [http, bulk]] of [
       [env, PORTS.tsvs],
@@ -106,6 +131,7 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
       // only proxy in a session of its own, and with the kernel's autogroup scheduling a session
       // is a scheduling group, which changes its share of the CPU against wrk and the backends.
       children.push(spawn(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', '--engine', 'proxy'], { env: e, stdio: 'ignore' }));
+      pids[http === PORTS.tsvs[0] ? 'tsvs' : 'tsvs-1t'] = children.at(-1)!.pid;
       for (let i = 0; i < 100 && spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'status'], { env: e }).status !== 0; i++) await sleep(100);
       adm(e, '-A', '-t', `127.0.0.1:${http}`, '-s', 'rr');
       adm(e, '-a', '-t', `127.0.0.1:${http}`, '-r', `127.0.0.1:${BACKEND_HTTP}`, '-m');
@@ -116,19 +142,32 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
     const peers = Object.entries(PORTS).filter(([name]) => !ONLY || ONLY.includes(name) || name === 'haproxy');
     const shorts = new Map<string, number[]>(peers.map(([n]) => [n, []]));
     const bulks = new Map<string, number[]>(peers.map(([n]) => [n, []]));
-    for (let r = 0; r < ROUNDS; r++) for (const [name, [http]] of peers) shorts.get(name)!.push(wrk(http));
+    const cpus = new Map<string, number[]>(peers.map(([n]) => [n, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, [http]] of peers) {
+        const w = wrk(http, pids[name]);
+        shorts.get(name)!.push(w.rate);
+        cpus.get(name)!.push(w.cpuUs);
+      }
+    }
     for (let r = 0; r < ROUNDS; r++) for (const [name, [, bulk]] of peers) bulks.get(name)!.push(iperf(bulk));
-    const rows = peers.map(([name]) => ({ proxy: name, short: median(shorts.get(name)!), bulk: median(bulks.get(name)!) }));
+    const rows = peers.map(([name]) => ({
+      proxy: name,
+      short: median(shorts.get(name)!),
+      cpu: median(cpus.get(name)!),
+      bulk: median(bulks.get(name)!),
+    }));
     const base = rows.find((r) => r.proxy === 'haproxy')!;
     process.stdout.write(
       `\nProxies on loopback, ${CORES} core(s) each (tsvs-1t: the proxy engine on one thread, for reference), median of ${ROUNDS} rounds of ${SECONDS} s, taking turns (peer: HAProxy, same run)\n`,
     );
-    process.stdout.write('proxy      short conns/s   ratio   bulk Gbit/s   ratio\n');
+    process.stdout.write('proxy      short conns/s   ratio   CPU us/conn   bulk Gbit/s   ratio\n');
     for (const r of rows) {
       process.stdout.write(
-        `${r.proxy.padEnd(8)} ${r.short.toFixed(0).padStart(15)} ${(r.short / base.short).toFixed(2).padStart(7)} ${(r.bulk / 1e9).toFixed(2).padStart(13)} ${(r.bulk / base.bulk).toFixed(2).padStart(7)}\n`,
+        `${r.proxy.padEnd(8)} ${r.short.toFixed(0).padStart(15)} ${(r.short / base.short).toFixed(2).padStart(7)} ${r.cpu.toFixed(0).padStart(13)} ${(r.bulk / 1e9).toFixed(2).padStart(13)} ${(r.bulk / base.bulk).toFixed(2).padStart(7)}\n`,
       );
     }
+    process.stdout.write('(CPU us/conn: CPU time of the proxy, all its threads and processes, per short connection)\n');
     process.stdout.write('rounds (short conns/s | bulk Gbit/s):\n');
     for (const [name] of peers) {
       const sh = shorts.get(name)!.map((x) => x.toFixed(0)).join(' ');
