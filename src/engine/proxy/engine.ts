@@ -47,7 +47,7 @@ function listenProblem(e: NodeJS.ErrnoException): string {
 
 export interface ProxyEngineOptions {
   /**
-   * Worker threads for TCP (0 or 1: none, all on the daemon's thread). Default: the
+   * Worker threads for TCP (0: none, all on the daemon's thread). Default: the
    * TSVS_PROXY_WORKERS environment variable, else one per core when there are two or more.
    */
   workers?: number;
