@@ -123,6 +123,28 @@ for (const io of ['epoll', 'node'] as const) {
       });
     }
 
+    it('a worker that dies is replaced: the service goes on, on both workers again', async () => {
+      const logs: string[] = [];
+      const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
+      const engine = new ProxyEngine((m) => logs.push(m), { workers: 2, io });
+      await engine.start(ipvs, clock);
+      try {
+        const vport = await freePort();
+        const key = svcSpec('127.0.0.1', vport, { schedName: 'rr' });
+        ipvs.rules.addService(key, clock());
+        ipvs.rules.addDest(key, destSpec('127.0.0.1', backends[0]!.port, 1), clock());
+        assert.equal((await fetchName(vport)).name, 'A');
+        await engine.killWorker(0);
+        for (let i = 0; i < 50 && !logs.some((l) => l.includes('a new worker takes its place')); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(logs.some((l) => l.includes('worker 0 exited')), logs.join('\n'));
+        await engine.settle(); // the new worker is up and has its listening socket
+        for (let k = 0; k < 30; k++) assert.equal((await fetchName(vport)).name, 'A');
+        assert.ok(engine.workerConns().every((n) => n > 0), `both workers accept again: ${engine.workerConns()}`);
+      } finally {
+        await engine.stop();
+      }
+    });
+
     it('the core expiring an idle connection closes its sockets in the worker', async () => {
       const d = await director('rr', [1, 1, 1]);
       const held = createServer((s) => s.on('data', () => {}));

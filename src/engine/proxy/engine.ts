@@ -94,6 +94,11 @@ export class ProxyEngine implements Engine {
     return this.pool?.accepted() ?? [];
   }
 
+  /** Ends one worker as if it had crashed; the engine replaces it (see WorkerPool.kill). */
+  async killWorker(index: number): Promise<void> {
+    await this.pool?.kill(index);
+  }
+
   /** How the workers do their socket I/O (null: no workers). */
   get workerIo(): WorkerIo | null {
     return this.pool?.io ?? null;

@@ -205,6 +205,15 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Ends worker `index` as if it had crashed (it is replaced as any dead worker is): for tests of
+   * that path, and for an operator's last resort.
+   */
+  async kill(index: number): Promise<void> {
+    const s = this.slots[index];
+    if (s?.alive) await s.worker.terminate();
+  }
+
   /** Connections accepted by each worker (a replaced worker starts again from 0). */
   accepted(): number[] {
     return this.slots.map((s) => s.accepted);
