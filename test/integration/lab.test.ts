@@ -201,6 +201,31 @@ describe('seed labs on the packet engine', { skip }, () => {
     await labDown(lab);
   });
 
+  it('seed002-nat: -D and -C give the VIP back to the kernel (the filter follows deletions)', async () => {
+    ensureBuilt();
+    const lab = findLab('seed002-nat')!;
+    used.add(lab);
+    await labUp(lab, () => {}, env);
+    const dns = nsName(lab, 'director');
+    const nft = async () => (await inNs(dns, ['nft', 'list', 'ruleset'])).stdout;
+    const adm = async (args: string[]) => {
+      const r = await inNs(dns, [process.execPath, TSVSADM, ...args], { env });
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await adm(['-A', '-t', '172.25.254.100:8080', '-s', 'rr']);
+    assert.match(await nft(), /172\.25\.254\.100 tcp dport 8080/);
+    await adm(['-D', '-t', '172.25.254.100:8080']);
+    const after = await nft();
+    assert.doesNotMatch(after, /dport 8080/, after);
+    assert.match(after, /172\.25\.254\.100 tcp dport 80 /, 'the other service stays');
+    await adm(['-C']);
+    assert.doesNotMatch(await nft(), /table netdev tsvs/);
+    // Nothing listens on the director's :80: its kernel refuses at once instead of silence.
+    const r = await inNs(nsName(lab, 'client'), ['curl', '-s', '--max-time', '3', lab.client.url]);
+    assert.equal(r.code, 7, `curl exit ${r.code}: the kernel should refuse, not drop`);
+    await labDown(lab);
+  });
+
   it('seed001-dr: without the agent a real server answers ARP for the VIP; with it only the director does', async () => {
     ensureBuilt();
     const lab = findLab('seed001-dr')!;

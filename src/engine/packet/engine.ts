@@ -45,6 +45,8 @@ export class PacketEngine implements Engine {
   private timers: NodeJS.Timeout[] = [];
   private nftQueue: Promise<void> = Promise.resolve();
   private nftError: string | null = null;
+  /** Rules changed since the last rulesChanged(). */
+  private dirty = false;
   /** Local addresses of both families, as text. */
   private localAddrs = new Set<string>();
   private unserved: UnservedRule[] = [];
@@ -70,12 +72,12 @@ export class PacketEngine implements Engine {
       this.log('packet engine: no Ethernet interface is up in this namespace yet; will pick them up when they appear');
     }
     ipvs.rules.listeners.push({
-      serviceAdded: () => this.rulesChanged(),
-      serviceEdited: () => this.rulesChanged(),
-      serviceDeleted: () => this.rulesChanged(),
-      destAdded: () => this.rulesChanged(),
-      destEdited: () => this.rulesChanged(),
-      destDeleted: () => this.rulesChanged(),
+      serviceAdded: () => this.rulesDirty(),
+      serviceEdited: () => this.rulesDirty(),
+      serviceDeleted: () => this.rulesDirty(),
+      destAdded: () => this.rulesDirty(),
+      destEdited: () => this.rulesDirty(),
+      destDeleted: () => this.rulesDirty(),
     });
     this.rulesChanged();
     this.running = true;
@@ -97,7 +99,21 @@ export class PacketEngine implements Engine {
 
   /** Resolves once the kernel filter matches the rules (the daemon answers tsvsadm after it). */
   settle(): Promise<void> {
+    if (this.dirty) this.rulesChanged();
     return this.nftQueue;
+  }
+
+  /**
+   * A rule changed: recompute once the command is done. Listeners are told before a deleted
+   * service leaves the rules (and -C or -R fire hundreds of events), so the work waits for the
+   * end of the command; settle() does it at once if the daemon asks first.
+   */
+  private rulesDirty(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    queueMicrotask(() => {
+      if (this.dirty) this.rulesChanged();
+    });
   }
 
   async stop(): Promise<void> {
@@ -262,6 +278,7 @@ export class PacketEngine implements Engine {
     const ipvs = this.ipvs;
     const fwd = this.fwd;
     if (!ipvs || !fwd) return;
+    this.dirty = false;
     const vips = new Set<number>();
     const rips = new Set<number>();
     const ripAddrs = new Set<number>();
