@@ -123,25 +123,49 @@ for (const io of ['epoll', 'node'] as const) {
       });
     }
 
-    it('a worker that dies is replaced: the service goes on, on both workers again', async () => {
+    it('a worker that dies is replaced: its connections are closed, the service goes on on both workers', async () => {
       const logs: string[] = [];
       const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
       const engine = new ProxyEngine((m) => logs.push(m), { workers: 2, io });
       await engine.start(ipvs, clock);
+      const held = createServer((s) => s.on('data', () => {}));
+      await new Promise<void>((r) => held.listen(0, '127.0.0.1', () => r()));
+      const hport = (held.address() as AddressInfo).port;
+      const clients: { closed: boolean; destroy(): void }[] = [];
       try {
         const vport = await freePort();
         const key = svcSpec('127.0.0.1', vport, { schedName: 'rr' });
         ipvs.rules.addService(key, clock());
-        ipvs.rules.addDest(key, destSpec('127.0.0.1', backends[0]!.port, 1), clock());
-        assert.equal((await fetchName(vport)).name, 'A');
+        ipvs.rules.addDest(key, destSpec('127.0.0.1', hport, 1), clock());
+        // Ten idle connections, spread by the kernel over both workers.
+        for (let k = 0; k < 10; k++) {
+          const c = { closed: false, destroy: () => {} };
+          await new Promise<void>((resolve, reject) => {
+            const s = connect({ port: vport, host: '127.0.0.1', localAddress: `127.0.3.${k + 1}` }, () => resolve());
+            s.on('close', () => (c.closed = true));
+            s.on('error', reject);
+            c.destroy = () => s.destroy();
+          });
+          clients.push(c);
+        }
+        for (let i = 0; i < 100 && (await new Promise<number>((r) => held.getConnections((_e, n) => r(n)))) < 10; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const onWorker0 = engine.workerConns()[0]!;
         await engine.killWorker(0);
-        for (let i = 0; i < 50 && !logs.some((l) => l.includes('a new worker takes its place')); i++) await new Promise((r) => setTimeout(r, 20));
-        assert.ok(logs.some((l) => l.includes('worker 0 exited')), logs.join('\n'));
+        for (let i = 0; i < 100 && clients.filter((c) => c.closed).length < onWorker0; i++) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(clients.filter((c) => c.closed).length, onWorker0, "exactly the dead worker's connections are closed");
+        assert.ok(logs.some((l) => l.includes('worker 0 exited') && l.includes('a new worker takes its place')), logs.join('\n'));
         await engine.settle(); // the new worker is up and has its listening socket
+        ipvs.rules.editDest(key, destSpec('127.0.0.1', hport, 0));
+        ipvs.rules.addDest(key, destSpec('127.0.0.1', backends[0]!.port, 1), clock());
         for (let k = 0; k < 30; k++) assert.equal((await fetchName(vport)).name, 'A');
         assert.ok(engine.workerConns().every((n) => n > 0), `both workers accept again: ${engine.workerConns()}`);
       } finally {
+        for (const c of clients) c.destroy();
         await engine.stop();
+        held.close();
       }
     });
 

@@ -64,6 +64,21 @@ const inbox = (workerData as { port: MessagePort; sleeping: SharedArrayBuffer })
  * then. Set before the last look at the inbox, cleared after the wait (see the loop).
  */
 const sleeping = new Int32Array((workerData as { sleeping: SharedArrayBuffer }).sleeping);
+/**
+ * One bit per file descriptor this thread owns (its sockets, epoll and eventfd), so that the
+ * daemon's thread can close them if this thread dies: raw descriptors outlive the thread.
+ * Set after an fd is made, cleared before it is closed (never a stale bit on a reused number).
+ */
+const owned = new Uint32Array((workerData as { owned: SharedArrayBuffer }).owned);
+
+function own(fd: number): void {
+  if (fd >= 0 && fd >>> 5 < owned.length) owned[fd >>> 5]! |= 1 << (fd & 31);
+}
+
+function closeOwned(fd: number): void {
+  if (fd >>> 5 < owned.length) owned[fd >>> 5]! &= ~(1 << (fd & 31));
+  S.close(fd);
+}
 const up = parentPort!;
 
 const MAX_EVENTS = 256;
@@ -119,6 +134,8 @@ class Conn {
 
 const ep = S.epollCreate();
 const efd = S.eventfd();
+own(ep);
+own(efd);
 if (ep < 0 || efd < 0) throw new Error(`proxy worker: epoll/eventfd failed (errno ${S.errno()})`);
 /** What each fd is. */
 const byFd: (Conn | Listener | null)[] = [];
@@ -149,6 +166,7 @@ function accept(l: Listener): void {
     saLen[0] = 28;
     const fd = S.accept4(l.fd, saBuf, saLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return; // EAGAIN, or an aborted connection
+    own(fd);
     const a = sockAddr();
     const cport = (saBuf[2]! << 8) | saBuf[3]!;
     const c = new Conn(nextId++, fd, a, cport);
@@ -180,7 +198,7 @@ function finish(c: Conn, reset: boolean): void {
   for (const fd of c.fd) {
     if (fd < 0) continue;
     byFd[fd] = null;
-    S.close(fd);
+    closeOwned(fd);
   }
   connecting.delete(c);
   waiting.delete(c.id);
@@ -208,6 +226,7 @@ function decide(id: number, ref: number, host: string, port: number, pp: number)
     connectFailed(c, S.errno());
     return;
   }
+  own(ufd);
   c.fd[1] = ufd;
   byFd[ufd] = c;
   S.setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, one, 4); // the client's comes from the listener
@@ -470,6 +489,6 @@ while (running) {
 for (const l of [...listeners.keys()]) unlisten(l);
 for (const c of [...waiting.values(), ...conns.values()]) finish(c, false);
 flush();
-S.close(ep);
-S.close(efd);
+closeOwned(ep);
+closeOwned(efd);
 process.exit(0);

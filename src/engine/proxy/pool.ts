@@ -54,6 +54,8 @@ interface Slot {
   efd: number;
   /** 1 while the epoll worker may be blocked in epoll_wait (then it needs the eventfd). */
   sleeping: Int32Array;
+  /** epoll workers: a bit per fd the worker owns, closed here if it dies. */
+  owned: Uint32Array;
   /** The listening fds this worker was given, by service id (closed here if it dies). */
   fds: Map<number, number>;
   alive: boolean;
@@ -66,9 +68,9 @@ interface Slot {
 /** After this many exits without serving, a worker is not replaced any more. */
 const MAX_RESPAWNS = 5;
 
-function newWorker(io: WorkerIo, inbox: MessagePort | null, sleeping: SharedArrayBuffer): Worker {
+function newWorker(io: WorkerIo, inbox: MessagePort | null, sleeping: SharedArrayBuffer, owned: SharedArrayBuffer): Worker {
   const name = io === 'epoll' ? 'epoll-worker' : 'worker';
-  const opts = inbox ? { workerData: { port: inbox, sleeping }, transferList: [inbox] } : {};
+  const opts = inbox ? { workerData: { port: inbox, sleeping, owned }, transferList: [inbox] } : {};
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), opts);
   // Run from the sources (tests, bench through tsx): the worker registers tsx itself, as a
   // worker thread does not inherit the loader hooks of `--import tsx`.
@@ -77,6 +79,8 @@ function newWorker(io: WorkerIo, inbox: MessagePort | null, sleeping: SharedArra
 }
 
 const WAKE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+/** File descriptors below this are tracked for a dead epoll worker (128 KB of bits). */
+const OWNED_FDS = 1 << 20;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -114,8 +118,9 @@ export class WorkerPool {
   private spawn(index: number): Slot {
     const ch = this.io === 'epoll' ? new MessageChannel() : null;
     const sleeping = new SharedArrayBuffer(4);
-    const worker = newWorker(this.io, ch?.port2 ?? null, sleeping);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), fds: new Map(), alive: true, accepted: 0, ready: false };
+    const owned = new SharedArrayBuffer(ch ? OWNED_FDS / 8 : 4);
+    const worker = newWorker(this.io, ch?.port2 ?? null, sleeping, owned);
+    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, ready: false };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -131,7 +136,14 @@ export class WorkerPool {
     worker.on('exit', (code) => {
       slot.alive = false;
       slot.inbox?.close();
-      if (!this.stopped && slot.inbox) closeFds([...slot.fds.values()]); // raw fds outlive the thread
+      if (!this.stopped && slot.inbox) {
+        // Raw fds outlive the thread: its listeners, and every socket it had open.
+        const fds = [...slot.fds.values()];
+        slot.owned.forEach((bits, w) => {
+          for (let b = 0; bits && b < 32; b++) if (bits & (1 << b)) fds.push(w * 32 + b);
+        });
+        closeFds(fds);
+      }
       for (const [token, w] of this.settling) {
         if (w.worker !== index) continue;
         this.settling.delete(token);
