@@ -152,11 +152,15 @@ for (const io of ['epoll', 'node'] as const) {
           await new Promise((r) => setTimeout(r, 20));
         }
         const onWorker0 = engine.workerConns()[0]!;
+        const dest = () => ipvs.rules.findService(key)!.dests[0]!;
+        await engine.settle();
+        assert.equal(dest().activeConns, 10);
         await engine.killWorker(0);
         for (let i = 0; i < 100 && clients.filter((c) => c.closed).length < onWorker0; i++) await new Promise((r) => setTimeout(r, 20));
         await new Promise((r) => setTimeout(r, 100));
         assert.equal(clients.filter((c) => c.closed).length, onWorker0, "exactly the dead worker's connections are closed");
         assert.ok(logs.some((l) => l.includes('worker 0 exited') && l.includes('a new worker takes its place')), logs.join('\n'));
+        assert.equal(dest().activeConns, 10 - onWorker0, 'the core saw them reset');
         await engine.settle(); // the new worker is up and has its listening socket
         ipvs.rules.editDest(key, destSpec('127.0.0.1', hport, 0));
         ipvs.rules.addDest(key, destSpec('127.0.0.1', backends[0]!.port, 1), clock());

@@ -8,7 +8,7 @@
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP } from '../../core/constants.js';
-import { TCP_SYN } from '../../core/conn/tcp.js';
+import { TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
 import type { Service } from '../../core/service.js';
 import { label as svcLabel } from '../../control/engine.js';
@@ -155,7 +155,13 @@ export class WorkerPool {
         return;
       }
       this.ctx.log(`proxy: worker ${index} exited (code ${code}); its connections are closed, a new worker takes its place`);
-      for (const [ref, r] of this.remote) if (r.worker === index) this.remote.delete(ref);
+      // Its connections were closed with it: the core sees them reset (no longer active).
+      const now = this.ctx.clock();
+      for (const [ref, r] of this.remote) {
+        if (r.worker !== index) continue;
+        this.remote.delete(ref);
+        this.ctx.ipvs.inPacket(ref, TCP_RST, 0, now);
+      }
       const fresh = this.spawn(index);
       this.slots[index] = fresh;
       for (const [id, svc] of this.svcs) {
