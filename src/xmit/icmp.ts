@@ -81,6 +81,33 @@ export function natIcmpOut(f: Frame, q: IcmpQuote, vip: number, vport: number): 
   finishIcmp(f);
 }
 
+/**
+ * FULLNAT, client side: as natIcmpIn, and the error also comes from the conn's local
+ * address, about a packet sent to it (the real server only knows that address).
+ */
+export function fullnatIcmpIn(f: Frame, q: IcmpQuote, rip: number, rport: number, laddr: number, lport: number): void {
+  const b = f.buf;
+  csumReplace32(b, f.l3 + 10, f.saddr, laddr, false);
+  write32(b, f.l3 + 12, laddr);
+  f.saddr = laddr;
+  csumReplace32(b, q.ip + 10, q.daddr, laddr, false);
+  write32(b, q.ip + 16, laddr);
+  write16(b, q.l4 + 2, lport);
+  natIcmpIn(f, q, rip, rport);
+}
+
+/** FULLNAT, real-server side: as natIcmpOut, and the error goes to the client about its own packet. */
+export function fullnatIcmpOut(f: Frame, q: IcmpQuote, vip: number, vport: number, caddr: number, cport: number): void {
+  const b = f.buf;
+  csumReplace32(b, f.l3 + 10, f.daddr, caddr, false);
+  write32(b, f.l3 + 16, caddr);
+  f.daddr = caddr;
+  csumReplace32(b, q.ip + 10, q.saddr, caddr, false);
+  write32(b, q.ip + 12, caddr);
+  write16(b, q.l4, cport);
+  natIcmpOut(f, q, vip, vport);
+}
+
 const ICMP_FRAG_NEEDED = 4;
 /** The kernel quotes at most this much of the offending packet (576 minus the error's headers). */
 const ICMP_QUOTE_MAX = 576 - 20 - 8;

@@ -62,3 +62,23 @@ export function natIcmp6Out(f: Frame, q: IcmpQuote6, vip: ArrayLike<number>, vpo
   write16(b, q.l4 + 2, vport);
   finish(f);
 }
+
+/** FULLNAT, client side: as natIcmp6In, and from the conn's local address, about a packet to it. */
+export function fullnatIcmp6In(f: Frame, q: IcmpQuote6, rip: ArrayLike<number>, rport: number, laddr: ArrayLike<number>, lport: number): void {
+  const b = f.buf;
+  write128(b, f.l3 + 8, laddr);
+  f.saddr6.set(laddr);
+  write128(b, q.ip + 24, laddr);
+  write16(b, q.l4 + 2, lport);
+  natIcmp6In(f, q, rip, rport);
+}
+
+/** FULLNAT, real-server side: as natIcmp6Out, and to the client about its own packet. */
+export function fullnatIcmp6Out(f: Frame, q: IcmpQuote6, vip: ArrayLike<number>, vport: number, caddr: ArrayLike<number>, cport: number): void {
+  const b = f.buf;
+  write128(b, f.l3 + 24, caddr);
+  f.daddr6.set(caddr);
+  write128(b, q.ip + 8, caddr);
+  write16(b, q.l4, cport);
+  natIcmp6Out(f, q, vip, vport);
+}

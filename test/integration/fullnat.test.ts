@@ -4,7 +4,7 @@
 // a port of its own per conn; 10 MB both ways intact; `-c` and the counters follow the conns;
 // with --proxy-protocol the director writes a PROXY header into the stream, so a real server
 // that reads it learns the true client, and every byte still arrives in both directions
-// across the sequence shift.
+// across the sequence shift; ICMP errors are translated at both ends.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -170,6 +170,18 @@ for (const c of CASES) {
       }
       assert.equal(seen.size, 4, 'each conn told its own client port');
       await adm(['-D', '-t', c.ppService]);
+    });
+
+    it("a real server's port unreachable reaches the client about its own packet (ICMP translated both ends)", async () => {
+      const vip = c.vip.replace(/[[\]]/g, '');
+      const svc = c.ppService.replace(':9090', ':5353');
+      await adm(['-A', '-u', svc, '-s', 'rr', '--laddr', c.laddr.replace(/[[\]]/g, '')]);
+      await adm(['-a', '-u', svc, '-r', `${c.rips[0]}:5353`, '--fullnat']);
+      // Nothing listens on :5353: the error the real server sends to the local address must come
+      // back to the client as an error about VIP:5353, or its connected socket never hears of it.
+      const out = await sh('client', [process.execPath, '--import', 'tsx', fixture('udp-refused.ts'), vip, '5353', '3000'].join(' '));
+      assert.equal(out, 'refused');
+      await adm(['-D', '-u', svc]);
     });
 
     it('a FULLNAT dest of a service without --laddr is reported as not served', async () => {

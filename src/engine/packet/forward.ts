@@ -40,7 +40,7 @@ import {
   PARSE_MALFORMED,
 } from '../../wire/frame.js';
 import { completeChecksum, gsoHeaderLen, gsoSegments, gsoSize, gsoType, VNET_GSO_NONE, writeSegment } from '../../xmit/gso.js';
-import { IcmpQuote, natIcmpIn, natIcmpOut, writeFragNeeded } from '../../xmit/icmp.js';
+import { fullnatIcmpIn, fullnatIcmpOut, IcmpQuote, natIcmpIn, natIcmpOut, writeFragNeeded } from '../../xmit/icmp.js';
 import { decTtl } from '../../xmit/ip.js';
 import { dnat, snat } from '../../xmit/nat.js';
 import { fixReply, needsHeader, type ProxyInsert, writeWithHeader } from '../../xmit/proxy-insert.js';
@@ -392,18 +392,23 @@ export class Forwarder {
         this.tunnel(f, ipvs.connDest(ref));
         return;
       }
-      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE) return;
+      const fullnat = fwd === IP_VS_CONN_F_FULLNAT && this.hasLocal(ref);
+      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) return;
       const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
       if (!out) return;
       if (fwd === IP_VS_CONN_F_MASQ) natIcmpIn(f, q, daddr, ipvs.connDport(ref));
+      else if (fullnat) fullnatIcmpIn(f, q, daddr, ipvs.connDport(ref), ipvs.conn4Laddr(ref), ipvs.connLport(ref));
       this.send(f, out);
       return;
     }
-    // The quote is a request we delivered: client:cport → RIP:rport.
+    // The quote is a request we delivered: client:cport → RIP:rport (FULLNAT: laddr:lport → RIP:rport).
     p.setV4(q.proto, q.daddr, q.dport, q.saddr, q.sport);
     const ref = ipvs.findOut(p);
-    if (ref < 0 || (ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ) return;
-    natIcmpOut(f, q, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
+    const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+    if (fwd === IP_VS_CONN_F_MASQ) natIcmpOut(f, q, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
+    else if (fwd === IP_VS_CONN_F_FULLNAT) {
+      fullnatIcmpOut(f, q, ipvs.conn4Vaddr(ref), ipvs.connVport(ref), ipvs.conn4Caddr(ref), ipvs.connCport(ref));
+    } else return;
     if (!decTtl(f)) return;
     const out = this.hop(f.daddr, false);
     if (out) this.send(f, out);

@@ -19,7 +19,7 @@ import { type Frame, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../wire
 import { ALL_NODES, ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT, NdpInfo, writeNa, writeNs } from '../../wire/ndp.js';
 import { gsoHeaderLen, gsoSize, gsoType, VNET_GSO_NONE } from '../../xmit/gso.js';
 import { writePacketTooBig6 } from '../../xmit/icmp.js';
-import { IcmpQuote6, natIcmp6In, natIcmp6Out } from '../../xmit/icmp6.js';
+import { fullnatIcmp6In, fullnatIcmp6Out, IcmpQuote6, natIcmp6In, natIcmp6Out } from '../../xmit/icmp6.js';
 import { decHop6 } from '../../xmit/ip.js';
 import { dnat6, snat6 } from '../../xmit/nat.js';
 import { fixReply } from '../../xmit/proxy-insert.js';
@@ -117,18 +117,23 @@ export class Path6 {
         this.fwd.tunnel(f, ipvs.connDest(ref));
         return;
       }
-      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE) return;
+      const dest = ipvs.connDest(ref);
+      const fullnat = fwd === IP_VS_CONN_F_FULLNAT && dest !== undefined && dest.svc.laddrs.length > 0;
+      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) return;
       const daddr = ipvs.connAddr6(ref, 2, this.d);
       const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
       if (!out) return;
       if (fwd === IP_VS_CONN_F_MASQ) natIcmp6In(f, q, daddr, ipvs.connDport(ref));
+      else if (fullnat) fullnatIcmp6In(f, q, daddr, ipvs.connDport(ref), ipvs.connAddr6(ref, 3, this.l), ipvs.connLport(ref));
       this.fwd.send(f, out);
       return;
     }
-    // The quote is a request we delivered: client:cport → RIP:rport.
+    // The quote is a request we delivered: client:cport → RIP:rport (FULLNAT: laddr:lport → RIP:rport).
     const ref = ipvs.findOut(p);
-    if (ref < 0 || (ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK) !== IP_VS_CONN_F_MASQ || !decHop6(f)) return;
-    natIcmp6Out(f, q, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
+    const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
+    if ((fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) || !decHop6(f)) return;
+    if (fwd === IP_VS_CONN_F_MASQ) natIcmp6Out(f, q, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
+    else fullnatIcmp6Out(f, q, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref), ipvs.connAddr6(ref, 0, this.c), ipvs.connCport(ref));
     const out = this.hop(f.daddr6, false);
     if (out) this.fwd.send(f, out);
   }

@@ -11,7 +11,7 @@ import { DROP } from '../../../src/wire/drops.js';
 import { Frame, PARSE_IP6, PARSE_MALFORMED } from '../../../src/wire/frame.js';
 import { ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT, NdpInfo, solicitedNode, writeNa, writeNs } from '../../../src/wire/ndp.js';
 import { writePacketTooBig6 } from '../../../src/xmit/icmp.js';
-import { IcmpQuote6, natIcmp6In, natIcmp6Out } from '../../../src/xmit/icmp6.js';
+import { fullnatIcmp6In, fullnatIcmp6Out, IcmpQuote6, natIcmp6In, natIcmp6Out } from '../../../src/xmit/icmp6.js';
 import { decHop6 } from '../../../src/xmit/ip.js';
 import { dnat6, snat6 } from '../../../src/xmit/nat.js';
 import { frame6, ip6, MAC_A, MAC_B } from './build.js';
@@ -250,6 +250,31 @@ describe('ICMPv6 errors about NAT conns', () => {
     assert.ok(q2.read(g));
     assert.deepEqual([...q2.daddr], [...V]);
     assert.equal(q2.dport, 53);
+  });
+
+  it('FULLNAT both ways: the local address stands for the client toward the real server', () => {
+    const L = ip6('2001:db8:2a::100');
+    const req = frame6({ saddr: L, daddr: RIP, sport: 1025, dport: 8080, proto: 17 });
+    const b = icmp6Error(RIP, L, 1, req);
+    const f = parse(b);
+    const q = new IcmpQuote6();
+    assert.ok(q.read(f));
+    fullnatIcmp6Out(f, q, V, 53, C, 40000);
+    const g = parse(b);
+    assert.ok(g.l4ChecksumOk());
+    assert.deepEqual([[...g.saddr6], [...g.daddr6]], [[...V], [...C]]);
+    const q2 = new IcmpQuote6();
+    assert.ok(q2.read(g));
+    assert.deepEqual([[...q2.saddr], q2.sport, [...q2.daddr], q2.dport], [[...C], 40000, [...V], 53]);
+    const reply = frame6({ saddr: V, daddr: C, sport: 53, dport: 40000, proto: 17 });
+    const e = icmp6Error(C, V, 2, reply);
+    const h = parse(e);
+    const q3 = new IcmpQuote6();
+    assert.ok(q3.read(h));
+    fullnatIcmp6In(h, q3, RIP, 8080, L, 1025);
+    const k = parse(e);
+    assert.ok(k.l4ChecksumOk());
+    assert.deepEqual([[...k.saddr6], [...k.daddr6]], [[...L], [...RIP]]);
   });
 
   it('informational messages and non-TCP/UDP quotes are not errors to translate', () => {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { RouteTable } from '../../../src/engine/packet/routes.js';
 import { fold, pseudo4, read16, read32, sum16, write16 } from '../../../src/wire/csum.js';
 import { Frame, PARSE_IP4 } from '../../../src/wire/frame.js';
-import { IcmpQuote, natIcmpIn, natIcmpOut } from '../../../src/xmit/icmp.js';
+import { fullnatIcmpIn, fullnatIcmpOut, IcmpQuote, natIcmpIn, natIcmpOut } from '../../../src/xmit/icmp.js';
 import { decTtl } from '../../../src/xmit/ip.js';
 import { dnat, snat } from '../../../src/xmit/nat.js';
 import { frame4, icmpError, ip } from './build.js';
@@ -121,6 +121,36 @@ describe('ICMP errors about NAT conns', () => {
     assert.equal(fold(sum16(b, 34, b.length - 34)), 0xffff);
     assert.equal(read32(b, 42 + 12), r);
     assert.equal(read16(b, 62), 8080);
+  });
+
+  it('FULLNAT out: an error sent to laddr:lport about RIP:8080 becomes the client\'s error about VIP:80', () => {
+    const l = ip('192.168.0.100');
+    const delivered = frame4({ saddr: l, daddr: r, sport: 1025, dport: 8080, proto: 17 });
+    const b = icmpError(r, l, 3, 3, delivered);
+    const f = parse(b);
+    const q = new IcmpQuote();
+    assert.ok(q.read(f));
+    fullnatIcmpOut(f, q, v, 80, c, 40000);
+    assert.deepEqual([read32(b, 26), read32(b, 30)], [v, c], 'from the VIP to the client');
+    assert.deepEqual([read32(b, 42 + 12), read16(b, 62), read32(b, 42 + 16), read16(b, 62 + 2)], [c, 40000, v, 80]);
+    assert.equal(fold(sum16(b, 14, 20)), 0xffff, 'outer IP checksum');
+    assert.equal(fold(sum16(b, 42, 20)), 0xffff, 'quoted IP checksum');
+    assert.equal(fold(sum16(b, 34, b.length - 34)), 0xffff, 'ICMP checksum');
+  });
+
+  it('FULLNAT in: a client\'s error about our VIP:80 reply reaches the real server from laddr:lport', () => {
+    const l = ip('192.168.0.100');
+    const reply = frame4({ saddr: v, daddr: c, sport: 80, dport: 40000 });
+    const b = icmpError(c, v, 3, 4, reply);
+    const f = parse(b);
+    const q = new IcmpQuote();
+    assert.ok(q.read(f));
+    fullnatIcmpIn(f, q, r, 8080, l, 1025);
+    assert.deepEqual([read32(b, 26), read32(b, 30)], [l, r]);
+    assert.deepEqual([read32(b, 42 + 12), read16(b, 62), read32(b, 42 + 16), read16(b, 62 + 2)], [r, 8080, l, 1025]);
+    assert.equal(fold(sum16(b, 14, 20)), 0xffff);
+    assert.equal(fold(sum16(b, 42, 20)), 0xffff);
+    assert.equal(fold(sum16(b, 34, b.length - 34)), 0xffff);
   });
 
   it('echo messages and quotes of other protocols are not errors to translate', () => {
