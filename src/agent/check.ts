@@ -24,7 +24,7 @@ async function effective(name: string, dev: string): Promise<number> {
 }
 
 /** The kernel modules that decapsulate VS/TUN packets, where loaded. */
-function kernelTunnels(): string[] {
+export function kernelTunnels(): string[] {
   return ['ipip', 'ip_gre', 'fou', 'ip6_tunnel', 'sit', 'ip6_gre'].filter((m) => existsSync(`/sys/module/${m}`));
 }
 

@@ -2,7 +2,7 @@
 
 import { dirname } from 'node:path';
 import { Addr } from '../core/inet.js';
-import { type CheckMode, checkRealserver, formatCheck } from './check.js';
+import { type CheckMode, checkRealserver, formatCheck, kernelTunnels } from './check.js';
 import type { TunnelKind } from './decap.js';
 import { readDecapCounters, runDecap, startDecap, stopDecap } from './decap-process.js';
 import { realserverStart, realserverStop } from './realserver.js';
@@ -70,7 +70,15 @@ export async function realserverMain(argv: string[]): Promise<number> {
     case 'start': {
       if (vips.length === 0) throw new Error(`start needs --vip\n${USAGE}`);
       const done = await realserverStart(opts);
-      if (tunnel) done.push(...(await startDecap(runDir, tunnel, tunPort, vips)));
+      if (tunnel) {
+        done.push(...(await startDecap(runDir, tunnel, tunPort, vips)));
+        const kernel = kernelTunnels();
+        if (kernel.length) {
+          done.push(
+            `note: the kernel has ${kernel.join(', ')} loaded; with a tunnel device up it decapsulates too, and each request would arrive twice: use one or the other (tsvs realserver check --mode tun)`,
+          );
+        }
+      }
       process.stdout.write(
         done.length ? done.map((l) => `${l}\n`).join('') : 'already configured\n',
       );

@@ -135,7 +135,7 @@ export class PacketEngine implements Engine {
     if (fwd) {
       const c = fwd.counters;
       notes.push(
-        `forwarded ${c.forwardedIn} in, ${c.forwardedOut} out; ARP ${c.arpRequests} requests sent, ${c.arpReplies} replies for VIPs; ICMP fragmentation-needed sent ${c.icmpFragNeeded}`,
+        `forwarded ${c.forwardedIn} in, ${c.forwardedOut} out; ARP/NDP ${c.arpRequests} requests sent, ${c.arpReplies} replies for VIPs; ICMP fragmentation-needed sent ${c.icmpFragNeeded}`,
       );
       let frames = 0;
       for (const i of this.ifaces) frames += i.rx.frames;
