@@ -5,9 +5,11 @@
 // `tsvsadm -L -n --stats` and `-c` list what every worker carried.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { IP_VS_SVC_F_ONEPACKET, IPPROTO_UDP } from '../../src/core/constants.js';
 import { Ipvs } from '../../src/core/ipvs.js';
 import type { ServiceSpec } from '../../src/core/service.js';
 import { ProxyEngine } from '../../src/engine/proxy/engine.js';
@@ -49,6 +51,38 @@ function fetchName(port: number, localAddress?: string): Promise<{ name: string;
     s.on('error', reject);
     s.setTimeout(10_000, () => s.destroy(new Error('timed out')));
   });
+}
+
+/** UDP echo servers that answer `<name>:<datagram>`. */
+async function udpEchoes(names: string[]): Promise<{ name: string; port: number; sock: UdpSocket }[]> {
+  return Promise.all(
+    names.map(
+      (name) =>
+        new Promise<{ name: string; port: number; sock: UdpSocket }>((resolve) => {
+          const sock = createSocket('udp4');
+          sock.on('message', (m, r) => sock.send(Buffer.from(`${name}:${m.toString()}`), r.port, r.address));
+          sock.bind(0, '127.0.0.1', () => resolve({ name, port: sock.address().port, sock }));
+        }),
+    ),
+  );
+}
+
+/** A UDP client on `localAddress`: ask() sends one datagram and resolves with the reply. */
+async function udpClient(localAddress: string): Promise<{ ask(port: number, msg: string): Promise<string>; close(): void }> {
+  const c = createSocket('udp4');
+  await new Promise<void>((r) => c.bind(0, localAddress, () => r()));
+  return {
+    ask: (port, msg) =>
+      new Promise<string>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no UDP reply to ${msg}`)), 5000);
+        c.once('message', (m) => {
+          clearTimeout(t);
+          resolve(m.toString());
+        });
+        c.send(msg, port, '127.0.0.1');
+      }),
+    close: () => c.close(),
+  };
 }
 
 const platformOk = process.platform === 'linux' ? false : 'worker threads share ports through SO_REUSEPORT on Linux';
@@ -224,10 +258,150 @@ for (const io of ['epoll', 'node'] as const) {
         await engine.stop();
       }
     });
+
+    describe('UDP', () => {
+      let echoes: { name: string; port: number; sock: UdpSocket }[] = [];
+      before(async () => {
+        echoes = await udpEchoes(['U1', 'U2']);
+      });
+      after(() => {
+        for (const e of echoes) e.sock.close();
+      });
+
+      async function udpDirector(flags = 0) {
+        const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
+        const engine = new ProxyEngine(quiet, { workers: 2, io });
+        await engine.start(ipvs, clock);
+        const vport = await freePort();
+        const key = svcSpec('127.0.0.1', vport, { schedName: 'rr', protocol: IPPROTO_UDP, flags });
+        ipvs.rules.addService(key, clock());
+        for (const e of echoes) ipvs.rules.addDest(key, destSpec('127.0.0.1', e.port, 1), clock());
+        assert.deepEqual(engine.status().interfaces, [`udp 127.0.0.1:${vport}`]);
+        return { ipvs, engine, vport, key };
+      }
+
+      it('16 clients: each flow stays on its dest; counters and the conn table are exact', async () => {
+        const d = await udpDirector();
+        try {
+          const clients = await Promise.all(Array.from({ length: 16 }, (_, k) => udpClient(`127.0.4.${k + 1}`)));
+          let inBytes = 0;
+          let outBytes = 0;
+          const seen = await Promise.all(
+            clients.map(async (c, k) => {
+              const names = new Set<string>();
+              for (let i = 0; i < 4; i++) {
+                const msg = `c${k}-${i}`;
+                const reply = await c.ask(d.vport, msg);
+                inBytes += msg.length;
+                outBytes += reply.length;
+                assert.equal(reply.split(':')[1], msg);
+                names.add(reply.split(':')[0]!);
+              }
+              return [...names];
+            }),
+          );
+          for (const c of clients) c.close();
+          for (const names of seen) assert.equal(names.length, 1, `one flow, one dest: ${names}`);
+          const per = seen.reduce<Record<string, number>>((m, [n]) => ({ ...m, [n!]: (m[n!] ?? 0) + 1 }), {});
+          assert.deepEqual(per, { U1: 8, U2: 8 }, 'rr over 16 new flows');
+          if (io === 'epoll') {
+            const flows = d.engine.workerFlows();
+            assert.equal(flows.reduce((a, b) => a + b, 0), 16);
+            assert.ok(flows.every((n) => n > 0), `both workers served flows: ${flows}`);
+          }
+          await d.engine.settle();
+          const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
+          assert.equal(st.conns, 16n);
+          assert.equal(st.inpkts, 64n);
+          assert.equal(st.outpkts, 64n);
+          assert.equal(st.inbytes, BigInt(inBytes));
+          assert.equal(st.outbytes, BigInt(outBytes));
+          let listed = 0;
+          d.ipvs.forEachConn(clock(), (c) => {
+            if (c.vport === d.vport) listed++;
+          });
+          assert.equal(listed, 16, 'one conn per flow');
+        } finally {
+          await d.engine.stop();
+        }
+      });
+
+      it('-o schedules every datagram', async () => {
+        const d = await udpDirector(IP_VS_SVC_F_ONEPACKET);
+        try {
+          const c = await udpClient('127.0.4.100');
+          const names: string[] = [];
+          for (let i = 0; i < 8; i++) names.push((await c.ask(d.vport, `p${i}`)).split(':')[0]!);
+          c.close();
+          assert.deepEqual(names, ['U2', 'U1', 'U2', 'U1', 'U2', 'U1', 'U2', 'U1']);
+          await d.engine.settle();
+          const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
+          assert.equal(st.conns, 8n);
+          assert.equal(st.inpkts, 8n);
+        } finally {
+          await d.engine.stop();
+        }
+      });
+
+      it("deleting a dest drops its flows' datagrams, as the kernel does; new flows go elsewhere", async () => {
+        const d = await udpDirector();
+        try {
+          const c1 = await udpClient('127.0.4.101');
+          const first = (await c1.ask(d.vport, 'a')).split(':')[0]!;
+          assert.equal((await c1.ask(d.vport, 'b')).split(':')[0], first);
+          const gone = echoes.find((e) => e.name === first)!;
+          const other = echoes.find((e) => e.name !== first)!;
+          d.ipvs.rules.delDest(d.key, destSpec('127.0.0.1', gone.port).addr, gone.port, clock());
+          const replies: string[] = [];
+          c1.ask(d.vport, 'c').then((r) => replies.push(r), () => {});
+          for (let i = 0; i < 200 && d.engine.status().drops['not-for-service'] === undefined; i++) {
+            await d.engine.settle();
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          assert.equal(d.engine.status().drops['not-for-service'], 1, 'the datagram was dropped by the core');
+          const c2 = await udpClient('127.0.4.102');
+          assert.equal((await c2.ask(d.vport, 'd')).split(':')[0], other.name);
+          c2.close();
+          c1.close();
+          assert.deepEqual(replies, []);
+        } finally {
+          await d.engine.stop();
+        }
+      });
+
+      it("the core's UDP timeout ends a flow: its next datagram is scheduled again", async () => {
+        const d = await udpDirector();
+        d.ipvs.rules.setTimeouts({ tcp: 0, tcpfin: 0, udp: 1 });
+        const ticker = setInterval(() => d.ipvs.tick(clock()), 100);
+        try {
+          const c = await udpClient('127.0.4.103');
+          const first = (await c.ask(d.vport, 'a')).split(':')[0]!;
+          const count = () => {
+            let n = 0;
+            d.ipvs.forEachConn(clock(), (v) => {
+              if (v.vport === d.vport) n++;
+            });
+            return n;
+          };
+          await d.engine.settle();
+          assert.equal(count(), 1);
+          for (let i = 0; i < 100 && count() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+          assert.equal(count(), 0, 'the conn expired');
+          const second = (await c.ask(d.vport, 'b')).split(':')[0]!;
+          c.close();
+          assert.notEqual(second, first, 'rr: the new conn goes to the other dest');
+          await d.engine.settle();
+          assert.equal(d.ipvs.rules.findService(d.key)!.stats.snapshot().conns, 2n);
+        } finally {
+          clearInterval(ticker);
+          await d.engine.stop();
+        }
+      });
+    });
   });
 }
 
-describe('the daemon with proxy workers: tsvsadm lists every worker', { skip: platformOk }, () => {
+describe('the daemon with proxy workers: tsvsadm lists what every worker carried', { skip: platformOk }, () => {
   const runDir = freshRunDir();
   const env = { TSVS_RUN_DIR: runDir, TSVS_PROXY_WORKERS: '2' };
   const backends: { name: string; port: number; server: HttpServer }[] = [];
@@ -250,7 +424,7 @@ describe('the daemon with proxy workers: tsvsadm lists every worker', { skip: pl
         if (!up) await new Promise((r) => setTimeout(r, 100));
       }
       const status = await inNs(null, [TSVS, 'status', '--json'], { env });
-      assert.match(status.stdout, /TCP served by 2 worker threads/);
+      assert.match(status.stdout, /TCP and UDP served by 2 worker threads/);
       const vport = await freePort();
       const vip = `127.0.0.1:${vport}`;
       assert.equal((await adm('-A', '-t', vip, '-s', 'rr')).code, 0);
@@ -271,6 +445,27 @@ describe('the daemon with proxy workers: tsvsadm lists every worker', { skip: pl
       assert.equal(Number(outbytes), got.reduce((a, g) => a + g.got, 0));
       const conns2 = await adm('-L', '-n', '-c');
       assert.equal(conns2.stdout.split('\n').filter((l) => l.includes(vip)).length, 40, conns2.stdout);
+      // UDP: the flows served by the workers are the core's conns, listed by -c.
+      const echoes = await udpEchoes(['U1', 'U2']);
+      try {
+        const uport = await freePort();
+        const uvip = `127.0.0.1:${uport}`;
+        assert.equal((await adm('-A', '-u', uvip, '-s', 'rr')).code, 0);
+        for (const e of echoes) assert.equal((await adm('-a', '-u', uvip, '-r', `127.0.0.1:${e.port}`, '-m')).code, 0);
+        const clients = await Promise.all(Array.from({ length: 6 }, (_, k) => udpClient(`127.0.5.${k + 1}`)));
+        for (const c of clients) for (let i = 0; i < 2; i++) await c.ask(uport, `x${i}`);
+        for (const c of clients) c.close();
+        const ustats = await adm('-L', '-n', '--stats', '--exact');
+        const uline = ustats.stdout.split('\n').find((l) => l.startsWith(`UDP  ${uvip}`));
+        assert.ok(uline, ustats.stdout);
+        const [, , uconns, inpkts] = uline.trim().split(/\s+/);
+        assert.equal(Number(uconns), 6);
+        assert.equal(Number(inpkts), 12);
+        const listed = await adm('-L', '-n', '-c');
+        assert.equal(listed.stdout.split('\n').filter((l) => l.startsWith('UDP') && l.includes(uvip)).length, 6, listed.stdout);
+      } finally {
+        for (const e of echoes) e.sock.close();
+      }
     } finally {
       await inNs(null, [TSVS, 'daemon', 'stop'], { env });
       await new Promise<void>((r) => {

@@ -10,6 +10,9 @@
 //   HEALTH  ref id health detail         the dest of this conn answered (or not)
 //   CLOSED  ref id                       both sockets are closed: no more events for this conn
 //   SETTLED token                        every event before this one has been sent
+//   UDP     flow svcId cport w0 w1 w2 w3 len   a datagram the core must see (a new flow, a
+//                                        one-packet service, a flow told to go slow or near
+//                                        its timeout); the worker holds it until UDECIDE
 // daemon → worker
 //   DECIDE   id ref host port pp          the core's choice for ACCEPT id (ref < 0: reset it)
 //   DESTROY  id                           the core expired the conn: close both sockets
@@ -17,6 +20,12 @@
 //   UNLISTEN svcId                        stop accepting for this service
 //   SETTLE   token                        answer SETTLED once earlier events are sent
 //   STOP                                  close every socket and exit (epoll workers)
+//   ULISTEN  svcId fd                     receive datagrams on this bound UDP socket
+//   UDECIDE  flow ref host port ops ms    the core's verdict for the flow's oldest held
+//                                         datagram (ref < 0: drop it); ms: the UDP timeout
+//   UFORGET  flow ref                     the core expired the flow's conn: close its socket
+//   USLOW    flow                         the flow's dest was deleted: every datagram goes
+//                                         through the core again (which drops them)
 //
 // A worker's first message is ['ready', eventfd]: the eventfd the daemon's thread writes to
 // after posting to an epoll worker (-1 for a worker on Node's sockets).
@@ -30,6 +39,7 @@ export const W_DROP = 4;
 export const W_HEALTH = 5;
 export const W_CLOSED = 6;
 export const W_SETTLED = 7;
+export const W_UDP = 8;
 
 export const D_DECIDE = 1;
 export const D_DESTROY = 2;
@@ -37,3 +47,7 @@ export const D_LISTEN = 3;
 export const D_UNLISTEN = 4;
 export const D_SETTLE = 5;
 export const D_STOP = 6;
+export const D_ULISTEN = 7;
+export const D_UDECIDE = 8;
+export const D_UFORGET = 9;
+export const D_USLOW = 10;

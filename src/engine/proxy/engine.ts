@@ -6,8 +6,9 @@
 //
 // On Linux with two or more cores, TCP connections are served by worker threads (pool.ts), each
 // accepting on its own SO_REUSEPORT socket of every TCP service, while this thread keeps the core
-// and makes every scheduling decision; UDP services stay on this thread. Elsewhere, or with
-// `workers: 0`, everything runs on this thread.
+// and makes every scheduling decision. Epoll workers serve UDP services the same way (their own
+// SO_REUSEPORT sockets, each flow's first datagram decided here); with workers on Node's sockets
+// UDP stays on this thread. Elsewhere, or with `workers: 0`, everything runs on this thread.
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
@@ -94,6 +95,11 @@ export class ProxyEngine implements Engine {
     return this.pool?.accepted() ?? [];
   }
 
+  /** UDP conns whose flows each worker served so far ([] when UDP is on the daemon's thread). */
+  workerFlows(): number[] {
+    return this.pool?.io === 'epoll' ? this.pool.flows() : [];
+  }
+
   /** Ends one worker as if it had crashed; the engine replaces it (see WorkerPool.kill). */
   async killWorker(index: number): Promise<void> {
     await this.pool?.kill(index);
@@ -131,6 +137,7 @@ export class ProxyEngine implements Engine {
       serviceDeleted: (svc) => this.close(svc),
       destAdded: (svc, d) => this.noteDest(svc, d.fwd),
       destEdited: (svc, d) => this.noteDest(svc, d.fwd),
+      destDeleted: (_svc, d) => this.pool?.destDeleted(d),
     });
     for (const svc of ipvs.rules.services()) this.open(svc);
   }
@@ -174,7 +181,7 @@ export class ProxyEngine implements Engine {
       if (l.problem) this.log(`proxy: ${svcLabel(svc)} now served`);
       l.problem = null;
     };
-    if (svc.protocol === IPPROTO_TCP && this.pool) {
+    if (this.pool && (svc.protocol === IPPROTO_TCP || this.pool.io === 'epoll')) {
       try {
         this.pool.listen(svc);
       } catch (e) {
@@ -252,8 +259,9 @@ export class ProxyEngine implements Engine {
     }
     const st: EngineStatus = { engine: 'proxy', interfaces, unserved, drops: { ...(this.ctx?.drops ?? {}) } };
     if (this.pool) {
-      const io = this.pool.io === 'epoll' ? 'raw sockets in epoll loops' : "Node's sockets";
-      st.notes = [`TCP served by ${this.pool.size} worker threads (${io}); the core schedules and counts on the daemon's thread`];
+      const what = this.pool.io === 'epoll' ? 'TCP and UDP served by' : 'TCP served by';
+      const io = this.pool.io === 'epoll' ? 'raw sockets in epoll loops' : "Node's sockets; UDP on the daemon's thread";
+      st.notes = [`${what} ${this.pool.size} worker threads (${io}); the core schedules and counts on the daemon's thread`];
     }
     return st;
   }

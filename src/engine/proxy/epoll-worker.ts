@@ -16,7 +16,11 @@ import {
   D_LISTEN,
   D_SETTLE,
   D_STOP,
+  D_UDECIDE,
+  D_UFORGET,
+  D_ULISTEN,
   D_UNLISTEN,
+  D_USLOW,
   W_ACCEPT,
   W_CLOSED,
   W_DROP,
@@ -24,6 +28,7 @@ import {
   W_IN,
   W_OUT,
   W_SETTLED,
+  W_UDP,
 } from './channel.js';
 import { CONNECT_TIMEOUT_MS } from './pipe.js';
 import { proxyV1, proxyV2 } from './proxy-protocol.js';
@@ -47,6 +52,7 @@ import {
   SO_ERROR,
   SO_LINGER,
   SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOL_SOCKET,
@@ -104,6 +110,60 @@ class Listener {
   ) {}
 }
 
+/** A UDP service's bound socket in this worker. */
+class UdpListener {
+  constructor(
+    readonly svcId: number,
+    readonly fd: number,
+  ) {}
+}
+
+/**
+ * A UDP flow: one client address and port of one service. While its conn lives in the core
+ * (`ref`), its datagrams go straight to the real server through `peer` and are reported as IN
+ * events; a new flow, a one-packet service, a flow whose dest was deleted (`slow`) or one near
+ * its UDP timeout sends each datagram to the core first and holds it until the verdict.
+ */
+class Flow {
+  ref = -1;
+  peer: Peer | null = null;
+  /** One-packet scheduling: a socket per real server this client's datagrams went to. */
+  ops: Map<string, Peer> | null = null;
+  /** Datagrams waiting for the core's verdict, oldest first. */
+  readonly held: Uint8Array[] = [];
+  slow = false;
+  /** When a datagram of this flow was last reported to the core. */
+  last = 0;
+  /** The UDP timeout, as of the core's last verdict. */
+  timeoutMs = 0;
+  constructor(
+    readonly id: number,
+    readonly key: string,
+    readonly l: UdpListener,
+    /** The client's sockaddr, where replies go. */
+    readonly csa: Uint8Array,
+  ) {}
+}
+
+/** A connected UDP socket from this worker to a real server, for one flow. */
+class Peer {
+  used = 0;
+  constructor(
+    readonly fd: number,
+    readonly flow: Flow,
+    /** Replies are counted (the flow's conn); not for one-packet conns, as in the kernel. */
+    readonly counted: boolean,
+    readonly key: string,
+  ) {}
+}
+
+/**
+ * A flow's datagrams skip the core only while its conn cannot have idled out there: the core
+ * re-arms the UDP timeout when it applies the report, which is after the worker sent it, and
+ * rounds to its 100 ms tick; this margin also covers a daemon's thread that is late.
+ */
+const UDP_MARGIN_MS = 1000;
+
 /** One proxied connection. Side 0 is the client, side 1 the real server. */
 class Conn {
   ref = -1;
@@ -138,8 +198,13 @@ own(ep);
 own(efd);
 if (ep < 0 || efd < 0) throw new Error(`proxy worker: epoll/eventfd failed (errno ${S.errno()})`);
 /** What each fd is. */
-const byFd: (Conn | Listener | null)[] = [];
+const byFd: (Conn | Listener | UdpListener | Peer | null)[] = [];
 const listeners = new Map<number, Listener>();
+const udpListeners = new Map<number, UdpListener>();
+const flows = new Map<string, Flow>();
+const flowsById = new Map<number, Flow>();
+/** Flows with one-packet sockets, which idle out here (there is no conn to expire them). */
+const opsFlows = new Set<Flow>();
 const waiting = new Map<number, Conn>();
 const conns = new Map<number, Conn>();
 const connecting = new Set<Conn>();
@@ -215,12 +280,7 @@ function decide(id: number, ref: number, host: string, port: number, pp: number)
   }
   c.ref = ref;
   conns.set(id, c);
-  const key = `${host}|${port}`;
-  let sa = targets.get(key);
-  if (!sa) {
-    sa = sockaddr(Addr.parse(host)!.toBytes(), port);
-    targets.set(key, sa);
-  }
+  const sa = target(host, port);
   const ufd = S.socket(sa.length === 28 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (ufd < 0) {
     connectFailed(c, S.errno());
@@ -242,6 +302,157 @@ function decide(id: number, ref: number, host: string, port: number, pp: number)
   ctl(ufd, CONN_EVENTS);
   c.deadline = performance.now() + CONNECT_TIMEOUT_MS;
   connecting.add(c);
+}
+
+function target(host: string, port: number): Uint8Array {
+  const key = `${host}|${port}`;
+  let sa = targets.get(key);
+  if (!sa) {
+    sa = sockaddr(Addr.parse(host)!.toBytes(), port);
+    targets.set(key, sa);
+  }
+  return sa;
+}
+
+/** Datagrams on a UDP service's socket: each goes to its flow's real server, or to the core. */
+function receive(l: UdpListener): void {
+  for (let k = 0; k < 4096; k++) {
+    saLen[0] = 28;
+    const n = S.recvfrom(l.fd, buf, BUF_SIZE, saBuf, saLen);
+    if (n < 0) {
+      if (S.errno() === EINTR) continue;
+      return; // EAGAIN
+    }
+    const a = sockAddr();
+    const cport = (saBuf[2]! << 8) | saBuf[3]!;
+    const key = `${l.svcId}:${a.w0}:${a.w1}:${a.w2}:${a.w3}:${cport}`;
+    let f = flows.get(key);
+    if (!f) {
+      f = new Flow(nextId++, key, l, saBuf.slice(0, saLen[0]));
+      flows.set(key, f);
+      flowsById.set(f.id, f);
+    }
+    const now = performance.now();
+    if (f.peer && !f.slow && f.held.length === 0 && now - f.last < f.timeoutMs - UDP_MARGIN_MS) {
+      f.last = now;
+      outbox.push(W_IN, f.ref, f.id, 0, n);
+      S.write(f.peer.fd, buf, n); // a full socket buffer drops it, as a full link would
+    } else {
+      f.last = now;
+      f.held.push(Uint8Array.prototype.slice.call(buf, 0, n)); // a copy: buf is reused
+      outbox.push(W_UDP, f.id, l.svcId, cport, a.w0, a.w1, a.w2, a.w3, n);
+      urgent = true;
+    }
+  }
+}
+
+function openPeer(f: Flow, host: string, port: number, counted: boolean, key: string): Peer | null {
+  const sa = target(host, port);
+  const fd = S.socket(sa.length === 28 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return null;
+  own(fd);
+  if (S.connect(fd, sa, sa.length) < 0) {
+    closeOwned(fd);
+    return null;
+  }
+  const p = new Peer(fd, f, counted, key);
+  byFd[fd] = p;
+  ctl(fd, EPOLLIN | EPOLLET);
+  return p;
+}
+
+function closePeer(p: Peer): void {
+  byFd[p.fd] = null;
+  closeOwned(p.fd);
+}
+
+/** Replies from a real server go back to the flow's client from the service's socket. */
+function replies(p: Peer): void {
+  const f = p.flow;
+  for (let k = 0; k < 4096; k++) {
+    const n = S.read(p.fd, buf, BUF_SIZE);
+    if (n < 0) {
+      if (S.errno() === EAGAIN) return;
+      continue; // an ICMP error (the real server's port is closed) is reported once
+    }
+    p.used = performance.now();
+    if (p.counted) outbox.push(W_OUT, f.ref, f.id, 0, n);
+    S.sendto(f.l.fd, buf, n, f.csa, f.csa.length);
+  }
+}
+
+/** The core's verdict for the flow's oldest held datagram. */
+function udecide(id: number, ref: number, host: string, port: number, ops: number, ms: number): void {
+  const f = flowsById.get(id);
+  if (!f) return;
+  f.timeoutMs = ms;
+  const d = f.held.shift();
+  if (d && ref >= 0 && ops) {
+    const k = `${host}|${port}`;
+    f.ops ??= new Map();
+    let p: Peer | null | undefined = f.ops.get(k);
+    if (!p) {
+      p = openPeer(f, host, port, false, k);
+      if (p) f.ops.set(k, p);
+      opsFlows.add(f);
+    }
+    if (p) {
+      p.used = performance.now();
+      S.write(p.fd, d, d.length);
+    }
+  } else if (d && ref >= 0) {
+    f.slow = false;
+    if (f.ref !== ref || !f.peer) {
+      if (f.peer) closePeer(f.peer);
+      f.ref = ref;
+      f.peer = openPeer(f, host, port, true, '');
+    }
+    if (f.peer) S.write(f.peer.fd, d, d.length);
+  }
+  gc(f);
+}
+
+/** The core expired the flow's conn: its socket closes, and a next datagram asks again. */
+function uforget(id: number, ref: number): void {
+  const f = flowsById.get(id);
+  if (!f || f.ref !== ref) return;
+  if (f.peer) closePeer(f.peer);
+  f.peer = null;
+  f.ref = -1;
+  f.slow = false;
+  gc(f);
+}
+
+/** Forgets a flow with no conn, no held datagram and no one-packet socket. */
+function gc(f: Flow): void {
+  if (f.ref >= 0 || f.held.length || f.ops?.size) return;
+  flows.delete(f.key);
+  flowsById.delete(f.id);
+  opsFlows.delete(f);
+}
+
+function closeFlow(f: Flow): void {
+  if (f.peer) closePeer(f.peer);
+  for (const p of f.ops?.values() ?? []) closePeer(p);
+  flows.delete(f.key);
+  flowsById.delete(f.id);
+  opsFlows.delete(f);
+  if (f.ref >= 0) outbox.push(W_CLOSED, f.ref, f.id);
+}
+
+/** One-packet sockets idle out after the UDP timeout, as on the daemon's thread. */
+function sweepOps(now: number): void {
+  for (const f of opsFlows) {
+    for (const [k, p] of f.ops!) {
+      if (now - p.used < f.timeoutMs) continue;
+      closePeer(p);
+      f.ops!.delete(k);
+    }
+    if (f.ops!.size === 0) {
+      opsFlows.delete(f);
+      gc(f);
+    }
+  }
 }
 
 function proxyHeader(c: Conn, pp: number): Uint8Array {
@@ -404,6 +615,30 @@ function takeMessages(): boolean {
           unlisten(m[i + 1] as number);
           i += 2;
           break;
+        case D_ULISTEN: {
+          const l = new UdpListener(m[i + 1] as number, m[i + 2] as number);
+          if (udpListeners.has(l.svcId)) unlisten(l.svcId);
+          udpListeners.set(l.svcId, l);
+          byFd[l.fd] = l;
+          ctl(l.fd, EPOLLIN | EPOLLET);
+          receive(l); // datagrams may have queued before it was watched
+          i += 3;
+          break;
+        }
+        case D_UDECIDE:
+          udecide(m[i + 1] as number, m[i + 2] as number, m[i + 3] as string, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number);
+          i += 7;
+          break;
+        case D_UFORGET:
+          uforget(m[i + 1] as number, m[i + 2] as number);
+          i += 3;
+          break;
+        case D_USLOW: {
+          const f = flowsById.get(m[i + 1] as number);
+          if (f) f.slow = true;
+          i += 2;
+          break;
+        }
         case D_SETTLE:
           outbox.push(W_SETTLED, m[i + 1] as number);
           urgent = true;
@@ -422,6 +657,14 @@ function takeMessages(): boolean {
 }
 
 function unlisten(svcId: number): void {
+  const u = udpListeners.get(svcId);
+  if (u) {
+    // As on the daemon's thread: the service's flows close with its socket.
+    udpListeners.delete(svcId);
+    for (const f of [...flows.values()]) if (f.l === u) closeFlow(f);
+    byFd[u.fd] = null;
+    S.close(u.fd);
+  }
   const l = listeners.get(svcId);
   if (!l) return;
   listeners.delete(svcId);
@@ -447,6 +690,7 @@ function checkDeadlines(now: number): void {
 const EVENT_DELAY_MS = 2;
 let urgent = false;
 let lastFlush = 0;
+let lastSweep = 0;
 
 function flush(): void {
   urgent = false;
@@ -466,27 +710,35 @@ while (running) {
   const busy = takeMessages();
   const n = S.epollWait(ep, evbuf, MAX_EVENTS, busy ? 0 : outbox.length ? EVENT_DELAY_MS : connecting.size ? 100 : 1000);
   Atomics.store(sleeping, 0, 0);
+  // Messages first: what the daemon's thread posted before a datagram or connection arrived
+  // (a deleted dest, a new listener) applies to it, whatever order epoll lists them in.
+  for (let i = 0; i < n; i++) {
+    if (evview.getUint32(i * EPOLL_EVENT_SIZE + EPOLL_DATA_OFF, true) === efd) onMessages();
+  }
   for (let i = 0; i < n; i++) {
     const off = i * EPOLL_EVENT_SIZE;
     const events = evview.getUint32(off, true);
     const fd = evview.getUint32(off + EPOLL_DATA_OFF, true);
-    if (fd === efd) {
-      onMessages();
-      continue;
-    }
+    if (fd === efd) continue;
     const o = byFd[fd];
     if (o instanceof Conn) onConnEvent(o, fd, events);
     else if (o instanceof Listener) accept(o);
+    else if (o instanceof Peer) replies(o);
+    else if (o instanceof UdpListener) receive(o);
   }
   const now = performance.now();
   if (connecting.size) checkDeadlines(now);
+  if (opsFlows.size && now - lastSweep >= 1000) {
+    sweepOps(now);
+    lastSweep = now;
+  }
   if (urgent || now - lastFlush >= EVENT_DELAY_MS) {
     flush();
     lastFlush = now;
   }
 }
 
-for (const l of [...listeners.keys()]) unlisten(l);
+for (const l of [...listeners.keys(), ...udpListeners.keys()]) unlisten(l);
 for (const c of [...waiting.values(), ...conns.values()]) finish(c, false);
 flush();
 closeOwned(ep);

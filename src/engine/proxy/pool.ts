@@ -7,7 +7,7 @@
 // reuses is never charged for an old connection's traffic.
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP } from '../../core/constants.js';
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_ONE_PACKET, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import { TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
 import type { Service } from '../../core/service.js';
@@ -19,7 +19,11 @@ import {
   D_LISTEN,
   D_SETTLE,
   D_STOP,
+  D_UDECIDE,
+  D_UFORGET,
+  D_ULISTEN,
   D_UNLISTEN,
+  D_USLOW,
   W_ACCEPT,
   W_CLOSED,
   W_DROP,
@@ -27,6 +31,7 @@ import {
   W_IN,
   W_OUT,
   W_SETTLED,
+  W_UDP,
 } from './channel.js';
 import type { DestHealth, ProxyContext } from './context.js';
 import { closeFds, openListeners } from './reuseport.js';
@@ -43,6 +48,8 @@ export function epollAvailable(): boolean {
 interface Remote {
   worker: number;
   id: number;
+  /** A UDP flow (its conn is forgotten, not reset, when its worker dies). */
+  udp: boolean;
 }
 
 interface Slot {
@@ -61,6 +68,8 @@ interface Slot {
   alive: boolean;
   /** Connections this worker accepted (for status and tests). */
   accepted: number;
+  /** UDP conns whose flow this worker took (for status and tests). */
+  flows: number;
   /** The worker loaded its code and listens for messages. */
   ready: boolean;
 }
@@ -120,7 +129,7 @@ export class WorkerPool {
     const sleeping = new SharedArrayBuffer(4);
     const owned = new SharedArrayBuffer(ch ? OWNED_FDS / 8 : 4);
     const worker = newWorker(this.io, ch?.port2 ?? null, sleeping, owned);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, ready: false };
+    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -160,14 +169,17 @@ export class WorkerPool {
       for (const [ref, r] of this.remote) {
         if (r.worker !== index) continue;
         this.remote.delete(ref);
-        this.ctx.ipvs.inPacket(ref, TCP_RST, 0, now);
+        // A UDP conn has no reset: it idles out, and its client's next datagram reaches
+        // another worker, which asks the core and finds it.
+        if (!r.udp) this.ctx.ipvs.inPacket(ref, TCP_RST, 0, now);
       }
       const fresh = this.spawn(index);
       this.slots[index] = fresh;
       for (const [id, svc] of this.svcs) {
         try {
-          const [fd] = openListeners(svc.addr, svc.port, 1);
-          fresh.outbox.push(D_LISTEN, id, fd!);
+          const udp = svc.protocol === IPPROTO_UDP;
+          const [fd] = openListeners(svc.addr, svc.port, 1, udp);
+          fresh.outbox.push(udp ? D_ULISTEN : D_LISTEN, id, fd!);
           fresh.fds.set(id, fd!);
         } catch (e) {
           this.ctx.log(`proxy: ${svcLabel(svc)}: worker ${index} could not listen again (${(e as Error).message})`);
@@ -193,9 +205,13 @@ export class WorkerPool {
     s.worker.postMessage(b);
   }
 
-  /** Opens one listening socket per worker on the service's VIP:port; throws a ListenError. */
+  /**
+   * Opens one listening (TCP) or bound (UDP, epoll workers only) socket per worker on the
+   * service's VIP:port; throws a ListenError.
+   */
   listen(svc: Service): void {
-    const fds = openListeners(svc.addr, svc.port, this.slots.length);
+    const udp = svc.protocol === IPPROTO_UDP;
+    const fds = openListeners(svc.addr, svc.port, this.slots.length, udp);
     if (this.svcIds.has(svc)) this.unlisten(svc);
     const id = this.nextSvc++;
     this.svcIds.set(svc, id);
@@ -203,7 +219,7 @@ export class WorkerPool {
     const unused: number[] = [];
     this.slots.forEach((s, i) => {
       if (s.alive) {
-        s.outbox.push(D_LISTEN, id, fds[i]!);
+        s.outbox.push(udp ? D_ULISTEN : D_LISTEN, id, fds[i]!);
         s.fds.set(id, fds[i]!);
         this.send(s);
       } else unused.push(fds[i]!);
@@ -237,15 +253,36 @@ export class WorkerPool {
     return this.slots.map((s) => s.accepted);
   }
 
+  /** UDP conns whose flows each worker took (a replaced worker starts again from 0). */
+  flows(): number[] {
+    return this.slots.map((s) => s.flows);
+  }
+
   /** The core expired `ref`: close its sockets in its worker. Returns whether it had any. */
   expire(ref: number): boolean {
     const r = this.remote.get(ref);
     if (!r) return false;
     this.remote.delete(ref);
     const s = this.slots[r.worker]!;
-    s.outbox.push(D_DESTROY, r.id);
+    if (r.udp) s.outbox.push(D_UFORGET, r.id, ref);
+    else s.outbox.push(D_DESTROY, r.id);
     this.send(s);
     return true;
+  }
+
+  /**
+   * A dest was deleted: as in the kernel, its UDP conns' packets are now dropped (or, with
+   * expire_nodest_conn, rescheduled) by the core's in-hook, so their flows stop forwarding on
+   * their own and send every datagram to the core again.
+   */
+  destDeleted(dest: Dest): void {
+    const { ipvs } = this.ctx;
+    for (const [ref, r] of this.remote) {
+      if (!r.udp || ipvs.connDest(ref) !== dest) continue;
+      const s = this.slots[r.worker]!;
+      s.outbox.push(D_USLOW, r.id);
+    }
+    for (const s of this.slots) this.send(s);
   }
 
   /** Resolves once every worker has sent the events it had when asked. */
@@ -327,6 +364,10 @@ export class WorkerPool {
           i += 3;
           break;
         }
+        case W_UDP:
+          this.datagram(slot, m[i + 1] as number, m[i + 2] as number, m[i + 3] as number, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number, m[i + 7] as number, m[i + 8] as number, now);
+          i += 9;
+          break;
         case W_SETTLED: {
           const token = m[i + 1] as number;
           this.settling.get(token)?.resolve();
@@ -386,7 +427,69 @@ export class WorkerPool {
       host = dest.addr.toString();
       this.hosts.set(dest, host);
     }
-    this.remote.set(ref, { worker: slot.index, id });
+    this.remote.set(ref, { worker: slot.index, id, udp: false });
     slot.outbox.push(D_DECIDE, id, ref, host, ipvs.connDport(ref), dest.proxyProtocol);
+  }
+
+  private hostOf(dest: Dest): string {
+    let host = this.hosts.get(dest);
+    if (host === undefined) {
+      host = dest.addr.toString();
+      this.hosts.set(dest, host);
+    }
+    return host;
+  }
+
+  /** One datagram of flow `id` through the core's in-hook, as udp.ts does on one thread. */
+  private datagram(slot: Slot, id: number, svcId: number, cport: number, w0: number, w1: number, w2: number, w3: number, len: number, now: number): void {
+    const { ctx } = this;
+    const { ipvs } = ctx;
+    const svc = this.svcs.get(svcId);
+    const ms = ipvs.rules.timeouts.udp * 1000;
+    if (!svc) {
+      ctx.drop('no-destination');
+      slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
+      return;
+    }
+    const p = ctx.pkt;
+    p.af = svc.addr.af;
+    p.protocol = IPPROTO_UDP;
+    p.saddr[0] = w0;
+    p.saddr[1] = w1;
+    p.saddr[2] = w2;
+    p.saddr[3] = w3;
+    for (let k = 0; k < 4; k++) p.daddr[k] = svc.addr.word(k);
+    p.sport = cport;
+    p.dport = svc.port;
+    p.fwmark = 0;
+    p.ev = 0;
+    p.len = len;
+    p.fragment = false;
+    const ref = ipvs.processIn(p, now);
+    if (ref < 0) {
+      ctx.drop(ref === -3 ? 'no-destination' : 'not-for-service');
+      slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
+      return;
+    }
+    const dest = ipvs.connDest(ref)!;
+    const fwd = dest.fwd & 7;
+    if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
+      ctx.drop('dest-needs-packet-engine');
+      slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
+      return;
+    }
+    const ops = (ipvs.connFlags(ref) & IP_VS_CONN_F_ONE_PACKET) !== 0;
+    if (!ops) {
+      const r = this.remote.get(ref);
+      if (r && (r.worker !== slot.index || r.id !== id)) {
+        // The flow moved to another worker's socket (a worker was replaced): one owner.
+        const old = this.slots[r.worker]!;
+        old.outbox.push(D_UFORGET, r.id, ref);
+        this.send(old);
+      }
+      if (!r || r.worker !== slot.index || r.id !== id) slot.flows++;
+      this.remote.set(ref, { worker: slot.index, id, udp: true });
+    }
+    slot.outbox.push(D_UDECIDE, id, ref, this.hostOf(dest), ipvs.connDport(ref), ops ? 1 : 0, ms);
   }
 }

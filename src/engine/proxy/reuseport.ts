@@ -14,6 +14,7 @@ import {
   TCP_NODELAY,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
+  SOCK_DGRAM,
   SOCK_STREAM,
   SOL_SOCKET,
   AF_INET,
@@ -39,10 +40,12 @@ export class ListenError extends Error {
 }
 
 /**
- * Opens `n` listening TCP sockets on addr:port in one SO_REUSEPORT group; closes them all and
- * throws a ListenError (EADDRNOTAVAIL, EADDRINUSE, EACCES, …) if any fails.
+ * Opens `n` listening TCP sockets (bound UDP sockets with `udp`) on addr:port in one
+ * SO_REUSEPORT group; closes them all and throws a ListenError (EADDRNOTAVAIL, EADDRINUSE,
+ * EACCES, …) if any fails. The kernel spreads UDP datagrams over the group by a hash of the
+ * address pair too, so a client's flow reaches one socket while the group stays the same.
  */
-export function openListeners(addr: Addr, port: number, n: number): number[] {
+export function openListeners(addr: Addr, port: number, n: number, udp = false): number[] {
   const s = load();
   if (!s) throw new ListenError('ENOSYS');
   const fds: number[] = [];
@@ -54,15 +57,15 @@ export function openListeners(addr: Addr, port: number, n: number): number[] {
     throw new ListenError(ERRNO_NAMES[e] ?? `errno ${e}`);
   };
   for (let i = 0; i < n; i++) {
-    const fd = s.socket(addr.isV6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const fd = s.socket(addr.isV6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) fail();
     fds.push(fd);
     if (s.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) < 0) fail();
     if (s.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, one, 4) < 0) fail();
     // Accepted sockets inherit it: no setsockopt per connection.
-    if (s.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) < 0) fail();
+    if (!udp && s.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) < 0) fail();
     if (s.bind(fd, sa, sa.length) < 0) fail();
-    if (s.listen(fd, BACKLOG) < 0) fail();
+    if (!udp && s.listen(fd, BACKLOG) < 0) fail();
   }
   return fds;
 }

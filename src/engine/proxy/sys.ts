@@ -18,6 +18,8 @@ export interface Sys {
   getsockname(fd: number, addr: Uint8Array, len: Int32Array): number;
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
+  recvfrom(fd: number, buf: Uint8Array, len: number, addr: Uint8Array, addrLen: Int32Array): number;
+  sendto(fd: number, buf: Uint8Array, len: number, addr: Uint8Array, addrLen: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   epollCreate(): number;
@@ -30,6 +32,7 @@ export interface Sys {
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
@@ -90,6 +93,8 @@ export function sys(): Sys | null {
     const getsockname = f('int getsockname(int, void *, _Inout_ int32_t *)');
     const read = f('int read(int, void *, size_t)');
     const write = f('int write(int, void *, size_t)');
+    const recvfrom = f('int recvfrom(int, void *, size_t, int, void *, _Inout_ int32_t *)');
+    const sendto = f('int sendto(int, void *, size_t, int, void *, uint32_t)');
     const shutdown = f('int shutdown(int, int)');
     const close = f('int close(int)');
     const epollCreate = f('int epoll_create1(int)');
@@ -107,6 +112,8 @@ export function sys(): Sys | null {
       getsockname: (fd, a, len) => getsockname(fd, a, len) as number,
       read: (fd, b, n) => read(fd, b, n) as number,
       write: (fd, b, n) => write(fd, b, n) as number,
+      recvfrom: (fd, b, n, a, al) => recvfrom(fd, b, n, 0, a, al) as number,
+      sendto: (fd, b, n, a, al) => sendto(fd, b, n, 0, a, al) as number,
       shutdown: (fd, how) => shutdown(fd, how) as number,
       close: (fd) => close(fd) as number,
       epollCreate: () => epollCreate(SOCK_CLOEXEC) as number,
