@@ -684,8 +684,8 @@ function checkDeadlines(now: number): void {
 
 /**
  * Events wait at most this long before they are sent: a message wakes the daemon's thread, so
- * the events of several loop turns share one, and only a new connection (which waits for its
- * decision) or a SETTLE answer is sent at once.
+ * the events of several loop turns share one; a new connection (which waits for its decision)
+ * or a SETTLE answer is sent as soon as a turn finds nothing more to do.
  */
 const EVENT_DELAY_MS = 2;
 let urgent = false;
@@ -705,11 +705,13 @@ up.postMessage(['ready', efd]);
 
 while (running) {
   // Dekker with the daemon's thread (which posts, then swaps `sleeping` to 0 and wakes us if it
-  // was 1): either this look finds its message, or it sees 1 and writes the eventfd.
-  Atomics.store(sleeping, 0, 1);
+  // was 1): either this look finds its message, or it sees 1 and writes the eventfd. A turn
+  // that will not block (new connections to send) leaves the flag at 0: no eventfd needed.
+  const mayBlock = !urgent;
+  if (mayBlock) Atomics.store(sleeping, 0, 1);
   const busy = takeMessages();
-  const n = S.epollWait(ep, evbuf, MAX_EVENTS, busy ? 0 : outbox.length ? EVENT_DELAY_MS : connecting.size ? 100 : 1000);
-  Atomics.store(sleeping, 0, 0);
+  const n = S.epollWait(ep, evbuf, MAX_EVENTS, busy || !mayBlock ? 0 : outbox.length ? EVENT_DELAY_MS : connecting.size ? 100 : 1000);
+  if (mayBlock) Atomics.store(sleeping, 0, 0);
   // Messages first: what the daemon's thread posted before a datagram or connection arrived
   // (a deleted dest, a new listener) applies to it, whatever order epoll lists them in.
   for (let i = 0; i < n; i++) {
@@ -732,7 +734,10 @@ while (running) {
     sweepOps(now);
     lastSweep = now;
   }
-  if (urgent || now - lastFlush >= EVENT_DELAY_MS) {
+  // New connections are sent once a turn finds nothing more to do (an epoll_wait that does not
+  // wait): under load one message then carries the connections of several turns, and each
+  // message is a wake-up of the daemon's thread. At most EVENT_DELAY_MS later in any case.
+  if ((urgent && n === 0) || now - lastFlush >= EVENT_DELAY_MS) {
     flush();
     lastFlush = now;
   }
