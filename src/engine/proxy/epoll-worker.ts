@@ -178,6 +178,8 @@ class Conn {
   readonly eof = [false, false];
   /** Writes shut down towards each side. */
   readonly shut = [false, false];
+  /** Bits of the sides whose shutdown is deferred (see deferShutdown). */
+  shutLater = 0;
   connected = false;
   closed = false;
   deadline = 0;
@@ -552,9 +554,29 @@ function move(c: Conn, s: number): boolean {
       return false;
     }
     c.shut[d] = true;
-    S.shutdown(c.fd[d]!, SHUT_WR);
+    deferShutdown(c, d);
   }
   return true;
+}
+
+/**
+ * Half-closes towards side d at the end of this loop turn or the next, not at once: when the
+ * other side's EOF arrives meanwhile (a client that closes as soon as it has the response),
+ * close() sends the FIN and the shutdown call is saved. The loop does not block while any wait.
+ */
+let shutNew: Conn[] = [];
+let shutOld: Conn[] = [];
+
+function deferShutdown(c: Conn, d: number): void {
+  if (c.shutLater === 0) shutNew.push(c);
+  c.shutLater |= 1 << d;
+}
+
+function shutdowns(list: Conn[]): void {
+  for (const c of list) {
+    if (!c.closed) for (let d = 0; d < 2; d++) if (c.shutLater & (1 << d)) S.shutdown(c.fd[d]!, SHUT_WR);
+    c.shutLater = 0;
+  }
 }
 
 function pump(c: Conn): void {
@@ -707,7 +729,7 @@ while (running) {
   // Dekker with the daemon's thread (which posts, then swaps `sleeping` to 0 and wakes us if it
   // was 1): either this look finds its message, or it sees 1 and writes the eventfd. A turn
   // that will not block (new connections to send) leaves the flag at 0: no eventfd needed.
-  const mayBlock = !urgent;
+  const mayBlock = !urgent && shutNew.length === 0 && shutOld.length === 0;
   if (mayBlock) Atomics.store(sleeping, 0, 1);
   const busy = takeMessages();
   const n = S.epollWait(ep, evbuf, MAX_EVENTS, busy || !mayBlock ? 0 : outbox.length ? EVENT_DELAY_MS : connecting.size ? 100 : 1000);
@@ -727,6 +749,16 @@ while (running) {
     else if (o instanceof Listener) accept(o);
     else if (o instanceof Peer) replies(o);
     else if (o instanceof UdpListener) receive(o);
+  }
+  if (n === 0) {
+    shutdowns(shutOld);
+    shutdowns(shutNew);
+    shutOld = [];
+    shutNew = [];
+  } else if (shutOld.length || shutNew.length) {
+    shutdowns(shutOld);
+    shutOld = shutNew;
+    shutNew = [];
   }
   const now = performance.now();
   if (connecting.size) checkDeadlines(now);
