@@ -175,7 +175,7 @@ export class TunnelAgent {
     const inner = (this.from[r.off] ??= this.buf.subarray(r.off));
     let sent: number;
     if (r.v6) {
-      this.dst6.set(this.buf.subarray(r.off + 24, r.off + 40), 8);
+      for (let i = 0; i < 16; i++) this.dst6[8 + i] = this.buf[r.off + 24 + i]!;
       sent = libc().sendtoAddr(this.tx6, inner, r.len, 0, this.dst6, SOCKADDR_IN6_LEN);
     } else {
       new DataView(this.dst4.buffer).setUint32(4, r.daddr, false);
