@@ -211,7 +211,7 @@ export class Forwarder {
       fwd !== IP_VS_CONN_F_MASQ &&
       fwd !== IP_VS_CONN_F_DROUTE &&
       fwd !== IP_VS_CONN_F_TUNNEL &&
-      !(fwd === IP_VS_CONN_F_FULLNAT && this.hasLocal(ref))
+      !(fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(ipvs.connDest(ref)))
     ) {
       this.drops.add(DROP.fwd_unsupported);
       return;
@@ -298,11 +298,6 @@ export class Forwarder {
     this.sendSlot(out, slot, eth + ETH_HLEN + n - slot);
   }
 
-  /** A FULLNAT conn has a local address of its own (its service has --laddr, IPv4). */
-  private hasLocal(ref: number): boolean {
-    const d = this.ipvs.connDest(ref);
-    return d !== undefined && !d.addr.isV6 && d.svc.laddrs.length > 0;
-  }
 
   /**
    * TUN: encapsulates the request toward the real server (a GSO super-packet is cut into
@@ -392,7 +387,7 @@ export class Forwarder {
         this.tunnel(f, ipvs.connDest(ref));
         return;
       }
-      const fullnat = fwd === IP_VS_CONN_F_FULLNAT && this.hasLocal(ref);
+      const fullnat = fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(ipvs.connDest(ref));
       if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) return;
       const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
       if (!out) return;
@@ -583,6 +578,11 @@ export class Forwarder {
       } else this.solicit(n);
     }
   }
+}
+
+/** A FULLNAT dest can be served: its service has local addresses (--laddr) for its conns. */
+export function hasLocalAddrs(d: Dest | undefined): boolean {
+  return d !== undefined && d.svc.laddrs.length > 0;
 }
 
 export function show6(a: ArrayLike<number>): string {

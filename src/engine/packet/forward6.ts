@@ -23,7 +23,7 @@ import { fullnatIcmp6In, fullnatIcmp6Out, IcmpQuote6, natIcmp6In, natIcmp6Out } 
 import { decHop6 } from '../../xmit/ip.js';
 import { dnat6, snat6 } from '../../xmit/nat.js';
 import { fixReply } from '../../xmit/proxy-insert.js';
-import { type Forwarder, show6 } from './forward.js';
+import { type Forwarder, hasLocalAddrs, show6 } from './forward.js';
 import type { Iface } from './iface.js';
 import { NeighTable6 } from './neigh.js';
 import { RouteTable6 } from './routes.js';
@@ -118,7 +118,7 @@ export class Path6 {
         return;
       }
       const dest = ipvs.connDest(ref);
-      const fullnat = fwd === IP_VS_CONN_F_FULLNAT && dest !== undefined && dest.svc.laddrs.length > 0;
+      const fullnat = fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(dest);
       if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) return;
       const daddr = ipvs.connAddr6(ref, 2, this.d);
       const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
@@ -161,7 +161,7 @@ export class Path6 {
     const ipvs = this.ipvs;
     const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
     const dest = ipvs.connDest(ref);
-    const fullnat = fwd === IP_VS_CONN_F_FULLNAT && dest !== undefined && dest.svc.laddrs.length > 0;
+    const fullnat = fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(dest);
     const tunnel = fwd === IP_VS_CONN_F_TUNNEL;
     if (!dest || (!dest.addr.isV6 && !tunnel) || (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat && !tunnel)) {
       this.fwd.drops.add(DROP.fwd_unsupported);
