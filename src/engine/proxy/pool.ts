@@ -9,6 +9,7 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_ONE_PACKET, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import { TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
+import type { PacketInfo } from '../../core/conn/packet.js';
 import type { Dest } from '../../core/dest.js';
 import type { Service } from '../../core/service.js';
 import { label as svcLabel } from '../../control/engine.js';
@@ -393,20 +394,7 @@ export class WorkerPool {
       slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
       return;
     }
-    const p = ctx.pkt;
-    p.af = svc.addr.af;
-    p.protocol = IPPROTO_TCP;
-    p.saddr[0] = w0;
-    p.saddr[1] = w1;
-    p.saddr[2] = w2;
-    p.saddr[3] = w3;
-    for (let k = 0; k < 4; k++) p.daddr[k] = svc.addr.word(k);
-    p.sport = cport;
-    p.dport = svc.port;
-    p.fwmark = 0;
-    p.ev = TCP_SYN;
-    p.len = 0;
-    p.fragment = false;
+    const p = toService(ctx.pkt, svc, IPPROTO_TCP, w0, w1, w2, w3, cport, TCP_SYN, 0);
     const ref = ipvs.schedule(svc, p, now);
     if (ref < 0) {
       ctx.drop('no-destination');
@@ -451,20 +439,7 @@ export class WorkerPool {
       slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
       return;
     }
-    const p = ctx.pkt;
-    p.af = svc.addr.af;
-    p.protocol = IPPROTO_UDP;
-    p.saddr[0] = w0;
-    p.saddr[1] = w1;
-    p.saddr[2] = w2;
-    p.saddr[3] = w3;
-    for (let k = 0; k < 4; k++) p.daddr[k] = svc.addr.word(k);
-    p.sport = cport;
-    p.dport = svc.port;
-    p.fwmark = 0;
-    p.ev = 0;
-    p.len = len;
-    p.fragment = false;
+    const p = toService(ctx.pkt, svc, IPPROTO_UDP, w0, w1, w2, w3, cport, 0, len);
     const ref = ipvs.processIn(p, now);
     if (ref < 0) {
       ctx.drop(ref === -3 ? 'no-destination' : 'not-for-service');
@@ -492,4 +467,33 @@ export class WorkerPool {
     }
     slot.outbox.push(D_UDECIDE, id, ref, this.hostOf(dest), ipvs.connDport(ref), ops ? 1 : 0, ms);
   }
+}
+
+/** Fills `p` with a client's packet to `svc` (client address as four words), for the core. */
+function toService(
+  p: PacketInfo,
+  svc: Service,
+  protocol: number,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+  cport: number,
+  ev: number,
+  len: number,
+): PacketInfo {
+  p.af = svc.addr.af;
+  p.protocol = protocol;
+  p.saddr[0] = w0;
+  p.saddr[1] = w1;
+  p.saddr[2] = w2;
+  p.saddr[3] = w3;
+  for (let k = 0; k < 4; k++) p.daddr[k] = svc.addr.word(k);
+  p.sport = cport;
+  p.dport = svc.port;
+  p.fwmark = 0;
+  p.ev = ev;
+  p.len = len;
+  p.fragment = false;
+  return p;
 }
