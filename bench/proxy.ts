@@ -7,7 +7,8 @@
 // (default 3), and each figure is the median of its rounds, so that a noisy moment of a shared
 // machine does not land on one proxy only. Figures are printed as ratios to HAProxy, with each
 // proxy's own CPU time per short connection (from /proc), which the shared cores hide.
-// TSVS_BENCH_ONLY=tsvs,haproxy limits the rows (for quick iterations).
+// TSVS_BENCH_ONLY=tsvs,haproxy limits the rows and TSVS_BENCH_BULK=0 skips the bulk rounds (for
+// quick iterations).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ const SECONDS = Number(process.env.TSVS_BENCH_SECONDS ?? 5);
 const CORES = Number(process.env.TSVS_BENCH_CORES ?? Math.min(availableParallelism(), 4));
 const ONLY = process.env.TSVS_BENCH_ONLY?.split(',');
 const ROUNDS = Number(process.env.TSVS_BENCH_ROUNDS ?? 3);
+/** TSVS_BENCH_BULK=0 skips the iperf3 rounds (quick iterations on the short-connection rate). */
+const BULK_ROUNDS = process.env.TSVS_BENCH_BULK === '0' ? 0 : ROUNDS;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -150,7 +153,7 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
         cpus.get(name)!.push(w.cpuUs);
       }
     }
-    for (let r = 0; r < ROUNDS; r++) for (const [name, [, bulk]] of peers) bulks.get(name)!.push(iperf(bulk));
+    for (let r = 0; r < BULK_ROUNDS; r++) for (const [name, [, bulk]] of peers) bulks.get(name)!.push(iperf(bulk));
     const rows = peers.map(([name]) => ({
       proxy: name,
       short: median(shorts.get(name)!),
@@ -164,7 +167,7 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
     process.stdout.write('proxy      short conns/s   ratio   CPU us/conn   bulk Gbit/s   ratio\n');
     for (const r of rows) {
       process.stdout.write(
-        `${r.proxy.padEnd(8)} ${r.short.toFixed(0).padStart(15)} ${(r.short / base.short).toFixed(2).padStart(7)} ${r.cpu.toFixed(0).padStart(13)} ${(r.bulk / 1e9).toFixed(2).padStart(13)} ${(r.bulk / base.bulk).toFixed(2).padStart(7)}\n`,
+        `${r.proxy.padEnd(8)} ${r.short.toFixed(0).padStart(15)} ${(r.short / base.short).toFixed(2).padStart(7)} ${r.cpu.toFixed(0).padStart(13)} ${BULK_ROUNDS ? `${(r.bulk / 1e9).toFixed(2).padStart(13)} ${(r.bulk / base.bulk).toFixed(2).padStart(7)}` : '            -       -'}\n`,
       );
     }
     process.stdout.write('(CPU us/conn: CPU time of the proxy, all its threads and processes, per short connection)\n');

@@ -172,6 +172,8 @@ class Conn {
   readonly writable = [false, false];
   /** The peer of each side has hung up (its FIN or an error is waiting to be read). */
   readonly hup = [false, false];
+  /** The peer of each side sent its FIN, without an error (EPOLLRDHUP alone). */
+  readonly fin = [false, false];
   /** Bytes waiting to be written to each side. */
   readonly pend: (Uint8Array | null)[] = [null, null];
   /** EOF read from each side. */
@@ -527,12 +529,20 @@ function move(c: Conn, s: number): boolean {
     if (c.pend[d]) return true;
   }
   while (c.readable[s] && !c.eof[s]) {
+    const fin = c.fin[s];
     const n = S.read(c.fd[s]!, buf, BUF_SIZE);
     if (n > 0) {
       // Edge-triggered: a short read drained the socket, and new data will raise a new edge;
       // unless the peer hung up, whose EOF is still to be read.
       if (n < BUF_SIZE && !c.hup[s]) c.readable[s] = false;
       report(s, c, TCP_ACK, n);
+      // A FIN is queued after all the data it ends: when it had arrived before a read that
+      // came back short, that read took the last byte, and the read that would return 0 is
+      // saved (a server that answers and closes, every short connection).
+      if (fin && n < BUF_SIZE) {
+        c.eof[s] = true;
+        report(s, c, TCP_FIN | TCP_ACK, 0);
+      }
       if (!send(c, d, buf.subarray(0, n), true)) return false;
       if (c.pend[d]) return true;
     } else if (n === 0) {
@@ -589,6 +599,7 @@ function onConnEvent(c: Conn, fd: number, events: number): void {
   const side = fd === c.fd[0] ? 0 : 1;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.readable[side] = true;
   if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.hup[side] = true;
+  if ((events & (EPOLLRDHUP | EPOLLERR)) === EPOLLRDHUP) c.fin[side] = true;
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) c.writable[side] = true;
   if (side === 1 && !c.connected) {
     if (events & (EPOLLERR | EPOLLHUP)) connected(c, true);
