@@ -157,6 +157,55 @@ for (const io of ['epoll', 'node'] as const) {
       });
     }
 
+    it('a real server that answers and closes at once: the client gets every byte, then EOF, and the conn leaves ESTABLISHED', async () => {
+      // One segment, several, and more than the worker reads at a time (256 KiB): the FIN is
+      // already queued behind the data when the worker reads, whatever the size.
+      const sizes = [5, 70_000, 300_000];
+      const answer = Buffer.alloc(300_000);
+      for (let i = 0; i < answer.length; i++) answer[i] = (i * 7 + 3) & 0xff;
+      const closer = createServer((s) => {
+        s.once('data', (d) => s.end(answer.subarray(0, Number(d.toString()))));
+        s.on('error', () => {});
+      });
+      await new Promise<void>((r) => closer.listen(0, '127.0.0.1', () => r()));
+      const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
+      const engine = new ProxyEngine(quiet, { workers: 2, io });
+      await engine.start(ipvs, clock);
+      try {
+        const vport = await freePort();
+        const key = svcSpec('127.0.0.1', vport, { schedName: 'rr' });
+        ipvs.rules.addService(key, clock());
+        ipvs.rules.addDest(key, destSpec('127.0.0.1', (closer.address() as AddressInfo).port, 1), clock());
+        for (const size of sizes) {
+          const got = await new Promise<Buffer>((resolve, reject) => {
+            const parts: Buffer[] = [];
+            const s = connect({ port: vport, host: '127.0.0.1' }, () => s.write(String(size)));
+            s.on('data', (d: Buffer) => parts.push(d));
+            s.on('end', () => {
+              resolve(Buffer.concat(parts));
+              s.end();
+            });
+            s.on('error', reject);
+          });
+          assert.equal(got.length, size);
+          assert.ok(got.equals(answer.subarray(0, size)), `the ${size} bytes arrive intact`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        await engine.settle();
+        const states: string[] = [];
+        ipvs.forEachConn(clock(), (c) => {
+          if (c.vport === vport) states.push(c.state);
+        });
+        assert.equal(states.length, sizes.length);
+        assert.ok(!states.includes('ESTABLISHED'), `every conn saw both FINs: ${states.join(' ')}`);
+        const st = ipvs.rules.findService(key)!.stats.snapshot();
+        assert.equal(st.outbytes, BigInt(sizes.reduce((a, b) => a + b, 0)));
+      } finally {
+        await engine.stop();
+        closer.close();
+      }
+    });
+
     it('a worker that dies is replaced: its connections are closed, the service goes on on both workers', async () => {
       const logs: string[] = [];
       const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
