@@ -13,20 +13,13 @@ import { IP_VS_SVC_F_ONEPACKET, IPPROTO_UDP } from '../../src/core/constants.js'
 import { Ipvs } from '../../src/core/ipvs.js';
 import type { ServiceSpec } from '../../src/core/service.js';
 import { ProxyEngine } from '../../src/engine/proxy/engine.js';
+import { freePort } from '../helpers/net.js';
 import { destSpec, makeEnv, svcSpec } from '../helpers/rules.js';
 import { ensureBuilt, freshRunDir, inNs, TSVS, TSVSADM } from './harness.js';
 
 const quiet = () => {};
 const t0 = performance.now();
 const clock = () => performance.now() - t0;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function httpBackend(name: string): Promise<{ server: HttpServer; port: number }> {
   const server = createHttpServer((_req, res) => {

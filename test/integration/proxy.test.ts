@@ -16,17 +16,10 @@ import { Rules } from '../../src/core/rules.js';
 import { lookupScheduler } from '../../src/core/sched/registry.js';
 import type { ServiceSpec } from '../../src/core/service.js';
 import { ProxyEngine } from '../../src/engine/proxy/engine.js';
+import { freePort } from '../helpers/net.js';
 import { destSpec, makeEnv, packet, svcSpec } from '../helpers/rules.js';
 
 const quiet = () => {};
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function httpBackend(name: string): Promise<{ server: HttpServer; port: number }> {
   const server = createHttpServer((req, res) => {
