@@ -538,7 +538,7 @@ function move(c: Conn, s: number): boolean {
       report(s, c, TCP_ACK, n);
       // A FIN is queued after all the data it ends: when it had arrived before a read that
       // came back short, that read took the last byte, and the read that would return 0 is
-      // saved (a server that answers and closes, every short connection).
+      // saved (as with a server that answers and closes, when its FIN is in before the read).
       if (fin && n < BUF_SIZE) {
         c.eof[s] = true;
         report(s, c, TCP_FIN | TCP_ACK, 0);
