@@ -5,34 +5,48 @@
 
 import type { Dest } from '../dest.js';
 import type { Service } from '../service.js';
+import { planOf } from './plan.js';
 import type { SchedulerOps } from './types.js';
+
+interface RrState {
+  pos: number;
+}
+
+function pick(svc: Service, s: RrState): Dest | null {
+  const ds = svc.dests;
+  const n = ds.length;
+  for (let step = 0, k = s.pos + 1; step < n; step++, k++) {
+    if (k === n) k = 0;
+    const d = ds[k]!;
+    if (!d.overloaded && d.weight > 0) {
+      s.pos = k;
+      return d;
+    }
+  }
+  return null;
+}
 
 export const rr: SchedulerOps = {
   name: 'rr',
   create(svc: Service) {
-    let pos = -1;
+    const st: RrState = { pos: -1 };
     return {
       addDest() {
-        if (pos >= 0) pos++;
+        if (st.pos >= 0) st.pos++;
       },
       delDest(_d: Dest, index: number) {
-        if (pos === index) pos = index - 1;
-        else if (pos > index) pos--;
+        if (st.pos === index) st.pos = index - 1;
+        else if (st.pos > index) st.pos--;
       },
       updDest() {},
-      schedule() {
-        const ds = svc.dests;
-        const n = ds.length;
-        for (let step = 0, k = pos + 1; step < n; step++, k++) {
-          if (k === n) k = 0;
-          const d = ds[k]!;
-          if (!d.overloaded && d.weight > 0) {
-            pos = k;
-            return d;
-          }
-        }
-        return null;
-      },
+      schedule: () => pick(svc, st),
+      plan: (limit: number) =>
+        planOf(
+          { pos: st.pos },
+          (s) => pick(svc, s),
+          (s) => s.pos,
+          limit,
+        ),
     };
   },
 };

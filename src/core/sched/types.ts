@@ -40,6 +40,21 @@ export interface Scheduler {
   tick?(now: number): void;
   /** The scheduler is being unbound from its service (`-E -s`, `-D`). */
   done?(): void;
+  /**
+   * The picks this scheduler will make from its current state while the dests and their
+   * settings stay as they are, without changing that state: a prefix, then a cycle repeated
+   * forever. Only schedulers whose picks depend on neither the packet nor the conn counts have
+   * it (rr, wrr), so that proxy workers can pick from the plan with a shared counter and pick
+   * exactly as this scheduler would. Null when it picks nothing, or the plan would be longer
+   * than `limit` picks.
+   */
+  plan?(limit: number): SchedPlan | null;
+}
+
+/** See Scheduler.plan: pick k is prefix[k], then cycle[(k - prefix.length) % cycle.length]. */
+export interface SchedPlan {
+  prefix: Dest[];
+  cycle: Dest[];
 }
 
 export interface SchedulerOps {

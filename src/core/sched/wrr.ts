@@ -3,17 +3,54 @@
 // less di - 1, so that the last pass runs with cw = 1), di (gcd of the positive weights).
 // Every dest change resets cl to the head and recomputes di and mw.
 
+import type { Dest } from '../dest.js';
 import type { Service } from '../service.js';
 import { gcd } from './hash.js';
+import { planOf } from './plan.js';
 import type { SchedulerOps } from './types.js';
+
+interface WrrState {
+  cl: number;
+  cw: number;
+  mw: number;
+  di: number;
+}
+
+function pick(svc: Service, s: WrrState): Dest | null {
+  const { mw, di } = s;
+  if (mw === 0) return null;
+  const ds = svc.dests;
+  const n = ds.length;
+  const last = s.cl;
+  let stop = -2;
+  let lastPass = false;
+  let restarted = false;
+  let k = s.cl;
+  for (;;) {
+    for (k = k + 1; k < n; k++) {
+      const d = ds[k]!;
+      if (!d.overloaded && d.weight >= s.cw) {
+        s.cl = k;
+        return d;
+      }
+      if (k === stop) return null;
+    }
+    k = -1;
+    s.cw -= di;
+    if (s.cw <= 0) {
+      s.cw = mw;
+      if (lastPass || last === -1) return null;
+      restarted = true;
+    }
+    lastPass = s.cw <= di;
+    if (lastPass && restarted && last !== -1) stop = last;
+  }
+}
 
 export const wrr: SchedulerOps = {
   name: 'wrr',
   create(svc: Service) {
-    let cl = -1;
-    let cw = 0;
-    let mw = 0;
-    let di = 1;
+    const st: WrrState = { cl: -1, cw: 0, mw: 0, di: 1 };
     const recompute = (init: boolean) => {
       let g = 0;
       let max = 0;
@@ -21,46 +58,26 @@ export const wrr: SchedulerOps = {
         if (d.weight > 0) g = g > 0 ? gcd(d.weight, g) : d.weight;
         if (d.weight > max) max = d.weight;
       }
-      di = g > 0 ? g : 1;
-      mw = max - (di - 1);
-      cl = -1;
-      if (init || cw > mw || cw === 0) cw = mw;
-      else if (di > 1) cw = Math.floor(cw / di) * di + 1;
+      st.di = g > 0 ? g : 1;
+      st.mw = max - (st.di - 1);
+      st.cl = -1;
+      if (init || st.cw > st.mw || st.cw === 0) st.cw = st.mw;
+      else if (st.di > 1) st.cw = Math.floor(st.cw / st.di) * st.di + 1;
     };
     recompute(true);
     return {
       addDest: () => recompute(false),
       delDest: () => recompute(false),
       updDest: () => recompute(false),
-      schedule() {
-        if (mw === 0) return null;
-        const ds = svc.dests;
-        const n = ds.length;
-        const last = cl;
-        let stop = -2;
-        let lastPass = false;
-        let restarted = false;
-        let k = cl;
-        for (;;) {
-          for (k = k + 1; k < n; k++) {
-            const d = ds[k]!;
-            if (!d.overloaded && d.weight >= cw) {
-              cl = k;
-              return d;
-            }
-            if (k === stop) return null;
-          }
-          k = -1;
-          cw -= di;
-          if (cw <= 0) {
-            cw = mw;
-            if (lastPass || last === -1) return null;
-            restarted = true;
-          }
-          lastPass = cw <= di;
-          if (lastPass && restarted && last !== -1) stop = last;
-        }
-      },
+      schedule: () => pick(svc, st),
+      plan: (limit: number) =>
+        planOf(
+          { ...st },
+          (s) => pick(svc, s),
+          // cl < 2^20 dests, cw ≤ 2^31: one exact double.
+          (s) => (s.cl + 1) * 2 ** 32 + s.cw,
+          limit,
+        ),
     };
   },
 };
