@@ -326,6 +326,25 @@ export class Ipvs {
       dest = svc.sched ? svc.sched.schedule(this.schedPacket(p), now) : null;
       if (!dest) return VERDICT_NO_DEST;
     }
+    return this.bindNew(t, svc, dest, p, tpl, udpOps);
+  }
+
+  /**
+   * A new conn of `svc` to a dest chosen outside the core, from its scheduler's plan (a proxy
+   * worker's pick); as schedule() from there on. Not for persistent services, whose picks
+   * go through their templates. Returns the ref, or VERDICT_NO_DEST when `dest` no longer
+   * belongs to the service or `svc` is persistent.
+   */
+  adopt(svc: Service, dest: Dest, p: PacketInfo, now: number): number {
+    this.setNow(now);
+    if (svc.persistent || dest.svc !== svc || !dest.available) return VERDICT_NO_DEST;
+    if (svc.fwmark === 0 && p.dport !== svc.port) return VERDICT_NO_DEST;
+    const udpOps = svc.onePacket && p.protocol === IPPROTO_UDP ? IP_VS_CONN_F_ONE_PACKET : 0;
+    return this.bindNew(this.tableFor(p.af), svc, dest, p, -1, udpOps);
+  }
+
+  /** ip_vs_conn_new for a scheduled dest, under its template `tpl` (-1: none); counts conns. */
+  private bindNew(t: ConnTable, svc: Service, dest: Dest, p: PacketInfo, tpl: number, udpOps: number): number {
     let dport = p.dport;
     if (svc.persistent) {
       if (p.dport === svc.port && dest.port !== 0) dport = dest.port;

@@ -50,6 +50,12 @@ export type SchedulerLookup = (name: string) => SchedulerOps | undefined;
 
 /** Notified after every successful change, so engines can follow the rules. */
 export interface RulesListener {
+  /**
+   * A service's scheduler or dests are about to change (`-E`, `-a`, `-e`, `-d`), once the
+   * change is known to be valid: an engine that picks from a scheduler's plan brings the
+   * scheduler up to date first.
+   */
+  beforeChange?(svc: Service): void;
   serviceAdded?(svc: Service): void;
   serviceEdited?(svc: Service): void;
   serviceDeleted?(svc: Service): void;
@@ -143,6 +149,7 @@ export class Rules {
     const svc = this.findService(spec);
     if (!svc) throw new IpvsError('ESRCH');
     this.checkServiceSpec(spec);
+    for (const l of this.listeners) l.beforeChange?.(svc);
     this.applyServiceSpec(svc, spec, now);
     for (const l of this.listeners) l.serviceEdited?.(svc);
     return svc;
@@ -228,6 +235,7 @@ export class Rules {
     this.checkDestSpec(svc, spec);
     if (svc.findDest(spec.addr, spec.port)) throw new IpvsError('EEXIST');
     if (!spec.addr.isUnicast()) throw new IpvsError('EINVAL', `${spec.addr} is not unicast`);
+    for (const l of this.listeners) l.beforeChange?.(svc);
     let dest = this.takeFromTrash(svc, spec.addr, spec.port);
     if (dest) {
       if (dest.svc !== svc) {
@@ -263,6 +271,7 @@ export class Rules {
     this.checkDestSpec(svc, spec);
     const dest = svc.findDest(spec.addr, spec.port);
     if (!dest) throw new IpvsError('ENOENT');
+    for (const l of this.listeners) l.beforeChange?.(svc);
     dest.update(spec, false);
     svc.sched?.updDest(dest);
     for (const l of this.listeners) l.destEdited?.(svc, dest);
@@ -275,6 +284,7 @@ export class Rules {
     if (!svc) throw new IpvsError('ESRCH');
     const dest = svc.findDest(addr, port);
     if (!dest) throw new IpvsError('ENOENT');
+    for (const l of this.listeners) l.beforeChange?.(svc);
     const index = svc.dests.indexOf(dest);
     svc.dests.splice(index, 1);
     for (const l of this.listeners) l.destDeleted?.(svc, dest);
