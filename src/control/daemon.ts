@@ -65,6 +65,10 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   let syncNoted = false;
 
   const adm = async (argv: string[], argv0: string, stdin: string): Promise<AdmReply> => {
+    // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
+    // states) reaches the core, so that a listing is up to date. After: the engine follows the
+    // new rules before tsvsadm returns.
+    await engine.settle?.();
     const reply = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
     await engine.settle?.();
     if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {

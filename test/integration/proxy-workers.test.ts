@@ -14,7 +14,7 @@ import { Ipvs } from '../../src/core/ipvs.js';
 import type { ServiceSpec } from '../../src/core/service.js';
 import { ProxyEngine } from '../../src/engine/proxy/engine.js';
 import { freePort } from '../helpers/net.js';
-import { destSpec, makeEnv, svcSpec } from '../helpers/rules.js';
+import { addr, destSpec, makeEnv, makeRules, packet, svcSpec } from '../helpers/rules.js';
 import { ensureBuilt, freshRunDir, inNs, TSVS, TSVSADM } from './harness.js';
 
 const quiet = () => {};
@@ -134,6 +134,8 @@ for (const io of ['epoll', 'node'] as const) {
           const perWorker = d.engine.workerConns();
           assert.equal(perWorker.reduce((a, b) => a + b, 0), 60);
           assert.ok(perWorker.every((n) => n > 0), `both workers accepted connections: ${perWorker}`);
+          // Epoll workers pick rr and wrr dests themselves, from the scheduler's plan.
+          assert.equal(d.engine.workerPicked().reduce((a, b) => a + b, 0), io === 'epoll' ? 60 : 0);
           await d.engine.settle();
           const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
           assert.equal(st.conns, 60n);
@@ -149,6 +151,53 @@ for (const io of ['epoll', 'node'] as const) {
         }
       });
     }
+
+    it('rule changes between connections: every pick is the one the core would make, plans or not', async () => {
+      const extra = await httpBackend('D');
+      const d = await director('rr', [1, 1, 1]);
+      // The oracle: the same rules in a core of its own, which schedules every connection.
+      const oracle = makeRules();
+      const okey = svcSpec('192.0.2.1', 80, { schedName: 'rr' });
+      oracle.addService(okey, 0);
+      for (const b of backends) oracle.addDest(okey, destSpec('127.0.0.1', b.port, 1), 0);
+      const names = new Map([...backends.map((b) => [b.port, b.name] as const), [extra.port, 'D']]);
+      const p = packet('192.168.1.100', 40000, '192.0.2.1', 80);
+      const both = (f: (r: typeof oracle, key: ServiceSpec) => void) => {
+        f(d.ipvs.rules, d.key);
+        f(oracle, okey);
+      };
+      const [A, B, C] = backends.map((b) => b.port);
+      const steps: [string, (r: typeof oracle, key: ServiceSpec) => void][] = [
+        ['start', () => {}],
+        ['add D', (r, k) => r.addDest(k, destSpec('127.0.0.1', extra.port, 1), clock())],
+        ['B weight 0', (r, k) => r.editDest(k, destSpec('127.0.0.1', B!, 0))],
+        ['delete C', (r, k) => r.delDest(k, addr('127.0.0.1'), C!, clock())],
+        ['wrr', (r, k) => r.editService({ ...k, schedName: 'wrr' }, clock())],
+        ['A weight 3, B weight 2', (r, k) => {
+          r.editDest(k, destSpec('127.0.0.1', A!, 3));
+          r.editDest(k, destSpec('127.0.0.1', B!, 2));
+        }],
+        ['add C weight 2', (r, k) => r.addDest(k, destSpec('127.0.0.1', C!, 2), clock())],
+        ['rr again', (r, k) => r.editService({ ...k, schedName: 'rr' }, clock())],
+      ];
+      try {
+        for (const [what, change] of steps) {
+          both(change);
+          const want: string[] = [];
+          const got: string[] = [];
+          for (let k = 0; k < 7; k++) {
+            want.push(names.get(oracle.findService(okey)!.sched!.schedule(p, 0)!.port)!);
+            got.push((await fetchName(d.vport)).name);
+          }
+          assert.equal(got.join(' '), want.join(' '), `after ${what}`);
+        }
+        const picked = d.engine.workerPicked().reduce((a, b) => a + b, 0);
+        if (io === 'epoll') assert.ok(picked >= 40, `the workers picked most dests themselves: ${picked} of 56`);
+      } finally {
+        await d.engine.stop();
+        extra.server.close();
+      }
+    });
 
     it('a real server that answers and closes at once: the client gets every byte, then EOF, and the conn leaves ESTABLISHED', async () => {
       // One segment, several, and more than the worker reads at a time (256 KiB): the FIN is

@@ -6,7 +6,8 @@
 //
 // On Linux with two or more cores, TCP connections are served by worker threads (pool.ts), each
 // accepting on its own SO_REUSEPORT socket of every TCP service, while this thread keeps the core
-// and makes every scheduling decision. Epoll workers serve UDP services the same way (their own
+// and makes every scheduling decision, or, for rr and wrr services on epoll workers, publishes
+// the scheduler's plan that the workers pick from with a shared counter (plans.ts). Epoll workers serve UDP services the same way (their own
 // SO_REUSEPORT sockets, each flow's first datagram decided here); with workers on Node's sockets
 // UDP stays on this thread. Elsewhere, or with `workers: 0`, everything runs on this thread.
 
@@ -95,6 +96,11 @@ export class ProxyEngine implements Engine {
     return this.pool?.accepted() ?? [];
   }
 
+  /** TCP connections each worker scheduled itself from an rr/wrr plan ([] without workers). */
+  workerPicked(): number[] {
+    return this.pool?.pickedConns() ?? [];
+  }
+
   /** UDP conns whose flows each worker served so far ([] when UDP is on the daemon's thread). */
   workerFlows(): number[] {
     return this.pool?.io === 'epoll' ? this.pool.flows() : [];
@@ -133,6 +139,7 @@ export class ProxyEngine implements Engine {
       }
     });
     ipvs.rules.listeners.push({
+      beforeChange: (svc) => this.pool?.beforeChange(svc),
       serviceAdded: (svc) => this.open(svc),
       serviceDeleted: (svc) => this.close(svc),
       destAdded: (svc, d) => this.noteDest(svc, d.fwd),
@@ -261,7 +268,7 @@ export class ProxyEngine implements Engine {
     if (this.pool) {
       const what = this.pool.io === 'epoll' ? 'TCP and UDP served by' : 'TCP served by';
       const io = this.pool.io === 'epoll' ? 'raw sockets in epoll loops' : "Node's sockets; UDP on the daemon's thread";
-      st.notes = [`${what} ${this.pool.size} worker threads (${io}); the core schedules and counts on the daemon's thread`];
+      st.notes = [`${what} ${this.pool.size} worker threads (${io}); the core counts on the daemon's thread, and schedules there or publishes rr/wrr plans the workers pick from`];
     }
     return st;
   }

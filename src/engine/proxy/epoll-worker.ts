@@ -5,6 +5,8 @@
 // machinery: per connection it costs a few system calls and no per-socket JavaScript objects
 // beyond one record. The thread blocks in epoll_wait; the daemon's thread wakes it through an
 // eventfd after each message it posts, and the messages are taken with receiveMessageOnPort.
+// For a service with a plan (rr, wrr: plans.ts) the worker picks the dest itself and connects
+// at once, and reports the pick afterwards.
 
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
@@ -14,6 +16,9 @@ import {
   D_DECIDE,
   D_DESTROY,
   D_LISTEN,
+  D_NOPLAN,
+  D_PLAN,
+  D_RESET,
   D_SETTLE,
   D_STOP,
   D_UDECIDE,
@@ -27,9 +32,11 @@ import {
   W_HEALTH,
   W_IN,
   W_OUT,
+  W_PICKED,
   W_SETTLED,
   W_UDP,
 } from './channel.js';
+import { PLAN_CLOSED, planIndex } from './plans.js';
 import { CONNECT_TIMEOUT_MS } from './pipe.js';
 import { proxyV1, proxyV2 } from './proxy-protocol.js';
 import {
@@ -110,6 +117,18 @@ class Listener {
   ) {}
 }
 
+/** A service's plan, as published by the daemon's thread (plans.ts), with its dests' sockaddrs. */
+class WorkerPlan {
+  constructor(
+    readonly seq: Int32Array,
+    readonly prefix: number,
+    readonly period: number,
+    readonly destIds: number[],
+    readonly targets: Uint8Array[],
+    readonly pps: number[],
+  ) {}
+}
+
 /** A UDP service's bound socket in this worker. */
 class UdpListener {
   constructor(
@@ -184,6 +203,8 @@ class Conn {
   shutLater = 0;
   connected = false;
   closed = false;
+  /** This worker picked the dest from a plan: the core's ref is not known here (-1). */
+  picked = false;
   deadline = 0;
   constructor(
     readonly id: number,
@@ -204,6 +225,7 @@ if (ep < 0 || efd < 0) throw new Error(`proxy worker: epoll/eventfd failed (errn
 /** What each fd is. */
 const byFd: (Conn | Listener | UdpListener | Peer | null)[] = [];
 const listeners = new Map<number, Listener>();
+const plans = new Map<number, WorkerPlan>();
 const udpListeners = new Map<number, UdpListener>();
 const flows = new Map<string, Flow>();
 const flowsById = new Map<number, Flow>();
@@ -240,8 +262,18 @@ function accept(l: Listener): void {
     const cport = (saBuf[2]! << 8) | saBuf[3]!;
     const c = new Conn(nextId++, fd, a, cport);
     byFd[fd] = c;
-    waiting.set(c.id, c);
     ctl(fd, CONN_EVENTS);
+    const plan = plans.get(l.svcId);
+    const k = plan ? Atomics.add(plan.seq, 0, 1) : PLAN_CLOSED;
+    if (k >= 0 && k < PLAN_CLOSED) {
+      const i = planIndex(plan!.seq, plan!.prefix, plan!.period, k);
+      c.picked = true;
+      conns.set(c.id, c);
+      outbox.push(W_PICKED, c.id, l.svcId, plan!.destIds[i]!, cport, a.w0, a.w1, a.w2, a.w3);
+      dial(c, plan!.targets[i]!, plan!.pps[i]!);
+      continue;
+    }
+    waiting.set(c.id, c);
     outbox.push(W_ACCEPT, c.id, l.svcId, cport, a.w0, a.w1, a.w2, a.w3);
     urgent = true;
   }
@@ -271,7 +303,7 @@ function finish(c: Conn, reset: boolean): void {
   }
   connecting.delete(c);
   waiting.delete(c.id);
-  if (conns.delete(c.id) && c.ref >= 0) outbox.push(W_CLOSED, c.ref, c.id);
+  if (conns.delete(c.id) && (c.ref >= 0 || c.picked)) outbox.push(W_CLOSED, c.ref, c.id);
 }
 
 function decide(id: number, ref: number, host: string, port: number, pp: number): void {
@@ -284,7 +316,11 @@ function decide(id: number, ref: number, host: string, port: number, pp: number)
   }
   c.ref = ref;
   conns.set(id, c);
-  const sa = target(host, port);
+  dial(c, target(host, port), pp);
+}
+
+/** Connects to the real server at `sa`, with a PROXY header first when `pp` says so. */
+function dial(c: Conn, sa: Uint8Array, pp: number): void {
   const ufd = S.socket(sa.length === 28 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (ufd < 0) {
     connectFailed(c, S.errno());
@@ -626,6 +662,33 @@ function takeMessages(): boolean {
           decide(m[i + 1] as number, m[i + 2] as number, m[i + 3] as string, m[i + 4] as number, m[i + 5] as number);
           i += 6;
           break;
+        case D_PLAN: {
+          const n = m[i + 5] as number;
+          const ids: number[] = [];
+          const sas: Uint8Array[] = [];
+          const pps: number[] = [];
+          for (let k = 0, j = i + 6; k < n; k++, j += 4) {
+            ids.push(m[j] as number);
+            sas.push(target(m[j + 1] as string, m[j + 2] as number));
+            pps.push(m[j + 3] as number);
+          }
+          plans.set(m[i + 1] as number, new WorkerPlan(new Int32Array(m[i + 2] as SharedArrayBuffer), m[i + 3] as number, m[i + 4] as number, ids, sas, pps));
+          i += 6 + 4 * n;
+          break;
+        }
+        case D_NOPLAN:
+          plans.delete(m[i + 1] as number);
+          i += 2;
+          break;
+        case D_RESET: {
+          const c = conns.get(m[i + 1] as number);
+          if (c) {
+            conns.delete(c.id); // the core never had it: no CLOSED
+            finish(c, true);
+          }
+          i += 2;
+          break;
+        }
         case D_DESTROY: {
           const c = conns.get(m[i + 1] as number);
           if (c) {
@@ -690,6 +753,7 @@ function takeMessages(): boolean {
 }
 
 function unlisten(svcId: number): void {
+  plans.delete(svcId);
   const u = udpListeners.get(svcId);
   if (u) {
     // As on the daemon's thread: the service's flows close with its socket.

@@ -1,8 +1,9 @@
 // The proxy workers, seen from the daemon's thread. The workers do the socket I/O of TCP
 // connections; this side owns every decision: it schedules each accepted connection through
 // the core (one scheduler state for all workers, so rr, wrr, sh, mh, persistence and draining
-// behave exactly as on one thread), and applies the workers' events to the core in the order
-// each worker sent them (states, timeouts, counters). The core's expiry closes a conn's sockets
+// behave exactly as on one thread), or, for rr and wrr services, publishes the scheduler's plan
+// that epoll workers pick from by themselves (plans.ts), and applies the workers' events to the
+// core in the order each worker sent them (states, timeouts, counters). The core's expiry closes a conn's sockets
 // in its worker. Events of a conn the core already expired are ignored, so that a ref the core
 // reuses is never charged for an old connection's traffic.
 
@@ -18,6 +19,9 @@ import {
   D_DECIDE,
   D_DESTROY,
   D_LISTEN,
+  D_NOPLAN,
+  D_PLAN,
+  D_RESET,
   D_SETTLE,
   D_STOP,
   D_UDECIDE,
@@ -31,10 +35,12 @@ import {
   W_HEALTH,
   W_IN,
   W_OUT,
+  W_PICKED,
   W_SETTLED,
   W_UDP,
 } from './channel.js';
 import type { DestHealth, ProxyContext } from './context.js';
+import { closePlan, makePlan, type Plan } from './plans.js';
 import { closeFds, openListeners } from './reuseport.js';
 import { sys } from './sys.js';
 
@@ -73,6 +79,10 @@ interface Slot {
   flows: number;
   /** The worker loaded its code and listens for messages. */
   ready: boolean;
+  /** Refs of the conns this worker picked a dest for itself (PICKED), by its conn id. */
+  pickedRefs: Map<number, number>;
+  /** Connections this worker scheduled itself from a plan (for status and tests). */
+  picked: number;
 }
 
 /** After this many exits without serving, a worker is not replaced any more. */
@@ -104,6 +114,10 @@ export class WorkerPool {
   private readonly hosts = new WeakMap<Dest, string>();
   private stopped = false;
   private respawns = 0;
+  /** The plans epoll workers pick from, by service (plans.ts). */
+  private readonly plans = new Map<Service, Plan>();
+  /** Services whose plan is made again once the current rule change is over. */
+  private readonly replans = new Set<Service>();
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -130,7 +144,7 @@ export class WorkerPool {
     const sleeping = new SharedArrayBuffer(4);
     const owned = new SharedArrayBuffer(ch ? OWNED_FDS / 8 : 4);
     const worker = newWorker(this.io, ch?.port2 ?? null, sleeping, owned);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false };
+    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false, pickedRefs: new Map(), picked: 0 };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -186,6 +200,7 @@ export class WorkerPool {
           this.ctx.log(`proxy: ${svcLabel(svc)}: worker ${index} could not listen again (${(e as Error).message})`);
         }
       }
+      for (const plan of this.plans.values()) this.pushPlan(fresh, plan);
       this.send(fresh);
     });
     return slot;
@@ -226,11 +241,13 @@ export class WorkerPool {
       } else unused.push(fds[i]!);
     });
     closeFds(unused);
+    this.publish(svc);
   }
 
   unlisten(svc: Service): void {
     const id = this.svcIds.get(svc);
     if (id === undefined) return;
+    this.unplan(svc);
     this.svcIds.delete(svc);
     this.svcs.delete(id);
     for (const s of this.slots) {
@@ -254,6 +271,11 @@ export class WorkerPool {
     return this.slots.map((s) => s.accepted);
   }
 
+  /** Connections each worker scheduled itself from a plan (a replaced worker starts from 0). */
+  pickedConns(): number[] {
+    return this.slots.map((s) => s.picked);
+  }
+
   /** UDP conns whose flows each worker took (a replaced worker starts again from 0). */
   flows(): number[] {
     return this.slots.map((s) => s.flows);
@@ -266,7 +288,10 @@ export class WorkerPool {
     this.remote.delete(ref);
     const s = this.slots[r.worker]!;
     if (r.udp) s.outbox.push(D_UFORGET, r.id, ref);
-    else s.outbox.push(D_DESTROY, r.id);
+    else {
+      s.pickedRefs.delete(r.id);
+      s.outbox.push(D_DESTROY, r.id);
+    }
     this.send(s);
     return true;
   }
@@ -284,6 +309,54 @@ export class WorkerPool {
       s.outbox.push(D_USLOW, r.id);
     }
     for (const s of this.slots) this.send(s);
+  }
+
+  /**
+   * The service's scheduler or dests are about to change: close its plan, which moves the core's
+   * scheduler on by the workers' picks; a new plan is made once the change is over.
+   */
+  beforeChange(svc: Service): void {
+    if (!this.svcIds.has(svc)) return;
+    this.unplan(svc);
+    this.replans.add(svc);
+    // After the change (Rules calls the scheduler's hooks after the listeners'): the same turn.
+    if (this.replans.size === 1) queueMicrotask(() => this.replanAll());
+  }
+
+  private replanAll(): void {
+    for (const svc of this.replans) this.publish(svc);
+    this.replans.clear();
+  }
+
+  /** Publishes the service's plan to the epoll workers, when it has one. */
+  private publish(svc: Service): void {
+    this.unplan(svc);
+    if (this.io !== 'epoll' || this.stopped || !this.svcIds.has(svc)) return;
+    const plan = makePlan(svc);
+    if (!plan) return;
+    this.plans.set(svc, plan);
+    for (const s of this.slots) {
+      this.pushPlan(s, plan);
+      this.send(s);
+    }
+  }
+
+  private pushPlan(s: Slot, plan: Plan): void {
+    const id = this.svcIds.get(plan.svc)!;
+    s.outbox.push(D_PLAN, id, plan.seq.buffer as SharedArrayBuffer, plan.prefix, plan.period, plan.dests.length);
+    for (const d of plan.dests) s.outbox.push(d.id, this.hostOf(d), d.port || plan.svc.port, d.proxyProtocol);
+  }
+
+  private unplan(svc: Service): void {
+    const plan = this.plans.get(svc);
+    if (!plan) return;
+    this.plans.delete(svc);
+    closePlan(plan, this.ctx.clock());
+    const id = this.svcIds.get(svc)!;
+    for (const s of this.slots) {
+      s.outbox.push(D_NOPLAN, id);
+      this.send(s);
+    }
   }
 
   /** Resolves once every worker has sent the events it had when asked. */
@@ -323,9 +396,11 @@ export class WorkerPool {
     this.settling.clear();
   }
 
-  private valid(slot: Slot, ref: number, id: number): boolean {
+  /** The core's ref of a worker's conn `id` (ref -1: a PICKED conn, found by id); -1 if gone. */
+  private refOf(slot: Slot, ref: number, id: number): number {
+    if (ref < 0) ref = slot.pickedRefs.get(id) ?? -1;
     const r = this.remote.get(ref);
-    return r !== undefined && r.id === id && r.worker === slot.index;
+    return r !== undefined && r.id === id && r.worker === slot.index ? ref : -1;
   }
 
   private onBatch(slot: Slot, m: Batch): void {
@@ -340,8 +415,8 @@ export class WorkerPool {
           break;
         case W_IN:
         case W_OUT: {
-          const ref = m[i + 1] as number;
-          if (this.valid(slot, ref, m[i + 2] as number)) {
+          const ref = this.refOf(slot, m[i + 1] as number, m[i + 2] as number);
+          if (ref >= 0) {
             if (m[i] === W_IN) ipvs.inPacket(ref, m[i + 3] as number, m[i + 4] as number, now);
             else ipvs.outPacket(ref, m[i + 3] as number, m[i + 4] as number, now);
           }
@@ -353,18 +428,24 @@ export class WorkerPool {
           i += 2;
           break;
         case W_HEALTH: {
-          const ref = m[i + 1] as number;
-          const dest = this.valid(slot, ref, m[i + 2] as number) ? ipvs.connDest(ref) : undefined;
+          const ref = this.refOf(slot, m[i + 1] as number, m[i + 2] as number);
+          const dest = ref >= 0 ? ipvs.connDest(ref) : undefined;
           if (dest) ctx.destHealth(dest, m[i + 3] as DestHealth, m[i + 4] as string);
           i += 5;
           break;
         }
         case W_CLOSED: {
-          const ref = m[i + 1] as number;
-          if (this.valid(slot, ref, m[i + 2] as number)) this.remote.delete(ref);
+          const id = m[i + 2] as number;
+          const ref = this.refOf(slot, m[i + 1] as number, id);
+          if (ref >= 0) this.remote.delete(ref);
+          slot.pickedRefs.delete(id);
           i += 3;
           break;
         }
+        case W_PICKED:
+          this.adoptPicked(slot, m[i + 1] as number, m[i + 2] as number, m[i + 3] as number, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number, m[i + 7] as number, m[i + 8] as number, now);
+          i += 9;
+          break;
         case W_UDP:
           this.datagram(slot, m[i + 1] as number, m[i + 2] as number, m[i + 3] as number, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number, m[i + 7] as number, m[i + 8] as number, now);
           i += 9;
@@ -395,7 +476,7 @@ export class WorkerPool {
       return;
     }
     const p = toService(ctx.pkt, svc, IPPROTO_TCP, w0, w1, w2, w3, cport, TCP_SYN, 0);
-    const ref = ipvs.schedule(svc, p, now);
+    const ref = this.scheduleTcp(svc, p, now);
     if (ref < 0) {
       ctx.drop('no-destination');
       slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
@@ -417,6 +498,40 @@ export class WorkerPool {
     }
     this.remote.set(ref, { worker: slot.index, id, udp: false });
     slot.outbox.push(D_DECIDE, id, ref, host, ipvs.connDport(ref), dest.proxyProtocol);
+  }
+
+  /**
+   * The core's decision for a connection this thread schedules: from the service's plan when it
+   * has one (the core's scheduler stays where the plan started), else through the core.
+   */
+  private scheduleTcp(svc: Service, p: PacketInfo, now: number): number {
+    let plan = this.plans.get(svc);
+    if (plan?.spent) {
+      this.publish(svc);
+      plan = this.plans.get(svc);
+    }
+    const dest = plan?.pick();
+    return dest ? this.ctx.ipvs.adopt(svc, dest, p, now) : this.ctx.ipvs.schedule(svc, p, now);
+  }
+
+  /** A worker picked `destId` from the service's plan for its conn `id`, and is connecting. */
+  private adoptPicked(slot: Slot, id: number, svcId: number, destId: number, cport: number, w0: number, w1: number, w2: number, w3: number, now: number): void {
+    const { ctx } = this;
+    const { ipvs } = ctx;
+    slot.accepted++;
+    slot.picked++;
+    const svc = this.svcs.get(svcId);
+    const dest = ipvs.rules.destById(destId);
+    const ref = svc && dest ? ipvs.adopt(svc, dest, toService(ctx.pkt, svc, IPPROTO_TCP, w0, w1, w2, w3, cport, TCP_SYN, 0), now) : -1;
+    if (ref < 0) {
+      // The service or the dest was deleted since the worker picked it.
+      ctx.drop('no-destination');
+      slot.outbox.push(D_RESET, id);
+      return;
+    }
+    ipvs.inPacket(ref, TCP_SYN, 0, now);
+    this.remote.set(ref, { worker: slot.index, id, udp: false });
+    slot.pickedRefs.set(id, ref);
   }
 
   private hostOf(dest: Dest): string {
