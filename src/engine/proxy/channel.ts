@@ -9,6 +9,8 @@
 //   DROP    reason                       a drop counter to bump
 //   HEALTH  ref id health detail         the dest of this conn answered (or not)
 //   CLOSED  ref id                       both sockets are closed: no more events for this conn
+//   CONNECTED ref id                     the real server accepted: its SYN+ACK, the client's
+//                                        ACK, and the dest is healthy (one event for three)
 //   SETTLED token                        every event before this one has been sent
 //   UDP     flow svcId cport w0 w1 w2 w3 len   a datagram the core must see (a new flow, a
 //                                        one-packet service, a flow told to go slow or near
@@ -50,6 +52,7 @@ export const W_CLOSED = 6;
 export const W_SETTLED = 7;
 export const W_UDP = 8;
 export const W_PICKED = 9;
+export const W_CONNECTED = 10;
 
 export const D_DECIDE = 1;
 export const D_DESTROY = 2;

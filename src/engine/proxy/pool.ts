@@ -9,7 +9,7 @@
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_ONE_PACKET, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
-import { TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
+import { TCP_ACK, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
 import type { PacketInfo } from '../../core/conn/packet.js';
 import type { Dest } from '../../core/dest.js';
 import type { Service } from '../../core/service.js';
@@ -31,6 +31,7 @@ import {
   D_USLOW,
   W_ACCEPT,
   W_CLOSED,
+  W_CONNECTED,
   W_DROP,
   W_HEALTH,
   W_IN,
@@ -432,6 +433,17 @@ export class WorkerPool {
           const dest = ref >= 0 ? ipvs.connDest(ref) : undefined;
           if (dest) ctx.destHealth(dest, m[i + 3] as DestHealth, m[i + 4] as string);
           i += 5;
+          break;
+        }
+        case W_CONNECTED: {
+          const ref = this.refOf(slot, m[i + 1] as number, m[i + 2] as number);
+          if (ref >= 0) {
+            const dest = ipvs.connDest(ref);
+            if (dest) ctx.destHealth(dest, 'ok');
+            ipvs.outPacket(ref, TCP_SYN | TCP_ACK, 0, now);
+            ipvs.inPacket(ref, TCP_ACK, 0, now);
+          }
+          i += 3;
           break;
         }
         case W_CLOSED: {

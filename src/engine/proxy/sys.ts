@@ -18,6 +18,7 @@ export interface Sys {
   getsockname(fd: number, addr: Uint8Array, len: Int32Array): number;
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
+  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
   recvfrom(fd: number, buf: Uint8Array, len: number, addr: Uint8Array, addrLen: Int32Array): number;
   sendto(fd: number, buf: Uint8Array, len: number, addr: Uint8Array, addrLen: number): number;
   shutdown(fd: number, how: number): number;
@@ -43,6 +44,8 @@ export const SO_REUSEPORT = 15;
 export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 export const SHUT_WR = 1;
+/** send(): more is coming (here: the FIN), so the kernel holds the segment to carry it. */
+export const MSG_MORE = 0x8000;
 export const EAGAIN = 11;
 export const EINTR = 4;
 export const EINPROGRESS = 115;
@@ -93,6 +96,7 @@ export function sys(): Sys | null {
     const getsockname = f('int getsockname(int, void *, _Inout_ int32_t *)');
     const read = f('int read(int, void *, size_t)');
     const write = f('int write(int, void *, size_t)');
+    const send = f('int send(int, void *, size_t, int)');
     const recvfrom = f('int recvfrom(int, void *, size_t, int, void *, _Inout_ int32_t *)');
     const sendto = f('int sendto(int, void *, size_t, int, void *, uint32_t)');
     const shutdown = f('int shutdown(int, int)');
@@ -112,6 +116,7 @@ export function sys(): Sys | null {
       getsockname: (fd, a, len) => getsockname(fd, a, len) as number,
       read: (fd, b, n) => read(fd, b, n) as number,
       write: (fd, b, n) => write(fd, b, n) as number,
+      send: (fd, b, n, fl) => send(fd, b, n, fl) as number,
       recvfrom: (fd, b, n, a, al) => recvfrom(fd, b, n, 0, a, al) as number,
       sendto: (fd, b, n, a, al) => sendto(fd, b, n, 0, a, al) as number,
       shutdown: (fd, how) => shutdown(fd, how) as number,
