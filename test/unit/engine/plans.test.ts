@@ -69,3 +69,19 @@ test('no plan for persistence, thresholds, DR dests, or schedulers that look at 
   const z = setup('wrr', [0, 0]);
   assert.equal(makePlan(z.svc), null, 'nothing to pick');
 });
+
+test('a plan counted out (2^30 picks) gives no more picks, says it is spent, and closes as 2^30 picks', () => {
+  const a = setup('rr', [1, 1, 1]);
+  const b = setup('rr', [1, 1, 1]);
+  const p = packet('192.168.1.100', 40000, '192.0.2.1', 80);
+  const plan = makePlan(a.svc)!;
+  Atomics.store(plan.seq, 0, PLAN_CLOSED - 1);
+  assert.ok(plan.pick(), 'the last pick');
+  assert.equal(plan.pick(), null);
+  assert.ok(plan.spent);
+  closePlan(plan, 0);
+  // 2^30 = 1 (mod 3) picks of rr over three dests.
+  b.svc.sched!.schedule(p, 0);
+  const next = (s: typeof a) => Array.from({ length: 6 }, () => name(s.svc.sched!.schedule(p, 0))).join(' ');
+  assert.equal(next(a), next(b));
+});
