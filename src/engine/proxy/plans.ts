@@ -17,8 +17,11 @@ import type { Service } from '../../core/service.js';
 
 /** Set in the counter once the plan is closed (and reached by counting, after 2^30 picks). */
 export const PLAN_CLOSED = 1 << 30;
-/** Longest plan published (picks); wrr with large, coprime weights has longer cycles. */
-export const PLAN_MAX = 1 << 16;
+/**
+ * Longest plan published (picks; 16 KB of shared memory). Longer cycles (thousands of dests,
+ * or wrr with large coprime weights) are scheduled on the daemon's thread, as before.
+ */
+export const PLAN_MAX = 4096;
 
 /** Pick `k` (below PLAN_CLOSED) of a plan: its index in the plan's dest list. */
 export function planIndex(seq: Int32Array, prefix: number, period: number, k: number): number {

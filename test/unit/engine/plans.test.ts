@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IP_VS_CONN_F_DROUTE, IP_VS_SVC_F_PERSISTENT } from '../../../src/core/constants.js';
 import type { Dest } from '../../../src/core/dest.js';
-import { closePlan, makePlan, PLAN_CLOSED, planBlocker } from '../../../src/engine/proxy/plans.js';
+import { closePlan, makePlan, PLAN_CLOSED, PLAN_MAX, planBlocker } from '../../../src/engine/proxy/plans.js';
 import { destSpec, makeRules, packet, svcSpec } from '../../helpers/rules.js';
 
 const name = (d: Dest | null) => (d ? d.addr.toString() : '-');
@@ -84,4 +84,12 @@ test('a plan counted out (2^30 picks) gives no more picks, says it is spent, and
   b.svc.sched!.schedule(p, 0);
   const next = (s: typeof a) => Array.from({ length: 6 }, () => name(s.svc.sched!.schedule(p, 0))).join(' ');
   assert.equal(next(a), next(b));
+});
+
+test('a wrr cycle longer than PLAN_MAX picks gets no plan (the daemon schedules it)', () => {
+  const long = setup('wrr', [PLAN_MAX, 1]);
+  assert.equal(makePlan(long.svc), null, `${PLAN_MAX + 1} picks`);
+  // Prefix and cycle together must fit: a cycle of PLAN_MAX - 1 picks and a one-pick prefix.
+  const fits = setup('wrr', [PLAN_MAX - 2, 1]);
+  assert.equal(makePlan(fits.svc)?.period, PLAN_MAX - 1);
 });
