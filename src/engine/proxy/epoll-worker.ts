@@ -536,10 +536,11 @@ function broken(c: Conn, side: number): void {
 }
 
 /**
- * Writes `data` to `side`; keeps what the socket did not take. False if the conn broke. `last`:
- * the FIN follows this data (sent at the end of the loop turn, or by close), so the kernel is
- * told to hold the segment for it: data and FIN leave as one segment, and the peer acknowledges
- * both with one ACK, two packets fewer per connection of a server that answers and closes.
+ * Writes the first `len` bytes of `data` to `side`; keeps what the socket did not take. False if
+ * the conn broke. `last`: the FIN follows this data at once (move() half-closes, or finish()
+ * closes), so the kernel is told to hold the segment for it: data and FIN leave as one segment,
+ * and the peer acknowledges both with one ACK, two packets fewer per connection of a server
+ * that answers and closes.
  */
 function send(c: Conn, side: number, data: Uint8Array, len: number, copy: boolean, last = false): boolean {
   const n = last ? S.send(c.fd[side]!, data, len, MSG_MORE) : S.write(c.fd[side]!, data, len);

@@ -2,10 +2,10 @@
 // connections; this side owns every decision: it schedules each accepted connection through
 // the core (one scheduler state for all workers, so rr, wrr, sh, mh, persistence and draining
 // behave exactly as on one thread), or, for rr and wrr services, publishes the scheduler's plan
-// that epoll workers pick from by themselves (plans.ts), and applies the workers' events to the
-// core in the order each worker sent them (states, timeouts, counters). The core's expiry closes a conn's sockets
-// in its worker. Events of a conn the core already expired are ignored, so that a ref the core
-// reuses is never charged for an old connection's traffic.
+// that epoll workers pick from by themselves (plans.ts); and it applies the workers' events to
+// the core in the order each worker sent them (states, timeouts, counters). The core's expiry
+// closes a conn's sockets in its worker. Events of a conn the core already expired are ignored,
+// so that a ref the core reuses is never charged for an old connection's traffic.
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_ONE_PACKET, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
