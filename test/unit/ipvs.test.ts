@@ -350,3 +350,37 @@ describe('FULLNAT local addresses (tsvs extension, DPVS semantics)', () => {
     assert.equal(ipvs.processIn(tcpIn('203.0.113.1', 5555, TCP_SYN), 0), VERDICT_NO_LPORT);
   });
 });
+
+describe('adopt: a conn whose dest was picked outside the core (proxy workers)', () => {
+  it('is the conn schedule() would make to that dest, and moves no scheduler', () => {
+    const a = director();
+    const b = director();
+    const p = tcpIn('198.51.100.7', 41000, TCP_SYN);
+    const want = a.ipvs.schedule(a.svc, p, 1000);
+    const picked = a.ipvs.connDest(want)!;
+    const got = b.ipvs.adopt(b.svc, b.dest(picked.addr.toString()), p, 1000);
+    assert.ok(got >= 0);
+    assert.equal(b.ipvs.connDest(got)!.addr.toString(), picked.addr.toString());
+    assert.equal(b.ipvs.connDport(got), a.ipvs.connDport(want), 'port mapping');
+    assert.equal(b.ipvs.connState(got), a.ipvs.connState(want));
+    assert.equal(b.ipvs.connExpiresIn(got), a.ipvs.connExpiresIn(want));
+    assert.deepEqual(b.svc.stats.snapshot(), a.svc.stats.snapshot(), 'conns counted');
+    assert.equal(b.dest(picked.addr.toString()).inactConns, 1);
+    assert.equal(b.ipvs.findIn(p), got, 'hashed: the next packet finds it');
+    // b's rr did not move: its first pick is the one a made.
+    assert.equal(b.ipvs.connDest(b.ipvs.schedule(b.svc, tcpIn('198.51.100.8', 41000, TCP_SYN), 1001))!, b.dest(picked.addr.toString()));
+  });
+
+  it('refuses a dest deleted since the pick, another service\'s dest, and persistent services', () => {
+    const { ipvs, key, svc, dest } = director();
+    const d = dest('10.0.0.1');
+    const p = tcpIn('198.51.100.7', 41000, TCP_SYN);
+    ipvs.rules.delDest(key, addr('10.0.0.1'), 8080, 0);
+    assert.equal(ipvs.adopt(svc, d, p, 1000), VERDICT_NO_DEST);
+    const other = director();
+    assert.equal(ipvs.adopt(svc, other.dest('10.0.0.2'), p, 1000), VERDICT_NO_DEST);
+    const pers = director({ flags: IP_VS_SVC_F_PERSISTENT, timeout: 300 });
+    assert.equal(pers.ipvs.adopt(pers.svc, pers.dest('10.0.0.2'), p, 1000), VERDICT_NO_DEST);
+    assert.equal(svc.stats.snapshot().conns, 0n);
+  });
+});
