@@ -1,7 +1,7 @@
 // Parsing of `host[:port]` (-t -u --sctp-service -r), -M masks and multicast groups, with
 // ipvsadm's quirks: a bare IPv6 literal swallows a trailing ":port", bracketed non-IPv6 hosts
 // lose their port, IPv4 goes through inet_aton then gethostbyname, port names are looked up
-// with the protocol known at that moment. Spec: ipvsadm.md §4.1, §4.3, §4.9.
+// with the protocol known at that moment. Spec: docs/spec/ipvsadm.md §4.1, §4.3, §4.9.
 
 import {
   AF_INET,

@@ -1,5 +1,5 @@
 // The C library's number parsing as ipvsadm uses it: strtol, atoi and ipvsadm's own
-// string_to_number / parse_fwmark on top. Spec: ipvsadm.md §2.1 (integer parsing), §4.2, §4.3.
+// string_to_number / parse_fwmark on top. Spec: docs/spec/ipvsadm.md §2.1 (integer parsing), §4.2, §4.3.
 // `long` is 64-bit (x86-64 glibc), so results are BigInt until they are range-checked.
 
 const LONG_MAX = (1n << 63n) - 1n;

@@ -1,6 +1,6 @@
 // Which options each command accepts (ipvsadm's commands_v_options table), the tunnel-type
 // table, and the list command's extra conflict rule. Checks walk the option bits in order and
-// the first offending one names the error. Spec: ipvsadm.md §3, §4.6 (tunnel options).
+// the first offending one names the error. Spec: docs/spec/ipvsadm.md §3, §4.6 (tunnel options).
 
 import {
   IP_VS_CONN_F_TUNNEL_TYPE_GRE,

@@ -1,6 +1,6 @@
 // `-L -c`: the connection table as ipvsadm prints it after reading /proc/net/ip_vs_conn — the
 // kernel's protocol names, MM:SS expiry, and the family decided by the client address (so a
-// mixed-family real server shows the way ipvsadm mis-parses it). Spec: ipvsadm.md §7.6.
+// mixed-family real server shows the way ipvsadm mis-parses it). Spec: docs/spec/ipvsadm.md §7.6.
 
 import {
   AF_INET6,

@@ -1,7 +1,7 @@
 // Sync daemons and timeouts as ipvsadm drives them: the kernel's defaults and checks for
 // --start-daemon (in its order: mixed-family dests, unknown interface, already running; group,
 // port, ttl and maxlen defaults), `-L --daemon` and `-L --timeout`.
-// Spec: ipvsadm.md §4.8, §4.9, §7.7; ipvs-kernel.md §6.1.
+// Spec: docs/spec/ipvsadm.md §4.8, §4.9, §7.7; docs/spec/ipvs-kernel.md §6.1.
 
 import { AF_INET6, IP_VS_SYNC_GROUP, IP_VS_SYNC_PORT, IP_VS_SYNC_TTL } from '../core/constants.js';
 import { IpvsError } from '../core/errors.js';

@@ -1,5 +1,5 @@
 // One parsed command line (ipvsadm's struct ipvs_command_entry plus its option bits and print
-// format), the process-exit signal and the output streams. Spec: ipvsadm.md §1, §3.
+// format), the process-exit signal and the output streams. Spec: docs/spec/ipvsadm.md §1, §3.
 
 import { AF_INET, IP_VS_CONN_F_DROUTE, IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM } from '../core/constants.js';
 import type { DestSpec } from '../core/dest.js';

@@ -1,7 +1,7 @@
 // The kernel calls of the changing commands (-A -E -D -C -Z -a -e -d --set --start-daemon
 // --stop-daemon) against the rule store; a refused call prints libipvs's message and returns -1
 // (exit 255). Every check happens before anything changes, so a refused command changes
-// nothing. Spec: ipvsadm.md §4, §6.4.
+// nothing. Spec: docs/spec/ipvsadm.md §4, §6.4.
 
 import { AF_INET, AF_INET6, type Af, IP_VS_CONN_F_FWD_MASK } from '../core/constants.js';
 import type { DestSpec } from '../core/dest.js';

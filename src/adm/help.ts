@@ -1,5 +1,5 @@
 // `-v` and `-h`. The version line is ipvsadm's (scripts parse it); the help text is tsvs's own
-// wording: a usage summary of every command and option. Spec: ipvsadm.md §7.7.
+// wording: a usage summary of every command and option. Spec: docs/spec/ipvsadm.md §7.7.
 
 export const VERSION_LINE = 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n';
 

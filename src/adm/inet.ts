@@ -1,6 +1,6 @@
 // glibc's address parsers as ipvsadm meets them: inet_aton (BSD rules: 1..4 parts, octal and
 // hex parts, trailing white space ends the address), inet_pton for AF_INET (strict dotted quad)
-// and AF_INET6. Spec: ipvsadm.md §4.1, §4.3 (-M), §4.9 (--mcast-group).
+// and AF_INET6. Spec: docs/spec/ipvsadm.md §4.1, §4.3 (-M), §4.9 (--mcast-group).
 
 import { Addr } from '../core/inet.js';
 import { isCDigit, isCSpace } from './cnum.js';

@@ -1,6 +1,6 @@
 // The service listings and the save format: list_all / list_service / print_title /
 // print_service_entry, with the default, --stats, --rate, --thresholds, --persistent-conn,
-// --tun-info and rule (-S) variants. Spec: ipvsadm.md §7.1-7.5, §8, §10.
+// --tun-info and rule (-S) variants. Spec: docs/spec/ipvsadm.md §7.1-7.5, §8, §10.
 
 import {
   AF_INET6,

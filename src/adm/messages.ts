@@ -1,5 +1,5 @@
 // Kernel error → message, as libipvs's ipvs_strerror picks it: first by (operation, errno),
-// then by errno alone, else strerror(). Spec: ipvsadm.md §6.4.
+// then by errno alone, else strerror(). Spec: docs/spec/ipvsadm.md §6.4.
 
 import type { Errno } from '../core/errors.js';
 

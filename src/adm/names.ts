@@ -1,6 +1,6 @@
 // addrport_to_anyname: "addr:port" for listings, numeric with -n, otherwise host and port
 // names through the resolver (falling back to numbers); IPv6 bracketed; at most 59 characters
-// (ipvsadm formats into a 60-byte buffer). Spec: ipvsadm.md §7.1.
+// (ipvsadm formats into a 60-byte buffer). Spec: docs/spec/ipvsadm.md §7.1.
 
 import type { Addr } from '../core/inet.js';
 import { protoName } from './addrport.js';

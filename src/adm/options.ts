@@ -1,6 +1,6 @@
 // ipvsadm 1.31's option table: what popt recognises (long and short names, argument kind) and
 // the option bits the command table checks, in ipvsadm's order, plus tsvs's extensions
-// (--fullnat, --laddr, --proxy-protocol, --laddr-info) appended at the end. Spec: ipvsadm.md §2.1, §3.
+// (--fullnat, --laddr, --proxy-protocol, --laddr-info) appended at the end. Spec: docs/spec/ipvsadm.md §2.1, §3.
 
 export type ArgKind = 'none' | 'string' | 'optional';
 

@@ -1,6 +1,6 @@
 // ipvsadm's parse_options: the first option must be a command; every later option is applied
 // left to right, its "multiple" check before its value is parsed; then --set's three values,
-// left-over positionals and the -b list. Spec: ipvsadm.md §2, §2.1, §3.1 steps 1-4, §4.
+// left-over positionals and the -b list. Spec: docs/spec/ipvsadm.md §2, §2.1, §3.1 steps 1-4, §4.
 
 import {
   AF_INET,

@@ -2,7 +2,7 @@
 // callbacks): short clusters (`-Lnc`), attached values (`-At1.1.1.1:80`, `-s=rr`), `--opt=value`,
 // optional values that skip a following `-word`, `--` ending options, positionals collected
 // as leftovers, and popt's "!#:+" next-argument substitution inside values. Error texts and the
-// element they name (argv[next-1]) are popt's. Spec: ipvsadm.md §2.
+// element they name (argv[next-1]) are popt's. Spec: docs/spec/ipvsadm.md §2.
 
 import type { PoptOption } from './options.js';
 

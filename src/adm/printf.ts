@@ -1,5 +1,5 @@
 // The few printf conversions the listings use, and print_largenum's abbreviation rule.
-// Spec: ipvsadm.md §7 (notation), §7.4 (large-number rule).
+// Spec: docs/spec/ipvsadm.md §7 (notation), §7.4 (large-number rule).
 
 /** %-Ns: left-justified, never truncated. */
 export function left(s: string | number, n: number): string {

@@ -1,7 +1,7 @@
 // Name lookups tsvsadm needs, behind one injectable interface: host names (gethostbyname, IPv4
 // only, first address), reverse lookups for listings (gethostbyaddr), port names by protocol
 // (/etc/services) and network interfaces (the kernel's ENODEV check for sync daemons).
-// Spec: ipvsadm.md §4.1, §4.9, §7.1. The system resolver does I/O; tests use staticResolver.
+// Spec: docs/spec/ipvsadm.md §4.1, §4.9, §7.1. The system resolver does I/O; tests use staticResolver.
 
 import { promises as dns } from 'node:dns';
 import { readFile } from 'node:fs/promises';

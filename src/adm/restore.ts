@@ -2,7 +2,7 @@
 // and LF; a line ends at LF; the word `ipvsadm` is dropped wherever it appears; `#` is not
 // special; tokens longer than 4096 characters are split; and a last line that ends in two or
 // more blanks without a newline is lost (fscanf meets EOF while skipping blanks).
-// Spec: ipvsadm.md §9.
+// Spec: docs/spec/ipvsadm.md §9.
 
 /** MAX_LINE_LENGTH: the widest token fscanf reads at once. */
 const MAX_TOKEN = 4096;

@@ -1,6 +1,6 @@
 // tsvsadm's entry point: one ipvsadm invocation (argv → stdout, stderr, exit status) run
 // in-process against an IPVS instance. process_options's order: parse, command table, per
-// command checks, then list / save / restore or a kernel call. Spec: ipvsadm.md §1, §3.1, §9.
+// command checks, then list / save / restore or a kernel call. Spec: docs/spec/ipvsadm.md §1, §3.1, §9.
 
 import {
   IP_VS_CONN_F_DROUTE,

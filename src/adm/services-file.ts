@@ -1,5 +1,5 @@
 // /etc/services as getservbyname / getservbyport read it: "name port/proto [aliases] [# ...]",
-// first matching line wins, aliases match by name only. Spec: ipvsadm.md §4.1 (port names),
+// first matching line wins, aliases match by name only. Spec: docs/spec/ipvsadm.md §4.1 (port names),
 // §7.1 (port rendering).
 
 export type ServProto = 'tcp' | 'udp' | 'sctp';

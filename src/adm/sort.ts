@@ -1,7 +1,7 @@
 // Listing order: glibc's qsort (a top-down merge sort: split at n/2, left half first, ties
 // take the left element) with libipvs's comparators, whose 32-bit differences wrap around.
 // The comparator is not transitive for addresses 2^31 apart, so only this exact algorithm
-// gives ipvsadm's order. Spec: ipvsadm.md §10.
+// gives ipvsadm's order. Spec: docs/spec/ipvsadm.md §10.
 
 import { AF_INET6 } from '../core/constants.js';
 import type { Dest } from '../core/dest.js';

@@ -1,5 +1,5 @@
 // IPVS constants, with the kernel's names and values (include/uapi/linux/ip_vs.h, ip_vs.h).
-// Spec: shared/spec/ipvs-kernel.md §0.
+// Spec: docs/spec/ipvs-kernel.md §0.
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;

@@ -1,4 +1,4 @@
-// A real server (ip_vs_dest). Spec: ipvs-kernel.md §0.2, §2.4, §2.9.
+// A real server (ip_vs_dest). Spec: docs/spec/ipvs-kernel.md §0.2, §2.4, §2.9.
 
 import {
   type Af,

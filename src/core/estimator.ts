@@ -1,6 +1,6 @@
 // The rate estimator of ip_vs_est.c: every 2 seconds each stats object folds the counter
 // deltas into exponentially weighted averages (weight 1/4), scaled by 2^10 for rates and 2^5
-// for byte rates. Spec: ipvs-kernel.md §5. The kernel's arithmetic right shifts of signed
+// for byte rates. Spec: docs/spec/ipvs-kernel.md §5. The kernel's arithmetic right shifts of signed
 // 64-bit values are floor divisions here (JS `>>` would truncate to 32 bits).
 
 import {

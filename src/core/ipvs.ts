@@ -1,5 +1,5 @@
 // One IPVS instance (one network namespace): the rules, the connection tables and the
-// per-packet decisions the engines ask for. Spec: ipvs-kernel.md §2 (conns, persistence,
+// per-packet decisions the engines ask for. Spec: docs/spec/ipvs-kernel.md §2 (conns, persistence,
 // accounting, expiry), §3 (states), §5 (counters, estimator), §7.2 (in-hook order).
 // Pure: `now` (ms) is passed in; engines own the clock and call tick().
 

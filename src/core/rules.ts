@@ -1,6 +1,6 @@
 // The rule store of one IPVS instance (one network namespace): services, their dests, the dest
 // trash, timeouts and sync-daemon settings, with the kernel's validation and error precedence.
-// Spec: ipvs-kernel.md §2.5, §2.9, §3.5; ipvsadm.md §4, §5.
+// Spec: docs/spec/ipvs-kernel.md §2.5, §2.9, §3.5; docs/spec/ipvsadm.md §4, §5.
 
 import {
   AF_INET6,

@@ -1,4 +1,4 @@
-// A virtual service (ip_vs_service). Spec: ipvs-kernel.md §0.1, §2.2, §2.9; ipvsadm.md §5.
+// A virtual service (ip_vs_service). Spec: docs/spec/ipvs-kernel.md §0.1, §2.2, §2.9; docs/spec/ipvsadm.md §5.
 
 import {
   AF_INET,

@@ -1,7 +1,7 @@
 // Per-dest, per-service and total counters (ip_vs_stats): conns, inpkts, outpkts, inbytes,
 // outbytes, all 64-bit. Each counter is a pair of doubles: `lo` takes the increments on the hot
 // path and is folded into `hi` (units of 2^32) before it can lose precision, so the value is exact
-// up to 2^64 and wraps there like the kernel's u64. Spec: ipvs-kernel.md §5.
+// up to 2^64 and wraps there like the kernel's u64. Spec: docs/spec/ipvs-kernel.md §5.
 
 const TWO32 = 4294967296;
 /** Fold `lo` into `hi` once it passes 2^52: far below 2^53, where doubles stop being exact. */

@@ -2,7 +2,7 @@
 // director to the real server, which decapsulates it and answers the client directly. The outer
 // header is of the real server's family and the inner packet of the service's, so all four of
 // 4in4, 6in6, 4in6 and 6in4 happen. Three encapsulations, as the kernel's ip_vs_tunnel_xmit
-// and ip_vs_tunnel_xmit_v6 build them (spec §4.3):
+// and ip_vs_tunnel_xmit_v6 build them (docs/spec/ipvs-kernel.md §4.3):
 //   ipip  outer IP (protocol 4 for IPv4 inside, 41 for IPv6) + inner packet
 //   gue   outer IPv4 (protocol 17) + UDP (dport = the dest's tun_port) + 4-byte GUE header
 //   gre   outer IPv4 (protocol 47) + GRE (4 bytes, 8 with the checksum option)

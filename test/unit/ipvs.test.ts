@@ -1,5 +1,5 @@
 // The data-path core: scheduling, states and accounting per packet, persistence, expiry
-// (ipvs-kernel.md §2, §3, §5, §7.2), through the same calls the engines make.
+// (docs/spec/ipvs-kernel.md §2, §3, §5, §7.2), through the same calls the engines make.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/core/conn/tcp.js';

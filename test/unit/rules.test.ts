@@ -1,5 +1,5 @@
 // The kernel's control-plane rules: what is refused, with which errno, in which order
-// (ipvs-kernel.md §2.9, ipvsadm.md §5), and the list order of dests (§0.3).
+// (docs/spec/ipvs-kernel.md §2.9, docs/spec/ipvsadm.md §5), and the list order of dests (§0.3).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {

@@ -17,7 +17,7 @@ export class PacketInfo {
   ev = 0;
   /** L3 length in bytes (what the kernel counts in inbytes/outbytes). */
   len = 0;
-  /** A non-first fragment: never schedules (§7.2). */
+  /** A non-first fragment: never schedules (docs/spec/ipvs-kernel.md §7.2). */
   fragment = false;
 
   /** An IPv6 packet's tuple; addresses as four host-order words. */

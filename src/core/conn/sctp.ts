@@ -1,4 +1,4 @@
-// SCTP state machine of IPVS (ip_vs_proto_sctp.c). Spec: ipvs-kernel.md §3.4. The event is the
+// SCTP state machine of IPVS (ip_vs_proto_sctp.c). Spec: docs/spec/ipvs-kernel.md §3.4. The event is the
 // type of the first chunk; COOKIE_ECHO or COOKIE_ACK followed by ABORT counts as ABORT.
 
 export const SCTP_S_NONE = 0;

@@ -1,5 +1,5 @@
 // Protocol dispatch for the connection table: transitions, timeouts, names and what counts as
-// active. Spec: ipvs-kernel.md §3. The kernel counts a TCP or SCTP conn as active only in
+// active. Spec: docs/spec/ipvs-kernel.md §3. The kernel counts a TCP or SCTP conn as active only in
 // ESTABLISHED (set_tcp_state / set_sctp_state move it between activeconns and inactconns on
 // every state change); UDP conns are never active.
 

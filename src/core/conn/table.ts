@@ -1,5 +1,5 @@
 // The connection table of one address family, as struct-of-arrays storage (ip_vs_conn).
-// Spec: ipvs-kernel.md §2.1. Nothing here allocates per connection or per lookup: a conn is an
+// Spec: docs/spec/ipvs-kernel.md §2.1. Nothing here allocates per connection or per lookup: a conn is an
 // index into typed arrays, addresses are 32-bit words (1 per IPv4 address, 4 per IPv6 address,
 // host order), and one open-addressing index serves every lookup.
 //

@@ -1,4 +1,4 @@
-// TCP state machine of IPVS (ip_vs_proto_tcp.c). Spec: ipvs-kernel.md §3.1, §3.2.
+// TCP state machine of IPVS (ip_vs_proto_tcp.c). Spec: docs/spec/ipvs-kernel.md §3.1, §3.2.
 // Tables are indexed [table][event][state]: three directions (INPUT, OUTPUT, INPUT-ONLY), in a
 // normal and a "secure" (secure_tcp defence) variant. A segment with none of RST/SYN/FIN/ACK
 // forces CLOSE, as the kernel's tcp_state_idx() < 0 path does.

@@ -1,5 +1,5 @@
 // Helpers shared by the schedulers: exact weighted comparisons and the wlc pick that
-// lblc/lblcr fall back to. Spec: ipvs-kernel.md §0.2, §1.4.
+// lblc/lblcr fall back to. Spec: docs/spec/ipvs-kernel.md §0.2, §1.4.
 
 import type { Dest } from '../dest.js';
 

@@ -1,4 +1,4 @@
-// dh — Destination Hashing (ip_vs_dh.c). Spec: ipvs-kernel.md §1.12.
+// dh — Destination Hashing (ip_vs_dh.c). Spec: docs/spec/ipvs-kernel.md §1.12.
 // 256 buckets filled with the dests in list order, cyclically (weights ignored), refilled on
 // add and delete but not on edit. Key: the packet's destination address. No fallback.
 

@@ -1,4 +1,4 @@
-// fo — Weighted Fail Over (ip_vs_fo.c). Spec: ipvs-kernel.md §1.7.
+// fo — Weighted Fail Over (ip_vs_fo.c). Spec: docs/spec/ipvs-kernel.md §1.7.
 // The non-overloaded dest with the highest weight; the first of equal maxima wins.
 
 import type { Dest } from '../dest.js';

@@ -1,4 +1,4 @@
-// Hash functions of the hashing schedulers. Spec: ipvs-kernel.md §0.4, §1.14.
+// Hash functions of the hashing schedulers. Spec: docs/spec/ipvs-kernel.md §0.4, §1.14.
 // hash_32: the kernel's multiplicative hash with GOLDEN_RATIO_32. hsiphash: on 64-bit kernels
 // this is SipHash-1-3 with a 64-bit state, truncated to 32 bits; computed here on pairs of
 // 32-bit halves so that the per-pick path needs no BigInt.

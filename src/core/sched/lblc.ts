@@ -1,4 +1,4 @@
-// lblc — Locality-Based Least Connection (ip_vs_lblc.c). Spec: ipvs-kernel.md §1.10.
+// lblc — Locality-Based Least Connection (ip_vs_lblc.c). Spec: docs/spec/ipvs-kernel.md §1.10.
 // A cache maps each destination address to the dest last chosen for it; the cached dest is
 // used while available, weighted and not overloaded in lblc's sense, else wlc picks a new one
 // and the entry is replaced.

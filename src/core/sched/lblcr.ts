@@ -1,4 +1,4 @@
-// lblcr — LBLC with Replication (ip_vs_lblcr.c). Spec: ipvs-kernel.md §1.11.
+// lblcr — LBLC with Replication (ip_vs_lblcr.c). Spec: docs/spec/ipvs-kernel.md §1.11.
 // Each destination address maps to a set of dests (newest first); the least loaded member
 // serves, the most loaded is pruned once the set has been stable for lblcr_expiration, and an
 // overloaded choice brings a new member in through wlc.

@@ -1,4 +1,4 @@
-// lc — Least Connection (ip_vs_lc.c). Spec: ipvs-kernel.md §1.3.
+// lc — Least Connection (ip_vs_lc.c). Spec: docs/spec/ipvs-kernel.md §1.3.
 // Minimum (active << 8) + inactive over dests that are not overloaded and have weight > 0;
 // strict < so the earliest dest in list order wins ties.
 

@@ -1,6 +1,6 @@
 // The cache table shared by lblc and lblcr (ip_vs_lblc.c, ip_vs_lblcr.c): entries keyed by the
 // packet's destination address in 1024 hash buckets (new entries at the bucket head), and the
-// garbage collection that runs every 60 s. Spec: ipvs-kernel.md §1.10, §1.11.
+// garbage collection that runs every 60 s. Spec: docs/spec/ipvs-kernel.md §1.10, §1.11.
 
 import type { Dest } from '../dest.js';
 import type { Addr } from '../inet.js';

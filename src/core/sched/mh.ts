@@ -1,4 +1,4 @@
-// mh — Maglev Hashing (ip_vs_mh.c). Spec: ipvs-kernel.md §1.14.
+// mh — Maglev Hashing (ip_vs_mh.c). Spec: docs/spec/ipvs-kernel.md §1.14.
 // A lookup table of M = 4093 slots built from each dest's (offset, skip) permutation, taking
 // turns in list order; a dest with turns = k claims k slots in a row. Turns come from
 // last_weight / gcd, shifted right so that the largest fits in IP_VS_MH_TAB_BITS bits. Rebuilt

@@ -1,4 +1,4 @@
-// nq — Never Queue (ip_vs_nq.c). Spec: ipvs-kernel.md §1.6.
+// nq — Never Queue (ip_vs_nq.c). Spec: docs/spec/ipvs-kernel.md §1.6.
 // The first idle dest (no active conns) wins at once; otherwise sed's comparison.
 
 import type { Dest } from '../dest.js';

@@ -1,4 +1,4 @@
-// ovf — Overflow connection (ip_vs_ovf.c). Spec: ipvs-kernel.md §1.8.
+// ovf — Overflow connection (ip_vs_ovf.c). Spec: docs/spec/ipvs-kernel.md §1.8.
 // Highest weight among dests with activeconns <= weight; first of equal weights wins.
 
 import type { Dest } from '../dest.js';

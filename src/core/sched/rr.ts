@@ -1,4 +1,4 @@
-// rr — Round Robin (ip_vs_rr.c). Spec: ipvs-kernel.md §1.1.
+// rr — Round Robin (ip_vs_rr.c). Spec: docs/spec/ipvs-kernel.md §1.1.
 // The cursor is "the list head" (-1) or the index of the last chosen dest. A pick walks the
 // list circularly from the dest after the cursor and ends with the cursor itself; from the
 // head it makes a single pass. Deleting the cursor's dest moves the cursor to its predecessor.

@@ -1,4 +1,4 @@
-// sed — Shortest Expected Delay (ip_vs_sed.c). Spec: ipvs-kernel.md §1.5.
+// sed — Shortest Expected Delay (ip_vs_sed.c). Spec: docs/spec/ipvs-kernel.md §1.5.
 // wlc's walk with overhead = activeconns + 1 (inactive conns ignored).
 
 import type { Dest } from '../dest.js';

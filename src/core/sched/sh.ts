@@ -1,4 +1,4 @@
-// sh — Source Hashing (ip_vs_sh.c). Spec: ipvs-kernel.md §1.13.
+// sh — Source Hashing (ip_vs_sh.c). Spec: docs/spec/ipvs-kernel.md §1.13.
 // 256 buckets; each dest in list order takes `weight` consecutive buckets (weight 0 takes one),
 // cyclically; refilled on add, delete and edit. Key: source address (destination when the header
 // is inverse) plus, with sh-port, the source port. sh-fallback walks on to other buckets.

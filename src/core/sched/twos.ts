@@ -1,4 +1,4 @@
-// twos — Power of Two Choices (ip_vs_twos.c). Spec: ipvs-kernel.md §1.9.
+// twos — Power of Two Choices (ip_vs_twos.c). Spec: docs/spec/ipvs-kernel.md §1.9.
 // Two weighted random picks (r in [0, total weight]), then the less loaded per weight.
 // The random source is injected (SchedEnv.random32) so that tests are deterministic.
 

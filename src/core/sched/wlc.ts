@@ -1,4 +1,4 @@
-// wlc — Weighted Least Connection (ip_vs_wlc.c), ipvsadm's default. Spec: ipvs-kernel.md §1.4.
+// wlc — Weighted Least Connection (ip_vs_wlc.c), ipvsadm's default. Spec: docs/spec/ipvs-kernel.md §1.4.
 
 import type { Service } from '../service.js';
 import { stateless, wlcPick } from './common.js';

@@ -1,4 +1,4 @@
-// wrr — Weighted Round Robin (ip_vs_wrr.c). Spec: ipvs-kernel.md §1.2.
+// wrr — Weighted Round Robin (ip_vs_wrr.c). Spec: docs/spec/ipvs-kernel.md §1.2.
 // State: cl (index of the current dest, -1 = list head), cw (current weight), mw (max weight
 // less di - 1, so that the last pass runs with cw = 1), di (gcd of the positive weights).
 // Every dest change resets cl to the head and recomputes di and mw.

@@ -14,7 +14,7 @@ export type Need =
   | 'crash';
 
 export interface AdmCase {
-  /** The spec section checked, e.g. '§4.1' (shared/spec/ipvsadm.md). */
+  /** The spec section checked, e.g. '§4.1' (docs/spec/ipvsadm.md). */
   spec: string;
   description: string;
   /** Commands run first on the same state; each must exit 0 and print nothing on stderr. */

@@ -1,6 +1,6 @@
 // The C-library pieces tsvsadm re-implements: strtol-based parsing, inet_aton / inet_pton,
 // print_largenum, glibc's merge sort with a non-transitive comparator, popt, and the -R
-// tokenizer. Spec: ipvsadm.md §2, §2.1, §4.1, §7.4, §9, §10.
+// tokenizer. Spec: docs/spec/ipvsadm.md §2, §2.1, §4.1, §7.4, §9, §10.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

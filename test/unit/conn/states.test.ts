@@ -1,4 +1,4 @@
-// Flag sequences → state and timeout, for the kernel's tables (ipvs-kernel.md §3): NAT sees
+// Flag sequences → state and timeout, for the kernel's tables (docs/spec/ipvs-kernel.md §3): NAT sees
 // both directions (INPUT/OUTPUT), DR/TUN only the client's (INPUT-ONLY).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

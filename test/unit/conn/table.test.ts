@@ -112,7 +112,7 @@ describe('connection table vs a Map model', () => {
           else if (m.fwd === 0) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, c, m.cport];
           else [s, sport, dst, dport] = [v, m.vport, c, m.cport];
           const got = t.lookupOut(m.proto, s, 0, sport, dst, 0, dport);
-          // Every conn that answers this reply by the kernel's rules (§2.1 out lookup).
+          // Every conn that answers this reply by the kernel's rules (docs/spec/ipvs-kernel.md §2.1, the out lookup).
           const answers = [...model.values()].filter(({ m: x }) => {
             if (x.proto !== m.proto) return false;
             if (x.fwd === 5)

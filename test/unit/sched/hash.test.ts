@@ -1,4 +1,4 @@
-// The hash vectors of ipvs-kernel.md §1.14 and the Maglev table's shape.
+// The hash vectors of docs/spec/ipvs-kernel.md §1.14 and the Maglev table's shape.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hash32, hsiphash32, hsipKey } from '../../../src/core/sched/hash.js';

@@ -1,5 +1,5 @@
 // Scheduler choices for event histories, derived step by step from the kernel's algorithms
-// (ipvs-kernel.md §1). Remember: a new dest goes to the head of the list, so adding A, B, C
+// (docs/spec/ipvs-kernel.md §1). Remember: a new dest goes to the head of the list, so adding A, B, C
 // gives the list order C, B, A.
 import { describe, it } from 'node:test';
 import { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2 } from '../../../src/core/constants.js';
