@@ -13,12 +13,25 @@ function isBlank(c: string | undefined): boolean {
 
 export class ConfigStream {
   private pos = 0;
+  private start = 0;
+  /** The 1-based number of the line read() returned last (0 before the first). */
+  lineNumber = 0;
 
   constructor(private readonly text: string) {}
+
+  /** The text of the line read() returned last, without its LF (and a CR before it). */
+  lineText(): string {
+    const end = this.text.indexOf('\n', this.start);
+    const line = this.text.slice(this.start, end < 0 ? this.text.length : end);
+    return line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
 
   /** The tokens of the next line (possibly none), or null when the input is exhausted. */
   read(): string[] | null {
     const text = this.text;
+    // Every read starts a line: the previous one returned at a LF (or the input ended).
+    this.start = this.pos;
+    this.lineNumber++;
     const tokens: string[] = [];
     while (this.pos < text.length) {
       if (isBlank(text[this.pos])) {

@@ -41,6 +41,20 @@ export interface AdmResult {
   stdout: string;
   stderr: string;
   code: number;
+  /** `-R`: the input lines that failed, in order (not part of ipvsadm's output; for logs). */
+  restoreFailures?: RestoreFailure[];
+}
+
+/** One `-R` input line that failed: a kernel error (restore went on) or the one that ended it. */
+export interface RestoreFailure {
+  /** 1-based line number in the input. */
+  line: number;
+  /** The line as given (without its newline). */
+  text: string;
+  /** Its exit status (255 kernel error; 2 usage error or 1 listing failure end the restore). */
+  code: number;
+  /** What it printed on stderr, trimmed. */
+  message: string;
 }
 
 /**
@@ -66,11 +80,14 @@ export async function runAdm(
     if (!(e instanceof AdmExit)) throw e;
     code = e.code;
   }
-  return { stdout: s.io.stdout, stderr: s.io.stderr, code: code & 0xff };
+  const result: AdmResult = { stdout: s.io.stdout, stderr: s.io.stderr, code: code & 0xff };
+  if (s.restoreFailures.length > 0) result.restoreFailures = s.restoreFailures;
+  return result;
 }
 
 class Session {
   readonly io = new AdmIo();
+  readonly restoreFailures: RestoreFailure[] = [];
   private readonly namers: [Namer, Namer];
 
   constructor(
@@ -162,7 +179,22 @@ class Session {
     const stream = new ConfigStream(this.ctx.stdin);
     let result = 0;
     for (let line = stream.read(); line !== null; line = stream.read()) {
-      if (line.length > 0) result = await this.processOptions([this.prog, ...line], true);
+      if (line.length === 0) continue;
+      const errAt = this.io.stderr.length;
+      const failed = (code: number) =>
+        this.restoreFailures.push({
+          line: stream.lineNumber,
+          text: stream.lineText(),
+          code: code & 0xff,
+          message: this.io.stderr.slice(errAt).trim(),
+        });
+      try {
+        result = await this.processOptions([this.prog, ...line], true);
+      } catch (e) {
+        if (e instanceof AdmExit) failed(e.code);
+        throw e;
+      }
+      if (result !== 0) failed(result);
     }
     return result;
   }

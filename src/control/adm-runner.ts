@@ -11,7 +11,12 @@ export interface AdmContext {
   resolver?: unknown;
 }
 
-export type AdmRunner = (argv: readonly string[], argv0: string, ctx: AdmContext) => Promise<AdmReply>;
+/** A reply, and for `-R` the input lines that failed (src/adm/run.ts's RestoreFailure), for the log. */
+export interface AdmOutcome extends AdmReply {
+  restoreFailures?: { line: number; text: string; code: number; message: string }[];
+}
+
+export type AdmRunner = (argv: readonly string[], argv0: string, ctx: AdmContext) => Promise<AdmOutcome>;
 
 interface AdmModule {
   runAdm: AdmRunner;

@@ -69,8 +69,12 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     // states) reaches the core, so that a listing is up to date. After: the engine follows the
     // new rules before tsvsadm returns.
     await engine.settle?.();
-    const reply = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
+    const { restoreFailures, ...reply } = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
     await engine.settle?.();
+    // The client gets ipvsadm's bytes; the log says which line of a -R input failed.
+    for (const f of restoreFailures ?? []) {
+      log(`${argv0} -R: input line ${f.line} failed (exit ${f.code}): ${JSON.stringify(f.text)}: ${f.message || 'no message'}`);
+    }
     if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
       syncNoted = true;
       log('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
