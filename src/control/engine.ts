@@ -2,6 +2,7 @@
 // whatever the engine can serve; what an engine cannot serve shows up in status().
 
 import type { Ipvs } from '../core/ipvs.js';
+import { formatAddrPort } from '../core/inet.js';
 import type { Service } from '../core/service.js';
 import { type Logger, stderrLogger } from './log.js';
 
@@ -72,5 +73,5 @@ export class NullEngine implements Engine {
 export function label(svc: Service): string {
   if (svc.fwmark) return `-f ${svc.fwmark}${svc.isIpv4 ? '' : ' -6'}`;
   const opt = svc.protocol === 17 ? '-u' : svc.protocol === 132 ? '--sctp-service' : '-t';
-  return `${opt} ${svc.addr.isV6 ? `[${svc.addr}]` : svc.addr}:${svc.port}`;
+  return `${opt} ${formatAddrPort(svc.addr, svc.port)}`;
 }

@@ -133,6 +133,12 @@ export class Addr {
 const ANY4 = Addr.v4(0);
 const ANY6 = Addr.v6(0, 0, 0, 0);
 
+/** `addr:port`, with an IPv6 address in brackets (`[2001:db8::1]:80`), as ipvsadm -n prints it. */
+export function formatAddrPort(addr: Addr, port: number): string {
+  return addr.isV6 ? `[${addr.toString()}]:${port}` : `${addr.toString()}:${port}`;
+}
+
+/** Dotted quad of a host-order IPv4 address. */
 export function format4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
 }

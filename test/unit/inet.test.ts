@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AF_INET, AF_INET6 } from '../../src/core/constants.js';
-import { Addr } from '../../src/core/inet.js';
+import { Addr, format4, formatAddrPort } from '../../src/core/inet.js';
 
 describe('Addr parse and inet_ntop formatting', () => {
   const roundTrip: [string, string][] = [
@@ -87,5 +87,18 @@ describe('Addr semantics used by the kernel model', () => {
       const a = Addr.parse(s)!;
       assert.equal(Addr.fromBytes(a.toBytes()).toString(), s);
     }
+  });
+});
+
+describe('address and port formatting (one place for the engines, control and tsvsadm)', () => {
+  it('brackets IPv6 only', () => {
+    assert.equal(formatAddrPort(Addr.parse('10.0.0.1')!, 80), '10.0.0.1:80');
+    assert.equal(formatAddrPort(Addr.parse('2001:db8::1')!, 443), '[2001:db8::1]:443');
+    assert.equal(formatAddrPort(Addr.parse('::ffff:1.2.3.4')!, 0), '[::ffff:1.2.3.4]:0');
+  });
+
+  it('format4 takes a host-order word', () => {
+    assert.equal(format4(0xc0a80101), '192.168.1.1');
+    assert.equal(format4(0xffffffff), '255.255.255.255');
   });
 });

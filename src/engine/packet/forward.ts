@@ -23,7 +23,7 @@ import {
 } from '../../core/constants.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
-import { Addr } from '../../core/inet.js';
+import { Addr, format4 } from '../../core/inet.js';
 import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
@@ -589,6 +589,5 @@ export function show6(a: ArrayLike<number>): string {
   return Addr.v6(a[0]!, a[1]!, a[2]!, a[3]!).toString();
 }
 
-export function ip4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
+/** The dotted quad of a host-order address (core/inet.ts's format4, under the engine's name). */
+export const ip4 = format4;

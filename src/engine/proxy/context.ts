@@ -2,6 +2,7 @@
 
 import { PacketInfo } from '../../core/conn/packet.js';
 import type { Dest } from '../../core/dest.js';
+import { formatAddrPort } from '../../core/inet.js';
 import type { Ipvs } from '../../core/ipvs.js';
 import type { Logger } from '../../control/log.js';
 
@@ -30,7 +31,7 @@ export class ProxyContext {
     const was = this.health.get(d) ?? 'ok';
     if (was === h) return;
     this.health.set(d, h);
-    const name = `${d.addr.isV6 ? `[${d.addr}]` : d.addr}:${d.port}`;
+    const name = formatAddrPort(d.addr, d.port);
     if (h === 'ok') this.log(`proxy: real server ${name} accepts connections again`);
     else this.log(`proxy: real server ${name}: connections ${h}${detail ? ` (${detail})` : ''}; clients are reset`);
   }

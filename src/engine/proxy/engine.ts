@@ -15,6 +15,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
+import { formatAddrPort } from '../../core/inet.js';
 import type { Ipvs } from '../../core/ipvs.js';
 import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label as svcLabel, type UnservedRule } from '../../control/engine.js';
@@ -258,7 +259,7 @@ export class ProxyEngine implements Engine {
         const f = d.fwd & 7;
         if (f === IP_VS_CONN_F_DROUTE || f === IP_VS_CONN_F_TUNNEL) {
           unserved.push({
-            rule: `-a ${label} -r ${d.addr.isV6 ? `[${d.addr}]` : d.addr}:${d.port} ${f === IP_VS_CONN_F_DROUTE ? '-g' : '-i'}`,
+            rule: `-a ${label} -r ${formatAddrPort(d.addr, d.port)} ${f === IP_VS_CONN_F_DROUTE ? '-g' : '-i'}`,
             reason: 'DR/TUN real servers need the packet engine; connections scheduled to it are reset',
           });
         }
