@@ -27,15 +27,6 @@ const NIL = -1;
 /** Internal flag: slot in use (bit 30; the kernel's flags stay below it). */
 export const CONN_F_USED = 1 << 30;
 
-export interface ConnKey {
-  proto: number;
-  /** Client address words (w words). */
-  c: ArrayLike<number>;
-  cport: number;
-  v: ArrayLike<number>;
-  vport: number;
-}
-
 export class ConnTable {
   /** 32-bit words per address: 1 (IPv4) or 4 (IPv6). */
   readonly w: number;
