@@ -39,7 +39,7 @@ import {
 } from './channel.js';
 import { PLAN_CLOSED, planIndex } from './plans.js';
 import { CONNECT_TIMEOUT_MS } from './pipe.js';
-import { proxyV1, proxyV2 } from './proxy-protocol.js';
+import { proxyHeader } from '../../wire/proxy-protocol.js';
 import {
   EAGAIN,
   ECONNREFUSED,
@@ -332,7 +332,11 @@ function dial(c: Conn, sa: Uint8Array, pp: number): void {
   c.fd[1] = ufd;
   byFd[ufd] = c;
   S.setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, one, 4); // the client's comes from the listener
-  if (pp) c.pend[1] = proxyHeader(c, pp);
+  if (pp) {
+    const hdr = headerFor(c, pp);
+    if (!hdr) return;
+    c.pend[1] = hdr;
+  }
   const r = S.connect(ufd, sa, sa.length);
   if (r < 0) {
     const e = S.errno();
@@ -497,12 +501,23 @@ function sweepOps(now: number): void {
   }
 }
 
-function proxyHeader(c: Conn, pp: number): Uint8Array {
+/**
+ * The PROXY header of version `pp` for the conn: the client's address and the one it reached
+ * (the listener's, from getsockname). If the system cannot say, the conn is reset and counted
+ * (`proxy-header-error`): sending the client's bytes without the header the real server
+ * expects would make it misread them. Returns null then.
+ */
+function headerFor(c: Conn, pp: number): Uint8Array | null {
   saLen[0] = 28;
-  S.getsockname(c.fd[0]!, saBuf, saLen);
+  if (S.getsockname(c.fd[0]!, saBuf, saLen) < 0) {
+    outbox.push(W_DROP, 'proxy-header-error');
+    report(1, c, TCP_RST, 0);
+    finish(c, true);
+    return null;
+  }
   const local = sockAddr();
   const lport = (saBuf[2]! << 8) | saBuf[3]!;
-  return (pp === 1 ? proxyV1 : proxyV2)(c.caddr.toString(), c.cport, local.toString(), lport);
+  return proxyHeader(pp, c.caddr, c.cport, local, lport);
 }
 
 function connectFailed(c: Conn, e: number): void {

@@ -6,9 +6,8 @@
 
 import { connect, type Socket } from 'node:net';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
-import { parseSocketAddr } from './addr.js';
 import type { DestHealth } from './context.js';
-import { proxyV1, proxyV2 } from './proxy-protocol.js';
+import { proxyHeaderText } from '../../wire/proxy-protocol.js';
 
 /** How long a real server may take to accept before the client is reset. */
 export const CONNECT_TIMEOUT_MS = 5000;
@@ -62,13 +61,9 @@ export function pipeTcp(link: Link, client: Socket, target: Target): Session {
     link.out(TCP_SYN | TCP_ACK, 0);
     link.in(TCP_ACK, 0);
     if (target.proxyProtocol) {
-      const sa = client.remoteAddress!;
-      const la = client.localAddress!;
-      const hdr =
-        target.proxyProtocol === 1
-          ? proxyV1(parseSocketAddr(sa)!.toString(), client.remotePort!, parseSocketAddr(la)!.toString(), client.localPort!)
-          : proxyV2(sa, client.remotePort!, la, client.localPort!);
-      upstream.write(hdr);
+      // Node knows both addresses of an accepted socket (no system call can fail here); an
+      // address it cannot give (a socket already closed) makes the header say "unknown".
+      upstream.write(proxyHeaderText(target.proxyProtocol, client.remoteAddress ?? '', client.remotePort ?? 0, client.localAddress ?? '', client.localPort ?? 0));
     }
     client.resume();
   });
