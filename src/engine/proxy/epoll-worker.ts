@@ -41,38 +41,38 @@ import { PLAN_CLOSED, planIndex } from './plans.js';
 import { CONNECT_TIMEOUT_MS } from './pipe.js';
 import { proxyHeader } from '../../wire/proxy-protocol.js';
 import {
+  AF_INET,
+  AF_INET6,
   EAGAIN,
   ECONNREFUSED,
   EINPROGRESS,
   EINTR,
-  EPOLL_CTL_ADD,
-  EPOLL_DATA_OFF,
-  EPOLL_EVENT_SIZE,
   EPOLLERR,
   EPOLLET,
   EPOLLHUP,
   EPOLLIN,
   EPOLLOUT,
   EPOLLRDHUP,
-  ERRNO_NAMES,
+  EPOLL_CTL_ADD,
+  EPOLL_DATA_OFF,
+  EPOLL_EVENT_SIZE,
   IPPROTO_TCP,
   MSG_MORE,
   SHUT_WR,
-  SO_ERROR,
-  SO_LINGER,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOL_SOCKET,
-  AF_INET,
-  AF_INET6,
-  sockaddr,
-  sys,
+  SO_ERROR,
+  SO_LINGER,
   TCP_NODELAY,
-} from './sys.js';
+  errnoName,
+} from '../../sys/constants.js';
+import { libc } from '../../sys/libc.js';
+import { sockaddr } from '../../sys/sockaddr.js';
 
-const S = sys()!;
+const S = libc();
 const inbox = (workerData as { port: MessagePort; sleeping: SharedArrayBuffer }).port;
 /**
  * 1 while this thread may be blocked in epoll_wait: the daemon's thread writes the eventfd only
@@ -289,10 +289,6 @@ function sockAddr(): Addr {
   return mapped ? Addr.fromBytes(saBuf, 20, AF_INET) : Addr.fromBytes(saBuf, 8, AF_INET6);
 }
 
-function errName(e: number): string {
-  return ERRNO_NAMES[e] ?? `errno ${e}`;
-}
-
 /** Closes both sockets (the client's with a reset when `reset`) and reports CLOSED. */
 function finish(c: Conn, reset: boolean): void {
   if (c.closed) return;
@@ -364,7 +360,7 @@ function target(host: string, port: number): Uint8Array {
 function receive(l: UdpListener): void {
   for (let k = 0; k < 4096; k++) {
     saLen[0] = 28;
-    const n = S.recvfrom(l.fd, buf, BUF_SIZE, saBuf, saLen);
+    const n = S.recvfrom(l.fd, buf, BUF_SIZE, 0, saBuf, saLen);
     if (n < 0) {
       if (S.errno() === EINTR) continue;
       return; // EAGAIN
@@ -423,7 +419,7 @@ function replies(p: Peer): void {
     }
     p.used = performance.now();
     if (p.counted) outbox.push(W_OUT, f.ref, f.id, 0, n);
-    S.sendto(f.l.fd, buf, n, f.csa, f.csa.length);
+    S.sendto(f.l.fd, buf, n, 0, f.csa, f.csa.length);
   }
 }
 
@@ -523,7 +519,7 @@ function headerFor(c: Conn, pp: number): Uint8Array | null {
 function connectFailed(c: Conn, e: number): void {
   const refused = e === ECONNREFUSED;
   outbox.push(W_DROP, refused ? 'dest-refused' : 'dest-error');
-  outbox.push(W_HEALTH, c.ref, c.id, refused ? 'refused' : 'error', errName(e));
+  outbox.push(W_HEALTH, c.ref, c.id, refused ? 'refused' : 'error', errnoName(e));
   report(1, c, TCP_RST, 0);
   finish(c, true);
 }

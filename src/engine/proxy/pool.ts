@@ -43,14 +43,15 @@ import {
 import type { DestHealth, ProxyContext } from './context.js';
 import { closePlan, makePlan, type Plan } from './plans.js';
 import { closeFds, openListeners } from './reuseport.js';
-import { sys } from './sys.js';
+import { EAGAIN, errnoName } from '../../sys/constants.js';
+import { libc, libcOrNull } from '../../sys/libc.js';
 
 /** How the workers do their socket I/O: Node's net sockets, or raw sockets in an epoll loop. */
 export type WorkerIo = 'node' | 'epoll';
 
 /** Whether the epoll workers can run here (Linux, koffi, a known struct epoll_event layout). */
 export function epollAvailable(): boolean {
-  return sys() !== null && (process.arch === 'x64' || process.arch === 'arm64');
+  return libcOrNull() !== null && (process.arch === 'x64' || process.arch === 'arm64');
 }
 
 interface Remote {
@@ -214,7 +215,10 @@ export class WorkerPool {
       const b = s.outbox;
       s.outbox = [];
       s.inbox.postMessage(b);
-      if (Atomics.exchange(s.sleeping, 0, 0) === 1) sys()!.write(s.efd, WAKE, 8);
+      // EAGAIN: the eventfd's counter is full, so the worker is woken already.
+      if (Atomics.exchange(s.sleeping, 0, 0) === 1 && libc().write(s.efd, WAKE, 8) < 0 && libc().errno() !== EAGAIN) {
+        this.ctx.log(`proxy: cannot wake worker ${s.index} (eventfd write: ${errnoName(libc().errno())}); it sees the message within 1 s`);
+      }
       return;
     }
     const b = s.outbox;
