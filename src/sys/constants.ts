@@ -34,6 +34,7 @@ export const EMFILE = 24;
 export const ENFILE = 23;
 export const ENOBUFS = 105;
 export const ENOMEM = 12;
+export const ENOTCONN = 107;
 export const ECONNREFUSED = 111;
 export const EINPROGRESS = 115;
 
@@ -50,6 +51,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   101: 'ENETUNREACH',
   104: 'ECONNRESET',
   105: 'ENOBUFS',
+  107: 'ENOTCONN',
   110: 'ETIMEDOUT',
   111: 'ECONNREFUSED',
   113: 'EHOSTUNREACH',
