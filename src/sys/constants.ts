@@ -4,6 +4,7 @@
 // layout, which is given per architecture. Constants of one subsystem only (AF_PACKET rings)
 // stay with it (engine/packet/constants.ts).
 
+export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 

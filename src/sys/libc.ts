@@ -15,6 +15,8 @@ type Mem = Uint8Array | Int32Array;
 
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
+  /** Two connected sockets in `sv` (tests drive socket code over them). */
+  socketpair(domain: number, type: number, protocol: number, sv: Int32Array): number;
   bind(fd: number, addr: Uint8Array, len: number): number;
   listen(fd: number, backlog: number): number;
   accept4(fd: number, addr: Uint8Array, len: Int32Array, flags: number): number;
@@ -74,6 +76,7 @@ function bind(): Libc {
   const lib = koffi.load('libc.so.6');
   const f = (sig: string) => lib.func(sig);
   const socket = f('int socket(int, int, int)');
+  const socketpair = f('int socketpair(int, int, int, void *)');
   const bind = f('int bind(int, void *, uint32_t)');
   const listen = f('int listen(int, int)');
   const accept4 = f('int accept4(int, void *, _Inout_ int32_t *, int)');
@@ -102,6 +105,7 @@ function bind(): Libc {
   const strerror = f('const char *strerror(int)');
   return {
     socket: (d, t, p) => socket(d, t, p) as number,
+    socketpair: (d, t, p, sv) => socketpair(d, t, p, sv) as number,
     bind: (fd, a, len) => bind(fd, a, len) as number,
     listen: (fd, b) => listen(fd, b) as number,
     accept4: (fd, a, len, fl) => accept4(fd, a, len, fl) as number,
