@@ -206,6 +206,11 @@ export class ProxyEngine implements Engine {
       });
       server.listen({ host, port: svc.port, exclusive: false }, () => {
         l.tcp = server;
+        // From now on an error is an accept that failed (the listen errors are over): out of
+        // descriptors, libuv has already refused the waiting clients with its spare one. Count
+        // it; never take it for a listen failure (nor, after the first, an unhandled error).
+        server.removeAllListeners('error');
+        server.on('error', (e: NodeJS.ErrnoException) => ctx.drop(e.code === 'EMFILE' || e.code === 'ENFILE' ? 'no-fd' : 'accept-error'));
         ok();
       });
     } else {

@@ -181,6 +181,9 @@ const spliceSink: SpliceSink = {
   drop,
   health: (c, h, detail) => outbox.push(W_HEALTH, c.ref, c.id, h, detail),
   watch: (fd) => epollCtl(EPOLL_CTL_ADD, fd, CONN_EVENTS),
+  exhausted: () => {
+    for (const l of listeners.values()) if (!l.paused) pause(l, EMFILE);
+  },
 };
 const splicer = new Splicer(S, fds, spliceSink, buf);
 
@@ -240,6 +243,7 @@ function accept(l: Listener): void {
       conns.set(c.id, c);
       outbox.push(W_PICKED, c.id, l.svcId, plan!.destIds[i]!, cport, a.w0, a.w1, a.w2, a.w3);
       dial(c, plan!.targets[i]!, plan!.pps[i]!);
+      if (l.paused) return; // no descriptor was left for its real server
       continue;
     }
     waiting.set(c.id, c);

@@ -61,6 +61,7 @@ class Rig {
       drop: (r) => this.drops.push(r),
       health: () => {},
       watch: (fd) => this.watch(fd),
+      exhausted: () => this.drops.push('exhausted'),
     };
     this.splicer = new Splicer(S, this.fds, sink);
     this.ep = S.epollCreate();

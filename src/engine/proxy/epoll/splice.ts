@@ -61,6 +61,8 @@ export interface SpliceSink {
   health(c: Conn, h: DestHealth, detail: string): void;
   /** Registers a new socket of `c` with the loop's epoll set; false if that failed. */
   watch(fd: number, c: Conn): boolean;
+  /** No descriptor was left for a real server's socket: accept no more until some free up. */
+  exhausted(): void;
 }
 
 /** One proxied connection. Side 0 is the client, side 1 the real server. */
@@ -159,8 +161,10 @@ export class Splicer {
    * touched.
    */
   private connectFailed(c: Conn, e: number): void {
-    if (e === EMFILE || e === ENFILE) this.sink.drop('no-fd');
-    else {
+    if (e === EMFILE || e === ENFILE) {
+      this.sink.drop('no-fd');
+      this.sink.exhausted();
+    } else {
       const refused = e === ECONNREFUSED;
       this.sink.drop(refused ? 'dest-refused' : 'dest-error');
       this.sink.health(c, refused ? 'refused' : 'error', errnoName(e));
