@@ -8,7 +8,7 @@
 // so that a ref the core reuses is never charged for an old connection's traffic.
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_ONE_PACKET, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
+import { IP_VS_CONN_F_ONE_PACKET, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
 import type { PacketInfo } from '../../core/conn/packet.js';
 import type { Dest } from '../../core/dest.js';
@@ -41,6 +41,7 @@ import {
   W_UDP,
 } from './channel.js';
 import type { DestHealth, ProxyContext } from './context.js';
+import { admit } from './admit.js';
 import { closePlan, makePlan, type Plan } from './plans.js';
 import { closeFds, openListeners } from './reuseport.js';
 import { EAGAIN, errnoName } from '../../sys/constants.js';
@@ -492,21 +493,12 @@ export class WorkerPool {
       return;
     }
     const p = toService(ctx.pkt, svc, IPPROTO_TCP, w0, w1, w2, w3, cport, TCP_SYN, 0);
-    const ref = this.scheduleTcp(svc, p, now);
+    const ref = admit(ctx, svc, p, now, this.scheduleTcp);
     if (ref < 0) {
-      ctx.drop('no-destination');
       slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
       return;
     }
-    ipvs.inPacket(ref, TCP_SYN, 0, now);
     const dest = ipvs.connDest(ref)!;
-    const fwd = dest.fwd & 7;
-    if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
-      ctx.drop('dest-needs-packet-engine');
-      ipvs.drop(ref);
-      slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
-      return;
-    }
     let host = this.hosts.get(dest);
     if (host === undefined) {
       host = dest.addr.toString();
@@ -520,7 +512,7 @@ export class WorkerPool {
    * The core's decision for a connection this thread schedules: from the service's plan when it
    * has one (the core's scheduler stays where the plan started), else through the core.
    */
-  private scheduleTcp(svc: Service, p: PacketInfo, now: number): number {
+  private readonly scheduleTcp = (svc: Service, p: PacketInfo, now: number): number => {
     let plan = this.plans.get(svc);
     if (plan?.spent) {
       this.publish(svc);
@@ -528,7 +520,7 @@ export class WorkerPool {
     }
     const dest = plan?.pick();
     return dest ? this.ctx.ipvs.adopt(svc, dest, p, now) : this.ctx.ipvs.schedule(svc, p, now);
-  }
+  };
 
   /** A worker picked `destId` from the service's plan for its conn `id`, and is connecting. */
   private adoptPicked(slot: Slot, id: number, svcId: number, destId: number, cport: number, w0: number, w1: number, w2: number, w3: number, now: number): void {
@@ -571,19 +563,12 @@ export class WorkerPool {
       return;
     }
     const p = toService(ctx.pkt, svc, IPPROTO_UDP, w0, w1, w2, w3, cport, 0, len);
-    const ref = ipvs.processIn(p, now);
+    const ref = admit(ctx, svc, p, now);
     if (ref < 0) {
-      ctx.drop(ref === -3 ? 'no-destination' : 'not-for-service');
       slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
       return;
     }
     const dest = ipvs.connDest(ref)!;
-    const fwd = dest.fwd & 7;
-    if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
-      ctx.drop('dest-needs-packet-engine');
-      slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
-      return;
-    }
     const ops = (ipvs.connFlags(ref) & IP_VS_CONN_F_ONE_PACKET) !== 0;
     if (!ops) {
       const r = this.remote.get(ref);
