@@ -1,8 +1,8 @@
-// The socket half of one proxied TCP connection, shared by the single-thread engine and the
-// workers: connect to the real server the core chose, pipe both ways with backpressure and
-// half-close, and report what happens as synthesised TCP events through a Link. The Link is the
-// core (single thread) or a batch of events for the daemon's thread (workers); either way the
-// core sees, per connection, the same sequence of events in the same order.
+// The socket half of one proxied TCP connection on the daemon's thread (the single-thread engine,
+// on Node's sockets): connect to the real server the core chose, pipe both ways with
+// backpressure and half-close, and report what happens as synthesised TCP events through a
+// Link, the same sequence of events per connection as an epoll worker reports
+// (epoll/splice.ts).
 
 import { connect, type Socket } from 'node:net';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';

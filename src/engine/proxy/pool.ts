@@ -47,9 +47,6 @@ import { closeFds, openListeners } from './reuseport.js';
 import { EAGAIN, errnoName } from '../../sys/constants.js';
 import { libc, libcOrNull } from '../../sys/libc.js';
 
-/** How the workers do their socket I/O: Node's net sockets, or raw sockets in an epoll loop. */
-export type WorkerIo = 'node' | 'epoll';
-
 /** Whether the epoll workers can run here (Linux, koffi, a known struct epoll_event layout). */
 export function epollAvailable(): boolean {
   return libcOrNull() !== null && (process.arch === 'x64' || process.arch === 'arm64');
@@ -66,12 +63,12 @@ interface Slot {
   index: number;
   worker: Worker;
   outbox: Batch;
-  /** epoll workers: where messages go, and the eventfd that wakes the worker after each. */
-  inbox: MessagePort | null;
+  /** Where messages go, and the eventfd that wakes the worker after each. */
+  inbox: MessagePort;
   efd: number;
-  /** 1 while the epoll worker may be blocked in epoll_wait (then it needs the eventfd). */
+  /** 1 while the worker may be blocked in epoll_wait (then it needs the eventfd). */
   sleeping: Int32Array;
-  /** epoll workers: a bit per fd the worker owns, closed here if it dies. */
+  /** A bit per fd the worker owns, closed here if it dies. */
   owned: Uint32Array;
   /** The listening fds this worker was given, by service id (closed here if it dies). */
   fds: Map<number, number>;
@@ -91,9 +88,9 @@ interface Slot {
 /** After this many exits without serving, a worker is not replaced any more. */
 const MAX_RESPAWNS = 5;
 
-function newWorker(io: WorkerIo, inbox: MessagePort | null, sleeping: SharedArrayBuffer, owned: SharedArrayBuffer): Worker {
-  const name = io === 'epoll' ? 'epoll-worker' : 'worker';
-  const opts = inbox ? { workerData: { port: inbox, sleeping, owned }, transferList: [inbox] } : {};
+function newWorker(inbox: MessagePort, sleeping: SharedArrayBuffer, owned: SharedArrayBuffer): Worker {
+  const name = 'epoll-worker';
+  const opts = { workerData: { port: inbox, sleeping, owned }, transferList: [inbox] };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), opts);
   // Run from the sources (tests, bench through tsx): the worker registers tsx itself, as a
   // worker thread does not inherit the loader hooks of `--import tsx`.
@@ -125,7 +122,6 @@ export class WorkerPool {
   constructor(
     private readonly ctx: ProxyContext,
     readonly size: number,
-    readonly io: WorkerIo,
   ) {}
 
   /** Starts the workers; rejects if one cannot start (the engine then runs on one thread). */
@@ -143,11 +139,11 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Slot {
-    const ch = this.io === 'epoll' ? new MessageChannel() : null;
+    const ch = new MessageChannel();
     const sleeping = new SharedArrayBuffer(4);
-    const owned = new SharedArrayBuffer(ch ? OWNED_FDS / 8 : 4);
-    const worker = newWorker(this.io, ch?.port2 ?? null, sleeping, owned);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false, pickedRefs: new Map(), picked: 0 };
+    const owned = new SharedArrayBuffer(OWNED_FDS / 8);
+    const worker = newWorker(ch.port2, sleeping, owned);
+    const slot: Slot = { index, worker, outbox: [], inbox: ch.port1, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false, pickedRefs: new Map(), picked: 0 };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -162,8 +158,8 @@ export class WorkerPool {
     });
     worker.on('exit', (code) => {
       slot.alive = false;
-      slot.inbox?.close();
-      if (!this.stopped && slot.inbox) {
+      slot.inbox.close();
+      if (!this.stopped) {
         // Raw fds outlive the thread: its listeners, and every socket it had open.
         const fds = [...slot.fds.values()];
         slot.owned.forEach((bits, w) => {
@@ -210,25 +206,20 @@ export class WorkerPool {
   }
 
   private send(s: Slot): void {
-    if (s.outbox.length === 0 || !s.alive) return;
-    if (s.inbox) {
-      if (!s.ready) return; // sent once the worker has said where to wake it
-      const b = s.outbox;
-      s.outbox = [];
-      s.inbox.postMessage(b);
-      // EAGAIN: the eventfd's counter is full, so the worker is woken already.
-      if (Atomics.exchange(s.sleeping, 0, 0) === 1 && libc().write(s.efd, WAKE, 8) < 0 && libc().errno() !== EAGAIN) {
-        this.ctx.log(`proxy: cannot wake worker ${s.index} (eventfd write: ${errnoName(libc().errno())}); it sees the message within 1 s`);
-      }
-      return;
-    }
+    // Not before the worker has said where to wake it (its first message): sent then.
+    if (s.outbox.length === 0 || !s.alive || !s.ready) return;
     const b = s.outbox;
     s.outbox = [];
-    s.worker.postMessage(b);
+    s.inbox.postMessage(b);
+    // EAGAIN: the eventfd's counter is full, so the worker is woken already.
+    if (Atomics.exchange(s.sleeping, 0, 0) === 1 && libc().write(s.efd, WAKE, 8) < 0 && libc().errno() !== EAGAIN) {
+      this.ctx.log(`proxy: cannot wake worker ${s.index} (eventfd write: ${errnoName(libc().errno())}); it sees the message within 1 s`);
+    }
   }
 
+
   /**
-   * Opens one listening (TCP) or bound (UDP, epoll workers only) socket per worker on the
+   * Opens one listening (TCP) or bound (UDP) socket per worker on the
    * service's VIP:port; throws a ListenError.
    */
   listen(svc: Service): void {
@@ -337,7 +328,7 @@ export class WorkerPool {
   /** Publishes the service's plan to the epoll workers, when it has one. */
   private publish(svc: Service): void {
     this.unplan(svc);
-    if (this.io !== 'epoll' || this.stopped || !this.svcIds.has(svc)) return;
+    if (this.stopped || !this.svcIds.has(svc)) return;
     const plan = makePlan(svc);
     if (!plan) return;
     this.plans.set(svc, plan);
@@ -387,7 +378,7 @@ export class WorkerPool {
     this.remote.clear();
     await Promise.all(
       this.slots.map(async (s) => {
-        if (s.inbox && s.alive && s.ready) {
+        if (s.alive && s.ready) {
           // An epoll worker closes its raw sockets itself, then exits.
           const exited = new Promise<void>((r) => s.worker.once('exit', () => r()));
           s.outbox.push(D_STOP);
