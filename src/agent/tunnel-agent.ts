@@ -11,19 +11,13 @@
 // `realserver status`.
 
 import { writeFileSync } from 'node:fs';
-import { check, libc } from '../engine/packet/libc.js';
+import { AF_INET, AF_INET6, IPPROTO_RAW, MSG_DONTWAIT, POLLIN, SOCK_DGRAM, SOCK_RAW } from '../sys/constants.js';
+import { check, libc } from '../sys/libc.js';
 import { type DecapDrop, DecapResult, type DecapVips, decapsulate, type TunnelKind } from './decap.js';
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_RAW = 3;
-const SOCK_DGRAM = 2;
 const IPPROTO_IPIP = 4;
 const IPPROTO_IPV6 = 41;
 const IPPROTO_GRE = 47;
-const IPPROTO_RAW = 255;
-const MSG_DONTWAIT = 0x40;
-const POLLIN = 1;
 const POLL_MS = 100;
 /** Datagrams handled per turn before the event loop (signals, timers) gets a say. */
 const BATCH = 256;
@@ -176,10 +170,10 @@ export class TunnelAgent {
     let sent: number;
     if (r.v6) {
       for (let i = 0; i < 16; i++) this.dst6[8 + i] = this.buf[r.off + 24 + i]!;
-      sent = libc().sendtoAddr(this.tx6, inner, r.len, 0, this.dst6, SOCKADDR_IN6_LEN);
+      sent = libc().sendto(this.tx6, inner, r.len, 0, this.dst6, SOCKADDR_IN6_LEN);
     } else {
       new DataView(this.dst4.buffer).setUint32(4, r.daddr, false);
-      sent = libc().sendtoAddr(this.tx4, inner, r.len, 0, this.dst4, 16);
+      sent = libc().sendto(this.tx4, inner, r.len, 0, this.dst4, 16);
     }
     if (sent === r.len) k.delivered++;
     else this.drop('send_failed');

@@ -1,4 +1,4 @@
-// The proxy engine with its TCP connections in two worker threads (both kinds of worker I/O):
+// The proxy engine with its TCP connections and UDP flows in two epoll worker threads:
 // scheduling stays one global decision under concurrent connections accepted by different
 // workers, the core's table and counters hold every worker's connections, the core's expiry
 // closes a connection in its worker, a taken port is reported, and through the daemon
@@ -80,8 +80,8 @@ async function udpClient(localAddress: string): Promise<{ ask(port: number, msg:
 
 const platformOk = process.platform === 'linux' ? false : 'worker threads share ports through SO_REUSEPORT on Linux';
 
-for (const io of ['epoll', 'node'] as const) {
-  describe(`proxy engine, 2 worker threads, ${io} I/O`, { skip: platformOk }, () => {
+{
+  describe('proxy engine, 2 epoll worker threads', { skip: platformOk }, () => {
     const backends: { name: string; port: number; server: HttpServer }[] = [];
     before(async () => {
       for (const name of ['A', 'B', 'C']) backends.push({ name, ...(await httpBackend(name)) });
@@ -92,10 +92,9 @@ for (const io of ['epoll', 'node'] as const) {
 
     async function director(sched: string, weights: number[], over: Partial<ServiceSpec> = {}) {
       const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-      const engine = new ProxyEngine(quiet, { workers: 2, io });
+      const engine = new ProxyEngine(quiet, { workers: 2 });
       await engine.start(ipvs, clock);
       assert.equal(engine.workers, 2);
-      assert.equal(engine.workerIo, io);
       const vport = await freePort();
       const key = svcSpec('127.0.0.1', vport, { schedName: sched, ...over });
       ipvs.rules.addService(key, clock());
@@ -135,7 +134,7 @@ for (const io of ['epoll', 'node'] as const) {
           assert.equal(perWorker.reduce((a, b) => a + b, 0), 60);
           assert.ok(perWorker.every((n) => n > 0), `both workers accepted connections: ${perWorker}`);
           // Epoll workers pick rr and wrr dests themselves, from the scheduler's plan.
-          assert.equal(d.engine.workerPicked().reduce((a, b) => a + b, 0), io === 'epoll' ? 60 : 0);
+          assert.equal(d.engine.workerPicked().reduce((a, b) => a + b, 0), 60);
           await d.engine.settle();
           const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
           assert.equal(st.conns, 60n);
@@ -192,7 +191,7 @@ for (const io of ['epoll', 'node'] as const) {
           assert.equal(got.join(' '), want.join(' '), `after ${what}`);
         }
         const picked = d.engine.workerPicked().reduce((a, b) => a + b, 0);
-        if (io === 'epoll') assert.ok(picked >= 40, `the workers picked most dests themselves: ${picked} of 56`);
+        assert.ok(picked >= 40, `the workers picked most dests themselves: ${picked} of 56`);
       } finally {
         await d.engine.stop();
         extra.server.close();
@@ -211,7 +210,7 @@ for (const io of ['epoll', 'node'] as const) {
       });
       await new Promise<void>((r) => closer.listen(0, '127.0.0.1', () => r()));
       const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-      const engine = new ProxyEngine(quiet, { workers: 2, io });
+      const engine = new ProxyEngine(quiet, { workers: 2 });
       await engine.start(ipvs, clock);
       try {
         const vport = await freePort();
@@ -251,7 +250,7 @@ for (const io of ['epoll', 'node'] as const) {
     it('a worker that dies is replaced: its connections are closed, the service goes on on both workers', async () => {
       const logs: string[] = [];
       const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-      const engine = new ProxyEngine((m) => logs.push(m), { workers: 2, io });
+      const engine = new ProxyEngine((m) => logs.push(m), { workers: 2 });
       await engine.start(ipvs, clock);
       const held = createServer((s) => s.on('data', () => {}));
       await new Promise<void>((r) => held.listen(0, '127.0.0.1', () => r()));
@@ -333,7 +332,7 @@ for (const io of ['epoll', 'node'] as const) {
       const port = await freePort();
       await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', () => r()));
       const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-      const engine = new ProxyEngine(quiet, { workers: 2, io });
+      const engine = new ProxyEngine(quiet, { workers: 2 });
       await engine.start(ipvs, clock);
       try {
         const key = svcSpec('127.0.0.1', port, { schedName: 'rr' });
@@ -361,7 +360,7 @@ for (const io of ['epoll', 'node'] as const) {
 
       async function udpDirector(flags = 0) {
         const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-        const engine = new ProxyEngine(quiet, { workers: 2, io });
+        const engine = new ProxyEngine(quiet, { workers: 2 });
         await engine.start(ipvs, clock);
         const vport = await freePort();
         const key = svcSpec('127.0.0.1', vport, { schedName: 'rr', protocol: IPPROTO_UDP, flags });
@@ -395,11 +394,9 @@ for (const io of ['epoll', 'node'] as const) {
           for (const names of seen) assert.equal(names.length, 1, `one flow, one dest: ${names}`);
           const per = seen.reduce<Record<string, number>>((m, [n]) => ({ ...m, [n!]: (m[n!] ?? 0) + 1 }), {});
           assert.deepEqual(per, { U1: 8, U2: 8 }, 'rr over 16 new flows');
-          if (io === 'epoll') {
-            const flows = d.engine.workerFlows();
-            assert.equal(flows.reduce((a, b) => a + b, 0), 16);
-            assert.ok(flows.every((n) => n > 0), `both workers served flows: ${flows}`);
-          }
+          const flows = d.engine.workerFlows();
+          assert.equal(flows.reduce((a, b) => a + b, 0), 16);
+          assert.ok(flows.every((n) => n > 0), `both workers served flows: ${flows}`);
           await d.engine.settle();
           const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
           assert.equal(st.conns, 16n);

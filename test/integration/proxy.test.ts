@@ -63,19 +63,17 @@ interface Director {
   stop(): Promise<void>;
 }
 
-/** Worker threads of the engines the current suite starts, and their I/O. */
+/** Worker threads of the engines the current suite starts. */
 let workers = 0;
-let io: 'node' | 'epoll' = 'node';
 
 const t0 = performance.now();
 const clock = () => performance.now() - t0;
 
 async function director(sched: string, backends: { name: string; port: number; w: number }[], over: Partial<ServiceSpec> = {}): Promise<Director> {
   const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-  const engine = new ProxyEngine(quiet, { workers, io });
+  const engine = new ProxyEngine(quiet, { workers });
   await engine.start(ipvs, clock);
   assert.equal(engine.workers, workers);
-  if (workers) assert.equal(engine.workerIo, io);
   const vport = await freePort();
   const key = svcSpec('127.0.0.1', vport, { schedName: sched, ...over });
   ipvs.rules.addService(key, clock());
@@ -102,17 +100,12 @@ function twinPicks(sched: string, backends: { port: number; w: number; name: str
   });
 }
 
-const modes = [
-  { n: 0, kind: 'node' as const },
-  { n: 2, kind: 'node' as const },
-  ...(process.platform === 'linux' ? [{ n: 2, kind: 'epoll' as const }] : []),
-];
+const modes = [0, ...(process.platform === 'linux' ? [2] : [])];
 
-for (const { n, kind } of modes) describe(`proxy engine (${n ? `${n} worker threads, ${kind} I/O` : 'one thread'})`, () => {
+for (const n of modes) describe(`proxy engine (${n ? `${n} epoll worker threads` : 'one thread'})`, () => {
   const backends: { name: string; port: number; w: number; server: HttpServer }[] = [];
   before(async () => {
     workers = n;
-    io = kind;
     for (const [name, w] of [['A', 3], ['B', 2], ['C', 1]] as const) {
       const b = await httpBackend(name);
       backends.push({ name, port: b.port, w, server: b.server });
@@ -339,7 +332,7 @@ for (const { n, kind } of modes) describe(`proxy engine (${n ? `${n} worker thre
     await new Promise<void>((r) => srv.listen(0, '::1', () => r()));
     const port = (srv.address() as AddressInfo).port;
     const ipvs = new Ipvs({ env: makeEnv(), now: clock() });
-    const engine = new ProxyEngine(quiet, { workers, io });
+    const engine = new ProxyEngine(quiet, { workers });
     await engine.start(ipvs, clock);
     const vport = await freePort();
     const key = svcSpec('::1', vport, { schedName: 'rr' });

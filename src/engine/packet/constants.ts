@@ -1,9 +1,9 @@
 // Limits and kernel constants of the packet engine's raw-frame I/O, in one place.
-// Values from <linux/if_packet.h>, <linux/if_ether.h>, <sys/socket.h>, <sys/mman.h> (x86-64 and
-// arm64 agree on all of them).
+// Values from <linux/if_packet.h> and <linux/if_ether.h> (x86-64 and arm64 agree on all of
+// them); the general socket, mmap, poll and errno ones are in sys/constants.ts.
+// MAP_LOCKED is not used: it would need RLIMIT_MEMLOCK, and the ring is touched constantly.
 
 export const AF_PACKET = 17;
-export const SOCK_RAW = 3;
 export const SOL_PACKET = 263;
 /** htons(ETH_P_ALL): receive every protocol, seen before the netdev ingress hook (see notes). */
 export const ETH_P_ALL_BE = 0x0300;
@@ -22,20 +22,6 @@ export const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 export const TP_STATUS_KERNEL = 0;
 export const TP_STATUS_USER = 1;
 export const TP_STATUS_VLAN_VALID = 0x10;
-
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const MAP_SHARED = 1;
-export const MAP_PRIVATE = 2;
-export const MAP_ANONYMOUS = 0x20;
-/** MAP_LOCKED would need RLIMIT_MEMLOCK; the ring is touched constantly anyway. */
-
-export const POLLIN = 1;
-export const POLLERR = 8;
-export const MSG_DONTWAIT = 0x40;
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const ENOBUFS = 105;
 
 /** sizeof(struct virtio_net_hdr): prefixed to frames when PACKET_VNET_HDR is on. */
 export const VNET_HDR_LEN = 10;

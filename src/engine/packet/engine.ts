@@ -13,10 +13,10 @@ import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ } from '../../core/constants.js
 import { Addr } from '../../core/inet.js';
 import { DROP } from '../../wire/drops.js';
 import { parseMac } from '../../wire/eth.js';
-import { POLLIN } from './constants.js';
 import { Forwarder, ip4 } from './forward.js';
 import { Iface } from './iface.js';
-import { libc } from './libc.js';
+import { POLLIN } from '../../sys/constants.js';
+import { libc } from '../../sys/libc.js';
 import { type NetInfo, readNetInfo } from './netinfo.js';
 import { applyNft, type IngressMatch, removeNft } from './nft.js';
 import { RxRing } from './rxring.js';

@@ -44,7 +44,7 @@ import { fullnatIcmpIn, fullnatIcmpOut, IcmpQuote, natIcmpIn, natIcmpOut, writeF
 import { decTtl } from '../../xmit/ip.js';
 import { dnat, snat } from '../../xmit/nat.js';
 import { fixReply, needsHeader, type ProxyInsert, writeWithHeader } from '../../xmit/proxy-insert.js';
-import { proxyV1, proxyV2 } from '../proxy/proxy-protocol.js';
+import { proxyV1, proxyV2 } from '../../wire/proxy-protocol.js';
 import { gueSourcePort, newTunnelSpec, type TunnelSpec, tunnelOverhead, writeTunnel } from '../../xmit/tunnel.js';
 import { VNET_HDR_LEN } from './constants.js';
 import type { Iface } from './iface.js';

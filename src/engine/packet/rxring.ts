@@ -10,7 +10,6 @@
 import {
   AF_PACKET,
   ETH_P_ALL_BE,
-  MAP_SHARED,
   PACKET_FANOUT,
   PACKET_FANOUT_HASH,
   PACKET_IGNORE_OUTGOING,
@@ -18,14 +17,10 @@ import {
   PACKET_STATISTICS,
   PACKET_VERSION,
   PACKET_VNET_HDR,
-  POLLIN,
-  PROT_READ,
-  PROT_WRITE,
   RX_BLOCK_NR,
   RX_BLOCK_SIZE,
   RX_BLOCK_TIMEOUT_MS,
   RX_FRAME_SIZE,
-  SOCK_RAW,
   SOL_PACKET,
   TP_STATUS_KERNEL,
   TP_STATUS_USER,
@@ -33,7 +28,8 @@ import {
   TPACKET_V3,
   VNET_HDR_LEN,
 } from './constants.js';
-import { check, libc, type Mapping } from './libc.js';
+import { MAP_SHARED, POLLIN, PROT_READ, PROT_WRITE, SOCK_RAW } from '../../sys/constants.js';
+import { check, libc, type Mapping } from '../../sys/libc.js';
 import { int32, SOCKADDR_LL_LEN, sockaddrLl } from './sockaddr.js';
 
 export interface RxOptions {

@@ -7,18 +7,14 @@
 
 import {
   AF_PACKET,
-  MAP_ANONYMOUS,
-  MAP_PRIVATE,
   PACKET_QDISC_BYPASS,
   PACKET_VNET_HDR,
-  PROT_READ,
-  PROT_WRITE,
-  SOCK_RAW,
   SOL_PACKET,
   TX_BATCH,
   TX_SLOT_SIZE,
 } from './constants.js';
-import { check, libc, type Mapping } from './libc.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SOCK_RAW } from '../../sys/constants.js';
+import { check, libc, type Mapping } from '../../sys/libc.js';
 import { int32, SOCKADDR_LL_LEN, sockaddrLl } from './sockaddr.js';
 
 const MMSG = 64;

@@ -40,3 +40,16 @@ export function fillPacket(
 export function hostOf(a: Addr): string {
   return a.toString();
 }
+
+/** The address of a struct sockaddr_in or sockaddr_in6 (an IPv4-mapped one as IPv4, as Node). */
+export function sockaddrAddr(sa: Uint8Array): Addr {
+  if (sa[0]! + (sa[1]! << 8) !== AF_INET6) return Addr.fromBytes(sa, 4, AF_INET);
+  let mapped = sa[18] === 0xff && sa[19] === 0xff;
+  for (let k = 8; k < 18 && mapped; k++) mapped = sa[k] === 0;
+  return mapped ? Addr.fromBytes(sa, 20, AF_INET) : Addr.fromBytes(sa, 8, AF_INET6);
+}
+
+/** The port of a struct sockaddr_in or sockaddr_in6. */
+export function sockaddrPort(sa: Uint8Array): number {
+  return (sa[2]! << 8) | sa[3]!;
+}

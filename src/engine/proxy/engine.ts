@@ -4,12 +4,12 @@
 // DR/TUN dests, a VIP that is not (yet) local — stays accepted by the control plane and is
 // reported by status() and logged once per change.
 //
-// On Linux with two or more cores, TCP connections are served by worker threads (pool.ts), each
-// accepting on its own SO_REUSEPORT socket of every TCP service, while this thread keeps the core
-// and makes every scheduling decision, or, for rr and wrr services on epoll workers, publishes
-// the scheduler's plan that the workers pick from with a shared counter (plans.ts). Epoll workers serve UDP services the same way (their own
-// SO_REUSEPORT sockets, each flow's first datagram decided here); with workers on Node's sockets
-// UDP stays on this thread. Elsewhere, or with `workers: 0`, everything runs on this thread.
+// On Linux (x64, arm64) with two or more cores, TCP connections and UDP flows are served by
+// epoll worker threads (pool.ts), each on its own SO_REUSEPORT socket of every service, while
+// this thread keeps the core and makes every scheduling decision, or, for rr and wrr services,
+// publishes the scheduler's plan that the workers pick from with a shared counter (plans.ts).
+// Elsewhere (no Linux, no koffi), or with `workers: 0`, everything runs on this thread, on
+// Node's sockets (tcp.ts, udp.ts).
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
@@ -21,7 +21,7 @@ import type { Service } from '../../core/service.js';
 import { type Engine, type EngineStatus, label as svcLabel, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
 import { ProxyContext } from './context.js';
-import { epollAvailable, type WorkerIo, WorkerPool } from './pool.js';
+import { epollAvailable, WorkerPool } from './pool.js';
 import { ListenError, reusePortAvailable } from './reuseport.js';
 import { proxyTcp } from './tcp.js';
 import { UdpService } from './udp.js';
@@ -50,15 +50,10 @@ function listenProblem(e: NodeJS.ErrnoException): string {
 
 export interface ProxyEngineOptions {
   /**
-   * Worker threads for TCP (0: none, all on the daemon's thread). Default: the
+   * Epoll worker threads (0: none, all on the daemon's thread). Default: the
    * TSVS_PROXY_WORKERS environment variable, else one per core when there are two or more.
    */
   workers?: number;
-  /**
-   * How workers do socket I/O: 'epoll' (raw sockets in an epoll loop; Linux x64/arm64, the
-   * default there) or 'node' (Node's net sockets). Default: TSVS_PROXY_IO, else the best here.
-   */
-  io?: WorkerIo;
 }
 
 /** How many workers the engine starts when not told. */
@@ -81,11 +76,7 @@ export class ProxyEngine implements Engine {
     opts: ProxyEngineOptions = {},
   ) {
     this.wanted = opts.workers ?? defaultWorkers();
-    const env = process.env.TSVS_PROXY_IO;
-    this.io = opts.io ?? (env === 'node' || env === 'epoll' ? env : 'epoll');
   }
-
-  private io: WorkerIo;
 
   /** Worker threads serving TCP (0: the daemon's thread does). */
   get workers(): number {
@@ -104,7 +95,7 @@ export class ProxyEngine implements Engine {
 
   /** UDP conns whose flows each worker served so far ([] when UDP is on the daemon's thread). */
   workerFlows(): number[] {
-    return this.pool?.io === 'epoll' ? this.pool.flows() : [];
+    return this.pool?.flows() ?? [];
   }
 
   /** Ends one worker as if it had crashed; the engine replaces it (see WorkerPool.kill). */
@@ -112,17 +103,12 @@ export class ProxyEngine implements Engine {
     await this.pool?.kill(index);
   }
 
-  /** How the workers do their socket I/O (null: no workers). */
-  get workerIo(): WorkerIo | null {
-    return this.pool?.io ?? null;
-  }
-
   async start(ipvs: Ipvs, clock: () => number): Promise<void> {
     const ctx = new ProxyContext(ipvs, clock, this.log);
     this.ctx = ctx;
-    if (this.wanted >= 1 && reusePortAvailable()) {
-      if (this.io === 'epoll' && !epollAvailable()) this.io = 'node';
-      const pool = new WorkerPool(ctx, this.wanted, this.io);
+    if (process.env.TSVS_PROXY_IO === 'node') this.log('proxy: TSVS_PROXY_IO=node is retired: workers use epoll, or the engine runs on one thread');
+    if (this.wanted >= 1 && reusePortAvailable() && epollAvailable()) {
+      const pool = new WorkerPool(ctx, this.wanted);
       try {
         await pool.start();
         this.pool = pool;
@@ -189,7 +175,7 @@ export class ProxyEngine implements Engine {
       if (l.problem) this.log(`proxy: ${svcLabel(svc)} now served`);
       l.problem = null;
     };
-    if (this.pool && (svc.protocol === IPPROTO_TCP || this.pool.io === 'epoll')) {
+    if (this.pool) {
       try {
         this.pool.listen(svc);
       } catch (e) {
@@ -207,6 +193,11 @@ export class ProxyEngine implements Engine {
       });
       server.listen({ host, port: svc.port, exclusive: false }, () => {
         l.tcp = server;
+        // From now on an error is an accept that failed (the listen errors are over): out of
+        // descriptors, libuv has already refused the waiting clients with its spare one. Count
+        // it; never take it for a listen failure (nor, after the first, an unhandled error).
+        server.removeAllListeners('error');
+        server.on('error', (e: NodeJS.ErrnoException) => ctx.drop(e.code === 'EMFILE' || e.code === 'ENFILE' ? 'no-fd' : 'accept-error'));
         ok();
       });
     } else {
@@ -267,9 +258,7 @@ export class ProxyEngine implements Engine {
     }
     const st: EngineStatus = { engine: 'proxy', interfaces, unserved, drops: { ...(this.ctx?.drops ?? {}) } };
     if (this.pool) {
-      const what = this.pool.io === 'epoll' ? 'TCP and UDP served by' : 'TCP served by';
-      const io = this.pool.io === 'epoll' ? 'raw sockets in epoll loops' : "Node's sockets; UDP on the daemon's thread";
-      st.notes = [`${what} ${this.pool.size} worker threads (${io}); the core counts on the daemon's thread, and schedules there or publishes rr/wrr plans the workers pick from`];
+      st.notes = [`TCP and UDP served by ${this.pool.size} worker threads (raw sockets in epoll loops); the core counts on the daemon's thread, and schedules there or publishes rr/wrr plans the workers pick from`];
     }
     return st;
   }

@@ -1,14 +1,13 @@
-// The socket half of one proxied TCP connection, shared by the single-thread engine and the
-// workers: connect to the real server the core chose, pipe both ways with backpressure and
-// half-close, and report what happens as synthesised TCP events through a Link. The Link is the
-// core (single thread) or a batch of events for the daemon's thread (workers); either way the
-// core sees, per connection, the same sequence of events in the same order.
+// The socket half of one proxied TCP connection on the daemon's thread (the single-thread engine,
+// on Node's sockets): connect to the real server the core chose, pipe both ways with
+// backpressure and half-close, and report what happens as synthesised TCP events through a
+// Link, the same sequence of events per connection as an epoll worker reports
+// (epoll/splice.ts).
 
 import { connect, type Socket } from 'node:net';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
-import { parseSocketAddr } from './addr.js';
 import type { DestHealth } from './context.js';
-import { proxyV1, proxyV2 } from './proxy-protocol.js';
+import { proxyHeaderText } from '../../wire/proxy-protocol.js';
 
 /** How long a real server may take to accept before the client is reset. */
 export const CONNECT_TIMEOUT_MS = 5000;
@@ -62,13 +61,9 @@ export function pipeTcp(link: Link, client: Socket, target: Target): Session {
     link.out(TCP_SYN | TCP_ACK, 0);
     link.in(TCP_ACK, 0);
     if (target.proxyProtocol) {
-      const sa = client.remoteAddress!;
-      const la = client.localAddress!;
-      const hdr =
-        target.proxyProtocol === 1
-          ? proxyV1(parseSocketAddr(sa)!.toString(), client.remotePort!, parseSocketAddr(la)!.toString(), client.localPort!)
-          : proxyV2(sa, client.remotePort!, la, client.localPort!);
-      upstream.write(hdr);
+      // Node knows both addresses of an accepted socket (no system call can fail here); an
+      // address it cannot give (a socket already closed) makes the header say "unknown".
+      upstream.write(proxyHeaderText(target.proxyProtocol, client.remoteAddress ?? '', client.remotePort ?? 0, client.localAddress ?? '', client.localPort ?? 0));
     }
     client.resume();
   });

@@ -8,7 +8,7 @@
 // so that a ref the core reuses is never charged for an old connection's traffic.
 
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_ONE_PACKET, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
+import { IP_VS_CONN_F_ONE_PACKET, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../core/conn/tcp.js';
 import type { PacketInfo } from '../../core/conn/packet.js';
 import type { Dest } from '../../core/dest.js';
@@ -41,16 +41,15 @@ import {
   W_UDP,
 } from './channel.js';
 import type { DestHealth, ProxyContext } from './context.js';
+import { admit } from './admit.js';
 import { closePlan, makePlan, type Plan } from './plans.js';
 import { closeFds, openListeners } from './reuseport.js';
-import { sys } from './sys.js';
-
-/** How the workers do their socket I/O: Node's net sockets, or raw sockets in an epoll loop. */
-export type WorkerIo = 'node' | 'epoll';
+import { EAGAIN, errnoName } from '../../sys/constants.js';
+import { libc, libcOrNull } from '../../sys/libc.js';
 
 /** Whether the epoll workers can run here (Linux, koffi, a known struct epoll_event layout). */
 export function epollAvailable(): boolean {
-  return sys() !== null && (process.arch === 'x64' || process.arch === 'arm64');
+  return libcOrNull() !== null && (process.arch === 'x64' || process.arch === 'arm64');
 }
 
 interface Remote {
@@ -64,12 +63,12 @@ interface Slot {
   index: number;
   worker: Worker;
   outbox: Batch;
-  /** epoll workers: where messages go, and the eventfd that wakes the worker after each. */
-  inbox: MessagePort | null;
+  /** Where messages go, and the eventfd that wakes the worker after each. */
+  inbox: MessagePort;
   efd: number;
-  /** 1 while the epoll worker may be blocked in epoll_wait (then it needs the eventfd). */
+  /** 1 while the worker may be blocked in epoll_wait (then it needs the eventfd). */
   sleeping: Int32Array;
-  /** epoll workers: a bit per fd the worker owns, closed here if it dies. */
+  /** A bit per fd the worker owns, closed here if it dies. */
   owned: Uint32Array;
   /** The listening fds this worker was given, by service id (closed here if it dies). */
   fds: Map<number, number>;
@@ -89,9 +88,9 @@ interface Slot {
 /** After this many exits without serving, a worker is not replaced any more. */
 const MAX_RESPAWNS = 5;
 
-function newWorker(io: WorkerIo, inbox: MessagePort | null, sleeping: SharedArrayBuffer, owned: SharedArrayBuffer): Worker {
-  const name = io === 'epoll' ? 'epoll-worker' : 'worker';
-  const opts = inbox ? { workerData: { port: inbox, sleeping, owned }, transferList: [inbox] } : {};
+function newWorker(inbox: MessagePort, sleeping: SharedArrayBuffer, owned: SharedArrayBuffer): Worker {
+  const name = 'epoll-worker';
+  const opts = { workerData: { port: inbox, sleeping, owned }, transferList: [inbox] };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), opts);
   // Run from the sources (tests, bench through tsx): the worker registers tsx itself, as a
   // worker thread does not inherit the loader hooks of `--import tsx`.
@@ -123,7 +122,6 @@ export class WorkerPool {
   constructor(
     private readonly ctx: ProxyContext,
     readonly size: number,
-    readonly io: WorkerIo,
   ) {}
 
   /** Starts the workers; rejects if one cannot start (the engine then runs on one thread). */
@@ -141,11 +139,11 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Slot {
-    const ch = this.io === 'epoll' ? new MessageChannel() : null;
+    const ch = new MessageChannel();
     const sleeping = new SharedArrayBuffer(4);
-    const owned = new SharedArrayBuffer(ch ? OWNED_FDS / 8 : 4);
-    const worker = newWorker(this.io, ch?.port2 ?? null, sleeping, owned);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch?.port1 ?? null, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false, pickedRefs: new Map(), picked: 0 };
+    const owned = new SharedArrayBuffer(OWNED_FDS / 8);
+    const worker = newWorker(ch.port2, sleeping, owned);
+    const slot: Slot = { index, worker, outbox: [], inbox: ch.port1, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false, pickedRefs: new Map(), picked: 0 };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -160,8 +158,8 @@ export class WorkerPool {
     });
     worker.on('exit', (code) => {
       slot.alive = false;
-      slot.inbox?.close();
-      if (!this.stopped && slot.inbox) {
+      slot.inbox.close();
+      if (!this.stopped) {
         // Raw fds outlive the thread: its listeners, and every socket it had open.
         const fds = [...slot.fds.values()];
         slot.owned.forEach((bits, w) => {
@@ -208,22 +206,20 @@ export class WorkerPool {
   }
 
   private send(s: Slot): void {
-    if (s.outbox.length === 0 || !s.alive) return;
-    if (s.inbox) {
-      if (!s.ready) return; // sent once the worker has said where to wake it
-      const b = s.outbox;
-      s.outbox = [];
-      s.inbox.postMessage(b);
-      if (Atomics.exchange(s.sleeping, 0, 0) === 1) sys()!.write(s.efd, WAKE, 8);
-      return;
-    }
+    // Not before the worker has said where to wake it (its first message): sent then.
+    if (s.outbox.length === 0 || !s.alive || !s.ready) return;
     const b = s.outbox;
     s.outbox = [];
-    s.worker.postMessage(b);
+    s.inbox.postMessage(b);
+    // EAGAIN: the eventfd's counter is full, so the worker is woken already.
+    if (Atomics.exchange(s.sleeping, 0, 0) === 1 && libc().write(s.efd, WAKE, 8) < 0 && libc().errno() !== EAGAIN) {
+      this.ctx.log(`proxy: cannot wake worker ${s.index} (eventfd write: ${errnoName(libc().errno())}); it sees the message within 1 s`);
+    }
   }
 
+
   /**
-   * Opens one listening (TCP) or bound (UDP, epoll workers only) socket per worker on the
+   * Opens one listening (TCP) or bound (UDP) socket per worker on the
    * service's VIP:port; throws a ListenError.
    */
   listen(svc: Service): void {
@@ -332,7 +328,7 @@ export class WorkerPool {
   /** Publishes the service's plan to the epoll workers, when it has one. */
   private publish(svc: Service): void {
     this.unplan(svc);
-    if (this.io !== 'epoll' || this.stopped || !this.svcIds.has(svc)) return;
+    if (this.stopped || !this.svcIds.has(svc)) return;
     const plan = makePlan(svc);
     if (!plan) return;
     this.plans.set(svc, plan);
@@ -382,7 +378,7 @@ export class WorkerPool {
     this.remote.clear();
     await Promise.all(
       this.slots.map(async (s) => {
-        if (s.inbox && s.alive && s.ready) {
+        if (s.alive && s.ready) {
           // An epoll worker closes its raw sockets itself, then exits.
           const exited = new Promise<void>((r) => s.worker.once('exit', () => r()));
           s.outbox.push(D_STOP);
@@ -488,21 +484,12 @@ export class WorkerPool {
       return;
     }
     const p = toService(ctx.pkt, svc, IPPROTO_TCP, w0, w1, w2, w3, cport, TCP_SYN, 0);
-    const ref = this.scheduleTcp(svc, p, now);
+    const ref = admit(ctx, svc, p, now, this.scheduleTcp);
     if (ref < 0) {
-      ctx.drop('no-destination');
       slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
       return;
     }
-    ipvs.inPacket(ref, TCP_SYN, 0, now);
     const dest = ipvs.connDest(ref)!;
-    const fwd = dest.fwd & 7;
-    if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
-      ctx.drop('dest-needs-packet-engine');
-      ipvs.drop(ref);
-      slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
-      return;
-    }
     let host = this.hosts.get(dest);
     if (host === undefined) {
       host = dest.addr.toString();
@@ -516,7 +503,7 @@ export class WorkerPool {
    * The core's decision for a connection this thread schedules: from the service's plan when it
    * has one (the core's scheduler stays where the plan started), else through the core.
    */
-  private scheduleTcp(svc: Service, p: PacketInfo, now: number): number {
+  private readonly scheduleTcp = (svc: Service, p: PacketInfo, now: number): number => {
     let plan = this.plans.get(svc);
     if (plan?.spent) {
       this.publish(svc);
@@ -524,7 +511,7 @@ export class WorkerPool {
     }
     const dest = plan?.pick();
     return dest ? this.ctx.ipvs.adopt(svc, dest, p, now) : this.ctx.ipvs.schedule(svc, p, now);
-  }
+  };
 
   /** A worker picked `destId` from the service's plan for its conn `id`, and is connecting. */
   private adoptPicked(slot: Slot, id: number, svcId: number, destId: number, cport: number, w0: number, w1: number, w2: number, w3: number, now: number): void {
@@ -567,19 +554,12 @@ export class WorkerPool {
       return;
     }
     const p = toService(ctx.pkt, svc, IPPROTO_UDP, w0, w1, w2, w3, cport, 0, len);
-    const ref = ipvs.processIn(p, now);
+    const ref = admit(ctx, svc, p, now);
     if (ref < 0) {
-      ctx.drop(ref === -3 ? 'no-destination' : 'not-for-service');
       slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
       return;
     }
     const dest = ipvs.connDest(ref)!;
-    const fwd = dest.fwd & 7;
-    if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
-      ctx.drop('dest-needs-packet-engine');
-      slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
-      return;
-    }
     const ops = (ipvs.connFlags(ref) & IP_VS_CONN_F_ONE_PACKET) !== 0;
     if (!ops) {
       const r = this.remote.get(ref);

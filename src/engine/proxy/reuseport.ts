@@ -7,26 +7,26 @@
 
 import type { Addr } from '../../core/inet.js';
 import {
-  ERRNO_NAMES,
+  AF_INET,
+  AF_INET6,
+  errnoName,
   IPPROTO_TCP,
   SO_REUSEADDR,
   SO_REUSEPORT,
-  TCP_NODELAY,
   SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
   SOCK_DGRAM,
+  SOCK_NONBLOCK,
   SOCK_STREAM,
   SOL_SOCKET,
-  AF_INET,
-  AF_INET6,
-  sockaddr,
-  sys,
-} from './sys.js';
+  TCP_NODELAY,
+} from '../../sys/constants.js';
+import { libcOrNull } from '../../sys/libc.js';
+import { sockaddr } from '../../sys/sockaddr.js';
 
 /** Node's own listen backlog. */
 const BACKLOG = 511;
 
-const load = sys;
+const load = libcOrNull;
 
 /** Whether listeners can be shared by workers on this system. */
 export function reusePortAvailable(): boolean {
@@ -54,7 +54,7 @@ export function openListeners(addr: Addr, port: number, n: number, udp = false):
   const fail = (): never => {
     const e = s.errno();
     for (const fd of fds) s.close(fd);
-    throw new ListenError(ERRNO_NAMES[e] ?? `errno ${e}`);
+    throw new ListenError(errnoName(e));
   };
   for (let i = 0; i < n; i++) {
     const fd = s.socket(addr.isV6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -6,10 +6,11 @@
 // and written plus those synthesised steps; bytes are the exact payload.
 
 import type { Socket } from 'node:net';
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IPPROTO_TCP } from '../../core/constants.js';
+import { IPPROTO_TCP } from '../../core/constants.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
 import type { Service } from '../../core/service.js';
 import { fillPacket, parseSocketAddr } from './addr.js';
+import { admit } from './admit.js';
 import type { ProxyContext } from './context.js';
 import { type Link, pipeTcp, type Session } from './pipe.js';
 
@@ -24,22 +25,12 @@ export function proxyTcp(ctx: ProxyContext, svc: Service, client: Socket): void 
   }
   client.on('error', () => {});
   const p = fillPacket(ctx.pkt, IPPROTO_TCP, caddr, client.remotePort, svc.addr, svc.port, TCP_SYN, 0);
-  const ref = ipvs.schedule(svc, p, ctx.clock());
+  const ref = admit(ctx, svc, p, ctx.clock());
   if (ref < 0) {
-    ctx.drop('no-destination');
     client.resetAndDestroy();
     return;
   }
-  ipvs.inPacket(ref, TCP_SYN, 0, ctx.clock());
   const dest = ipvs.connDest(ref)!;
-  const fwd = dest.fwd & 7;
-  if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
-    // The core's scheduler chose a DR/TUN dest, which only the packet engine can reach.
-    ctx.drop('dest-needs-packet-engine');
-    ipvs.drop(ref);
-    client.resetAndDestroy();
-    return;
-  }
   let session: Session | null = null;
   const link: Link = {
     in: (ev, bytes) => ipvs.inPacket(ref, ev, bytes, ctx.clock()),

@@ -3,9 +3,10 @@
 // dest pair) gets its own socket to the real server, whose replies go back to the client.
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_ONE_PACKET, IP_VS_CONN_F_TUNNEL, IPPROTO_UDP } from '../../core/constants.js';
+import { IP_VS_CONN_F_ONE_PACKET, IPPROTO_UDP } from '../../core/constants.js';
 import type { Service } from '../../core/service.js';
 import { fillPacket, parseSocketAddr } from './addr.js';
+import { admit } from './admit.js';
 import type { ProxyContext } from './context.js';
 
 interface Flow {
@@ -33,17 +34,9 @@ export class UdpService {
     const caddr = parseSocketAddr(rinfo.address);
     if (!caddr) return;
     const p = fillPacket(ctx.pkt, IPPROTO_UDP, caddr, rinfo.port, svc.addr, svc.port, 0, msg.length);
-    const ref = ctx.ipvs.processIn(p, ctx.clock());
-    if (ref < 0) {
-      ctx.drop(ref === -3 ? 'no-destination' : 'not-for-service');
-      return;
-    }
+    const ref = admit(ctx, svc, p, ctx.clock());
+    if (ref < 0) return;
     const dest = ctx.ipvs.connDest(ref)!;
-    const fwd = dest.fwd & 7;
-    if (fwd === IP_VS_CONN_F_DROUTE || fwd === IP_VS_CONN_F_TUNNEL) {
-      ctx.drop('dest-needs-packet-engine');
-      return;
-    }
     const ops = (ctx.ipvs.connFlags(ref) & IP_VS_CONN_F_ONE_PACKET) !== 0;
     const key = ops ? `ops|${rinfo.address}|${rinfo.port}|${dest.id}` : `c|${ref}`;
     let flow = this.flows.get(key);

@@ -1,0 +1,85 @@
+// The C constants the system-call users share (both engines and the real-server agent), from
+// <sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>, <sys/epoll.h>, <sys/mman.h>, <poll.h> and
+// <errno.h> on Linux. x86-64 and arm64 agree on every value here, except struct epoll_event's
+// layout, which is given per architecture. Constants of one subsystem only (AF_PACKET rings)
+// stay with it (engine/packet/constants.ts).
+
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_ERROR = 4;
+export const SO_LINGER = 13;
+export const SO_REUSEPORT = 15;
+
+export const IPPROTO_TCP = 6;
+export const IPPROTO_RAW = 255;
+export const TCP_NODELAY = 1;
+export const SHUT_WR = 1;
+
+export const MSG_DONTWAIT = 0x40;
+/** send(): more is coming (the proxy: the FIN), so the kernel holds the segment to carry it. */
+export const MSG_MORE = 0x8000;
+
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EMFILE = 24;
+export const ENFILE = 23;
+export const ENOBUFS = 105;
+export const ENOMEM = 12;
+export const ENOTCONN = 107;
+export const ECONNREFUSED = 111;
+export const EINPROGRESS = 115;
+
+/** Names of the errno values the engines report (others are shown as "errno N"). */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  12: 'ENOMEM',
+  13: 'EACCES',
+  23: 'ENFILE',
+  24: 'EMFILE',
+  32: 'EPIPE',
+  97: 'EAFNOSUPPORT',
+  98: 'EADDRINUSE',
+  99: 'EADDRNOTAVAIL',
+  101: 'ENETUNREACH',
+  104: 'ECONNRESET',
+  105: 'ENOBUFS',
+  107: 'ENOTCONN',
+  110: 'ETIMEDOUT',
+  111: 'ECONNREFUSED',
+  113: 'EHOSTUNREACH',
+};
+
+export function errnoName(e: number): string {
+  return ERRNO_NAMES[e] ?? `errno ${e}`;
+}
+
+export const EPOLLIN = 0x1;
+export const EPOLLOUT = 0x4;
+export const EPOLLERR = 0x8;
+export const EPOLLHUP = 0x10;
+export const EPOLLRDHUP = 0x2000;
+export const EPOLLET = 0x80000000;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CTL_DEL = 2;
+export const EPOLL_CTL_MOD = 3;
+/** struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere (16). */
+export const EPOLL_EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+export const EPOLL_DATA_OFF = process.arch === 'x64' ? 4 : 8;
+
+export const POLLIN = 1;
+export const POLLERR = 8;
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 1;
+export const MAP_PRIVATE = 2;
+export const MAP_ANONYMOUS = 0x20;
