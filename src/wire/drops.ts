@@ -21,6 +21,8 @@ export const DROP_REASONS = [
   'mtu_exceeded',
   'gso_unsupported',
   'no_lport',
+  /** Frames queued when the data path threw, discarded before their ring block went back. */
+  'data_path_error',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -21,9 +21,9 @@ import { type NetInfo, readNetInfo } from './netinfo.js';
 import { applyNft, type IngressMatch, removeNft } from './nft.js';
 import { RxRing } from './rxring.js';
 import { TxQueue } from './tx.js';
+import { turn, type TurnHooks } from './turn.js';
 
 const POLL_MS = 2;
-const MAX_BLOCKS_PER_TURN = 64;
 const REFRESH_MS = 2000;
 const HOUSEKEEP_MS = 100;
 
@@ -161,28 +161,22 @@ export class PacketEngine implements Engine {
     fwd.now = this.clock();
     let work = 0;
     try {
-      for (let round = 0; round < MAX_BLOCKS_PER_TURN; round++) {
-        let n = 0;
-        for (const i of this.ifaces) {
-          if (!i.rx.ready()) continue;
-          fwd.walk(i);
-          this.flushAll();
-          i.rx.release();
-          n++;
-        }
-        if (n === 0) break;
-        work += n;
-      }
+      work = turn(this.ifaces, this.hooks);
       if (work === 0 && this.ifaces.length > 0) libc().poll(this.pfds, this.ifaces.length, POLL_MS);
     } catch (e) {
-      // Never let one frame stop the director: note it, keep going.
+      // Never let one frame stop the director: note it, keep going (turn() released the blocks).
       const msg = (e as Error).stack ?? String(e);
       if (this.loopError === null) this.log(`packet engine: data path error (continuing): ${msg}`);
       this.loopError = msg.split('\n')[0]!;
-      for (const i of this.ifaces) if (i.rx.ready()) i.rx.release();
     }
     if (work === 0 && this.ifaces.length === 0) setTimeout(this.loop, 50);
     else setImmediate(this.loop);
+  };
+
+  private readonly hooks: TurnHooks = {
+    walk: (i) => this.fwd!.walk(i),
+    flush: () => this.flushAll(),
+    discarded: (n) => this.fwd!.drops.add(DROP.data_path_error, n),
   };
 
   private flushAll(): void {

@@ -462,7 +462,7 @@ export class Forwarder {
     const len = f.off + f.len - start;
     if (n.resolved) {
       setMacs(f.buf, f.off, n.mac, 0, out.mac, 0);
-      out.tx.pushAddr(this.rx!.rx.addr + start, len);
+      out.tx.pushRx(this.rx!.rx, start, len);
       return true;
     }
     this.queue(out, f.buf.slice(start, start + len));

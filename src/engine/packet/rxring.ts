@@ -34,6 +34,7 @@ import {
   VNET_HDR_LEN,
 } from './constants.js';
 import { check, libc, type Mapping } from './libc.js';
+import type { RxPort } from './port.js';
 import { int32, SOCKADDR_LL_LEN, sockaddrLl } from './sockaddr.js';
 
 export interface RxOptions {
@@ -58,7 +59,7 @@ export type FrameHandler = (
   vlanTci: number,
 ) => void;
 
-export class RxRing {
+export class RxRing implements RxPort {
   readonly fd: number;
   readonly ifindex: number;
   readonly buf: Uint8Array;

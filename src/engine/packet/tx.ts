@@ -19,6 +19,8 @@ import {
   TX_SLOT_SIZE,
 } from './constants.js';
 import { check, libc, type Mapping } from './libc.js';
+import type { RxPort, TxPort } from './port.js';
+import type { RxRing } from './rxring.js';
 import { int32, SOCKADDR_LL_LEN, sockaddrLl } from './sockaddr.js';
 
 const MMSG = 64;
@@ -32,7 +34,7 @@ export interface TxOptions {
   batch?: number;
 }
 
-export class TxQueue {
+export class TxQueue implements TxPort {
   readonly fd: number;
   readonly ifindex: number;
   /** Copy arena: slot i starts at i * TX_SLOT_SIZE. */
@@ -110,6 +112,11 @@ export class TxQueue {
     if (++this.n === this.batch) this.flush();
   }
 
+  /** Queues a frame in `rx`'s ring (a RxRing: the iovec points into its shared memory). */
+  pushRx(rx: RxPort, off: number, len: number): void {
+    this.pushAddr((rx as RxRing).addr + off, len);
+  }
+
   /** Reserves the next arena slot for a frame built in place; returns its offset in `arena`. */
   slot(): number {
     return this.n * TX_SLOT_SIZE;
@@ -143,6 +150,13 @@ export class TxQueue {
     }
     this.sent += done;
     return done;
+  }
+
+  /** Drops what is queued: after an error the ring blocks it points into are handed back unsent. */
+  discard(): number {
+    const n = this.n;
+    this.n = 0;
+    return n;
   }
 
   close(): void {
