@@ -72,7 +72,8 @@ function describeL3(e: Uint8Array): string {
   const k = f.parse(e, 0, e.length, -1);
   const hex = Buffer.from(e.subarray(14, 14 + 60)).toString('hex');
   if (k !== PARSE_IP4 && k !== PARSE_IP6) fail(`does not parse as IP (kind ${k}, reason ${f.reason})`, hex);
-  if (f.totLen !== e.length - 14) fail(`IP length ${f.totLen} but ${e.length - 14} bytes`, hex);
+  // Bytes after the IP packet are Ethernet padding: legal, and forwarded as they came.
+  if (f.totLen > e.length - 14) fail(`IP length ${f.totLen} but ${e.length - 14} bytes`, hex);
   if (!f.v6 && checksum(e, 14, f.ihl) !== 0) fail('IPv4 header checksum', hex);
   if (!f.l4ChecksumOk()) fail(`L4 checksum (proto ${f.proto})`, hex);
   const s = f.v6 ? a6(e, 22) : a4(e, 26);
