@@ -86,7 +86,8 @@ function describeL3(e: Uint8Array): string {
   switch (f.proto) {
     case 6: {
       const pay = f.l4Len - (e[l4 + 12]! >>> 4) * 4;
-      return `${fam} ${s}${sep}${f.sport} > ${d}${sep}${f.dport} tcp ${flags(f.tcpFlags)} seq ${read32(e, l4 + 4)} ${ttl}${df} len ${pay}`;
+      const ack = f.tcpFlags & 0x10 ? ` ack ${read32(e, l4 + 8)}` : '';
+      return `${fam} ${s}${sep}${f.sport} > ${d}${sep}${f.dport} tcp ${flags(f.tcpFlags)} seq ${read32(e, l4 + 4)}${ack} ${ttl}${df} len ${pay}`;
     }
     case 17: {
       const pay = read16(e, l4 + 4) - 8;

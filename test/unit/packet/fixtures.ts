@@ -82,7 +82,7 @@ export const CASES: PacketCase[] = [
     rules: NAT,
     steps: [
       { in: [syn()], out: [IN_SYN] },
-      { on: 'eth1', in: [synAck()], out: ['eth0 >gw ip 10.0.0.100:80 > 10.9.0.9:40000 tcp SA seq 5000 ttl 63 len 0'] },
+      { on: 'eth1', in: [synAck()], out: ['eth0 >gw ip 10.0.0.100:80 > 10.9.0.9:40000 tcp SA seq 5000 ack 0 ttl 63 len 0'] },
     ],
   },
   {
@@ -182,7 +182,34 @@ export const CASES: PacketCase[] = [
     description: 'FULLNAT in and out: the client becomes the local address on the way in, and back on the way out',
     rules: FNAT,
     steps: [
-      { in: [syn()], out: [/^eth1 >rs1 ip 10\.1\.0\.200:\d+ > 10\.1\.0\.11:80 tcp S seq 1000 ttl 63 len 0$/.source] },
+      { in: [syn()], out: ['eth1 >rs1 ip 10.1.0.200:1025 > 10.1.0.11:80 tcp S seq 1000 ttl 63 len 0'] },
+      {
+        on: 'eth1',
+        in: [synAck({ daddr: LADDR, dport: 1025 })],
+        out: ['eth0 >gw ip 10.0.0.100:80 > 10.9.0.9:40000 tcp SA seq 5000 ack 0 ttl 63 len 0'],
+      },
+    ],
+  },
+  {
+    description: 'PROXY insertion: the header goes in front of the first data, and the real server’s acks are moved back by its length',
+    rules: ['-A -t 10.0.0.100:80 -s rr --laddr 10.1.0.200', '-a -t 10.0.0.100:80 -r 10.1.0.11:80 --fullnat --proxy-protocol v1'],
+    steps: [
+      { in: [syn()], out: ['eth1 >rs1 ip 10.1.0.200:1025 > 10.1.0.11:80 tcp S seq 1000 ttl 63 len 0'] },
+      {
+        on: 'eth1',
+        in: [synAck({ daddr: LADDR, dport: 1025, ack: 1001 })],
+        out: ['eth0 >gw ip 10.0.0.100:80 > 10.9.0.9:40000 tcp SA seq 5000 ack 1001 ttl 63 len 0'],
+      },
+      {
+        // "PROXY TCP4 10.9.0.9 10.0.0.100 40000 80\r\n" is 41 bytes, then the client's 5.
+        in: [syn({ flags: 0x18, seq: 1001, ack: 5001, payload: new TextEncoder().encode('hello') })],
+        out: ['eth1 >rs1 ip 10.1.0.200:1025 > 10.1.0.11:80 tcp PA seq 1001 ack 5001 ttl 63 len 46'],
+      },
+      {
+        on: 'eth1',
+        in: [synAck({ daddr: LADDR, dport: 1025, flags: 0x10, seq: 5001, ack: 1047 })],
+        out: ['eth0 >gw ip 10.0.0.100:80 > 10.9.0.9:40000 tcp A seq 5001 ack 1006 ttl 63 len 0'],
+      },
     ],
   },
   {
@@ -335,7 +362,7 @@ export const CASES: PacketCase[] = [
     rules: NAT6,
     steps: [
       { in: [syn6()], out: [IN_SYN6] },
-      { on: 'eth1', in: [synAck6()], out: ['eth0 >gw ip6 fd00::100.80 > fd09::9.40000 tcp SA seq 5000 hlim 63 len 0'] },
+      { on: 'eth1', in: [synAck6()], out: ['eth0 >gw ip6 fd00::100.80 > fd09::9.40000 tcp SA seq 5000 ack 0 hlim 63 len 0'] },
     ],
   },
   {

@@ -20,6 +20,7 @@ export interface Pkt {
   /** Set MF: a first fragment. */
   mf?: boolean;
   seq?: number;
+  ack?: number;
 }
 
 export const MAC_A = Uint8Array.from([2, 0, 0, 0, 0, 0xa]);
@@ -53,6 +54,7 @@ export function frame4(p: Pkt): Uint8Array {
   write16(b, l4 + 2, p.dport);
   if (proto === 6) {
     write32(b, l4 + 4, p.seq ?? 1000);
+    write32(b, l4 + 8, p.ack ?? 0);
     b[l4 + 12] = 0x50;
     b[l4 + 13] = p.flags ?? 0x02;
     write16(b, l4 + 14, 65535);
