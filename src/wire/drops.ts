@@ -27,7 +27,7 @@ export const DROP_REASONS = [
   'icmp_no_conn',
   /** An ICMP error to a VIP or from a dest whose quoted header cannot be read. */
   'bad_icmp',
-  /** Frames queued when the data path threw, discarded before their ring block went back. */
+  /** The frame that made the data path throw, and those queued then (discarded before their ring block went back). */
   'data_path_error',
 ] as const;
 

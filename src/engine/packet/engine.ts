@@ -164,7 +164,9 @@ export class PacketEngine implements Engine {
       work = turn(this.ifaces, this.hooks);
       if (work === 0 && this.ifaces.length > 0) libc().poll(this.pfds, this.ifaces.length, POLL_MS);
     } catch (e) {
-      // Never let one frame stop the director: note it, keep going (turn() released the blocks).
+      // Never let one frame stop the director: note it, count the frame, keep going (turn()
+      // discarded the queues and released the blocks).
+      this.fwd?.drops.add(DROP.data_path_error);
       const msg = (e as Error).stack ?? String(e);
       if (this.loopError === null) this.log(`packet engine: data path error (continuing): ${msg}`);
       this.loopError = msg.split('\n')[0]!;
