@@ -10,6 +10,7 @@ import { RouteTable } from '../src/engine/packet/routes.js';
 import { Frame } from '../src/wire/frame.js';
 import { decTtl } from '../src/xmit/ip.js';
 import { dnat } from '../src/xmit/nat.js';
+import { benchForward } from './forward.js';
 import { udpFrame } from './udp-frame.js';
 import { AF_INET, IP_VS_CONN_F_MASQ } from '../src/core/constants.js';
 import { defaultDestSpec } from '../src/core/dest.js';
@@ -67,5 +68,6 @@ export function benchWire(): { name: string; nsPerOp: number }[] {
       }),
     });
   }
+  rows.push(...benchForward());
   return rows;
 }

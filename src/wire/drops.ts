@@ -21,6 +21,14 @@ export const DROP_REASONS = [
   'mtu_exceeded',
   'gso_unsupported',
   'no_lport',
+  /** To a VIP:port, matching no conn and starting none (not a SYN): the kernel filter took it. */
+  'in_no_conn',
+  /** An ICMP error to a VIP or from a dest that quotes no conn of ours: left to the kernel. */
+  'icmp_no_conn',
+  /** An ICMP error to a VIP or from a dest whose quoted header cannot be read. */
+  'bad_icmp',
+  /** The frame that made the data path throw, and those queued then (discarded before their ring block went back). */
+  'data_path_error',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

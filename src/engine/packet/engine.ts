@@ -6,10 +6,8 @@
 // answering or forwarding what the engine takes (notes/packet-io.md).
 
 import type { Ipvs } from '../../core/ipvs.js';
-import type { Service } from '../../core/service.js';
-import { type Engine, type EngineStatus, label, type UnservedRule } from '../../control/engine.js';
+import { type Engine, type EngineStatus, type UnservedRule } from '../../control/engine.js';
 import { type Logger, stderrLogger } from '../../control/log.js';
-import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
 import { Addr } from '../../core/inet.js';
 import { DROP } from '../../wire/drops.js';
 import { parseMac } from '../../wire/eth.js';
@@ -20,10 +18,12 @@ import { libc } from '../../sys/libc.js';
 import { type NetInfo, readNetInfo } from './netinfo.js';
 import { applyNft, type IngressMatch, removeNft } from './nft.js';
 import { RxRing } from './rxring.js';
+import { applyTakes, words } from './apply.js';
+import { type Host, planTakes } from './takes.js';
 import { TxQueue } from './tx.js';
+import { turn, type TurnHooks } from './turn.js';
 
 const POLL_MS = 2;
-const MAX_BLOCKS_PER_TURN = 64;
 const REFRESH_MS = 2000;
 const HOUSEKEEP_MS = 100;
 
@@ -47,8 +47,8 @@ export class PacketEngine implements Engine {
   private nftError: string | null = null;
   /** Rules changed since the last rulesChanged(). */
   private dirty = false;
-  /** Local addresses of both families, as text. */
-  private localAddrs = new Set<string>();
+  /** Local addresses of both families, as text, and the interface holding each. */
+  private localAddrs = new Map<string, string>();
   private unserved: UnservedRule[] = [];
   private loopError: string | null = null;
   private kernelDrops = 0;
@@ -160,28 +160,24 @@ export class PacketEngine implements Engine {
     fwd.now = this.clock();
     let work = 0;
     try {
-      for (let round = 0; round < MAX_BLOCKS_PER_TURN; round++) {
-        let n = 0;
-        for (const i of this.ifaces) {
-          if (!i.rx.ready()) continue;
-          fwd.walk(i);
-          this.flushAll();
-          i.rx.release();
-          n++;
-        }
-        if (n === 0) break;
-        work += n;
-      }
+      work = turn(this.ifaces, this.hooks);
       if (work === 0 && this.ifaces.length > 0) libc().poll(this.pfds, this.ifaces.length, POLL_MS);
     } catch (e) {
-      // Never let one frame stop the director: note it, keep going.
+      // Never let one frame stop the director: note it, count the frame, keep going (turn()
+      // discarded the queues and released the blocks).
+      this.fwd?.drops.add(DROP.data_path_error);
       const msg = (e as Error).stack ?? String(e);
       if (this.loopError === null) this.log(`packet engine: data path error (continuing): ${msg}`);
       this.loopError = msg.split('\n')[0]!;
-      for (const i of this.ifaces) if (i.rx.ready()) i.rx.release();
     }
     if (work === 0 && this.ifaces.length === 0) setTimeout(this.loop, 50);
     else setImmediate(this.loop);
+  };
+
+  private readonly hooks: TurnHooks = {
+    walk: (i) => this.fwd!.walk(i),
+    flush: () => this.flushAll(),
+    discarded: (n) => this.fwd!.drops.add(DROP.data_path_error, n),
   };
 
   private flushAll(): void {
@@ -264,8 +260,12 @@ export class PacketEngine implements Engine {
       const learned = fwd.v6.neigh.learn(w, n.ifindex, mac, 0);
       if (learned.pending.length > 0) fwd.flushPending(learned);
     }
-    const local = new Set<string>([...info.addrs.map((a) => ip4(a.addr)), ...info.addrs6.map((a) => a.addr.toString())]);
-    const changed = local.size !== this.localAddrs.size || [...local].some((a) => !this.localAddrs.has(a));
+    const ifname = (ifindex: number): string => info.links.find((l) => l.ifindex === ifindex)?.name ?? '';
+    const local = new Map<string, string>([
+      ...info.addrs.map((a): [string, string] => [ip4(a.addr), ifname(a.ifindex)]),
+      ...info.addrs6.map((a): [string, string] => [a.addr.toString(), ifname(a.ifindex)]),
+    ]);
+    const changed = local.size !== this.localAddrs.size || [...local].some(([a, i]) => this.localAddrs.get(a) !== i);
     this.localAddrs = local;
     // New or vanished interfaces need their nft chains; new local addresses change VIP ownership.
     if (changed || ifacesChanged) this.rulesChanged();
@@ -278,79 +278,23 @@ export class PacketEngine implements Engine {
     const fwd = this.fwd;
     if (!ipvs || !fwd) return;
     this.dirty = false;
-    const vips = new Set<number>();
-    const rips = new Set<number>();
-    const ripAddrs = new Set<number>();
-    const laddrs = new Set<number>();
-    const vips6 = new Map<string, Addr>();
-    const rips6: number[] = [];
-    const laddrs6 = new Map<string, Addr>();
-    const matches: IngressMatch[] = [];
-    const unserved: UnservedRule[] = [];
-    for (const svc of ipvs.rules.services()) {
-      const why = this.unservable(svc);
-      if (why) {
-        unserved.push({ rule: `-A ${label(svc)}`, reason: why });
-        continue;
-      }
-      const proto = svc.protocol === 17 ? 'udp' : 'tcp';
-      const v6 = svc.addr.isV6;
-      const family = v6 ? 'ip6' : 'ip';
-      if (v6) vips6.set(svc.addr.toString(), svc.addr);
-      else vips.add(svc.addr.w0);
-      matches.push({ family, proto, daddr: svc.addr.toString(), dport: svc.port });
-      for (const d of svc.dests) {
-        const fwdm = d.fwd;
-        const rule = `-a ${label(svc)} -r ${d.addr}:${d.port}`;
-        if (fwdm === IP_VS_CONN_F_FULLNAT && svc.laddrs.length === 0) {
-          unserved.push({
-            rule,
-            reason: 'FULLNAT needs local addresses on its service (tsvsadm -E … --laddr ADDR); conns scheduled to this dest are dropped',
-          });
-        } else if (fwdm === IP_VS_CONN_F_MASQ || fwdm === IP_VS_CONN_F_FULLNAT) {
-          if (v6) {
-            rips6.push(d.addr.w0, d.addr.w1, d.addr.w2, d.addr.w3, d.port);
-            matches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
-            if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) laddrs6.set(a.toString(), a);
-          } else {
-            const k = d.addr.w0 * 65536 + d.port;
-            if (!rips.has(k)) matches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
-            rips.add(k);
-            ripAddrs.add(d.addr.w0);
-            if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) laddrs.add(a.w0);
-          }
-        }
-        this.preResolve(d.addr);
-      }
-    }
-    // VIPs and FULLNAT local addresses that no interface holds: the engine answers ARP (NDP) for them.
-    const announce = new Set([...vips, ...laddrs].filter((v) => !this.localAddrs.has(ip4(v))));
-    const announce6 = [...new Map([...vips6, ...laddrs6]).entries()].filter(([k]) => !this.localAddrs.has(k));
-    const said = new Set([...fwd.announce].map(ip4));
-    for (let i = 0; i < fwd.v6.announce.length; i += 4) said.add(Addr.v6(...wordsAt(fwd.v6.announce, i)).toString());
-    const fresh: string[] = [];
-    for (const v of announce) if (!said.has(ip4(v))) fresh.push(ip4(v));
-    for (const [k] of announce6) if (!said.has(k)) fresh.push(k);
+    const host: Host = { local: this.localAddrs, served: new Set(this.ifaces.map((i) => i.name)) };
+    const t = planTakes(ipvs.rules.services(), host, (s) => Addr.parse(s));
+    for (const d of t.dests) this.preResolve(d);
+    const fresh = applyTakes(fwd, t, this.localAddrs);
     for (const k of fresh) {
-      const isVip = vips6.has(k) || [...vips].some((v) => ip4(v) === k);
+      const isVip = t.vips6.has(k) || [...t.vips].some((v) => ip4(v) === k);
       this.log(`packet engine: ${isVip ? 'VIP' : 'FULLNAT local address'} ${k} is on no interface here; answering ${k.includes(':') ? 'NDP' : 'ARP'} for it`);
     }
-    fwd.vips = vips;
-    fwd.rips = rips;
-    fwd.ripAddrs = ripAddrs;
-    fwd.announce = announce;
-    fwd.v6.vips = Uint32Array.from([...vips6.values()].flatMap((a) => [...words(a)]));
-    fwd.v6.rips = Uint32Array.from(rips6);
-    fwd.v6.announce = Uint32Array.from(announce6.flatMap(([, a]) => [...words(a)]));
     for (const k of fresh) {
       const a = Addr.parse(k)!;
       if (a.isV6) fwd.v6.announceVip(words(a));
       else fwd.announceVip(a.w0);
     }
     this.flushAll();
-    this.unserved = unserved;
+    this.unserved = t.unserved;
     const devices = new Map<string, IngressMatch[]>();
-    if (matches.length > 0) for (const i of this.ifaces) devices.set(i.name, matches);
+    if (t.matches.length > 0) for (const i of this.ifaces) devices.set(i.name, t.matches);
     this.nftQueue = this.nftQueue
       .then(() => applyNft({ devices }))
       .then(() => {
@@ -360,12 +304,6 @@ export class PacketEngine implements Engine {
         if (this.nftError !== e.message) this.log(`packet engine: ${e.message}`);
         this.nftError = e.message;
       });
-  }
-
-  private unservable(svc: Service): string | null {
-    if (svc.fwmark) return 'fwmark services need the kernel firewall marks, which raw frames do not carry';
-    if (svc.protocol !== 6 && svc.protocol !== 17) return 'SCTP is not in the packet engine yet';
-    return null;
   }
 
   /** Starts ARP (NDP) for a dest's next hop so that the first conn does not wait for it. */
@@ -387,10 +325,3 @@ export class PacketEngine implements Engine {
   }
 }
 
-function words(a: Addr): Uint32Array {
-  return Uint32Array.of(a.w0, a.w1, a.w2, a.w3);
-}
-
-function wordsAt(list: Uint32Array, i: number): [number, number, number, number] {
-  return [list[i]!, list[i + 1]!, list[i + 2]!, list[i + 3]!];
-}

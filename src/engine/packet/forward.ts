@@ -3,11 +3,11 @@
 // and reuses them, so a forwarded frame allocates nothing. Frames are sent straight from the
 // receive ring (the engine flushes before handing the block back to the kernel).
 //
-// Forwarding methods: NAT, FULLNAT and DR rewrite the frame in place (FULLNAT: the client
-// becomes the conn's local address and port on the way in, and back on the way out); TUN
-// builds the encapsulated frame
-// in the transmit arena (xmit/tunnel.ts). A frame too big for the next hop gets the sender an
-// ICMP "fragmentation needed" when it carries DF.
+// Forwarding methods: one transmit function per method and family, chosen by the conn's
+// forwarding bits (xmit.ts, as the kernel's ip_vs_bind_xmit). NAT, FULLNAT and DR rewrite the
+// frame in place; TUN builds the encapsulated frame in the transmit arena (xmit/tunnel.ts). A
+// frame too big for the next hop gets the sender an ICMP "fragmentation needed" when it
+// carries DF. Next hops are returned by hop(), never kept in a field between calls.
 //
 // What is taken: IPv4 TCP/UDP to a service VIP (the in-hook) and, for NAT, replies from a
 // masq dest's address (the out-hook), plus ICMP errors about either. Everything else is the
@@ -21,10 +21,11 @@ import {
   IP_VS_CONN_F_TUNNEL,
   IP_VS_CONN_F_TUNNEL_TYPE_GUE,
 } from '../../core/constants.js';
+import { bindIn, bindOut, hasLocalAddrs, verdictDrop } from './xmit.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
 import { Addr, format4 } from '../../core/inet.js';
-import { type Ipvs, PacketInfo, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
+import { type Ipvs, PacketInfo, VERDICT_ACCEPT } from '../../core/ipvs.js';
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
 import { read32, write16 } from '../../wire/csum.js';
@@ -40,10 +41,9 @@ import {
   PARSE_MALFORMED,
 } from '../../wire/frame.js';
 import { completeChecksum, gsoHeaderLen, gsoSegments, gsoSize, gsoType, VNET_GSO_NONE, writeSegment } from '../../xmit/gso.js';
-import { fullnatIcmpIn, fullnatIcmpOut, IcmpQuote, natIcmpIn, natIcmpOut, writeFragNeeded } from '../../xmit/icmp.js';
+import { fullnatIcmpIn, fullnatIcmpOut, IcmpQuote, isIcmpError, natIcmpIn, natIcmpOut, writeFragNeeded } from '../../xmit/icmp.js';
 import { decTtl } from '../../xmit/ip.js';
-import { dnat, snat } from '../../xmit/nat.js';
-import { fixReply, needsHeader, type ProxyInsert, writeWithHeader } from '../../xmit/proxy-insert.js';
+import { needsHeader, type ProxyInsert, writeWithHeader } from '../../xmit/proxy-insert.js';
 import { proxyV1, proxyV2 } from '../../wire/proxy-protocol.js';
 import { gueSourcePort, newTunnelSpec, type TunnelSpec, tunnelOverhead, writeTunnel } from '../../xmit/tunnel.js';
 import { VNET_HDR_LEN } from './constants.js';
@@ -81,21 +81,22 @@ export class Forwarder {
   private readonly seg = new Frame();
   private readonly w6 = new Uint32Array(4);
   private readonly segBuf = new Uint8Array(ETH_HLEN + 65536);
-  /**
-   * The next hop chosen by the last hop() (IPv4) or Path6.hop() lookup, created unresolved when
-   * new: send(), sendSlot() and sendBuilt() deliver to it.
-   */
-  nhEntry: Neigh | null = null;
+  /** Bytes before the Ethernet header in a transmit slot (the virtio_net_hdr, when used). */
+  private readonly pre: number;
   /** The IPv6 data path. */
   readonly v6: Path6;
   /** IP ID of the packets the engine builds itself (tunnel outer headers, ICMP errors). */
   private ipId = 1;
   /** IPv4 service addresses (TCP/UDP services): the in-hook's prefilter. */
   vips = new Set<number>();
+  /** VIP * 65536 + port (0: any) per protocol: what the kernel filter takes, so what a lost frame costs. */
+  vipPorts: { tcp: Set<number>; udp: Set<number> } = { tcp: new Set(), udp: new Set() };
   /** Masq and FULLNAT dests as rip * 65536 + rport (rport 0 for port-less dests): the out-hook's filter. */
   rips = new Set<number>();
   /** Addresses of masq dests (ICMP errors from them are the out-hook's too). */
   ripAddrs = new Set<number>();
+  /** The director's own addresses but FULLNAT local ones: replies from a dest to them are the kernel's (its own conns). */
+  own = new Set<number>();
   /** VIPs no interface holds: the engine answers ARP for them. */
   announce = new Set<number>();
   /** Interfaces by ifindex. */
@@ -105,11 +106,22 @@ export class Forwarder {
   private warned = new Set<string>();
 
   constructor(
-    private readonly ipvs: Ipvs,
+    readonly ipvs: Ipvs,
     private readonly vnet: boolean,
     private readonly log: (msg: string) => void,
   ) {
+    this.pre = vnet ? VNET_HDR_LEN : 0;
     this.v6 = new Path6(this, ipvs);
+  }
+
+  /** The interface the frame being handled came in on. */
+  rxIface(): Iface {
+    return this.rx!;
+  }
+
+  /** The MTU toward next hop `nh` (hop() made sure its interface is ours). */
+  mtuOf(nh: Neigh): number {
+    return this.ifaces[nh.ifindex]!.mtu;
   }
 
   /** Walks the ready block of `iface`'s ring; the caller flushes and releases. */
@@ -139,7 +151,7 @@ export class Forwarder {
 
   private ip4(f: Frame): void {
     const toVip = this.vips.has(f.daddr);
-    if (!toVip && !this.fromRip(f)) return;
+    if (!toVip && (!this.fromRip(f) || this.own.has(f.daddr))) return;
     if (f.fragment) {
       this.drops.add(DROP.fragment);
       return;
@@ -161,13 +173,18 @@ export class Forwarder {
     if (toVip) {
       const ref = this.ipvs.processIn(p, this.now);
       if (ref >= 0) this.xmitIn(f, ref);
-      else if (ref === VERDICT_NO_DEST) this.drops.add(DROP.no_dest);
-      else if (ref === VERDICT_DROP) this.drops.add(DROP.conn_dropped);
-      else if (ref === VERDICT_NO_LPORT) this.drops.add(DROP.no_lport);
       else if (ref === VERDICT_ACCEPT && this.fromRip(f)) this.out(f);
+      else if (ref !== VERDICT_ACCEPT || this.takenIn(f)) this.drops.add(verdictDrop(ref));
       return;
     }
     this.out(f);
+  }
+
+  /** Would the kernel filter have taken this frame to a VIP (its port is a service's)? */
+  private takenIn(f: Frame): boolean {
+    const s = f.proto === IPPROTO_TCP ? this.vipPorts.tcp : this.vipPorts.udp;
+    const k = f.daddr * 65536;
+    return s.has(k + f.dport) || s.has(k);
   }
 
   /** From a masq dest's RIP:rport (what the nft table takes for the out-hook)? */
@@ -179,10 +196,9 @@ export class Forwarder {
   }
 
   private out(f: Frame): void {
-    const ipvs = this.ipvs;
-    const ref = ipvs.processOut(this.p, this.now);
-    const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
-    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) {
+    const ref = this.ipvs.processOut(this.p, this.now);
+    const x = bindOut(this.ipvs, ref, false);
+    if (!x) {
       this.drops.add(DROP.out_no_conn);
       return;
     }
@@ -190,29 +206,12 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    // FULLNAT replies go to the local address: the client is in the conn, not the frame.
-    const client = fwd === IP_VS_CONN_F_FULLNAT ? ipvs.conn4Caddr(ref) : f.daddr;
-    const out = this.hop(client, false);
-    if (!out || this.tooBig(f, out.mtu, this.rx!.sourceFor(f.saddr))) return;
-    snat(f, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
-    if (fwd === IP_VS_CONN_F_FULLNAT) {
-      dnat(f, client, ipvs.connCport(ref));
-      const pp = f.proto === IPPROTO_TCP && this.pp.size > 0 ? this.pp.get(ref) : undefined;
-      if (pp) fixReply(f, pp);
-    }
-    if (this.send(f, out)) this.counters.forwardedOut++;
+    if (x(this, f, ref)) this.counters.forwardedOut++;
   }
 
   private xmitIn(f: Frame, ref: number): void {
-    const ipvs = this.ipvs;
-    const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
-    const daddr = ipvs.conn4Daddr(ref);
-    if (
-      fwd !== IP_VS_CONN_F_MASQ &&
-      fwd !== IP_VS_CONN_F_DROUTE &&
-      fwd !== IP_VS_CONN_F_TUNNEL &&
-      !(fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(ipvs.connDest(ref)))
-    ) {
+    const x = bindIn(this.ipvs, ref, false);
+    if (!x) {
       this.drops.add(DROP.fwd_unsupported);
       return;
     }
@@ -224,19 +223,7 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (fwd === IP_VS_CONN_F_TUNNEL) {
-      if (this.tunnel(f, ipvs.connDest(ref))) this.counters.forwardedIn++;
-      return;
-    }
-    const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
-    if (!out || this.tooBig(f, out.mtu, f.daddr)) return;
-    if (fwd === IP_VS_CONN_F_FULLNAT) snat(f, ipvs.conn4Laddr(ref), ipvs.connLport(ref));
-    if (fwd === IP_VS_CONN_F_MASQ || fwd === IP_VS_CONN_F_FULLNAT) dnat(f, daddr, ipvs.connDport(ref));
-    if (fwd === IP_VS_CONN_F_FULLNAT && f.proto === IPPROTO_TCP && this.proxyIn(f, ref, out)) {
-      this.counters.forwardedIn++;
-      return;
-    }
-    if (this.send(f, out)) this.counters.forwardedIn++;
+    if (x(this, f, ref)) this.counters.forwardedIn++;
   }
 
   /**
@@ -244,7 +231,7 @@ export class Forwarder {
    * the header in front of the stream's first data (xmit/proxy-insert.ts) and shifts later
    * sequence numbers. True when it transmitted the frame itself (rebuilt in the arena).
    */
-  proxyIn(f: Frame, ref: number, out: Iface): boolean {
+  proxyIn(f: Frame, ref: number, nh: Neigh): boolean {
     const ipvs = this.ipvs;
     if (f.tcpFlags & TCP_SYN) {
       // A conn's header is decided by its SYN and kept to its end, whatever -e does meanwhile.
@@ -266,7 +253,7 @@ export class Forwarder {
     const ethType = f.v6 ? ETH_P_IPV6 : ETH_P_IP;
     if (gsoType(f) === VNET_GSO_NONE) {
       if (!needsHeader(f, s)) return false;
-      this.sendBuilt(out, (dst, at) => writeWithHeader(f, s, dst, at), ethType);
+      this.sendBuilt(nh, (dst, at) => writeWithHeader(f, s, dst, at), ethType);
       return true;
     }
     // A super-packet at the stream's start: cut it here, the header goes on the first segment.
@@ -281,21 +268,27 @@ export class Forwarder {
       write16(this.segBuf, 12, ethType);
       const k2 = g.parse(this.segBuf, 0, ETH_HLEN + len, -1);
       if (k2 !== PARSE_IP4 && k2 !== PARSE_IP6) continue;
-      if (needsHeader(g, s)) this.sendBuilt(out, (dst, at) => writeWithHeader(g, s, dst, at), ethType);
-      else this.sendBuilt(out, (dst, at) => (dst.set(this.segBuf.subarray(ETH_HLEN, ETH_HLEN + len), at), len), ethType);
+      if (needsHeader(g, s)) this.sendBuilt(nh, (dst, at) => writeWithHeader(g, s, dst, at), ethType);
+      else this.sendBuilt(nh, (dst, at) => (dst.set(this.segBuf.subarray(ETH_HLEN, ETH_HLEN + len), at), len), ethType);
     }
     return true;
   }
 
-  /** Builds an IP packet with `write` in `out`'s transmit arena and sends it to `nhEntry`. */
-  sendBuilt(out: Iface, write: (dst: Uint8Array, at: number) => number, ethType = ETH_P_IP): void {
-    const tx = out.tx;
+  /** The next free transmit slot of `tx`, its virtio_net_hdr (if any) zeroed: the frame starts at slot + pre. */
+  private openSlot(tx: Iface['tx']): number {
     const slot = tx.slot();
-    const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
-    if (this.vnet) tx.arena.fill(0, slot, eth);
+    if (this.vnet) tx.arena.fill(0, slot, slot + this.pre);
+    return slot;
+  }
+
+  /** Builds an IP packet with `write` in the arena of `nh`'s interface and sends it to `nh`. */
+  sendBuilt(nh: Neigh, write: (dst: Uint8Array, at: number) => number, ethType = ETH_P_IP): void {
+    const tx = this.ifaces[nh.ifindex]!.tx;
+    const slot = this.openSlot(tx);
+    const eth = slot + this.pre;
     write16(tx.arena, eth + 12, ethType);
     const n = write(tx.arena, eth + ETH_HLEN);
-    this.sendSlot(out, slot, eth + ETH_HLEN + n - slot);
+    this.sendSlot(nh, slot, eth + ETH_HLEN + n - slot);
   }
 
 
@@ -314,28 +307,30 @@ export class Forwarder {
     t.port = d.tunPort;
     // The outer header is of the real server's family, whatever the inner packet's.
     t.outer6 = d.addr.isV6;
-    let out: Iface | null;
+    let nh: Neigh | null;
     if (t.outer6) {
       for (let k = 0; k < 4; k++) t.daddr6[k] = d.addr.word(k);
-      out = this.v6.hop(t.daddr6, false);
-      const src = out?.sourceFor6(t.daddr6);
-      if (!out || !src) return false;
+      nh = this.v6.hop(t.daddr6, false);
+      const src = nh ? this.ifaces[nh.ifindex]!.sourceFor6(t.daddr6) : null;
+      if (!nh) return false;
+      if (!src) {
+        this.drops.add(DROP.no_route);
+        return false;
+      }
       t.saddr6.set(src);
     } else {
       t.daddr = d.addr.w0;
-      out = this.hop(t.daddr, false);
-      if (!out) return false;
-      t.saddr = out.sourceFor(this.nhEntry!.addr);
+      nh = this.hop(t.daddr, false);
+      if (!nh) return false;
+      t.saddr = this.ifaces[nh.ifindex]!.sourceFor(nh.addr);
     }
-    const nh = this.nhEntry!;
     const hl = tunnelOverhead(t.type, t.flags, t.outer6);
-    const mtu = out.mtu - hl;
+    const mtu = this.mtuOf(nh) - hl;
     if (mtu < (f.v6 ? TUNNEL_MTU_MIN6 : TUNNEL_MTU_MIN)) {
       this.drops.add(DROP.mtu_exceeded);
       return false;
     }
     if (f.v6 ? this.v6.tooBig(f, mtu, f.daddr6) : this.tooBig(f, mtu, f.daddr)) return false;
-    this.nhEntry = nh; // an ICMP error sent above chose its own next hop
     const sport =
       t.type !== IP_VS_CONN_F_TUNNEL_TYPE_GUE
         ? 0
@@ -351,11 +346,10 @@ export class Forwarder {
       completeChecksum(f);
     }
     const n = segs === 0 ? 1 : segs;
+    const tx = this.ifaces[nh.ifindex]!.tx;
     for (let k = 0; k < n; k++) {
-      const tx = out.tx;
-      const slot = tx.slot();
-      const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
-      if (this.vnet) tx.arena.fill(0, slot, eth);
+      const slot = this.openSlot(tx);
+      const eth = slot + this.pre;
       const ip = eth + ETH_HLEN;
       const inner = ip + hl;
       let innerLen: number;
@@ -365,57 +359,85 @@ export class Forwarder {
       } else innerLen = writeSegment(f, k, tx.arena, inner);
       const len = writeTunnel(tx.arena, ip, t, innerLen, this.ipId++, sport);
       write16(tx.arena, eth + 12, t.outer6 ? ETH_P_IPV6 : ETH_P_IP);
-      this.sendSlot(out, slot, eth + ETH_HLEN + len - slot);
+      this.sendSlot(nh, slot, eth + ETH_HLEN + len - slot);
     }
     return true;
   }
 
+  /**
+   * An ICMP error about one of our conns: to the VIP (about a reply we sent) it goes on to the
+   * real server, from a masq or FULLNAT dest (about a request we delivered) back to the client;
+   * NAT translates the quote. Other ICMP (echo, errors about no conn) is the kernel's.
+   */
   private icmp(f: Frame, toVip: boolean): void {
+    if (!isIcmpError(f.icmpType)) return;
+    if (!f.l4ChecksumOk()) {
+      this.drops.add(DROP.bad_l4_checksum);
+      return;
+    }
     const q = this.q;
-    if (!q.read(f) || !f.l4ChecksumOk()) return;
+    if (!q.read(f)) {
+      this.drops.add(DROP.bad_icmp);
+      return;
+    }
     const p = this.p;
     const ipvs = this.ipvs;
+    p.setV4(q.proto, q.daddr, q.dport, q.saddr, q.sport);
     if (toVip) {
       // The quote is a reply we sent: VIP:vport → client:cport.
-      p.setV4(q.proto, q.daddr, q.dport, q.saddr, q.sport);
       const ref = ipvs.findIn(p);
-      if (ref < 0) return;
+      if (ref < 0) {
+        this.drops.add(DROP.icmp_no_conn);
+        return;
+      }
       const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
       const daddr = ipvs.conn4Daddr(ref);
-      if (!decTtl(f)) return;
+      if (!decTtl(f)) {
+        this.drops.add(DROP.ttl_exceeded);
+        return;
+      }
       if (fwd === IP_VS_CONN_F_TUNNEL) {
         this.tunnel(f, ipvs.connDest(ref));
         return;
       }
       const fullnat = fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(ipvs.connDest(ref));
-      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) return;
-      const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
-      if (!out) return;
+      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) {
+        this.drops.add(DROP.fwd_unsupported);
+        return;
+      }
+      const nh = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
+      if (!nh) return;
       if (fwd === IP_VS_CONN_F_MASQ) natIcmpIn(f, q, daddr, ipvs.connDport(ref));
       else if (fullnat) fullnatIcmpIn(f, q, daddr, ipvs.connDport(ref), ipvs.conn4Laddr(ref), ipvs.connLport(ref));
-      this.send(f, out);
+      this.send(f, nh);
       return;
     }
     // The quote is a request we delivered: client:cport → RIP:rport (FULLNAT: laddr:lport → RIP:rport).
-    p.setV4(q.proto, q.daddr, q.dport, q.saddr, q.sport);
     const ref = ipvs.findOut(p);
     const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
     if (fwd === IP_VS_CONN_F_MASQ) natIcmpOut(f, q, ipvs.conn4Vaddr(ref), ipvs.connVport(ref));
     else if (fwd === IP_VS_CONN_F_FULLNAT) {
       fullnatIcmpOut(f, q, ipvs.conn4Vaddr(ref), ipvs.connVport(ref), ipvs.conn4Caddr(ref), ipvs.connCport(ref));
-    } else return;
-    if (!decTtl(f)) return;
-    const out = this.hop(f.daddr, false);
-    if (out) this.send(f, out);
+    } else {
+      this.drops.add(DROP.icmp_no_conn);
+      return;
+    }
+    if (!decTtl(f)) {
+      this.drops.add(DROP.ttl_exceeded);
+      return;
+    }
+    const nh = this.hop(f.daddr, false);
+    if (nh) this.send(f, nh);
   }
 
   // --- output -----------------------------------------------------------------------------------
 
   /**
-   * The interface toward `dst` (and its next hop in `nh`), or null, counted, when the engine has
-   * no route there or, for DR, the destination is not on-link.
+   * The next hop toward `dst` (created unresolved when new; its ifindex is an interface of
+   * ours), or null, counted, when the engine has no route there or, for DR, the destination is
+   * not on-link.
    */
-  private hop(dst: number, onLinkOnly: boolean): Iface | null {
+  hop(dst: number, onLinkOnly: boolean): Neigh | null {
     const ifindex = this.routes.lookup(dst);
     const out = ifindex > 0 ? this.ifaces[ifindex] : undefined;
     if (!out) {
@@ -432,9 +454,16 @@ export class Forwarder {
       );
       return null;
     }
-    const nh = gw !== 0 ? gw : dst;
-    this.nhEntry = this.neigh.get(nh) ?? this.neigh.entry(nh, out.ifindex);
-    return out;
+    const a = gw !== 0 ? gw : dst;
+    return this.neighOn(this.neigh.get(a) ?? this.neigh.entry(a, out.ifindex), out);
+  }
+
+  /** `n`, or null (counted) when it sits on an interface the engine no longer runs on. */
+  neighOn(n: Neigh, route: Iface): Neigh | null {
+    if (this.ifaces[n.ifindex]) return n;
+    // Learned on an interface that is gone: the route's interface is where it is now.
+    n.ifindex = route.ifindex;
+    return n;
   }
 
   /**
@@ -442,54 +471,52 @@ export class Forwarder {
    * its segments. With DF set the sender gets ICMP "fragmentation needed" from `src` (RFC 1191),
    * as the kernel's IPVS sends it; without DF the frame is dropped (the engine does not fragment).
    */
-  private tooBig(f: Frame, mtu: number, src: number): boolean {
+  tooBig(f: Frame, mtu: number, src: number): boolean {
     const gso = gsoType(f) !== VNET_GSO_NONE;
     const len = gso ? gsoHeaderLen(f) + gsoSize(f) : f.totLen;
     if (len <= mtu) return false;
     this.drops.add(DROP.mtu_exceeded);
     if ((f.buf[f.l3 + 6]! & 0x40) === 0) return true;
-    const out = this.hop(f.saddr, false);
-    if (!out) return true;
-    this.sendBuilt(out, (dst, at) => writeFragNeeded(f, src, mtu, dst, at, this.ipId++));
+    const nh = this.hop(f.saddr, false);
+    if (!nh) return true;
+    this.sendBuilt(nh, (dst, at) => writeFragNeeded(f, src, mtu, dst, at, this.ipId++));
     this.counters.icmpFragNeeded++;
     return true;
   }
 
-  /** Sends the received frame `f` (still in the ring) out of `out` to the next hop `nhEntry`. */
-  send(f: Frame, out: Iface): boolean {
-    const n = this.nhEntry!;
+  /** Sends the received frame `f` (still in the ring) to the next hop `nh`; true when sent or queued. */
+  send(f: Frame, nh: Neigh): boolean {
+    const out = this.ifaces[nh.ifindex]!;
     const start = f.vnet >= 0 ? f.vnet : f.off;
     const len = f.off + f.len - start;
-    if (n.resolved) {
-      setMacs(f.buf, f.off, n.mac, 0, out.mac, 0);
-      out.tx.pushAddr(this.rx!.rx.addr + start, len);
+    if (nh.resolved) {
+      setMacs(f.buf, f.off, nh.mac, 0, out.mac, 0);
+      out.tx.pushRx(this.rx!.rx, start, len);
       return true;
     }
-    this.queue(out, f.buf.slice(start, start + len));
+    this.queue(nh, out, f.buf.slice(start, start + len));
     return true;
   }
 
-  /** Sends the frame built in `out`'s transmit slot at `slot` (MACs are filled in here). */
-  private sendSlot(out: Iface, slot: number, len: number): void {
-    const n = this.nhEntry!;
-    const eth = this.vnet ? slot + VNET_HDR_LEN : slot;
-    if (n.resolved) {
-      setMacs(out.tx.arena, eth, n.mac, 0, out.mac, 0);
+  /** Sends the frame built in the transmit slot at `slot` of `nh`'s interface (MACs are filled in here). */
+  private sendSlot(nh: Neigh, slot: number, len: number): void {
+    const out = this.ifaces[nh.ifindex]!;
+    if (nh.resolved) {
+      setMacs(out.tx.arena, slot + this.pre, nh.mac, 0, out.mac, 0);
       out.tx.pushSlot(len);
       return;
     }
-    this.queue(out, out.tx.arena.slice(slot, slot + len));
+    this.queue(nh, out, out.tx.arena.slice(slot, slot + len));
   }
 
   /** Holds a frame copy until the next hop answers ARP (or NDP). */
-  private queue(out: Iface, frame: Uint8Array): void {
-    const e = this.nhEntry!;
-    if (e.pending.length >= NEIGH_QUEUE_MAX) {
-      e.pending.shift();
+  private queue(nh: Neigh, out: Iface, frame: Uint8Array): void {
+    if (nh.pending.length >= NEIGH_QUEUE_MAX) {
+      nh.pending.shift();
       this.drops.add(DROP.neigh_unresolved);
     }
-    e.pending.push(frame);
-    this.solicit(e, out);
+    nh.pending.push(frame);
+    this.solicit(nh, out);
   }
 
   /** Sends an ARP request (IPv6: a neighbour solicitation) for `n` unless one went out recently. */
@@ -505,20 +532,16 @@ export class Forwarder {
   /** Writes a frame of `len` bytes with `write` into `out`'s arena and queues it as it is (no next hop). */
   sendRaw(out: Iface, write: (dst: Uint8Array, at: number) => number): void {
     const tx = out.tx;
-    const slot = tx.slot();
-    const at = this.vnet ? slot + VNET_HDR_LEN : slot;
-    if (this.vnet) tx.arena.fill(0, slot, at);
-    const n = write(tx.arena, at);
-    tx.pushSlot(at - slot + n);
+    const slot = this.openSlot(tx);
+    const n = write(tx.arena, slot + this.pre);
+    tx.pushSlot(this.pre + n);
   }
 
   private sendArp(out: Iface, op: number, spa: number, tha: Uint8Array | null, tpa: number): void {
     const tx = out.tx;
-    const slot = tx.slot();
-    const at = this.vnet ? slot + VNET_HDR_LEN : slot;
-    if (this.vnet) tx.arena.fill(0, slot, at);
-    const n = writeArp(tx.arena, at, op, out.mac, spa, tha, tpa);
-    tx.pushSlot(at - slot + n);
+    const slot = this.openSlot(tx);
+    const n = writeArp(tx.arena, slot + this.pre, op, out.mac, spa, tha, tpa);
+    tx.pushSlot(this.pre + n);
   }
 
   /** Announces a VIP the engine answers ARP for (gratuitous ARP). */
@@ -557,9 +580,8 @@ export class Forwarder {
       this.drops.add(DROP.no_route, frames.length);
       return;
     }
-    const macAt = this.vnet ? VNET_HDR_LEN : 0;
     for (const fr of frames) {
-      setMacs(fr, macAt, n.mac, 0, out.mac, 0);
+      setMacs(fr, this.pre, n.mac, 0, out.mac, 0);
       out.tx.pushCopy(fr, 0, fr.length);
     }
   }
@@ -578,11 +600,6 @@ export class Forwarder {
       } else this.solicit(n);
     }
   }
-}
-
-/** A FULLNAT dest can be served: its service has local addresses (--laddr) for its conns. */
-export function hasLocalAddrs(d: Dest | undefined): boolean {
-  return d !== undefined && d.svc.laddrs.length > 0;
 }
 
 export function show6(a: ArrayLike<number>): string {

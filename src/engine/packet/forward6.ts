@@ -3,7 +3,9 @@
 // out-hook), forwarded by NAT, DR or FULLNAT; Neighbour Discovery in place of ARP, both to
 // resolve next hops and to answer for VIPs and local addresses no interface holds; ICMPv6
 // "packet too big" to a sender whose packet does not fit (IPv6 routers never fragment); ICMPv6
-// errors about NAT conns translated both ways.
+// errors about NAT conns translated both ways. The transmit functions are IPv4's twins in xmit.ts.
+// This class owns its own state; what it shares with IPv4 (transmit, counters, the conn's
+// PacketInfo) it reaches through the Forwarder's methods, never by writing its fields.
 
 import {
   IP_VS_CONN_F_DROUTE,
@@ -12,7 +14,7 @@ import {
   IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_TUNNEL,
 } from '../../core/constants.js';
-import { type Ipvs, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../core/ipvs.js';
+import { type Ipvs, VERDICT_ACCEPT } from '../../core/ipvs.js';
 import { DROP } from '../../wire/drops.js';
 import { ETH_P_IPV6 } from '../../wire/eth.js';
 import { type Frame, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/frame.js';
@@ -21,11 +23,10 @@ import { gsoHeaderLen, gsoSize, gsoType, VNET_GSO_NONE } from '../../xmit/gso.js
 import { writePacketTooBig6 } from '../../xmit/icmp.js';
 import { fullnatIcmp6In, fullnatIcmp6Out, IcmpQuote6, natIcmp6In, natIcmp6Out } from '../../xmit/icmp6.js';
 import { decHop6 } from '../../xmit/ip.js';
-import { dnat6, snat6 } from '../../xmit/nat.js';
-import { fixReply } from '../../xmit/proxy-insert.js';
-import { type Forwarder, hasLocalAddrs, show6 } from './forward.js';
+import { type Forwarder, show6 } from './forward.js';
 import type { Iface } from './iface.js';
-import { NeighTable6 } from './neigh.js';
+import { type Neigh, NeighTable6 } from './neigh.js';
+import { bindIn, bindOut, hasLocalAddrs, verdictDrop } from './xmit.js';
 import { RouteTable6 } from './routes.js';
 
 /** True when `list` (four words per address) holds `a`. */
@@ -44,14 +45,19 @@ export class Path6 {
   private readonly q = new IcmpQuote6();
   /** IPv6 service addresses, four words each: the in-hook's prefilter. */
   vips = new Uint32Array(0);
+  /** Four address words, the port (0: any) and the protocol per service: what the kernel filter takes. */
+  vipPorts = new Uint32Array(0);
   /** Masq and FULLNAT dests: four address words and the port (0: any) each. */
   rips = new Uint32Array(0);
+  /** The director's own addresses but FULLNAT local ones, four words each: the kernel's, as in Forwarder.own. */
+  own = new Uint32Array(0);
   /** VIPs and FULLNAT local addresses no interface holds: the engine answers NDP for them. */
   announce = new Uint32Array(0);
-  private readonly d = new Uint32Array(4);
-  private readonly c = new Uint32Array(4);
-  private readonly l = new Uint32Array(4);
-  private readonly v = new Uint32Array(4);
+  /** Scratch for the conn's addresses (dest, client, local, virtual): the transmit functions fill them. */
+  readonly d = new Uint32Array(4);
+  readonly c = new Uint32Array(4);
+  readonly l = new Uint32Array(4);
+  readonly v = new Uint32Array(4);
   private rx: Iface | null = null;
 
   constructor(
@@ -68,7 +74,7 @@ export class Path6 {
       return;
     }
     const toVip = has6(this.vips, f.daddr6);
-    if (!toVip && !this.fromRip(f)) return;
+    if (!toVip && (!this.fromRip(f) || has6(this.own, f.daddr6))) return;
     const drops = this.fwd.drops;
     if (f.fragment) {
       drops.add(DROP.fragment);
@@ -87,13 +93,23 @@ export class Path6 {
     if (toVip) {
       const ref = this.ipvs.processIn(p, this.fwd.now);
       if (ref >= 0) this.xmitIn(f, ref);
-      else if (ref === VERDICT_NO_DEST) drops.add(DROP.no_dest);
-      else if (ref === VERDICT_DROP) drops.add(DROP.conn_dropped);
-      else if (ref === VERDICT_NO_LPORT) drops.add(DROP.no_lport);
       else if (ref === VERDICT_ACCEPT && this.fromRip(f)) this.out(f);
+      else if (ref !== VERDICT_ACCEPT || this.takenIn(f)) drops.add(verdictDrop(ref));
       return;
     }
     this.out(f);
+  }
+
+  /** Would the kernel filter have taken this frame to a VIP (its port is a service's)? */
+  private takenIn(f: Frame): boolean {
+    const r = this.vipPorts;
+    const a = f.daddr6;
+    for (let i = 0; i < r.length; i += 6) {
+      if (r[i] === a[0] && r[i + 1] === a[1] && r[i + 2] === a[2] && r[i + 3] === a[3] && (r[i + 4] === 0 || r[i + 4] === f.dport) && r[i + 5] === f.proto) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -102,16 +118,31 @@ export class Path6 {
    */
   private icmp(f: Frame): void {
     const toVip = has6(this.vips, f.daddr6);
-    if (!toVip && !this.fromRipAddr(f.saddr6)) return;
+    if (!toVip && (!this.fromRipAddr(f.saddr6) || has6(this.own, f.daddr6))) return;
+    const drops = this.fwd.drops;
+    if (!f.l4ChecksumOk()) {
+      drops.add(DROP.bad_l4_checksum);
+      return;
+    }
     const q = this.q;
-    if (!q.read(f) || !f.l4ChecksumOk()) return;
+    if (!q.read(f)) {
+      drops.add(DROP.bad_icmp);
+      return;
+    }
     const ipvs = this.ipvs;
     const p = this.fwd.p;
     p.setV6(q.proto, q.daddr, q.dport, q.saddr, q.sport);
     if (toVip) {
       // The quote is a reply we sent: VIP:vport → client:cport.
       const ref = ipvs.findIn(p);
-      if (ref < 0 || !decHop6(f)) return;
+      if (ref < 0) {
+        drops.add(DROP.icmp_no_conn);
+        return;
+      }
+      if (!decHop6(f)) {
+        drops.add(DROP.ttl_exceeded);
+        return;
+      }
       const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
       if (fwd === IP_VS_CONN_F_TUNNEL) {
         this.fwd.tunnel(f, ipvs.connDest(ref));
@@ -119,23 +150,33 @@ export class Path6 {
       }
       const dest = ipvs.connDest(ref);
       const fullnat = fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(dest);
-      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) return;
+      if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat) {
+        drops.add(DROP.fwd_unsupported);
+        return;
+      }
       const daddr = ipvs.connAddr6(ref, 2, this.d);
-      const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
-      if (!out) return;
+      const nh = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
+      if (!nh) return;
       if (fwd === IP_VS_CONN_F_MASQ) natIcmp6In(f, q, daddr, ipvs.connDport(ref));
       else if (fullnat) fullnatIcmp6In(f, q, daddr, ipvs.connDport(ref), ipvs.connAddr6(ref, 3, this.l), ipvs.connLport(ref));
-      this.fwd.send(f, out);
+      this.fwd.send(f, nh);
       return;
     }
     // The quote is a request we delivered: client:cport → RIP:rport (FULLNAT: laddr:lport → RIP:rport).
     const ref = ipvs.findOut(p);
     const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
-    if ((fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) || !decHop6(f)) return;
+    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) {
+      drops.add(DROP.icmp_no_conn);
+      return;
+    }
+    if (!decHop6(f)) {
+      drops.add(DROP.ttl_exceeded);
+      return;
+    }
     if (fwd === IP_VS_CONN_F_MASQ) natIcmp6Out(f, q, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
     else fullnatIcmp6Out(f, q, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref), ipvs.connAddr6(ref, 0, this.c), ipvs.connCport(ref));
-    const out = this.hop(f.daddr6, false);
-    if (out) this.fwd.send(f, out);
+    const nh = this.hop(f.daddr6, false);
+    if (nh) this.fwd.send(f, nh);
   }
 
   private fromRipAddr(a: ArrayLike<number>): boolean {
@@ -158,64 +199,38 @@ export class Path6 {
   }
 
   private xmitIn(f: Frame, ref: number): void {
-    const ipvs = this.ipvs;
-    const fwd = ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
-    const dest = ipvs.connDest(ref);
-    const fullnat = fwd === IP_VS_CONN_F_FULLNAT && hasLocalAddrs(dest);
-    const tunnel = fwd === IP_VS_CONN_F_TUNNEL;
-    if (!dest || (!dest.addr.isV6 && !tunnel) || (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && !fullnat && !tunnel)) {
-      this.fwd.drops.add(DROP.fwd_unsupported);
+    const fw = this.fwd;
+    const x = bindIn(this.ipvs, ref, true);
+    if (!x) {
+      fw.drops.add(DROP.fwd_unsupported);
       return;
     }
     const rx = this.rx!;
     if (!this.neigh.get(f.saddr6) && rx.onLink6(f.saddr6)) this.neigh.learn(f.saddr6, rx.ifindex, f.buf, f.off + 6);
     if (!decHop6(f)) {
-      this.fwd.drops.add(DROP.ttl_exceeded);
+      fw.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (tunnel) {
-      if (this.fwd.tunnel(f, dest)) this.fwd.counters.forwardedIn++;
-      return;
-    }
-    const daddr = ipvs.connAddr6(ref, 2, this.d);
-    const out = this.hop(daddr, fwd === IP_VS_CONN_F_DROUTE);
-    if (!out || this.tooBig(f, out.mtu, f.daddr6)) return;
-    if (fullnat) snat6(f, ipvs.connAddr6(ref, 3, this.l), ipvs.connLport(ref));
-    if (fwd !== IP_VS_CONN_F_DROUTE) dnat6(f, daddr, ipvs.connDport(ref));
-    if (fullnat && f.proto === IPPROTO_TCP && this.fwd.proxyIn(f, ref, out)) {
-      this.fwd.counters.forwardedIn++;
-      return;
-    }
-    if (this.fwd.send(f, out)) this.fwd.counters.forwardedIn++;
+    if (x(fw, f, ref)) fw.counters.forwardedIn++;
   }
 
   private out(f: Frame): void {
-    const ipvs = this.ipvs;
-    const ref = ipvs.processOut(this.fwd.p, this.fwd.now);
-    const fwd = ref < 0 ? -1 : ipvs.connFlags(ref) & IP_VS_CONN_F_FWD_MASK;
-    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_FULLNAT) {
-      this.fwd.drops.add(DROP.out_no_conn);
+    const fw = this.fwd;
+    const ref = this.ipvs.processOut(fw.p, fw.now);
+    const x = bindOut(this.ipvs, ref, true);
+    if (!x) {
+      fw.drops.add(DROP.out_no_conn);
       return;
     }
     if (!decHop6(f)) {
-      this.fwd.drops.add(DROP.ttl_exceeded);
+      fw.drops.add(DROP.ttl_exceeded);
       return;
     }
-    const client = fwd === IP_VS_CONN_F_FULLNAT ? ipvs.connAddr6(ref, 0, this.c) : f.daddr6;
-    const out = this.hop(client, false);
-    const src = this.rx!.sourceFor6(f.saddr6);
-    if (!out || (src && this.tooBig(f, out.mtu, src))) return;
-    snat6(f, ipvs.connAddr6(ref, 1, this.v), ipvs.connVport(ref));
-    if (fwd === IP_VS_CONN_F_FULLNAT) {
-      dnat6(f, client, ipvs.connCport(ref));
-      const pp = f.proto === IPPROTO_TCP && this.fwd.pp.size > 0 ? this.fwd.pp.get(ref) : undefined;
-      if (pp) fixReply(f, pp);
-    }
-    if (this.fwd.send(f, out)) this.fwd.counters.forwardedOut++;
+    if (x(fw, f, ref)) fw.counters.forwardedOut++;
   }
 
-  /** The interface toward `dst` and its next hop (in the forwarder's nhEntry), or null, counted. */
-  hop(dst: ArrayLike<number>, onLinkOnly: boolean): Iface | null {
+  /** The next hop toward `dst` (its ifindex an interface of ours), or null, counted. */
+  hop(dst: ArrayLike<number>, onLinkOnly: boolean): Neigh | null {
     const r = this.routes;
     const ifindex = r.lookup(dst);
     const out = ifindex > 0 ? this.fwd.ifaces[ifindex] : undefined;
@@ -232,9 +247,8 @@ export class Path6 {
       );
       return null;
     }
-    const nh = r.viaGateway ? r.gateway : dst;
-    this.fwd.nhEntry = this.neigh.get(nh) ?? this.neigh.entry(nh, out.ifindex);
-    return out;
+    const a = r.viaGateway ? r.gateway : dst;
+    return this.fwd.neighOn(this.neigh.get(a) ?? this.neigh.entry(a, out.ifindex), out);
   }
 
   /** True (dropped, counted) when `f` does not fit `mtu`; the sender gets "packet too big" from `src`. */
@@ -242,9 +256,9 @@ export class Path6 {
     const len = gsoType(f) !== VNET_GSO_NONE ? gsoHeaderLen(f) + gsoSize(f) : f.totLen;
     if (len <= mtu) return false;
     this.fwd.drops.add(DROP.mtu_exceeded);
-    const out = this.hop(f.saddr6, false);
-    if (!out) return true;
-    this.fwd.sendBuilt(out, (dst, at) => writePacketTooBig6(f, src, mtu, dst, at), ETH_P_IPV6);
+    const nh = this.hop(f.saddr6, false);
+    if (!nh) return true;
+    this.fwd.sendBuilt(nh, (dst, at) => writePacketTooBig6(f, src, mtu, dst, at), ETH_P_IPV6);
     this.fwd.counters.icmpFragNeeded++;
     return true;
   }

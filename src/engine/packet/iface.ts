@@ -1,8 +1,7 @@
-// One interface the packet engine runs on: its receive ring, its transmit queue, and what the
+// One interface the packet engine runs on: its receive port, its transmit port, and what the
 // data path needs of it (MAC, MTU, IPv4 addresses).
 
-import type { RxRing } from './rxring.js';
-import type { TxQueue } from './tx.js';
+import type { RxPort, TxPort } from './port.js';
 
 export class Iface {
   /** IPv4 addresses and prefix lengths configured on the interface. */
@@ -17,8 +16,8 @@ export class Iface {
     readonly ifindex: number,
     readonly mac: Uint8Array,
     public mtu: number,
-    readonly rx: RxRing,
-    readonly tx: TxQueue,
+    readonly rx: RxPort,
+    readonly tx: TxPort,
   ) {}
 
   /** Index of the configured address whose subnet holds `addr`, or -1. */

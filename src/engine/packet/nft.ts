@@ -21,6 +21,8 @@ export interface IngressMatch {
   /** RS → director (NAT/FULLNAT replies): source address and port of the real server. */
   saddr?: string;
   sport?: number;
+  /** Addresses the match leaves to the kernel (the director's own, for its own conns to a dest). */
+  notDaddr?: string[];
 }
 
 export interface NftSpec {
@@ -34,6 +36,7 @@ function rule(m: IngressMatch): string {
   if (m.dport !== undefined && m.dport !== 0) parts.push(`th dport ${m.dport}`);
   if (m.saddr !== undefined) parts.push(`${m.family} saddr ${m.saddr}`);
   if (m.sport !== undefined && m.sport !== 0) parts.push(`th sport ${m.sport}`);
+  if (m.notDaddr !== undefined && m.notDaddr.length > 0) parts.push(`${m.family} daddr != { ${m.notDaddr.join(', ')} }`);
   // Fragments carry no ports: non-first fragments of a taken flow are matched by address only.
   return `${parts.join(' ')} counter drop`;
 }

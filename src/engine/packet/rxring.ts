@@ -30,6 +30,7 @@ import {
 } from './constants.js';
 import { MAP_SHARED, POLLIN, PROT_READ, PROT_WRITE, SOCK_RAW } from '../../sys/constants.js';
 import { check, libc, type Mapping } from '../../sys/libc.js';
+import type { RxPort } from './port.js';
 import { int32, SOCKADDR_LL_LEN, sockaddrLl } from './sockaddr.js';
 
 export interface RxOptions {
@@ -54,7 +55,7 @@ export type FrameHandler = (
   vlanTci: number,
 ) => void;
 
-export class RxRing {
+export class RxRing implements RxPort {
   readonly fd: number;
   readonly ifindex: number;
   readonly buf: Uint8Array;

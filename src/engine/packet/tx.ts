@@ -15,6 +15,8 @@ import {
 } from './constants.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SOCK_RAW } from '../../sys/constants.js';
 import { check, libc, type Mapping } from '../../sys/libc.js';
+import type { RxPort, TxPort } from './port.js';
+import type { RxRing } from './rxring.js';
 import { int32, SOCKADDR_LL_LEN, sockaddrLl } from './sockaddr.js';
 
 const MMSG = 64;
@@ -28,7 +30,7 @@ export interface TxOptions {
   batch?: number;
 }
 
-export class TxQueue {
+export class TxQueue implements TxPort {
   readonly fd: number;
   readonly ifindex: number;
   /** Copy arena: slot i starts at i * TX_SLOT_SIZE. */
@@ -106,6 +108,11 @@ export class TxQueue {
     if (++this.n === this.batch) this.flush();
   }
 
+  /** Queues a frame in `rx`'s ring (a RxRing: the iovec points into its shared memory). */
+  pushRx(rx: RxPort, off: number, len: number): void {
+    this.pushAddr((rx as RxRing).addr + off, len);
+  }
+
   /** Reserves the next arena slot for a frame built in place; returns its offset in `arena`. */
   slot(): number {
     return this.n * TX_SLOT_SIZE;
@@ -139,6 +146,13 @@ export class TxQueue {
     }
     this.sent += done;
     return done;
+  }
+
+  /** Drops what is queued: after an error the ring blocks it points into are handed back unsent. */
+  discard(): number {
+    const n = this.n;
+    this.n = 0;
+    return n;
   }
 
   close(): void {

@@ -12,6 +12,15 @@ export interface Pkt {
   ttl?: number;
   /** Leave the UDP checksum at zero ("none"). */
   noUdpCsum?: boolean;
+  /** Ethernet destination and source (default MAC_B, MAC_A). */
+  dmac?: Uint8Array;
+  smac?: Uint8Array;
+  /** Clear DF (default set). */
+  noDf?: boolean;
+  /** Set MF: a first fragment. */
+  mf?: boolean;
+  seq?: number;
+  ack?: number;
 }
 
 export const MAC_A = Uint8Array.from([2, 0, 0, 0, 0, 0xa]);
@@ -28,13 +37,13 @@ export function frame4(p: Pkt): Uint8Array {
   const l4h = proto === 6 ? 20 : 8;
   const l4len = l4h + pay.length;
   const b = new Uint8Array(14 + 20 + l4len);
-  b.set(MAC_B, 0);
-  b.set(MAC_A, 6);
+  b.set(p.dmac ?? MAC_B, 0);
+  b.set(p.smac ?? MAC_A, 6);
   write16(b, 12, 0x0800);
   b[14] = 0x45;
   write16(b, 16, 20 + l4len);
   write16(b, 18, 0x1234);
-  write16(b, 20, 0x4000);
+  write16(b, 20, (p.noDf ? 0 : 0x4000) | (p.mf ? 0x2000 : 0));
   b[22] = p.ttl ?? 64;
   b[23] = proto;
   write32(b, 26, p.saddr);
@@ -44,7 +53,8 @@ export function frame4(p: Pkt): Uint8Array {
   write16(b, l4, p.sport);
   write16(b, l4 + 2, p.dport);
   if (proto === 6) {
-    write32(b, l4 + 4, 1000);
+    write32(b, l4 + 4, p.seq ?? 1000);
+    write32(b, l4 + 8, p.ack ?? 0);
     b[l4 + 12] = 0x50;
     b[l4 + 13] = p.flags ?? 0x02;
     write16(b, l4 + 14, 65535);
@@ -90,6 +100,10 @@ export interface Pkt6 {
   hop?: number;
   /** Extension headers before the transport header: 'hbh' (hop-by-hop), 'frag' (a first fragment). */
   ext?: ('hbh' | 'frag' | 'frag-later')[];
+  dmac?: Uint8Array;
+  smac?: Uint8Array;
+  flags?: number;
+  seq?: number;
 }
 
 export function ip6(s: string): Uint32Array {
@@ -108,8 +122,8 @@ export function frame6(p: Pkt6): Uint8Array {
   const l4len = l4h + pay.length;
   const ext = p.ext ?? [];
   const b = new Uint8Array(14 + 40 + 8 * ext.length + l4len);
-  b.set(MAC_B, 0);
-  b.set(MAC_A, 6);
+  b.set(p.dmac ?? MAC_B, 0);
+  b.set(p.smac ?? MAC_A, 6);
   write16(b, 12, 0x86dd);
   b[14] = 0x60;
   write16(b, 18, 8 * ext.length + l4len);
@@ -134,9 +148,9 @@ export function frame6(p: Pkt6): Uint8Array {
   write16(b, l4, p.sport);
   write16(b, l4 + 2, p.dport);
   if (proto === 6) {
-    write32(b, l4 + 4, 1000);
+    write32(b, l4 + 4, p.seq ?? 1000);
     b[l4 + 12] = 0x50;
-    b[l4 + 13] = 0x02;
+    b[l4 + 13] = p.flags ?? 0x02;
     write16(b, l4 + 14, 65535);
   } else write16(b, l4 + 4, l4len);
   b.set(pay, l4 + l4h);
@@ -146,4 +160,38 @@ export function frame6(p: Pkt6): Uint8Array {
   if (proto === 17 && c === 0) c = 0xffff;
   write16(b, proto === 6 ? l4 + 16 : l4 + 6, c);
   return b;
+}
+
+/** An ICMPv6 error (type/code, `info`: the MTU of "packet too big") from `from` to `to`, quoting `quoted`. */
+export function icmp6Error(from: Uint32Array, to: Uint32Array, type: number, code: number, quoted: Uint8Array, info = 0): Uint8Array {
+  const q = quoted.subarray(14, 14 + 48);
+  const b = new Uint8Array(14 + 40 + 8 + q.length);
+  b.set(MAC_B, 0);
+  b.set(MAC_A, 6);
+  b[12] = 0x86;
+  b[13] = 0xdd;
+  b[14] = 0x60;
+  write16(b, 18, 8 + q.length);
+  b[20] = 58;
+  b[21] = 64;
+  for (let k = 0; k < 4; k++) {
+    write32(b, 22 + 4 * k, from[k]!);
+    write32(b, 38 + 4 * k, to[k]!);
+  }
+  b[54] = type;
+  b[55] = code;
+  write32(b, 58, info);
+  b.set(q, 62);
+  let acc = 58 + 8 + q.length;
+  for (let k = 0; k < 4; k++) acc += (from[k]! >>> 16) + (from[k]! & 0xffff) + (to[k]! >>> 16) + (to[k]! & 0xffff);
+  write16(b, 56, checksum(b, 54, 8 + q.length, acc));
+  return b;
+}
+
+/** `b` with its Ethernet destination and source set (a copy). */
+export function macs(b: Uint8Array, dmac: Uint8Array, smac: Uint8Array): Uint8Array {
+  const c = b.slice();
+  c.set(dmac, 0);
+  c.set(smac, 6);
+  return c;
 }

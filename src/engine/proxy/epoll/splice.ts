@@ -284,7 +284,7 @@ export class Splicer {
     /** The last data went with MSG_MORE: the kernel holds it until the FIN. */
     let corked = false;
     while (c.readable[s] && !c.eof[s]) {
-      const fin = c.fin[s];
+      const fin = c.fin[s] === true;
       const n = S.read(c.fd[s]!, buf, SPLICE_BUF_SIZE);
       if (n > 0) {
         // Edge-triggered: a short read drained the socket, and new data will raise a new edge;
