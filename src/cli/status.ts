@@ -31,7 +31,8 @@ export async function statusMain(argv: string[]): Promise<number> {
     return 0;
   }
   const lines = [
-    `director: pid ${st.pid}, netns ${st.netns}, engine ${st.engine}`,
+    `director: pid ${st.pid}, netns ${st.netns}, engine ${st.engine}${st.loadError ? ' NOT LOADED' : ''}`,
+    ...(st.loadError ? [`engine: ${st.loadError}`] : []),
     `services: ${st.services}, connections: ${st.conns}`,
     `interfaces: ${st.interfaces.length ? st.interfaces.join(', ') : '(none)'}`,
   ];
