@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { blob, sha256 } from '../../src/lab/blob.js';
-import { labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
+import { agentRunDir, labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab, LABS, type LabDef } from '../../src/lab/labs.js';
 import { ensureBuilt, inNs, requireNetns, TSVS, TSVSADM } from './harness.js';
 
@@ -265,7 +265,7 @@ describe('seed labs on the packet engine', { skip }, () => {
     // The agent's arp_ignore/arp_announce silence the real servers.
     for (const s of lab.realServers) {
       const r = await inNs(nsName(lab, s.host), [process.execPath, TSVS, 'realserver', 'start', '--vip', vip], {
-        env: { TSVS_RUN_DIR: `/run/tsvs/lab-${lab.name}-${s.host}` },
+        env: { TSVS_RUN_DIR: agentRunDir(lab, s.host) },
       });
       assert.equal(r.code, 0, r.stderr);
     }
@@ -275,5 +275,50 @@ describe('seed labs on the packet engine', { skip }, () => {
     assert.deepEqual(Object.values(r.counts), [15, 15]);
     assert.match(r.stats, /^TCP +\S+ +30 /m);
     await labDown(lab);
+  });
+
+  it('tun: lab status and run say when it is down; up, it is healthy and realserver in a real server sees the lab\'s agent', async () => {
+    ensureBuilt();
+    const lab = findLab('tun')!;
+    used.add(lab);
+    await labDown(lab);
+    const tsvs = (args: string[], ns: string | null = null) =>
+      inNs(ns, [process.execPath, TSVS, ...args], { env: { TSVS_RUN_DIR: '' } });
+    const down = await tsvs(['lab', 'status', 'tun']);
+    assert.deepEqual([down.stdout, down.code], ['tun is down (tsvs lab up tun builds it)\n', 1]);
+    const run = await tsvs(['lab', 'run', 'tun']);
+    assert.deepEqual([run.stderr, run.stdout, run.code], ['tsvs lab run: tun is down: tsvs lab up tun builds it\n', '', 1]);
+
+    await labUp(lab, () => {}, env);
+    const up = await tsvs(['lab', 'status', 'tun']);
+    assert.equal(up.code, 0, up.stdout);
+    assert.match(up.stdout, /^tun is up and healthy:\n {2}\d+ namespaces\n {2}director director: engine packet, 1 service\(s\), all served\n/);
+    assert.match(up.stdout, /\n {2}rs1: real-server agent ready \(VIP 192\.168\.10\.100\)\n/);
+
+    // By hand inside a real server, with no TSVS_RUN_DIR: the lab's agent is the one seen.
+    const rs1 = nsName(lab, 'rs1');
+    const chk = await tsvs(['realserver', 'check', '--vip', '192.168.10.100', '--mode', 'tun'], rs1);
+    assert.equal(chk.code, 0, chk.stdout);
+    assert.match(chk.stdout, /PASS {2}tunnel decapsulation: in user space by the tsvs agent/);
+    const st = await tsvs(['realserver', 'status'], rs1);
+    assert.equal(st.code, 0, st.stdout);
+    assert.match(st.stdout, /\nready: TUN real server for 192\.168\.10\.100 \(lab tun\)\n$/);
+    const again = await tsvs(['realserver', 'start', '--vip', '192.168.10.100', '--tunnel', 'ipip'], rs1);
+    assert.equal(again.stdout, 'already configured\n', 'no second tunnel agent');
+    const stop = await tsvs(['realserver', 'stop'], rs1);
+    assert.equal(stop.code, 1);
+    assert.match(stop.stderr, /belong to lab tun: `tsvs lab down tun` removes them/);
+    assert.match((await inNs(rs1, ['ip', '-o', 'addr', 'show', 'dev', 'lo'])).stdout, /192\.168\.10\.100\/32/, 'the VIP stays');
+    const r = await labRun(lab, 4, env);
+    assert.equal(r.failures, 0, 'every request arrives once and is answered');
+
+    // A real server whose agent is gone makes the lab unhealthy, and says which.
+    assert.equal((await tsvs(['realserver', 'stop', '--force'], nsName(lab, 'rs2'))).code, 0);
+    const sick = await tsvs(['lab', 'status', 'tun']);
+    assert.equal(sick.code, 1);
+    assert.match(sick.stdout, /^tun is up but not healthy:\n/);
+    assert.match(sick.stdout, /\n {2}problem: rs2: real-server agent not ready: /);
+    await labDown(lab);
+    assert.equal((await tsvs(['lab', 'status', 'tun'])).code, 1);
   });
 });
