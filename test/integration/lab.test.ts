@@ -6,7 +6,7 @@
 // solved by the real-server agent. Labs always clean up, even when a test fails.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { blob, sha256 } from '../../src/lab/blob.js';
 import { agentRunDir, labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab, LABS, type LabDef } from '../../src/lab/labs.js';
-import { ensureBuilt, inNs, requireNetns, TSVS, TSVSADM } from './harness.js';
+import { ensureBuilt, inNs, requireNetns, ROOT, TSVS, TSVSADM } from './harness.js';
 
 const skip = requireNetns();
 const env = { TSVS_ENGINE: 'packet' };
@@ -303,6 +303,17 @@ describe('seed labs on the packet engine', { skip }, () => {
     const st = await tsvs(['realserver', 'status'], rs1);
     assert.equal(st.code, 0, st.stdout);
     assert.match(st.stdout, /\nready: TUN real server for 192\.168\.10\.100 \(lab tun\)\n$/);
+    // A user who is not root sees the same verdict (the agent runs as root).
+    const copy = mkdtempSync(join(tmpdir(), 'tsvs-client-'));
+    try {
+      for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
+      await inNs(null, ['chmod', '-R', 'a+rX', copy]);
+      const user = await inNs(rs1, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'bin/tsvs'), 'realserver', 'status'], { env: { TSVS_RUN_DIR: '' } });
+      assert.equal(user.code, 0, user.stdout + user.stderr);
+      assert.match(user.stdout, /\nready: TUN real server for 192\.168\.10\.100 \(lab tun\)\n$/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
     const again = await tsvs(['realserver', 'start', '--vip', '192.168.10.100', '--tunnel', 'ipip'], rs1);
     assert.equal(again.stdout, 'already configured\n', 'no second tunnel agent');
     const stop = await tsvs(['realserver', 'stop'], rs1);
