@@ -32,7 +32,6 @@ interface Args {
   tunPort: number;
   json: boolean;
   lab: string | undefined;
-  force: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -46,7 +45,6 @@ function parseArgs(argv: string[]): Args {
     tunPort: 0,
     json: false,
     lab: undefined,
-    force: false,
   };
   const addr = (opt: string, s: string) => {
     const a = Addr.parse(s);
@@ -63,7 +61,6 @@ function parseArgs(argv: string[]): Args {
     if (a === '--vip') o.vips.push(addr(a, need()));
     else if (a === '--dev') o.dev = need();
     else if (a === '--json') o.json = true;
-    else if (a === '--force') o.force = true;
     else if (a === '--lab') o.lab = need();
     else if (a === '--dip') o.dip = addr(a, need());
     else if (a === '--tunnel') {
@@ -121,14 +118,10 @@ export async function realserverMain(argv: string[]): Promise<number> {
     case 'stop': {
       needRoot('stop');
       const saved = await loadState(opts.stateFile);
-      if (saved?.owner && !a.force) {
-        process.stderr.write(
-          `tsvs realserver: this host's real-server settings belong to lab ${saved.owner}: \`tsvs lab down ${saved.owner}\` removes them (or stop --force)\n`,
-        );
-        return 1;
-      }
+      // The whole agent, whoever started it: its tunnel agent, VIPs and sysctls together.
       const done = await stopDecap(runDir);
       done.push(...(await realserverStop(opts)));
+      if (saved?.owner && done.length) done.push(`note: these were lab ${saved.owner}'s settings: tsvs lab up ${saved.owner} rebuilds the lab`);
       if (!saved && done.length === 0) {
         out([`nothing to undo: tsvs realserver start was not run in this network namespace (no ${opts.stateFile})`]);
       } else out(done.length ? done : ['nothing to undo']);

@@ -161,7 +161,7 @@ describe('TUN on the packet engine (lab tun)', { skip }, () => {
     });
     assert.equal(ok.code, 0, ok.stdout);
     assert.match(ok.stdout, /PASS {2}tunnel decapsulation: .*user space/);
-    await agent('rs1', ['stop', '--force']); // the lab's agent: stop refuses without --force
+    await agent('rs1', ['stop']);
     await agent('rs1', ['start', '--vip', VIP]);
     const bad = await inNs(nsName(lab, 'rs1'), [process.execPath, TSVS, 'realserver', 'check', '--vip', VIP, '--mode', 'tun'], {
       env: { TSVS_RUN_DIR: agentRunDir(lab, 'rs1') },
