@@ -145,10 +145,23 @@ export async function checkRealserver(
   return res;
 }
 
-export function formatCheck(results: CheckResult[]): string {
-  return results
-    .map((r) =>
-      r.ok ? `PASS  ${r.what}: ${r.found}\n` : `FAIL  ${r.what}: ${r.found}\n      fix: ${r.fix}\n`,
-    )
-    .join('');
+/**
+ * PASS/FAIL lines, each FAIL with its fix; a fix already printed (one sysctl for every
+ * interface, one per VIP checked) is not printed again. `shown`: the fixes printed so far.
+ */
+export function formatCheck(results: CheckResult[], shown = new Set<string>()): string {
+  let out = '';
+  for (const r of results) {
+    if (r.ok) {
+      out += `PASS  ${r.what}: ${r.found}\n`;
+      continue;
+    }
+    out += `FAIL  ${r.what}: ${r.found}\n`;
+    if (r.fix && shown.has(r.fix)) out += '      fix: the same as above\n';
+    else if (r.fix) {
+      shown.add(r.fix);
+      out += `      fix: ${r.fix}\n`;
+    }
+  }
+  return out;
 }

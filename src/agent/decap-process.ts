@@ -20,8 +20,9 @@ function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // EPERM: it runs, as root; a user's `tsvs realserver status` must still see it.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

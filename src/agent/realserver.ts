@@ -2,7 +2,8 @@
 // idempotent, reversible command. DR and TUN real servers hold the VIP on loopback (/32, /128
 // for IPv6) and must not answer ARP for it: arp_ignore=1 (answer only for addresses of the
 // receiving interface) and arp_announce=2 (always use the best local source address).
-// `stop` restores the sysctl values found by the first `start` (kept in a state file).
+// `stop` undoes what `start` did, and only that: it removes the VIPs start added and restores
+// the sysctl values the first `start` found (both kept in a state file).
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -14,6 +15,8 @@ export interface RealserverOptions {
   dev: string;
   /** Where the sysctl values from before `start` are kept. */
   stateFile: string;
+  /** `start`: who configured this host (a lab's name), recorded so that `stop` can say so. */
+  owner?: string;
 }
 
 const ARP_SYSCTLS = (dev: string): [string, string][] => [
@@ -23,12 +26,14 @@ const ARP_SYSCTLS = (dev: string): [string, string][] => [
   ['net.ipv4.conf.all.arp_announce', '2'],
 ];
 
-interface SavedState {
+export interface SavedState {
   sysctls: Record<string, string>;
   vips: string[];
+  /** The lab whose `tsvs lab up` started this agent. */
+  owner?: string;
 }
 
-async function loadState(file: string): Promise<SavedState | null> {
+export async function loadState(file: string): Promise<SavedState | null> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as SavedState;
   } catch {
@@ -58,6 +63,7 @@ export async function realserverStart(o: RealserverOptions): Promise<string[]> {
   const done: string[] = [];
   const prev = await loadState(o.stateFile);
   const saved: SavedState = prev ?? { sysctls: {}, vips: [] };
+  if (o.owner) saved.owner = o.owner;
   const v4 = o.vips.some((v) => !v.isV6);
   if (v4) {
     for (const [name, value] of ARP_SYSCTLS(o.dev)) {
@@ -87,11 +93,19 @@ export async function realserverStart(o: RealserverOptions): Promise<string[]> {
   return done;
 }
 
-/** Removes the VIPs and routes and restores the sysctls saved by `start`. */
+/**
+ * Removes the VIPs and routes `start` added (those of `o.vips`, or all) and restores the
+ * sysctls it saved. A VIP start did not add is left as it is: it is someone else's.
+ */
 export async function realserverStop(o: RealserverOptions): Promise<string[]> {
   const done: string[] = [];
   const saved = await loadState(o.stateFile);
-  const vips = o.vips.length ? o.vips : (saved?.vips ?? []).map((s) => Addr.parse(s)!);
+  const ours = saved?.vips ?? [];
+  for (const v of o.vips) {
+    if (!ours.includes(v.toString())) done.push(`${v} was not added by tsvs realserver start here: left as it is`);
+  }
+  const vips = (o.vips.length ? o.vips.filter((v) => ours.includes(v.toString())) : ours.map((s) => Addr.parse(s)))
+    .filter((v): v is Addr => v !== null);
   for (const vip of vips) {
     const p = plen(vip);
     if (await hasHostRoute(vip, o.dev)) {

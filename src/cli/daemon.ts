@@ -7,6 +7,7 @@ import { startDaemon } from '../control/daemon.js';
 import type { EngineName } from '../control/engine.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
 import { NoDaemon, request } from './client.js';
+import { ENVIRONMENT, UsageError, wantsHelp } from './usage.js';
 
 const USAGE = 'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]\n       tsvs daemon stop\n';
 
@@ -17,6 +18,10 @@ function defaultEngine(): EngineName {
 }
 
 export async function daemonMain(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${USAGE}\n${ENVIRONMENT}`);
+    return 0;
+  }
   const dir = runDir();
   const sock = socketPath(dir);
   if (argv[0] === 'stop') {
@@ -38,22 +43,13 @@ export async function daemonMain(argv: string[]): Promise<number> {
     const a = argv[i]!;
     if (a === '--engine') {
       const v = argv[++i];
-      if (v !== 'packet' && v !== 'proxy') {
-        process.stderr.write(`tsvs daemon: --engine ${v ?? ''}: use packet or proxy\n${USAGE}`);
-        return 2;
-      }
+      if (v !== 'packet' && v !== 'proxy') throw new UsageError(`--engine ${v ?? ''}: use packet or proxy\n${USAGE}`);
       engine = v;
     } else if (a === '--rules') {
       rulesFile = argv[++i];
-      if (!rulesFile) {
-        process.stderr.write(`tsvs daemon: --rules needs a file\n${USAGE}`);
-        return 2;
-      }
+      if (!rulesFile) throw new UsageError(`--rules needs a file\n${USAGE}`);
     } else if (a === '--detach') detach = true;
-    else {
-      process.stderr.write(`tsvs daemon: unknown option ${a}\n${USAGE}`);
-      return 2;
-    }
+    else throw new UsageError(`unknown option ${a}\n${USAGE}`);
   }
   try {
     await request(sock, { op: 'ping' }, 2000);

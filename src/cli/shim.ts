@@ -4,12 +4,16 @@
 import { lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError, wantsHelp } from './usage.js';
+
+const USAGE = 'usage: tsvs shim install DIR   DIR/ipvsadm becomes a symlink to tsvsadm\n';
 
 export async function shimMain(argv: string[]): Promise<number> {
-  if (argv[0] !== 'install' || !argv[1]) {
-    process.stderr.write('usage: tsvs shim install DIR\n');
-    return 2;
+  if (wantsHelp(argv)) {
+    process.stdout.write(USAGE);
+    return 0;
   }
+  if (argv[0] !== 'install' || !argv[1] || argv.length > 2) throw new UsageError(`expected install DIR\n${USAGE}`);
   const target = fileURLToPath(new URL('../../bin/tsvsadm', import.meta.url));
   const link = join(argv[1], 'ipvsadm');
   mkdirSync(argv[1], { recursive: true });

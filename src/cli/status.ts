@@ -2,8 +2,16 @@
 
 import type { DaemonStatus } from '../control/daemon.js';
 import { NoDaemon, NoPermission, request, targetSocket } from './client.js';
+import { ENVIRONMENT, UsageError, wantsHelp } from './usage.js';
+
+const USAGE = 'usage: tsvs status [--json]   what the director of this network namespace serves\n';
 
 export async function statusMain(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${USAGE}\n${ENVIRONMENT}`);
+    return 0;
+  }
+  for (const a of argv) if (a !== '--json') throw new UsageError(`unknown option ${a}\n${USAGE}`);
   let st: DaemonStatus;
   try {
     st = await request<DaemonStatus>(targetSocket(), { op: 'status' }, 10_000);
@@ -13,8 +21,8 @@ export async function statusMain(argv: string[]): Promise<number> {
       return 1;
     }
     if (e instanceof NoPermission) {
-      process.stderr.write('tsvs: permission denied: the director of this namespace belongs to root\n');
-      return 2;
+      process.stderr.write('tsvs: permission denied: the director of this namespace belongs to root (run tsvs status as root)\n');
+      return 1;
     }
     throw e;
   }
@@ -23,7 +31,8 @@ export async function statusMain(argv: string[]): Promise<number> {
     return 0;
   }
   const lines = [
-    `director: pid ${st.pid}, netns ${st.netns}, engine ${st.engine}`,
+    `director: pid ${st.pid}, netns ${st.netns}, engine ${st.engine}${st.loadError ? ' NOT LOADED' : ''}`,
+    ...(st.loadError ? [`engine: ${st.loadError}`] : []),
     `services: ${st.services}, connections: ${st.conns}`,
     `interfaces: ${st.interfaces.length ? st.interfaces.join(', ') : '(none)'}`,
   ];

@@ -1,15 +1,18 @@
 // `tsvs`: daemon, status, realserver, lab, shim, quickstart. Subcommands load lazily so that
 // each pays only for what it uses.
 
-const USAGE = `usage: tsvs <command> [options]
+import { ENVIRONMENT, EXIT_USAGE, exitQuietlyOnClosedPipe, UsageError, version } from './usage.js';
+
+const USAGE = `usage: tsvs <command> [options]      (tsvs <command> --help for its options)
 commands:
   daemon [--engine packet|proxy] [--rules FILE] [--detach]   run the director of this netns
   daemon stop                                                stop it
   status [--json]                                            engine, unserved rules, drops
   realserver start|stop|status|check --vip VIP               real-server agent
   shim install DIR                                           install DIR/ipvsadm → tsvsadm
-  lab up|down|status|run NAME                                the seeds' labs in namespaces
-  quickstart                                                 demo backends + proxy director
+  lab list | up|down|status|run NAME                         the seeds' labs in namespaces
+  quickstart [--port N]                                      demo backends + proxy director
+  --version                                                  this version
 `;
 
 type Main = (argv: string[]) => Promise<number>;
@@ -35,26 +38,31 @@ const COMMANDS: Record<string, [string, string]> = {
 
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
-  if (cmd === undefined || cmd === '-h' || cmd === '--help') {
-    process.stdout.write(USAGE);
-    return cmd === undefined ? 2 : 0;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    (cmd === undefined ? process.stderr : process.stdout).write(`${USAGE}\n${ENVIRONMENT}`);
+    return cmd === undefined ? EXIT_USAGE : 0;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write(`tsvs ${version()}\n`);
+    return 0;
   }
   const entry = COMMANDS[cmd];
   if (!entry) {
     process.stderr.write(`tsvs: unknown command '${cmd}'\n${USAGE}`);
-    return 2;
+    return EXIT_USAGE;
   }
   const fn = await load(entry[0], entry[1]);
   if (!fn) {
-    process.stderr.write(`tsvs: '${cmd}' is not built yet in this version\n`);
-    return 2;
+    process.stderr.write(`tsvs: '${cmd}' is not built in this checkout: run "npm run build"\n`);
+    return 1;
   }
   try {
     return await fn(argv.slice(1));
   } catch (e) {
     process.stderr.write(`tsvs ${cmd}: ${(e as Error).message}\n`);
-    return 1;
+    return e instanceof UsageError ? EXIT_USAGE : 1;
   }
 }
 
+exitQuietlyOnClosedPipe();
 process.exitCode = await main(process.argv.slice(2));

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { AdmReply } from '../control/protocol.js';
 import { NoDaemon, NoPermission, request, startDetached, targetSocket } from './client.js';
+import { exitQuietlyOnClosedPipe } from './usage.js';
 
 const CANT_INIT =
   "Can't initialize ipvs: Permission denied (you must be root)\n" +
@@ -44,4 +45,5 @@ async function main(): Promise<number> {
   return reply.code;
 }
 
+exitQuietlyOnClosedPipe();
 process.exitCode = await main();

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Ipvs } from '../core/ipvs.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
-import { type Engine, type EngineName, type EngineStatus, NullEngine } from './engine.js';
+import { type EngineName, type EngineStatus, loadEngine } from './engine.js';
 import { type Logger, stderrLogger } from './log.js';
 import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
@@ -37,22 +37,6 @@ export interface DaemonStatus extends EngineStatus {
   conns: number;
 }
 
-async function createEngine(name: EngineName, log: Logger): Promise<Engine> {
-  const path = name === 'proxy' ? '../engine/proxy/index.js' : '../engine/packet/index.js';
-  const factory = name === 'proxy' ? 'createProxyEngine' : 'createPacketEngine';
-  try {
-    const m = (await import(new URL(path, import.meta.url).href)) as Record<string, () => Engine>;
-    if (typeof m[factory] === 'function') return m[factory]();
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  }
-  return new NullEngine(
-    name,
-    `the ${name} engine is not built yet in this version: rules are kept but no traffic is forwarded`,
-    log,
-  );
-}
-
 /** Starts a daemon for this namespace and resolves once its socket listens. */
 export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const log = o.log ?? stderrLogger;
@@ -60,7 +44,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const now = () => performance.now() - t0;
   const ipvs = new Ipvs({ now: 0 });
   const runAdm: AdmRunner = await loadAdmRunner();
-  const engine = await createEngine(o.engine, log);
+  const { engine, notes: loadNotes } = await loadEngine(o.engine, log);
   const id = netnsId();
   let syncNoted = false;
 
@@ -95,13 +79,17 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const ticker = setInterval(() => ipvs.tick(now()), 1000);
   let stopping: Promise<void> | null = null;
 
-  const status = (): DaemonStatus => ({
-    ...engine.status(),
-    pid: process.pid,
-    netns: id,
-    services: ipvs.rules.serviceCount,
-    conns: ipvs.connCount(),
-  });
+  const status = (): DaemonStatus => {
+    const s = engine.status();
+    return {
+      ...s,
+      notes: loadNotes.length ? [...loadNotes, ...(s.notes ?? [])] : s.notes,
+      pid: process.pid,
+      netns: id,
+      services: ipvs.rules.serviceCount,
+      conns: ipvs.connCount(),
+    };
+  };
 
   const handle = async (req: Request): Promise<unknown> => {
     switch (req.op) {
@@ -121,7 +109,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
 
   const server = new ControlServer(socketPath(o.runDir, id), handle, log);
   await server.listen();
-  log(`director of netns ${id} listening on ${server.path} (engine ${engine.name}, pid ${process.pid})`);
+  log(`director of netns ${id} listening on ${server.path} (engine ${engine.name}${engine.status().loadError ? ', not loaded' : ''}, pid ${process.pid})`);
 
   const unwatch =
     o.watchNamespace === false

@@ -1,6 +1,7 @@
 // What the daemon needs from a data plane. The control plane answers as the kernel would
 // whatever the engine can serve; what an engine cannot serve shows up in status().
 
+import { createRequire } from 'node:module';
 import type { Ipvs } from '../core/ipvs.js';
 import { formatAddrPort } from '../core/inet.js';
 import type { Service } from '../core/service.js';
@@ -21,6 +22,8 @@ export interface EngineStatus {
   drops: Record<string, number>;
   /** Free-form notes for the operator (one line each). */
   notes?: string[];
+  /** Set when the engine asked for could not be loaded: why, and what to do. */
+  loadError?: string;
 }
 
 export interface Engine {
@@ -36,8 +39,9 @@ export interface Engine {
 export type EngineName = Engine['name'];
 
 /**
- * Stands in for an engine that is not built yet: rules are accepted and listed, and status()
- * says plainly that nothing is forwarded and why.
+ * Stands in for an engine that could not be loaded: rules are accepted and listed, and
+ * status() says plainly that nothing is forwarded and why. Never another engine in its place:
+ * an operator who asked for the packet engine must not get a proxy without being told.
  */
 export class NullEngine implements Engine {
   private ipvs: Ipvs | null = null;
@@ -65,8 +69,79 @@ export class NullEngine implements Engine {
     for (const svc of this.ipvs?.rules.services() ?? []) {
       unserved.push({ rule: `-A ${label(svc)}`, reason: this.reason });
     }
-    return { engine: this.name, interfaces: [], unserved, drops: {}, notes: [this.reason] };
+    return { engine: this.name, interfaces: [], unserved, drops: {}, loadError: this.reason };
   }
+}
+
+/** Where each engine's code is, and its factory. */
+const ENGINE_MODULES: Record<EngineName, { url: URL; factory: string }> = {
+  packet: { url: new URL('../engine/packet/index.js', import.meta.url), factory: 'createPacketEngine' },
+  proxy: { url: new URL('../engine/proxy/index.js', import.meta.url), factory: 'createProxyEngine' },
+};
+
+/** The native binding through which the engines make their system calls. */
+const NATIVE_MODULE = 'koffi';
+
+export interface LoadedEngine {
+  engine: Engine;
+  /** What the operator must know about how it was loaded (for status notes). */
+  notes: string[];
+}
+
+/** Overrides for tests: an engine module or a native module that does not resolve. */
+export interface EngineSources {
+  module?: URL;
+  native?: string;
+}
+
+/** Why the native binding cannot be used here, or null when it can (Linux only). */
+export function nativeProblem(native = NATIVE_MODULE): string | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const m = createRequire(import.meta.url)(native) as { load(name: string): unknown };
+    m.load('libc.so.6');
+    return null;
+  } catch (e) {
+    return `${native} cannot be loaded (${firstLine(e)}): run "npm ci" in the tsvs checkout`;
+  }
+}
+
+/**
+ * Loads the engine asked for. A load failure (a partial build, a missing module, koffi missing
+ * for the packet engine) gives a NullEngine of that name whose status says why, and a log
+ * line; it never gives another engine. The proxy engine runs without koffi (Node's sockets,
+ * as on other systems); on Linux that is said in a note.
+ */
+export async function loadEngine(name: EngineName, log: Logger = stderrLogger, src: EngineSources = {}): Promise<LoadedEngine> {
+  const { url, factory } = ENGINE_MODULES[name];
+  const failed = (why: string): LoadedEngine => {
+    const reason = `the ${name} engine failed to load: ${why}; rules are kept but no traffic is forwarded`;
+    log(reason);
+    return { engine: new NullEngine(name, reason, log), notes: [] };
+  };
+  const native = nativeProblem(src.native);
+  if (native && name === 'packet') return failed(native);
+  let m: Record<string, unknown>;
+  try {
+    m = (await import((src.module ?? url).href)) as Record<string, unknown>;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const hint = code === 'ERR_MODULE_NOT_FOUND' ? 'the build is incomplete: run "npm run build"' : 'run "npm run build"';
+    return failed(`${firstLine(e)} (${hint})`);
+  }
+  const make = m[factory];
+  if (typeof make !== 'function') return failed(`${(src.module ?? url).pathname} has no ${factory} (a build of another version: run "npm run build")`);
+  const notes: string[] = [];
+  if (native) {
+    const note = `${native}; the proxy workers use Node's sockets instead of epoll`;
+    log(`proxy engine: ${note}`);
+    notes.push(note);
+  }
+  return { engine: (make as () => Engine)(), notes };
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
 }
 
 /** A service as `ipvsadm -S -n` names it. */

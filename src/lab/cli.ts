@@ -1,20 +1,37 @@
 // `tsvs lab up|down|status|run NAME [-n N]` and `tsvs lab list`.
 
+import { ENVIRONMENT, UsageError, wantsHelp } from '../cli/usage.js';
 import { findLab, LABS } from './labs.js';
-import { labDown, labNamespaces, labRun, labUp } from './lab.js';
+import { labDown, labHealth, labNamespaces, labRun, labUp } from './lab.js';
+import { netnsUnavailable } from './netns.js';
 
-const USAGE = 'usage: tsvs lab list | up NAME | down NAME | status NAME | run NAME [-n N]\n';
+const USAGE = `usage: tsvs lab list | up NAME | down NAME | status NAME | run NAME [-n N]
+  list          the labs (one per seed topology)
+  up NAME       build it in network namespaces tsvs-lab-NAME-* (root)
+  down NAME     remove it
+  status NAME   whether it is up and healthy (exit 1 if not)
+  run NAME      send N requests (default 30) from its client; who answered, and the stats
+`;
 
 export async function labMain(argv: string[]): Promise<number> {
-  const [sub, name] = argv;
-  if (sub === 'list' || sub === undefined) {
-    for (const l of LABS) process.stdout.write(`${l.name.padEnd(12)} seed ${l.seed}: ${l.description}\n`);
-    return sub === undefined ? 2 : 0;
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${USAGE}\n${ENVIRONMENT}`);
+    return 0;
   }
+  const [sub, name] = argv;
+  if (sub === 'list') {
+    for (const l of LABS) process.stdout.write(`${l.name.padEnd(12)} seed ${l.seed}: ${l.description}\n`);
+    return 0;
+  }
+  if (sub === undefined) throw new UsageError(`which action?\n${USAGE}`);
+  if (!['up', 'down', 'status', 'run'].includes(sub)) throw new UsageError(`unknown action '${sub}'\n${USAGE}`);
   const lab = name ? findLab(name) : undefined;
-  if (!lab) {
-    process.stderr.write(`tsvs lab: ${name ? `no lab named '${name}'` : 'which lab?'} (see tsvs lab list)\n${USAGE}`);
-    return 2;
+  if (!lab) throw new UsageError(`${name ? `no lab named '${name}'` : 'which lab?'} (see tsvs lab list)\n${USAGE}`);
+  // One clear line instead of `ip netns`'s mount errors.
+  const why = netnsUnavailable();
+  if (why) {
+    process.stderr.write(`tsvs lab ${sub}: ${why}${why.endsWith('root') ? ': run it with sudo' : ''}\n`);
+    return 1;
   }
   const progress = (m: string) => process.stdout.write(`  ${m}\n`);
   switch (sub) {
@@ -34,16 +51,27 @@ export async function labMain(argv: string[]): Promise<number> {
       await labDown(lab, progress);
       return 0;
     case 'status': {
-      const nss = await labNamespaces(lab);
-      process.stdout.write(nss.length ? `${nss.join('\n')}\n` : `${lab.name} is down\n`);
-      return 0;
+      const h = await labHealth(lab);
+      if (h.state === 'down') {
+        process.stdout.write(`${lab.name} is down (tsvs lab up ${lab.name} builds it)\n`);
+        return 1;
+      }
+      const head =
+        h.state === 'partial'
+          ? `${lab.name} is partly up: tsvs lab up ${lab.name} rebuilds it`
+          : h.problems.length
+            ? `${lab.name} is up but not healthy:`
+            : `${lab.name} is up and healthy:`;
+      process.stdout.write(`${head}\n${[...h.facts, ...h.problems.map((p) => `problem: ${p}`)].map((l) => `  ${l}\n`).join('')}`);
+      return h.state === 'up' && h.problems.length === 0 ? 0 : 1;
     }
-    case 'run': {
+    default: {
       const i = argv.indexOf('-n');
       const n = i >= 0 ? Number(argv[i + 1]) : 30;
-      if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-        process.stderr.write(`tsvs lab run: -n takes a count from 1 to 10000\n`);
-        return 2;
+      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError('-n takes a count from 1 to 10000');
+      if ((await labNamespaces(lab)).length === 0) {
+        process.stderr.write(`tsvs lab run: ${lab.name} is down: tsvs lab up ${lab.name} builds it\n`);
+        return 1;
       }
       const r = await labRun(lab, n);
       process.stdout.write(`${n} requests to ${lab.client.url}:\n`);
@@ -52,8 +80,5 @@ export async function labMain(argv: string[]): Promise<number> {
       process.stdout.write(`\n${r.stats}`);
       return r.failures ? 1 : 0;
     }
-    default:
-      process.stderr.write(USAGE);
-      return 2;
   }
 }

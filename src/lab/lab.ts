@@ -5,9 +5,11 @@
 // whatever state a previous run left.
 
 import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { agentDirOf } from '../agent/run-dir.js';
 import { spawnReady } from '../agent/spawn-ready.js';
 import type { LabDef } from './labs.js';
 import { ip, stopPids } from './netns.js';
@@ -24,9 +26,23 @@ export function nsName(lab: LabDef, host: string): string {
   return `tsvs-lab-${lab.name}-${host}`;
 }
 
-/** The real-server agent's run directory (state, tunnel agent pid and counters) of a lab host. */
+/**
+ * The real-server agent's run directory (state, tunnel agent pid and counters) of a lab host:
+ * the one `tsvs realserver` finds by itself inside that namespace (agent/run-dir.ts), so that
+ * an operator's `check`, `status` and `stop` there see the lab's agent. Throws when the
+ * host's namespace does not exist.
+ */
 export function agentRunDir(lab: LabDef, host: string): string {
-  return `/run/tsvs/lab-${lab.name}-${host}`;
+  // The bind mount of a named namespace has the namespace's own inode.
+  return agentDirOf(String(statSync(`/run/netns/${nsName(lab, host)}`).ino));
+}
+
+function agentRunDirIfUp(lab: LabDef, host: string): string | null {
+  try {
+    return agentRunDir(lab, host);
+  } catch {
+    return null;
+  }
 }
 
 function hosts(lab: LabDef): string[] {
@@ -59,13 +75,14 @@ export async function labNamespaces(lab: LabDef): Promise<string[]> {
 
 /** Removes every namespace of the lab and the processes inside. */
 export async function labDown(lab: LabDef, progress: Progress = () => {}): Promise<void> {
+  const agentDirs = lab.realServers.map((rs) => agentRunDirIfUp(lab, rs.host));
   for (const ns of await labNamespaces(lab)) {
     const pids = (await ip(['netns', 'pids', ns]).catch(() => '')).split(/\s+/).filter(Boolean);
     await stopPids(pids.map(Number));
     await ip(['netns', 'del', ns]).catch(() => undefined);
     progress(`removed ${ns}`);
   }
-  for (const rs of lab.realServers) await rm(agentRunDir(lab, rs.host), { recursive: true, force: true });
+  for (const d of agentDirs) if (d) await rm(d, { recursive: true, force: true });
 }
 
 export interface LabUpOptions {
@@ -125,8 +142,10 @@ export async function labUp(
         await ip(['-n', ns, 'addr', 'add', `${rs.agentVip}/32`, 'dev', 'lo']);
       } else if (rs.agentVip) {
         const tun = rs.tunnel ? ['--tunnel', rs.tunnel.kind, ...(rs.tunnel.port ? ['--tun-port', String(rs.tunnel.port)] : [])] : [];
-        await inNs(ns, [process.execPath, BIN_TSVS, 'realserver', 'start', '--vip', rs.agentVip, ...tun], {
-          TSVS_RUN_DIR: agentRunDir(lab, rs.host),
+        // No TSVS_RUN_DIR: the agent keeps its state where `tsvs realserver` run by hand in
+        // this namespace looks (see agentRunDir), marked as the lab's.
+        await inNs(ns, [process.execPath, BIN_TSVS, 'realserver', 'start', '--vip', rs.agentVip, '--lab', lab.name, ...tun], {
+          TSVS_RUN_DIR: '',
         });
       }
       await startDetached(ns, [process.execPath, HTTP_SERVER, rs.host, String(rs.port)]);
@@ -175,4 +194,71 @@ export async function labRun(lab: LabDef, n: number, env: NodeJS.ProcessEnv = {}
   }
   const stats = await inNs(nsName(lab, lab.director.host), [process.execPath, BIN_TSVSADM, '-L', '-n', '--stats'], env);
   return { counts, failures, stats };
+}
+
+export interface LabHealth {
+  /** 'down': no namespace of the lab; 'partial': some missing; 'up': all there. */
+  state: 'down' | 'partial' | 'up';
+  /** What works, one line each. */
+  facts: string[];
+  /** What does not, one line each; empty when healthy. */
+  problems: string[];
+}
+
+/**
+ * Whether the lab is up and healthy: every namespace there, the director answering with its
+ * rules all served, every real server's web server answering with its name and, where the lab
+ * runs the agent, `tsvs realserver status` ready. Sends no traffic through the director.
+ */
+export async function labHealth(lab: LabDef, env: NodeJS.ProcessEnv = {}): Promise<LabHealth> {
+  const want = [nsName(lab, 'sw'), ...hosts(lab).map((h) => nsName(lab, h))];
+  const have = new Set(await labNamespaces(lab));
+  const missing = want.filter((n) => !have.has(n));
+  if (missing.length === want.length) return { state: 'down', facts: [], problems: [] };
+  const facts: string[] = [];
+  const problems: string[] = missing.map((n) => `namespace ${n} is missing`);
+  if (missing.length) return { state: 'partial', facts, problems };
+  facts.push(`${want.length} namespaces`);
+  const dns = nsName(lab, lab.director.host);
+  const d = await capture(dns, [process.execPath, BIN_TSVS, 'status', '--json'], env);
+  if (d.code !== 0) problems.push(`director ${lab.director.host}: ${d.stderr.trim() || `tsvs status exited ${d.code}`}`);
+  else {
+    const st = JSON.parse(d.stdout) as { engine: string; services: number; unserved: { rule: string; reason: string }[] };
+    if (st.services === 0) problems.push(`director ${lab.director.host}: no service configured`);
+    for (const u of st.unserved) problems.push(`director ${lab.director.host}: ${u.rule} not served: ${u.reason}`);
+    if (st.services > 0 && st.unserved.length === 0) {
+      facts.push(`director ${lab.director.host}: engine ${st.engine}, ${st.services} service(s), all served`);
+    }
+  }
+  for (const rs of lab.realServers) {
+    const ns = nsName(lab, rs.host);
+    const body = await inNs(ns, ['curl', '-s', '--max-time', '2', `http://127.0.0.1:${rs.port}/`]).catch(() => '');
+    if (body.trim() === rs.host) facts.push(`${rs.host}: web server answers on :${rs.port}`);
+    else problems.push(`${rs.host}: the web server on :${rs.port} does not answer`);
+    if (!rs.agentVip) continue;
+    const r = await capture(ns, [process.execPath, BIN_TSVS, 'realserver', 'status', '--json'], { TSVS_RUN_DIR: '' });
+    if (r.code === 0) facts.push(`${rs.host}: real-server agent ready (VIP ${rs.agentVip})`);
+    else {
+      let why = r.stderr.trim();
+      try {
+        const st = JSON.parse(r.stdout) as { vips: string[]; problems: { what: string; found: string }[] };
+        why = st.vips.length ? st.problems.map((p) => `${p.what}: ${p.found}`).join('; ') : 'no VIP configured';
+      } catch {
+        // not JSON: stderr says why
+      }
+      problems.push(`${rs.host}: real-server agent not ready: ${why}`);
+    }
+  }
+  return { state: 'up', facts, problems };
+}
+
+/** Runs a command in a namespace and returns its exit code and output, whatever the code. */
+async function capture(ns: string, cmd: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('ip', ['netns', 'exec', ns, ...cmd], { env: { ...process.env, ...env }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number | string; stdout?: string; stderr?: string; message: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? err.message };
+  }
 }

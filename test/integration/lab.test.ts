@@ -6,15 +6,15 @@
 // solved by the real-server agent. Labs always clean up, even when a test fails.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { blob, sha256 } from '../../src/lab/blob.js';
-import { labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
+import { agentRunDir, labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab, LABS, type LabDef } from '../../src/lab/labs.js';
-import { ensureBuilt, inNs, requireNetns, TSVS, TSVSADM } from './harness.js';
+import { ensureBuilt, inNs, requireNetns, ROOT, TSVS, TSVSADM } from './harness.js';
 
 const skip = requireNetns();
 const env = { TSVS_ENGINE: 'packet' };
@@ -265,7 +265,7 @@ describe('seed labs on the packet engine', { skip }, () => {
     // The agent's arp_ignore/arp_announce silence the real servers.
     for (const s of lab.realServers) {
       const r = await inNs(nsName(lab, s.host), [process.execPath, TSVS, 'realserver', 'start', '--vip', vip], {
-        env: { TSVS_RUN_DIR: `/run/tsvs/lab-${lab.name}-${s.host}` },
+        env: { TSVS_RUN_DIR: agentRunDir(lab, s.host) },
       });
       assert.equal(r.code, 0, r.stderr);
     }
@@ -275,5 +275,62 @@ describe('seed labs on the packet engine', { skip }, () => {
     assert.deepEqual(Object.values(r.counts), [15, 15]);
     assert.match(r.stats, /^TCP +\S+ +30 /m);
     await labDown(lab);
+  });
+
+  it('tun: lab status and run say when it is down; up, it is healthy and realserver in a real server sees the lab\'s agent', async () => {
+    ensureBuilt();
+    const lab = findLab('tun')!;
+    used.add(lab);
+    await labDown(lab);
+    const tsvs = (args: string[], ns: string | null = null) =>
+      inNs(ns, [process.execPath, TSVS, ...args], { env: { TSVS_RUN_DIR: '' } });
+    const down = await tsvs(['lab', 'status', 'tun']);
+    assert.deepEqual([down.stdout, down.code], ['tun is down (tsvs lab up tun builds it)\n', 1]);
+    const run = await tsvs(['lab', 'run', 'tun']);
+    assert.deepEqual([run.stderr, run.stdout, run.code], ['tsvs lab run: tun is down: tsvs lab up tun builds it\n', '', 1]);
+
+    await labUp(lab, () => {}, env);
+    const up = await tsvs(['lab', 'status', 'tun']);
+    assert.equal(up.code, 0, up.stdout);
+    assert.match(up.stdout, /^tun is up and healthy:\n {2}\d+ namespaces\n {2}director director: engine packet, 1 service\(s\), all served\n/);
+    assert.match(up.stdout, /\n {2}rs1: real-server agent ready \(VIP 192\.168\.10\.100\)\n/);
+
+    // By hand inside a real server, with no TSVS_RUN_DIR: the lab's agent is the one seen.
+    const rs1 = nsName(lab, 'rs1');
+    const chk = await tsvs(['realserver', 'check', '--vip', '192.168.10.100', '--mode', 'tun'], rs1);
+    assert.equal(chk.code, 0, chk.stdout);
+    assert.match(chk.stdout, /PASS {2}tunnel decapsulation: in user space by the tsvs agent/);
+    const st = await tsvs(['realserver', 'status'], rs1);
+    assert.equal(st.code, 0, st.stdout);
+    assert.match(st.stdout, /\nready: TUN real server for 192\.168\.10\.100 \(lab tun\)\n$/);
+    // A user who is not root sees the same verdict (the agent runs as root).
+    const copy = mkdtempSync(join(tmpdir(), 'tsvs-client-'));
+    try {
+      for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
+      await inNs(null, ['chmod', '-R', 'a+rX', copy]);
+      const user = await inNs(rs1, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'bin/tsvs'), 'realserver', 'status'], { env: { TSVS_RUN_DIR: '' } });
+      assert.equal(user.code, 0, user.stdout + user.stderr);
+      assert.match(user.stdout, /\nready: TUN real server for 192\.168\.10\.100 \(lab tun\)\n$/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+    const again = await tsvs(['realserver', 'start', '--vip', '192.168.10.100', '--tunnel', 'ipip'], rs1);
+    assert.equal(again.stdout, 'already configured\n', 'no second tunnel agent');
+    const r = await labRun(lab, 4, env);
+    assert.equal(r.failures, 0, 'every request arrives once and is answered');
+
+    // Stopping the agent by hand stops all of it (tunnel agent, VIP, sysctls), and the lab
+    // is then unhealthy, saying which real server.
+    const stop = await tsvs(['realserver', 'stop'], nsName(lab, 'rs2'));
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, /^tunnel decapsulation stopped \(pid \d+\)\n/);
+    assert.match(stop.stdout, /\naddress 192\.168\.10\.100\/32 removed from lo\n/);
+    assert.match(stop.stdout, /\nnote: these were lab tun's settings: tsvs lab up tun rebuilds the lab\n$/);
+    const sick = await tsvs(['lab', 'status', 'tun']);
+    assert.equal(sick.code, 1);
+    assert.match(sick.stdout, /^tun is up but not healthy:\n/);
+    assert.match(sick.stdout, /\n {2}problem: rs2: real-server agent not ready: /);
+    await labDown(lab);
+    assert.equal((await tsvs(['lab', 'status', 'tun'])).code, 1);
   });
 });
