@@ -1,4 +1,5 @@
-// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]` and `tsvs daemon stop`.
+// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--detach]` and
+// `tsvs daemon stop`.
 
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -6,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { startDaemon } from '../control/daemon.js';
 import type { EngineName } from '../control/engine.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
+import { stateDir, stateFile } from '../control/state.js';
 import { NoDaemon, request } from './client.js';
 
-const USAGE = 'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]\n       tsvs daemon stop\n';
+const USAGE =
+  'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--detach]\n       tsvs daemon stop\n';
 
 function defaultEngine(): EngineName {
   const env = process.env.TSVS_ENGINE;
@@ -34,6 +37,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
   let engine = defaultEngine();
   let rulesFile: string | undefined;
   let detach = false;
+  let stateOpt: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--engine') {
@@ -47,6 +51,12 @@ export async function daemonMain(argv: string[]): Promise<number> {
       rulesFile = argv[++i];
       if (!rulesFile) {
         process.stderr.write(`tsvs daemon: --rules needs a file\n${USAGE}`);
+        return 2;
+      }
+    } else if (a === '--state-dir') {
+      stateOpt = argv[++i];
+      if (!stateOpt) {
+        process.stderr.write(`tsvs daemon: --state-dir needs a directory\n${USAGE}`);
         return 2;
       }
     } else if (a === '--detach') detach = true;
@@ -67,7 +77,14 @@ export async function daemonMain(argv: string[]): Promise<number> {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const out = openSync(logPath(dir), 'a');
     const bin = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
-    const args = [bin, 'daemon', '--engine', engine, ...(rulesFile ? ['--rules', rulesFile] : [])];
+    const args = [
+      bin,
+      'daemon',
+      '--engine',
+      engine,
+      ...(rulesFile ? ['--rules', rulesFile] : []),
+      ...(stateOpt ? ['--state-dir', stateOpt] : []),
+    ];
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     const deadline = Date.now() + 10_000;
@@ -87,7 +104,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
   const exited = new Promise<number>((r) => {
     exit = r;
   });
-  const d = await startDaemon({ engine, runDir: dir, rulesFile, onExit: exit }).catch((e: Error) => {
+  const state = stateFile(stateDir(stateOpt));
+  const d = await startDaemon({ engine, runDir: dir, rulesFile, stateFile: state, onExit: exit }).catch((e: Error) => {
     process.stderr.write(`tsvs daemon: ${e.message}\n`);
     return null;
   });

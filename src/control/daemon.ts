@@ -2,7 +2,7 @@
 // and the engine. `now` is performance.now() in ms; the core is ticked every second (the
 // estimator needs its 2 s steps, expiry has 100 ms resolution).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Ipvs } from '../core/ipvs.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
@@ -11,13 +11,16 @@ import { type Logger, stderrLogger } from './log.js';
 import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
 import { ControlServer } from './server.js';
+import { readState, StateFile } from './state.js';
 import { watchNetns } from './netns-watch.js';
 
 export interface DaemonOptions {
   engine: EngineName;
   runDir: string;
-  /** An `ipvsadm -S` file restored at start. */
+  /** An `ipvsadm -S` file restored at start (instead of the state file). */
   rulesFile?: string;
+  /** The state file (state.ts): restored at start, rewritten after every change; none if absent. */
+  stateFile?: string;
   log?: Logger;
   /** Leave when the namespace's name disappears (default true). */
   watchNamespace?: boolean;
@@ -63,6 +66,27 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const engine = await createEngine(o.engine, log);
   const id = netnsId();
   let syncNoted = false;
+  const state = o.stateFile ? new StateFile(o.stateFile) : null;
+  // Any rule event marks the rules changed; the file is rewritten once per command.
+  let changed = false;
+  const mark = () => {
+    changed = true;
+  };
+  ipvs.rules.listeners.push({
+    serviceAdded: mark,
+    serviceEdited: mark,
+    serviceDeleted: mark,
+    destAdded: mark,
+    destEdited: mark,
+    destDeleted: mark,
+  });
+  const saveState = async () => {
+    if (!state || !changed) return;
+    changed = false;
+    const r = await runAdm(['-S', '-n'], 'ipvsadm', { ipvs, now: now(), stdin: '' });
+    if (r.code !== 0) throw new Error(`the rules could not be listed for the state file: ${r.stderr.trim()}`);
+    state.save(r.stdout);
+  };
 
   const adm = async (argv: string[], argv0: string, stdin: string): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
@@ -71,6 +95,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     await engine.settle?.();
     const reply = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
     await engine.settle?.();
+    // Before the reply: a change tsvsadm reported done survives a crash that follows it.
+    await saveState();
     if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
       syncNoted = true;
       log('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
@@ -78,13 +104,15 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     return reply;
   };
 
-  if (o.rulesFile) {
-    const text = readFileSync(o.rulesFile, 'utf8');
-    const r = await adm(['-R'], 'ipvsadm', text);
+  const saved = o.rulesFile ? readFileSync(o.rulesFile, 'utf8') : o.stateFile ? readState(o.stateFile) : null;
+  if (saved !== null) {
+    const from = o.rulesFile ?? o.stateFile!;
+    if (!o.rulesFile) state!.loaded(saved);
+    const r = await adm(['-R'], 'ipvsadm', saved);
     if (r.code !== 0) {
-      throw new Error(`rules file ${o.rulesFile} was not restored (exit ${r.code}): ${r.stderr.trim()}`);
+      throw new Error(`rules file ${from} was not restored (exit ${r.code}): ${r.stderr.trim()}`);
     }
-    log(`restored ${ipvs.rules.serviceCount} service(s) from ${o.rulesFile}`);
+    log(`restored ${ipvs.rules.serviceCount} service(s) from ${from}`);
   }
 
   await engine.start(ipvs, now);
@@ -124,6 +152,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       ? () => {}
       : watchNetns(id, () => {
           log(`network namespace ${id} is gone; exiting`);
+          // The kernel's rules die with their namespace; so do ours.
+          if (o.stateFile) rmSync(o.stateFile, { force: true });
           void stop().then(() => o.onExit?.(0));
         });
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnReady } from '../agent/spawn-ready.js';
 import type { LabDef } from './labs.js';
+import { stateDir, stateFile } from '../control/state.js';
 import { ip, stopPids } from './netns.js';
 
 const run = promisify(execFile);
@@ -65,6 +66,9 @@ export async function labDown(lab: LabDef, progress: Progress = () => {}): Promi
     await ip(['netns', 'del', ns]).catch(() => undefined);
     progress(`removed ${ns}`);
   }
+  // A director's saved rules belong to its namespace (control/state.ts): gone with it, even
+  // when a crashed director could not remove them itself.
+  for (const h of hosts(lab)) await rm(stateFile(stateDir(undefined), `netns-${nsName(lab, h)}`), { force: true });
   for (const rs of lab.realServers) await rm(agentRunDir(lab, rs.host), { recursive: true, force: true });
 }
 
