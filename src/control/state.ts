@@ -31,8 +31,9 @@ export const ROOT_STATE_DIR = '/var/lib/tsvs';
 export function stateDir(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (option) return option;
   if (env.TSVS_STATE_DIR) return env.TSVS_STATE_DIR;
-  if (env.TSVS_RUN_DIR) return env.TSVS_RUN_DIR;
-  return isRoot() ? ROOT_STATE_DIR : runDir(env);
+  const usual = runDir({ ...env, TSVS_RUN_DIR: undefined });
+  if (env.TSVS_RUN_DIR && env.TSVS_RUN_DIR !== usual) return env.TSVS_RUN_DIR;
+  return isRoot() ? ROOT_STATE_DIR : usual;
 }
 
 /**
