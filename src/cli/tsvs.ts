@@ -3,8 +3,10 @@
 
 const USAGE = `usage: tsvs <command> [options]
 commands:
-  daemon [--engine packet|proxy] [--rules FILE] [--detach]   run the director of this netns
+  daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--detach]
+                                                             run the director of this netns
   daemon stop                                                stop it
+  service install [--engine E] [--dir DIR] [--print]         systemd units: director at boot
   status [--json]                                            engine, unserved rules, drops
   realserver start|stop|status|check --vip VIP               real-server agent
   shim install DIR                                           install DIR/ipvsadm → tsvsadm
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, [string, string]> = {
   status: ['./status.js', 'statusMain'],
   realserver: ['../agent/cli.js', 'realserverMain'],
   shim: ['./shim.js', 'shimMain'],
+  service: ['./service.js', 'serviceMain'],
   lab: ['../lab/cli.js', 'labMain'],
   quickstart: ['./quickstart.js', 'quickstartMain'],
 };

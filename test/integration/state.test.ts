@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { renderUnit } from '../../src/cli/service.js';
 import { ensureBuilt, freshRunDir, inNs, TSVS, TSVSADM } from './harness.js';
 
 const runDir = freshRunDir();
@@ -20,9 +21,14 @@ async function adm(args: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-/** Starts a director in the foreground of a child we own, and waits until it answers. */
+/** ExecStart of the systemd unit `tsvs service install` writes: the restart path systemd takes. */
+const execStart = /^ExecStart=(.*)$/m
+  .exec(renderUnit({ engine: 'proxy', node: process.execPath, bin: TSVS, template: false }))![1]!
+  .split(' ');
+
+/** Starts a director as the unit does, in a child we own, and waits until it answers. */
 async function start(): Promise<void> {
-  const child = spawn(process.execPath, [TSVS, 'daemon', '--engine', 'proxy'], {
+  const child = spawn(execStart[0]!, execStart.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
