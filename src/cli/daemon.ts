@@ -11,7 +11,11 @@ import { stateDir, stateFile } from '../control/state.js';
 import { NoDaemon, request } from './client.js';
 
 const USAGE =
-  'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--detach]\n       tsvs daemon stop\n';
+  'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]\n' +
+  '                   [--detach]\n       tsvs daemon stop\n';
+
+/** 64 GiB: beyond that the bound is no bound on a director. */
+const MAX_CONN_MEM_MB = 65536;
 
 function defaultEngine(): EngineName {
   const env = process.env.TSVS_ENGINE;
@@ -38,6 +42,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
   let rulesFile: string | undefined;
   let detach = false;
   let stateOpt: string | undefined;
+  let connMemMb: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--engine') {
@@ -57,6 +62,13 @@ export async function daemonMain(argv: string[]): Promise<number> {
       stateOpt = argv[++i];
       if (!stateOpt) {
         process.stderr.write(`tsvs daemon: --state-dir needs a directory\n${USAGE}`);
+        return 2;
+      }
+    } else if (a === '--conn-mem-max') {
+      const v = argv[++i] ?? '';
+      connMemMb = Number(v);
+      if (!/^[1-9][0-9]*$/.test(v) || connMemMb > MAX_CONN_MEM_MB) {
+        process.stderr.write(`tsvs daemon: --conn-mem-max ${v}: give megabytes, 1 to ${MAX_CONN_MEM_MB}\n${USAGE}`);
         return 2;
       }
     } else if (a === '--detach') detach = true;
@@ -84,6 +96,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
       engine,
       ...(rulesFile ? ['--rules', rulesFile] : []),
       ...(stateOpt ? ['--state-dir', stateOpt] : []),
+      ...(connMemMb ? ['--conn-mem-max', String(connMemMb)] : []),
     ];
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
     child.unref();
@@ -105,7 +118,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
     exit = r;
   });
   const state = stateFile(stateDir(stateOpt));
-  const d = await startDaemon({ engine, runDir: dir, rulesFile, stateFile: state, onExit: exit }).catch((e: Error) => {
+  const connMemMax = connMemMb ? connMemMb * 1048576 : undefined;
+  const d = await startDaemon({ engine, runDir: dir, rulesFile, stateFile: state, connMemMax, onExit: exit }).catch((e: Error) => {
     process.stderr.write(`tsvs daemon: ${e.message}\n`);
     return null;
   });

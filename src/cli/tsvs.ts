@@ -7,6 +7,7 @@ commands:
                                                              run the director of this netns
   daemon stop                                                stop it
   service install [--engine E] [--dir DIR] [--print]         systemd units: director at boot
+  sysctl [-n] [-w] net.ipv4.vs.NAME[=VALUE]... | -a | -p FILE  the IPVS sysctls, as sysctl(8)
   status [--json]                                            engine, unserved rules, drops
   realserver start|stop|status|check --vip VIP               real-server agent
   shim install DIR                                           install DIR/ipvsadm → tsvsadm
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, [string, string]> = {
   realserver: ['../agent/cli.js', 'realserverMain'],
   shim: ['./shim.js', 'shimMain'],
   service: ['./service.js', 'serviceMain'],
+  sysctl: ['./sysctl.js', 'sysctlMain'],
   lab: ['../lab/cli.js', 'labMain'],
   quickstart: ['./quickstart.js', 'quickstartMain'],
 };

@@ -3,8 +3,12 @@
 // estimator needs its 2 s steps, expiry has 100 ms resolution).
 
 import { readFileSync, rmSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_CONN_MEM_MAX, Defence, PAGE_SIZE } from '../core/defence.js';
 import { Ipvs } from '../core/ipvs.js';
+import { SYSCTL_DEFS, SysctlTable } from '../core/sysctl.js';
+import { bindSysctls } from '../core/sysctl-bind.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
 import { type Engine, type EngineName, type EngineStatus, NullEngine } from './engine.js';
 import { type Logger, stderrLogger } from './log.js';
@@ -12,6 +16,7 @@ import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { readState, StateFile } from './state.js';
+import { runSysctl } from './sysctl-cmd.js';
 import { watchNetns } from './netns-watch.js';
 
 export interface DaemonOptions {
@@ -25,6 +30,8 @@ export interface DaemonOptions {
   /** Leave when the namespace's name disappears (default true). */
   watchNamespace?: boolean;
   onExit?: (code: number) => void;
+  /** Bound of the conn table's memory in bytes (defence.ts); default DEFAULT_CONN_MEM_MAX. */
+  connMemMax?: number;
 }
 
 export interface DaemonHandle {
@@ -38,6 +45,8 @@ export interface DaemonStatus extends EngineStatus {
   netns: string;
   services: number;
   conns: number;
+  /** Most conns the conn table's memory bound allows. */
+  maxConns: number;
 }
 
 async function createEngine(name: EngineName, log: Logger): Promise<Engine> {
@@ -62,6 +71,11 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const ipvs = new Ipvs({ now: 0 });
+  // sync_qlen_max defaults to the kernel's nr_free_buffer_pages() / 32.
+  const sysctls = new SysctlTable({ sync_qlen_max: [Math.floor(totalmem() / PAGE_SIZE / 32)] });
+  bindSysctls(ipvs, sysctls);
+  const defence = new Defence(sysctls, o.connMemMax ?? DEFAULT_CONN_MEM_MAX);
+  ipvs.defence = defence;
   const runAdm: AdmRunner = await loadAdmRunner();
   const engine = await createEngine(o.engine, log);
   const id = netnsId();
@@ -116,16 +130,42 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   }
 
   await engine.start(ipvs, now);
-  const ticker = setInterval(() => ipvs.tick(now()), 1000);
+  const ticker = setInterval(() => {
+    ipvs.tick(now());
+    ipvs.defenceTick(freemem(), Math.random);
+  }, 1000);
   let stopping: Promise<void> | null = null;
 
-  const status = (): DaemonStatus => ({
-    ...engine.status(),
-    pid: process.pid,
-    netns: id,
-    services: ipvs.rules.serviceCount,
-    conns: ipvs.connCount(),
-  });
+  const status = (): DaemonStatus => {
+    const st = engine.status();
+    const notes = [...(st.notes ?? [])];
+    const idle: string[] = [];
+    for (const d of SYSCTL_DEFS) {
+      if (d.use !== 'none') continue;
+      const v = sysctls.text(d.name);
+      if (sysctls.isDefault(d.name)) idle.push(d.name);
+      else notes.push(`net.ipv4.vs.${d.name} = ${v} is stored but not acted on: ${d.why ?? ''}`);
+    }
+    notes.push(`sysctls not acted on by this engine (at their defaults): ${idle.join(', ')}`);
+    if (defence.nomem || defence.dropEntryActive || defence.secureTcpActive) {
+      notes.push(
+        `defence: ${defence.availPages} pages available (amemthresh ${sysctls.int('amemthresh')})` +
+          `${defence.dropEntryActive ? ', drop_entry active' : ''}${defence.secureTcpActive ? ', secure_tcp active' : ''}`,
+      );
+    }
+    const drops = { ...st.drops };
+    for (const [k, v] of Object.entries(defence.counters)) if (v > 0) drops[`defence_${k}`] = v;
+    return {
+      ...st,
+      notes,
+      drops,
+      pid: process.pid,
+      netns: id,
+      services: ipvs.rules.serviceCount,
+      conns: ipvs.connCount(),
+      maxConns: defence.maxConns(),
+    };
+  };
 
   const handle = async (req: Request): Promise<unknown> => {
     switch (req.op) {
@@ -133,6 +173,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
         return adm(req.argv, req.argv0, req.stdin);
       case 'status':
         return status();
+      case 'sysctl':
+        return runSysctl(sysctls, req.argv, req.file);
       case 'ping':
         return { ok: true, pid: process.pid };
       case 'stop':
