@@ -15,7 +15,7 @@ import { type Logger, stderrLogger } from './log.js';
 import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
 import { ControlServer } from './server.js';
-import { readState, StateFile } from './state.js';
+import { readState, StateFile, writeAtomic } from './state.js';
 import { runSysctl } from './sysctl-cmd.js';
 import { watchNetns } from './netns-watch.js';
 
@@ -118,6 +118,21 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     return reply;
   };
 
+  // Sysctls changed from their boot values, kept next to the rules in sysctl.d form.
+  const sysctlFile = o.stateFile ? o.stateFile.replace(/\.rules$/, '.sysctl') : null;
+  const savedSysctls = sysctlFile ? readState(sysctlFile) : null;
+  if (savedSysctls !== null) {
+    const r = runSysctl(sysctls, ['-q', '-p', sysctlFile!], savedSysctls);
+    if (r.code !== 0) log(`sysctls from ${sysctlFile} partly restored: ${r.stderr.trim()}`);
+  }
+  const saveSysctls = () => {
+    if (!sysctlFile) return;
+    const lines = SYSCTL_DEFS.filter((d) => !sysctls.isDefault(d.name)).map(
+      (d) => `net.ipv4.vs.${d.name} = ${sysctls.text(d.name).replace(/\t/g, ' ')}\n`,
+    );
+    writeAtomic(sysctlFile, lines.join(''));
+  };
+
   const saved = o.rulesFile ? readFileSync(o.rulesFile, 'utf8') : o.stateFile ? readState(o.stateFile) : null;
   if (saved !== null) {
     const from = o.rulesFile ?? o.stateFile!;
@@ -173,8 +188,11 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
         return adm(req.argv, req.argv0, req.stdin);
       case 'status':
         return status();
-      case 'sysctl':
-        return runSysctl(sysctls, req.argv, req.file);
+      case 'sysctl': {
+        const r = runSysctl(sysctls, req.argv, req.file);
+        saveSysctls();
+        return r;
+      }
       case 'ping':
         return { ok: true, pid: process.pid };
       case 'stop':
@@ -196,6 +214,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
           log(`network namespace ${id} is gone; exiting`);
           // The kernel's rules die with their namespace; so do ours.
           if (o.stateFile) rmSync(o.stateFile, { force: true });
+          if (sysctlFile) rmSync(sysctlFile, { force: true });
           void stop().then(() => o.onExit?.(0));
         });
 

@@ -68,7 +68,11 @@ export async function labDown(lab: LabDef, progress: Progress = () => {}): Promi
   }
   // A director's saved rules belong to its namespace (control/state.ts): gone with it, even
   // when a crashed director could not remove them itself.
-  for (const h of hosts(lab)) await rm(stateFile(stateDir(undefined), `netns-${nsName(lab, h)}`), { force: true });
+  for (const h of hosts(lab)) {
+    const rules = stateFile(stateDir(undefined), `netns-${nsName(lab, h)}`);
+    await rm(rules, { force: true });
+    await rm(rules.replace(/\.rules$/, '.sysctl'), { force: true });
+  }
   for (const rs of lab.realServers) await rm(agentRunDir(lab, rs.host), { recursive: true, force: true });
 }
 

@@ -1,9 +1,11 @@
 // A SYN flood from random spoofed sources into the lab seed002-nat (packet engine) while a
 // client makes 200 requests: at least 95 % succeed, the director's memory stays under its
-// bound (--conn-mem-max), and its conn table drains after the flood. The defences run in their
-// automatic modes (drop_entry, secure_tcp = 1, set with `tsvs sysctl`); the bound is small so
-// that the flood drives the director short of "memory" and they switch on. The flood is
-// bounded (rate and seconds) and addressed to the director's MAC inside the lab.
+// bound (--conn-mem-max), and its conn table drains after the flood. drop_entry runs in its
+// automatic mode (1, set with `tsvs sysctl`); the bound is small so that the flood drives the
+// director short of "memory" and it switches on. The flood is bounded (rate and seconds) and
+// addressed to the director's MAC inside the lab. The last half-open conns go at SYN_RECV's
+// timeout (60 s, re-armed by the real servers' SYN-ACK retransmits), as in the kernel; with
+// secure_tcp they would wait for SYNACK's 120 s, which is why this test leaves it off.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,9 +25,9 @@ const VIP = '172.25.254.100';
 /** Conn-table bound of the director under test, MB: 16 384 conns at CONN_BYTES. */
 const MEM_MAX_MB = 16;
 const FLOOD_RATE = 5000;
-const FLOOD_SECONDS = 5;
-/** SYN_RECV's timeout (60 s) bounds the drain, plus the wheel and a loaded machine. */
-const DRAIN_MS = 80_000;
+const FLOOD_SECONDS = 4;
+/** SYN_RECV's timeout (60 s) after the last SYN-ACK bounds the drain, plus a loaded machine. */
+const DRAIN_MS = 110_000;
 const fixture = fileURLToPath(new URL('./fixtures/syn-flood.ts', import.meta.url));
 
 function mac(ns: string, dev: string): string {
@@ -68,7 +70,6 @@ describe('SYN flood into a packet director', { skip }, () => {
     const up = await inNs(director, [process.execPath, TSVS, 'daemon', '--detach', '--conn-mem-max', String(MEM_MAX_MB)], { env });
     assert.equal(up.code, 0, up.stderr);
     await sysctl('net.ipv4.vs.drop_entry=1');
-    await sysctl('net.ipv4.vs.secure_tcp=1');
     const before = await status();
     assert.equal(before.maxConns, (MEM_MAX_MB << 20) / CONN_BYTES);
     const rss0 = rssBytes(before.pid);

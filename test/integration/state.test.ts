@@ -1,7 +1,7 @@
 // Rules survive the director: kill -9 between two changes, and at random points of a `-R` of
 // 10,000 lines, then a new director restores the state file. What comes back is always what
 // was accepted up to some point (a prefix of the commands, in -S form, counters zeroed), never a
-// torn file. The director runs the proxy engine in a private run directory with fwmark services,
+// torn file; changed sysctls come back too. The director runs the proxy engine in a private run directory with fwmark services,
 // which the proxy engine accepts but cannot serve: no socket is opened, nothing is sent.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -78,6 +78,8 @@ describe('rules persist across kill -9', () => {
 
   it('a change tsvsadm reported done is restored after kill -9, with zeroed counters', async () => {
     await start();
+    const w = await inNs(null, [TSVS, 'sysctl', '-w', 'net.ipv4.vs.expire_nodest_conn=1', 'net.ipv4.vs.sync_threshold=5 60'], { env });
+    assert.equal(w.code, 0, w.stderr);
     const accepted: string[] = [];
     for (let k = 1; k <= 2; k++) {
       await adm(['-A', '-f', String(k), '-s', 'rr']);
@@ -88,6 +90,8 @@ describe('rules persist across kill -9', () => {
       await start();
       assert.deepEqual(sorted(await saved()), sorted(accepted), `after change ${k}`);
     }
+    const r = await inNs(null, [TSVS, 'sysctl', 'net.ipv4.vs.expire_nodest_conn', 'net.ipv4.vs.sync_threshold'], { env });
+    assert.equal(r.stdout, 'net.ipv4.vs.expire_nodest_conn = 1\nnet.ipv4.vs.sync_threshold = 5\t60\n', 'sysctls survive too');
     const stats = await adm(['-L', '-n', '--stats']);
     assert.match(stats, /FWM {2}1 .*\n.*\n/, 'the restored service is listed');
     for (const l of stats.split('\n').filter((x) => x.includes('->') && !x.includes('RemoteAddress'))) {
