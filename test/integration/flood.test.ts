@@ -113,11 +113,13 @@ describe('SYN flood into a packet director', { skip }, () => {
     process.stdout.write(`# flood phase took ${Math.round(tFlood / 1000)} s\n`);
     const t0 = performance.now();
     let st = await status();
-    while (st.conns > before.conns + 10 && performance.now() - t0 < DRAIN_MS) {
+    // The client's own 200 conns stay in TIME_WAIT for 2 min, as in the kernel: not the flood's.
+    const drained = before.conns + 200 + 10;
+    while (st.conns > drained && performance.now() - t0 < DRAIN_MS) {
       await new Promise((r) => setTimeout(r, 1000));
       st = await status();
     }
     process.stdout.write(`# drained to ${st.conns} conns in ${Math.round((performance.now() - t0) / 1000)} s\n`);
-    assert.ok(st.conns <= before.conns + 10, `the table drained (${st.conns} conns left)`);
+    assert.ok(st.conns <= drained, `the table drained (${st.conns} conns left)`);
   });
 });
