@@ -91,17 +91,24 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const end = t0 + minutes * 60_000;
   let second = 0;
+  let lastFlap = 0;
+  let changes = 0;
   const rows: string[] = [];
   const first = sample(pid);
   rows.push(`t=0s rss=${first.rssMb}MB conns=${first.conns} fds=${first.fds} requests=0`);
   process.stdout.write(`${rows[0]}\n`);
+  let sampled = 0;
   while (Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 1000));
-    second++;
+    // Once per wall-clock second (a slow tsvsadm on a loaded machine skips seconds, not time).
+    const next = t0 + (Math.floor((Date.now() - t0) / 1000) + 1) * 1000;
+    await new Promise((r) => setTimeout(r, next - Date.now()));
+    second = Math.round((Date.now() - t0) / 1000);
     // Rules change every second: web2's weight 1..5; the scheduler every 10 s.
     inNs(director, [process.execPath, TSVSADM, '-e', '-t', `${VIP}:80`, '-r', '192.168.0.20:80', '-m', '-w', String(1 + (second % 5))]);
     if (second % 10 === 0) inNs(director, [process.execPath, TSVSADM, '-E', '-t', `${VIP}:80`, '-s', second % 20 === 0 ? 'rr' : 'wlc']);
-    if (second % FLAP_S === 0) {
+    changes++;
+    if (second - lastFlap >= FLAP_S) {
+      lastFlap = second;
       // web1 dies; a health checker (keepalived's role) takes it out at once and puts it back
       // when it answers again. Requests in flight to it when it died fail; no others should.
       for (const p of webPids()) process.kill(p, 'SIGKILL');
@@ -115,7 +122,8 @@ async function main(): Promise<void> {
         }, 500);
       }, DOWN_S * 1000);
     }
-    if (second % SAMPLE_S === 0) {
+    if (second - sampled >= SAMPLE_S) {
+      sampled = second;
       const s = sample(pid);
       const fails = outcomes.filter((o) => !o.ok).length;
       const row = `t=${second}s rss=${s.rssMb}MB conns=${s.conns} fds=${s.fds} requests=${outcomes.length} failed=${fails}`;
@@ -131,7 +139,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `soak done: ${outcomes.length} requests, ${failed.length} failed (${duringDown.length} in flight to web1 when it died; ` +
       `${failed.length - duringDown.length} otherwise); RSS ${first.rssMb} → ${last.rssMb} MB, ` +
-      `conns ${first.conns} → ${last.conns}, fds ${first.fds} → ${last.fds}; director pid unchanged: ${directorPid() === pid}\n`,
+      `conns ${first.conns} → ${last.conns}, fds ${first.fds} → ${last.fds}; ${changes} rule changes in ` +
+      `${Math.round((Date.now() - t0) / 1000)} s; director pid unchanged: ${directorPid() === pid}\n`,
   );
 }
 
