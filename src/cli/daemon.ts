@@ -1,4 +1,5 @@
-// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]` and `tsvs daemon stop`.
+// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--detach]` and
+// `tsvs daemon stop`.
 
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -6,10 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { startDaemon } from '../control/daemon.js';
 import type { EngineName } from '../control/engine.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
+import { stateDir, stateFile } from '../control/state.js';
 import { NoDaemon, request } from './client.js';
 import { ENVIRONMENT, UsageError, wantsHelp } from './usage.js';
 
-const USAGE = 'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]\n       tsvs daemon stop\n';
+const USAGE =
+  'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]\n' +
+  '                   [--detach]\n       tsvs daemon stop\n';
+
+/** 64 GiB: beyond that the bound is no bound on a director. */
+const MAX_CONN_MEM_MB = 65536;
 
 function defaultEngine(): EngineName {
   const env = process.env.TSVS_ENGINE;
@@ -39,6 +46,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
   let engine = defaultEngine();
   let rulesFile: string | undefined;
   let detach = false;
+  let stateOpt: string | undefined;
+  let connMemMb: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--engine') {
@@ -48,6 +57,15 @@ export async function daemonMain(argv: string[]): Promise<number> {
     } else if (a === '--rules') {
       rulesFile = argv[++i];
       if (!rulesFile) throw new UsageError(`--rules needs a file\n${USAGE}`);
+    } else if (a === '--state-dir') {
+      stateOpt = argv[++i];
+      if (!stateOpt) throw new UsageError(`--state-dir needs a directory\n${USAGE}`);
+    } else if (a === '--conn-mem-max') {
+      const v = argv[++i] ?? '';
+      connMemMb = Number(v);
+      if (!/^[1-9][0-9]*$/.test(v) || connMemMb > MAX_CONN_MEM_MB) {
+        throw new UsageError(`--conn-mem-max ${v}: give megabytes, 1 to ${MAX_CONN_MEM_MB}\n${USAGE}`);
+      }
     } else if (a === '--detach') detach = true;
     else throw new UsageError(`unknown option ${a}\n${USAGE}`);
   }
@@ -63,7 +81,15 @@ export async function daemonMain(argv: string[]): Promise<number> {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const out = openSync(logPath(dir), 'a');
     const bin = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
-    const args = [bin, 'daemon', '--engine', engine, ...(rulesFile ? ['--rules', rulesFile] : [])];
+    const args = [
+      bin,
+      'daemon',
+      '--engine',
+      engine,
+      ...(rulesFile ? ['--rules', rulesFile] : []),
+      ...(stateOpt ? ['--state-dir', stateOpt] : []),
+      ...(connMemMb ? ['--conn-mem-max', String(connMemMb)] : []),
+    ];
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     const deadline = Date.now() + 10_000;
@@ -83,7 +109,9 @@ export async function daemonMain(argv: string[]): Promise<number> {
   const exited = new Promise<number>((r) => {
     exit = r;
   });
-  const d = await startDaemon({ engine, runDir: dir, rulesFile, onExit: exit }).catch((e: Error) => {
+  const state = stateFile(stateDir(stateOpt));
+  const connMemMax = connMemMb ? connMemMb * 1048576 : undefined;
+  const d = await startDaemon({ engine, runDir: dir, rulesFile, stateFile: state, connMemMax, onExit: exit }).catch((e: Error) => {
     process.stderr.write(`tsvs daemon: ${e.message}\n`);
     return null;
   });

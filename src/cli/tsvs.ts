@@ -5,8 +5,11 @@ import { ENVIRONMENT, EXIT_USAGE, exitQuietlyOnClosedPipe, UsageError, version }
 
 const USAGE = `usage: tsvs <command> [options]      (tsvs <command> --help for its options)
 commands:
-  daemon [--engine packet|proxy] [--rules FILE] [--detach]   run the director of this netns
+  daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--detach]
+                                                             run the director of this netns
   daemon stop                                                stop it
+  service install [--engine E] [--dir DIR] [--print]         systemd units: director at boot
+  sysctl [-n] [-w] net.ipv4.vs.NAME[=VALUE]... | -a | -p FILE  the IPVS sysctls, as sysctl(8)
   status [--json]                                            engine, unserved rules, drops
   realserver start|stop|status|check --vip VIP               real-server agent
   shim install DIR                                           install DIR/ipvsadm → tsvsadm
@@ -32,6 +35,8 @@ const COMMANDS: Record<string, [string, string]> = {
   status: ['./status.js', 'statusMain'],
   realserver: ['../agent/cli.js', 'realserverMain'],
   shim: ['./shim.js', 'shimMain'],
+  service: ['./service.js', 'serviceMain'],
+  sysctl: ['./sysctl.js', 'sysctlMain'],
   lab: ['../lab/cli.js', 'labMain'],
   quickstart: ['./quickstart.js', 'quickstartMain'],
 };

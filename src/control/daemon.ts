@@ -2,26 +2,36 @@
 // and the engine. `now` is performance.now() in ms; the core is ticked every second (the
 // estimator needs its 2 s steps, expiry has 100 ms resolution).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_CONN_MEM_MAX, Defence, PAGE_SIZE } from '../core/defence.js';
 import { Ipvs } from '../core/ipvs.js';
+import { SYSCTL_DEFS, SysctlTable } from '../core/sysctl.js';
+import { bindSysctls } from '../core/sysctl-bind.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
 import { type EngineName, type EngineStatus, loadEngine } from './engine.js';
 import { type Logger, stderrLogger } from './log.js';
 import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
 import { ControlServer } from './server.js';
+import { readState, StateFile, writeAtomic } from './state.js';
+import { runSysctl } from './sysctl-cmd.js';
 import { watchNetns } from './netns-watch.js';
 
 export interface DaemonOptions {
   engine: EngineName;
   runDir: string;
-  /** An `ipvsadm -S` file restored at start. */
+  /** An `ipvsadm -S` file restored at start (instead of the state file). */
   rulesFile?: string;
+  /** The state file (state.ts): restored at start, rewritten after every change; none if absent. */
+  stateFile?: string;
   log?: Logger;
   /** Leave when the namespace's name disappears (default true). */
   watchNamespace?: boolean;
   onExit?: (code: number) => void;
+  /** Bound of the conn table's memory in bytes (defence.ts); default DEFAULT_CONN_MEM_MAX. */
+  connMemMax?: number;
 }
 
 export interface DaemonHandle {
@@ -35,6 +45,8 @@ export interface DaemonStatus extends EngineStatus {
   netns: string;
   services: number;
   conns: number;
+  /** Most conns the conn table's memory bound allows. */
+  maxConns: number;
 }
 
 /** Starts a daemon for this namespace and resolves once its socket listens. */
@@ -43,10 +55,36 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const ipvs = new Ipvs({ now: 0 });
+  // sync_qlen_max defaults to the kernel's nr_free_buffer_pages() / 32.
+  const sysctls = new SysctlTable({ sync_qlen_max: [Math.floor(totalmem() / PAGE_SIZE / 32)] });
+  bindSysctls(ipvs, sysctls);
+  const defence = new Defence(sysctls, o.connMemMax ?? DEFAULT_CONN_MEM_MAX);
+  ipvs.defence = defence;
   const runAdm: AdmRunner = await loadAdmRunner();
   const { engine, notes: loadNotes } = await loadEngine(o.engine, log);
   const id = netnsId();
   let syncNoted = false;
+  const state = o.stateFile ? new StateFile(o.stateFile) : null;
+  // Any rule event marks the rules changed; the file is rewritten once per command.
+  let changed = false;
+  const mark = () => {
+    changed = true;
+  };
+  ipvs.rules.listeners.push({
+    serviceAdded: mark,
+    serviceEdited: mark,
+    serviceDeleted: mark,
+    destAdded: mark,
+    destEdited: mark,
+    destDeleted: mark,
+  });
+  const saveState = async () => {
+    if (!state || !changed) return;
+    changed = false;
+    const r = await runAdm(['-S', '-n'], 'ipvsadm', { ipvs, now: now(), stdin: '' });
+    if (r.code !== 0) throw new Error(`the rules could not be listed for the state file: ${r.stderr.trim()}`);
+    state.save(r.stdout);
+  };
 
   const adm = async (argv: string[], argv0: string, stdin: string): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
@@ -59,6 +97,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     for (const f of restoreFailures ?? []) {
       log(`${argv0} -R: input line ${f.line} failed (exit ${f.code}): ${JSON.stringify(f.text)}: ${f.message || 'no message'}`);
     }
+    // Before the reply: a change tsvsadm reported done survives a crash that follows it.
+    await saveState();
     if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
       syncNoted = true;
       log('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
@@ -66,28 +106,67 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     return reply;
   };
 
-  if (o.rulesFile) {
-    const text = readFileSync(o.rulesFile, 'utf8');
-    const r = await adm(['-R'], 'ipvsadm', text);
+  // Sysctls changed from their boot values, kept next to the rules in sysctl.d form.
+  const sysctlFile = o.stateFile ? o.stateFile.replace(/\.rules$/, '.sysctl') : null;
+  const savedSysctls = sysctlFile ? readState(sysctlFile) : null;
+  if (savedSysctls !== null) {
+    const r = runSysctl(sysctls, ['-q', '-p', sysctlFile!], savedSysctls);
+    if (r.code !== 0) log(`sysctls from ${sysctlFile} partly restored: ${r.stderr.trim()}`);
+  }
+  const saveSysctls = () => {
+    if (!sysctlFile) return;
+    const lines = SYSCTL_DEFS.filter((d) => !sysctls.isDefault(d.name)).map(
+      (d) => `net.ipv4.vs.${d.name} = ${sysctls.text(d.name).replace(/\t/g, ' ')}\n`,
+    );
+    writeAtomic(sysctlFile, lines.join(''));
+  };
+
+  const saved = o.rulesFile ? readFileSync(o.rulesFile, 'utf8') : o.stateFile ? readState(o.stateFile) : null;
+  if (saved !== null) {
+    const from = o.rulesFile ?? o.stateFile!;
+    if (!o.rulesFile) state!.loaded(saved);
+    const r = await adm(['-R'], 'ipvsadm', saved);
     if (r.code !== 0) {
-      throw new Error(`rules file ${o.rulesFile} was not restored (exit ${r.code}): ${r.stderr.trim()}`);
+      throw new Error(`rules file ${from} was not restored (exit ${r.code}): ${r.stderr.trim()}`);
     }
-    log(`restored ${ipvs.rules.serviceCount} service(s) from ${o.rulesFile}`);
+    log(`restored ${ipvs.rules.serviceCount} service(s) from ${from}`);
   }
 
   await engine.start(ipvs, now);
-  const ticker = setInterval(() => ipvs.tick(now()), 1000);
+  const ticker = setInterval(() => {
+    ipvs.tick(now());
+    ipvs.defenceTick(freemem(), Math.random);
+  }, 1000);
   let stopping: Promise<void> | null = null;
 
   const status = (): DaemonStatus => {
-    const s = engine.status();
+    const st = engine.status();
+    const notes = [...loadNotes, ...(st.notes ?? [])];
+    const idle: string[] = [];
+    for (const d of SYSCTL_DEFS) {
+      if (d.use !== 'none') continue;
+      const v = sysctls.text(d.name);
+      if (sysctls.isDefault(d.name)) idle.push(d.name);
+      else notes.push(`net.ipv4.vs.${d.name} = ${v} is stored but not acted on: ${d.why ?? ''}`);
+    }
+    notes.push(`sysctls not acted on by this engine (at their defaults): ${idle.join(', ')}`);
+    if (defence.nomem || defence.dropEntryActive || defence.secureTcpActive) {
+      notes.push(
+        `defence: ${defence.availPages} pages available (amemthresh ${sysctls.int('amemthresh')})` +
+          `${defence.dropEntryActive ? ', drop_entry active' : ''}${defence.secureTcpActive ? ', secure_tcp active' : ''}`,
+      );
+    }
+    const drops = { ...st.drops };
+    for (const [k, v] of Object.entries(defence.counters)) if (v > 0) drops[`defence_${k}`] = v;
     return {
-      ...s,
-      notes: loadNotes.length ? [...loadNotes, ...(s.notes ?? [])] : s.notes,
+      ...st,
+      notes,
+      drops,
       pid: process.pid,
       netns: id,
       services: ipvs.rules.serviceCount,
       conns: ipvs.connCount(),
+      maxConns: defence.maxConns(),
     };
   };
 
@@ -97,6 +176,11 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
         return adm(req.argv, req.argv0, req.stdin);
       case 'status':
         return status();
+      case 'sysctl': {
+        const r = runSysctl(sysctls, req.argv, req.file);
+        saveSysctls();
+        return r;
+      }
       case 'ping':
         return { ok: true, pid: process.pid };
       case 'stop':
@@ -116,6 +200,9 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       ? () => {}
       : watchNetns(id, () => {
           log(`network namespace ${id} is gone; exiting`);
+          // The kernel's rules die with their namespace; so do ours.
+          if (o.stateFile) rmSync(o.stateFile, { force: true });
+          if (sysctlFile) rmSync(sysctlFile, { force: true });
           void stop().then(() => o.onExit?.(0));
         });
 

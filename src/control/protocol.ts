@@ -17,7 +17,14 @@ export interface AdmReply {
   code: number;
 }
 
-export type Request = AdmRequest | { op: 'status' } | { op: 'stop' } | { op: 'ping' };
+/** `tsvs sysctl ARGS`; `file` is the text of `-p FILE`, read by the client. */
+export interface SysctlRequest {
+  op: 'sysctl';
+  argv: string[];
+  file?: string;
+}
+
+export type Request = AdmRequest | SysctlRequest | { op: 'status' } | { op: 'stop' } | { op: 'ping' };
 
 export function encodeFrame(v: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(v), 'utf8');

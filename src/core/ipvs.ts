@@ -37,6 +37,7 @@ import {
 import type { Dest } from './dest.js';
 import { EST_PERIOD_MS, estimate } from './estimator.js';
 import { Addr } from './inet.js';
+import type { Defence } from './defence.js';
 import { LaddrAllocator, type LocalAddr } from './laddr.js';
 import { Rules } from './rules.js';
 import { lookupScheduler } from './sched/registry.js';
@@ -82,6 +83,8 @@ export interface Sysctls {
   sloppyTcp: boolean;
   sloppySctp: boolean;
   secureTcp: boolean;
+  /** run_estimation: the 2 s rate estimator runs. */
+  runEstimation: boolean;
 }
 
 export const DEFAULT_SYSCTLS: Sysctls = {
@@ -91,6 +94,7 @@ export const DEFAULT_SYSCTLS: Sysctls = {
   sloppyTcp: false,
   sloppySctp: false,
   secureTcp: false,
+  runEstimation: true,
 };
 
 export interface IpvsOptions {
@@ -128,6 +132,8 @@ export class Ipvs {
   private readonly w4: TimerWheel;
   private readonly w6: TimerWheel;
   private readonly expireHooks: ((ref: number) => void)[] = [];
+  /** The flood defences (defence.ts), when the owner enables them. */
+  defence: Defence | null = null;
   private nowTick: number;
   private nextEst: number;
   private nextTrash: number;
@@ -137,7 +143,7 @@ export class Ipvs {
   private readonly laddrs = new LaddrAllocator();
 
   constructor(o: IpvsOptions = {}) {
-    this.rules = new Rules(lookupScheduler, o.env ?? defaultEnv);
+    this.rules = new Rules(lookupScheduler, o.env ?? { ...defaultEnv }); // own copy: sysctls write it
     this.sysctls = { ...DEFAULT_SYSCTLS, ...o.sysctls };
     const now = o.now ?? 0;
     this.nowTick = Math.floor(now / TICK_MS);
@@ -306,6 +312,7 @@ export class Ipvs {
    */
   schedule(svc: Service, p: PacketInfo, now: number): number {
     this.setNow(now);
+    if (this.defence && !this.defence.admit(this.connCount())) return VERDICT_DROP;
     const t = this.tableFor(p.af);
     const udpOps = svc.onePacket && p.protocol === IPPROTO_UDP ? IP_VS_CONN_F_ONE_PACKET : 0;
     let dest: Dest | null;
@@ -334,6 +341,7 @@ export class Ipvs {
     this.setNow(now);
     if (svc.persistent || dest.svc !== svc || !dest.available) return VERDICT_NO_DEST;
     if (svc.fwmark === 0 && p.dport !== svc.port) return VERDICT_NO_DEST;
+    if (this.defence && !this.defence.admit(this.connCount())) return VERDICT_DROP;
     const udpOps = svc.onePacket && p.protocol === IPPROTO_UDP ? IP_VS_CONN_F_ONE_PACKET : 0;
     return this.bindNew(this.tableFor(p.af), svc, dest, p, -1, udpOps);
   }
@@ -595,6 +603,7 @@ export class Ipvs {
     this.w6.advance(this.nowTick, (i) => this.expire(this.t6, i));
     while (now >= this.nextEst) {
       this.nextEst += EST_PERIOD_MS;
+      if (!this.sysctls.runEstimation) continue;
       estimate(this.rules.total);
       for (const svc of this.rules.services()) {
         estimate(svc.stats);
@@ -605,6 +614,27 @@ export class Ipvs {
     if (now >= this.nextTrash) {
       this.nextTrash = now + DEST_TRASH_PERIOD_MS;
       this.rules.expireTrash(now);
+    }
+  }
+
+  /**
+   * The defences' second (defence.ts): evaluates memory, switches secure_tcp, and lets
+   * drop_entry expire what it picks among tab_size/32 random slots of each table.
+   */
+  defenceTick(sysAvailBytes: number, random: () => number): void {
+    const d = this.defence;
+    if (!d) return;
+    d.update(this.connCount(), sysAvailBytes);
+    this.sysctls.secureTcp = d.secureTcpActive;
+    for (const t of [this.t4, this.t6]) {
+      const end = t.end();
+      for (let n = d.scanCount(t.cap); n > 0 && end > 0; n--) {
+        const i = Math.floor(random() * end);
+        if (t.used(i) && d.shouldDrop(t, i, this.nowTick)) {
+          this.expire(t, i);
+          d.counters.drop_entry++;
+        }
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { agentDirOf } from '../agent/run-dir.js';
 import { spawnReady } from '../agent/spawn-ready.js';
 import type { LabDef } from './labs.js';
+import { stateDir, stateFile } from '../control/state.js';
 import { ip, stopPids } from './netns.js';
 
 const run = promisify(execFile);
@@ -81,6 +82,13 @@ export async function labDown(lab: LabDef, progress: Progress = () => {}): Promi
     await stopPids(pids.map(Number));
     await ip(['netns', 'del', ns]).catch(() => undefined);
     progress(`removed ${ns}`);
+  }
+  // A director's saved rules belong to its namespace (control/state.ts): gone with it, even
+  // when a crashed director could not remove them itself.
+  for (const h of hosts(lab)) {
+    const rules = stateFile(stateDir(undefined), `netns-${nsName(lab, h)}`);
+    await rm(rules, { force: true });
+    await rm(rules.replace(/\.rules$/, '.sysctl'), { force: true });
   }
   for (const d of agentDirs) if (d) await rm(d, { recursive: true, force: true });
 }

@@ -2,10 +2,12 @@
 // which sees them before the netdev ingress hook; a drop there keeps the kernel from also
 // answering (RST, ICMP) or forwarding what the engine handles (notes/packet-io.md). We only
 // ever touch `table netdev tsvs`: the whole table is rewritten atomically on each change
-// and deleted when the daemon stops.
+// and deleted when the daemon stops. The table is owned (`flags owner`) by the socket of an
+// `nft -i` child (nft-owner.ts), so the kernel also deletes it when the daemon dies.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { NftOwner } from './nft-owner.js';
 
 const run = promisify(execFile);
 
@@ -43,9 +45,10 @@ function rule(m: IngressMatch): string {
 
 /** The nft script that replaces our table atomically (create, delete, define in one batch). */
 export function renderNft(spec: NftSpec): string {
-  const lines = [`table netdev ${NFT_TABLE}`, `delete table netdev ${NFT_TABLE}`];
+  // An owned table must be declared with the flag each time: dropping it is not allowed.
+  const lines = [`table netdev ${NFT_TABLE} { flags owner; }`, `delete table netdev ${NFT_TABLE}`];
   if (spec.devices.size === 0) return `${lines.join('\n')}\n`;
-  lines.push(`table netdev ${NFT_TABLE} {`);
+  lines.push(`table netdev ${NFT_TABLE} {`, '  flags owner');
   for (const [dev, matches] of [...spec.devices].sort(([a], [b]) => a.localeCompare(b))) {
     const name = `ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`;
     lines.push(`  chain ${name} {`);
@@ -57,25 +60,30 @@ export function renderNft(spec: NftSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One owner per process: a daemon serves one namespace, and the child inherits it. */
+let owner: NftOwner | null = null;
+
 async function nft(script: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile('nft', ['-f', '-'], (err, _out, stderr) => {
-      if (err) reject(new Error(`nft: ${(stderr || err.message).trim()}`));
-      else resolve();
-    });
-    child.stdin!.end(script);
-  });
+  if (!owner) {
+    // A table without the owner flag is a leftover of a daemon from before the flag; an
+    // owned one of a live daemon refuses (EPERM) and the change below reports it.
+    await run('nft', ['delete', 'table', 'netdev', NFT_TABLE]).catch(() => undefined);
+    owner = new NftOwner();
+  }
+  await owner.apply(script);
 }
 
 /** Installs (or replaces) the table; an empty spec leaves no table behind. */
 export async function applyNft(spec: NftSpec): Promise<void> {
   await nft(renderNft(spec));
-  if (spec.devices.size === 0) await removeNft();
 }
 
-/** Deletes our table if present; other tables are never touched. */
+/** Deletes our table (its owner process ends); other tables are never touched. */
 export async function removeNft(): Promise<void> {
-  await run('nft', ['delete', 'table', 'netdev', NFT_TABLE]).catch(() => undefined);
+  const o = owner;
+  owner = null;
+  if (o) await o.close();
+  else await run('nft', ['delete', 'table', 'netdev', NFT_TABLE]).catch(() => undefined);
 }
 
 /** Per-rule packet counts, for `tsvs status`. */

@@ -6,7 +6,7 @@ describe('the director nftables table', () => {
   it('an empty spec only removes our table', () => {
     assert.equal(
       renderNft({ devices: new Map() }),
-      'table netdev tsvs\ndelete table netdev tsvs\n',
+      'table netdev tsvs { flags owner; }\ndelete table netdev tsvs\n',
     );
   });
 
@@ -27,9 +27,10 @@ describe('the director nftables table', () => {
     assert.equal(
       text,
       [
-        'table netdev tsvs',
+        'table netdev tsvs { flags owner; }',
         'delete table netdev tsvs',
         'table netdev tsvs {',
+        '  flags owner',
         '  chain ingress_eth0 {',
         '    type filter hook ingress device "eth0" priority -500; policy accept;',
         '    meta l4proto tcp ip daddr 172.16.100.9 th dport 80 counter drop',
