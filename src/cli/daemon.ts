@@ -1,14 +1,20 @@
-// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]` and `tsvs daemon stop`.
+// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--http [ADDR:]PORT] [--log-level L]
+// [--log-file FILE] [--detach]` and `tsvs daemon stop`. TSVS_HTTP stands for --http.
 
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startDaemon } from '../control/daemon.js';
 import type { EngineName } from '../control/engine.js';
+import { createLog, isLogLevel, LOG_LEVELS, type LogLevel } from '../control/log.js';
+import { parseHttpSpec } from '../http/server.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
 import { NoDaemon, request } from './client.js';
 
-const USAGE = 'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--detach]\n       tsvs daemon stop\n';
+const USAGE =
+  'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--http [ADDR:]PORT] [--log-level LEVEL]\n' +
+  '                   [--log-file FILE] [--detach]\n' +
+  '       tsvs daemon stop\n';
 
 function defaultEngine(): EngineName {
   const env = process.env.TSVS_ENGINE;
@@ -34,6 +40,9 @@ export async function daemonMain(argv: string[]): Promise<number> {
   let engine = defaultEngine();
   let rulesFile: string | undefined;
   let detach = false;
+  let http = process.env.TSVS_HTTP || undefined;
+  let level: LogLevel = 'info';
+  let logFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--engine') {
@@ -49,9 +58,36 @@ export async function daemonMain(argv: string[]): Promise<number> {
         process.stderr.write(`tsvs daemon: --rules needs a file\n${USAGE}`);
         return 2;
       }
+    } else if (a === '--http') {
+      http = argv[++i];
+      if (!http) {
+        process.stderr.write(`tsvs daemon: --http needs [ADDR:]PORT, e.g. 9100 or 127.0.0.1:9100\n${USAGE}`);
+        return 2;
+      }
+    } else if (a === '--log-level') {
+      const v = argv[++i] ?? '';
+      if (!isLogLevel(v)) {
+        process.stderr.write(`tsvs daemon: --log-level ${v}: use one of ${LOG_LEVELS.join(', ')}\n${USAGE}`);
+        return 2;
+      }
+      level = v;
+    } else if (a === '--log-file') {
+      logFile = argv[++i];
+      if (!logFile) {
+        process.stderr.write(`tsvs daemon: --log-file needs a file\n${USAGE}`);
+        return 2;
+      }
     } else if (a === '--detach') detach = true;
     else {
       process.stderr.write(`tsvs daemon: unknown option ${a}\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (http !== undefined) {
+    try {
+      parseHttpSpec(http);
+    } catch (e) {
+      process.stderr.write(`tsvs daemon: ${(e as Error).message}\n`);
       return 2;
     }
   }
@@ -65,9 +101,14 @@ export async function daemonMain(argv: string[]): Promise<number> {
   if (detach) {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const out = openSync(logPath(dir), 'a');
+    const file = logFile ?? logPath(dir);
+    // The child logs JSON lines to the file itself; its stdout and stderr go there too, so
+    // that a crash's stack trace lands next to the last log line.
+    const out = openSync(file, 'a');
     const bin = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
-    const args = [bin, 'daemon', '--engine', engine, ...(rulesFile ? ['--rules', rulesFile] : [])];
+    const args = [bin, 'daemon', '--engine', engine, '--log-file', file, '--log-level', level];
+    if (rulesFile) args.push('--rules', rulesFile);
+    if (http !== undefined) args.push('--http', http);
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     const deadline = Date.now() + 10_000;
@@ -80,17 +121,21 @@ export async function daemonMain(argv: string[]): Promise<number> {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    process.stderr.write(`tsvs: the director did not start (see ${logPath(dir)})\n`);
+    process.stderr.write(`tsvs: the director did not start (see ${file})\n`);
     return 1;
   }
   let exit: (code: number) => void = () => {};
   const exited = new Promise<number>((r) => {
     exit = r;
   });
-  const d = await startDaemon({ engine, runDir: dir, rulesFile, onExit: exit }).catch((e: Error) => {
-    process.stderr.write(`tsvs daemon: ${e.message}\n`);
-    return null;
-  });
+  const log = createLog({ level, file: logFile });
+  const d = await startDaemon({ engine, runDir: dir, rulesFile, onExit: exit, log, logFile, http }).catch(
+    (e: Error) => {
+      log.error(`start failed: ${e.message}`);
+      if (logFile) process.stderr.write(`tsvs daemon: ${e.message}\n`);
+      return null;
+    },
+  );
   if (!d) return 1;
   const onSignal = () => void d.stop().then(() => exit(0));
   process.once('SIGINT', onSignal);

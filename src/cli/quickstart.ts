@@ -1,6 +1,7 @@
 // `npm start` / `tsvs quickstart`: three demo HTTP backends on 127.0.0.1:9001–9003, each
 // answering with its own name, behind a director on the proxy engine loaded from
-// examples/quickstart.rules (VIP 127.0.0.1:8080, wrr). No root needed; Ctrl-C stops it all.
+// examples/quickstart.rules (VIP 127.0.0.1:8080, wrr), with the dashboard and /metrics on
+// 127.0.0.1:8081 (TSVS_HTTP overrides). No root needed; Ctrl-C stops it all.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -8,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDaemon } from '../control/daemon.js';
+
+/** The dashboard's port when TSVS_HTTP does not say; a free one is taken if it is busy. */
+const DASHBOARD = '127.0.0.1:8081';
 
 const BACKENDS = [
   { name: 'backend-1', port: 9001 },
@@ -42,10 +46,15 @@ export async function quickstartMain(_argv: string[]): Promise<number> {
     }
     rmSync(runDir, { recursive: true, force: true });
   };
-  let daemon: { stop(): Promise<void> } | undefined;
+  let daemon: { stop(): Promise<void>; httpUrl: string | null } | undefined;
   try {
     for (const b of BACKENDS) servers.push(await backend(b.name, b.port));
-    daemon = await startDaemon({ engine: 'proxy', runDir, rulesFile: rules, watchNamespace: false });
+    const start = (http: string) => startDaemon({ engine: 'proxy', runDir, rulesFile: rules, watchNamespace: false, http });
+    const http = process.env.TSVS_HTTP || DASHBOARD;
+    daemon = await start(http).catch((e: Error) => {
+      if (process.env.TSVS_HTTP || !e.message.startsWith('cannot serve HTTP')) throw e;
+      return start('127.0.0.1:0');
+    });
   } catch (e) {
     await cleanup(daemon);
     process.stderr.write(`tsvs quickstart: ${(e as Error).message}\n`);
@@ -61,6 +70,7 @@ export async function quickstartMain(_argv: string[]): Promise<number> {
       'Try:',
       '  curl http://127.0.0.1:8080/',
       `  TSVS_RUN_DIR=${runDir} ${bin} -L -n --stats`,
+      `  dashboard: ${daemon.httpUrl ?? ''}   metrics: curl ${daemon.httpUrl ?? ''}metrics`,
       '',
       'Ctrl-C stops the director and the backends.',
       '',

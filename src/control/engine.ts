@@ -20,6 +20,11 @@ export interface EngineStatus {
   drops: Record<string, number>;
   /** Free-form notes for the operator (one line each). */
   notes?: string[];
+  /**
+   * Monotonic data-plane counters by snake_case name, exported as tsvs_engine_<name>_total
+   * (e.g. received_frames). Optional: an engine without any leaves it out.
+   */
+  counters?: Record<string, number>;
 }
 
 export interface Engine {
