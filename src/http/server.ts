@@ -72,6 +72,7 @@ export class HttpServer {
     connection_limit: 0,
     rate_limit: 0,
     bad_request: 0,
+    timeout: 0,
     method: 0,
     not_found: 0,
   };
@@ -103,9 +104,14 @@ export class HttpServer {
       s.once('close', () => this.sockets.delete(s));
     });
     server.on('clientError', (err: NodeJS.ErrnoException, s: Socket) => {
-      this.rejected.bad_request!++;
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') this.rejected.timeout!++;
+      else this.rejected.bad_request!++;
+      // Answer, then close outright: a client that never reads must not keep the socket.
+      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const line = timedOut ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       if (s.writable && err.code !== 'ECONNRESET') {
-        s.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+        s.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => s.destroy());
+        setTimeout(() => s.destroy(), HTTP_IDLE_TIMEOUT_MS).unref();
       } else s.destroy();
     });
     await new Promise<void>((resolve, reject) => {
