@@ -231,6 +231,10 @@ export class HttpServer {
       case '/api/v1/history':
         this.json(res, req, this.history.json());
         return;
+      case '/favicon.ico': // browsers ask; nothing to show, and no 404 in their console
+        res.writeHead(204);
+        res.end();
+        return;
       case '/':
       case '/index.html':
         this.send(res, req, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
