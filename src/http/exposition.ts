@@ -11,8 +11,9 @@ export interface Family {
   name: string;
   help: string;
   type: MetricType;
-  /** Sample lines, each ending in '\n'; kept in the order the collector sorted them. */
-  lines: string[];
+  /** Sample lines, each ending in '\n', in the order the collector sorted them. */
+  body: string;
+  samples: number;
 }
 
 /** Go strconv.FormatFloat(v, 'g', -1, 64), as client_golang writes sample values. */
@@ -65,25 +66,26 @@ export class Exposition {
       if (f.type !== type) throw new Error(`metric ${name} registered as ${f.type} and as ${type}`);
       return f;
     }
-    f = { name, help, type, lines: [] };
+    f = { name, help, type, body: '', samples: 0 };
     this.families.set(name, f);
     return f;
   }
 
   /** Appends one sample; `labels` is a rendered labelSet(). */
   sample(f: Family, labels: string, value: number): void {
-    f.lines.push(`${f.name}${labels} ${goFloat(value)}\n`);
+    // One string grown in place (V8 ropes): cheaper than 150,000 array entries joined.
+    f.body += `${f.name}${labels} ${goFloat(value)}\n`;
+    f.samples++;
   }
 
   render(): string {
     const names = [...this.families.keys()].sort();
-    const out: string[] = [];
+    let out = '';
     for (const n of names) {
       const f = this.families.get(n)!;
-      if (f.lines.length === 0) continue;
-      out.push(`# HELP ${n} ${escapeHelp(f.help)}\n# TYPE ${n} ${f.type}\n`);
-      for (const l of f.lines) out.push(l);
+      if (f.samples === 0) continue;
+      out += `# HELP ${n} ${escapeHelp(f.help)}\n# TYPE ${n} ${f.type}\n${f.body}`;
     }
-    return out.join('');
+    return out;
   }
 }

@@ -6,12 +6,12 @@
 
 import { readdirSync } from 'node:fs';
 import { label } from '../control/engine.js';
-import { IP_VS_DEST_F_OVERLOAD } from '../core/constants.js';
 import { rates } from '../core/estimator.js';
 import type { Dest } from '../core/dest.js';
+import type { Rules } from '../core/rules.js';
 import type { Service } from '../core/service.js';
 import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS, STAT_OUTBYTES, STAT_OUTPKTS, type Stats } from '../core/stats.js';
-import { type DirectorSource, protoName } from './director.js';
+import { type DirectorSource, hostPort, protoName } from './director.js';
 import { Exposition, labelSet } from './exposition.js';
 
 /** node_exporter's backend labels, in the sorted order client_golang renders them. */
@@ -21,13 +21,19 @@ const SERVICE_LABELS = ['local_address', 'local_mark', 'local_port', 'proto'];
 interface SvcRow {
   svc: Service;
   key: string[];
+  /** node_exporter's service labels (tsvs_service_info). */
   labels: string;
+  /** `{service="-t 192.0.2.1:80"}`: tsvs_service_* families. */
+  short: string;
 }
 
 interface DestRow {
   dest: Dest;
   key: string[];
+  /** node_exporter's backend labels (node_ipvs_backend_*). */
   labels: string;
+  /** `{dest="10.0.0.1:80",service="-t 192.0.2.1:80"}`: tsvs_backend_* families, a third the bytes. */
+  short: string;
 }
 
 function serviceKey(svc: Service): string[] {
@@ -61,7 +67,51 @@ const RATES: [string, 'cps' | 'inpps' | 'outpps' | 'inbps' | 'outbps', string][]
 
 /** Counter i as reported (after -Z), as a double: exact below 2^53. */
 function val(s: Stats, i: number): number {
-  return Number(s.value(i));
+  return s.valueNumber(i);
+}
+
+/**
+ * Label strings and sort order of every service and dest, kept between scrapes: they change
+ * only when a service or dest is added or deleted (addresses, ports and marks are fixed).
+ */
+interface Rows {
+  dirty: boolean;
+  svcs: SvcRow[];
+  dests: DestRow[];
+}
+
+const rowCache = new WeakMap<Rules, Rows>();
+
+function rows(rules: Rules): Rows {
+  let r = rowCache.get(rules);
+  if (!r) {
+    const fresh: Rows = { dirty: true, svcs: [], dests: [] };
+    const dirty = () => {
+      fresh.dirty = true;
+    };
+    rules.listeners.push({ serviceAdded: dirty, serviceDeleted: dirty, destAdded: dirty, destDeleted: dirty });
+    rowCache.set(rules, fresh);
+    r = fresh;
+  }
+  if (!r.dirty) return r;
+  const svcs: SvcRow[] = [];
+  const dests: DestRow[] = [];
+  for (const svc of rules.services()) {
+    const key = serviceKey(svc);
+    const rule = label(svc);
+    svcs.push({ svc, key, labels: labelSet(SERVICE_LABELS, key), short: labelSet(['service'], [rule]) });
+    for (const dest of svc.dests) {
+      const dk = [key[0]!, key[1]!, key[2]!, key[3]!, String(dest.addr), String(dest.port)];
+      const short = labelSet(['dest', 'service'], [hostPort(dest.addr, dest.port), rule]);
+      dests.push({ dest, key: dk, labels: labelSet(BACKEND_LABELS, dk), short });
+    }
+  }
+  svcs.sort((a, b) => cmpKeys(a.key, b.key));
+  dests.sort((a, b) => cmpKeys(a.key, b.key));
+  r.svcs = svcs;
+  r.dests = dests;
+  r.dirty = false;
+  return r;
 }
 
 const startTimeSeconds = Math.floor(Date.now() / 1000 - process.uptime());
@@ -87,18 +137,7 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
   ];
   for (const [name, i, help] of nodeTotals) x.sample(x.family(name, 'counter', help), '', val(rules.total, i));
 
-  const svcs: SvcRow[] = [];
-  const dests: DestRow[] = [];
-  for (const svc of rules.services()) {
-    const key = serviceKey(svc);
-    svcs.push({ svc, key, labels: labelSet(SERVICE_LABELS, key) });
-    for (const dest of svc.dests) {
-      const dk = [key[0]!, key[1]!, key[2]!, key[3]!, String(dest.addr), String(dest.port)];
-      dests.push({ dest, key: dk, labels: labelSet(BACKEND_LABELS, dk) });
-    }
-  }
-  svcs.sort((a, b) => cmpKeys(a.key, b.key));
-  dests.sort((a, b) => cmpKeys(a.key, b.key));
+  const { svcs, dests } = rows(rules);
 
   const active = x.family(
     'node_ipvs_backend_connections_active',
@@ -120,9 +159,9 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
   // --- tsvs: per service and per dest counters and rates -----------------------------------
   for (const [suffix, i, what] of COUNTERS) {
     const fs = x.family(`tsvs_service_${suffix}`, 'counter', `Virtual service: ${what}, as tsvsadm -L --stats.`);
-    for (const r of svcs) x.sample(fs, r.labels, val(r.svc.stats, i));
+    for (const r of svcs) x.sample(fs, r.short, val(r.svc.stats, i));
     const fd = x.family(`tsvs_backend_${suffix}`, 'counter', `Real server: ${what}, as tsvsadm -L --stats.`);
-    for (const r of dests) x.sample(fd, r.labels, val(r.dest.stats, i));
+    for (const r of dests) x.sample(fd, r.short, val(r.dest.stats, i));
   }
   const tot = rates(rules.total);
   const svcRates = svcs.map((r) => rates(r.svc.stats));
@@ -131,33 +170,21 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
     const help = (scope: string) => `${scope}: ${what}, the 2-second IPVS estimator's average (tsvsadm --rate).`;
     x.sample(x.family(`tsvs_${suffix}`, 'gauge', help('All services')), '', tot[k]);
     const fs = x.family(`tsvs_service_${suffix}`, 'gauge', help('Virtual service'));
-    for (let j = 0; j < svcs.length; j++) x.sample(fs, svcs[j]!.labels, svcRates[j]![k]);
+    for (let j = 0; j < svcs.length; j++) x.sample(fs, svcs[j]!.short, svcRates[j]![k]);
+    // Per dest, the three rates the dashboard charts; packet rates stay per service (cost).
+    if (k === 'inpps' || k === 'outpps') continue;
     const fd = x.family(`tsvs_backend_${suffix}`, 'gauge', help('Real server'));
-    for (let j = 0; j < dests.length; j++) x.sample(fd, dests[j]!.labels, destRates[j]![k]);
-  }
-  const persist = x.family(
-    'tsvs_backend_persistent_connections',
-    'gauge',
-    'Persistence templates bound to the real server (PersistConn of tsvsadm --persistent-conn).',
-  );
-  const overload = x.family(
-    'tsvs_backend_overloaded',
-    'gauge',
-    '1 while the real server is above its upper connection threshold (-x), else 0.',
-  );
-  for (const r of dests) {
-    x.sample(persist, r.labels, r.dest.persistConns);
-    x.sample(overload, r.labels, r.dest.flags & IP_VS_DEST_F_OVERLOAD ? 1 : 0);
+    for (let j = 0; j < dests.length; j++) x.sample(fd, dests[j]!.short, destRates[j]![k]);
   }
   const svcInfo = x.family(
     'tsvs_service_info',
     'gauge',
-    'Always 1: the virtual service with its scheduler and its name as ipvsadm -S -n writes it.',
+    'Always 1: joins the service label of tsvs_* families to node_exporter\'s labels and the scheduler.',
   );
   for (const r of svcs) {
     x.sample(
       svcInfo,
-      labelSet([...SERVICE_LABELS, 'rule', 'scheduler'], [...r.key, label(r.svc), r.svc.schedName]),
+      labelSet([...SERVICE_LABELS, 'scheduler', 'service'], [...r.key, r.svc.schedName, label(r.svc)]),
       1,
     );
   }

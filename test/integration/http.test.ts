@@ -54,7 +54,7 @@ describe('HTTP endpoint', () => {
     const rows = [...list.stdout.matchAll(/-> 127\.0\.0\.1:(\d+)\s+(\d+)/g)];
     assert.equal(rows.length, 2, list.stdout);
     for (const [, port, conns] of rows) {
-      const re = new RegExp(`\\ntsvs_backend_connections_total\\{[^}]*remote_port="${port}"\\} ${conns}\\n`);
+      const re = new RegExp(`\\ntsvs_backend_connections_total\\{dest="127\\.0\\.0\\.1:${port}",service="-t 127\\.0\\.0\\.1:${lab.vipPort}"\\} ${conns}\\n`);
       assert.match(r.body, re);
     }
     assert.match(r.body, new RegExp(`\\nnode_ipvs_backend_weight\\{local_address="127\\.0\\.0\\.1",local_mark="",local_port="${lab.vipPort}",proto="TCP",`));

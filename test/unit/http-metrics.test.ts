@@ -73,7 +73,8 @@ describe('/metrics', () => {
     const text = collectMetrics(sampleDirector());
     assert.match(text, /\ntsvs_drops_total\{reason="bad_checksum"\} 1\ntsvs_drops_total\{reason="no_dest"\} 4\n/);
     assert.match(text, /\ntsvs_engine_received_frames_total 1000\n/);
-    assert.match(text, /\ntsvs_service_info\{local_address="",local_mark="0000000A",local_port="0",proto="FWM",rule="-f 10",scheduler="wrr"\} 1\n/);
+    assert.match(text, /\ntsvs_service_info\{local_address="",local_mark="0000000A",local_port="0",proto="FWM",scheduler="wrr",service="-f 10"\} 1\n/);
+    assert.match(text, /\ntsvs_backend_connections_total\{dest="192\.168\.82\.22:3306",service="-t 192\.168\.0\.22:3306"\} 0\n/);
     assert.match(text, /\ntsvs_connection_table_bytes \d+/);
   });
 
