@@ -18,7 +18,7 @@ import { defaultDestSpec } from '../src/core/dest.js';
 import { Addr } from '../src/core/inet.js';
 import { Ipvs } from '../src/core/ipvs.js';
 import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS } from '../src/core/stats.js';
-import { collectMetrics } from '../src/http/metrics.js';
+import { collectMetricsBuffer } from '../src/http/metrics.js';
 import { Observers } from '../src/http/observers.js';
 
 export const SCRAPE_TARGET_MS = 50;
@@ -78,20 +78,28 @@ async function scrapeCost(): Promise<void> {
   const d = { ipvs, now: () => 0, status: () => status, observers: new Observers() };
   const runAdm = await loadAdmRunner();
   const scrape: number[] = [];
+  const scrapeCpu: number[] = [];
   const list: number[] = [];
+  const listCpu: number[] = [];
   let bytes = 0;
   let lines = 0;
   for (let r = 0; r < RUNS + 3; r++) {
+    // CPU time beside wall time: on a shared machine the wall clock counts other processes too.
+    const u0 = process.cpuUsage();
     const a = performance.now();
-    const text = collectMetrics(d);
+    const text = collectMetricsBuffer(d);
     const b = performance.now();
+    const u1 = process.cpuUsage();
     const l = await runAdm(['-L', '-n', '--stats'], 'tsvsadm', { ipvs, now: 0, stdin: '' });
     const c = performance.now();
+    const u2 = process.cpuUsage();
     if (r < 3) continue; // warm-up
     scrape.push(b - a);
     list.push(c - b);
+    scrapeCpu.push((u1.user + u1.system - u0.user - u0.system) / 1000);
+    listCpu.push((u2.user + u2.system - u1.user - u1.system) / 1000);
     bytes = text.length;
-    lines = text.split('\n').length;
+    if (r === 3) lines = text.toString('latin1').split('\n').length - 1;
     if (l.code !== 0) throw new Error(`tsvsadm -L failed: ${l.stderr}`);
   }
   const m = median(scrape);
@@ -99,8 +107,11 @@ async function scrapeCost(): Promise<void> {
   process.stdout.write(
     `\n/metrics of ${SERVICES} services x ${DESTS} real servers (${lines} lines, ${(bytes / 1e6).toFixed(1)} MB; median of ${RUNS}; peer: tsvsadm -L -n --stats of the same director)\n`,
   );
+  const mc = median(scrapeCpu);
+  const pc = median(listCpu);
   process.stdout.write(
-    `  scrape ${m.toFixed(1)} ms, peer ${p.toFixed(1)} ms, ratio ${(m / p).toFixed(2)}; target < ${SCRAPE_TARGET_MS} ms: ${m < SCRAPE_TARGET_MS ? 'met' : 'MISSED'}\n`,
+    `  wall: scrape ${m.toFixed(1)} ms, peer ${p.toFixed(1)} ms, ratio ${(m / p).toFixed(2)}; target < ${SCRAPE_TARGET_MS} ms: ${m < SCRAPE_TARGET_MS ? 'met' : 'MISSED'}\n` +
+      `  CPU:  scrape ${mc.toFixed(1)} ms, peer ${pc.toFixed(1)} ms, ratio ${(mc / pc).toFixed(2)}; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} on this machine\n`,
   );
 }
 

@@ -11,9 +11,23 @@ export interface Family {
   name: string;
   help: string;
   type: MetricType;
-  /** Sample lines, each ending in '\n', in the order the collector sorted them. */
-  body: string;
+  /** Sample lines, each ending in '\n', in the order the collector sorted them, as bytes. */
+  buf: Buffer;
+  len: number;
   samples: number;
+}
+
+/** First size of a family's buffer; it doubles as needed. */
+const FAMILY_BUF_BYTES = 4096;
+
+function put(f: Family, s: string): void {
+  // UTF-8 needs at most 3 bytes per UTF-16 unit.
+  if (f.len + s.length * 3 > f.buf.length) {
+    const b = Buffer.allocUnsafe(Math.max(f.buf.length * 2, f.len + s.length * 3));
+    f.buf.copy(b, 0, 0, f.len);
+    f.buf = b;
+  }
+  f.len += f.buf.write(s, f.len, 'utf8');
 }
 
 /** Go strconv.FormatFloat(v, 'g', -1, 64), as client_golang writes sample values. */
@@ -66,26 +80,43 @@ export class Exposition {
       if (f.type !== type) throw new Error(`metric ${name} registered as ${f.type} and as ${type}`);
       return f;
     }
-    f = { name, help, type, body: '', samples: 0 };
+    f = { name, help, type, buf: Buffer.allocUnsafe(FAMILY_BUF_BYTES), len: 0, samples: 0 };
     this.families.set(name, f);
     return f;
   }
 
   /** Appends one sample; `labels` is a rendered labelSet(). */
   sample(f: Family, labels: string, value: number): void {
-    // One string grown in place (V8 ropes): cheaper than 150,000 array entries joined.
-    f.body += `${f.name}${labels} ${goFloat(value)}\n`;
+    put(f, f.name);
+    put(f, labels);
+    put(f, ` ${goFloat(value)}\n`);
     f.samples++;
   }
 
-  render(): string {
+  /**
+   * Appends one sample whose `name{labels} ` the caller keeps between scrapes: bytes go
+   * straight into the family's buffer, so 100,000 samples allocate no strings but values.
+   */
+  samplePrefixed(f: Family, prefix: string, value: number): void {
+    put(f, prefix);
+    put(f, `${goFloat(value)}\n`);
+    f.samples++;
+  }
+
+  /** The exposition as bytes, families sorted by name. */
+  renderBuffer(): Buffer {
     const names = [...this.families.keys()].sort();
-    let out = '';
+    const parts: Buffer[] = [];
     for (const n of names) {
       const f = this.families.get(n)!;
       if (f.samples === 0) continue;
-      out += `# HELP ${n} ${escapeHelp(f.help)}\n# TYPE ${n} ${f.type}\n${f.body}`;
+      parts.push(Buffer.from(`# HELP ${n} ${escapeHelp(f.help)}\n# TYPE ${n} ${f.type}\n`, 'utf8'));
+      parts.push(f.buf.subarray(0, f.len));
     }
-    return out;
+    return Buffer.concat(parts);
+  }
+
+  render(): string {
+    return this.renderBuffer().toString('utf8');
   }
 }

@@ -12,7 +12,7 @@ import type { Rules } from '../core/rules.js';
 import type { Service } from '../core/service.js';
 import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS, STAT_OUTBYTES, STAT_OUTPKTS, type Stats } from '../core/stats.js';
 import { type DirectorSource, hostPort, protoName } from './director.js';
-import { Exposition, labelSet } from './exposition.js';
+import { Exposition, type Family, labelSet } from './exposition.js';
 
 /** node_exporter's backend labels, in the sorted order client_golang renders them. */
 const BACKEND_LABELS = ['local_address', 'local_mark', 'local_port', 'proto', 'remote_address', 'remote_port'];
@@ -78,6 +78,18 @@ interface Rows {
   dirty: boolean;
   svcs: SvcRow[];
   dests: DestRow[];
+  /** `name{labels} ` per family and row, made on first use (a per-dest family's 10,000). */
+  prefixes: Map<string, string[]>;
+}
+
+/** Per-row `name{labels} ` strings of one family, cached with the rows. */
+function prefixes(r: Rows, name: string, labels: readonly string[]): string[] {
+  let p = r.prefixes.get(name);
+  if (!p) {
+    p = labels.map((l) => `${name}${l} `);
+    r.prefixes.set(name, p);
+  }
+  return p;
 }
 
 const rowCache = new WeakMap<Rules, Rows>();
@@ -85,7 +97,7 @@ const rowCache = new WeakMap<Rules, Rows>();
 function rows(rules: Rules): Rows {
   let r = rowCache.get(rules);
   if (!r) {
-    const fresh: Rows = { dirty: true, svcs: [], dests: [] };
+    const fresh: Rows = { dirty: true, svcs: [], dests: [], prefixes: new Map() };
     const dirty = () => {
       fresh.dirty = true;
     };
@@ -110,6 +122,7 @@ function rows(rules: Rules): Rows {
   dests.sort((a, b) => cmpKeys(a.key, b.key));
   r.svcs = svcs;
   r.dests = dests;
+  r.prefixes.clear();
   r.dirty = false;
   return r;
 }
@@ -121,8 +134,13 @@ export interface ScrapeMeta {
   lastDurationSeconds: number;
 }
 
-/** Renders the whole exposition for one director. */
+/** Renders the whole exposition for one director, as text. */
 export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurationSeconds: NaN }): string {
+  return collectMetricsBuffer(d, meta).toString('utf8');
+}
+
+/** Renders the whole exposition for one director, as the bytes to send. */
+export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { lastDurationSeconds: NaN }): Buffer {
   const x = new Exposition();
   const ipvs = d.ipvs;
   const rules = ipvs.rules;
@@ -137,7 +155,16 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
   ];
   for (const [name, i, help] of nodeTotals) x.sample(x.family(name, 'counter', help), '', val(rules.total, i));
 
-  const { svcs, dests } = rows(rules);
+  const cache = rows(rules);
+  const { svcs, dests } = cache;
+  const destLabels = dests.map((r) => r.labels);
+  const destShort = dests.map((r) => r.short);
+  const svcShort = svcs.map((r) => r.short);
+  /** One per-row family through the prefix cache. */
+  const perRow = (f: Family, labels: string[], value: (j: number) => number) => {
+    const p = prefixes(cache, f.name, labels);
+    for (let j = 0; j < p.length; j++) x.samplePrefixed(f, p[j]!, value(j));
+  };
 
   const active = x.family(
     'node_ipvs_backend_connections_active',
@@ -150,18 +177,16 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
     'The current inactive connections by local and remote address.',
   );
   const weight = x.family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address.');
-  for (const r of dests) {
-    x.sample(active, r.labels, r.dest.activeConns);
-    x.sample(inactive, r.labels, r.dest.inactConns);
-    x.sample(weight, r.labels, r.dest.weight);
-  }
+  perRow(active, destLabels, (j) => dests[j]!.dest.activeConns);
+  perRow(inactive, destLabels, (j) => dests[j]!.dest.inactConns);
+  perRow(weight, destLabels, (j) => dests[j]!.dest.weight);
 
   // --- tsvs: per service and per dest counters and rates -----------------------------------
   for (const [suffix, i, what] of COUNTERS) {
     const fs = x.family(`tsvs_service_${suffix}`, 'counter', `Virtual service: ${what}, as tsvsadm -L --stats.`);
-    for (const r of svcs) x.sample(fs, r.short, val(r.svc.stats, i));
+    perRow(fs, svcShort, (j) => val(svcs[j]!.svc.stats, i));
     const fd = x.family(`tsvs_backend_${suffix}`, 'counter', `Real server: ${what}, as tsvsadm -L --stats.`);
-    for (const r of dests) x.sample(fd, r.short, val(r.dest.stats, i));
+    perRow(fd, destShort, (j) => val(dests[j]!.dest.stats, i));
   }
   const tot = rates(rules.total);
   const svcRates = svcs.map((r) => rates(r.svc.stats));
@@ -170,11 +195,11 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
     const help = (scope: string) => `${scope}: ${what}, the 2-second IPVS estimator's average (tsvsadm --rate).`;
     x.sample(x.family(`tsvs_${suffix}`, 'gauge', help('All services')), '', tot[k]);
     const fs = x.family(`tsvs_service_${suffix}`, 'gauge', help('Virtual service'));
-    for (let j = 0; j < svcs.length; j++) x.sample(fs, svcs[j]!.short, svcRates[j]![k]);
+    perRow(fs, svcShort, (j) => svcRates[j]![k]);
     // Per dest, the three rates the dashboard charts; packet rates stay per service (cost).
     if (k === 'inpps' || k === 'outpps') continue;
     const fd = x.family(`tsvs_backend_${suffix}`, 'gauge', help('Real server'));
-    for (let j = 0; j < dests.length; j++) x.sample(fd, dests[j]!.short, destRates[j]![k]);
+    perRow(fd, destShort, (j) => destRates[j]![k]);
   }
   const svcInfo = x.family(
     'tsvs_service_info',
@@ -275,7 +300,7 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
     '',
     meta.lastDurationSeconds,
   );
-  return x.render();
+  return x.renderBuffer();
 }
 
 /** HELP of the counters engines report in EngineStatus.counters (tsvs_engine_<name>_total). */

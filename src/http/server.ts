@@ -14,7 +14,7 @@ import { DASHBOARD_HTML } from './dashboard.js';
 import type { DirectorSource } from './director.js';
 import { CONTENT_TYPE, type Exposition, labelSet } from './exposition.js';
 import { History, HISTORY_STEP_MS } from './history.js';
-import { collectMetrics } from './metrics.js';
+import { collectMetricsBuffer } from './metrics.js';
 
 /** Concurrent sockets: a dashboard or two and a few scrapers need far fewer. */
 export const HTTP_MAX_CONNECTIONS = 64;
@@ -206,7 +206,7 @@ export class HttpServer {
       case '/metrics': {
         await this.settle();
         const t0 = performance.now();
-        const body = collectMetrics(d, { lastDurationSeconds: this.lastScrapeSeconds });
+        const body = collectMetricsBuffer(d, { lastDurationSeconds: this.lastScrapeSeconds });
         this.lastScrapeSeconds = (performance.now() - t0) / 1000;
         this.send(res, req, 200, CONTENT_TYPE, body);
         return;
