@@ -1,7 +1,7 @@
-// `npm run bench [-- core|adm|wire|proxy|packet|all]`: benchmarks, printed as tables. Speed targets live
+// `npm run bench [-- core|adm|wire|proxy|packet|scrape|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet';
+type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet' | 'scrape';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -120,6 +120,11 @@ async function proxy(): Promise<void> {
   if (m) await m.benchProxy();
 }
 
+async function scrape(): Promise<void> {
+  const { benchScrape } = await import('./scrape.js');
+  await benchScrape();
+}
+
 async function packet(): Promise<void> {
   const { benchPacket } = await import('./packet.js');
   await benchPacket();
@@ -133,8 +138,9 @@ for (const s of sections) {
   else if (s === 'wire') await wire();
   else if (s === 'proxy') await proxy();
   else if (s === 'packet') await packet();
+  else if (s === 'scrape') await scrape();
   else {
-    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, all)\n`);
+    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, scrape, all)\n`);
     process.exit(2);
   }
 }

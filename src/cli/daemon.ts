@@ -1,11 +1,14 @@
-// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--detach]` and
-// `tsvs daemon stop`.
+// `tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]
+// [--http [ADDR:]PORT] [--log-level L] [--log-file FILE] [--detach]` and `tsvs daemon stop`.
+// TSVS_HTTP stands for --http.
 
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startDaemon } from '../control/daemon.js';
 import type { EngineName } from '../control/engine.js';
+import { createLog, isLogLevel, LOG_LEVELS, type LogLevel } from '../control/log.js';
+import { parseHttpSpec } from '../http/server.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
 import { stateDir, stateFile } from '../control/state.js';
 import { NoDaemon, request } from './client.js';
@@ -13,7 +16,8 @@ import { ENVIRONMENT, UsageError, wantsHelp } from './usage.js';
 
 const USAGE =
   'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]\n' +
-  '                   [--detach]\n       tsvs daemon stop\n';
+  '                   [--http [ADDR:]PORT] [--log-level LEVEL] [--log-file FILE] [--detach]\n' +
+  '       tsvs daemon stop\n';
 
 /** 64 GiB: beyond that the bound is no bound on a director. */
 const MAX_CONN_MEM_MB = 65536;
@@ -48,6 +52,9 @@ export async function daemonMain(argv: string[]): Promise<number> {
   let detach = false;
   let stateOpt: string | undefined;
   let connMemMb: number | undefined;
+  let http = process.env.TSVS_HTTP || undefined;
+  let level: LogLevel = 'info';
+  let logFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--engine') {
@@ -66,8 +73,35 @@ export async function daemonMain(argv: string[]): Promise<number> {
       if (!/^[1-9][0-9]*$/.test(v) || connMemMb > MAX_CONN_MEM_MB) {
         throw new UsageError(`--conn-mem-max ${v}: give megabytes, 1 to ${MAX_CONN_MEM_MB}\n${USAGE}`);
       }
+    } else if (a === '--http') {
+      http = argv[++i];
+      if (!http) {
+        process.stderr.write(`tsvs daemon: --http needs [ADDR:]PORT, e.g. 9100 or 127.0.0.1:9100\n${USAGE}`);
+        return 2;
+      }
+    } else if (a === '--log-level') {
+      const v = argv[++i] ?? '';
+      if (!isLogLevel(v)) {
+        process.stderr.write(`tsvs daemon: --log-level ${v}: use one of ${LOG_LEVELS.join(', ')}\n${USAGE}`);
+        return 2;
+      }
+      level = v;
+    } else if (a === '--log-file') {
+      logFile = argv[++i];
+      if (!logFile) {
+        process.stderr.write(`tsvs daemon: --log-file needs a file\n${USAGE}`);
+        return 2;
+      }
     } else if (a === '--detach') detach = true;
     else throw new UsageError(`unknown option ${a}\n${USAGE}`);
+  }
+  if (http !== undefined) {
+    try {
+      parseHttpSpec(http);
+    } catch (e) {
+      process.stderr.write(`tsvs daemon: ${(e as Error).message}\n`);
+      return 2;
+    }
   }
   try {
     await request(sock, { op: 'ping' }, 2000);
@@ -79,17 +113,16 @@ export async function daemonMain(argv: string[]): Promise<number> {
   if (detach) {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const out = openSync(logPath(dir), 'a');
+    const file = logFile ?? logPath(dir);
+    // The child logs JSON lines to the file itself; its stdout and stderr go there too, so
+    // that a crash's stack trace lands next to the last log line.
+    const out = openSync(file, 'a');
     const bin = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
-    const args = [
-      bin,
-      'daemon',
-      '--engine',
-      engine,
-      ...(rulesFile ? ['--rules', rulesFile] : []),
-      ...(stateOpt ? ['--state-dir', stateOpt] : []),
-      ...(connMemMb ? ['--conn-mem-max', String(connMemMb)] : []),
-    ];
+    const args = [bin, 'daemon', '--engine', engine, '--log-file', file, '--log-level', level];
+    if (rulesFile) args.push('--rules', rulesFile);
+    if (stateOpt) args.push('--state-dir', stateOpt);
+    if (connMemMb) args.push('--conn-mem-max', String(connMemMb));
+    if (http !== undefined) args.push('--http', http);
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     const deadline = Date.now() + 10_000;
@@ -102,19 +135,23 @@ export async function daemonMain(argv: string[]): Promise<number> {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    process.stderr.write(`tsvs: the director did not start (see ${logPath(dir)})\n`);
+    process.stderr.write(`tsvs: the director did not start (see ${file})\n`);
     return 1;
   }
   let exit: (code: number) => void = () => {};
   const exited = new Promise<number>((r) => {
     exit = r;
   });
+  const log = createLog({ level, file: logFile });
   const state = stateFile(stateDir(stateOpt));
   const connMemMax = connMemMb ? connMemMb * 1048576 : undefined;
-  const d = await startDaemon({ engine, runDir: dir, rulesFile, stateFile: state, connMemMax, onExit: exit }).catch((e: Error) => {
-    process.stderr.write(`tsvs daemon: ${e.message}\n`);
-    return null;
-  });
+  const d = await startDaemon({ engine, runDir: dir, rulesFile, stateFile: state, connMemMax, onExit: exit, log, logFile, http }).catch(
+    (e: Error) => {
+      log.error(`start failed: ${e.message}`);
+      if (logFile) process.stderr.write(`tsvs daemon: ${e.message}\n`);
+      return null;
+    },
+  );
   if (!d) return 1;
   const onSignal = () => void d.stop().then(() => exit(0));
   process.once('SIGINT', onSignal);

@@ -3,6 +3,8 @@
 // engine loaded from examples/quickstart.rules (VIP 127.0.0.1:8080, wrr). No root needed;
 // Ctrl-C stops it all. A port that is taken never goes unnoticed: 8080 (the default) is
 // replaced by a free port, which the banner prints; a port given with --port must be free.
+// The dashboard and /metrics are served on 127.0.0.1:8081 (a free port if that is busy;
+// TSVS_HTTP overrides).
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -22,6 +24,8 @@ const USAGE = `usage: tsvs quickstart [--port N]
 
 const HOST = '127.0.0.1';
 const DEFAULT_PORT = 8080;
+/** The dashboard's address when TSVS_HTTP does not say; a free port is taken if it is busy. */
+const DASHBOARD = '127.0.0.1:8081';
 const BACKENDS = [
   { name: 'backend-1', port: 9001 },
   { name: 'backend-2', port: 9002 },
@@ -104,7 +108,7 @@ export async function quickstartMain(argv: string[]): Promise<number> {
   const runDir = mkdtempSync(join(tmpdir(), 'tsvs-quickstart-'));
   process.env.TSVS_RUN_DIR = runDir;
   const servers: Server[] = [];
-  let daemon: { stop(): Promise<void>; socket: string } | undefined;
+  let daemon: { stop(): Promise<void>; socket: string; httpUrl: string | null } | undefined;
   const cleanup = async () => {
     await daemon?.stop();
     for (const s of servers) {
@@ -130,7 +134,11 @@ export async function quickstartMain(argv: string[]): Promise<number> {
     if (bports.some((p, i) => p !== BACKENDS[i]!.port)) notes.push(`ports ${BACKENDS.map((b) => b.port).join(', ')} were not all free; the backends use ${bports.join(', ')}.`);
     const rulesFile = join(runDir, 'quickstart.rules');
     writeFileSync(rulesFile, rules);
-    daemon = await startDaemon({ engine: 'proxy', runDir, rulesFile, watchNamespace: false });
+    const start = (http: string) => startDaemon({ engine: 'proxy', runDir, rulesFile, watchNamespace: false, http });
+    daemon = await start(process.env.TSVS_HTTP || DASHBOARD).catch((e: Error) => {
+      if (process.env.TSVS_HTTP || !e.message.startsWith('cannot serve HTTP')) throw e;
+      return start('127.0.0.1:0');
+    });
     // Fail loudly if the director could not take the port after all (taken since the probe).
     await request(daemon.socket, { op: 'adm', argv: ['-L', '-n'], argv0: 'ipvsadm', stdin: '' });
     const st = await request<DaemonStatus>(daemon.socket, { op: 'status' });
@@ -148,7 +156,11 @@ export async function quickstartMain(argv: string[]): Promise<number> {
       `(the rules of ${example}).`,
       ...notes,
     ],
-    tryLines: [`curl http://${HOST}:${port}/`, `TSVS_RUN_DIR=${shellWord(runDir)} ${shellWord(bin)} -L -n --stats`],
+    tryLines: [
+      `curl http://${HOST}:${port}/`,
+      `TSVS_RUN_DIR=${shellWord(runDir)} ${shellWord(bin)} -L -n --stats`,
+      ...(daemon.httpUrl ? [`dashboard: ${daemon.httpUrl}   metrics: curl ${daemon.httpUrl}metrics`] : []),
+    ],
   });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -35,7 +35,9 @@ export async function statusMain(argv: string[]): Promise<number> {
     ...(st.loadError ? [`engine: ${st.loadError}`] : []),
     `services: ${st.services}, connections: ${st.conns}`,
     `interfaces: ${st.interfaces.length ? st.interfaces.join(', ') : '(none)'}`,
+    `log: ${st.log ?? 'stderr'}`,
   ];
+  if (st.http) lines.push(`dashboard: ${st.http} (metrics: ${st.http}metrics)`);
   for (const n of st.notes ?? []) lines.push(`note: ${n}`);
   if (st.unserved.length) {
     lines.push('not served:');

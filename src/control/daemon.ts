@@ -11,10 +11,13 @@ import { SYSCTL_DEFS, SysctlTable } from '../core/sysctl.js';
 import { bindSysctls } from '../core/sysctl-bind.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
 import { type EngineName, type EngineStatus, loadEngine } from './engine.js';
-import { type Logger, stderrLogger } from './log.js';
+import { asLog, createLog, type Log, type Logger } from './log.js';
+import { type HttpEndpoint, HttpServer, isLoopback, parseHttpSpec } from '../http/server.js';
+import { Observers } from '../http/observers.js';
+import { DirectorEvents } from './events.js';
 import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
-import { ControlServer } from './server.js';
+import { ControlServer, type Peer } from './server.js';
 import { readState, StateFile, writeAtomic } from './state.js';
 import { runSysctl } from './sysctl-cmd.js';
 import { watchNetns } from './netns-watch.js';
@@ -26,7 +29,12 @@ export interface DaemonOptions {
   rulesFile?: string;
   /** The state file (state.ts): restored at start, rewritten after every change; none if absent. */
   stateFile?: string;
+  /** A plain Logger logs everything at info; a Log (createLog) keeps levels and fields. */
   log?: Logger;
+  /** Where `log` writes, for `tsvs status` (a file when detached). */
+  logFile?: string;
+  /** Serve /metrics, the JSON API and the dashboard here (`[ADDR:]PORT` or parsed). */
+  http?: string | HttpEndpoint;
   /** Leave when the namespace's name disappears (default true). */
   watchNamespace?: boolean;
   onExit?: (code: number) => void;
@@ -37,6 +45,11 @@ export interface DaemonOptions {
 export interface DaemonHandle {
   readonly ipvs: Ipvs;
   readonly socket: string;
+  /** Where checkers, VRRP and the sync daemon register what /metrics and the API show. */
+  readonly observers: Observers;
+  /** The dashboard's URL, or null without --http. */
+  readonly httpUrl: string | null;
+  readonly log: Log;
   stop(): Promise<void>;
 }
 
@@ -47,11 +60,15 @@ export interface DaemonStatus extends EngineStatus {
   conns: number;
   /** Most conns the conn table's memory bound allows. */
   maxConns: number;
+  /** Where the daemon logs: a file path, or 'stderr'. */
+  log?: string;
+  /** The HTTP endpoint's URL when one is served. */
+  http?: string;
 }
 
 /** Starts a daemon for this namespace and resolves once its socket listens. */
 export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
-  const log = o.log ?? stderrLogger;
+  const log: Log = o.log ? asLog(o.log) : createLog();
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const ipvs = new Ipvs({ now: 0 });
@@ -85,8 +102,10 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     if (r.code !== 0) throw new Error(`the rules could not be listed for the state file: ${r.stderr.trim()}`);
     state.save(r.stdout);
   };
+  const observers = new Observers();
+  const events = new DirectorEvents(ipvs, log, () => engine.status().drops);
 
-  const adm = async (argv: string[], argv0: string, stdin: string): Promise<AdmReply> => {
+  const adm = async (argv: string[], argv0: string, stdin: string, peer?: Peer): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
     // states) reaches the core, so that a listing is up to date. After: the engine follows the
     // new rules before tsvsadm returns.
@@ -95,13 +114,14 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     await engine.settle?.();
     // The client gets ipvsadm's bytes; the log says which line of a -R input failed.
     for (const f of restoreFailures ?? []) {
-      log(`${argv0} -R: input line ${f.line} failed (exit ${f.code}): ${JSON.stringify(f.text)}: ${f.message || 'no message'}`);
+      log.warn(`${argv0} -R: input line ${f.line} failed (exit ${f.code}): ${JSON.stringify(f.text)}: ${f.message || 'no message'}`);
     }
     // Before the reply: a change tsvsadm reported done survives a crash that follows it.
     await saveState();
+    events.command(argv0, argv, peer?.uid ?? null, reply);
     if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
       syncNoted = true;
-      log('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
+      log.warn('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
     } else if (!ipvs.rules.master && !ipvs.rules.backup) syncNoted = false;
     return reply;
   };
@@ -111,7 +131,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const savedSysctls = sysctlFile ? readState(sysctlFile) : null;
   if (savedSysctls !== null) {
     const r = runSysctl(sysctls, ['-q', '-p', sysctlFile!], savedSysctls);
-    if (r.code !== 0) log(`sysctls from ${sysctlFile} partly restored: ${r.stderr.trim()}`);
+    if (r.code !== 0) log.warn(`sysctls from ${sysctlFile} partly restored: ${r.stderr.trim()}`);
   }
   const saveSysctls = () => {
     if (!sysctlFile) return;
@@ -129,16 +149,11 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     if (r.code !== 0) {
       throw new Error(`rules file ${from} was not restored (exit ${r.code}): ${r.stderr.trim()}`);
     }
-    log(`restored ${ipvs.rules.serviceCount} service(s) from ${from}`);
+    log.info(`restored ${ipvs.rules.serviceCount} service(s) from ${from}`);
   }
 
   await engine.start(ipvs, now);
-  const ticker = setInterval(() => {
-    ipvs.tick(now());
-    ipvs.defenceTick(freemem(), Math.random);
-  }, 1000);
-  let stopping: Promise<void> | null = null;
-
+  let http: HttpServer | null = null;
   const status = (): DaemonStatus => {
     const st = engine.status();
     const notes = [...loadNotes, ...(st.notes ?? [])];
@@ -167,13 +182,40 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       services: ipvs.rules.serviceCount,
       conns: ipvs.connCount(),
       maxConns: defence.maxConns(),
+      log: o.logFile ?? log.target,
+      ...(http ? { http: http.url } : {}),
     };
   };
+  if (o.http !== undefined) {
+    const ep = typeof o.http === 'string' ? parseHttpSpec(o.http) : o.http;
+    http = new HttpServer({
+      ...ep,
+      director: { ipvs, now, status, observers, settle: engine.settle ? () => engine.settle!() : undefined },
+      log,
+    });
+    try {
+      await http.listen();
+    } catch (e) {
+      await engine.stop();
+      throw e;
+    }
+    if (!isLoopback(ep.host)) {
+      log.warn(
+        `the HTTP endpoint ${http.url} is not on loopback: whoever reaches it reads the rules, real servers and traffic figures; bind it to 127.0.0.1 unless that is meant`,
+      );
+    }
+  }
+  const ticker = setInterval(() => {
+    ipvs.tick(now());
+    ipvs.defenceTick(freemem(), Math.random);
+  }, 1000);
+  events.start();
+  let stopping: Promise<void> | null = null;
 
-  const handle = async (req: Request): Promise<unknown> => {
+  const handle = async (req: Request, peer: Peer): Promise<unknown> => {
     switch (req.op) {
       case 'adm':
-        return adm(req.argv, req.argv0, req.stdin);
+        return adm(req.argv, req.argv0, req.stdin, peer);
       case 'status':
         return status();
       case 'sysctl': {
@@ -193,13 +235,24 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
 
   const server = new ControlServer(socketPath(o.runDir, id), handle, log);
   await server.listen();
-  log(`director of netns ${id} listening on ${server.path} (engine ${engine.name}${engine.status().loadError ? ', not loaded' : ''}, pid ${process.pid})`);
+  const started = engine.status();
+  log.info(
+    `director of netns ${id} started: engine ${engine.name}${started.loadError ? ' (NOT LOADED)' : ''}, control socket ${server.path}, pid ${process.pid}`,
+    {
+      netns: id,
+      engine: engine.name,
+      interfaces: started.interfaces,
+      socket: server.path,
+      http: http?.url ?? null,
+      services: ipvs.rules.serviceCount,
+    },
+  );
 
   const unwatch =
     o.watchNamespace === false
       ? () => {}
       : watchNetns(id, () => {
-          log(`network namespace ${id} is gone; exiting`);
+          log.warn(`network namespace ${id} is gone; exiting`);
           // The kernel's rules die with their namespace; so do ours.
           if (o.stateFile) rmSync(o.stateFile, { force: true });
           if (sysctlFile) rmSync(sysctlFile, { force: true });
@@ -210,12 +263,15 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     stopping ??= (async () => {
       unwatch();
       clearInterval(ticker);
+      events.stop();
+      const last = engine.status();
+      await http?.close();
       await server.close();
       await engine.stop();
-      log('stopped');
+      log.info(`director of netns ${id} stopped`, { netns: id, engine: engine.name, interfaces: last.interfaces, drops: last.drops });
     })();
     return stopping;
   };
 
-  return { ipvs, socket: server.path, stop };
+  return { ipvs, socket: server.path, observers, httpUrl: http?.url ?? null, log, stop };
 }

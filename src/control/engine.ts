@@ -24,6 +24,11 @@ export interface EngineStatus {
   notes?: string[];
   /** Set when the engine asked for could not be loaded: why, and what to do. */
   loadError?: string;
+  /**
+   * Monotonic data-plane counters by snake_case name, exported as tsvs_engine_<name>_total
+   * (e.g. received_frames). Optional: an engine without any leaves it out.
+   */
+  counters?: Record<string, number>;
 }
 
 export interface Engine {
@@ -137,7 +142,7 @@ export async function loadEngine(name: EngineName, log: Logger = stderrLogger, s
     log(`proxy engine: ${note}`);
     notes.push(note);
   }
-  return { engine: (make as () => Engine)(), notes };
+  return { engine: (make as (l: Logger) => Engine)(log), notes };
 }
 
 function firstLine(e: unknown): string {

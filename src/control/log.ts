@@ -1,7 +1,144 @@
-// One line per event, with the time, to the daemon's stderr (a log file when detached).
+// The daemon's one structured logger (pino): JSON lines when the output is not a terminal (a
+// log file, journald, a pipe), readable lines on a terminal. Call sites that only have a
+// message keep the old shape, `log(msg)`, which logs at info; the rest use the level methods
+// with fields, e.g. `log.warn('drops', { reason: 'no_dest', count: 3 })`.
 
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isatty } from 'node:tty';
+import { pino, type Logger as PinoLogger } from 'pino';
+
+/** The shape every component takes: one message, logged at info. */
 export type Logger = (msg: string) => void;
 
+export type Fields = Record<string, unknown>;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A Logger with levels and fields. */
+export interface Log extends Logger {
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  readonly level: LogLevel;
+  /** Where the lines go: a file path, or 'stderr'. */
+  readonly target: string;
+  /** Flushes and closes a log file (no-op for stderr). */
+  close(): void;
+}
+
+export interface LogOptions {
+  level?: LogLevel;
+  /** Append to this file instead of stderr. */
+  file?: string;
+  /** Readable lines instead of JSON (default: when the target is a terminal). */
+  pretty?: boolean;
+}
+
+export function isLogLevel(v: string): v is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(v);
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/** Turns one pino JSON line into `time LEVEL msg key=value ...`. */
+export function prettyLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const { time, level, msg, pid: _pid, ...rest } = o;
+  void _pid;
+  const extra = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const lvl = (LEVEL_NAMES[level as number] ?? String(level)).padEnd(5);
+  return `${String(time)} ${lvl} ${String(msg)}${extra ? `  ${extra}` : ''}\n`;
+}
+
+/** Synchronous writes: a daemon's last lines before exit must not be lost in a buffer. */
+class FdStream {
+  constructor(
+    readonly fd: number,
+    private readonly pretty: boolean,
+  ) {}
+
+  write(s: string): void {
+    const out = this.pretty ? prettyLine(s) : s;
+    try {
+      writeSync(this.fd, out);
+    } catch {
+      // a closed or full log target must not take the daemon down
+    }
+  }
+}
+
+export function createLog(o: LogOptions = {}): Log {
+  const level = o.level ?? 'info';
+  let fd = 2;
+  if (o.file) {
+    mkdirSync(dirname(o.file), { recursive: true, mode: 0o755 });
+    fd = openSync(o.file, 'a', 0o640);
+  }
+  const pretty = o.pretty ?? (o.file === undefined && isatty(2));
+  const p: PinoLogger = pino(
+    {
+      name: 'tsvs',
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (_label, n) => ({ level: n }) },
+    },
+    new FdStream(fd, pretty),
+  );
+  const at =
+    (fn: 'debug' | 'info' | 'warn' | 'error') =>
+    (msg: string, fields?: Fields): void => {
+      if (fields) p[fn](fields, msg);
+      else p[fn](msg);
+    };
+  const log = ((msg: string) => p.info(msg)) as Log;
+  Object.assign(log, {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    level,
+    target: o.file ?? 'stderr',
+    close: () => {
+      if (fd !== 2) closeSync(fd);
+    },
+  });
+  return log;
+}
+
+/** A Log over a plain Logger (tests, embedders): levels become a prefix, fields JSON. */
+export function asLog(l: Logger): Log {
+  if (isLog(l)) return l;
+  const at =
+    (name: string) =>
+    (msg: string, fields?: Fields): void =>
+      l(`${name === 'info' ? '' : `${name}: `}${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
+  return Object.assign((msg: string) => l(msg), {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    level: 'info' as LogLevel,
+    target: 'caller',
+    close: () => {},
+  });
+}
+
+function isLog(l: Logger): l is Log {
+  return typeof (l as Partial<Log>).warn === 'function';
+}
+
+/** Kept for the components that log without being handed a logger. */
 export const stderrLogger: Logger = (msg) => {
   process.stderr.write(`${new Date().toISOString()} tsvs: ${msg}\n`);
 };

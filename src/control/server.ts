@@ -7,9 +7,15 @@ import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from './log.js';
+import { peerUid } from './peercred.js';
 import { encodeFrame, FrameReader, type Request } from './protocol.js';
 
-export type Handler = (req: Request) => Promise<unknown>;
+/** What the daemon knows of the caller: its uid from SO_PEERCRED, null where unavailable. */
+export interface Peer {
+  uid: number | null;
+}
+
+export type Handler = (req: Request, peer: Peer) => Promise<unknown>;
 
 function isRequest(v: unknown): v is Request {
   if (typeof v !== 'object' || v === null) return false;
@@ -88,7 +94,8 @@ export class ControlServer {
       }
       answered = true;
       const r = req;
-      const run = this.queue.then(() => this.handle(r));
+      const peer: Peer = { uid: r.op === 'adm' ? peerUid(s) : null };
+      const run = this.queue.then(() => this.handle(r, peer));
       this.queue = run.catch(() => undefined);
       run.then(
         (reply) => s.end(encodeFrame(reply)),

@@ -183,6 +183,11 @@ export class Ipvs {
     return this.t4.count + this.t6.count;
   }
 
+  /** Bytes held by both connection tables (arrays and indexes). */
+  connTableBytes(): number {
+    return this.t4.bytes() + this.t6.bytes();
+  }
+
   // --- the per-packet hooks ------------------------------------------------------------------
 
   /**

@@ -70,7 +70,7 @@ const MAP_FAILED = 0xffffffffffffffffn;
 let cached: Libc | undefined;
 let failure = '';
 
-function bind(): Libc {
+function loadLibc(): Libc {
   const require = createRequire(import.meta.url);
   const koffi = require('koffi') as Koffi;
   const lib = koffi.load('libc.so.6');
@@ -150,7 +150,7 @@ export function libcOrNull(): Libc | null {
     return null;
   }
   try {
-    cached = bind();
+    cached = loadLibc();
     return cached;
   } catch (e) {
     failure = `koffi could not bind libc: ${(e as Error).message}`;

@@ -52,6 +52,18 @@ describe('npm start (tsvs quickstart)', () => {
       const names = new Set<string>();
       for (let i = 0; i < 6; i++) names.add(await fetchBody(8080));
       assert.deepEqual([...names].sort(), ['backend-1', 'backend-2', 'backend-3']);
+      const dash = /dashboard: (http:\/\/127\.0\.0\.1:(\d+)\/)\s+metrics: curl \1metrics/.exec(out);
+      assert.ok(dash, `dashboard URL printed next to the curl example: ${out}`);
+      const metrics = await new Promise<string>((resolve, reject) => {
+        get({ host: '127.0.0.1', port: Number(dash[2]), path: '/metrics', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (b: Buffer) => {
+            body += b.toString();
+          });
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      assert.match(metrics, /\nnode_ipvs_connections_total 6\n/);
     } finally {
       child.kill('SIGINT');
     }

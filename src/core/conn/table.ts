@@ -74,6 +74,18 @@ export class ConnTable {
     this.rebuildIndex(indexSizeFor(this.cap));
   }
 
+  /** Memory held by the table's arrays and index, in bytes (for /metrics). */
+  bytes(): number {
+    let n = this.index.byteLength;
+    for (const a of [this.key, this.daddr, this.laddr, this.dport, this.lport, this.proto, this.state, this.flags]) {
+      n += a.byteLength;
+    }
+    for (const a of [this.timeout, this.expires, this.filed, this.dest, this.control, this.nControl, this.inPkts]) {
+      n += a.byteLength;
+    }
+    return n + this.next.byteLength + this.prev.byteLength;
+  }
+
   // --- storage -------------------------------------------------------------------------------
 
   private resize(cap: number): void {

@@ -143,13 +143,28 @@ export class PacketEngine implements Engine {
     if (this.nftError) notes.push(`nftables: ${this.nftError}`);
     if (this.loopError) notes.push(`data path error: ${this.loopError}`);
     const drops = fwd ? fwd.drops.toRecord() : {};
-    return {
+    const st: EngineStatus = {
       engine: 'packet',
       interfaces: this.ifaces.map((i) => i.name),
       unserved: this.unserved,
       drops,
       notes,
     };
+    if (fwd) {
+      const c = fwd.counters;
+      let frames = 0;
+      for (const i of this.ifaces) frames += i.rx.frames;
+      st.counters = {
+        received_frames: frames,
+        ring_dropped_frames: this.kernelDrops,
+        forwarded_incoming_packets: c.forwardedIn,
+        forwarded_outgoing_packets: c.forwardedOut,
+        arp_requests: c.arpRequests,
+        arp_replies: c.arpReplies,
+        icmp_frag_needed: c.icmpFragNeeded,
+      };
+    }
+    return st;
   }
 
   // --- the data path loop ----------------------------------------------------------------------

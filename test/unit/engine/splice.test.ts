@@ -52,8 +52,8 @@ class Rig {
   private readonly evbuf = new Uint8Array(EPOLL_EVENT_SIZE * 16);
   private readonly open: number[] = [];
 
-  constructor(private readonly S: Libc) {
-    this.fds = new Fds<object>(S, new Uint32Array(1 << 10));
+  constructor(private readonly L: Libc) {
+    this.fds = new Fds<object>(L, new Uint32Array(1 << 10));
     const sink: SpliceSink = {
       event: (side, _c, ev, bytes) => this.events.push({ side, ev, bytes }),
       connected: () => {},
@@ -63,8 +63,8 @@ class Rig {
       watch: (fd) => this.watch(fd),
       exhausted: () => this.drops.push('exhausted'),
     };
-    this.splicer = new Splicer(S, this.fds, sink);
-    this.ep = S.epollCreate();
+    this.splicer = new Splicer(L, this.fds, sink);
+    this.ep = L.epollCreate();
     const [c0, c1] = this.pair();
     const [s0, s1] = this.pair();
     this.c0 = c0;
@@ -79,7 +79,7 @@ class Rig {
 
   private pair(): [number, number] {
     const sv = new Int32Array(2);
-    assert.equal(this.S.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    assert.equal(this.L.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
     this.open.push(sv[0]!, sv[1]!);
     return [sv[0]!, sv[1]!];
   }
@@ -89,12 +89,12 @@ class Rig {
     const v = new DataView(e.buffer);
     v.setUint32(0, CONN_EVENTS >>> 0, true);
     v.setUint32(EPOLL_DATA_OFF, fd, true);
-    return this.S.epollCtl(this.ep, EPOLL_CTL_ADD, fd, e) === 0;
+    return this.L.epollCtl(this.ep, EPOLL_CTL_ADD, fd, e) === 0;
   }
 
   /** One loop turn: the events epoll has, then the deferred half-closes of an idle turn. */
   turn(): number {
-    const n = this.S.epollWait(this.ep, this.evbuf, 16, 0);
+    const n = this.L.epollWait(this.ep, this.evbuf, 16, 0);
     const v = new DataView(this.evbuf.buffer);
     for (let i = 0; i < n; i++) {
       const fd = v.getUint32(i * EPOLL_EVENT_SIZE + EPOLL_DATA_OFF, true);
@@ -106,17 +106,17 @@ class Rig {
   }
 
   write(fd: number, b: Uint8Array): number {
-    const n = this.S.write(fd, b, b.length);
-    return n < 0 && this.S.errno() === EAGAIN ? 0 : n;
+    const n = this.L.write(fd, b, b.length);
+    return n < 0 && this.L.errno() === EAGAIN ? 0 : n;
   }
 
   /** Up to `max` bytes from fd: [] when none are waiting, null at EOF. */
   read(fd: number, max = 65536): Uint8Array | null {
     const b = new Uint8Array(max);
-    const n = this.S.read(fd, b, max);
+    const n = this.L.read(fd, b, max);
     if (n === 0) return null;
     if (n < 0) {
-      assert.equal(this.S.errno(), EAGAIN);
+      assert.equal(this.L.errno(), EAGAIN);
       return new Uint8Array(0);
     }
     return b.subarray(0, n);
@@ -129,15 +129,15 @@ class Rig {
   /** The test's own end `fd` hangs up (closed once: a number closed twice may be reused). */
   hangUp(fd: number): void {
     this.hungUp.add(fd);
-    assert.equal(this.S.close(fd), 0);
+    assert.equal(this.L.close(fd), 0);
   }
 
   private readonly hungUp = new Set<number>();
 
   close(): void {
-    this.S.close(this.ep);
-    for (const fd of [this.c0, this.s1]) if (!this.hungUp.has(fd)) this.S.close(fd);
-    for (const fd of this.open) if (fd !== this.c0 && fd !== this.s1 && this.fds.byFd[fd]) this.S.close(fd);
+    this.L.close(this.ep);
+    for (const fd of [this.c0, this.s1]) if (!this.hungUp.has(fd)) this.L.close(fd);
+    for (const fd of this.open) if (fd !== this.c0 && fd !== this.s1 && this.fds.byFd[fd]) this.L.close(fd);
   }
 }
 

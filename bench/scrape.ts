@@ -1,0 +1,223 @@
+// `npm run bench -- scrape`: the cost of /metrics on a director with 1,000 services x 10 real
+// servers (target: under 50 ms per scrape), against the peer `tsvsadm -L -n --stats` of the same
+// director in the same run; then the forwarding rate of a real director (proxy engine, a child
+// process) with one scrape a second against the same director unscraped, alternating phases.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, get, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { loadAdmRunner } from '../src/control/adm-runner.js';
+import type { DaemonStatus } from '../src/control/daemon.js';
+import { IP_VS_CONN_F_MASQ } from '../src/core/constants.js';
+import { defaultDestSpec } from '../src/core/dest.js';
+import { Addr } from '../src/core/inet.js';
+import { Ipvs } from '../src/core/ipvs.js';
+import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS } from '../src/core/stats.js';
+import { collectMetricsBuffer } from '../src/http/metrics.js';
+import { Observers } from '../src/http/observers.js';
+
+export const SCRAPE_TARGET_MS = 50;
+const SERVICES = 1000;
+const DESTS = 10;
+const RUNS = 15;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function bigDirector(): Ipvs {
+  const ipvs = new Ipvs();
+  for (let i = 0; i < SERVICES; i++) {
+    const vip = Addr.v4((10 << 24) | (1 << 16) | i);
+    const key = {
+      af: 2 as const,
+      protocol: 6,
+      addr: vip,
+      port: 80,
+      fwmark: 0,
+      schedName: 'wlc',
+      flags: 0,
+      timeout: 0,
+      netmask: 0xffffffff,
+      peName: '',
+    };
+    ipvs.rules.addService(key, 0);
+    for (let j = 0; j < DESTS; j++) {
+      const d = ipvs.rules.addDest(
+        key,
+        { ...defaultDestSpec(Addr.v4((10 << 24) | (2 << 16) | (i << 4) | j), 8080), fwd: IP_VS_CONN_F_MASQ, weight: j + 1 },
+        0,
+      );
+      d.activeConns = i + j;
+      d.stats.setRaw(STAT_CONNS, BigInt(1000 * i + j));
+      d.stats.setRaw(STAT_INPKTS, BigInt(123456789 * (j + 1)));
+      d.stats.setRaw(STAT_INBYTES, BigInt(98765432109 * (j + 1)));
+    }
+  }
+  return ipvs;
+}
+
+async function scrapeCost(): Promise<void> {
+  const ipvs = bigDirector();
+  const status: DaemonStatus = {
+    engine: 'packet',
+    interfaces: ['eth0'],
+    unserved: [],
+    drops: { no_dest: 1 },
+    pid: process.pid,
+    netns: '1',
+    services: SERVICES,
+    conns: 0,
+    maxConns: 0,
+  };
+  const d = { ipvs, now: () => 0, status: () => status, observers: new Observers() };
+  const runAdm = await loadAdmRunner();
+  const scrape: number[] = [];
+  const scrapeCpu: number[] = [];
+  const list: number[] = [];
+  const listCpu: number[] = [];
+  let bytes = 0;
+  let lines = 0;
+  for (let r = 0; r < RUNS + 3; r++) {
+    // CPU time beside wall time: on a shared machine the wall clock counts other processes too.
+    const u0 = process.cpuUsage();
+    const a = performance.now();
+    const text = collectMetricsBuffer(d);
+    const b = performance.now();
+    const u1 = process.cpuUsage();
+    const l = await runAdm(['-L', '-n', '--stats'], 'tsvsadm', { ipvs, now: 0, stdin: '' });
+    const c = performance.now();
+    const u2 = process.cpuUsage();
+    if (r < 3) continue; // warm-up
+    scrape.push(b - a);
+    list.push(c - b);
+    scrapeCpu.push((u1.user + u1.system - u0.user - u0.system) / 1000);
+    listCpu.push((u2.user + u2.system - u1.user - u1.system) / 1000);
+    bytes = text.length;
+    if (r === 3) lines = text.toString('latin1').split('\n').length - 1;
+    if (l.code !== 0) throw new Error(`tsvsadm -L failed: ${l.stderr}`);
+  }
+  const m = median(scrape);
+  const p = median(list);
+  process.stdout.write(
+    `\n/metrics of ${SERVICES} services x ${DESTS} real servers (${lines} lines, ${(bytes / 1e6).toFixed(1)} MB; median of ${RUNS}; peer: tsvsadm -L -n --stats of the same director)\n`,
+  );
+  const mc = median(scrapeCpu);
+  const pc = median(listCpu);
+  process.stdout.write(
+    `  wall: scrape ${m.toFixed(1)} ms, peer ${p.toFixed(1)} ms, ratio ${(m / p).toFixed(2)}; target < ${SCRAPE_TARGET_MS} ms: ${m < SCRAPE_TARGET_MS ? 'met' : 'MISSED'}\n` +
+      `  CPU:  scrape ${mc.toFixed(1)} ms, peer ${pc.toFixed(1)} ms, ratio ${(mc / pc).toFixed(2)}; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} on this machine\n`,
+  );
+}
+
+// --- forwarding with and without scrapes ------------------------------------------------------
+
+const PHASE_MS = 4000;
+const CONCURRENCY = 8;
+
+function fetchOnce(port: number, path = '/'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('forwarded request timed out')));
+  });
+}
+
+async function load(port: number, ms: number): Promise<number> {
+  const end = performance.now() + ms;
+  let n = 0;
+  const worker = async () => {
+    while (performance.now() < end) {
+      await fetchOnce(port);
+      n++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return n / (ms / 1000);
+}
+
+async function forwarding(): Promise<void> {
+  const backend: Server = createServer((_q, res) => {
+    res.writeHead(200, { connection: 'close', 'content-length': 3 });
+    res.end('ok\n');
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+  const bport = (backend.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-bench-scrape-'));
+  const vip = 20000 + (process.pid % 20000);
+  const http = vip + 1;
+  const lines = [`-A -t 127.0.0.1:${vip} -s rr`, `-a -t 127.0.0.1:${vip} -r 127.0.0.1:${bport} -m`];
+  // The big part as fwmark services: listed and scraped like any, no listener sockets needed.
+  for (let i = 1; i <= SERVICES; i++) {
+    lines.push(`-A -f ${i} -s wlc`);
+    for (let j = 0; j < DESTS; j++) lines.push(`-a -f ${i} -r 10.2.${i >> 4}.${((i & 15) << 4) | j}:8080 -g -w ${j + 1}`);
+  }
+  writeFileSync(join(dir, 'rules'), `${lines.join('\n')}\n`);
+  const bin = fileURLToPath(new URL('../bin/tsvs', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [bin, 'daemon', '--engine', 'proxy', '--rules', join(dir, 'rules'), '--http', `127.0.0.1:${http}`, '--log-level', 'error'],
+    { env: { ...process.env, TSVS_RUN_DIR: dir }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  try {
+    const up = performance.now() + 30_000;
+    for (;;) {
+      try {
+        await fetchOnce(http);
+        break;
+      } catch {
+        if (performance.now() > up) throw new Error('the bench director did not start within 30 s');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const scrapeMs: number[] = [];
+    const withOut: number[] = [];
+    const withScrape: number[] = [];
+    await load(vip, 1000); // warm-up
+    for (let round = 0; round < 2; round++) {
+      withOut.push(await load(vip, PHASE_MS));
+      let stop = false;
+      const scraper = (async () => {
+        while (!stop) {
+          const a = performance.now();
+          await fetchOnce(http, '/metrics');
+          scrapeMs.push(performance.now() - a);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      })();
+      withScrape.push(await load(vip, PHASE_MS));
+      stop = true;
+      await scraper;
+    }
+    const a = median(withOut);
+    const b = median(withScrape);
+    process.stdout.write(
+      `\nForwarding through the proxy engine (HTTP/1.1 requests, new connection each, ${CONCURRENCY} clients, ${PHASE_MS / 1000} s phases, alternating)\n`,
+    );
+    process.stdout.write(
+      `  without scrapes ${a.toFixed(0)} req/s, with 1 scrape/s of /metrics ${b.toFixed(0)} req/s, ratio ${(b / a).toFixed(2)}\n`,
+    );
+    process.stdout.write(`  /metrics end to end over HTTP (${SERVICES + 1} services): median ${median(scrapeMs).toFixed(1)} ms\n`);
+    process.stdout.write(`  phases: without ${withOut.map((x) => x.toFixed(0)).join(', ')}; with ${withScrape.map((x) => x.toFixed(0)).join(', ')}\n`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchScrape(): Promise<void> {
+  await scrapeCost();
+  // TSVS_BENCH_FORWARDING=0 skips the forwarding phases (about 20 s).
+  if (process.env.TSVS_BENCH_FORWARDING !== '0') await forwarding();
+}

@@ -1,0 +1,323 @@
+// /metrics: node_exporter's IPVS families with the same names, types, HELP texts and labels
+// (spec metrics.md §1), so existing IPVS dashboards work unchanged, then the tsvs_* families
+// for what only tsvs knows. Values come from the counters `tsvsadm -L --stats` shows; rates
+// are the kernel estimator's figures (`--rate`). One pass over the rules per scrape: label
+// strings are built once per dest and reused by every family.
+
+import { readdirSync } from 'node:fs';
+import { label } from '../control/engine.js';
+import { rates } from '../core/estimator.js';
+import type { Dest } from '../core/dest.js';
+import type { Rules } from '../core/rules.js';
+import type { Service } from '../core/service.js';
+import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS, STAT_OUTBYTES, STAT_OUTPKTS, type Stats } from '../core/stats.js';
+import { type DirectorSource, hostPort, protoName } from './director.js';
+import { Exposition, type Family, labelSet } from './exposition.js';
+
+/** node_exporter's backend labels, in the sorted order client_golang renders them. */
+const BACKEND_LABELS = ['local_address', 'local_mark', 'local_port', 'proto', 'remote_address', 'remote_port'];
+const SERVICE_LABELS = ['local_address', 'local_mark', 'local_port', 'proto'];
+
+interface SvcRow {
+  svc: Service;
+  key: string[];
+  /** node_exporter's service labels (tsvs_service_info). */
+  labels: string;
+  /** `{service="-t 192.0.2.1:80"}`: tsvs_service_* families. */
+  short: string;
+}
+
+interface DestRow {
+  dest: Dest;
+  key: string[];
+  /** node_exporter's backend labels (node_ipvs_backend_*). */
+  labels: string;
+  /** `{dest="10.0.0.1:80",service="-t 192.0.2.1:80"}`: tsvs_backend_* families, a third the bytes. */
+  short: string;
+}
+
+function serviceKey(svc: Service): string[] {
+  if (svc.fwmark) return ['', svc.fwmark.toString(16).toUpperCase().padStart(8, '0'), '0', 'FWM'];
+  return [String(svc.addr), '', String(svc.port), protoName(svc)];
+}
+
+function cmpKeys(a: string[], b: string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]! < b[i]!) return -1;
+    if (a[i]! > b[i]!) return 1;
+  }
+  return 0;
+}
+
+const COUNTERS: [string, number, string][] = [
+  ['connections_total', STAT_CONNS, 'connections scheduled'],
+  ['incoming_packets_total', STAT_INPKTS, 'packets from clients'],
+  ['outgoing_packets_total', STAT_OUTPKTS, 'packets to clients (NAT and FULLNAT replies; 0 for DR/TUN)'],
+  ['incoming_bytes_total', STAT_INBYTES, 'bytes from clients'],
+  ['outgoing_bytes_total', STAT_OUTBYTES, 'bytes to clients (NAT and FULLNAT replies; 0 for DR/TUN)'],
+];
+
+const RATES: [string, 'cps' | 'inpps' | 'outpps' | 'inbps' | 'outbps', string][] = [
+  ['estimated_connections_per_second', 'cps', 'connections per second'],
+  ['estimated_incoming_packets_per_second', 'inpps', 'incoming packets per second'],
+  ['estimated_outgoing_packets_per_second', 'outpps', 'outgoing packets per second'],
+  ['estimated_incoming_bytes_per_second', 'inbps', 'incoming bytes per second'],
+  ['estimated_outgoing_bytes_per_second', 'outbps', 'outgoing bytes per second'],
+];
+
+/** Counter i as reported (after -Z), as a double: exact below 2^53. */
+function val(s: Stats, i: number): number {
+  return s.valueNumber(i);
+}
+
+/**
+ * Label strings and sort order of every service and dest, kept between scrapes: they change
+ * only when a service or dest is added or deleted (addresses, ports and marks are fixed).
+ */
+interface Rows {
+  dirty: boolean;
+  svcs: SvcRow[];
+  dests: DestRow[];
+  /** `name{labels} ` per family and row, made on first use (a per-dest family's 10,000). */
+  prefixes: Map<string, string[]>;
+}
+
+/** Per-row `name{labels} ` strings of one family, cached with the rows. */
+function prefixes(r: Rows, name: string, labels: readonly string[]): string[] {
+  let p = r.prefixes.get(name);
+  if (!p) {
+    p = labels.map((l) => `${name}${l} `);
+    r.prefixes.set(name, p);
+  }
+  return p;
+}
+
+const rowCache = new WeakMap<Rules, Rows>();
+
+function rows(rules: Rules): Rows {
+  let r = rowCache.get(rules);
+  if (!r) {
+    const fresh: Rows = { dirty: true, svcs: [], dests: [], prefixes: new Map() };
+    const dirty = () => {
+      fresh.dirty = true;
+    };
+    rules.listeners.push({ serviceAdded: dirty, serviceDeleted: dirty, destAdded: dirty, destDeleted: dirty });
+    rowCache.set(rules, fresh);
+    r = fresh;
+  }
+  if (!r.dirty) return r;
+  const svcs: SvcRow[] = [];
+  const dests: DestRow[] = [];
+  for (const svc of rules.services()) {
+    const key = serviceKey(svc);
+    const rule = label(svc);
+    svcs.push({ svc, key, labels: labelSet(SERVICE_LABELS, key), short: labelSet(['service'], [rule]) });
+    for (const dest of svc.dests) {
+      const dk = [key[0]!, key[1]!, key[2]!, key[3]!, String(dest.addr), String(dest.port)];
+      const short = labelSet(['dest', 'service'], [hostPort(dest.addr, dest.port), rule]);
+      dests.push({ dest, key: dk, labels: labelSet(BACKEND_LABELS, dk), short });
+    }
+  }
+  svcs.sort((a, b) => cmpKeys(a.key, b.key));
+  dests.sort((a, b) => cmpKeys(a.key, b.key));
+  r.svcs = svcs;
+  r.dests = dests;
+  r.prefixes.clear();
+  r.dirty = false;
+  return r;
+}
+
+const startTimeSeconds = Math.floor(Date.now() / 1000 - process.uptime());
+
+export interface ScrapeMeta {
+  /** Duration of the previous scrape, seconds (NaN before the first). */
+  lastDurationSeconds: number;
+}
+
+/** Renders the whole exposition for one director, as text. */
+export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurationSeconds: NaN }): string {
+  return collectMetricsBuffer(d, meta).toString('utf8');
+}
+
+/** Renders the whole exposition for one director, as the bytes to send. */
+export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { lastDurationSeconds: NaN }): Buffer {
+  const x = new Exposition();
+  const ipvs = d.ipvs;
+  const rules = ipvs.rules;
+
+  // --- node_exporter compatible -------------------------------------------------------------
+  const nodeTotals: [string, number, string][] = [
+    ['node_ipvs_connections_total', STAT_CONNS, 'The total number of connections made.'],
+    ['node_ipvs_incoming_packets_total', STAT_INPKTS, 'The total number of incoming packets.'],
+    ['node_ipvs_outgoing_packets_total', STAT_OUTPKTS, 'The total number of outgoing packets.'],
+    ['node_ipvs_incoming_bytes_total', STAT_INBYTES, 'The total amount of incoming data.'],
+    ['node_ipvs_outgoing_bytes_total', STAT_OUTBYTES, 'The total amount of outgoing data.'],
+  ];
+  for (const [name, i, help] of nodeTotals) x.sample(x.family(name, 'counter', help), '', val(rules.total, i));
+
+  const cache = rows(rules);
+  const { svcs, dests } = cache;
+  const destLabels = dests.map((r) => r.labels);
+  const destShort = dests.map((r) => r.short);
+  const svcShort = svcs.map((r) => r.short);
+  /** One per-row family through the prefix cache. */
+  const perRow = (f: Family, labels: string[], value: (j: number) => number) => {
+    const p = prefixes(cache, f.name, labels);
+    for (let j = 0; j < p.length; j++) x.samplePrefixed(f, p[j]!, value(j));
+  };
+
+  const active = x.family(
+    'node_ipvs_backend_connections_active',
+    'gauge',
+    'The current active connections by local and remote address.',
+  );
+  const inactive = x.family(
+    'node_ipvs_backend_connections_inactive',
+    'gauge',
+    'The current inactive connections by local and remote address.',
+  );
+  const weight = x.family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address.');
+  perRow(active, destLabels, (j) => dests[j]!.dest.activeConns);
+  perRow(inactive, destLabels, (j) => dests[j]!.dest.inactConns);
+  perRow(weight, destLabels, (j) => dests[j]!.dest.weight);
+
+  // --- tsvs: per service and per dest counters and rates -----------------------------------
+  for (const [suffix, i, what] of COUNTERS) {
+    const fs = x.family(`tsvs_service_${suffix}`, 'counter', `Virtual service: ${what}, as tsvsadm -L --stats.`);
+    perRow(fs, svcShort, (j) => val(svcs[j]!.svc.stats, i));
+    const fd = x.family(`tsvs_backend_${suffix}`, 'counter', `Real server: ${what}, as tsvsadm -L --stats.`);
+    perRow(fd, destShort, (j) => val(dests[j]!.dest.stats, i));
+  }
+  const tot = rates(rules.total);
+  const svcRates = svcs.map((r) => rates(r.svc.stats));
+  const destRates = dests.map((r) => rates(r.dest.stats));
+  for (const [suffix, k, what] of RATES) {
+    const help = (scope: string) => `${scope}: ${what}, the 2-second IPVS estimator's average (tsvsadm --rate).`;
+    x.sample(x.family(`tsvs_${suffix}`, 'gauge', help('All services')), '', tot[k]);
+    const fs = x.family(`tsvs_service_${suffix}`, 'gauge', help('Virtual service'));
+    perRow(fs, svcShort, (j) => svcRates[j]![k]);
+    // Per dest, the three rates the dashboard charts; packet rates stay per service (cost).
+    if (k === 'inpps' || k === 'outpps') continue;
+    const fd = x.family(`tsvs_backend_${suffix}`, 'gauge', help('Real server'));
+    perRow(fd, destShort, (j) => destRates[j]![k]);
+  }
+  const svcInfo = x.family(
+    'tsvs_service_info',
+    'gauge',
+    'Always 1: joins the service label of tsvs_* families to node_exporter\'s labels and the scheduler.',
+  );
+  for (const r of svcs) {
+    x.sample(
+      svcInfo,
+      labelSet([...SERVICE_LABELS, 'scheduler', 'service'], [...r.key, r.svc.schedName, label(r.svc)]),
+      1,
+    );
+  }
+
+  // --- tsvs: director, engine, drops --------------------------------------------------------
+  const st = d.status();
+  x.sample(x.family('tsvs_services', 'gauge', 'Virtual services configured.'), '', rules.serviceCount);
+  x.sample(x.family('tsvs_backends', 'gauge', 'Real servers configured, over all services.'), '', dests.length);
+  x.sample(
+    x.family('tsvs_connections', 'gauge', 'Entries in the connection table: conns and persistence templates.'),
+    '',
+    ipvs.connCount(),
+  );
+  x.sample(
+    x.family('tsvs_connection_table_bytes', 'gauge', 'Memory held by the connection table (typed arrays and index).'),
+    '',
+    ipvs.connTableBytes(),
+  );
+  x.sample(
+    x.family('tsvs_unserved_rules', 'gauge', 'Rules the engine cannot serve (tsvs status lists them with the reason).'),
+    '',
+    st.unserved.length,
+  );
+  x.sample(
+    x.family('tsvs_engine_info', 'gauge', 'Always 1: the data plane this director runs.'),
+    labelSet(['engine'], [st.engine]),
+    1,
+  );
+  const drops = x.family('tsvs_drops_total', 'counter', 'Packets or connections dropped, by reason (tsvs status).');
+  for (const reason of Object.keys(st.drops).sort()) x.sample(drops, labelSet(['reason'], [reason]), st.drops[reason]!);
+  for (const [name, v] of Object.entries(st.counters ?? {})) {
+    x.sample(x.family(`tsvs_engine_${name}_total`, 'counter', ENGINE_COUNTER_HELP[name] ?? `Engine counter ${name}.`), '', v);
+  }
+  const sync = x.family(
+    'tsvs_sync_daemon_configured',
+    'gauge',
+    '1 when a sync daemon of this state is configured (tsvsadm --start-daemon), else 0.',
+  );
+  x.sample(sync, labelSet(['state'], ['backup']), rules.backup ? 1 : 0);
+  x.sample(sync, labelSet(['state'], ['master']), rules.master ? 1 : 0);
+
+  // --- registered sources: checkers, VRRP, sync daemon, ... --------------------------------
+  const health = d.observers.destHealth();
+  if (health.length) {
+    const up = x.family('tsvs_checker_up', 'gauge', "1 when the real server's health checker lets it take traffic, else 0.");
+    const tr = x.family('tsvs_checker_transitions_total', 'counter', 'Health checker UP/DOWN transitions of the real server.');
+    const sorted = [...health].sort((a, b) => cmpKeys([a.checker, a.dest, a.service], [b.checker, b.dest, b.service]));
+    for (const h of sorted) {
+      const ls = labelSet(['checker', 'dest', 'service'], [h.checker, h.dest, h.service]);
+      x.sample(up, ls, h.up ? 1 : 0);
+      if (h.transitions !== undefined) x.sample(tr, ls, h.transitions);
+    }
+  }
+  const vrrp = d.observers.vrrpInstances();
+  if (vrrp.length) {
+    const state = x.family('tsvs_vrrp_state', 'gauge', 'VRRP instance state: 1 for the current state, 0 for the others.');
+    const prio = x.family('tsvs_vrrp_priority', 'gauge', 'VRRP instance priority.');
+    const bm = x.family('tsvs_vrrp_became_master_total', 'counter', 'Times the VRRP instance became MASTER.');
+    for (const v of [...vrrp].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      for (const s of ['BACKUP', 'FAULT', 'INIT', 'MASTER']) {
+        x.sample(state, labelSet(['instance', 'state'], [v.name, s]), v.state === s ? 1 : 0);
+      }
+      x.sample(prio, labelSet(['instance'], [v.name]), v.priority);
+      if (v.becameMaster !== undefined) x.sample(bm, labelSet(['instance'], [v.name]), v.becameMaster);
+    }
+  }
+  for (const m of d.observers.metrics) m.collect(x);
+
+  // --- the daemon process (the names client libraries use) --------------------------------
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  x.sample(
+    x.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.'),
+    '',
+    (cpu.user + cpu.system) / 1e6,
+  );
+  x.sample(x.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.'), '', mem.rss);
+  x.sample(x.family('process_heap_bytes', 'gauge', 'Process heap size in bytes.'), '', mem.heapTotal);
+  x.sample(
+    x.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.'),
+    '',
+    startTimeSeconds,
+  );
+  const fds = openFds();
+  if (fds >= 0) x.sample(x.family('process_open_fds', 'gauge', 'Number of open file descriptors.'), '', fds);
+  x.sample(
+    x.family('tsvs_scrape_duration_seconds', 'gauge', 'How long the previous /metrics scrape took to collect and render.'),
+    '',
+    meta.lastDurationSeconds,
+  );
+  return x.renderBuffer();
+}
+
+/** HELP of the counters engines report in EngineStatus.counters (tsvs_engine_<name>_total). */
+const ENGINE_COUNTER_HELP: Record<string, string> = {
+  received_frames: 'Frames the packet engine read from its receive rings.',
+  ring_dropped_frames: 'Frames the kernel dropped because a receive ring was full.',
+  forwarded_incoming_packets: 'Client packets the packet engine forwarded to real servers.',
+  forwarded_outgoing_packets: 'Reply packets the packet engine forwarded to clients.',
+  arp_requests: 'ARP and NDP requests the packet engine sent to resolve next hops.',
+  arp_replies: 'ARP and NDP replies the packet engine sent for VIPs.',
+  icmp_frag_needed: 'ICMP fragmentation-needed (packet too big) messages sent.',
+};
+
+function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return -1;
+  }
+}
