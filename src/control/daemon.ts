@@ -107,6 +107,9 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
         return status();
       case 'ping':
         return { ok: true, pid: process.pid };
+      case 'vrrp-vips':
+        engine.setVrrpVips?.(req.addrs);
+        return { ok: true };
       case 'stop':
         setImmediate(() => {
           void stop().then(() => o.onExit?.(0));

@@ -49,6 +49,8 @@ export class PacketEngine implements Engine {
   private dirty = false;
   /** Local addresses of both families, as text. */
   private localAddrs = new Set<string>();
+  /** VIPs VRRP moves between directors: the kernel answers ARP for them where VRRP put them. */
+  private vrrpVips = new Set<string>();
   private unserved: UnservedRule[] = [];
   private loopError: string | null = null;
   private kernelDrops = 0;
@@ -127,6 +129,11 @@ export class PacketEngine implements Engine {
       i.tx.close();
     }
     this.ifaces = [];
+  }
+
+  setVrrpVips(addrs: string[]): void {
+    this.vrrpVips = new Set(addrs.map((a) => Addr.parse(a)?.toString() ?? a));
+    this.rulesChanged();
   }
 
   status(): EngineStatus {
@@ -325,8 +332,9 @@ export class PacketEngine implements Engine {
       }
     }
     // VIPs and FULLNAT local addresses that no interface holds: the engine answers ARP (NDP) for them.
-    const announce = new Set([...vips, ...laddrs].filter((v) => !this.localAddrs.has(ip4(v))));
-    const announce6 = [...new Map([...vips6, ...laddrs6]).entries()].filter(([k]) => !this.localAddrs.has(k));
+    const held = (k: string) => this.localAddrs.has(k) || this.vrrpVips.has(k);
+    const announce = new Set([...vips, ...laddrs].filter((v) => !held(ip4(v))));
+    const announce6 = [...new Map([...vips6, ...laddrs6]).entries()].filter(([k]) => !held(k));
     const said = new Set([...fwd.announce].map(ip4));
     for (let i = 0; i < fwd.v6.announce.length; i += 4) said.add(Addr.v6(...wordsAt(fwd.v6.announce, i)).toString());
     const fresh: string[] = [];

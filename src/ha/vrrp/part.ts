@@ -1,9 +1,13 @@
 // VRRP as the part `tsvs keepalived` plugs in (src/ha/keepalived.ts's VrrpPart): the config is
 // checked with the rest of the file, then the runtime follows the process's life.
 
+import { NoDaemon, request, targetSocket } from '../../cli/client.js';
 import type { ConfMessage, ConfNode } from '../conf/node.js';
 import { vrrpFromConf } from './config.js';
 import { Vrrp, type VrrpLogLevel } from './vrrp.js';
+
+/** A director answers a control request in milliseconds; 5 s means it is wedged. */
+const DIRECTOR_REPLY_MS = 5000;
 
 export interface VrrpPartOf {
   check(nodes: ConfNode[]): { errors: ConfMessage[]; warnings: ConfMessage[] };
@@ -14,8 +18,17 @@ export interface VrrpPartOf {
   readonly vrrp: Vrrp;
 }
 
-export function makeVrrpPart(log: (level: VrrpLogLevel, msg: string) => void): VrrpPartOf {
-  const vrrp = new Vrrp({ log: (level, msg) => log(level, msg), now: () => performance.now() });
+/** `directorSock`: the director's control socket, told which VIPs VRRP moves (none runs: nothing to tell). */
+export function makeVrrpPart(log: (level: VrrpLogLevel, msg: string) => void, directorSock: string | null = targetSocket()): VrrpPartOf {
+  const vrrpVips = async (addrs: string[]) => {
+    if (!directorSock) return;
+    try {
+      await request(directorSock, { op: 'vrrp-vips', addrs }, DIRECTOR_REPLY_MS);
+    } catch (e) {
+      if (!(e instanceof NoDaemon)) throw e;
+    }
+  };
+  const vrrp = new Vrrp({ log: (level, msg) => log(level, msg), now: () => performance.now(), vrrpVips });
   const load = (nodes: ConfNode[]) => {
     const r = vrrpFromConf(nodes);
     if (r.errors.length > 0) {

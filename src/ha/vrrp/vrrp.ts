@@ -22,6 +22,8 @@ export interface VrrpHost {
   log(level: VrrpLogLevel, msg: string, fields?: Record<string, unknown>): void;
   /** Milliseconds, monotonic enough for timers. */
   now(): number;
+  /** Tells the director which VIPs VRRP moves, so that its engine never claims them itself. */
+  vrrpVips?(addrs: string[]): Promise<void>;
 }
 
 export interface VrrpInstanceStatus {
@@ -126,6 +128,17 @@ export class Vrrp {
     for (const inst of this.instances) this.run(inst, (out) => inst.fsm.start(now, out));
     for (const t of this.scripts.values()) t.start();
     this.poll = setInterval(() => this.pollOnce(), VRRP_POLL_MS);
+    await this.tellDirector(config);
+  }
+
+  private async tellDirector(config: VrrpConfig): Promise<void> {
+    if (!this.host.vrrpVips) return;
+    const addrs = [...new Set(config.instances.flatMap((i) => i.vips.map((v) => v.addr.toString())))];
+    try {
+      await this.host.vrrpVips(addrs);
+    } catch (e) {
+      this.host.log('warn', `VRRP: could not tell the director which VIPs VRRP moves (${(e as Error).message}); its engine may answer ARP for them on a backup`);
+    }
   }
 
   /** keepalived's reload: an instance whose settings did not change keeps its state; others restart. */
@@ -150,6 +163,7 @@ export class Vrrp {
     for (const inst of fresh) this.run(inst, (out) => inst.fsm.start(now, out));
     for (const t of this.scripts.values()) t.start();
     this.closeUnusedLinks();
+    await this.tellDirector(config);
   }
 
   /** Priority 0 adverts from masters, VIPs removed, sockets closed. */
