@@ -7,7 +7,8 @@ commands:
   daemon stop                                                stop it
   status [--json]                                            engine, unserved rules, drops
   realserver start|stop|status|check --vip VIP               real-server agent
-  shim install DIR                                           install DIR/ipvsadm → tsvsadm
+  keepalived [-f FILE] [-n] [-t] [-P|-C] [-p PIDFILE] ...    keepalived.conf checkers (and VRRP)
+  shim install DIR                                           DIR/ipvsadm → tsvsadm, DIR/keepalived
   lab up|down|status|run NAME                                the seeds' labs in namespaces
   quickstart                                                 demo backends + proxy director
 `;
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, [string, string]> = {
   shim: ['./shim.js', 'shimMain'],
   lab: ['../lab/cli.js', 'labMain'],
   quickstart: ['./quickstart.js', 'quickstartMain'],
+  keepalived: ['./keepalived.js', 'keepalivedMain'],
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -57,4 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// A `keepalived` link to bin/tsvs (tsvs shim install) runs `tsvs keepalived`.
+const invokedAs = (process.argv[1] ?? '').split('/').pop();
+const args = process.argv.slice(2);
+process.exitCode = await main(invokedAs === 'keepalived' ? ['keepalived', ...args] : args);
