@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRoot, netnsId, runDir } from '../control/paths.js';
 import { directorSink, keepalivedSocket } from '../ha/director.js';
+import { makeVrrpPart } from '../ha/vrrp/part.js';
 import { Keepalived, keepalivedMessage, loadConf, type VrrpPart } from '../ha/keepalived.js';
 import type { HaLevel } from '../ha/log.js';
 import { serveStatus } from '../ha/status-server.js';
@@ -133,8 +134,9 @@ function alive(pid: number): boolean {
 export async function keepalivedMain(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   if (typeof o === 'number') return o;
-  // ── VRRP part (ha-vrrp): build it here when o.vrrp, else null (-C). ──
-  const vrrp: VrrpPart | null = null;
+  // ── VRRP part (ha-vrrp): built when o.vrrp, else null (-C). It logs through `log` below. ──
+  let logTo: (level: HaLevel, msg: string) => void = (level, msg) => process.stderr.write(`${level}: ${msg}\n`);
+  const vrrp: VrrpPart | null = o.vrrp ? makeVrrpPart((level, msg) => logTo(level, msg)) : null;
 
   if (o.test) {
     const c = loadConf(o.conf, vrrp);
@@ -160,6 +162,7 @@ export async function keepalivedMain(argv: string[]): Promise<number> {
     if (level === 'debug' && !detailed) return;
     process.stderr.write(`${new Date().toISOString()} Keepalived[${process.pid}] ${level}: ${msg}\n`);
   };
+  logTo = log;
   const k = new Keepalived({ conf: o.conf, checkers: o.checkers, vrrp, sink: directorSink(), log });
   const errors = await k.start();
   if (errors.length) {

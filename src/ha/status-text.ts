@@ -2,6 +2,7 @@
 import { request } from '../cli/client.js';
 import { keepalivedSocket } from './director.js';
 import type { KeepalivedStatus } from './status.js';
+import type { VrrpInstanceStatus } from './vrrp/index.js';
 
 /** The keepalived process's status, or null when none serves this namespace. */
 export async function fetchKeepalivedStatus(directorSock: string): Promise<KeepalivedStatus | null> {
@@ -18,6 +19,12 @@ export function keepalivedLines(k: KeepalivedStatus | null): string[] {
   const lines = [`keepalived: pid ${k.pid}, ${k.conf}, ${parts || 'idle'}, ${k.warnings} config warning(s)`];
   if (k.lastReload) {
     lines.push(`  last reload: ${new Date(k.lastReload.at).toISOString()} ${k.lastReload.ok ? 'ok' : `refused: ${k.lastReload.why}`}`);
+  }
+  for (const v of k.vrrpInstances as VrrpInstanceStatus[]) {
+    const eff = v.effectivePriority !== v.priority ? ` (effective ${v.effectivePriority})` : '';
+    const t = v.lastTransition;
+    const last = t ? `, ${t.from} -> ${t.to} at ${new Date(t.at).toISOString()} (${t.why})` : '';
+    lines.push(`  vrrp_instance ${v.name}: ${v.state}, priority ${v.priority}${eff}, master ${v.masterAddr ?? 'unknown'}${last}`);
   }
   for (const vs of k.virtualServers) {
     const sorry = vs.sorryServerActive ? ', sorry server active' : '';

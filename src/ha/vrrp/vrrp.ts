@@ -335,7 +335,7 @@ export class Vrrp {
 
   private transitioned(inst: Instance, from: VrrpState, to: VrrpState, why: string): void {
     const now = this.host.now();
-    inst.lastTransition = { at: now, from, to, why };
+    inst.lastTransition = { at: Date.now(), from, to, why }; // wall clock, for the operator
     this.host.log('info', `VRRP_Instance(${inst.cfg.name}) Entering ${to} STATE (${why})`, { instance: inst.cfg.name, from, to });
     if (inst.garpTimer) clearTimeout(inst.garpTimer);
     inst.garpTimer = null;
