@@ -490,3 +490,47 @@ export const LABS: LabDef[] = [
 export function findLab(name: string): LabDef | undefined {
   return LABS.find((l) => l.name === name);
 }
+
+/**
+ * Seed 004's DR lab with a second director for VRRP (`tsvs keepalived` on both, MASTER 100 /
+ * BACKUP 50): the VIP 192.168.101.168 floats, each director has its own addresses. Not in LABS:
+ * the directors are configured by keepalived.conf, not by ipvsadm commands.
+ */
+export const SEED004_HA: LabDef = {
+  name: 'seed004-ha',
+  seed: '004',
+  description: 'seed 004 DR with two directors running tsvs keepalived; the VIP moves by VRRP',
+  segments: [
+    {
+      name: 'public',
+      members: [
+        { host: 'router', dev: 'eth0', addrs: ['192.168.101.254/24'] },
+        { host: 'director1', dev: 'eth1', addrs: ['192.168.101.166/24'] },
+        { host: 'director2', dev: 'eth1', addrs: ['192.168.101.167/24'] },
+        { host: 'client', dev: 'eth0', addrs: ['192.168.101.253/24'] },
+      ],
+    },
+    {
+      name: 'private',
+      members: [
+        { host: 'router', dev: 'eth1', addrs: ['10.10.10.1/24'] },
+        { host: 'director1', dev: 'eth0', addrs: ['10.10.10.10/24'] },
+        { host: 'director2', dev: 'eth0', addrs: ['10.10.10.9/24'] },
+        { host: 'rs1', dev: 'eth0', addrs: ['10.10.10.11/24'] },
+        { host: 'rs2', dev: 'eth0', addrs: ['10.10.10.12/24'] },
+      ],
+    },
+  ],
+  routes: [
+    { host: 'rs1', args: ['default', 'via', '10.10.10.1'] },
+    { host: 'rs2', args: ['default', 'via', '10.10.10.1'] },
+  ],
+  forwarders: ['router'],
+  director: { host: 'director1', vip: '192.168.101.168', commands: [] },
+  realServers: [
+    { host: 'rs1', port: 80, agentVip: '192.168.101.168' },
+    { host: 'rs2', port: 80, agentVip: '192.168.101.168' },
+  ],
+  client: { host: 'client', url: 'http://192.168.101.168/' },
+  expect: { sched: 'wlc', weights: { rs1: 2, rs2: 1 } },
+};
