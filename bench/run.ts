@@ -1,7 +1,7 @@
 // `npm run bench [-- core|adm|wire|proxy|packet|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet';
+type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet' | 'failover';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -133,8 +133,9 @@ for (const s of sections) {
   else if (s === 'wire') await wire();
   else if (s === 'proxy') await proxy();
   else if (s === 'packet') await packet();
+  else if (s === 'failover') await (await import('./failover.js')).benchFailover();
   else {
-    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, all)\n`);
+    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, failover, all)\n`);
     process.exit(2);
   }
 }

@@ -534,3 +534,42 @@ export const SEED004_HA: LabDef = {
   client: { host: 'client', url: 'http://192.168.101.168/' },
   expect: { sched: 'wlc', weights: { rs1: 2, rs2: 1 } },
 };
+
+/** keepalived.conf of a SEED004_HA director: VRRPv3 at 0.25 s for the VIP, the seed's DR service with TCP checks. */
+export function seed004HaConf(state: 'MASTER' | 'BACKUP', priority: number): string {
+  const VIP = SEED004_HA.director.vip;
+  return `global_defs {
+  router_id ${state.toLowerCase()}
+  vrrp_garp_master_delay 1
+}
+vrrp_instance VI_1 {
+  state ${state}
+  interface eth1
+  virtual_router_id 68
+  priority ${priority}
+  version 3
+  advert_int 0.25
+  virtual_ipaddress {
+    ${VIP}/24 dev eth1
+  }
+}
+virtual_server ${VIP} 80 {
+  delay_loop 1
+  lb_algo wlc
+  lb_kind DR
+  protocol TCP
+  real_server 10.10.10.11 80 {
+    weight 2
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+  real_server 10.10.10.12 80 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { labDown, labUp, nsName } from '../../src/lab/lab.js';
-import { SEED004_HA } from '../../src/lab/labs.js';
+import { SEED004_HA, seed004HaConf } from '../../src/lab/labs.js';
 import { ip, stopPids } from '../../src/lab/netns.js';
 import { ensureBuilt, freshRunDir, inNs, requireNetns, TSVS } from './harness.js';
 
@@ -16,43 +16,6 @@ const skip = requireNetns();
 const lab = SEED004_HA;
 const VIP = lab.director.vip;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function haConf(state: 'MASTER' | 'BACKUP', priority: number): string {
-  return `global_defs {
-  router_id ${state.toLowerCase()}
-  vrrp_garp_master_delay 1
-}
-vrrp_instance VI_1 {
-  state ${state}
-  interface eth1
-  virtual_router_id 68
-  priority ${priority}
-  version 3
-  advert_int 0.25
-  virtual_ipaddress {
-    ${VIP}/24 dev eth1
-  }
-}
-virtual_server ${VIP} 80 {
-  delay_loop 1
-  lb_algo wlc
-  lb_kind DR
-  protocol TCP
-  real_server 10.10.10.11 80 {
-    weight 2
-    TCP_CHECK {
-      connect_timeout 1
-    }
-  }
-  real_server 10.10.10.12 80 {
-    weight 1
-    TCP_CHECK {
-      connect_timeout 1
-    }
-  }
-}
-`;
-}
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
@@ -80,7 +43,7 @@ describe('seed 004 with two directors running tsvs keepalived (VRRP failover)', 
 
   function keepalived(host: string, state: 'MASTER' | 'BACKUP', priority: number): void {
     const conf = join(dir, `${host}.conf`);
-    writeFileSync(conf, haConf(state, priority));
+    writeFileSync(conf, seed004HaConf(state, priority));
     const p = spawn('ip', ['netns', 'exec', nsName(lab, host), process.execPath, TSVS, 'keepalived', '-n', '-l', '-f', conf, '-p', join(dir, `${host}.pid`)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
