@@ -4,7 +4,7 @@
 // unicast peers. keepalived runs with its own config and pid files in a temp dir.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -43,6 +43,9 @@ interface Opts {
   pass?: string;
   nopreempt?: boolean;
   unicast?: { src: string; peer: string };
+  /** Extra lines inside vrrp_instance, and extra top-level blocks. */
+  extra?: string;
+  top?: string;
 }
 
 function conf(o: Opts): string {
@@ -60,10 +63,12 @@ vrrp_instance VI {
   ${o.nopreempt ? 'nopreempt' : ''}
   ${o.pass ? `authentication {\n    auth_type PASS\n    auth_pass ${o.pass}\n  }` : ''}
   ${o.unicast ? `unicast_src_ip ${o.unicast.src}\n  unicast_peer {\n    ${o.unicast.peer}\n  }` : ''}
+  ${o.extra ?? ''}
   virtual_ipaddress {
     ${o.vip}
   }
 }
+${o.top ?? ''}
 `;
 }
 
@@ -82,6 +87,10 @@ describe('VRRP interop with keepalived', { skip }, () => {
     await topo.addr(B, 'v0', '10.9.0.2/24');
     await topo.addr(A, 'v0', 'fd00:9::1/64');
     await topo.addr(B, 'v0', 'fd00:9::2/64');
+    // keepalived's side learns from gratuitous ARP (so the test can see tsvs's).
+    await topo.sysctl(A, 'net.ipv4.conf.v0.arp_accept', '1');
+    await topo.exec(B, ['ip', 'link', 'add', 'trk0', 'type', 'dummy']);
+    await topo.exec(B, ['ip', 'link', 'set', 'trk0', 'up']);
   });
   after(() => topo.teardown());
 
@@ -116,7 +125,7 @@ describe('VRRP interop with keepalived', { skip }, () => {
 
   class Tsvs {
     proc: ChildProcess;
-    lines: { state?: string; masterAddr?: string | null; started?: boolean; drops?: Record<string, number> }[] = [];
+    lines: { state?: string; masterAddr?: string | null; effectivePriority?: number; started?: boolean; drops?: Record<string, number> }[] = [];
     err = '';
     constructor(o: Opts) {
       const f = join(dir, `ts${n++}.conf`);
@@ -263,5 +272,39 @@ describe('VRRP interop with keepalived', { skip }, () => {
         await waitFor('tsvs MASTER', () => t.state() === 'MASTER' && hasVip(B, vip), 3000);
       },
     );
+  });
+
+  it('track_script (weight), track_interface (FAULT), notify scripts and GARP, with keepalived as the peer', async () => {
+    const vip = '10.9.0.106/24';
+    const flag = join(dir, 'healthy');
+    const notes = join(dir, 'notes');
+    const note = join(dir, 'note.sh');
+    writeFileSync(flag, '');
+    writeFileSync(notes, '');
+    writeFileSync(note, `#!/bin/sh\necho "$*" >> ${notes}\n`, { mode: 0o755 });
+    const base = { version: 3 as const, advertInt: 0.25, vip };
+    const top = `vrrp_script chk {\n  script "/usr/bin/test -e ${flag}"\n  interval 0.2\n  weight -100\n  fall 1\n  rise 1\n}`;
+    const extra = `track_script {\n    chk\n  }\n  track_interface {\n    trk0\n  }\n  notify_master "${note} master"\n  notify_backup "${note} backup"\n  notify_fault "${note} fault"\n  notify ${note}`;
+    const notesText = () => readFileSync(notes, 'utf8');
+    await pair({ ...base, state: 'BACKUP', priority: 100 }, { ...base, state: 'BACKUP', priority: 150, top, extra }, async (k, t) => {
+      await waitFor('tsvs MASTER', () => t.state() === 'MASTER' && k.state() === 'BACKUP' && hasVip(B, vip), 8000);
+      await waitFor('notify_master and notify ran', () => /^master$/m.test(notesText()) && /^INSTANCE VI MASTER 150$/m.test(notesText()), 2000);
+      const bMac = execFileSync('ip', ['-n', B, '-j', 'link', 'show', 'v0'], { encoding: 'utf8' });
+      await waitFor('keepalived\'s side learnt the VIP at tsvs\'s MAC from the GARP', () => {
+        const n = execFileSync('ip', ['-n', A, 'neigh', 'show', vip.split('/')[0]!], { encoding: 'utf8' });
+        const mac = n.split('lladdr ')[1]?.split(' ')[0];
+        return mac !== undefined && bMac.includes(mac);
+      }, 2000);
+      rmSync(flag);
+      await waitFor('script failed: 150 - 100 < 100, keepalived preempts', () => t.state() === 'BACKUP' && k.state() === 'MASTER' && t.last()?.effectivePriority === 50, 4000);
+      await waitFor('notify_backup ran', () => /^backup$/m.test(notesText()), 2000);
+      writeFileSync(flag, '');
+      await waitFor('script good again: tsvs preempts back', () => t.state() === 'MASTER' && k.state() === 'BACKUP', 4000);
+      await topo.exec(B, ['ip', 'link', 'set', 'trk0', 'down']);
+      await waitFor('tracked interface down: tsvs FAULT, keepalived MASTER', () => t.state() === 'FAULT' && k.state() === 'MASTER' && !hasVip(B, vip), 4000);
+      await waitFor('notify_fault ran', () => /^fault$/m.test(notesText()) && /^INSTANCE VI FAULT/m.test(notesText()), 2000);
+      await topo.exec(B, ['ip', 'link', 'set', 'trk0', 'up']);
+      await waitFor('interface up: tsvs back to MASTER', () => t.state() === 'MASTER', 5000);
+    });
   });
 });

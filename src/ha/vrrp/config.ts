@@ -226,7 +226,7 @@ function parseInstance(n: ConfNode, g: Globals, out: Out): VrrpInstanceConfig | 
       state = (c.args[0] ?? '').toUpperCase();
       if (state !== 'MASTER' && state !== 'BACKUP') out.errors.push(at(c, `state: '${c.args[0] ?? ''}' is not MASTER or BACKUP`));
     } else if (k === 'interface') inst.iface = c.args[0] ?? '';
-    else if (k === 'virtual_router_id') inst.vrid = num(c, out, 1, 255) ?? 0;
+    else if (k === 'virtual_router_id') inst.vrid = num(c, out, 1, 255) ?? -1;
     else if (k === 'priority') priority = num(c, out, 1, 255);
     else if (k === 'advert_int') intervalS = num(c, out, 0.01, 255) ?? intervalS;
     else if (k === 'version') {
@@ -261,7 +261,7 @@ function parseInstance(n: ConfNode, g: Globals, out: Out): VrrpInstanceConfig | 
     else out.warnings.push(at(c, `vrrp_instance ${name}: keyword '${k}' is not implemented by tsvs; ignored`));
   }
   if (!inst.iface) out.errors.push(at(n, `vrrp_instance ${name}: no interface given`));
-  if (!inst.vrid) out.errors.push(at(n, `vrrp_instance ${name}: no virtual_router_id given (1..255)`));
+  if (inst.vrid === 0) out.errors.push(at(n, `vrrp_instance ${name}: no virtual_router_id given (1..255)`));
   for (const { node, excluded } of vipNodes) {
     const v = parseVip(node, inst.iface, excluded, out);
     if (v) inst.vips.push(v);
