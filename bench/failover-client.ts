@@ -1,5 +1,5 @@
 // The failover bench's client (runs in the client namespace): connects to HOST:PORT in a loop,
-// one HTTP GET per connection, and prints `<epoch ms at the answer> ok|fail` per attempt, for
+// one HTTP GET per connection, and prints `<epoch ms at the start> <at the end> ok|fail` per attempt, for
 // at most DURATION_MS. Each attempt gives up after ATTEMPT_MS so a dead master costs little.
 import { connect } from 'node:net';
 
@@ -27,6 +27,7 @@ function attempt(): Promise<boolean> {
 
 const end = Date.now() + durationMs;
 while (Date.now() < end) {
+  const t0 = Date.now();
   const ok = await attempt();
-  process.stdout.write(`${Date.now()} ${ok ? 'ok' : 'fail'}\n`);
+  process.stdout.write(`${t0} ${Date.now()} ${ok ? 'ok' : 'fail'}\n`);
 }

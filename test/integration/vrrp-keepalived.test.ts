@@ -89,7 +89,8 @@ describe('VRRP interop with keepalived', { skip }, () => {
     await topo.addr(B, 'v0', 'fd00:9::2/64');
     // keepalived's side learns from gratuitous ARP (so the test can see tsvs's).
     await topo.sysctl(A, 'net.ipv4.conf.v0.arp_accept', '1');
-    await topo.exec(B, ['ip', 'link', 'add', 'trk0', 'type', 'dummy']);
+    await topo.exec(B, ['ip', 'link', 'add', 'trk0', 'type', 'veth', 'peer', 'name', 'trk1']);
+    await topo.exec(B, ['ip', 'link', 'set', 'trk1', 'up']);
     await topo.exec(B, ['ip', 'link', 'set', 'trk0', 'up']);
   });
   after(() => topo.teardown());
