@@ -119,8 +119,8 @@ export class LvsManager {
     return this.queue;
   }
 
+  /** Logs and scripts for `events`, then the rules (a misc_dynamic weight has no event). */
   private handle(st: VsState, events: VsEvent[]): void {
-    if (events.length === 0) return;
     for (const e of events) {
       const name = st.conf.name;
       if ('rs' in e) {
