@@ -38,4 +38,6 @@ export const VRRP_GLOBAL_KEYS: ReadonlySet<string> = new Set([
   'vrrp_startup_delay',
   'vrrp_higher_prio_send_advert',
   'vrrp_lower_prio_no_advert',
+  'v3_checksum_as_v2',
+  'vrrp_checksum_as_v2',
 ]);
