@@ -122,7 +122,10 @@ export class Vrrp {
       const t = new ScriptTracker(s, () => this.trackChanged());
       this.scripts.set(s.name, t);
     }
-    for (const cfg of config.instances) this.instances.push(this.makeInstance(cfg, config));
+    for (const cfg of config.instances) {
+      const inst = this.tryMakeInstance(cfg, config);
+      if (inst) this.instances.push(inst);
+    }
     const now = this.host.now();
     for (const inst of this.instances) this.applyTracking(inst, now);
     for (const inst of this.instances) this.run(inst, (out) => inst.fsm.start(now, out));
@@ -155,7 +158,11 @@ export class Vrrp {
     this.scripts.clear();
     for (const s of config.scripts) this.scripts.set(s.name, new ScriptTracker(s, () => this.trackChanged()));
     const fresh: Instance[] = [];
-    for (const cfg of config.instances) if (!keep.some((i) => i.cfg.name === cfg.name)) fresh.push(this.makeInstance(cfg, config));
+    for (const cfg of config.instances) {
+      if (keep.some((i) => i.cfg.name === cfg.name)) continue;
+      const inst = this.tryMakeInstance(cfg, config);
+      if (inst) fresh.push(inst);
+    }
     this.config = config;
     this.instances = [...keep, ...fresh];
     for (const inst of this.instances) inst.group = config.syncGroups.find((g) => g.members.includes(inst.cfg.name)) ?? null;
@@ -202,6 +209,16 @@ export class Vrrp {
       masterAddr: m ? Addr.fromBytes(m, 0).toString() : null,
       lastTransition: i.lastTransition,
     };
+  }
+
+  /** An instance whose interface cannot be used is left out with a logged reason; the others run. */
+  private tryMakeInstance(cfg: VrrpInstanceConfig, config: VrrpConfig): Instance | null {
+    try {
+      return this.makeInstance(cfg, config);
+    } catch (e) {
+      this.host.log('error', `VRRP_Instance(${cfg.name}) not started: ${(e as Error).message}`);
+      return null;
+    }
   }
 
   private makeInstance(cfg: VrrpInstanceConfig, config: VrrpConfig): Instance {
