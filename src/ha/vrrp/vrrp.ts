@@ -126,6 +126,7 @@ export class Vrrp {
       const inst = this.tryMakeInstance(cfg, config);
       if (inst) this.instances.push(inst);
     }
+    this.closeUnusedLinks();
     const now = this.host.now();
     for (const inst of this.instances) this.applyTracking(inst, now);
     for (const inst of this.instances) this.run(inst, (out) => inst.fsm.start(now, out));
