@@ -35,6 +35,16 @@ async function hasVip(host: string): Promise<boolean> {
   return (await ip(['-n', nsName(lab, host), 'addr', 'show', 'dev', 'eth1'])).includes(` ${VIP}/`);
 }
 
+/** Connections the director of `host` has scheduled so far (tsvsadm -L -n --stats, the service line). */
+async function statsConns(host: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const p = inNs(host, [process.execPath, join(ROOT, 'bin/tsvsadm'), '-L', '-n', '--stats'], env);
+  let out = '';
+  p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  await new Promise((r) => p.once('exit', r));
+  const line = out.split('\n').find((l) => l.startsWith('TCP'));
+  return line ? Number(line.split(/\s+/)[2]) : 0;
+}
+
 async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -74,6 +84,12 @@ async function round(backup: Backup): Promise<number> {
     client.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     await until('the client served', async () => out.includes(' ok'), 5000);
     await sleep(500);
+    // The backup must not have served anything yet, or the figure would not be a failover.
+    const before = await statsConns('director2', env);
+    const neigh = await ip(['-n', nsName(lab, 'client'), 'neigh', 'show', VIP]);
+    if (before > 0) {
+      process.stdout.write(`  (${backup} round: the backup had already forwarded ${before} conns before the kill; client's neighbour entry: ${neigh.trim()})\n`);
+    }
     // The master dies: cut off first (from then on nothing it does reaches the link), then killed.
     // Only connections started after the cut count, so none can have been served by the master.
     await ip(['-n', nsName(lab, 'director1'), 'link', 'set', 'eth1', 'down']);
