@@ -21,6 +21,7 @@ export const DROP_REASONS = [
   'mtu_exceeded',
   'gso_unsupported',
   'no_lport',
+  'other_host',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
