@@ -14,7 +14,7 @@ export async function fetchKeepalivedStatus(directorSock: string): Promise<Keepa
 }
 
 export function keepalivedLines(k: KeepalivedStatus | null): string[] {
-  if (!k) return ['keepalived: (not running)'];
+  if (!k) return []; // most directors run without keepalived: no line rather than noise
   const parts = [k.checkers ? 'checkers' : null, k.vrrp ? 'vrrp' : null].filter(Boolean).join('+');
   const lines = [`keepalived: pid ${k.pid}, ${k.conf}, ${parts || 'idle'}, ${k.warnings} config warning(s)`];
   if (k.lastReload) {

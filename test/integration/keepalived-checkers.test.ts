@@ -119,6 +119,8 @@ virtual_server 127.0.0.1 ${p.vip1} {
   protocol TCP
   real_server 127.0.0.2 ${p.rs1} {
     weight 1
+    notify_up "${join(dir, 'notify.sh')} up"
+    notify_down "${join(dir, 'notify.sh')} down"
     HTTP_GET {
       url {
         path /health
@@ -206,6 +208,8 @@ virtual_server 127.0.0.1 ${p.vip4} {
     writeFileSync(miscCode, '0\n');
     writeFileSync(join(dir, 'misc.sh'), `#!/bin/sh\nexit $(cat ${miscCode})\n`);
     chmodSync(join(dir, 'misc.sh'), 0o755);
+    writeFileSync(join(dir, 'notify.sh'), `#!/bin/sh\necho "$1" >> ${join(dir, 'notify.log')}\n`);
+    chmodSync(join(dir, 'notify.sh'), 0o755);
     writeFileSync(conf, confText());
   });
 
@@ -293,6 +297,8 @@ virtual_server 127.0.0.1 ${p.vip4} {
     http1 = createHttp(BODY_HANDLER);
     await listen(http1, '127.0.0.2', p.rs1!);
     await until('rs1 back', (s) => s.includes(`-r 127.0.0.2:${p.rs1} -m -w 1`), BOUND_MS + SLACK_MS);
+    await new Promise((r) => setTimeout(r, 200)); // the notify script runs detached
+    assert.equal(readFileSync(join(dir, 'notify.log'), 'utf8'), 'down\nup\n', 'notify_down then notify_up');
   });
 
   it('SSL_GET with inhibit_on_failure: weight 0, then its weight back', async () => {
@@ -361,5 +367,20 @@ virtual_server 127.0.0.1 ${p.vip4} {
     assert.equal(code, 0, kaLog);
     assert.equal(await adm('-S', '-n'), '');
     assert.throws(() => readFileSync(pidFile));
+  });
+
+  it('as `keepalived` through the shim link, forking: the parent returns once it serves', async () => {
+    const shim = join(dir, 'shim');
+    assert.equal((await inNs(null, [TSVS, 'shim', 'install', shim], { env })).code, 0);
+    const r = await inNs(null, [process.execPath, join(shim, 'keepalived'), '-f', conf, '-p', pidFile], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    assert.equal((await status()).pid, pid);
+    await until('rules installed', (s) => s.includes(`127.0.0.3:${p.rs2}`), 10_000);
+    const again = await inNs(null, [process.execPath, join(shim, 'keepalived'), '-f', conf, '-p', pidFile], { env });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already running/);
+    process.kill(pid, 'SIGTERM');
+    await until('removed on SIGTERM', (s) => s === '', 5000);
   });
 });

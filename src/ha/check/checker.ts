@@ -17,6 +17,8 @@ export interface CheckerStatus {
   lastResult: string | null;
   lastCheckAt: number | null;
   consecutiveFailures: number;
+  /** Checks done since this checker started. */
+  checks: number;
 }
 
 export function runProbe(c: CheckerConf): Promise<ProbeResult> {
@@ -42,6 +44,7 @@ export function detectionBoundMs(c: CheckerConf): number {
 export class Checker {
   up: boolean;
   private failures = 0;
+  private checks = 0;
   private retriesLeft: number;
   private lastResult: string | null = null;
   private lastCheckAt: number | null = null;
@@ -80,6 +83,7 @@ export class Checker {
       lastResult: this.lastResult,
       lastCheckAt: this.lastCheckAt,
       consecutiveFailures: this.failures,
+      checks: this.checks,
     };
   }
 
@@ -92,6 +96,7 @@ export class Checker {
   private async check(): Promise<void> {
     const r = await this.limiter.run(() => runProbe(this.conf));
     if (this.stopped) return;
+    this.checks++;
     this.lastResult = r.detail;
     this.lastCheckAt = this.now();
     const c = this.conf;
