@@ -1,7 +1,7 @@
-// `npm run bench [-- core|adm|wire|proxy|packet|scrape|all]`: benchmarks, printed as tables. Speed targets live
+// `npm run bench [-- core|adm|wire|proxy|packet|scrape|checks|failover|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet' | 'scrape';
+type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet' | 'scrape' | 'checks' | 'failover';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -130,6 +130,11 @@ async function packet(): Promise<void> {
   await benchPacket();
 }
 
+async function checks(): Promise<void> {
+  const { benchChecks } = await import('./checks.js');
+  await benchChecks();
+}
+
 const arg = (process.argv[2] ?? 'core') as Section | 'all';
 const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy', 'packet'] : [arg];
 for (const s of sections) {
@@ -139,8 +144,10 @@ for (const s of sections) {
   else if (s === 'proxy') await proxy();
   else if (s === 'packet') await packet();
   else if (s === 'scrape') await scrape();
+  else if (s === 'checks') await checks();
+  else if (s === 'failover') await (await import('./failover.js')).benchFailover();
   else {
-    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, scrape, all)\n`);
+    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, scrape, checks, failover, all)\n`);
     process.exit(2);
   }
 }

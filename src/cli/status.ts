@@ -1,6 +1,7 @@
 // `tsvs status [--json]`: what the director of this namespace serves and what it cannot.
 
 import type { DaemonStatus } from '../control/daemon.js';
+import { fetchKeepalivedStatus, keepalivedLines } from '../ha/status-text.js';
 import { NoDaemon, NoPermission, request, targetSocket } from './client.js';
 import { ENVIRONMENT, UsageError, wantsHelp } from './usage.js';
 
@@ -26,8 +27,9 @@ export async function statusMain(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  const keepalived = await fetchKeepalivedStatus(targetSocket());
   if (argv.includes('--json')) {
-    process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...st, keepalived }, null, 2)}\n`);
     return 0;
   }
   const lines = [
@@ -45,6 +47,7 @@ export async function statusMain(argv: string[]): Promise<number> {
   } else lines.push('not served: (none)');
   const drops = Object.entries(st.drops);
   lines.push(drops.length ? `drops: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}` : 'drops: (none)');
+  lines.push(...keepalivedLines(keepalived));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -12,7 +12,8 @@ commands:
   sysctl [-n] [-w] net.ipv4.vs.NAME[=VALUE]... | -a | -p FILE  the IPVS sysctls, as sysctl(8)
   status [--json]                                            engine, unserved rules, drops
   realserver start|stop|status|check --vip VIP               real-server agent
-  shim install DIR                                           install DIR/ipvsadm → tsvsadm
+  keepalived [-f FILE] [-n] [-t] [-P|-C] [-p PIDFILE] ...    keepalived.conf checkers and VRRP
+  shim install DIR                                           DIR/ipvsadm → tsvsadm, DIR/keepalived
   lab list | up|down|status|run NAME                         the seeds' labs in namespaces
   quickstart [--port N]                                      demo backends + proxy director
   --version                                                  this version
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, [string, string]> = {
   sysctl: ['./sysctl.js', 'sysctlMain'],
   lab: ['../lab/cli.js', 'labMain'],
   quickstart: ['./quickstart.js', 'quickstartMain'],
+  keepalived: ['./keepalived.js', 'keepalivedMain'],
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -70,4 +72,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 exitQuietlyOnClosedPipe();
-process.exitCode = await main(process.argv.slice(2));
+// A `keepalived` link to bin/tsvs (tsvs shim install) runs `tsvs keepalived`.
+const invokedAs = (process.argv[1] ?? '').split('/').pop();
+const args = process.argv.slice(2);
+process.exitCode = await main(invokedAs === 'keepalived' ? ['keepalived', ...args] : args);

@@ -225,6 +225,9 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       }
       case 'ping':
         return { ok: true, pid: process.pid };
+      case 'vrrp-vips':
+        engine.setVrrpVips?.(req.addrs);
+        return { ok: true };
       case 'stop':
         setImmediate(() => {
           void stop().then(() => o.onExit?.(0));

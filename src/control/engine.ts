@@ -39,6 +39,8 @@ export interface Engine {
   status(): EngineStatus;
   /** Resolves once the data plane follows the latest rule change (e.g. kernel filters). */
   settle?(): Promise<void>;
+  /** VIPs that VRRP owns (protocol.ts VrrpVipsRequest): never announced by the engine. */
+  setVrrpVips?(addrs: string[]): void;
 }
 
 export type EngineName = Engine['name'];

@@ -24,7 +24,17 @@ export interface SysctlRequest {
   file?: string;
 }
 
-export type Request = AdmRequest | SysctlRequest | { op: 'status' } | { op: 'stop' } | { op: 'ping' };
+/**
+ * The VIPs VRRP moves between directors (`tsvs keepalived`): the engine must not answer ARP/NDP
+ * for them itself, or a backup director would claim them too; where VRRP has put them on an
+ * interface, the kernel answers.
+ */
+export interface VrrpVipsRequest {
+  op: 'vrrp-vips';
+  addrs: string[];
+}
+
+export type Request = AdmRequest | SysctlRequest | VrrpVipsRequest | { op: 'status' } | { op: 'stop' } | { op: 'ping' };
 
 export function encodeFrame(v: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(v), 'utf8');

@@ -490,3 +490,86 @@ export const LABS: LabDef[] = [
 export function findLab(name: string): LabDef | undefined {
   return LABS.find((l) => l.name === name);
 }
+
+/**
+ * Seed 004's DR lab with a second director for VRRP (`tsvs keepalived` on both, MASTER 100 /
+ * BACKUP 50): the VIP 192.168.101.168 floats, each director has its own addresses. Not in LABS:
+ * the directors are configured by keepalived.conf, not by ipvsadm commands.
+ */
+export const SEED004_HA: LabDef = {
+  name: 'seed004-ha',
+  seed: '004',
+  description: 'seed 004 DR with two directors running tsvs keepalived; the VIP moves by VRRP',
+  segments: [
+    {
+      name: 'public',
+      members: [
+        { host: 'router', dev: 'eth0', addrs: ['192.168.101.254/24'] },
+        { host: 'director1', dev: 'eth1', addrs: ['192.168.101.166/24'] },
+        { host: 'director2', dev: 'eth1', addrs: ['192.168.101.167/24'] },
+        { host: 'client', dev: 'eth0', addrs: ['192.168.101.253/24'] },
+      ],
+    },
+    {
+      name: 'private',
+      members: [
+        { host: 'router', dev: 'eth1', addrs: ['10.10.10.1/24'] },
+        { host: 'director1', dev: 'eth0', addrs: ['10.10.10.10/24'] },
+        { host: 'director2', dev: 'eth0', addrs: ['10.10.10.9/24'] },
+        { host: 'rs1', dev: 'eth0', addrs: ['10.10.10.11/24'] },
+        { host: 'rs2', dev: 'eth0', addrs: ['10.10.10.12/24'] },
+      ],
+    },
+  ],
+  routes: [
+    { host: 'rs1', args: ['default', 'via', '10.10.10.1'] },
+    { host: 'rs2', args: ['default', 'via', '10.10.10.1'] },
+  ],
+  forwarders: ['router'],
+  director: { host: 'director1', vip: '192.168.101.168', commands: [] },
+  realServers: [
+    { host: 'rs1', port: 80, agentVip: '192.168.101.168' },
+    { host: 'rs2', port: 80, agentVip: '192.168.101.168' },
+  ],
+  client: { host: 'client', url: 'http://192.168.101.168/' },
+  expect: { sched: 'wlc', weights: { rs1: 2, rs2: 1 } },
+};
+
+/** keepalived.conf of a SEED004_HA director: VRRPv3 at 0.25 s for the VIP, the seed's DR service with TCP checks. */
+export function seed004HaConf(state: 'MASTER' | 'BACKUP', priority: number): string {
+  const VIP = SEED004_HA.director.vip;
+  return `global_defs {
+  router_id ${state.toLowerCase()}
+  vrrp_garp_master_delay 1
+}
+vrrp_instance VI_1 {
+  state ${state}
+  interface eth1
+  virtual_router_id 68
+  priority ${priority}
+  version 3
+  advert_int 0.25
+  virtual_ipaddress {
+    ${VIP}/24 dev eth1
+  }
+}
+virtual_server ${VIP} 80 {
+  delay_loop 1
+  lb_algo wlc
+  lb_kind DR
+  protocol TCP
+  real_server 10.10.10.11 80 {
+    weight 2
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+  real_server 10.10.10.12 80 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+`;
+}

@@ -29,6 +29,8 @@ export const DROP_REASONS = [
   'bad_icmp',
   /** The frame that made the data path throw, and those queued then (discarded before their ring block went back). */
   'data_path_error',
+  /** A unicast frame for another host's MAC (a switch flooded it): not ours to forward. */
+  'other_host',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

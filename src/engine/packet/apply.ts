@@ -14,7 +14,7 @@ function wordsAt(list: Uint32Array, i: number): [number, number, number, number]
 }
 
 /** Applies `t`; returns the VIPs and local addresses (as text) to announce now. */
-export function applyTakes(fwd: Forwarder, t: Takes, local: ReadonlyMap<string, string>): string[] {
+export function applyTakes(fwd: Forwarder, t: Takes, local: { has(addr: string): boolean }): string[] {
   // VIPs and FULLNAT local addresses that no interface holds: the engine answers ARP (NDP) for them.
   const announce = new Set([...t.vips, ...t.laddrs].filter((v) => !local.has(ip4(v))));
   const announce6 = [...new Map([...t.vips6, ...t.laddrs6]).entries()].filter(([k]) => !local.has(k));

@@ -49,6 +49,8 @@ export class PacketEngine implements Engine {
   private dirty = false;
   /** Local addresses of both families, as text, and the interface holding each. */
   private localAddrs = new Map<string, string>();
+  /** VIPs VRRP moves between directors: the kernel answers ARP for them where VRRP put them. */
+  private vrrpVips = new Set<string>();
   private unserved: UnservedRule[] = [];
   private loopError: string | null = null;
   private kernelDrops = 0;
@@ -126,6 +128,11 @@ export class PacketEngine implements Engine {
       i.tx.close();
     }
     this.ifaces = [];
+  }
+
+  setVrrpVips(addrs: string[]): void {
+    this.vrrpVips = new Set(addrs.map((a) => Addr.parse(a)?.toString() ?? a));
+    this.rulesChanged();
   }
 
   status(): EngineStatus {
@@ -296,7 +303,8 @@ export class PacketEngine implements Engine {
     const host: Host = { local: this.localAddrs, served: new Set(this.ifaces.map((i) => i.name)) };
     const t = planTakes(ipvs.rules.services(), host, (s) => Addr.parse(s));
     for (const d of t.dests) this.preResolve(d);
-    const fresh = applyTakes(fwd, t, this.localAddrs);
+    // VIPs VRRP moves are answered for by the kernel where VRRP puts them, never by the engine.
+    const fresh = applyTakes(fwd, t, { has: (k) => this.localAddrs.has(k) || this.vrrpVips.has(k) });
     for (const k of fresh) {
       const isVip = t.vips6.has(k) || [...t.vips].some((v) => ip4(v) === k);
       this.log(`packet engine: ${isVip ? 'VIP' : 'FULLNAT local address'} ${k} is on no interface here; answering ${k.includes(':') ? 'NDP' : 'ARP'} for it`);

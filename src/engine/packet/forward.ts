@@ -133,6 +133,12 @@ export class Forwarder {
   private readonly onFrame = (buf: Uint8Array, off: number, len: number, vnet: number, tci: number): void => {
     // A tag the NIC stripped into the ring's metadata: VLAN trunks are left to the kernel.
     if (tci >= 0) return;
+    // A unicast frame for another host's MAC (a switch floods what it has not learnt, e.g. the
+    // failed VRRP master's) is not ours to forward: the kernel drops such PACKET_OTHERHOST frames.
+    if (this.otherHost(buf, off)) {
+      this.drops.add(DROP.other_host);
+      return;
+    }
     const f = this.f;
     const k = f.parse(buf, off, len, vnet);
     if (k === PARSE_IP4) this.ip4(f);
@@ -140,6 +146,13 @@ export class Forwarder {
     else if (k === PARSE_ARP) this.arpIn(f);
     else if (k === PARSE_MALFORMED) this.drops.add(f.reason);
   };
+
+  private otherHost(buf: Uint8Array, off: number): boolean {
+    if ((buf[off]! & 1) !== 0) return false; // broadcast / multicast
+    const mac = this.rx!.mac;
+    for (let i = 0; i < 6; i++) if (buf[off + i] !== mac[i]) return true;
+    return false;
+  }
 
   warnOnce(key: string, msg: string): void {
     if (this.warned.has(key)) return;

@@ -1,0 +1,228 @@
+// `tsvs keepalived [-f FILE] [-n] [-l] [-D] [-t] [-P | -C] [-p PIDFILE] [-h] [-v]`: keepalived's
+// command line with its meanings, driving this namespace's director (docs/keepalived.md).
+// A `keepalived` link to bin/tsvs (tsvs shim install) runs this.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRoot, netnsId, runDir } from '../control/paths.js';
+import { directorSink, keepalivedSocket } from '../ha/director.js';
+import { makeVrrpPart } from '../ha/vrrp/part.js';
+import { Keepalived, keepalivedMessage, loadConf, type VrrpPart } from '../ha/keepalived.js';
+import type { HaLevel } from '../ha/log.js';
+import { serveStatus } from '../ha/status-server.js';
+import { request } from './client.js';
+
+const USAGE = `Usage: tsvs keepalived [OPTION...]
+  -f, --use-file=FILE          Use the specified configuration file
+                               (default /etc/keepalived/keepalived.conf)
+  -P, --vrrp                   Only run with VRRP subsystem
+  -C, --check                  Only run with Health-checker subsystem
+  -l, --log-console            Log messages to local console
+  -D, --log-detail             Detailed log messages
+  -n, --dont-fork              Don't fork the daemon process
+  -t, --config-test            Check the configuration file for obvious errors
+  -p, --pid=FILE               Use specified pidfile for parent process
+  -v, --version                Display the version number
+  -h, --help                   Display this help message
+`;
+
+const DEFAULT_CONF = '/etc/keepalived/keepalived.conf';
+/** How long the parent waits for a forked keepalived to serve its status socket. */
+const FORK_READY_MS = 15_000;
+
+interface Opts {
+  conf: string;
+  foreground: boolean;
+  console: boolean;
+  detail: boolean;
+  test: boolean;
+  vrrp: boolean;
+  checkers: boolean;
+  pidFile: string;
+}
+
+function parseArgs(argv: string[]): Opts | number {
+  const o: Opts = {
+    conf: DEFAULT_CONF,
+    foreground: false,
+    console: false,
+    detail: false,
+    test: false,
+    vrrp: true,
+    checkers: true,
+    pidFile: isRoot() ? '/run/keepalived.pid' : join(runDir(), 'keepalived.pid'),
+  };
+  let onlyVrrp = false;
+  let onlyCheck = false;
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i] as string;
+    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
+    const a = eq > 0 ? raw.slice(0, eq) : raw;
+    const value = (): string | null => (eq > 0 ? raw.slice(eq + 1) : (argv[++i] ?? null));
+    switch (a) {
+      case '-f':
+      case '--use-file': {
+        const v = value();
+        if (!v) return usageError(`${a} needs a file name`);
+        o.conf = v;
+        break;
+      }
+      case '-p':
+      case '--pid': {
+        const v = value();
+        if (!v) return usageError(`${a} needs a file name`);
+        o.pidFile = v;
+        break;
+      }
+      case '-n':
+      case '--dont-fork':
+        o.foreground = true;
+        break;
+      case '-l':
+      case '--log-console':
+        o.console = true;
+        break;
+      case '-D':
+      case '--log-detail':
+        o.detail = true;
+        break;
+      case '-t':
+      case '--config-test':
+        o.test = true;
+        break;
+      case '-P':
+      case '--vrrp':
+        onlyVrrp = true;
+        break;
+      case '-C':
+      case '--check':
+        onlyCheck = true;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE);
+        return 0;
+      case '-v':
+      case '--version':
+        process.stdout.write('Keepalived v2.2.7 (tsvs keepalived: checkers and LVS; see docs/keepalived.md)\n');
+        return 0;
+      default:
+        return usageError(`unknown option '${raw}'`);
+    }
+  }
+  if (onlyVrrp && onlyCheck) return usageError('-P and -C exclude each other');
+  if (onlyVrrp) o.checkers = false;
+  if (onlyCheck) o.vrrp = false;
+  return o;
+}
+
+function usageError(msg: string): number {
+  process.stderr.write(`tsvs keepalived: ${msg}\n${USAGE}`);
+  return 2;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function keepalivedMain(argv: string[]): Promise<number> {
+  const o = parseArgs(argv);
+  if (typeof o === 'number') return o;
+  // ── VRRP part (ha-vrrp): built when o.vrrp, else null (-C). It logs through `log` below. ──
+  let logTo: (level: HaLevel, msg: string) => void = (level, msg) => process.stderr.write(`${level}: ${msg}\n`);
+  const vrrp: VrrpPart | null = o.vrrp ? makeVrrpPart((level, msg) => logTo(level, msg)) : null;
+
+  if (o.test) {
+    const c = loadConf(o.conf, vrrp);
+    for (const w of c.warnings) process.stderr.write(`${keepalivedMessage(w)}\n`);
+    for (const e of c.errors) process.stderr.write(`${keepalivedMessage(e)}\n`);
+    return c.errors.length ? 1 : 0;
+  }
+
+  try {
+    const pid = Number(readFileSync(o.pidFile, 'utf8').trim());
+    if (pid > 0 && pid !== process.pid && alive(pid)) {
+      process.stderr.write(`tsvs keepalived: daemon is already running (pid ${pid}, ${o.pidFile})\n`);
+      return 1;
+    }
+  } catch {
+    // no pid file
+  }
+
+  if (!o.foreground) return fork(argv, o);
+
+  const detailed = o.detail;
+  const log = (level: HaLevel, msg: string): void => {
+    if (level === 'debug' && !detailed) return;
+    process.stderr.write(`${new Date().toISOString()} Keepalived[${process.pid}] ${level}: ${msg}\n`);
+  };
+  logTo = log;
+  const k = new Keepalived({ conf: o.conf, checkers: o.checkers, vrrp, sink: directorSink(), log });
+  const errors = await k.start();
+  if (errors.length) {
+    log('error', `configuration ${o.conf} refused (${errors.length} error(s)); nothing was applied`);
+    return 1;
+  }
+  const sockPath = keepalivedSocket();
+  const server = await serveStatus(sockPath, () => k.status());
+  writeFileSync(o.pidFile, `${process.pid}\n`);
+  process.on('SIGHUP', () => {
+    log('info', 'SIGHUP: reloading');
+    void k.reload();
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      log('info', `${sig}: shutting down`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await k.shutdown();
+  server.close();
+  for (const f of [sockPath, o.pidFile]) {
+    try {
+      unlinkSync(f);
+    } catch {
+      // already gone
+    }
+  }
+  return 0;
+}
+
+/** Without -n keepalived forks: start ourselves with -n in the background, wait until ready. */
+async function fork(argv: string[], o: Opts): Promise<number> {
+  const bin = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
+  const logFile = join(dirname(keepalivedSocket()), `${netnsId()}.keepalived.log`);
+  const out = o.console ? 'inherit' : openSync(logFile, 'a');
+  const child = spawn(process.execPath, [bin, 'keepalived', ...argv, '-n'], { detached: true, stdio: ['ignore', out, out] });
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? 1;
+  });
+  const deadline = Date.now() + FORK_READY_MS;
+  while (Date.now() < deadline) {
+    if (exited !== null) {
+      process.stderr.write(`tsvs keepalived: exited with ${exited} at start${o.console ? '' : ` (see ${logFile})`}\n`);
+      return 1;
+    }
+    try {
+      const st = await request<{ pid?: number }>(keepalivedSocket(), { op: 'status' }, 1000);
+      if (st.pid === child.pid) {
+        child.unref();
+        return 0;
+      }
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stderr.write(`tsvs keepalived: not ready within ${FORK_READY_MS} ms${existsSync(logFile) ? ` (see ${logFile})` : ''}\n`);
+  return 1;
+}
