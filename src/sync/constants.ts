@@ -35,10 +35,6 @@ export const TSVS_OPT_FNAT_LOCAL = IPVS_OPT_F_PARAM | 0x10;
 export const IP_VS_PEDATA_MAXLEN = 255;
 export const IP_VS_PENAME_MAXLEN = 16;
 
-/** Flags a backup keeps from a message (IP_VS_CONN_F_BACKUP_MASK). */
-export const IP_VS_CONN_F_BACKUP_MASK = 0x1f87;
-/** Flags an update may change on an existing conn (IP_VS_CONN_F_BACKUP_UPD_MASK). */
-export const IP_VS_CONN_F_BACKUP_UPD_MASK = 0x0700;
 export const IP_VS_CONN_F_OUT_SEQ = 0x0200;
 export const IP_VS_CONN_F_IN_SEQ = 0x0400;
 export const IP_VS_CONN_F_SEQ_MASK = 0x0600;
@@ -55,9 +51,6 @@ export const SYNC_HDRLEN_V6 = 48;
 export const IP_VS_SYNC_GROUP = '224.0.0.81';
 export const IP_VS_SYNC_PORT = 8848;
 export const IP_VS_SYNC_TTL = 1;
-
-/** Templates received with timeout 0 live this long (ip_vs_proc_conn). */
-export const SYNC_TEMPLATE_TIMEOUT_S = 180;
 
 // Sender pacing (include/net/ip_vs.h).
 /** IPVS_SYNC_SEND_DELAY: the first queued message waits this long for company (HZ/50). */

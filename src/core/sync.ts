@@ -1,10 +1,17 @@
-// When the master sends a conn: the kernel's ip_vs_sync_conn_needed, with time in ms (the
+// Connection sync in the core. When the master sends a conn: the kernel's ip_vs_sync_conn_needed, with time in ms (the
 // kernel's jiffies at HZ=1000). Pure; the core calls it after each inbound packet and keeps the
 // two per-conn values it reads and writes (old_state, sync_endtime).
 
-import { IPPROTO_SCTP, IPPROTO_TCP } from '../core/constants.js';
+import { IPPROTO_SCTP, IPPROTO_TCP } from './constants.js';
 
 /** The sync sysctls this decision reads (net.ipv4.vs.sync_*). */
+/** Flags a backup keeps from a message (IP_VS_CONN_F_BACKUP_MASK). */
+export const IP_VS_CONN_F_BACKUP_MASK = 0x1f87;
+/** Flags an update may change on an existing conn (IP_VS_CONN_F_BACKUP_UPD_MASK). */
+export const IP_VS_CONN_F_BACKUP_UPD_MASK = 0x0700;
+/** Templates received with timeout 0 live this long (ip_vs_proc_conn's 3*60*HZ). */
+export const SYNC_TEMPLATE_TIMEOUT_S = 180;
+
 export interface SyncParams {
   /** sync_threshold[0]: the packet count at which a conn is first sent. */
   threshold: number;
@@ -81,4 +88,39 @@ export function syncNeeded(s: SyncParams, c: SyncConnView, pkts: number, now: nu
   } else if (!s.refreshPeriod && pkts !== s.threshold) return -1;
   // The kernel's cmpxchg always succeeds here (one writer per conn): send.
   return n;
+}
+
+/**
+ * One conn as the sync protocol carries it (the sync codec's SyncEntry has this shape):
+ * addresses as host-order words, 1 for IPv4 and 4 for IPv6.
+ */
+export interface SyncRecord {
+  v6: boolean;
+  proto: number;
+  flags: number;
+  state: number;
+  cport: number;
+  vport: number;
+  dport: number;
+  fwmark: number;
+  /** Seconds; 0 means "the protocol's timeout for the state" (v0, or a sender without it). */
+  timeout: number;
+  readonly caddr: Uint32Array;
+  readonly vaddr: Uint32Array;
+  readonly daddr: Uint32Array;
+  hasLocal: boolean;
+  lport: number;
+  readonly laddr: Uint32Array;
+}
+
+/** What the backup side counted while applying received conns. */
+export class SyncApplyStats {
+  created = 0;
+  updated = 0;
+  /** Created without a dest (no such service or real server here): forwarded by the message's method. */
+  unbound = 0;
+  /** A late INACTIVE notice for a conn already moved to another real server. */
+  staleIgnored = 0;
+  /** The master moved a client to another real server: the old conn expired at once. */
+  replaced = 0;
 }

@@ -2,7 +2,7 @@
 // states in, the packet numbers that are sent out.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_SYNC_PARAMS, type SyncConnView, type SyncParams, syncNeeded } from '../../../src/sync/need.js';
+import { DEFAULT_SYNC_PARAMS, type SyncConnView, type SyncParams, syncNeeded } from '../../../src/core/sync.js';
 
 const EST = 1;
 const FIN_WAIT = 4;
