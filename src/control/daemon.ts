@@ -12,6 +12,7 @@ import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
 import { ControlServer } from './server.js';
 import { watchNetns } from './netns-watch.js';
+import { SyncDaemons, type SyncDaemonStatus } from '../sync/control.js';
 
 export interface DaemonOptions {
   engine: EngineName;
@@ -35,6 +36,10 @@ export interface DaemonStatus extends EngineStatus {
   netns: string;
   services: number;
   conns: number;
+  /** The sync daemons --start-daemon asked for, with their counters. */
+  sync: SyncDaemonStatus[];
+  /** Why synced conns cannot be taken over by this engine, when that is so. */
+  syncNote?: string;
 }
 
 async function createEngine(name: EngineName, log: Logger): Promise<Engine> {
@@ -62,7 +67,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const runAdm: AdmRunner = await loadAdmRunner();
   const engine = await createEngine(o.engine, log);
   const id = netnsId();
-  let syncNoted = false;
+  const sync = new SyncDaemons(ipvs, now, log);
 
   const adm = async (argv: string[], argv0: string, stdin: string): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
@@ -71,10 +76,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     await engine.settle?.();
     const reply = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
     await engine.settle?.();
-    if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
-      syncNoted = true;
-      log('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
-    } else if (!ipvs.rules.master && !ipvs.rules.backup) syncNoted = false;
+    await sync.follow();
     return reply;
   };
 
@@ -97,6 +99,13 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     netns: id,
     services: ipvs.rules.serviceCount,
     conns: ipvs.connCount(),
+    sync: sync.status(),
+    ...(engine.name === 'proxy' && (ipvs.rules.master || ipvs.rules.backup)
+      ? {
+          syncNote:
+            'the proxy engine syncs its conn table, but a backup cannot take over proxied connections (their sockets die with this process); use the packet engine for failover without resets',
+        }
+      : {}),
   });
 
   const handle = async (req: Request): Promise<unknown> => {
@@ -131,6 +140,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     stopping ??= (async () => {
       unwatch();
       clearInterval(ticker);
+      sync.stop();
       await server.close();
       await engine.stop();
       log('stopped');
