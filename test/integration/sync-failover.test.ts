@@ -1,8 +1,10 @@
 // Connection sync end to end: two packet-engine directors on one LAN, the master's sync daemon
-// multicasting its conns to the backup's. A client holds 200 long-lived connections through
+// multicasting its conns to the backup's, for DR, NAT and FULLNAT (real servers on a second
+// network behind the directors for NAT and FULLNAT). A client holds 200 long-lived connections through
 // the VIP (16 bytes echoed every 100 ms each) and uploads 10 MB; the master is killed with
 // SIGKILL and the VIP moved to the backup by hand (what keepalived's takeover does: the address,
-// then a gratuitous ARP / unsolicited NA, here the client's neighbour entry). The connections
+// then a gratuitous ARP / unsolicited NA, here the neighbour entries of the client and, for NAT's
+// gateway and FULLNAT's local address, of the real servers). The connections
 // must go on through the backup without a reset, the upload must arrive intact, and a
 // persistent service must send the client's new connections to the same real server.
 import assert from 'node:assert/strict';
@@ -20,16 +22,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONNS = 200;
 const UPLOAD = 10 << 20;
 
-interface Family {
-  name: string;
+type Fwd = 'dr' | 'nat' | 'fullnat';
+
+interface Case {
+  fwd: Fwd;
   v6: boolean;
-  net: (host: number) => string;
+  /** Address `h` of the client LAN (a) or of the real servers' network (b). */
+  a: (h: number) => string;
+  b: (h: number) => string;
   prefix: number;
 }
-const FAMILIES: Family[] = [
-  { name: 'IPv4', v6: false, net: (h) => `10.77.0.${h}`, prefix: 24 },
-  { name: 'IPv6', v6: true, net: (h) => `fd77::${h.toString(16)}`, prefix: 64 },
+const v4 = (net: number) => (h: number) => `10.${net}.0.${h}`;
+const v6 = (net: number) => (h: number) => `fd${net}::${h.toString(16)}`;
+const CASES: Case[] = [
+  { fwd: 'dr', v6: false, a: v4(77), b: v4(77), prefix: 24 },
+  { fwd: 'dr', v6: true, a: v6(77), b: v6(77), prefix: 64 },
+  { fwd: 'nat', v6: false, a: v4(77), b: v4(79), prefix: 24 },
+  { fwd: 'nat', v6: true, a: v6(77), b: v6(79), prefix: 64 },
+  { fwd: 'fullnat', v6: false, a: v4(77), b: v4(79), prefix: 24 },
 ];
+/** The real servers' gateway (NAT) or the directors' local address (FULLNAT): moves with the VIP. */
+const INSIDE = 254;
 
 /** Waits for a line matching `re` on the child's stdout. */
 function lineFrom(child: ChildProcess, re: RegExp, ms: number): Promise<string> {
@@ -46,13 +59,17 @@ function lineFrom(child: ChildProcess, re: RegExp, ms: number): Promise<string> 
   });
 }
 
-for (const fam of FAMILIES) {
-  describe(`sync failover, DR, ${fam.name}`, { skip }, () => {
+for (const c of CASES) {
+  describe(`sync failover, ${c.fwd.toUpperCase()}, ${c.v6 ? 'IPv6' : 'IPv4'}`, { skip }, () => {
     const topo = new Topology();
     const ns: Record<string, string> = {};
     const runDir = freshRunDir();
     const env = { TSVS_RUN_DIR: runDir, TSVS_ENGINE: 'packet' };
-    const vip = fam.net(100);
+    const vip = c.a(100);
+    const inside = c.b(INSIDE);
+    const split = c.fwd !== 'dr';
+    const bracket = (a: string) => (c.v6 ? `[${a}]` : a);
+    const rport = c.fwd === 'dr' ? 80 : 8080;
     const hostAddr = { client: 1, dir1: 2, dir2: 3, rs1: 11, rs2: 12 } as const;
     const adm = async (host: string, args: string[]) => {
       const r = await inNs(ns[host]!, [TSVSADM, ...args], { env });
@@ -71,39 +88,54 @@ for (const fam of FAMILIES) {
       for (const k of ['iptables', 'ip6tables', 'arptables']) {
         await inNs(sw, ['sysctl', '-qw', `net.bridge.bridge-nf-call-${k}=0`]);
       }
-      await ip(['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
-      await ip(['-n', sw, 'link', 'set', 'br0', 'up']);
+      for (const br of ['br-a', 'br-b']) {
+        await ip(['-n', sw, 'link', 'add', br, 'type', 'bridge']);
+        await ip(['-n', sw, 'link', 'set', br, 'up']);
+      }
       let port = 0;
+      const plug = async (h: string, dev: string, br: string, addrs: string[]) => {
+        const peer = `p${port++}`;
+        await ip(['link', 'add', dev, 'netns', ns[h]!, 'type', 'veth', 'peer', 'name', peer, 'netns', sw]);
+        await ip(['-n', sw, 'link', 'set', peer, 'master', br]);
+        await ip(['-n', sw, 'link', 'set', peer, 'up']);
+        for (const a of addrs) await ip(['-n', ns[h]!, 'addr', 'add', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])]);
+        await ip(['-n', ns[h]!, 'link', 'set', dev, 'up']);
+      };
       for (const [h, n] of Object.entries(hostAddr)) {
         ns[h] = await topo.netns(h);
-        const peer = `p${port++}`;
-        await ip(['link', 'add', 'eth0', 'netns', ns[h]!, 'type', 'veth', 'peer', 'name', peer, 'netns', sw]);
-        await ip(['-n', sw, 'link', 'set', peer, 'master', 'br0']);
-        await ip(['-n', sw, 'link', 'set', peer, 'up']);
-        // The sync daemons need an IPv4 address to send from and join on in both cases.
-        await ip(['-n', ns[h]!, 'addr', 'add', `10.78.0.${n}/24`, 'dev', 'eth0']);
-        if (fam.v6) await ip(['-n', ns[h]!, 'addr', 'add', `${fam.net(n)}/${fam.prefix}`, 'dev', 'eth0', 'nodad']);
-        else await ip(['-n', ns[h]!, 'addr', 'add', `${fam.net(n)}/${fam.prefix}`, 'dev', 'eth0']);
-        await ip(['-n', ns[h]!, 'link', 'set', 'eth0', 'up']);
+        const rs = h.startsWith('rs');
+        // The sync daemons send from and join on an IPv4 address of eth0 in every case.
+        const lan = [`10.78.0.${n}/24`, `${c.a(n)}/${c.prefix}`];
+        if (!split || !rs) await plug(h, 'eth0', 'br-a', rs ? [`${c.b(n)}/${c.prefix}`] : lan);
+        if (split && (rs || h.startsWith('dir'))) await plug(h, rs ? 'eth0' : 'eth1', 'br-b', [`${c.b(n)}/${c.prefix}`]);
       }
-      const host = fam.v6 ? 128 : 32;
+      const host = c.v6 ? 128 : 32;
+      const hostAddrOf = (a: string) => `${a}/${host}`;
       for (const rs of ['rs1', 'rs2']) {
-        await ip(['-n', ns[rs]!, 'addr', 'add', `${vip}/${host}`, 'dev', 'lo']);
-        await topo.sysctl(ns[rs]!, 'net.ipv4.conf.all.arp_ignore', '1');
-        await topo.sysctl(ns[rs]!, 'net.ipv4.conf.all.arp_announce', '2');
-        const srv = topo.spawn(ns[rs]!, [process.execPath, '--import', 'tsx', fixture('sync-echo-server.ts'), rs, '80']);
+        if (c.fwd === 'dr') {
+          await ip(['-n', ns[rs]!, 'addr', 'add', hostAddrOf(vip), 'dev', 'lo']);
+          await topo.sysctl(ns[rs]!, 'net.ipv4.conf.all.arp_ignore', '1');
+          await topo.sysctl(ns[rs]!, 'net.ipv4.conf.all.arp_announce', '2');
+        }
+        if (c.fwd === 'nat') await ip(['-n', ns[rs]!, ...(c.v6 ? ['-6'] : []), 'route', 'add', 'default', 'via', inside]);
+        const srv = topo.spawn(ns[rs]!, [process.execPath, '--import', 'tsx', fixture('sync-echo-server.ts'), rs, String(rport)]);
         await lineFrom(srv, /^ready$/, 20_000);
       }
-      // The master holds the VIP on its LAN interface; the backup keeps it on lo without
-      // answering ARP for it, so that its engine does not answer either until the takeover.
-      await ip(['-n', ns.dir1!, 'addr', 'add', `${vip}/${host}`, 'dev', 'eth0', ...(fam.v6 ? ['nodad'] : [])]);
-      await ip(['-n', ns.dir2!, 'addr', 'add', `${vip}/${host}`, 'dev', 'lo']);
+      // The master holds the VIP (and the inside address) on its interfaces; the backup keeps
+      // them on lo without answering ARP for them, so that its engine does not answer either
+      // until the takeover.
+      await ip(['-n', ns.dir1!, 'addr', 'add', hostAddrOf(vip), 'dev', 'eth0', ...(c.v6 ? ['nodad'] : [])]);
+      await ip(['-n', ns.dir2!, 'addr', 'add', hostAddrOf(vip), 'dev', 'lo']);
+      if (split) {
+        await ip(['-n', ns.dir1!, 'addr', 'add', hostAddrOf(inside), 'dev', 'eth1', ...(c.v6 ? ['nodad'] : [])]);
+        await ip(['-n', ns.dir2!, 'addr', 'add', hostAddrOf(inside), 'dev', 'lo']);
+      }
       await topo.sysctl(ns.dir2!, 'net.ipv4.conf.all.arp_ignore', '1');
-      const svc = fam.v6 ? `[${vip}]:80` : `${vip}:80`;
+      const svc = `${bracket(vip)}:80`;
+      const flag = { dr: '-g', nat: '-m', fullnat: '--fullnat' }[c.fwd];
       for (const d of ['dir1', 'dir2']) {
-        await adm(d, ['-A', '-t', svc, '-s', 'rr', '-p', '300']);
-        await adm(d, ['-a', '-t', svc, '-r', fam.v6 ? `[${fam.net(11)}]:80` : `${fam.net(11)}:80`, '-g']);
-        await adm(d, ['-a', '-t', svc, '-r', fam.v6 ? `[${fam.net(12)}]:80` : `${fam.net(12)}:80`, '-g']);
+        await adm(d, ['-A', '-t', svc, '-s', 'rr', '-p', '300', ...(c.fwd === 'fullnat' ? ['--laddr', inside] : [])]);
+        for (const rs of [11, 12]) await adm(d, ['-a', '-t', svc, '-r', `${bracket(c.b(rs))}:${rport}`, flag]);
       }
       await adm('dir1', ['--start-daemon', 'master', '--mcast-interface', 'eth0', '--syncid', '7']);
       await adm('dir2', ['--start-daemon', 'backup', '--mcast-interface', 'eth0', '--syncid', '7']);
@@ -135,6 +167,10 @@ for (const fam of FAMILIES) {
       process.kill(master.pid, 'SIGKILL');
       const mac = await topo.mac(ns.dir2!, 'eth0');
       await ip(['-n', ns.client!, 'neigh', 'replace', vip, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
+      if (split) {
+        const mac1 = await topo.mac(ns.dir2!, 'eth1');
+        for (const rs of ['rs1', 'rs2']) await ip(['-n', ns[rs]!, 'neigh', 'replace', inside, 'lladdr', mac1, 'dev', 'eth0', 'nud', 'permanent']);
+      }
       client.stdin!.write('mark\n');
       await sleep(3000);
       client.stdin!.write('new 10\n');
