@@ -1,7 +1,7 @@
-// `npm run bench [-- core|adm|wire|proxy|packet|all]`: benchmarks, printed as tables. Speed targets live
+// `npm run bench [-- core|adm|wire|proxy|packet|sync|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet';
+type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet' | 'sync';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -125,16 +125,22 @@ async function packet(): Promise<void> {
   await benchPacket();
 }
 
+async function sync(): Promise<void> {
+  const { benchSync } = await import('./sync.js');
+  await benchSync();
+}
+
 const arg = (process.argv[2] ?? 'core') as Section | 'all';
-const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy', 'packet'] : [arg];
+const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy', 'packet', 'sync'] : [arg];
 for (const s of sections) {
   if (s === 'core') await core();
   else if (s === 'adm') await adm();
   else if (s === 'wire') await wire();
   else if (s === 'proxy') await proxy();
   else if (s === 'packet') await packet();
+  else if (s === 'sync') await sync();
   else {
-    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, all)\n`);
+    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, sync, all)\n`);
     process.exit(2);
   }
 }
