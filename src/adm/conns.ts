@@ -94,7 +94,7 @@ export async function listConns(
     if (pc && c.peName !== undefined && c.peData !== undefined) {
       io.out(`${head} ${left(dname, 16)} ${left(c.peName, 18)} ${c.peData}\n`);
     } else if (li) {
-      const local = c.fwd === IP_VS_CONN_F_FULLNAT && c.laddr ? await namer.addrPort(c.laddr, c.lport ?? 0, proto) : '-';
+      const local = c.fwd === IP_VS_CONN_F_FULLNAT ? await namer.addrPort(c.laddr, c.lport, proto) : '-';
       io.out(`${head} ${left(dname, 18)} ${local}\n`);
     } else {
       io.out(`${head} ${dname}\n`);

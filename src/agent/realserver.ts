@@ -16,7 +16,7 @@ export interface RealserverOptions {
   stateFile: string;
 }
 
-const ARP_SYSCTLS = (dev: string) => [
+const ARP_SYSCTLS = (dev: string): [string, string][] => [
   [`net.ipv4.conf.${dev}.arp_ignore`, '1'],
   [`net.ipv4.conf.${dev}.arp_announce`, '2'],
   ['net.ipv4.conf.all.arp_ignore', '1'],

@@ -15,6 +15,7 @@ import {
   stateTimeout,
   stateTransition,
 } from './conn/states.js';
+import type { ConnRow } from './conn/row.js';
 import { CONN_F_USED, ConnTable } from './conn/table.js';
 import { TCP_RST, TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_SYN } from './conn/tcp.js';
 import { TICK_MS, TimerWheel } from './conn/timer.js';
@@ -36,13 +37,11 @@ import {
   IPPROTO_SCTP,
   IPPROTO_TCP,
   IPPROTO_UDP,
-  FULLNAT_LPORT_MAX,
-  FULLNAT_LPORT_MIN,
-  FULLNAT_LPORT_TRIES,
 } from './constants.js';
 import type { Dest } from './dest.js';
 import { EST_PERIOD_MS, estimate } from './estimator.js';
 import { Addr } from './inet.js';
+import { LaddrAllocator, type LocalAddr } from './laddr.js';
 import { Rules } from './rules.js';
 import { lookupScheduler } from './sched/registry.js';
 import type { SchedEnv, SchedPacket } from './sched/types.js';
@@ -73,6 +72,24 @@ export const VERDICT_NO_LPORT = -4;
 /** Conn refs of the IPv6 table start here; IPv4 refs are plain slot numbers. */
 export const V6_BASE = 1 << 30;
 
+/** The slot of a conn ref in its family's table (the other half of the split is table()). */
+function slotOf(ref: number): number {
+  return ref >= V6_BASE ? ref - V6_BASE : ref;
+}
+
+/** A new conn's timeout until its first state transition (ip_vs_conn_new: 3*HZ). */
+const CONN_INITIAL_TIMEOUT_MS = 3000;
+/** A template still controlling conns is not freed; its timer is retried this much later (ip_vs_conn_expire: 60*HZ). */
+const CONTROLLING_RETRY_MS = 60_000;
+/** How often deleted dests that no conn holds any more leave the trash (ip_vs_dest_trash_expire). */
+const DEST_TRASH_PERIOD_MS = 60_000;
+/** lblc/lblcr entries unused this long are dropped (the lblc_expiration sysctl's default, 24 h). */
+const LBLC_EXPIRATION_MS = 24 * 60 * 60 * 1000;
+/** The FTP control port: persistence keeps vport 0 for it, so that data conns share the template (ip_vs_sched_persist). */
+const IPPORT_FTP = 21;
+/** The state of a template once a conn under it is established (the kernel's IP_VS_S_ASSURED use of cp->state). */
+const TEMPLATE_ASSURED = 1;
+
 export interface Sysctls {
   expireNodestConn: boolean;
   expireQuiescentTemplate: boolean;
@@ -102,24 +119,8 @@ export interface IpvsOptions {
   now?: number;
 }
 
-/** One row of `ipvsadm -c`. */
-export interface ConnView {
-  af: Af;
-  protocol: number;
-  caddr: Addr;
-  cport: number;
-  vaddr: Addr;
-  vport: number;
-  daddr: Addr;
-  dport: number;
-  laddr: Addr;
-  lport: number;
-  state: string;
-  /** Whole seconds until expiry (the kernel's (expires - jiffies) / HZ). */
-  expires: number;
-  template: boolean;
-  fwd: number;
-}
+/** One row of `ipvsadm -c` (the conn-row type shared with tsvsadm). */
+export type ConnView = ConnRow;
 
 /** Events a real client picks from when it opens a connection (SYN, SCTP INIT, any UDP). */
 function isNewConnPacket(proto: number, ev: number): boolean {
@@ -130,8 +131,8 @@ function isNewConnPacket(proto: number, ev: number): boolean {
 
 const defaultEnv: SchedEnv = {
   random32: () => (Math.random() * 4294967296) >>> 0,
-  lblcExpiration: 24 * 60 * 60 * 1000,
-  lblcrExpiration: 24 * 60 * 60 * 1000,
+  lblcExpiration: LBLC_EXPIRATION_MS,
+  lblcrExpiration: LBLC_EXPIRATION_MS,
 };
 
 export class Ipvs {
@@ -148,13 +149,7 @@ export class Ipvs {
   private opsPending = -1;
   private readonly tmp = new Uint32Array(4);
   private readonly tmp2 = new Uint32Array(4);
-  // FULLNAT local address allocation (allocLocal → newConn).
-  private readonly lAddr = new Uint32Array(4);
-  private readonly lRip = new Uint32Array(4);
-  private lPort = 0;
-  private lPending = false;
-  private lAddrCursor = 0;
-  private lPortCursor = 0;
+  private readonly laddrs = new LaddrAllocator();
   /** Master sync: gets each conn the kernel would send now; null while no master runs. */
   private syncSink: ((ref: number) => void) | null = null;
   /** net.ipv4.vs.sync_* values the master's decision reads. */
@@ -182,7 +177,7 @@ export class Ipvs {
     this.w6 = new TimerWheel(this.t6, this.nowTick);
     if (o.onExpire) this.expireHooks.push(o.onExpire);
     this.nextEst = now + EST_PERIOD_MS;
-    this.nextTrash = now + 60_000;
+    this.nextTrash = now + DEST_TRASH_PERIOD_MS;
   }
 
   // --- refs --------------------------------------------------------------------------------
@@ -227,7 +222,7 @@ export class Ipvs {
     let i = t.lookupIn(p.protocol, p.saddr, 0, p.sport, p.daddr, 0, p.dport, false);
     if (i >= 0 && !p.fragment && isNewConnPacket(p.protocol, p.ev)) {
       if (this.mayReschedule(t, i)) {
-        this.expireNow(t, i);
+        this.expire(t, i);
         i = -1;
       }
     }
@@ -235,7 +230,7 @@ export class Ipvs {
       const d = this.rules.destById(t.dest[i]!);
       if (d && !d.available) {
         if (!this.sysctls.expireNodestConn) return VERDICT_DROP;
-        this.expireNow(t, i);
+        this.expire(t, i);
         i = -1;
       }
     }
@@ -251,7 +246,7 @@ export class Ipvs {
       if (!svc) return VERDICT_ACCEPT;
       const ref = this.schedule(svc, p, now);
       if (ref < 0) return ref;
-      i = ref >= V6_BASE ? ref - V6_BASE : ref;
+      i = slotOf(ref);
     }
     this.accountIn(t, i, p.ev, p.len);
     if (this.syncSink) this.syncConn(t, i);
@@ -295,7 +290,7 @@ export class Ipvs {
   inPacket(ref: number, ev: number, bytes: number, now: number): void {
     this.setNow(now);
     const t = this.table(ref);
-    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    const i = slotOf(ref);
     if (t.used(i)) {
       this.accountIn(t, i, ev, bytes);
       if (this.syncSink) this.syncConn(t, i);
@@ -306,7 +301,7 @@ export class Ipvs {
   outPacket(ref: number, ev: number, bytes: number, now: number): void {
     this.setNow(now);
     const t = this.table(ref);
-    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    const i = slotOf(ref);
     if (t.used(i)) this.accountOut(t, i, ev, bytes);
   }
 
@@ -383,21 +378,12 @@ export class Ipvs {
     if (svc.persistent) {
       if (p.dport === svc.port && dest.port !== 0) dport = dest.port;
     } else if (dest.port !== 0) dport = dest.port;
-    if (dest.fwd === IP_VS_CONN_F_FULLNAT && svc.laddrs.length > 0 && !this.allocLocal(t, p.protocol, svc, dest, dport)) {
-      return VERDICT_NO_LPORT;
+    let local: LocalAddr | null = null;
+    if (dest.fwd === IP_VS_CONN_F_FULLNAT && svc.laddrs.length > 0) {
+      local = this.laddrs.alloc(t, p.protocol, svc, dest, dport);
+      if (!local) return VERDICT_NO_LPORT;
     }
-    const i = this.newConn(
-      t,
-      p.protocol,
-      p.saddr,
-      p.sport,
-      p.daddr,
-      p.dport,
-      dest,
-      dport,
-      udpOps,
-      0,
-    );
+    const i = this.newConn(t, p.protocol, p.saddr, p.sport, p.daddr, p.dport, dest, dport, udpOps, local);
     if (tpl >= 0) {
       t.control[i] = tpl;
       t.nControl[tpl]! += 1;
@@ -410,35 +396,6 @@ export class Ipvs {
     return this.ref(t, i);
   }
 
-  /**
-   * FULLNAT: picks the local address and port a new conn of `dest` will use toward the real
-   * server, such that no conn already uses <proto, laddr:lport, RIP:rport> (the key the
-   * real server's replies are found by). Addresses in turn, ports from a moving cursor, as
-   * DPVS does. Leaves them in lAddr/lPort for newConn; false when every pair is taken.
-   */
-  private allocLocal(t: ConnTable, proto: number, svc: Service, dest: Dest, dport: number): boolean {
-    const w = t.w;
-    const rip = this.lRip;
-    for (let k = 0; k < w; k++) rip[k] = dest.addr.word(k);
-    const n = svc.laddrs.length;
-    const span = FULLNAT_LPORT_MAX - FULLNAT_LPORT_MIN + 1;
-    for (let a = 0; a < n; a++) {
-      const la = svc.laddrs[(this.lAddrCursor + a) % n]!;
-      if (la.af !== dest.af) continue;
-      for (let k = 0; k < w; k++) this.lAddr[k] = la.word(k);
-      for (let tries = 0; tries < FULLNAT_LPORT_TRIES; tries++) {
-        const port = FULLNAT_LPORT_MIN + (this.lPortCursor++ % span);
-        if (t.lookupOut(proto, rip, 0, dport, this.lAddr, 0, port) < 0) {
-          this.lPort = port;
-          this.lAddrCursor = (this.lAddrCursor + a + 1) % n;
-          this.lPending = true;
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
   /** Finds or creates the persistence template for the packet; returns its slot or -1. */
   private persistTemplate(t: ConnTable, svc: Service, p: PacketInfo, now: number): number {
     const snet = this.tmp;
@@ -448,7 +405,7 @@ export class Ipvs {
     const vaddr = this.tmp2;
     vaddr.set(p.daddr);
     if (p.dport === svc.port) {
-      if (svc.port !== 21) vport = p.dport;
+      if (svc.port !== IPPORT_FTP) vport = p.dport;
     } else if (svc.fwmark !== 0) {
       proto = IPPROTO_IP;
       vaddr.fill(0);
@@ -462,8 +419,8 @@ export class Ipvs {
     if (ct >= 0) return ct;
     const dest = svc.sched ? svc.sched.schedule(this.schedPacket(p), now) : null;
     if (!dest) return -1;
-    const dport = p.dport === svc.port && svc.port !== 21 ? dest.port : 0;
-    ct = this.newConn(t, proto, snet, 0, vaddr, vport, dest, dport, IP_VS_CONN_F_TEMPLATE, 0);
+    const dport = p.dport === svc.port && svc.port !== IPPORT_FTP ? dest.port : 0;
+    ct = this.newConn(t, proto, snet, 0, vaddr, vport, dest, dport, IP_VS_CONN_F_TEMPLATE, null);
     t.timeout[ct] = Math.ceil((svc.timeout * 1000) / TICK_MS);
     return ct;
   }
@@ -517,7 +474,10 @@ export class Ipvs {
 
   // --- conn life -------------------------------------------------------------------------------
 
-  /** ip_vs_conn_new + ip_vs_bind_dest: state NONE, 3 s until the first transition. */
+  /**
+   * ip_vs_conn_new + ip_vs_bind_dest: state NONE, 3 s until the first transition. `local` is a
+   * FULLNAT conn's local address and port (from the allocator); other conns keep the client's.
+   */
   private newConn(
     t: ConnTable,
     proto: number,
@@ -528,22 +488,18 @@ export class Ipvs {
     dest: Dest,
     dport: number,
     flags: number,
-    fwmark: number,
+    local: LocalAddr | null,
   ): number {
-    void fwmark;
     const i = t.alloc();
     const w = t.w;
     t.setKey(i, proto, c, cport, v, vport, (flags & IP_VS_CONN_F_TEMPLATE) !== 0);
-    // FULLNAT conns get the local address allocLocal chose; others keep the client's.
-    const local = this.lPending && (flags & IP_VS_CONN_F_TEMPLATE) === 0;
-    this.lPending = false;
-    t.setAddr(t.laddr, i, local ? this.lAddr : c);
+    t.setAddr(t.laddr, i, local ? local.laddr : c);
     if (dest.af === (w === 1 ? AF_INET : AF_INET6)) {
       for (let k = 0; k < w; k++) t.daddr[i * w + k] = dest.addr.word(k);
     } else {
       for (let k = 0; k < w; k++) t.daddr[i * w + k] = 0;
     }
-    t.lport[i] = local ? this.lPort : cport;
+    t.lport[i] = local ? local.lport : cport;
     t.dport[i] = dport;
     let connFlags = dest.connFlags;
     if (proto !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
@@ -556,7 +512,7 @@ export class Ipvs {
     dest.checkUpperThreshold();
     const fullnat = (connFlags & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT;
     if ((flags & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
-    t.timeout[i] = 3000 / TICK_MS;
+    t.timeout[i] = CONN_INITIAL_TIMEOUT_MS / TICK_MS;
     this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
     return i;
   }
@@ -615,13 +571,13 @@ export class Ipvs {
   /** Marks the controlling template ASSURED (state 1). */
   private assure(t: ConnTable, i: number): void {
     const c = t.control[i]!;
-    if (c >= 0 && t.flags[c]! & IP_VS_CONN_F_TEMPLATE) t.state[c] = 1;
+    if (c >= 0 && t.flags[c]! & IP_VS_CONN_F_TEMPLATE) t.state[c] = TEMPLATE_ASSURED;
   }
 
   /** ip_vs_conn_expire: defer 60 s while controlling others, else unlink, unbind and free. */
   private expire(t: ConnTable, i: number): void {
     if (t.nControl[i]! > 0) {
-      t.timeout[i] = 60_000 / TICK_MS;
+      t.timeout[i] = CONTROLLING_RETRY_MS / TICK_MS;
       this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
       return;
     }
@@ -643,14 +599,10 @@ export class Ipvs {
     if ((f & IP_VS_CONN_F_TEMPLATE) === 0) for (const h of this.expireHooks) h(ref);
   }
 
-  private expireNow(t: ConnTable, i: number): void {
-    this.expire(t, i);
-  }
-
   /** Removes a conn at once (engines: the proxy closed it, or a test). */
   drop(ref: number): void {
     const t = this.table(ref);
-    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    const i = slotOf(ref);
     if (t.used(i)) this.expire(t, i);
   }
 
@@ -720,7 +672,7 @@ export class Ipvs {
   /** Copies conn `ref` into `e` as the master sends it (HASHED and tsvs's own bits off). */
   fillSync(ref: number, e: SyncRecord): void {
     const t = this.table(ref);
-    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    const i = slotOf(ref);
     const w = t.w;
     const f = t.flags[i]!;
     e.v6 = w === 4;
@@ -760,7 +712,7 @@ export class Ipvs {
         this.syncStats.staleIgnored++;
         return;
       }
-      this.expireNow(t, i);
+      this.expire(t, i);
       this.syncStats.replaced++;
       i = -1;
     }
@@ -852,7 +804,7 @@ export class Ipvs {
     }
     for (const svc of this.rules.services()) svc.sched?.tick?.(now);
     if (now >= this.nextTrash) {
-      this.nextTrash = now + 60_000;
+      this.nextTrash = now + DEST_TRASH_PERIOD_MS;
       this.rules.expireTrash(now);
     }
   }
@@ -861,11 +813,11 @@ export class Ipvs {
 
   connDest(ref: number): Dest | undefined {
     const t = this.table(ref);
-    return this.rules.destById(t.dest[ref >= V6_BASE ? ref - V6_BASE : ref]!);
+    return this.rules.destById(t.dest[slotOf(ref)]!);
   }
 
   connDport(ref: number): number {
-    return this.table(ref).dport[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+    return this.table(ref).dport[slotOf(ref)]!;
   }
 
   /**
@@ -888,7 +840,7 @@ export class Ipvs {
 
   /** FULLNAT: the local port a conn uses toward its real server. */
   connLport(ref: number): number {
-    return this.table(ref).lport[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+    return this.table(ref).lport[slotOf(ref)]!;
   }
 
   // IPv4 conn fields for the packet engine's rewrites (refs below V6_BASE; no allocation).
@@ -906,36 +858,36 @@ export class Ipvs {
   }
 
   connCport(ref: number): number {
-    return this.table(ref).cportOf(ref >= V6_BASE ? ref - V6_BASE : ref);
+    return this.table(ref).cportOf(slotOf(ref));
   }
 
   connVport(ref: number): number {
-    return this.table(ref).vportOf(ref >= V6_BASE ? ref - V6_BASE : ref);
+    return this.table(ref).vportOf(slotOf(ref));
   }
 
   connState(ref: number): number {
-    return this.table(ref).state[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+    return this.table(ref).state[slotOf(ref)]!;
   }
 
   connFlags(ref: number): number {
-    return this.table(ref).flags[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+    return this.table(ref).flags[slotOf(ref)]!;
   }
 
   connControl(ref: number): number {
     const t = this.table(ref);
-    const c = t.control[ref >= V6_BASE ? ref - V6_BASE : ref]!;
+    const c = t.control[slotOf(ref)]!;
     return c < 0 ? -1 : this.ref(t, c);
   }
 
   /** Seconds until a conn expires (for -c and tests). */
   connExpiresIn(ref: number): number {
     const t = this.table(ref);
-    const i = ref >= V6_BASE ? ref - V6_BASE : ref;
+    const i = slotOf(ref);
     return Math.max(0, Math.floor(((t.expires[i]! - this.nowTick) * TICK_MS) / 1000));
   }
 
   /** Every conn and template (not one-packet conns), for `ipvsadm -c`. */
-  forEachConn(now: number, cb: (c: ConnView) => void): void {
+  forEachConn(now: number, cb: (c: ConnRow) => void): void {
     this.setNow(now);
     for (const t of [this.t4, this.t6]) {
       const af: Af = t === this.t4 ? AF_INET : AF_INET6;

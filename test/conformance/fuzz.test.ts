@@ -5,12 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { runAdm } from '../../src/adm/run.js';
-import { staticResolver } from '../../src/adm/resolve.js';
 import { Ipvs } from '../../src/core/ipvs.js';
-import { HOSTS, INTERFACES, SERVICES } from './cases.js';
+import { RESOLVER as resolver } from './harness.js';
 
 const RUNS = Number(process.env.TSVS_FUZZ_RUNS ?? 100_000);
-const resolver = staticResolver({ hosts: HOSTS, services: SERVICES, interfaces: INTERFACES });
 
 const commands = ['-A', '-E', '-D', '-C', '-a', '-e', '-d', '-L', '-l', '-Z', '-S', '--set', '--start-daemon', '--stop-daemon', '-h', '-v', '-R'];
 const options = [

@@ -66,10 +66,10 @@ describe('director daemon', { skip }, () => {
   });
 
   it('a rejected command changes nothing', async () => {
-    const before = (await inNs(a, [TSVSADM, '-S', '-n'], { env })).stdout;
+    const rules = (await inNs(a, [TSVSADM, '-S', '-n'], { env })).stdout;
     const r = await inNs(a, [TSVSADM, '-A', '-t', '10.1.0.1:80', '-s', 'rr'], { env });
     assert.deepEqual([r.stderr, r.code], ['Service already exists\n', 255]);
-    assert.equal((await inNs(a, [TSVSADM, '-S', '-n'], { env })).stdout, before);
+    assert.equal((await inNs(a, [TSVSADM, '-S', '-n'], { env })).stdout, rules);
   });
 
   it('--rules FILE loads an ipvsadm -S file at start', async () => {

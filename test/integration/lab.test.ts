@@ -164,8 +164,8 @@ describe('seed labs on the packet engine', { skip }, () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-      const after = Number(await client(lab, received));
-      assert.ok(after > before, `the client received ${icmp} (${before} -> ${after})`);
+      const now = Number(await client(lab, received));
+      assert.ok(now > before, `the client received ${icmp} (${before} -> ${now})`);
       const st = await status(lab);
       assert.ok((st.drops.mtu_exceeded ?? 0) > 0, JSON.stringify(st.drops));
       await labDown(lab);
@@ -226,9 +226,9 @@ describe('seed labs on the packet engine', { skip }, () => {
     await adm(['-A', '-t', '172.25.254.100:8080', '-s', 'rr']);
     assert.match(await nft(), /172\.25\.254\.100 tcp dport 8080/);
     await adm(['-D', '-t', '172.25.254.100:8080']);
-    const after = await nft();
-    assert.doesNotMatch(after, /dport 8080/, after);
-    assert.match(after, /172\.25\.254\.100 tcp dport 80 /, 'the other service stays');
+    const left = await nft();
+    assert.doesNotMatch(left, /dport 8080/, left);
+    assert.match(left, /172\.25\.254\.100 tcp dport 80 /, 'the other service stays');
     await adm(['-C']);
     assert.doesNotMatch(await nft(), /table netdev tsvs/);
     // Nothing listens on the director's :80: its kernel refuses at once instead of silence.

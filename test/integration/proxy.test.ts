@@ -196,12 +196,12 @@ for (const { n, kind } of modes) describe(`proxy engine (${n ? `${n} worker thre
       for (let i = 0; i < 5; i++) {
         const req = `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
         const got = await new Promise<number>((resolve, reject) => {
-          let n = 0;
+          let bytes = 0;
           const s = connect(d.vport, '127.0.0.1', () => s.write(req));
           s.on('data', (b: Buffer) => {
-            n += b.length;
+            bytes += b.length;
           });
-          s.on('end', () => resolve(n));
+          s.on('end', () => resolve(bytes));
           s.on('error', reject);
         });
         sent += req.length;
@@ -262,11 +262,11 @@ for (const { n, kind } of modes) describe(`proxy engine (${n ? `${n} worker thre
           }),
       ),
     );
-    const ask = async (vport: number, n: number) => {
+    const ask = async (vport: number, count: number) => {
       const c = createSocket('udp4');
       await new Promise<void>((r) => c.bind(0, '127.0.0.1', () => r()));
       const names: string[] = [];
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < count; i++) {
         const reply = new Promise<string>((resolve, reject) => {
           const t = setTimeout(() => reject(new Error('no UDP reply')), 3000);
           c.once('message', (m) => {

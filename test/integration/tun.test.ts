@@ -130,7 +130,7 @@ describe('TUN on the packet engine (lab tun)', { skip }, () => {
   for (const kind of ['ipip', 'gue', 'gre'] as const) {
     it(`${kind}: malformed tunnel packets are dropped and counted by the agent, which keeps going`, async () => {
       await useTunnel(kind, false);
-      const before = await decap('rs1');
+      const pre = await decap('rs1');
       const count = 25;
       const out = await sh(
         'director',
@@ -138,17 +138,17 @@ describe('TUN on the packet engine (lab tun)', { skip }, () => {
       );
       const { sent, expect } = JSON.parse(out) as { sent: number; expect: Record<string, number> };
       assert.ok(sent > 0);
-      let after = await decap('rs1');
-      for (let i = 0; i < 30 && after.received - before.received < sent; i++) {
+      let post = await decap('rs1');
+      for (let i = 0; i < 30 && post.received - pre.received < sent; i++) {
         await settle();
-        after = await decap('rs1');
+        post = await decap('rs1');
       }
-      assert.equal(after.received - before.received, sent, JSON.stringify(after));
-      assert.equal(after.delivered, before.delivered, 'nothing malformed was delivered');
+      assert.equal(post.received - pre.received, sent, JSON.stringify(post));
+      assert.equal(post.delivered, pre.delivered, 'nothing malformed was delivered');
       for (const [why, n] of Object.entries(expect)) {
         if (why === 'random') continue;
-        const got = (after.drops[why as keyof typeof after.drops] ?? 0) - (before.drops[why as keyof typeof before.drops] ?? 0);
-        assert.ok(got >= n, `${why}: ${got} counted of ${n}: ${JSON.stringify(after.drops)}`);
+        const got = (post.drops[why as keyof typeof post.drops] ?? 0) - (pre.drops[why as keyof typeof pre.drops] ?? 0);
+        assert.ok(got >= n, `${why}: ${got} counted of ${n}: ${JSON.stringify(post.drops)}`);
       }
       const r = await labRun(lab, 4, env);
       assert.equal(r.failures, 0);

@@ -89,8 +89,7 @@ export class PacketEngine implements Engine {
           .catch((e: Error) => this.log(`packet engine: reading the network configuration failed: ${e.message}`));
       }, REFRESH_MS),
       setInterval(() => {
-        const fwd = this.fwd!;
-        fwd.housekeep(this.clock());
+        this.fwd!.housekeep(this.clock());
         this.flushAll();
         for (const i of this.ifaces) this.kernelDrops += i.rx.statistics().drops;
       }, HOUSEKEEP_MS),

@@ -266,9 +266,9 @@ function accept(l: Listener): void {
     byFd[fd] = c;
     ctl(fd, CONN_EVENTS);
     const plan = plans.get(l.svcId);
-    const k = plan ? Atomics.add(plan.seq, 0, 1) : PLAN_CLOSED;
-    if (k >= 0 && k < PLAN_CLOSED) {
-      const i = planIndex(plan!.seq, plan!.prefix, plan!.period, k);
+    const seq = plan ? Atomics.add(plan.seq, 0, 1) : PLAN_CLOSED;
+    if (seq >= 0 && seq < PLAN_CLOSED) {
+      const i = planIndex(plan!.seq, plan!.prefix, plan!.period, seq);
       c.picked = true;
       conns.set(c.id, c);
       outbox.push(W_PICKED, c.id, l.svcId, plan!.destIds[i]!, cport, a.w0, a.w1, a.w2, a.w3);
@@ -573,7 +573,7 @@ function move(c: Conn, s: number): boolean {
   /** The last data went with MSG_MORE: the kernel holds it until the FIN. */
   let corked = false;
   while (c.readable[s] && !c.eof[s]) {
-    const fin = c.fin[s];
+    const fin = c.fin[s] === true;
     const n = S.read(c.fd[s]!, buf, BUF_SIZE);
     if (n > 0) {
       // Edge-triggered: a short read drained the socket, and new data will raise a new edge;

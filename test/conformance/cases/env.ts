@@ -10,6 +10,7 @@ export const TABLES: StaticTables = {
   hosts: {
     localhost: '127.0.0.1',
     'www.example.test': '192.0.2.10',
+    'web.example': '192.0.2.80',
     'rs1.example.test': '10.0.0.1',
     'mask.example.test': '255.255.0.0',
     [LONG_HOST]: '10.0.0.99',

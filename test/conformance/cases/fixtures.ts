@@ -2,21 +2,26 @@
 // estimator's fields), connections made by packets through the core, and the §11.4 rows
 // (one of which no kernel produces, so they are served by a fake connection walk).
 
-import { AF_INET, AF_INET6, IP_VS_CONN_F_LOCALNODE, IPPROTO_TCP } from '../../../src/core/constants.js';
+import { AF_INET, AF_INET6, IP_VS_CONN_F_LOCALNODE, IP_VS_CONN_F_MASQ, IPPROTO_TCP } from '../../../src/core/constants.js';
 import { TCP_ACK, TCP_SYN } from '../../../src/core/conn/tcp.js';
 import { Addr } from '../../../src/core/inet.js';
 import { type Ipvs, packet4 } from '../../../src/core/ipvs.js';
 import type { Stats } from '../../../src/core/stats.js';
-import type { AdmConnRow } from '../../../src/adm/backend.js';
+import type { ConnRow } from '../../../src/core/conn/row.js';
 
 export interface FixtureResult {
   /** Replaces the connection walk (a fake -c backend). */
-  conns?: AdmConnRow[];
+  conns?: ConnRow[];
   /** Clock for the command under test, ms (default 0). */
   now?: number;
 }
 
 export type Fixture = (ipvs: Ipvs) => FixtureResult | undefined;
+
+/** A listed row with what the -c listing does not show filled in: masq, the client as local address. */
+function row(r: Omit<ConnRow, 'laddr' | 'lport' | 'template' | 'fwd'>): ConnRow {
+  return { ...r, laddr: r.caddr, lport: r.cport, template: r.protocol === 0, fwd: IP_VS_CONN_F_MASQ };
+}
 
 function setStats(s: Stats, v: [bigint, bigint, bigint, bigint, bigint]): void {
   v.forEach((x, i) => s.setRaw(i, x));
@@ -80,7 +85,7 @@ export const FIXTURES: Record<string, Fixture> = {
   conns114() {
     return {
       conns: [
-        {
+        row({
           af: AF_INET,
           protocol: 6,
           caddr: v4('192.168.1.100'),
@@ -91,8 +96,8 @@ export const FIXTURES: Record<string, Fixture> = {
           dport: 80,
           state: 'ESTABLISHED',
           expires: 899,
-        },
-        {
+        }),
+        row({
           af: AF_INET,
           protocol: 17,
           caddr: v4('10.0.0.2'),
@@ -103,8 +108,8 @@ export const FIXTURES: Record<string, Fixture> = {
           dport: 53,
           state: 'UDP',
           expires: 299,
-        },
-        {
+        }),
+        row({
           af: AF_INET,
           protocol: 0,
           caddr: v4('192.168.1.100'),
@@ -115,8 +120,8 @@ export const FIXTURES: Record<string, Fixture> = {
           dport: 80,
           state: 'NONE',
           expires: 6000,
-        },
-        {
+        }),
+        row({
           af: AF_INET6,
           protocol: 6,
           caddr: v6('2001:db8::1'),
@@ -127,7 +132,7 @@ export const FIXTURES: Record<string, Fixture> = {
           dport: 443,
           state: 'SYN_RECV',
           expires: 59,
-        },
+        }),
       ],
     };
   },
@@ -135,7 +140,7 @@ export const FIXTURES: Record<string, Fixture> = {
   connsOdd() {
     return {
       conns: [
-        {
+        row({
           af: AF_INET,
           protocol: 6,
           caddr: v4('192.168.1.100'),
@@ -146,8 +151,8 @@ export const FIXTURES: Record<string, Fixture> = {
           dport: 80,
           state: 'ESTABLISHED',
           expires: 60,
-        },
-        {
+        }),
+        row({
           af: AF_INET6,
           protocol: 17,
           caddr: v6('2001:db8::1'),
@@ -160,7 +165,7 @@ export const FIXTURES: Record<string, Fixture> = {
           expires: 5,
           peName: 'sip',
           peData: 'abc@example',
-        },
+        }),
       ],
     };
   },

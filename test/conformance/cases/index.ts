@@ -1,6 +1,7 @@
 // Every conformance table, in spec order. Cases that start a sync daemon on the default
-// interface are marked as needing the fixed interfaces.
+// interface (or one of env.ts's) are marked as needing the fixed interfaces.
 
+import { COMMAND_CASES } from './commands.js';
 import { EXAMPLE_CASES } from './examples.js';
 import { EXTENSION_CASES } from './extensions.js';
 import { OUTPUT_CASES } from './output.js';
@@ -12,9 +13,17 @@ import type { AdmCase, Need } from './types.js';
 
 export type { AdmCase, Need } from './types.js';
 
+/** A command that starts a sync daemon on the default interface or on one of env.ts's. */
+function usesNetdev(argv: readonly string[]): boolean {
+  if (!argv.includes('--start-daemon')) return false;
+  const i = argv.indexOf('--mcast-interface');
+  return i < 0 || (argv[i + 1] !== 'lo' && argv[i + 1] !== 'nosuchif0');
+}
+
 function markNetdev(c: AdmCase): AdmCase {
-  const all = [...(c.given ?? []), c.argv];
-  if (!all.some((a) => a[0] === '--start-daemon') || c.needs?.includes('netdev')) return c;
+  // A usage error (status 2) is found before any interface is looked at.
+  const all = [...(c.given ?? []), ...(c.code === 2 ? [] : [c.argv])];
+  if (!all.some(usesNetdev) || c.needs?.includes('netdev')) return c;
   return { ...c, needs: [...(c.needs ?? []), 'netdev' as Need] };
 }
 
@@ -26,4 +35,5 @@ export const ALL_CASES: readonly AdmCase[] = [
   ...RULES_CASES,
   ...EXAMPLE_CASES,
   ...EXTENSION_CASES,
+  ...COMMAND_CASES,
 ].map(markNetdev);

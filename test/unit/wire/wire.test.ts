@@ -82,7 +82,7 @@ describe('Frame.parse', () => {
     assert.equal(f.l4, 34);
     assert.equal(f.csumAt, 50);
     assert.ok(f.l4ChecksumOk());
-    b[60 - 7] ^= 1; // the window's low byte: payload of the checksum
+    b[60 - 7]! ^= 1; // the window's low byte: payload of the checksum
     assert.ok(!f.l4ChecksumOk());
   });
 
@@ -118,7 +118,7 @@ describe('Frame.parse', () => {
     const f = new Frame();
     assert.equal(f.parse(b, 20, b0.length, 10), PARSE_IP4);
     assert.ok(f.partial);
-    b[20 + 50] ^= 0xff; // a partial checksum cannot be judged yet
+    b[20 + 50]! ^= 0xff; // a partial checksum cannot be judged yet
     assert.ok(f.l4ChecksumOk());
   });
 
