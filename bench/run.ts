@@ -1,7 +1,7 @@
-// `npm run bench [-- core|adm|wire|proxy|packet|scrape|checks|failover|all]`: benchmarks, printed as tables. Speed targets live
+// `npm run bench [-- core|adm|wire|proxy|packet|scrape|checks|failover|sync|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet' | 'scrape' | 'checks' | 'failover';
+type Section = 'core' | 'adm' | 'wire' | 'proxy' | 'packet' | 'scrape' | 'checks' | 'failover' | 'sync';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -135,8 +135,13 @@ async function checks(): Promise<void> {
   await benchChecks();
 }
 
+async function sync(): Promise<void> {
+  const { benchSync } = await import('./sync.js');
+  await benchSync();
+}
+
 const arg = (process.argv[2] ?? 'core') as Section | 'all';
-const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy', 'packet'] : [arg];
+const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy', 'packet', 'sync'] : [arg];
 for (const s of sections) {
   if (s === 'core') await core();
   else if (s === 'adm') await adm();
@@ -146,8 +151,9 @@ for (const s of sections) {
   else if (s === 'scrape') await scrape();
   else if (s === 'checks') await checks();
   else if (s === 'failover') await (await import('./failover.js')).benchFailover();
+  else if (s === 'sync') await sync();
   else {
-    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, scrape, checks, failover, all)\n`);
+    process.stderr.write(`bench: unknown section '${s}' (core, adm, wire, proxy, packet, scrape, checks, failover, sync, all)\n`);
     process.exit(2);
   }
 }

@@ -47,6 +47,19 @@ export async function statusMain(argv: string[]): Promise<number> {
   } else lines.push('not served: (none)');
   const drops = Object.entries(st.drops);
   lines.push(drops.length ? `drops: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}` : 'drops: (none)');
+  for (const d of st.sync ?? []) {
+    const head = `sync ${d.state}: ${d.ifname}, syncid ${d.syncid}, group ${d.group}:${d.port}`;
+    if (!d.running) lines.push(`${head}, NOT RUNNING: ${d.error ?? 'unknown'}`);
+    else if (d.master) {
+      const m = d.master;
+      lines.push(`${head}, sent ${m.conns} conns in ${m.messages} messages (${m.bytes} B), queue drops ${m.queueDrops}, send errors ${m.sendErrors}`);
+    } else if (d.backup) {
+      const b = d.backup;
+      const bdrops = Object.entries(b.drops).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+      lines.push(`${head}, received ${b.entries} conns in ${b.messages} messages (created ${b.created}, updated ${b.updated}, unbound ${b.unbound}), drops: ${bdrops}`);
+    }
+  }
+  if (st.syncNote) lines.push(`note: ${st.syncNote}`);
   lines.push(...keepalivedLines(keepalived));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -21,6 +21,7 @@ import { ControlServer, type Peer } from './server.js';
 import { readState, StateFile, writeAtomic } from './state.js';
 import { runSysctl } from './sysctl-cmd.js';
 import { watchNetns } from './netns-watch.js';
+import { SyncDaemons, type SyncDaemonStatus } from '../sync/control.js';
 
 export interface DaemonOptions {
   engine: EngineName;
@@ -64,6 +65,10 @@ export interface DaemonStatus extends EngineStatus {
   log?: string;
   /** The HTTP endpoint's URL when one is served. */
   http?: string;
+  /** The sync daemons --start-daemon asked for, with their counters. */
+  sync?: SyncDaemonStatus[];
+  /** Why synced conns cannot be taken over by this engine, when that is so. */
+  syncNote?: string;
 }
 
 /** Starts a daemon for this namespace and resolves once its socket listens. */
@@ -80,7 +85,6 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const runAdm: AdmRunner = await loadAdmRunner();
   const { engine, notes: loadNotes } = await loadEngine(o.engine, log);
   const id = netnsId();
-  let syncNoted = false;
   const state = o.stateFile ? new StateFile(o.stateFile) : null;
   // Any rule event marks the rules changed; the file is rewritten once per command.
   let changed = false;
@@ -104,6 +108,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   };
   const observers = new Observers();
   const events = new DirectorEvents(ipvs, log, () => engine.status().drops);
+  const sync = new SyncDaemons(ipvs, now, (m) => log.info(m));
 
   const adm = async (argv: string[], argv0: string, stdin: string, peer?: Peer): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
@@ -119,10 +124,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     // Before the reply: a change tsvsadm reported done survives a crash that follows it.
     await saveState();
     events.command(argv0, argv, peer?.uid ?? null, reply);
-    if ((ipvs.rules.master || ipvs.rules.backup) && !syncNoted) {
-      syncNoted = true;
-      log.warn('sync daemon settings stored; the sync protocol is not implemented yet, so no sync daemon runs');
-    } else if (!ipvs.rules.master && !ipvs.rules.backup) syncNoted = false;
+    await sync.follow();
     return reply;
   };
 
@@ -182,6 +184,13 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       services: ipvs.rules.serviceCount,
       conns: ipvs.connCount(),
       maxConns: defence.maxConns(),
+      sync: sync.status(),
+      ...(engine.name === 'proxy' && (ipvs.rules.master || ipvs.rules.backup)
+        ? {
+            syncNote:
+              'the proxy engine syncs its conn table, but a backup cannot take over proxied connections (their sockets die with this process); use the packet engine for failover without resets',
+          }
+        : {}),
       log: o.logFile ?? log.target,
       ...(http ? { http: http.url } : {}),
     };
@@ -267,6 +276,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       unwatch();
       clearInterval(ticker);
       events.stop();
+      sync.stop();
       const last = engine.status();
       await http?.close();
       await server.close();

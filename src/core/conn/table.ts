@@ -57,6 +57,10 @@ export class ConnTable {
   control!: Int32Array;
   nControl!: Uint32Array;
   inPkts!: Uint32Array;
+  /** Sync: the state at the last send (cp->old_state). */
+  oldState!: Uint8Array;
+  /** Sync: expected end (ms) at the last send, low 2 bits a retry count (cp->sync_endtime). */
+  syncEnd!: Float64Array;
   /** Timer chain links; `next` also threads the free list. */
   next!: Int32Array;
   prev!: Int32Array;
@@ -125,6 +129,10 @@ export class ConnTable {
     this.control = growI(this.control, cap);
     this.nControl = grow32(this.nControl, cap);
     this.inPkts = grow32(this.inPkts, cap);
+    this.oldState = grow8(this.oldState, cap);
+    const se = new Float64Array(cap);
+    if (this.syncEnd) se.set(this.syncEnd);
+    this.syncEnd = se;
     this.next = growI(this.next, cap);
     this.prev = growI(this.prev, cap);
     this.cap = cap;
@@ -146,6 +154,8 @@ export class ConnTable {
     this.nControl[i] = 0;
     this.inPkts[i] = 0;
     this.state[i] = 0;
+    this.oldState[i] = 0;
+    this.syncEnd[i] = 0;
     this.next[i] = NIL;
     this.prev[i] = NIL;
     this.count++;
