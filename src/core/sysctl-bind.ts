@@ -35,6 +35,24 @@ function apply(ipvs: Ipvs, table: SysctlTable, name: string): void {
     case 'lblcr_expiration':
       ipvs.rules.env.lblcrExpiration = v * S_TO_MS;
       break;
+    case 'sync_version':
+      ipvs.syncParams.version = v === 0 ? 0 : 1;
+      break;
+    case 'sync_threshold': {
+      const [threshold, period] = table.get(name);
+      ipvs.syncParams.threshold = threshold ?? 3;
+      ipvs.syncParams.period = period ?? 50;
+      break;
+    }
+    case 'sync_refresh_period':
+      ipvs.syncParams.refreshPeriod = v * S_TO_MS;
+      break;
+    case 'sync_retries':
+      ipvs.syncParams.retries = v;
+      break;
+    case 'sync_persist_mode':
+      ipvs.syncParams.persistMode = v;
+      break;
   }
 }
 
@@ -49,6 +67,11 @@ export function bindSysctls(ipvs: Ipvs, table: SysctlTable): void {
     'run_estimation',
     'lblc_expiration',
     'lblcr_expiration',
+    'sync_version',
+    'sync_threshold',
+    'sync_refresh_period',
+    'sync_retries',
+    'sync_persist_mode',
   ]) {
     apply(ipvs, table, name);
   }

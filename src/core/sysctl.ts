@@ -28,7 +28,7 @@ const DAY_S = 24 * 60 * 60;
 
 const defenceMode = (v: readonly number[]) => (v[0]! < 0 || v[0]! > 3 ? 'EINVAL' : null);
 const range = (lo: number, hi: number) => (v: readonly number[]) => (v[0]! < lo || v[0]! > hi ? 'EINVAL' : null);
-const NO_SYNC = 'the sync protocol is not implemented yet';
+const NO_SYNC_PORTS = 'one sync socket per daemon: the sender and receiver threads of sync_ports are not split';
 
 /** Every net.ipv4.vs sysctl tsvs knows, in the kernel's table order. */
 export const SYSCTL_DEFS: readonly SysctlDef[] = [
@@ -39,18 +39,18 @@ export const SYSCTL_DEFS: readonly SysctlDef[] = [
   { name: 'conntrack', count: 1, def: [0], use: 'none', why: 'tsvs keeps no netfilter conntrack entries' },
   { name: 'secure_tcp', count: 1, def: [0], check: defenceMode, use: 'defence' },
   { name: 'snat_reroute', count: 1, def: [1], use: 'none', why: 'the engines route replies by their own table' },
-  { name: 'sync_version', count: 1, def: [1], check: range(0, 1), use: 'none', why: NO_SYNC },
+  { name: 'sync_version', count: 1, def: [1], check: range(0, 1), use: 'core' },
   {
     name: 'sync_ports',
     count: 1,
     def: [1],
     check: (v) => (v[0]! < 1 || (v[0]! & (v[0]! - 1)) !== 0 ? 'EINVAL' : null),
     use: 'none',
-    why: NO_SYNC,
+    why: NO_SYNC_PORTS,
   },
-  { name: 'sync_persist_mode', count: 1, def: [0], use: 'none', why: NO_SYNC },
-  { name: 'sync_qlen_max', count: 1, def: [0], use: 'none', why: NO_SYNC },
-  { name: 'sync_sock_size', count: 1, def: [0], use: 'none', why: NO_SYNC },
+  { name: 'sync_persist_mode', count: 1, def: [0], use: 'core' },
+  { name: 'sync_qlen_max', count: 1, def: [0], use: 'none', why: 'the master holds at most 4,096 unsent messages (SYNC_QLEN_MAX_DEFAULT in sync/constants.ts)' },
+  { name: 'sync_sock_size', count: 1, def: [0], use: 'none', why: 'the sync sockets keep the system default buffer sizes' },
   { name: 'cache_bypass', count: 1, def: [0], use: 'none', why: 'the engines have no route cache to bypass to' },
   { name: 'expire_nodest_conn', count: 1, def: [0], use: 'core' },
   { name: 'sloppy_tcp', count: 1, def: [0], use: 'core' },
@@ -61,14 +61,13 @@ export const SYSCTL_DEFS: readonly SysctlDef[] = [
     count: 2,
     def: [3, 50],
     check: (v) => (v[0]! < 0 || v[1]! < 0 || (v[0]! >= v[1]! && v[1]! !== 0) ? 'EINVAL' : null),
-    use: 'none',
-    why: NO_SYNC,
+    use: 'core',
   },
-  { name: 'sync_refresh_period', count: 1, def: [0], use: 'none', why: NO_SYNC },
-  { name: 'sync_retries', count: 1, def: [0], check: range(0, 3), use: 'none', why: NO_SYNC },
+  { name: 'sync_refresh_period', count: 1, def: [0], use: 'core' },
+  { name: 'sync_retries', count: 1, def: [0], check: range(0, 3), use: 'core' },
   { name: 'nat_icmp_send', count: 1, def: [0], use: 'none', why: 'the packet engine sends no ICMP for NAT replies without a conn' },
   { name: 'pmtu_disc', count: 1, def: [1], use: 'none', why: 'the packet engine always sends fragmentation-needed' },
-  { name: 'backup_only', count: 1, def: [0], use: 'none', why: NO_SYNC },
+  { name: 'backup_only', count: 1, def: [0], use: 'none', why: 'a backup sync daemon does not stop the director function' },
   { name: 'conn_reuse_mode', count: 1, def: [1], use: 'core' },
   { name: 'schedule_icmp', count: 1, def: [0], use: 'none', why: 'ICMP errors are never scheduled' },
   { name: 'ignore_tunneled', count: 1, def: [0], use: 'none', why: 'the packet engine ignores no tunneled packets' },
