@@ -8,10 +8,13 @@ import { lvsFromConf } from './lvs/config.js';
 import { type AdmSink, LvsManager } from './lvs/manager.js';
 import type { LvsConfig } from './lvs/types.js';
 import type { KeepalivedStatus } from './status.js';
+import { type SyncDaemonConf, SyncFollower, syncDaemonFromConf } from './sync/follow.js';
 
 export interface LoadedConf {
   nodes: ConfNode[];
   lvs: LvsConfig;
+  /** global_defs' lvs_sync_daemon, or null. */
+  sync: SyncDaemonConf | null;
   errors: ConfMessage[];
   warnings: ConfMessage[];
 }
@@ -26,6 +29,8 @@ export interface VrrpPart {
   reload(nodes: ConfNode[]): Promise<void>;
   shutdown(): Promise<void>;
   status(): unknown[];
+  /** Called on every instance's state change (lvs_sync_daemon follows its instance). */
+  onTransition?(cb: (s: { name: string; state: string }) => void): void;
 }
 
 /** keepalived's message form: `(FILE: Line N) TEXT`. */
@@ -36,7 +41,8 @@ export function keepalivedMessage(m: ConfMessage): string {
 export function loadConf(path: string, vrrp: VrrpPart | null): LoadedConf {
   const p = parseConfFile(path);
   const lvs = lvsFromConf(p.nodes);
-  const errors = [...p.errors, ...lvs.errors];
+  const sync = syncDaemonFromConf(p.nodes);
+  const errors = [...p.errors, ...lvs.errors, ...sync.errors];
   const warnings = [...p.warnings, ...lvs.warnings];
   // ── VRRP: its keywords are checked by the VRRP part (ha-vrrp). ──
   if (vrrp) {
@@ -44,7 +50,7 @@ export function loadConf(path: string, vrrp: VrrpPart | null): LoadedConf {
     errors.push(...v.errors);
     warnings.push(...v.warnings);
   }
-  return { nodes: p.nodes, lvs: lvs.config, errors, warnings };
+  return { nodes: p.nodes, lvs: lvs.config, sync: sync.conf, errors, warnings };
 }
 
 export interface KeepalivedOptions {
@@ -63,8 +69,33 @@ export class Keepalived {
   private current: LoadedConf | null = null;
   private busy: Promise<unknown> = Promise.resolve();
 
+  private readonly syncDaemons: SyncFollower;
+  /** The lvs_sync_daemon the director's sync daemons follow now. */
+  private syncConf: SyncDaemonConf | null = null;
+
   constructor(private readonly o: KeepalivedOptions) {
     this.lvs = new LvsManager(o.sink, o.log);
+    this.syncDaemons = new SyncFollower(o.sink, (level, msg) => o.log(level, msg));
+    o.vrrp?.onTransition?.((s) => {
+      const c = this.syncConf;
+      if (c && c.instance === s.name) void this.syncDaemons.follow(c, SyncFollower.wanted(s.state));
+    });
+  }
+
+  /**
+   * lvs_sync_daemon: the director's sync daemons as the instance's state wants them, and
+   * nothing when the file has none. The VRRP process runs them, so not with -C.
+   */
+  private async followSync(c: SyncDaemonConf | null): Promise<void> {
+    if (!this.o.vrrp) return;
+    const old = this.syncConf;
+    if (old && (!c || JSON.stringify({ ...old, line: 0 }) !== JSON.stringify({ ...c, line: 0 }))) await this.syncDaemons.stop(old);
+    this.syncConf = c;
+    if (!c) return;
+    const st = c.instance
+      ? ((this.o.vrrp.status() as { name: string; state: string }[]).find((x) => x.name === c.instance)?.state ?? 'BACKUP')
+      : null;
+    await this.syncDaemons.follow(c, SyncFollower.wanted(st));
   }
 
   /** First load: a file with errors is refused (returns them) and nothing is applied. */
@@ -76,6 +107,7 @@ export class Keepalived {
     if (this.o.checkers) await this.lvs.apply(c.lvs);
     // ── VRRP start (ha-vrrp): after the virtual servers exist, as keepalived starts it. ──
     if (this.o.vrrp) await this.o.vrrp.start(c.nodes);
+    await this.followSync(c.sync);
     this.o.log('info', `started with ${this.o.conf}: ${c.lvs.virtualServers.length} virtual server(s)`);
     return [];
   }
@@ -95,6 +127,7 @@ export class Keepalived {
       if (this.o.checkers) await this.lvs.apply(c.lvs);
       // ── VRRP reload (ha-vrrp). ──
       if (this.o.vrrp) await this.o.vrrp.reload(c.nodes);
+      await this.followSync(c.sync);
       this.lastReload = { at: Date.now(), ok: true, why: 'reloaded' };
       this.o.log('info', `reloaded ${this.o.conf}: ${c.lvs.virtualServers.length} virtual server(s)`);
     };
@@ -106,7 +139,8 @@ export class Keepalived {
   /** SIGTERM: VRRP first (priority 0, VIPs removed), then the virtual servers it created. */
   async shutdown(): Promise<void> {
     await this.busy.catch(() => {});
-    // ── VRRP shutdown (ha-vrrp). ──
+    // ── VRRP shutdown (ha-vrrp), after the sync daemons it ran. ──
+    await this.followSync(null);
     if (this.o.vrrp) await this.o.vrrp.shutdown();
     if (this.o.checkers) await this.lvs.shutdown();
     this.o.log('info', 'stopped');

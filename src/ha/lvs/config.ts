@@ -235,8 +235,7 @@ function globalDefs(c: Ctx, g: ConfNode): void {
   for (const n of g.children) {
     if (VRRP_GLOBAL_KEYS.has(n.keyword)) continue;
     if (n.keyword === 'lvs_sync_daemon') {
-      if (!n.args[0] || !n.args[1]) err(c, n, 'lvs_sync_daemon needs an interface and a VRRP instance');
-      warn(c, n, 'lvs_sync_daemon: connection sync is not implemented yet (issue #15): ignored');
+      // read by ha/sync/follow.ts
     } else if (
       [
         'notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'smtp_helo_name',

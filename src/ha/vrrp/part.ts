@@ -15,6 +15,7 @@ export interface VrrpPartOf {
   reload(nodes: ConfNode[]): Promise<void>;
   shutdown(): Promise<void>;
   status(): unknown[];
+  onTransition(cb: (s: { name: string; state: string }) => void): void;
   readonly vrrp: Vrrp;
 }
 
@@ -54,5 +55,6 @@ export function makeVrrpPart(log: (level: VrrpLogLevel, msg: string) => void, di
     },
     shutdown: () => vrrp.shutdown(),
     status: () => vrrp.status(),
+    onTransition: (cb) => vrrp.onTransition(cb),
   };
 }
