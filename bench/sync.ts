@@ -47,6 +47,9 @@ export async function benchSync(): Promise<void> {
     adm(['-A', '-t', '10.81.0.100:80', '-s', 'rr']);
     adm(['-a', '-t', '10.81.0.100:80', '-r', '10.81.0.11', '-g']);
     adm(['-a', '-t', '10.81.0.100:80', '-r', '10.81.0.12', '-g']);
+    // TSVS_BENCH_SYNC_SOCK: the backup's net.ipv4.vs.sync_sock_size (its SO_RCVBUF), before it starts.
+    const sock = process.env.TSVS_BENCH_SYNC_SOCK;
+    if (sock) execFileSync('ip', ['netns', 'exec', b, `${ROOT}bin/tsvs`, 'sysctl', '-w', `net.ipv4.vs.sync_sock_size=${sock}`], { env });
     adm(['--start-daemon', 'backup', '--mcast-interface', 'eth0']);
     const st = () => JSON.parse(execFileSync('ip', ['netns', 'exec', b, `${ROOT}bin/tsvs`, 'status', '--json'], { env }).toString()) as {
       pid: number;
@@ -79,7 +82,7 @@ export async function benchSync(): Promise<void> {
       { what: 'backup conns received / created', value: `${backup?.entries ?? 0} / ${backup?.created ?? 0}` },
       { what: 'backup UDP receive-buffer drops', value: rcvbufErrors(b) },
     ];
-    process.stdout.write(`\nConnection sync, ${RATE} new conns/s for ${SECONDS} s (master core + SyncMaster -> backup tsvs daemon over veth)\n`);
+    process.stdout.write(`\nConnection sync, ${RATE} new conns/s for ${SECONDS} s (master core + SyncMaster -> backup tsvs daemon over veth; backup sync_sock_size ${sock ?? 'default'})\n`);
     const w = Math.max(...rows.map((r) => r.what.length));
     for (const r of rows) process.stdout.write(`${r.what.padEnd(w)}  ${r.value}\n`);
   } finally {

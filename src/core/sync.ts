@@ -25,6 +25,8 @@ export interface SyncParams {
   persistMode: number;
   /** sync_version: 1 (default) or 0. */
   version: 0 | 1;
+  /** sync_sock_size in bytes: SO_SNDBUF of a master, SO_RCVBUF of a backup (0: the system's). */
+  sockSize: number;
 }
 
 export const DEFAULT_SYNC_PARAMS: SyncParams = {
@@ -34,6 +36,7 @@ export const DEFAULT_SYNC_PARAMS: SyncParams = {
   retries: 0,
   persistMode: 0,
   version: 1,
+  sockSize: 0,
 };
 
 // TCP and SCTP states in which a conn is worth sending (the kernel's bit masks).

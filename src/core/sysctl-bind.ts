@@ -53,6 +53,9 @@ function apply(ipvs: Ipvs, table: SysctlTable, name: string): void {
     case 'sync_persist_mode':
       ipvs.syncParams.persistMode = v;
       break;
+    case 'sync_sock_size':
+      ipvs.syncParams.sockSize = v;
+      break;
   }
 }
 
@@ -72,6 +75,7 @@ export function bindSysctls(ipvs: Ipvs, table: SysctlTable): void {
     'sync_refresh_period',
     'sync_retries',
     'sync_persist_mode',
+    'sync_sock_size',
   ]) {
     apply(ipvs, table, name);
   }

@@ -50,7 +50,7 @@ export const SYSCTL_DEFS: readonly SysctlDef[] = [
   },
   { name: 'sync_persist_mode', count: 1, def: [0], use: 'core' },
   { name: 'sync_qlen_max', count: 1, def: [0], use: 'none', why: 'the master holds at most 4,096 unsent messages (SYNC_QLEN_MAX_DEFAULT in sync/constants.ts)' },
-  { name: 'sync_sock_size', count: 1, def: [0], use: 'none', why: 'the sync sockets keep the system default buffer sizes' },
+  { name: 'sync_sock_size', count: 1, def: [0], use: 'core' },
   { name: 'cache_bypass', count: 1, def: [0], use: 'none', why: 'the engines have no route cache to bypass to' },
   { name: 'expire_nodest_conn', count: 1, def: [0], use: 'core' },
   { name: 'sloppy_tcp', count: 1, def: [0], use: 'core' },

@@ -88,6 +88,8 @@ export class SyncMaster {
       sock.setMulticastInterface(v6 ? `::%${this.cfg.ifname}` : (local as string));
       sock.setMulticastTTL(this.cfg.ttl);
       sock.setMulticastLoopback(false);
+      // sync_sock_size, read when the daemon starts as the kernel reads it (set_sock_size).
+      if (this.ipvs.syncParams.sockSize > 0) sock.setSendBufferSize(this.ipvs.syncParams.sockSize);
       await new Promise<void>((resolve, reject) => {
         sock.once('error', reject);
         sock.connect(this.cfg.port, v6 ? `${group}%${this.cfg.ifname}` : group, () => {
@@ -206,6 +208,7 @@ export class SyncBackup {
         });
       });
       sock.addMembership(group, local);
+      if (this.ipvs.syncParams.sockSize > 0) sock.setRecvBufferSize(this.ipvs.syncParams.sockSize);
     } catch (e) {
       sock.close();
       throw new Error(`sync backup on ${this.cfg.ifname} for ${group}:${this.cfg.port}: ${(e as Error).message}`);

@@ -41,6 +41,8 @@ const CASES: Case[] = [
   { fwd: 'nat', v6: true, a: v6(77), b: v6(79), prefix: 64 },
   { fwd: 'fullnat', v6: false, a: v4(77), b: v4(79), prefix: 24 },
 ];
+/** A link-local IPv6 group for the IPv6 cases' sync daemons. */
+const SYNC_GROUP6 = 'ff02::8848';
 /** The real servers' gateway (NAT) or the directors' local address (FULLNAT): moves with the VIP. */
 const INSIDE = 254;
 
@@ -137,13 +139,18 @@ for (const c of CASES) {
         await adm(d, ['-A', '-t', svc, '-s', 'rr', '-p', '300', ...(c.fwd === 'fullnat' ? ['--laddr', inside] : [])]);
         for (const rs of [11, 12]) await adm(d, ['-a', '-t', svc, '-r', `${bracket(c.b(rs))}:${rport}`, flag]);
       }
-      await adm('dir1', ['--start-daemon', 'master', '--mcast-interface', 'eth0', '--syncid', '7']);
-      await adm('dir2', ['--start-daemon', 'backup', '--mcast-interface', 'eth0', '--syncid', '7']);
+      // IPv6 conns travel over an IPv6 group (which has no default); IPv4 ones over the default.
+      const group = c.v6 ? ['--mcast-group', SYNC_GROUP6] : [];
+      await adm('dir1', ['--start-daemon', 'master', '--mcast-interface', 'eth0', '--syncid', '7', ...group]);
+      await adm('dir2', ['--start-daemon', 'backup', '--mcast-interface', 'eth0', '--syncid', '7', ...group]);
     });
     after(() => topo.teardown());
 
     it('-L --daemon lists the running daemons', async () => {
-      assert.equal(await adm('dir1', ['-L', '--daemon']), 'master sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
+      const line = c.v6
+        ? `master sync daemon (mcast=eth0, syncid=7, maxlen=1452, group=${SYNC_GROUP6}, port=8848, ttl=1)\n`
+        : 'master sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n';
+      assert.equal(await adm('dir1', ['-L', '--daemon']), line);
       const st = await status('dir2');
       assert.equal(st.sync.length, 1);
       assert.equal(st.sync[0]!.running, true, st.sync[0]!.error ?? '');
