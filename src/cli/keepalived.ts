@@ -2,7 +2,7 @@
 // command line with its meanings, driving this namespace's director (docs/keepalived.md).
 // A `keepalived` link to bin/tsvs (tsvs shim install) runs this.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRoot, netnsId, runDir } from '../control/paths.js';
@@ -164,14 +164,16 @@ export async function keepalivedMain(argv: string[]): Promise<number> {
   };
   logTo = log;
   const k = new Keepalived({ conf: o.conf, checkers: o.checkers, vrrp, sink: directorSink(), log });
+  // As keepalived, the pid file is written before the configuration is applied.
+  writeFileSync(o.pidFile, `${process.pid}\n`);
   const errors = await k.start();
   if (errors.length) {
     log('error', `configuration ${o.conf} refused (${errors.length} error(s)); nothing was applied`);
+    rmSync(o.pidFile, { force: true });
     return 1;
   }
   const sockPath = keepalivedSocket();
   const server = await serveStatus(sockPath, () => k.status());
-  writeFileSync(o.pidFile, `${process.pid}\n`);
   process.on('SIGHUP', () => {
     log('info', 'SIGHUP: reloading');
     void k.reload();

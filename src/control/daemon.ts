@@ -22,6 +22,7 @@ import { readState, StateFile, writeAtomic } from './state.js';
 import { runSysctl } from './sysctl-cmd.js';
 import { watchNetns } from './netns-watch.js';
 import { SyncDaemons, type SyncDaemonStatus } from '../sync/control.js';
+import { syncMetrics } from '../sync/metrics.js';
 
 export interface DaemonOptions {
   engine: EngineName;
@@ -109,6 +110,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const observers = new Observers();
   const events = new DirectorEvents(ipvs, log, () => engine.status().drops);
   const sync = new SyncDaemons(ipvs, now, (m) => log.info(m));
+  observers.addMetrics({ collect: (x) => syncMetrics(x, sync.status()) });
 
   const adm = async (argv: string[], argv0: string, stdin: string, peer?: Peer): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,

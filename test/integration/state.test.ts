@@ -37,7 +37,7 @@ async function start(): Promise<void> {
   daemon = child;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`the director exited: ${err}`);
-    if (readdirSync(runDir).some((f) => f.endsWith('.sock')) && /listening on/.test(err)) return;
+    if (readdirSync(runDir).some((f) => f.endsWith('.sock')) && /control socket/.test(err)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`the director did not start: ${err}`);
