@@ -164,16 +164,19 @@ export async function keepalivedMain(argv: string[]): Promise<number> {
   };
   logTo = log;
   const k = new Keepalived({ conf: o.conf, checkers: o.checkers, vrrp, sink: directorSink(), log });
-  // As keepalived, the pid file is written before the configuration is applied.
+  // As keepalived, the pid file (and here the status socket) exist before the configuration
+  // is applied: whoever sees the rules appear can already ask who made them.
   writeFileSync(o.pidFile, `${process.pid}\n`);
+  const sockPath = keepalivedSocket();
+  const server = await serveStatus(sockPath, () => k.status());
   const errors = await k.start();
   if (errors.length) {
     log('error', `configuration ${o.conf} refused (${errors.length} error(s)); nothing was applied`);
+    server.close();
     rmSync(o.pidFile, { force: true });
+    rmSync(sockPath, { force: true });
     return 1;
   }
-  const sockPath = keepalivedSocket();
-  const server = await serveStatus(sockPath, () => k.status());
   process.on('SIGHUP', () => {
     log('info', 'SIGHUP: reloading');
     void k.reload();
@@ -215,8 +218,8 @@ async function fork(argv: string[], o: Opts): Promise<number> {
       return 1;
     }
     try {
-      const st = await request<{ pid?: number }>(keepalivedSocket(), { op: 'status' }, 1000);
-      if (st.pid === child.pid) {
+      const st = await request<{ pid?: number; ready?: boolean }>(keepalivedSocket(), { op: 'status' }, 1000);
+      if (st.pid === child.pid && st.ready === true) {
         child.unref();
         return 0;
       }

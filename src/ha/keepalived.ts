@@ -69,6 +69,7 @@ export class Keepalived {
   private current: LoadedConf | null = null;
   private busy: Promise<unknown> = Promise.resolve();
 
+  private ready = false;
   private readonly syncDaemons: SyncFollower;
   /** The lvs_sync_daemon the director's sync daemons follow now. */
   private syncConf: SyncDaemonConf | null = null;
@@ -108,6 +109,7 @@ export class Keepalived {
     // ── VRRP start (ha-vrrp): after the virtual servers exist, as keepalived starts it. ──
     if (this.o.vrrp) await this.o.vrrp.start(c.nodes);
     await this.followSync(c.sync);
+    this.ready = true;
     this.o.log('info', `started with ${this.o.conf}: ${c.lvs.virtualServers.length} virtual server(s)`);
     return [];
   }
@@ -151,6 +153,7 @@ export class Keepalived {
       pid: process.pid,
       conf: this.o.conf,
       startedAt: this.startedAt,
+      ready: this.ready,
       checkers: this.o.checkers,
       vrrp: this.o.vrrp !== null,
       lastReload: this.lastReload,

@@ -7,6 +7,8 @@ export interface KeepalivedStatus {
   pid: number;
   conf: string;
   startedAt: number;
+  /** The configuration is applied (the first start finished). */
+  ready: boolean;
   /** Checkers run (not -P) / VRRP runs (not -C). */
   checkers: boolean;
   vrrp: boolean;
