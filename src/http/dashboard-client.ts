@@ -144,6 +144,14 @@ export const DASHBOARD_JS = String.raw`// tsvs dashboard: polls the JSON API eve
     return t;
   }
 
+  // A card is described whenever it is drawn, so one seeded from history already lists its
+  // real servers before the first live poll.
+  function describe(c, svc) {
+    c.meta.textContent = svc.rule + ' · scheduler ' + svc.scheduler + (svc.persistent ? ' · persistent ' + svc.timeout + ' s' : '') +
+      ' · ' + svc.dests.length + ' real server' + (svc.dests.length === 1 ? '' : 's') + ' · ' + num(svc.stats.conns) + ' conns';
+    c.scroll.replaceChildren(destTable(svc));
+  }
+
   function kv(rows, empty) {
     if (rows.length === 0) return el('div', 'empty', empty);
     var t = el('table');
@@ -183,9 +191,7 @@ export const DASHBOARD_JS = String.raw`// tsvs dashboard: polls the JSON API eve
     sv.services.forEach(function (svc) {
       seen[svc.rule] = true;
       var c = serviceCard(svc);
-      c.meta.textContent = svc.rule + ' · scheduler ' + svc.scheduler + (svc.persistent ? ' · persistent ' + svc.timeout + ' s' : '') +
-        ' · ' + svc.dests.length + ' real server' + (svc.dests.length === 1 ? '' : 's') + ' · ' + num(svc.stats.conns) + ' conns';
-      c.scroll.replaceChildren(destTable(svc));
+      describe(c, svc);
       push(c.chart, t, [svc.rates.cps, svc.rates.inbps, svc.rates.outbps]);
     });
     Object.keys(cards).forEach(function (k) {
@@ -218,7 +224,9 @@ export const DASHBOARD_JS = String.raw`// tsvs dashboard: polls the JSON API eve
     return getJson('/api/v1/services').then(function (sv) {
       sv.services.forEach(function (svc) {
         var s = h.services[svc.rule];
-        if (s) fill(serviceCard(svc).chart, h, [s.cps, s.inbps, s.outbps]);
+        var c = serviceCard(svc);
+        describe(c, svc);
+        if (s) fill(c.chart, h, [s.cps, s.inbps, s.outbps]);
       });
     });
   }).catch(function () { /* live points only */ }).finally(poll);
