@@ -45,7 +45,12 @@ export function benchAdm(): { name: string; medianMs: number; peerMs: number; ta
     const peer = timeRuns([process.execPath, '-e', ''], 21);
     return [
       { name: 'tsvsadm -L -n (start to exit)', medianMs: median(list), peerMs: median(peer), target: '<= 150 ms' },
-      { name: 'tsvsadm -R of 10,001 lines (-C, 1000 services, 9000 dests)', medianMs: median(restore), peerMs: median(peer), target: '<= 2000 ms' },
+      {
+        name: 'tsvsadm -R of 10,001 lines (-C, 1000 services, 9000 dests)',
+        medianMs: median(restore),
+        peerMs: median(peer),
+        target: '<= 2000 ms',
+      },
     ];
   } finally {
     spawnSync(process.execPath, [TSVS, 'daemon', 'stop']);

@@ -52,10 +52,12 @@ async function tsvsCheckers(kind: 'TCP_CHECK' | 'HTTP_GET'): Promise<{ pct: numb
   const countChecks = (): { t: number; f: number } => {
     let t = 0;
     let f = 0;
-    for (const vs of m.status()) for (const rs of vs.realServers) for (const c of rs.checkers) {
-      t += c.checks;
-      f += c.consecutiveFailures;
-    }
+    for (const vs of m.status())
+      for (const rs of vs.realServers)
+        for (const c of rs.checkers) {
+          t += c.checks;
+          f += c.consecutiveFailures;
+        }
     return { t, f };
   };
   let atStart = 0;
@@ -91,10 +93,13 @@ async function bareLoop(kind: 'TCP_CHECK' | 'HTTP_GET'): Promise<{ pct: number }
   };
   const r = await measure(async () => {
     for (let i = 0; i < N; i++) {
-      const t = setTimeout(() => {
-        once(i);
-        timers.push(setInterval(() => once(i), 1000));
-      }, Math.floor((i * 1000) / N));
+      const t = setTimeout(
+        () => {
+          once(i);
+          timers.push(setInterval(() => once(i), 1000));
+        },
+        Math.floor((i * 1000) / N),
+      );
       timers.push(t);
     }
     return () => timers.forEach((t) => clearTimeout(t));
@@ -129,6 +134,8 @@ export async function benchChecks(): Promise<void> {
     child.kill();
   }
   const cols = Object.keys(rows[0] ?? {});
-  process.stdout.write(`checks: ${N} real servers, delay_loop 1 s, ${MEASURE_MS / 1000} s measured after ${WARMUP_MS / 1000} s warm-up; real HTTP listeners on 127.1.x.y:${PORT} in another process\n`);
+  process.stdout.write(
+    `checks: ${N} real servers, delay_loop 1 s, ${MEASURE_MS / 1000} s measured after ${WARMUP_MS / 1000} s warm-up; real HTTP listeners on 127.1.x.y:${PORT} in another process\n`,
+  );
   for (const r of rows) process.stdout.write(`${cols.map((c) => `${c}: ${r[c]}`).join(', ')}\n`);
 }

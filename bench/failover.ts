@@ -70,7 +70,13 @@ async function round(backup: Backup): Promise<number> {
       procs.push(inNs('director2', [process.execPath, TSVS, 'keepalived', '-n', '-f', c2, '-p', join(dir, 'd2.pid')], env));
     } else {
       procs.push(inNs('director2', [process.execPath, TSVS, 'keepalived', '-n', '-C', '-f', c2, '-p', join(dir, 'd2.pid')], env));
-      procs.push(inNs('director2', ['keepalived', '-n', '-P', '-f', c2, '-p', join(dir, 'k.pid'), '-r', join(dir, 'kv.pid'), '-c', join(dir, 'kc.pid')], env));
+      procs.push(
+        inNs(
+          'director2',
+          ['keepalived', '-n', '-P', '-f', c2, '-p', join(dir, 'k.pid'), '-r', join(dir, 'kv.pid'), '-c', join(dir, 'kc.pid')],
+          env,
+        ),
+      );
       // What tsvs's VRRP tells its director; here the VRRP is keepalived's, so the bench says it.
       await sleep(1500);
       const tell = `import(${JSON.stringify(join(ROOT, 'dist/cli/client.js'))}).then((m) => m.request(m.targetSocket(), { op: 'vrrp-vips', addrs: [${JSON.stringify(VIP)}] }))`;
@@ -88,7 +94,9 @@ async function round(backup: Backup): Promise<number> {
     const before = await statsConns('director2', env);
     const neigh = await ip(['-n', nsName(lab, 'client'), 'neigh', 'show', VIP]);
     if (before > 0) {
-      process.stdout.write(`  (${backup} round: the backup had already forwarded ${before} conns before the kill; client's neighbour entry: ${neigh.trim()})\n`);
+      process.stdout.write(
+        `  (${backup} round: the backup had already forwarded ${before} conns before the kill; client's neighbour entry: ${neigh.trim()})\n`,
+      );
     }
     // The master dies: cut off first (from then on nothing it does reaches the link), then killed.
     // Only connections started after the cut count, so none can have been served by the master.
@@ -128,6 +136,8 @@ export async function benchFailover(): Promise<void> {
     `${name.padEnd(22)} median ${m.toFixed(0).padStart(5)}  runs ${a.map((x) => x.toFixed(0)).join(', ')}\n`;
   process.stdout.write(row('tsvs VRRP backup', res.tsvs, mt));
   process.stdout.write(row('keepalived VRRP backup', res.keepalived, mk));
-  process.stdout.write(`keepalived's bound 3 x advert_int + skew = ${BOUND_MS.toFixed(0)} ms; target bound + 100 = ${TARGET_MS.toFixed(0)} ms: ${mt <= TARGET_MS ? 'met' : 'MISSED'}\n`);
+  process.stdout.write(
+    `keepalived's bound 3 x advert_int + skew = ${BOUND_MS.toFixed(0)} ms; target bound + 100 = ${TARGET_MS.toFixed(0)} ms: ${mt <= TARGET_MS ? 'met' : 'MISSED'}\n`,
+  );
   process.stdout.write(`ratio tsvs / keepalived (same run): ${(mt / mk).toFixed(2)}\n`);
 }

@@ -91,7 +91,7 @@ function time(n: number, fn: () => void): number {
   for (let i = 0; i < n / 10; i++) fn();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) fn();
-  return (performance.now() - t0) * 1e6 / n;
+  return ((performance.now() - t0) * 1e6) / n;
 }
 
 export function benchForward(): { name: string; nsPerOp: number }[] {
@@ -126,7 +126,10 @@ export function benchForward(): { name: string; nsPerOp: number }[] {
     ifOut.prefixes = [24];
     fwd.ifaces[2] = ifIn;
     fwd.ifaces[3] = ifOut;
-    fwd.routes.load([{ dst: '10.88.1.0/24', ifindex: 2 }, { dst: '10.88.2.0/24', ifindex: 3 }]);
+    fwd.routes.load([
+      { dst: '10.88.1.0/24', ifindex: 2 },
+      { dst: '10.88.2.0/24', ifindex: 3 },
+    ]);
     fwd.neigh.learn(rip.w0, 3, macOut, 0);
     fwd.neigh.learn(cip.w0, 2, macIn, 0);
     fwd.vips = new Set([vip.w0]);

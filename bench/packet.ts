@@ -219,15 +219,16 @@ export async function benchPacket(): Promise<void> {
           method: m,
           'pps (<1% loss)': v,
           'ratio to nft': peer ? (v / peer).toFixed(2) : 'n/a',
-          target:
-            m === 'nftables DNAT' ? 'peer' : size !== 64 || !peer ? '' : v >= peer ? '>= 1.0: met' : '>= 1.0: MISSED',
+          target: m === 'nftables DNAT' ? 'peer' : size !== 64 || !peer ? '' : v >= peer ? '>= 1.0: met' : '>= 1.0: MISSED',
         });
       }
     }
     const cols = Object.keys(rows[0]!);
     const w = cols.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
     const line = (v: string[]) => v.map((s, i) => s.padStart(w[i]!)).join('  ');
-    process.stdout.write(`\nUDP flood through a director namespace (${FLOWS} flows, ${TRIAL_MS} ms trials, one run; generator on CPU 0, director's receive path on CPU 1 by RPS)\n`);
+    process.stdout.write(
+      `\nUDP flood through a director namespace (${FLOWS} flows, ${TRIAL_MS} ms trials, one run; generator on CPU 0, director's receive path on CPU 1 by RPS)\n`,
+    );
     process.stdout.write(`${[line(cols), ...rows.map((r) => line(cols.map((k) => String(r[k]))))].join('\n')}\n`);
     if (genShort) {
       process.stdout.write(`(the generator could not offer ${genShort} pps; a rate at the generator's limit is a lower bound)\n`);

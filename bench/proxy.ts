@@ -74,7 +74,9 @@ function cpuSeconds(pid: number | undefined): number {
 /** Short connections per second, and the proxy's CPU microseconds per connection. */
 function wrk(port: number, pid: number | undefined): { rate: number; cpuUs: number } {
   const c0 = cpuSeconds(pid);
-  const r = spawnSync('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  const r = spawnSync('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`], {
+    encoding: 'utf8',
+  });
   const c1 = cpuSeconds(pid);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   const rate = m ? Number(m[1]) : 0;
@@ -98,14 +100,26 @@ export async function benchProxy(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'tsvs-bench-proxy-'));
   const children: ReturnType<typeof spawn>[] = [];
-  const nginxConf = (body: string, workers = 1) => `daemon off; worker_processes ${workers}; pid ${dir}/nginx-$$.pid; error_log ${dir}/nginx.log;
+  const nginxConf = (
+    body: string,
+    workers = 1,
+  ) => `daemon off; worker_processes ${workers}; pid ${dir}/nginx-$$.pid; error_log ${dir}/nginx.log;
 events { worker_connections 4096; }
 ${body}`;
-  writeFileSync(`${dir}/backend.conf`, nginxConf(`http { access_log off; server { listen 127.0.0.1:${BACKEND_HTTP}; location / { return 200 "backend\\n"; } } }`).replace('$$', 'b'));
+  writeFileSync(
+    `${dir}/backend.conf`,
+    nginxConf(`http { access_log off; server { listen 127.0.0.1:${BACKEND_HTTP}; location / { return 200 "backend\\n"; } } }`).replace(
+      '$$',
+      'b',
+    ),
+  );
   writeFileSync(
     `${dir}/stream.conf`,
-    `load_module ${STREAM_MODULE};\n${nginxConf(`stream { server { listen 127.0.0.1:${PORTS.nginx[0]}; proxy_pass 127.0.0.1:${BACKEND_HTTP}; }
-server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPERF}; } }`, CORES).replace('$$', 's')}`,
+    `load_module ${STREAM_MODULE};\n${nginxConf(
+      `stream { server { listen 127.0.0.1:${PORTS.nginx[0]}; proxy_pass 127.0.0.1:${BACKEND_HTTP}; }
+server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPERF}; } }`,
+      CORES,
+    ).replace('$$', 's')}`,
   );
   writeFileSync(
     `${dir}/haproxy.cfg`,
@@ -135,7 +149,8 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
       // is a scheduling group, which changes its share of the CPU against wrk and the backends.
       children.push(spawn(process.execPath, [join(ROOT, 'bin/tsvs'), 'daemon', '--engine', 'proxy'], { env: e, stdio: 'ignore' }));
       pids[http === PORTS.tsvs[0] ? 'tsvs' : 'tsvs-1t'] = children.at(-1)!.pid;
-      for (let i = 0; i < 100 && spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'status'], { env: e }).status !== 0; i++) await sleep(100);
+      for (let i = 0; i < 100 && spawnSync(process.execPath, [join(ROOT, 'bin/tsvs'), 'status'], { env: e }).status !== 0; i++)
+        await sleep(100);
       adm(e, '-A', '-t', `127.0.0.1:${http}`, '-s', 'rr');
       adm(e, '-a', '-t', `127.0.0.1:${http}`, '-r', `127.0.0.1:${BACKEND_HTTP}`, '-m');
       adm(e, '-A', '-t', `127.0.0.1:${bulk}`, '-s', 'rr');
@@ -173,8 +188,14 @@ server { listen 127.0.0.1:${PORTS.nginx[1]}; proxy_pass 127.0.0.1:${BACKEND_IPER
     process.stdout.write('(CPU us/conn: CPU time of the proxy, all its threads and processes, per short connection)\n');
     process.stdout.write('rounds (short conns/s | bulk Gbit/s):\n');
     for (const [name] of peers) {
-      const sh = shorts.get(name)!.map((x) => x.toFixed(0)).join(' ');
-      const bu = bulks.get(name)!.map((x) => (x / 1e9).toFixed(2)).join(' ');
+      const sh = shorts
+        .get(name)!
+        .map((x) => x.toFixed(0))
+        .join(' ');
+      const bu = bulks
+        .get(name)!
+        .map((x) => (x / 1e9).toFixed(2))
+        .join(' ');
       process.stdout.write(`  ${name.padEnd(8)} ${sh} | ${bu}\n`);
     }
   } finally {

@@ -19,22 +19,7 @@ function table(rows: Record<string, string | number>[]): string {
 
 async function core(): Promise<void> {
   const { benchSchedulers } = await import('./sched.js');
-  const names = [
-    'rr',
-    'wrr',
-    'lc',
-    'wlc',
-    'sed',
-    'nq',
-    'fo',
-    'ovf',
-    'twos',
-    'lblc',
-    'lblcr',
-    'dh',
-    'sh',
-    'mh',
-  ];
+  const names = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'fo', 'ovf', 'twos', 'lblc', 'lblcr', 'dh', 'sh', 'mh'];
   const o1 = new Set(['rr', 'wrr', 'dh', 'sh', 'mh']);
   const res = benchSchedulers(names, [10, 100, 1000]);
   const byName = new Map<string, Record<string, string | number>>();
@@ -65,10 +50,7 @@ async function core(): Promise<void> {
         'insert+lookup /s': Math.round(c.insertLookupPerSec),
         'bytes/entry': c.bytesPerEntry.toFixed(1),
         target: `>= ${TARGETS.insertLookupPerSec / 1e6}M/s, <= ${TARGETS.bytesPerConn} B: ${
-          c.insertLookupPerSec >= TARGETS.insertLookupPerSec &&
-          c.bytesPerEntry <= TARGETS.bytesPerConn
-            ? 'met'
-            : 'MISSED'
+          c.insertLookupPerSec >= TARGETS.insertLookupPerSec && c.bytesPerEntry <= TARGETS.bytesPerConn ? 'met' : 'MISSED'
         }`,
       })),
     ),
@@ -94,9 +76,7 @@ async function wire(): Promise<void> {
   if (!m) return;
   const { benchWire } = m;
   process.stdout.write('\nFrame parse + rewrite (ns per frame)\n');
-  process.stdout.write(
-    table(benchWire().map((r) => ({ operation: r.name, ns: r.nsPerOp.toFixed(1) }))),
-  );
+  process.stdout.write(table(benchWire().map((r) => ({ operation: r.name, ns: r.nsPerOp.toFixed(1) }))));
 }
 
 async function adm(): Promise<void> {

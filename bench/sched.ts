@@ -50,11 +50,7 @@ export function benchSchedulers(names: string[], sizes: number[]): SchedBenchRow
       } as const;
       rules.addService(key, 0);
       for (let k = 0; k < n; k++) {
-        const d = rules.addDest(
-          key,
-          { ...defaultDestSpec(Addr.v4(0x0a000000 + k + 1), 80), weight: 1 + (k % 3) },
-          0,
-        );
+        const d = rules.addDest(key, { ...defaultDestSpec(Addr.v4(0x0a000000 + k + 1), 80), weight: 1 + (k % 3) }, 0);
         d.activeConns = k % 7;
         d.inactConns = k % 11;
       }

@@ -207,7 +207,9 @@ async function forwarding(): Promise<void> {
       `  without scrapes ${a.toFixed(0)} req/s, with 1 scrape/s of /metrics ${b.toFixed(0)} req/s, ratio ${(b / a).toFixed(2)}\n`,
     );
     process.stdout.write(`  /metrics end to end over HTTP (${SERVICES + 1} services): median ${median(scrapeMs).toFixed(1)} ms\n`);
-    process.stdout.write(`  phases: without ${withOut.map((x) => x.toFixed(0)).join(', ')}; with ${withScrape.map((x) => x.toFixed(0)).join(', ')}\n`);
+    process.stdout.write(
+      `  phases: without ${withOut.map((x) => x.toFixed(0)).join(', ')}; with ${withScrape.map((x) => x.toFixed(0)).join(', ')}\n`,
+    );
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

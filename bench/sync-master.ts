@@ -18,14 +18,34 @@ const BATCH_MS = 10;
 
 const vip = Addr.parse('10.81.0.100')!;
 const ipvs = new Ipvs({ now: 0 });
-const key = { af: vip.af, protocol: IPPROTO_TCP, addr: vip, port: 80, fwmark: 0, schedName: 'rr', flags: 0, timeout: 0, netmask: 0xffffffff, peName: '' } as const;
+const key = {
+  af: vip.af,
+  protocol: IPPROTO_TCP,
+  addr: vip,
+  port: 80,
+  fwmark: 0,
+  schedName: 'rr',
+  flags: 0,
+  timeout: 0,
+  netmask: 0xffffffff,
+  peName: '',
+} as const;
 ipvs.rules.addService(key, 0);
-for (const rip of ['10.81.0.11', '10.81.0.12']) ipvs.rules.addDest(key, { ...defaultDestSpec(Addr.parse(rip)!, 80), fwd: IP_VS_CONN_F_DROUTE }, 0);
+for (const rip of ['10.81.0.11', '10.81.0.12'])
+  ipvs.rules.addDest(key, { ...defaultDestSpec(Addr.parse(rip)!, 80), fwd: IP_VS_CONN_F_DROUTE }, 0);
 
 const t0 = performance.now();
 const now = () => performance.now() - t0;
 const master = new SyncMaster(
-  { state: 'master', ifname: 'eth0', syncid: 1, maxlen: 1472, group: Addr.parse(IP_VS_SYNC_GROUP)!, port: IP_VS_SYNC_PORT, ttl: IP_VS_SYNC_TTL },
+  {
+    state: 'master',
+    ifname: 'eth0',
+    syncid: 1,
+    maxlen: 1472,
+    group: Addr.parse(IP_VS_SYNC_GROUP)!,
+    port: IP_VS_SYNC_PORT,
+    ttl: IP_VS_SYNC_TTL,
+  },
   ipvs,
   now,
   (m) => process.stderr.write(`${m}\n`),
@@ -59,8 +79,6 @@ const elapsed = (now() - start) / 1000;
 master.flush();
 await new Promise((r) => setTimeout(r, 500));
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(
-  `${JSON.stringify({ made, elapsed, cpuSec: (cpu.user + cpu.system) / 1e6, ...master.stats })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ made, elapsed, cpuSec: (cpu.user + cpu.system) / 1e6, ...master.stats })}\n`);
 master.stop();
 process.exit(0);

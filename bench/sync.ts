@@ -51,19 +51,33 @@ export async function benchSync(): Promise<void> {
     const sock = process.env.TSVS_BENCH_SYNC_SOCK;
     if (sock) execFileSync('ip', ['netns', 'exec', b, `${ROOT}bin/tsvs`, 'sysctl', '-w', `net.ipv4.vs.sync_sock_size=${sock}`], { env });
     adm(['--start-daemon', 'backup', '--mcast-interface', 'eth0']);
-    const st = () => JSON.parse(execFileSync('ip', ['netns', 'exec', b, `${ROOT}bin/tsvs`, 'status', '--json'], { env }).toString()) as {
-      pid: number;
-      sync: { backup?: { entries: number; created: number; messages: number } }[];
-    };
+    const st = () =>
+      JSON.parse(execFileSync('ip', ['netns', 'exec', b, `${ROOT}bin/tsvs`, 'status', '--json'], { env }).toString()) as {
+        pid: number;
+        sync: { backup?: { entries: number; created: number; messages: number } }[];
+      };
     const pid = st().pid;
     const before = cpuTicks(pid);
-    const child = spawn('ip', ['netns', 'exec', m, process.execPath, '--import', 'tsx', `${ROOT}bench/sync-master.ts`, String(RATE), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', m, process.execPath, '--import', 'tsx', `${ROOT}bench/sync-master.ts`, String(RATE), String(SECONDS)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise((r) => child.on('exit', r));
     await new Promise((r) => setTimeout(r, 1000));
     const after = cpuTicks(pid);
-    const master = JSON.parse(out.trim()) as { made: number; elapsed: number; cpuSec: number; conns: number; messages: number; bytes: number; queueDrops: number; sendErrors: number };
+    const master = JSON.parse(out.trim()) as {
+      made: number;
+      elapsed: number;
+      cpuSec: number;
+      conns: number;
+      messages: number;
+      bytes: number;
+      queueDrops: number;
+      sendErrors: number;
+    };
     const backup = st().sync[0]?.backup;
     // A kernel master fills 1472-byte messages with 40 IPv4 entries: 8 + 40 x 36 bytes.
     const perConnKernel = (SYNC_HDR_V1 + 40 * SYNC_ENTRY_V4) / 40;
@@ -82,7 +96,9 @@ export async function benchSync(): Promise<void> {
       { what: 'backup conns received / created', value: `${backup?.entries ?? 0} / ${backup?.created ?? 0}` },
       { what: 'backup UDP receive-buffer drops', value: rcvbufErrors(b) },
     ];
-    process.stdout.write(`\nConnection sync, ${RATE} new conns/s for ${SECONDS} s (master core + SyncMaster -> backup tsvs daemon over veth; backup sync_sock_size ${sock ?? 'default'})\n`);
+    process.stdout.write(
+      `\nConnection sync, ${RATE} new conns/s for ${SECONDS} s (master core + SyncMaster -> backup tsvs daemon over veth; backup sync_sock_size ${sock ?? 'default'})\n`,
+    );
     const w = Math.max(...rows.map((r) => r.what.length));
     for (const r of rows) process.stdout.write(`${r.what.padEnd(w)}  ${r.value}\n`);
   } finally {

@@ -1,6 +1,6 @@
 // Per-frame cost of the packet engine's JavaScript path, without I/O: parse, the core's
 // in-hook on an established UDP conn, NAT rewrite, TTL, route and neighbour lookups. The
-// kernel's packet-socket path costs 2.5–4 µs a frame on these machines (notes/packet-io.md):
+// kernel's packet-socket path costs 2.5–4 µs a frame on these machines (docs/notes/packet-io.md):
 // this says how much of a forwarded frame's time is ours.
 import { performance } from 'node:perf_hooks';
 import { Ipvs, PacketInfo } from '../src/core/ipvs.js';
@@ -31,12 +31,17 @@ export function benchWire(): { name: string; nsPerOp: number }[] {
   ipvs.rules.addService({ ...key, schedName: 'rr', flags: 0, timeout: 0, netmask: 0xffffffff, peName: '' }, 0);
   ipvs.rules.addDest(key, { ...defaultDestSpec(rip, 9000), fwd: IP_VS_CONN_F_MASQ }, 0);
   const routes = new RouteTable();
-  routes.load([{ dst: '10.88.2.0/24', ifindex: 3 }, { dst: '10.88.1.0/24', ifindex: 2 }]);
+  routes.load([
+    { dst: '10.88.2.0/24', ifindex: 3 },
+    { dst: '10.88.1.0/24', ifindex: 2 },
+  ]);
   const neigh = new NeighTable();
   neigh.learn(rip.w0, 3, new Uint8Array(6), 0);
   const rows: { name: string; nsPerOp: number }[] = [];
   for (const size of [64, 1400]) {
-    const frames = Array.from({ length: 16 }, (_, i) => udpFrame(new Uint8Array(6), new Uint8Array(6), Addr.parse4('10.88.1.2')!.w0, vip.w0, 20000 + i, 9000, size));
+    const frames = Array.from({ length: 16 }, (_, i) =>
+      udpFrame(new Uint8Array(6), new Uint8Array(6), Addr.parse4('10.88.1.2')!.w0, vip.w0, 20000 + i, 9000, size),
+    );
     const copies = frames.map((f) => f.slice());
     const f = new Frame();
     const p = new PacketInfo();

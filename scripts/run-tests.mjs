@@ -18,9 +18,7 @@ function collect(dir, out) {
 }
 
 const roots = process.argv.slice(2);
-const files = (roots.length ? roots : ['test']).flatMap((r) =>
-  r.endsWith('.ts') ? [r] : collect(r, []),
-);
+const files = (roots.length ? roots : ['test']).flatMap((r) => (r.endsWith('.ts') ? [r] : collect(r, [])));
 if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
@@ -35,11 +33,7 @@ for (const [group, concurrency] of [
   [lab, 1],
 ]) {
   if (group.length === 0) continue;
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...group],
-    { stdio: 'inherit' },
-  );
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...group], { stdio: 'inherit' });
   if (r.status !== 0) status = r.status ?? 1;
 }
 process.exit(status);

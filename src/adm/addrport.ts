@@ -3,14 +3,7 @@
 // lose their port, IPv4 goes through inet_aton then gethostbyname, port names are looked up
 // with the protocol known at that moment. Spec: docs/spec/ipvsadm.md §4.1, §4.3, §4.9.
 
-import {
-  AF_INET,
-  AF_INET6,
-  type Af,
-  IPPROTO_SCTP,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-} from '../core/constants.js';
+import { AF_INET, AF_INET6, type Af, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../core/constants.js';
 import { Addr } from '../core/inet.js';
 import { isCDigit, stringToNumber } from './cnum.js';
 import { inetAton, inetPton4, inetPton6, isV4Multicast, isV6Multicast } from './inet.js';
@@ -48,11 +41,7 @@ export async function hostToAddr4(s: string, r: Resolver): Promise<number | null
  * parse_service: null when the text is not a usable address (SERVICE_NONE). `protocol` is the
  * one known when the option is met (0 before any service option: named ports then fail).
  */
-export async function parseService(
-  buf: string,
-  protocol: number,
-  r: Resolver,
-): Promise<ParsedService | null> {
+export async function parseService(buf: string, protocol: number, r: Resolver): Promise<ParsedService | null> {
   if (isAllDigits(buf)) return null;
   let host = buf;
   let portText: string | null = null;

@@ -2,11 +2,7 @@
 // table, and the list command's extra conflict rule. Checks walk the option bits in order and
 // the first offending one names the error. Spec: docs/spec/ipvsadm.md §3, §4.6 (tunnel options).
 
-import {
-  IP_VS_CONN_F_TUNNEL_TYPE_GRE,
-  IP_VS_CONN_F_TUNNEL_TYPE_GUE,
-  IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
-} from '../core/constants.js';
+import { IP_VS_CONN_F_TUNNEL_TYPE_GRE, IP_VS_CONN_F_TUNNEL_TYPE_GUE, IP_VS_CONN_F_TUNNEL_TYPE_IPIP } from '../core/constants.js';
 import type { AdmIo, CommandEntry } from './entry.js';
 import { type Command, NUMBER_OF_OPT, OPT, type OptBit, OPT_NAMES } from './options.js';
 
@@ -29,15 +25,7 @@ function row(l: Legal): Rule[] {
 
 const SERVICE_EDIT: Legal = {
   compulsory: [OPT.service],
-  optional: [
-    OPT.scheduler,
-    OPT.persistent,
-    OPT.netmask,
-    OPT.ops,
-    OPT.pe,
-    OPT.schedFlags,
-    OPT.laddr,
-  ],
+  optional: [OPT.scheduler, OPT.persistent, OPT.netmask, OPT.ops, OPT.pe, OPT.schedFlags, OPT.laddr],
 };
 
 const SERVER_EDIT: Legal = {
@@ -81,14 +69,7 @@ const TABLE: Record<Command, Rule[]> = {
   'edit-server': row(SERVER_EDIT),
   set: row({}),
   'start-daemon': row({
-    optional: [
-      OPT.mcastIfn,
-      OPT.syncid,
-      OPT.mcastGroup,
-      OPT.mcastPort,
-      OPT.mcastTtl,
-      OPT.syncMaxlen,
-    ],
+    optional: [OPT.mcastIfn, OPT.syncid, OPT.mcastGroup, OPT.mcastPort, OPT.mcastTtl, OPT.syncMaxlen],
   }),
   'stop-daemon': row({ optional: [OPT.syncid] }),
   restore: row({}),
@@ -104,13 +85,7 @@ export function checkCommandOptions(io: AdmIo, ce: CommandEntry): void {
 
 const ALL_BITS: readonly number[] = Array.from({ length: NUMBER_OF_OPT }, (_, i) => i);
 
-function checkTable(
-  io: AdmIo,
-  rules: readonly Rule[],
-  bits: readonly number[],
-  ce: CommandEntry,
-  what: string,
-): void {
+function checkTable(io: AdmIo, rules: readonly Rule[], bits: readonly number[], ce: CommandEntry, what: string): void {
   let first = -1;
   for (let j = 0; j < bits.length; j++) {
     const bit = bits[j]!;
@@ -125,10 +100,7 @@ function checkTable(
         first = bit;
         continue;
       }
-      io.fail(
-        2,
-        `The option '${OPT_NAMES[bit]}' conflicts with the '${OPT_NAMES[first]}' option in the ${what}`,
-      );
+      io.fail(2, `The option '${OPT_NAMES[bit]}' conflicts with the '${OPT_NAMES[first]}' option in the ${what}`);
     }
   }
 }

@@ -2,14 +2,7 @@
 // kernel's protocol names, MM:SS expiry, and the family decided by the client address (so a
 // mixed-family real server shows the way ipvsadm mis-parses it). Spec: docs/spec/ipvsadm.md §7.6.
 
-import {
-  AF_INET6,
-  IP_VS_CONN_F_FULLNAT,
-  IPPROTO_IP,
-  IPPROTO_SCTP,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-} from '../core/constants.js';
+import { AF_INET6, IP_VS_CONN_F_FULLNAT, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../core/constants.js';
 import { Addr } from '../core/inet.js';
 import type { AdmBackend, AdmConnRow } from './backend.js';
 import { type AdmIo, FMT_LADDR_INFO, FMT_PERSISTENTCONN } from './entry.js';
@@ -62,13 +55,7 @@ function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-export async function listConns(
-  io: AdmIo,
-  backend: AdmBackend,
-  now: number,
-  namer: Namer,
-  format: number,
-): Promise<void> {
+export async function listConns(io: AdmIo, backend: AdmBackend, now: number, namer: Namer, format: number): Promise<void> {
   const rows: AdmConnRow[] = [];
   backend.forEachConn(now, (c) => {
     rows.push({ ...c });

@@ -41,13 +41,7 @@ import {
   FMT_THRESHOLDS,
   FMT_TUN_INFO,
 } from './entry.js';
-import {
-  FULLNAT_NAME,
-  FULLNAT_SWITCH,
-  listServiceExtras,
-  saveDestExtras,
-  saveServiceExtras,
-} from './extensions.js';
+import { FULLNAT_NAME, FULLNAT_SWITCH, listServiceExtras, saveDestExtras, saveServiceExtras } from './extensions.js';
 import type { Namer } from './names.js';
 import { largenum, left, right, s32, u32 } from './printf.js';
 import { cmpDests, cmpServices, glibcMergeSort } from './sort.js';
@@ -65,9 +59,7 @@ const DEST_LABEL_MAX = 28;
 export async function listAll(c: ListCtx, format: number): Promise<void> {
   if (!(format & FMT_RULE)) {
     const v = IP_VS_VERSION_CODE;
-    c.io.out(
-      `IP Virtual Server version ${v >> 16}.${(v >> 8) & 0xff}.${v & 0xff} (size=${IP_VS_CONN_TAB_SIZE})\n`,
-    );
+    c.io.out(`IP Virtual Server version ${v >> 16}.${(v >> 8) & 0xff}.${v & 0xff} (size=${IP_VS_CONN_TAB_SIZE})\n`);
   }
   let services = c.rules.services();
   if (!(format & FMT_NOSORT)) services = glibcMergeSort(services, cmpServices);
@@ -100,13 +92,9 @@ function printTitle(io: AdmIo, format: number): void {
       `${head} ${left('Weight', 9)} ${left('PersistConn', 11)} ${left('ActiveConn', 10)} ${left('InActConn', 10)}\n  -> RemoteAddress:Port\n`,
     );
   } else if (format & FMT_TUN_INFO) {
-    io.out(
-      'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n',
-    );
+    io.out('Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n');
   } else if (!(format & FMT_RULE)) {
-    io.out(
-      'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n',
-    );
+    io.out('Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n');
   }
 }
 
@@ -129,11 +117,7 @@ async function serviceLabel(c: ListCtx, svc: Service, format: number): Promise<s
 /** print_sched_flags: names by scheduler, in bit order, comma-joined. */
 function schedFlagNames(svc: Service): string {
   const [f1, f2] =
-    svc.schedName === 'sh'
-      ? ['sh-fallback', 'sh-port']
-      : svc.schedName === 'mh'
-        ? ['mh-fallback', 'mh-port']
-        : ['flag-1', 'flag-2'];
+    svc.schedName === 'sh' ? ['sh-fallback', 'sh-port'] : svc.schedName === 'mh' ? ['mh-fallback', 'mh-port'] : ['flag-1', 'flag-2'];
   const names: string[] = [];
   if (svc.flags & IP_VS_SVC_F_SCHED1) names.push(f1);
   if (svc.flags & IP_VS_SVC_F_SCHED2) names.push(f2);

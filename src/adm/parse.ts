@@ -46,11 +46,7 @@ import {
   FMT_LADDR_INFO,
   FMT_TUN_INFO,
 } from './entry.js';
-import {
-  MSG_ILLEGAL_LADDR,
-  MSG_ILLEGAL_PROXY_PROTOCOL,
-  parseProxyProtocol,
-} from './extensions.js';
+import { MSG_ILLEGAL_LADDR, MSG_ILLEGAL_PROXY_PROTOCOL, parseProxyProtocol } from './extensions.js';
 import { helpText, VERSION_LINE } from './help.js';
 import { COMMAND_OPTIONS, OPT, type OptBit, OPT_NAMES, POPT_TABLE } from './options.js';
 import { PoptContext, poptStrerror } from './popt.js';
@@ -76,11 +72,7 @@ export function tryHelp(io: AdmIo, prog: string): never {
  * Parses argv (argv[0] = program name) into `ce`. Returns -1 after printing a popt error;
  * throws AdmExit for every fail(), the "Try" hint, -h and -v.
  */
-export async function parseOptions(
-  argv: readonly string[],
-  ce: CommandEntry,
-  env: ParseEnv,
-): Promise<number> {
+export async function parseOptions(argv: readonly string[], ce: CommandEntry, env: ParseEnv): Promise<number> {
   const io: AdmIo = env.io;
   const prog = env.prog;
   const pc = new PoptContext(argv, POPT_TABLE);
@@ -161,12 +153,7 @@ const TUN_TYPES = new Map<string, TunType>([
   ['gre', IP_VS_CONN_F_TUNNEL_TYPE_GRE],
 ]);
 
-async function applyOption(
-  ce: CommandEntry,
-  name: string,
-  arg: string | null,
-  env: ParseEnv,
-): Promise<void> {
+async function applyOption(ce: CommandEntry, name: string, arg: string | null, env: ParseEnv): Promise<void> {
   const io: AdmIo = env.io;
   const resolver = env.resolver;
   const v = arg ?? '';
@@ -177,8 +164,7 @@ async function applyOption(
     case 'udp-service':
     case 'sctp-service': {
       setOption(io, ce, OPT.service);
-      svc.protocol =
-        name === 'tcp-service' ? IPPROTO_TCP : name === 'udp-service' ? IPPROTO_UDP : IPPROTO_SCTP;
+      svc.protocol = name === 'tcp-service' ? IPPROTO_TCP : name === 'udp-service' ? IPPROTO_UDP : IPPROTO_SCTP;
       const p = await parseService(v, svc.protocol, resolver);
       if (!p) io.fail(2, 'illegal virtual server address[:port] specified');
       svc.af = p.af;

@@ -10,10 +10,7 @@ export const POPT_ERROR_NOARG = -10;
 export const POPT_ERROR_BADOPT = -11;
 export const POPT_ERROR_UNWANTEDARG = -12;
 
-export type PoptResult =
-  | { kind: 'opt'; opt: PoptOption; arg: string | null }
-  | { kind: 'end' }
-  | { kind: 'error'; code: number };
+export type PoptResult = { kind: 'opt'; opt: PoptOption; arg: string | null } | { kind: 'end' } | { kind: 'error'; code: number };
 
 /** poptStrerror for the codes ipvsadm's table can produce. */
 export function poptStrerror(code: number): string {

@@ -46,11 +46,7 @@ export class ConfigStream {
         continue;
       }
       const start = this.pos;
-      while (
-        this.pos < text.length &&
-        !isBlank(text[this.pos]) &&
-        this.pos - start < MAX_TOKEN
-      ) {
+      while (this.pos < text.length && !isBlank(text[this.pos]) && this.pos - start < MAX_TOKEN) {
         this.pos++;
       }
       const token = text.slice(start, this.pos);

@@ -2,13 +2,7 @@
 // in-process against an IPVS instance. process_options's order: parse, command table, per
 // command checks, then list / save / restore or a kernel call. Spec: docs/spec/ipvsadm.md §1, §3.1, §9.
 
-import {
-  IP_VS_CONN_F_DROUTE,
-  IP_VS_CONN_F_TUNNEL,
-  IP_VS_SVC_F_ONEPACKET,
-  IP_VS_SVC_F_PERSISTENT,
-  IPPROTO_UDP,
-} from '../core/constants.js';
+import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IPPROTO_UDP } from '../core/constants.js';
 import type { AdmBackend } from './backend.js';
 import { checkCommandOptions, checkListConflicts, checkTunnelOptions } from './commands.js';
 import { listConns } from './conns.js';
@@ -62,11 +56,7 @@ export interface RestoreFailure {
  * invoked as (basename), used in messages. Never throws for any argv; a refused command leaves
  * the rules unchanged. Exit status 139 stands for ipvsadm's crash on `-b ,`.
  */
-export async function runAdm(
-  argv: readonly string[],
-  argv0: string,
-  ctx: AdmContext,
-): Promise<AdmResult> {
+export async function runAdm(argv: readonly string[], argv0: string, ctx: AdmContext): Promise<AdmResult> {
   const s = new Session(ctx, argv0);
   let code: number;
   try {

@@ -55,13 +55,7 @@ function cmpAddr(a: Addr, b: Addr): number {
 
 /** ipvs_cmp_services: fwmark, family, protocol, address, port. */
 export function cmpServices(a: Service, b: Service): number {
-  return (
-    wrap(a.fwmark, b.fwmark) ||
-    a.af - b.af ||
-    a.protocol - b.protocol ||
-    cmpAddr(a.addr, b.addr) ||
-    a.port - b.port
-  );
+  return wrap(a.fwmark, b.fwmark) || a.af - b.af || a.protocol - b.protocol || cmpAddr(a.addr, b.addr) || a.port - b.port;
 }
 
 /** ipvs_cmp_dests: address, then port. */

@@ -29,13 +29,7 @@ export function kernelTunnels(): string[] {
 }
 
 /** `runDir`: the agent's run directory, to find its tunnel agent. */
-export async function checkRealserver(
-  vip: Addr,
-  mode: CheckMode,
-  dev = 'lo',
-  dip?: Addr,
-  runDir?: string,
-): Promise<CheckResult[]> {
+export async function checkRealserver(vip: Addr, mode: CheckMode, dev = 'lo', dip?: Addr, runDir?: string): Promise<CheckResult[]> {
   const res: CheckResult[] = [];
   const p = vip.isV6 ? 128 : 32;
   const addrs = await addresses();
@@ -107,7 +101,7 @@ export async function checkRealserver(
         ? `in user space by the tsvs agent (${agent.tunnel}${agent.port ? ` on udp port ${agent.port}` : ''}; ${agent.delivered} delivered)`
         : kernel.length
           ? `by the kernel (${kernel.join(', ')} loaded)`
-          : 'nothing unwraps the director\'s packets: no ipip, sit, ip6_tunnel, ip_gre or fou kernel module, no tsvs tunnel agent',
+          : "nothing unwraps the director's packets: no ipip, sit, ip6_tunnel, ip_gre or fou kernel module, no tsvs tunnel agent",
       fix: `tsvs realserver start --vip ${vip} --tunnel ipip   (or gue/gre, as the director's --tun-type)`,
     });
     for (const i of vip.isV6 ? [] : ifaces) {

@@ -121,7 +121,8 @@ export async function realserverMain(argv: string[]): Promise<number> {
       // The whole agent, whoever started it: its tunnel agent, VIPs and sysctls together.
       const done = await stopDecap(runDir);
       done.push(...(await realserverStop(opts)));
-      if (saved?.owner && done.length) done.push(`note: these were lab ${saved.owner}'s settings: tsvs lab up ${saved.owner} rebuilds the lab`);
+      if (saved?.owner && done.length)
+        done.push(`note: these were lab ${saved.owner}'s settings: tsvs lab up ${saved.owner} rebuilds the lab`);
       if (!saved && done.length === 0) {
         out([`nothing to undo: tsvs realserver start was not run in this network namespace (no ${opts.stateFile})`]);
       } else out(done.length ? done : ['nothing to undo']);
@@ -176,7 +177,17 @@ async function status(a: Args, stateFile: string, runDir: string): Promise<numbe
       ? `not ready: no VIP configured here (tsvs realserver start --vip VIP)${isRoot() ? '' : '; run as root to change it'}`
       : `not ready for ${mode === 'tun' ? 'TUN' : 'DR'}: ${failed.length} problem(s)`;
   if (a.json) {
-    const doc = { addrs: addrs.map((x) => `${x.local}/${x.prefixlen}`), sysctls, decap, owner: saved?.owner ?? null, vips: vips.map(String), mode, ready, problems: failed, fixes };
+    const doc = {
+      addrs: addrs.map((x) => `${x.local}/${x.prefixlen}`),
+      sysctls,
+      decap,
+      owner: saved?.owner ?? null,
+      vips: vips.map(String),
+      mode,
+      ready,
+      problems: failed,
+      fixes,
+    };
     process.stdout.write(`${JSON.stringify(doc)}\n`);
     return ready ? 0 : 1;
   }
@@ -184,8 +195,12 @@ async function status(a: Args, stateFile: string, runDir: string): Promise<numbe
   for (const x of addrs) lines.push(`${a.dev}: ${x.local}/${x.prefixlen}`);
   for (const [k, v] of Object.entries(sysctls)) lines.push(`${k} = ${v}`);
   if (decap) {
-    const drops = Object.entries(decap.drops).map(([k, v]) => ` ${k}=${v}`).join('');
-    lines.push(`tunnel ${decap.tunnel}${decap.port ? ` port ${decap.port}` : ''}: received ${decap.received}, delivered ${decap.delivered}, dropped${drops || ' 0'}`);
+    const drops = Object.entries(decap.drops)
+      .map(([k, v]) => ` ${k}=${v}`)
+      .join('');
+    lines.push(
+      `tunnel ${decap.tunnel}${decap.port ? ` port ${decap.port}` : ''}: received ${decap.received}, delivered ${decap.delivered}, dropped${drops || ' 0'}`,
+    );
   }
   lines.push(verdict);
   for (const r of failed) lines.push(`  ${r.what}: ${r.found}`);

@@ -58,7 +58,12 @@ function fail(r: DecapResult, why: DecapDrop): DecapResult {
 
 function isVip6(list: Uint32Array, b: Uint8Array, at: number): boolean {
   for (let i = 0; i < list.length; i += 4) {
-    if (read32(b, at) === list[i] && read32(b, at + 4) === list[i + 1] && read32(b, at + 8) === list[i + 2] && read32(b, at + 12) === list[i + 3]) {
+    if (
+      read32(b, at) === list[i] &&
+      read32(b, at + 4) === list[i + 1] &&
+      read32(b, at + 8) === list[i + 2] &&
+      read32(b, at + 12) === list[i + 3]
+    ) {
       return true;
     }
   }

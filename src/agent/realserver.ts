@@ -104,8 +104,9 @@ export async function realserverStop(o: RealserverOptions): Promise<string[]> {
   for (const v of o.vips) {
     if (!ours.includes(v.toString())) done.push(`${v} was not added by tsvs realserver start here: left as it is`);
   }
-  const vips = (o.vips.length ? o.vips.filter((v) => ours.includes(v.toString())) : ours.map((s) => Addr.parse(s)))
-    .filter((v): v is Addr => v !== null);
+  const vips = (o.vips.length ? o.vips.filter((v) => ours.includes(v.toString())) : ours.map((s) => Addr.parse(s))).filter(
+    (v): v is Addr => v !== null,
+  );
   for (const vip of vips) {
     const p = plen(vip);
     if (await hasHostRoute(vip, o.dev)) {

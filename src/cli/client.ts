@@ -42,11 +42,7 @@ export function request<T>(path: string, req: Request, timeoutMs = 120_000): Pro
     });
     // Once the request is sent, silence means the director died while running it: the
     // command may have been applied (and saved), so it must not be sent again to a new one.
-    s.on('end', () =>
-      done(() =>
-        reject(new Error(`the director closed ${path} without an answer (it may have died; see its log)`)),
-      ),
-    );
+    s.on('end', () => done(() => reject(new Error(`the director closed ${path} without an answer (it may have died; see its log)`))));
   });
 }
 

@@ -95,7 +95,9 @@ export interface Banner {
 }
 
 function printBanner(b: Banner): void {
-  process.stdout.write(['', ...b.about, '', 'Try:', ...b.tryLines.map((l) => `  ${l}`), '', 'Ctrl-C stops the director and the backends.', ''].join('\n'));
+  process.stdout.write(
+    ['', ...b.about, '', 'Try:', ...b.tryLines.map((l) => `  ${l}`), '', 'Ctrl-C stops the director and the backends.', ''].join('\n'),
+  );
 }
 
 export async function quickstartMain(argv: string[]): Promise<number> {
@@ -122,7 +124,8 @@ export async function quickstartMain(argv: string[]): Promise<number> {
   const bports: number[] = [];
   try {
     port = await vipPort(port, explicit !== null);
-    if (port !== (explicit ?? DEFAULT_PORT)) notes.push(`port ${DEFAULT_PORT} is in use by another program; the director listens on ${port} instead.`);
+    if (port !== (explicit ?? DEFAULT_PORT))
+      notes.push(`port ${DEFAULT_PORT} is in use by another program; the director listens on ${port} instead.`);
     // The example's rules with the ports actually used.
     let rules = readFileSync(example, 'utf8').replaceAll(`${HOST}:${DEFAULT_PORT}`, `${HOST}:${port}`);
     for (const b of BACKENDS) {
@@ -131,7 +134,8 @@ export async function quickstartMain(argv: string[]): Promise<number> {
       bports.push(s.port);
       rules = rules.replaceAll(`${HOST}:${b.port} `, `${HOST}:${s.port} `);
     }
-    if (bports.some((p, i) => p !== BACKENDS[i]!.port)) notes.push(`ports ${BACKENDS.map((b) => b.port).join(', ')} were not all free; the backends use ${bports.join(', ')}.`);
+    if (bports.some((p, i) => p !== BACKENDS[i]!.port))
+      notes.push(`ports ${BACKENDS.map((b) => b.port).join(', ')} were not all free; the backends use ${bports.join(', ')}.`);
     const rulesFile = join(runDir, 'quickstart.rules');
     writeFileSync(rulesFile, rules);
     const start = (http: string) => startDaemon({ engine: 'proxy', runDir, rulesFile, watchNamespace: false, http });

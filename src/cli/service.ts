@@ -105,8 +105,6 @@ export async function serviceMain(argv: string[]): Promise<number> {
     }
     process.stdout.write(`wrote ${path}\n`);
   }
-  process.stdout.write(
-    'next: systemctl daemon-reload && systemctl enable --now tsvs  (or tsvs@NAME for /run/netns/NAME)\n',
-  );
+  process.stdout.write('next: systemctl daemon-reload && systemctl enable --now tsvs  (or tsvs@NAME for /run/netns/NAME)\n');
   return 0;
 }

@@ -52,11 +52,18 @@ export async function statusMain(argv: string[]): Promise<number> {
     if (!d.running) lines.push(`${head}, NOT RUNNING: ${d.error ?? 'unknown'}`);
     else if (d.master) {
       const m = d.master;
-      lines.push(`${head}, sent ${m.conns} conns in ${m.messages} messages (${m.bytes} B), queue drops ${m.queueDrops}, send errors ${m.sendErrors}`);
+      lines.push(
+        `${head}, sent ${m.conns} conns in ${m.messages} messages (${m.bytes} B), queue drops ${m.queueDrops}, send errors ${m.sendErrors}`,
+      );
     } else if (d.backup) {
       const b = d.backup;
-      const bdrops = Object.entries(b.drops).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-      lines.push(`${head}, received ${b.entries} conns in ${b.messages} messages (created ${b.created}, updated ${b.updated}, unbound ${b.unbound}), drops: ${bdrops}`);
+      const bdrops =
+        Object.entries(b.drops)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || 'none';
+      lines.push(
+        `${head}, received ${b.entries} conns in ${b.messages} messages (created ${b.created}, updated ${b.updated}, unbound ${b.unbound}), drops: ${bdrops}`,
+      );
     }
   }
   if (st.syncNote) lines.push(`note: ${st.syncNote}`);

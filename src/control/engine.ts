@@ -137,7 +137,8 @@ export async function loadEngine(name: EngineName, log: Logger = stderrLogger, s
     return failed(`${firstLine(e)} (${hint})`);
   }
   const make = m[factory];
-  if (typeof make !== 'function') return failed(`${(src.module ?? url).pathname} has no ${factory} (a build of another version: run "npm run build")`);
+  if (typeof make !== 'function')
+    return failed(`${(src.module ?? url).pathname} has no ${factory} (a build of another version: run "npm run build")`);
   const notes: string[] = [];
   if (native) {
     const note = `${native}; the proxy workers use Node's sockets instead of epoll`;

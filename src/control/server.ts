@@ -22,11 +22,7 @@ function isRequest(v: unknown): v is Request {
   const r = v as Record<string, unknown>;
   if (r.op === 'status' || r.op === 'stop' || r.op === 'ping') return true;
   if (r.op === 'sysctl') {
-    return (
-      Array.isArray(r.argv) &&
-      r.argv.every((a) => typeof a === 'string') &&
-      (r.file === undefined || typeof r.file === 'string')
-    );
+    return Array.isArray(r.argv) && r.argv.every((a) => typeof a === 'string') && (r.file === undefined || typeof r.file === 'string');
   }
   return (
     r.op === 'adm' &&

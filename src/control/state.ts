@@ -5,17 +5,7 @@
 // one, never a torn one. A restarted director restores the file with `-R` before it serves:
 // services and real servers come back with zeroed counters, as after a reboot with ipvsadm -R.
 
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { namesOf } from './netns-watch.js';
 import { isRoot, netnsId, runDir } from './paths.js';

@@ -1,17 +1,7 @@
 // Errors of the control plane, named as the kernel's errno values so that the front end can
-// map (operation, errno) to ipvsadm's message exactly (spec docs/spec/ipvsadm.md §6.4).
+// map (operation, errno) to ipvsadm's message exactly (docs/spec/ipvsadm.md §6.4).
 
-export type Errno =
-  | 'EEXIST'
-  | 'ESRCH'
-  | 'ENOENT'
-  | 'EINVAL'
-  | 'ERANGE'
-  | 'ENODEV'
-  | 'ENOMEM'
-  | 'EPERM'
-  | 'EOPNOTSUPP'
-  | 'EAFNOSUPPORT';
+export type Errno = 'EEXIST' | 'ESRCH' | 'ENOENT' | 'EINVAL' | 'ERANGE' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EOPNOTSUPP' | 'EAFNOSUPPORT';
 
 export class IpvsError extends Error {
   constructor(

@@ -3,15 +3,7 @@
 // for byte rates. Spec: docs/spec/ipvs-kernel.md §5. The kernel's arithmetic right shifts of signed
 // 64-bit values are floor divisions here (JS `>>` would truncate to 32 bits).
 
-import {
-  type RateSnapshot,
-  STAT_CONNS,
-  STAT_INBYTES,
-  STAT_INPKTS,
-  STAT_OUTBYTES,
-  STAT_OUTPKTS,
-  type Stats,
-} from './stats.js';
+import { type RateSnapshot, STAT_CONNS, STAT_INBYTES, STAT_INPKTS, STAT_OUTBYTES, STAT_OUTPKTS, type Stats } from './stats.js';
 
 /** Period of one estimator step, in ms. */
 export const EST_PERIOD_MS = 2000;

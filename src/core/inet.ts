@@ -40,9 +40,7 @@ export class Addr {
 
   /** From 4 (IPv4) or 16 (IPv6) network-order bytes. */
   static fromBytes(b: Uint8Array, off = 0, af: Af = b.length - off >= 16 ? AF_INET6 : AF_INET) {
-    const w = (i: number) =>
-      ((b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!) >>>
-      0;
+    const w = (i: number) => ((b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!) >>> 0;
     return af === AF_INET ? Addr.v4(w(0)) : Addr.v6(w(0), w(4), w(8), w(12));
   }
 
@@ -60,13 +58,7 @@ export class Addr {
   }
 
   equals(o: Addr): boolean {
-    return (
-      this.af === o.af &&
-      this.w0 === o.w0 &&
-      this.w1 === o.w1 &&
-      this.w2 === o.w2 &&
-      this.w3 === o.w3
-    );
+    return this.af === o.af && this.w0 === o.w0 && this.w1 === o.w1 && this.w2 === o.w2 && this.w3 === o.w3;
   }
 
   isZero(): boolean {
@@ -90,15 +82,9 @@ export class Addr {
 
   /** Address with only the first `plen` bits kept. */
   prefix(plen: number): Addr {
-    const m = (bits: number) =>
-      bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (~0 << (32 - bits)) >>> 0;
+    const m = (bits: number) => (bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (~0 << (32 - bits)) >>> 0);
     if (this.af === AF_INET) return Addr.v4(this.w0 & m(plen));
-    return Addr.v6(
-      this.w0 & m(plen),
-      this.w1 & m(plen - 32),
-      this.w2 & m(plen - 64),
-      this.w3 & m(plen - 96),
-    );
+    return Addr.v6(this.w0 & m(plen), this.w1 & m(plen - 32), this.w2 & m(plen - 64), this.w3 & m(plen - 96));
   }
 
   /** IPv4 AND with a mask given as a host-order number (the -M netmask). */
@@ -217,7 +203,7 @@ function format6(a: Addr): string {
   // Longest run of zero groups (length >= 2), first wins on ties.
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

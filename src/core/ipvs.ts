@@ -247,13 +247,7 @@ export class Ipvs {
     }
     if (i < 0) {
       if (p.fragment || !this.schedulable(p)) return VERDICT_ACCEPT;
-      const svc = this.rules.lookup(
-        p.af,
-        p.protocol,
-        this.addrOf(p.af, p.daddr),
-        p.dport,
-        p.fwmark,
-      );
+      const svc = this.rules.lookup(p.af, p.protocol, this.addrOf(p.af, p.daddr), p.dport, p.fwmark);
       if (!svc) return VERDICT_ACCEPT;
       const ref = this.schedule(svc, p, now);
       if (ref < 0) return ref;
@@ -335,9 +329,7 @@ export class Ipvs {
     const s = t.state[i]!;
     if (t.proto[i] === IPPROTO_TCP) {
       if (s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE) return true;
-      return (
-        (mode & 2) !== 0 && s === TCP_S_FIN_WAIT && (t.flags[i]! & IP_VS_CONN_F_NOOUTPUT) !== 0
-      );
+      return (mode & 2) !== 0 && s === TCP_S_FIN_WAIT && (t.flags[i]! & IP_VS_CONN_F_NOOUTPUT) !== 0;
     }
     if (t.proto[i] === IPPROTO_SCTP) return s === SCTP_S_CLOSED;
     return false;
@@ -480,9 +472,7 @@ export class Ipvs {
   }
 
   private addrOf(af: Af, w: ArrayLike<number>, off = 0): Addr {
-    return af === AF_INET6
-      ? Addr.v6(w[off]!, w[off + 1]!, w[off + 2]!, w[off + 3]!)
-      : Addr.v4(w[off]!);
+    return af === AF_INET6 ? Addr.v6(w[off]!, w[off + 1]!, w[off + 2]!, w[off + 3]!) : Addr.v4(w[off]!);
   }
 
   // --- conn life -------------------------------------------------------------------------------
@@ -955,15 +945,7 @@ export class Ipvs {
 }
 
 /** A PacketInfo for an IPv4 packet, for tests and simple callers. */
-export function packet4(
-  proto: number,
-  saddr: string,
-  sport: number,
-  daddr: string,
-  dport: number,
-  ev = 0,
-  len = 60,
-): PacketInfo {
+export function packet4(proto: number, saddr: string, sport: number, daddr: string, dport: number, ev = 0, len = 60): PacketInfo {
   const p = new PacketInfo();
   p.setV4(proto, Addr.parse4(saddr)!.w0, sport, Addr.parse4(daddr)!.w0, dport);
   p.ev = ev;

@@ -202,8 +202,7 @@ export class Rules {
       svc.sched = null;
       svc.schedName = name;
     }
-    svc.flags =
-      spec.flags & (IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_ONEPACKET | IP_VS_SVC_F_SCHED_MASK);
+    svc.flags = spec.flags & (IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_ONEPACKET | IP_VS_SVC_F_SCHED_MASK);
     svc.timeout = spec.timeout;
     svc.netmask = spec.netmask;
     svc.peName = spec.peName;
@@ -304,16 +303,9 @@ export class Rules {
     }
     if (spec.weight < 0) throw new IpvsError('ERANGE', `weight ${spec.weight}`);
     if (spec.lThreshold > spec.uThreshold) {
-      throw new IpvsError(
-        'ERANGE',
-        `l_threshold ${spec.lThreshold} > u_threshold ${spec.uThreshold}`,
-      );
+      throw new IpvsError('ERANGE', `l_threshold ${spec.lThreshold} > u_threshold ${spec.uThreshold}`);
     }
-    if (
-      (spec.fwd & 7) === IP_VS_CONN_F_TUNNEL &&
-      spec.tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE &&
-      spec.tunPort === 0
-    ) {
+    if ((spec.fwd & 7) === IP_VS_CONN_F_TUNNEL && spec.tunType === IP_VS_CONN_F_TUNNEL_TYPE_GUE && spec.tunPort === 0) {
       throw new IpvsError('EINVAL', 'gue tunnel without a port');
     }
   }

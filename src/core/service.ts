@@ -1,13 +1,6 @@
 // A virtual service (ip_vs_service). Spec: docs/spec/ipvs-kernel.md §0.1, §2.2, §2.9; docs/spec/ipvsadm.md §5.
 
-import {
-  AF_INET,
-  type Af,
-  IP_VS_SVC_F_ONEPACKET,
-  IP_VS_SVC_F_PERSISTENT,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-} from './constants.js';
+import { AF_INET, type Af, IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IPPROTO_TCP, IPPROTO_UDP } from './constants.js';
 import type { Dest } from './dest.js';
 import type { Addr } from './inet.js';
 import type { Scheduler } from './sched/types.js';

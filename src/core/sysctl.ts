@@ -49,7 +49,13 @@ export const SYSCTL_DEFS: readonly SysctlDef[] = [
     why: NO_SYNC_PORTS,
   },
   { name: 'sync_persist_mode', count: 1, def: [0], use: 'core' },
-  { name: 'sync_qlen_max', count: 1, def: [0], use: 'none', why: 'the master holds at most 4,096 unsent messages (SYNC_QLEN_MAX_DEFAULT in sync/constants.ts)' },
+  {
+    name: 'sync_qlen_max',
+    count: 1,
+    def: [0],
+    use: 'none',
+    why: 'the master holds at most 4,096 unsent messages (SYNC_QLEN_MAX_DEFAULT in sync/constants.ts)',
+  },
   { name: 'sync_sock_size', count: 1, def: [0], use: 'core' },
   { name: 'cache_bypass', count: 1, def: [0], use: 'none', why: 'the engines have no route cache to bypass to' },
   { name: 'expire_nodest_conn', count: 1, def: [0], use: 'core' },
@@ -87,7 +93,12 @@ export function parseInts(text: string, count: number): number[] | null {
     const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(w);
     if (!m) return null;
     const body = m[2]!;
-    const mag = body.startsWith('0x') || body.startsWith('0X') ? parseInt(body, 16) : body.startsWith('0') ? parseInt(body || '0', 8) : parseInt(body, 10);
+    const mag =
+      body.startsWith('0x') || body.startsWith('0X')
+        ? parseInt(body, 16)
+        : body.startsWith('0')
+          ? parseInt(body || '0', 8)
+          : parseInt(body, 10);
     const v = m[1] === '-' ? -mag : mag;
     if (v < INT_MIN || v > INT_MAX) return null;
     out.push(v);

@@ -1,4 +1,4 @@
-// Prometheus text exposition 0.0.4, written the way client_golang writes it (spec metrics.md
+// Prometheus text exposition 0.0.4, written the way client_golang writes it (docs/spec/metrics.md
 // §1.2, §2.1): families sorted by name, HELP then TYPE then samples, label values escaped,
 // values in Go's shortest 'g' form so that output compares byte for byte with node_exporter's.
 

@@ -1,5 +1,5 @@
 // /metrics: node_exporter's IPVS families with the same names, types, HELP texts and labels
-// (spec metrics.md §1), so existing IPVS dashboards work unchanged, then the tsvs_* families
+// (docs/spec/metrics.md §1), so existing IPVS dashboards work unchanged, then the tsvs_* families
 // for what only tsvs knows. Values come from the counters `tsvsadm -L --stats` shows; rates
 // are the kernel estimator's figures (`--rate`). One pass over the rules per scrape: label
 // strings are built once per dest and reused by every family.
@@ -166,11 +166,7 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
     for (let j = 0; j < p.length; j++) x.samplePrefixed(f, p[j]!, value(j));
   };
 
-  const active = x.family(
-    'node_ipvs_backend_connections_active',
-    'gauge',
-    'The current active connections by local and remote address.',
-  );
+  const active = x.family('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.');
   const inactive = x.family(
     'node_ipvs_backend_connections_inactive',
     'gauge',
@@ -204,14 +200,10 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
   const svcInfo = x.family(
     'tsvs_service_info',
     'gauge',
-    'Always 1: joins the service label of tsvs_* families to node_exporter\'s labels and the scheduler.',
+    "Always 1: joins the service label of tsvs_* families to node_exporter's labels and the scheduler.",
   );
   for (const r of svcs) {
-    x.sample(
-      svcInfo,
-      labelSet([...SERVICE_LABELS, 'scheduler', 'service'], [...r.key, r.svc.schedName, label(r.svc)]),
-      1,
-    );
+    x.sample(svcInfo, labelSet([...SERVICE_LABELS, 'scheduler', 'service'], [...r.key, r.svc.schedName, label(r.svc)]), 1);
   }
 
   // --- tsvs: director, engine, drops --------------------------------------------------------
@@ -233,11 +225,7 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
     '',
     st.unserved.length,
   );
-  x.sample(
-    x.family('tsvs_engine_info', 'gauge', 'Always 1: the data plane this director runs.'),
-    labelSet(['engine'], [st.engine]),
-    1,
-  );
+  x.sample(x.family('tsvs_engine_info', 'gauge', 'Always 1: the data plane this director runs.'), labelSet(['engine'], [st.engine]), 1);
   const drops = x.family('tsvs_drops_total', 'counter', 'Packets or connections dropped, by reason (tsvs status).');
   for (const reason of Object.keys(st.drops).sort()) x.sample(drops, labelSet(['reason'], [reason]), st.drops[reason]!);
   for (const [name, v] of Object.entries(st.counters ?? {})) {
@@ -288,11 +276,7 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
   );
   x.sample(x.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.'), '', mem.rss);
   x.sample(x.family('process_heap_bytes', 'gauge', 'Process heap size in bytes.'), '', mem.heapTotal);
-  x.sample(
-    x.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.'),
-    '',
-    startTimeSeconds,
-  );
+  x.sample(x.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.'), '', startTimeSeconds);
   const fds = openFds();
   if (fds >= 0) x.sample(x.family('process_open_fds', 'gauge', 'Number of open file descriptors.'), '', fds);
   x.sample(

@@ -108,7 +108,11 @@ export class HttpServer {
       else this.rejected.bad_request!++;
       // Answer, then close outright: a client that never reads must not keep the socket.
       const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const line = timedOut ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const line = timedOut
+        ? '408 Request Timeout'
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
       if (s.writable && err.code !== 'ECONNRESET') {
         s.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => s.destroy());
         setTimeout(() => s.destroy(), HTTP_IDLE_TIMEOUT_MS).unref();

@@ -241,7 +241,8 @@ export const LABS: LabDef[] = [
   {
     name: 'tun',
     seed: '002',
-    description: 'TUN (ipip): the director wraps each request in an outer IPv4 header to the real server, which decapsulates it and answers the client directly',
+    description:
+      'TUN (ipip): the director wraps each request in an outer IPv4 header to the real server, which decapsulates it and answers the client directly',
     segments: [
       {
         name: 'lan',

@@ -2,13 +2,7 @@
 // the labs and of the integration tests. Every namespace made here is remembered so that
 // `teardown()` removes all of them, whatever happened in between.
 
-import {
-  type ChildProcess,
-  execFile,
-  execFileSync,
-  type SpawnOptions,
-  spawn,
-} from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
@@ -88,20 +82,7 @@ export class Topology {
 
   /** A veth pair between two namespaces, both ends up. */
   async link(a: Veth, b: Veth): Promise<void> {
-    await ip([
-      'link',
-      'add',
-      a.dev,
-      'netns',
-      a.ns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      b.dev,
-      'netns',
-      b.ns,
-    ]);
+    await ip(['link', 'add', a.dev, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.dev, 'netns', b.ns]);
     await ip(['-n', a.ns, 'link', 'set', a.dev, 'up']);
     await ip(['-n', b.ns, 'link', 'set', b.dev, 'up']);
   }
@@ -126,11 +107,7 @@ export class Topology {
   }
 
   /** Runs a command inside a namespace and returns its stdout (rejects on non-zero exit). */
-  async exec(
-    ns: string,
-    cmd: string[],
-    opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-  ) {
+  async exec(ns: string, cmd: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
     const { stdout, stderr } = await run('ip', ['netns', 'exec', ns, ...cmd], {
       timeout: opts.timeoutMs ?? 30_000,
       env: opts.env ?? process.env,

@@ -181,9 +181,10 @@ export class SyncRxStats {
   messages = 0;
   otherSyncid = 0;
   entries = 0;
-  readonly drops: Record<SyncDropReason, number> = Object.fromEntries(
-    SYNC_DROP_REASONS.map((r) => [r, 0]),
-  ) as Record<SyncDropReason, number>;
+  readonly drops: Record<SyncDropReason, number> = Object.fromEntries(SYNC_DROP_REASONS.map((r) => [r, 0])) as Record<
+    SyncDropReason,
+    number
+  >;
 }
 
 /** Number of states of each protocol (the kernel's num_states), for the receive check. */
@@ -232,11 +233,7 @@ export function decodeMessage(
     return;
   }
   stats.messages++;
-  const isV1 =
-    len >= SYNC_HDR_V1 &&
-    dv.getUint8(0) === 0 &&
-    dv.getUint8(5) === SYNC_PROTO_VER &&
-    dv.getUint16(6) === 0;
+  const isV1 = len >= SYNC_HDR_V1 && dv.getUint8(0) === 0 && dv.getUint8(5) === SYNC_PROTO_VER && dv.getUint16(6) === 0;
   if (isV1) decodeV1(dv, e, onEntry, stats, ipv6);
   else decodeV0(dv, e, onEntry, stats);
 }
@@ -272,14 +269,7 @@ function decodeV1(dv: DataView, e: SyncEntry, onEntry: SyncEntryHandler, stats: 
 }
 
 /** 0: use the entry; 1: skip it (counted); -1: drop the rest of the message (counted). */
-function decodeEntryV1(
-  dv: DataView,
-  p: number,
-  entryEnd: number,
-  e: SyncEntry,
-  stats: SyncRxStats,
-  ipv6: boolean,
-): number {
+function decodeEntryV1(dv: DataView, p: number, entryEnd: number, e: SyncEntry, stats: SyncRxStats, ipv6: boolean): number {
   const type = dv.getUint8(p);
   let v6: boolean;
   if (type & STYPE_F_INET6) v6 = true;

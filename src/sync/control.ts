@@ -76,17 +76,13 @@ export class SyncDaemons {
     if (!want) return;
     this.configs[state] = want;
     const d =
-      state === 'master'
-        ? new SyncMaster(want, this.ipvs, this.now, this.log)
-        : new SyncBackup(want, this.ipvs, this.now, this.log);
+      state === 'master' ? new SyncMaster(want, this.ipvs, this.now, this.log) : new SyncBackup(want, this.ipvs, this.now, this.log);
     try {
       await d.start();
       if (d instanceof SyncMaster) this.master = d;
       else this.backup = d;
       this.errors[state] = null;
-      this.log(
-        `sync ${state} daemon on ${want.ifname} (syncid ${want.syncid}, group ${want.group.toString()}:${want.port})`,
-      );
+      this.log(`sync ${state} daemon on ${want.ifname} (syncid ${want.syncid}, group ${want.group.toString()}:${want.port})`);
     } catch (e) {
       this.errors[state] = (e as Error).message;
       this.log(`sync ${state} daemon not running: ${(e as Error).message}`);

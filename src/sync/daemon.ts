@@ -196,7 +196,9 @@ export class SyncBackup {
     const { v6, group } = socketFor(this.cfg);
     const local = v6 ? `::%${this.cfg.ifname}` : interfaceAddress(this.cfg.ifname, false);
     if (local === null) {
-      throw new Error(`sync backup: interface ${this.cfg.ifname} has no IPv4 address to join ${group} on; add one or give an IPv6 --mcast-group`);
+      throw new Error(
+        `sync backup: interface ${this.cfg.ifname} has no IPv4 address to join ${group} on; add one or give an IPv6 --mcast-group`,
+      );
     }
     const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: true });
     try {

@@ -71,18 +71,10 @@ export function write128(buf: Uint8Array, at: number, w: ArrayLike<number>): voi
  * Replaces a 32-bit value covered by the checksum at `at`. `partial`: the field holds a
  * pseudo-header sum, not a finished checksum.
  */
-export function csumReplace32(
-  buf: Uint8Array,
-  at: number,
-  from: number,
-  to: number,
-  partial: boolean,
-): void {
+export function csumReplace32(buf: Uint8Array, at: number, from: number, to: number, partial: boolean): void {
   const c = read16(buf, at);
   const base = partial ? c : ~c & 0xffff;
-  const s = fold(
-    base + (~from >>> 16 & 0xffff) + (~from & 0xffff) + (to >>> 16) + (to & 0xffff),
-  );
+  const s = fold(base + ((~from >>> 16) & 0xffff) + (~from & 0xffff) + (to >>> 16) + (to & 0xffff));
   write16(buf, at, partial ? s : ~s & 0xffff);
 }
 

@@ -10,14 +10,7 @@ export const ETH_P_IPV6 = 0x86dd;
 export const VLAN_HLEN = 4;
 
 /** Writes destination and source MACs (6 bytes each) at the frame's start. */
-export function setMacs(
-  buf: Uint8Array,
-  off: number,
-  dst: Uint8Array,
-  dstOff: number,
-  src: Uint8Array,
-  srcOff: number,
-): void {
+export function setMacs(buf: Uint8Array, off: number, dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number): void {
   for (let i = 0; i < ETH_ALEN; i++) {
     buf[off + i] = dst[dstOff + i]!;
     buf[off + ETH_ALEN + i] = src[srcOff + i]!;

@@ -38,7 +38,7 @@ export class NdpInfo {
     this.llAt = -1;
     const want = t === ND_NEIGHBOR_SOLICIT ? OPT_SOURCE_LL : OPT_TARGET_LL;
     const end = f.l4 + f.l4Len;
-    for (let o = f.l4 + 24; o + 2 <= end; ) {
+    for (let o = f.l4 + 24; o + 2 <= end;) {
       const len = b[o + 1]! * 8;
       if (len === 0 || o + len > end) return false;
       if (b[o] === want && len >= 8) this.llAt = o + 2;

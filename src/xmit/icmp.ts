@@ -12,12 +12,7 @@ const ICMP_TIME_EXCEEDED = 11;
 const ICMP_PARAMETERPROB = 12;
 
 export function isIcmpError(type: number): boolean {
-  return (
-    type === ICMP_DEST_UNREACH ||
-    type === ICMP_SOURCE_QUENCH ||
-    type === ICMP_TIME_EXCEEDED ||
-    type === ICMP_PARAMETERPROB
-  );
+  return type === ICMP_DEST_UNREACH || type === ICMP_SOURCE_QUENCH || type === ICMP_TIME_EXCEEDED || type === ICMP_PARAMETERPROB;
 }
 
 /** The quoted IPv4 header and ports inside an ICMP error. */

@@ -64,7 +64,14 @@ export function natIcmp6Out(f: Frame, q: IcmpQuote6, vip: ArrayLike<number>, vpo
 }
 
 /** FULLNAT, client side: as natIcmp6In, and from the conn's local address, about a packet to it. */
-export function fullnatIcmp6In(f: Frame, q: IcmpQuote6, rip: ArrayLike<number>, rport: number, laddr: ArrayLike<number>, lport: number): void {
+export function fullnatIcmp6In(
+  f: Frame,
+  q: IcmpQuote6,
+  rip: ArrayLike<number>,
+  rport: number,
+  laddr: ArrayLike<number>,
+  lport: number,
+): void {
   const b = f.buf;
   write128(b, f.l3 + 8, laddr);
   f.saddr6.set(laddr);
@@ -74,7 +81,14 @@ export function fullnatIcmp6In(f: Frame, q: IcmpQuote6, rip: ArrayLike<number>, 
 }
 
 /** FULLNAT, real-server side: as natIcmp6Out, and to the client about its own packet. */
-export function fullnatIcmp6Out(f: Frame, q: IcmpQuote6, vip: ArrayLike<number>, vport: number, caddr: ArrayLike<number>, cport: number): void {
+export function fullnatIcmp6Out(
+  f: Frame,
+  q: IcmpQuote6,
+  vip: ArrayLike<number>,
+  vport: number,
+  caddr: ArrayLike<number>,
+  cport: number,
+): void {
   const b = f.buf;
   write128(b, f.l3 + 24, caddr);
   f.daddr6.set(caddr);

@@ -12,7 +12,10 @@ describe('tsvsadm conformance (ipvsadm 1.31, in-process)', () => {
   it('has at least 150 cases, each citing a spec section, all run in-process', () => {
     assert.ok(ALL_CASES.length >= 150, `${ALL_CASES.length} cases`);
     for (const c of ALL_CASES) assert.match(c.spec, /^§\d+(\.\d+)*$/, c.description);
-    assert.deepEqual(ALL_CASES.filter((c) => !runs(runner, c)).map((c) => c.description), []);
+    assert.deepEqual(
+      ALL_CASES.filter((c) => !runs(runner, c)).map((c) => c.description),
+      [],
+    );
   });
 
   conformanceTests(runner, ALL_CASES);

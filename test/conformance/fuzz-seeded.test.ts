@@ -14,13 +14,9 @@ import { RESOLVER } from './harness.js';
 
 const RUNS = Number(process.env.TSVS_FUZZ_RUNS ?? 100000);
 
-const optionToken = fc.constantFrom(
-  ...POPT_TABLE.flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]),
-);
+const optionToken = fc.constantFrom(...POPT_TABLE.flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]));
 const shorts = POPT_TABLE.flatMap((o) => (o.short ? [o.short] : []));
-const cluster = fc
-  .array(fc.constantFrom(...shorts, '=', 'Q'), { minLength: 2, maxLength: 4 })
-  .map((cs) => `-${cs.join('')}`);
+const cluster = fc.array(fc.constantFrom(...shorts, '=', 'Q'), { minLength: 2, maxLength: 4 }).map((cs) => `-${cs.join('')}`);
 const value = fc.constantFrom(
   '10.0.0.1:80',
   '10.0.0.2',
@@ -70,19 +66,8 @@ const token = fc.oneof(
   { weight: 1, arbitrary: junk },
 );
 /** Service and server options that name the seeded objects (or near misses). */
-const service = fc.constantFrom(
-  ['-t', '10.0.0.1:80'],
-  ['-t', '10.0.0.9:80'],
-  ['-u', '10.0.0.1:53'],
-  ['-f', '1', '-6'],
-  ['-f', '1'],
-);
-const server = fc.constantFrom(
-  ['-r', '10.0.0.2'],
-  ['-r', '10.0.0.3'],
-  ['-r', '10.0.0.4:8080'],
-  ['-r', '[2001:db8::2]:0'],
-);
+const service = fc.constantFrom(['-t', '10.0.0.1:80'], ['-t', '10.0.0.9:80'], ['-u', '10.0.0.1:53'], ['-f', '1', '-6'], ['-f', '1']);
+const server = fc.constantFrom(['-r', '10.0.0.2'], ['-r', '10.0.0.3'], ['-r', '10.0.0.4:8080'], ['-r', '[2001:db8::2]:0']);
 /** Other option-value pairs a command may carry. */
 const extra = fc.constantFrom(
   ['-s', 'sh'],
@@ -103,10 +88,7 @@ const extra = fc.constantFrom(
   ['-n'],
 );
 const command = fc.constantFrom('-A', '-E', '-D', '-a', '-e', '-d', '-Z', '-C', '-L', '-S');
-const part = fc.oneof(
-  { weight: 3, arbitrary: extra },
-  { weight: 1, arbitrary: token.map((t) => [t]) },
-);
+const part = fc.oneof({ weight: 3, arbitrary: extra }, { weight: 1, arbitrary: token.map((t) => [t]) });
 const argvArb = fc.oneof(
   fc.array(token, { maxLength: 9 }),
   fc

@@ -1,13 +1,7 @@
 // Builders for core tests: a Rules instance with the real scheduler registry, and specs with
 // ipvsadm's defaults so that a test states only what it cares about.
 
-import {
-  AF_INET,
-  type FwdMethod,
-  IP_VS_CONN_F_DROUTE,
-  IP_VS_CONN_F_MASQ,
-  IPPROTO_TCP,
-} from '../../src/core/constants.js';
+import { AF_INET, type FwdMethod, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IPPROTO_TCP } from '../../src/core/constants.js';
 import { type DestSpec, defaultDestSpec } from '../../src/core/dest.js';
 import { Addr } from '../../src/core/inet.js';
 import { Rules } from '../../src/core/rules.js';

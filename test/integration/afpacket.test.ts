@@ -10,25 +10,12 @@ import { netnsUnavailable, Topology } from '../../src/lab/netns.js';
 const why = netnsUnavailable();
 if (why && process.env.CI === 'true') throw new Error(`CI must run the namespace tests: ${why}`);
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const node = (script: string, ...args: string[]) => [
-  process.execPath,
-  '--import',
-  'tsx',
-  fixture(script),
-  ...args,
-];
+const node = (script: string, ...args: string[]) => [process.execPath, '--import', 'tsx', fixture(script), ...args];
 
-function lineFrom(
-  child: ChildProcess,
-  pred: (l: string) => boolean,
-  timeoutMs = 15_000,
-): Promise<string> {
+function lineFrom(child: ChildProcess, pred: (l: string) => boolean, timeoutMs = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(
-      () => reject(new Error(`timed out waiting for output; got: ${buf}`)),
-      timeoutMs,
-    );
+    const t = setTimeout(() => reject(new Error(`timed out waiting for output; got: ${buf}`)), timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       for (const l of buf.split('\n')) {
@@ -69,11 +56,7 @@ describe('AF_PACKET rx ring + sendmmsg forwarding', { skip: why ?? false }, () =
 
   it('forwards 1000 datagrams intact, with vnet headers, surviving malformed frames', async () => {
     const count = 1000;
-    const [faMac, fbMac, b0Mac] = await Promise.all([
-      topo.mac(f, 'fa'),
-      topo.mac(f, 'fb'),
-      topo.mac(b, 'b0'),
-    ]);
+    const [faMac, fbMac, b0Mac] = await Promise.all([topo.mac(f, 'fa'), topo.mac(f, 'fb'), topo.mac(b, 'b0')]);
     const fwd = topo.spawn(f, node('l2fwd.ts', 'fa', 'fb', b0Mac, fbMac, faMac, '1', '20000'));
     await lineFrom(fwd, (l) => l === 'ready');
     const sink = topo.spawn(b, node('udp-sink.ts', '9999', String(count), '15000'));
@@ -90,15 +73,9 @@ describe('AF_PACKET rx ring + sendmmsg forwarding', { skip: why ?? false }, () =
     assert.equal(got.distinct, count, `all ${count} datagrams arrive: ${JSON.stringify(got)}`);
     assert.equal(got.intact, got.received, 'every datagram arrives unmodified');
     fwd.kill('SIGTERM');
-    const stats = JSON.parse(await lineFrom(fwd, (l) => l.startsWith('{'))) as Record<
-      string,
-      number
-    >;
+    const stats = JSON.parse(await lineFrom(fwd, (l) => l.startsWith('{'))) as Record<string, number>;
     assert.ok(stats.forwarded! >= count, `forwarder saw every datagram: ${JSON.stringify(stats)}`);
-    assert.ok(
-      stats.forwarded! + stats.ignored! >= count + 200,
-      `the malformed frames reached the ring: ${JSON.stringify(stats)}`,
-    );
+    assert.ok(stats.forwarded! + stats.ignored! >= count + 200, `the malformed frames reached the ring: ${JSON.stringify(stats)}`);
     assert.equal(stats.dropped, 0);
   });
 });

@@ -88,20 +88,34 @@ describe('tsvs command line', () => {
     }
   });
 
-  it('lab as non-root: one line saying it needs root, never a mount error', { skip: process.getuid?.() !== 0 && 'needs root to switch to another user' }, async () => {
-    const copy = mkdtempSync(join(tmpdir(), 'tsvs-client-'));
-    try {
-      for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
-      await inNs(null, ['chmod', '-R', 'a+rX', copy]);
-      for (const sub of ['up', 'status', 'run', 'down']) {
-        const r = await inNs(null, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'bin/tsvs'), 'lab', sub, 'seed001-dr']);
-        assert.equal(r.code, 1, sub);
-        assert.equal(r.stderr, `tsvs lab ${sub}: network namespaces need root: run it with sudo\n`);
+  it(
+    'lab as non-root: one line saying it needs root, never a mount error',
+    { skip: process.getuid?.() !== 0 && 'needs root to switch to another user' },
+    async () => {
+      const copy = mkdtempSync(join(tmpdir(), 'tsvs-client-'));
+      try {
+        for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
+        await inNs(null, ['chmod', '-R', 'a+rX', copy]);
+        for (const sub of ['up', 'status', 'run', 'down']) {
+          const r = await inNs(null, [
+            'setpriv',
+            '--reuid=65534',
+            '--regid=65534',
+            '--clear-groups',
+            process.execPath,
+            join(copy, 'bin/tsvs'),
+            'lab',
+            sub,
+            'seed001-dr',
+          ]);
+          assert.equal(r.code, 1, sub);
+          assert.equal(r.stderr, `tsvs lab ${sub}: network namespaces need root: run it with sudo\n`);
+        }
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(copy, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 
   it('a partial build: the director says in tsvs status and its log that the engine failed to load', async () => {
     const copy = mkdtempSync(join(tmpdir(), 'tsvs-partial-'));
@@ -118,7 +132,10 @@ describe('tsvs command line', () => {
       assert.equal(st.code, 0, st.stderr);
       assert.match(st.stdout, /engine proxy NOT LOADED\n/);
       assert.match(st.stdout, /\nengine: the proxy engine failed to load: .*engine\.js.*npm run build.*no traffic is forwarded\n/);
-      const log = readFileSync(join(runDir, `${(await inNs(null, ['stat', '-L', '-c', '%i', '/proc/self/ns/net'])).stdout.trim()}.log`), 'utf8');
+      const log = readFileSync(
+        join(runDir, `${(await inNs(null, ['stat', '-L', '-c', '%i', '/proc/self/ns/net'])).stdout.trim()}.log`),
+        'utf8',
+      );
       assert.match(log, /the proxy engine failed to load/);
     } finally {
       await inNs(null, [process.execPath, TSVS, 'daemon', 'stop'], { env });

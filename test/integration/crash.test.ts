@@ -73,7 +73,10 @@ describe('kill -9 of a packet director', { skip }, () => {
       outcomes.every((o) => o.code === 0 || o.code === 7 || o.code === 52 || o.code === 56),
       `no request timed out: ${JSON.stringify(outcomes.filter((o) => o.code !== 0))}`,
     );
-    assert.ok(outcomes.some((o) => o.code === 0 && o.t < tKill), 'the director served before the kill');
+    assert.ok(
+      outcomes.some((o) => o.code === 0 && o.t < tKill),
+      'the director served before the kill',
+    );
 
     // Restart as systemd would (ExecStart in the foreground of a new process), timed.
     const tStart = performance.now();

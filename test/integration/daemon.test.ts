@@ -55,9 +55,7 @@ describe('director daemon', { skip }, () => {
   });
 
   it('20 tsvsadm processes at once: every command lands, in some serial order', async () => {
-    const adds = Array.from({ length: 20 }, (_, k) =>
-      inNs(a, [TSVSADM, '-A', '-t', `10.1.${k}.1:80`, '-s', 'rr'], { env }),
-    );
+    const adds = Array.from({ length: 20 }, (_, k) => inNs(a, [TSVSADM, '-A', '-t', `10.1.${k}.1:80`, '-s', 'rr'], { env }));
     for (const r of await Promise.all(adds)) assert.deepEqual([r.stderr, r.code], ['', 0]);
     const saved = await inNs(a, [TSVSADM, '-S', '-n'], { env });
     const lines = saved.stdout.trim().split('\n');
@@ -96,7 +94,7 @@ describe('director daemon', { skip }, () => {
     assert.equal(st.code, 0, 'still answering');
   });
 
-  it('a user who cannot open the socket gets ipvsadm\'s message and exit 2', async () => {
+  it("a user who cannot open the socket gets ipvsadm's message and exit 2", async () => {
     // The checkout may sit where the other user cannot read it: run a world-readable copy of
     // the client (it needs only bin/, dist/ and package.json).
     const copy = mkdtempSync(join(tmpdir(), 'tsvs-client-'));

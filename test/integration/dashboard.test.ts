@@ -89,7 +89,10 @@ describe('dashboard in headless chromium', () => {
     }
     assert.ok(moved, 'the service chart shows conn/s > 0 after traffic');
     const total = await chart('total');
-    assert.ok(total.data[1]!.some((v) => (v ?? 0) > 0), 'the total chart shows conn/s > 0');
+    assert.ok(
+      total.data[1]!.some((v) => (v ?? 0) > 0),
+      'the total chart shows conn/s > 0',
+    );
     const canvas = await page.locator(`.card[data-rule="${rule}"] canvas`).count();
     assert.ok(canvas >= 1, 'uPlot drew a canvas');
 

@@ -87,7 +87,19 @@ describe('SYN flood into a packet director', { skip }, () => {
     const tStart = performance.now();
     const flood = inNs(
       client,
-      [process.execPath, '--import', 'tsx', fixture, 'eth0', mac(director, 'eth0'), mac(client, 'eth0'), VIP, '80', String(FLOOD_RATE), String(FLOOD_SECONDS)],
+      [
+        process.execPath,
+        '--import',
+        'tsx',
+        fixture,
+        'eth0',
+        mac(director, 'eth0'),
+        mac(client, 'eth0'),
+        VIP,
+        '80',
+        String(FLOOD_RATE),
+        String(FLOOD_SECONDS),
+      ],
       { timeoutMs: 60_000 },
     );
     await new Promise((r) => setTimeout(r, 1000));

@@ -127,7 +127,13 @@ for (const c of CASES) {
       const stats = await adm(['-L', '-n', '--stats']);
       assert.match(stats, new RegExp(`^TCP +${esc(c.vip)}:80 +20 `, 'm'));
       // Both directions go through the director, so OutPkts counts the replies.
-      const outPkts = Number(stats.split('\n').find((l) => l.startsWith('TCP'))!.trim().split(/\s+/)[4]);
+      const outPkts = Number(
+        stats
+          .split('\n')
+          .find((l) => l.startsWith('TCP'))!
+          .trim()
+          .split(/\s+/)[4],
+      );
       assert.ok(outPkts >= 60, stats);
     });
 

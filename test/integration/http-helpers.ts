@@ -50,7 +50,9 @@ export async function startLab(n = 2): Promise<Lab> {
   const rules = join(dir, 'rules');
   writeFileSync(
     rules,
-    [`-A -t 127.0.0.1:${vipPort} -s wrr`, ...ports.map((p, i) => `-a -t 127.0.0.1:${vipPort} -r 127.0.0.1:${p} -m -w ${i + 1}`), ''].join('\n'),
+    [`-A -t 127.0.0.1:${vipPort} -s wrr`, ...ports.map((p, i) => `-a -t 127.0.0.1:${vipPort} -r 127.0.0.1:${p} -m -w ${i + 1}`), ''].join(
+      '\n',
+    ),
   );
   const logs: string[] = [];
   const daemon = await startDaemon({

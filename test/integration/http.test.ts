@@ -54,10 +54,15 @@ describe('HTTP endpoint', () => {
     const rows = [...list.stdout.matchAll(/-> 127\.0\.0\.1:(\d+)\s+(\d+)/g)];
     assert.equal(rows.length, 2, list.stdout);
     for (const [, port, conns] of rows) {
-      const re = new RegExp(`\\ntsvs_backend_connections_total\\{dest="127\\.0\\.0\\.1:${port}",service="-t 127\\.0\\.0\\.1:${lab.vipPort}"\\} ${conns}\\n`);
+      const re = new RegExp(
+        `\\ntsvs_backend_connections_total\\{dest="127\\.0\\.0\\.1:${port}",service="-t 127\\.0\\.0\\.1:${lab.vipPort}"\\} ${conns}\\n`,
+      );
       assert.match(r.body, re);
     }
-    assert.match(r.body, new RegExp(`\\nnode_ipvs_backend_weight\\{local_address="127\\.0\\.0\\.1",local_mark="",local_port="${lab.vipPort}",proto="TCP",`));
+    assert.match(
+      r.body,
+      new RegExp(`\\nnode_ipvs_backend_weight\\{local_address="127\\.0\\.0\\.1",local_mark="",local_port="${lab.vipPort}",proto="TCP",`),
+    );
     assert.match(r.body, /\ntsvs_estimated_connections_per_second [1-9]/);
     assert.match(r.body, /\ntsvs_engine_info\{engine="proxy"\} 1\n/);
     const skip = requireTool('promtool', 'prometheus');
@@ -85,9 +90,16 @@ describe('HTTP endpoint', () => {
     assert.equal(sv.services[0]!.rule, `-t 127.0.0.1:${lab.vipPort}`);
     assert.deepEqual(sv.services[0]!.dests.map((d) => d.weight).sort(), [1, 2]);
     assert.equal(sv.total.stats.conns, 12);
-    assert.equal(sv.services[0]!.dests.reduce((a, d) => a + d.stats.conns, 0), 12);
+    assert.equal(
+      sv.services[0]!.dests.reduce((a, d) => a + d.stats.conns, 0),
+      12,
+    );
 
-    const cn = JSON.parse((await httpGet(`${lab.url}api/v1/conns?limit=5`)).body) as { conns: unknown[]; total: number; truncated: boolean };
+    const cn = JSON.parse((await httpGet(`${lab.url}api/v1/conns?limit=5`)).body) as {
+      conns: unknown[];
+      total: number;
+      truncated: boolean;
+    };
     assert.deepEqual(validate(schema, def('conns'), cn), []);
     const listed = await adm(lab, ['-L', '-n', '-c']);
     const rows = listed.stdout.split('\n').filter((l) => l.startsWith('TCP')).length;
@@ -135,7 +147,11 @@ describe('HTTP endpoint', () => {
         for (const s of slow) if (!s.destroyed) s.write('X-a: b\r\n');
       }, 300);
       // Garbage: binary noise, a huge header, a bogus method line.
-      const junk = [Buffer.from([0, 1, 2, 255, 13, 10, 13, 10]), `GET / HTTP/1.1\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`, 'BREW /pot HTCPCP/1.0\r\n\r\n'];
+      const junk = [
+        Buffer.from([0, 1, 2, 255, 13, 10, 13, 10]),
+        `GET / HTTP/1.1\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`,
+        'BREW /pot HTCPCP/1.0\r\n\r\n',
+      ];
       await Promise.all(
         junk.map(
           (j) =>
@@ -190,7 +206,10 @@ describe('tsvs daemon --detach with --http', () => {
     const port = await freePort();
     const env = { TSVS_RUN_DIR: dir, TSVS_ENGINE: 'proxy' };
     try {
-      const up = await inNs(null, [process.execPath, TSVS, 'daemon', '--detach', '--http', `127.0.0.1:${port}`, '--log-level', 'debug'], { env, timeoutMs: 20_000 });
+      const up = await inNs(null, [process.execPath, TSVS, 'daemon', '--detach', '--http', `127.0.0.1:${port}`, '--log-level', 'debug'], {
+        env,
+        timeoutMs: 20_000,
+      });
       assert.equal(up.code, 0, up.stderr);
       const st = await inNs(null, [process.execPath, TSVS, 'status'], { env });
       const logLine = /^log: (.+)$/m.exec(st.stdout);
@@ -207,16 +226,20 @@ describe('tsvs daemon --detach with --http', () => {
         .trimEnd()
         .split('\n')
         .map((l) => JSON.parse(l) as { level: number; msg: string; command?: string; uid?: unknown; engine?: string });
-      assert.ok(lines.some((l) => /started/.test(l.msg) && l.engine === 'proxy'), 'start logged');
+      assert.ok(
+        lines.some((l) => /started/.test(l.msg) && l.engine === 'proxy'),
+        'start logged',
+      );
       const change = lines.find((l) => l.command === 'tsvsadm -A -t 127.0.0.1:1 -s rr');
       assert.ok(change, 'rule change logged');
       assert.equal(change.uid, process.getuid?.());
-      assert.ok(lines.some((l) => /stopped/.test(l.msg)), 'stop logged');
+      assert.ok(
+        lines.some((l) => /stopped/.test(l.msg)),
+        'stop logged',
+      );
     } finally {
       await inNs(null, [process.execPath, TSVS, 'daemon', 'stop'], { env });
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
-
-

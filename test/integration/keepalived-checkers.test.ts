@@ -88,7 +88,8 @@ describe('tsvs keepalived checkers', { skip, timeout: 120_000 }, () => {
 
   const adm = async (...argv: string[]): Promise<string> =>
     (await request<AdmReply>(sock, { op: 'adm', argv, argv0: 'ipvsadm', stdin: '' }, 5000)).stdout;
-  const status = (): Promise<KeepalivedStatus> => request<KeepalivedStatus>(sock.replace(/\.sock$/, '.keepalived.sock'), { op: 'status' }, 5000);
+  const status = (): Promise<KeepalivedStatus> =>
+    request<KeepalivedStatus>(sock.replace(/\.sock$/, '.keepalived.sock'), { op: 'status' }, 5000);
 
   /** Polls the director's rules until `pred` holds; returns the ms it took. */
   async function until(what: string, pred: (rules: string) => boolean, limitMs: number): Promise<number> {
@@ -194,8 +195,27 @@ virtual_server 127.0.0.1 ${p.vip4} {
   before(async () => {
     ensureBuilt();
     for (const k of ['vip1', 'vip2', 'vip3', 'vip4', 'rs1', 'rs2', 'tls', 'dns', 'misc', 'sorry']) p[k] = await freePort();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-subj', '/CN=www.example.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=www.example.test',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     tlsOpts = { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
     http1 = createHttp(BODY_HANDLER);
     http2 = createHttp(BODY_HANDLER);
@@ -231,7 +251,10 @@ virtual_server 127.0.0.1 ${p.vip4} {
 
   it('a file with errors is refused at start with file:line, nothing applied', async () => {
     const bad = join(dir, 'bad.conf');
-    writeFileSync(bad, `virtual_server 127.0.0.1 ${p.vip1} {\n  protocol TCP\n  real_server 127.0.0.2 ${p.rs1} {\n  }\n}\nvirtual_server 127.0.0.1 ${p.vip2} {\n  protocol TCP\n  real_server 10.0.0.999 80 {\n  }\n`);
+    writeFileSync(
+      bad,
+      `virtual_server 127.0.0.1 ${p.vip1} {\n  protocol TCP\n  real_server 127.0.0.2 ${p.rs1} {\n  }\n}\nvirtual_server 127.0.0.1 ${p.vip2} {\n  protocol TCP\n  real_server 10.0.0.999 80 {\n  }\n`,
+    );
     const r = await inNs(null, [TSVS, 'keepalived', '-n', '-l', '-f', bad, '-p', join(dir, 'bad.pid')], { env });
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`\\(${bad}: Line 8\\) real_server address '10.0.0.999'`));
@@ -246,7 +269,10 @@ virtual_server 127.0.0.1 ${p.vip4} {
   it('starts and installs the rules the file asks for', async () => {
     const t = await inNs(null, [TSVS, 'keepalived', '-t', '-f', conf], { env });
     assert.equal(t.code, 0, t.stderr);
-    ka = spawn(process.execPath, [TSVS, 'keepalived', '-n', '-l', '-D', '-f', conf, '-p', pidFile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    ka = spawn(process.execPath, [TSVS, 'keepalived', '-n', '-l', '-D', '-f', conf, '-p', pidFile], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     ka.stderr!.on('data', (b: Buffer) => {
       kaLog += b.toString();
     });
@@ -352,7 +378,11 @@ virtual_server 127.0.0.1 ${p.vip4} {
         res.on('end', () => resolve());
       }).on('error', reject);
     });
-    const stats = async () => (await adm('-L', '-n', '--stats')).split('\n').filter((l) => l.includes('->')).join('\n');
+    const stats = async () =>
+      (await adm('-L', '-n', '--stats'))
+        .split('\n')
+        .filter((l) => l.includes('->'))
+        .join('\n');
     const statsBefore = await stats();
     writeFileSync(conf, confText(4));
     ka!.kill('SIGHUP');

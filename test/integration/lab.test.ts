@@ -91,7 +91,11 @@ describe('seed labs on the packet engine', { skip }, () => {
       });
       const svcLine = r.stats.split('\n').find((l) => l.startsWith('TCP'))!;
       assert.equal(svcLine.split(/\s+/)[2], '30', `Conns: ${r.stats}`);
-      assert.deepEqual(destConns(r.stats), names.map((n) => r.counts[n]), r.stats);
+      assert.deepEqual(
+        destConns(r.stats),
+        names.map((n) => r.counts[n]),
+        r.stats,
+      );
       const st = await status(lab);
       assert.equal(st.engine, 'packet');
       assert.deepEqual(st.unserved, []);
@@ -115,7 +119,9 @@ describe('seed labs on the packet engine', { skip }, () => {
       const count = 20;
       const sent = await client(
         lab,
-        [process.execPath, '--import', 'tsx', fixture(frames), 'eth0', dir.mac, cl.mac, cl.ip, lab.director.vip, '80', String(count)].join(' '),
+        [process.execPath, '--import', 'tsx', fixture(frames), 'eth0', dir.mac, cl.mac, cl.ip, lab.director.vip, '80', String(count)].join(
+          ' ',
+        ),
       );
       assert.equal(JSON.parse(sent).txDropped, 0, sent);
       await new Promise((r) => setTimeout(r, 300));
@@ -182,7 +188,10 @@ describe('seed labs on the packet engine', { skip }, () => {
       used.add(lab);
       await labUp(lab, () => {}, env);
       const svc = vip.includes(':') ? `[${vip}]:5353` : `${vip}:5353`;
-      for (const args of [['-A', '-u', svc, '-s', 'rr'], ['-a', '-u', svc, '-r', rip, '-m']]) {
+      for (const args of [
+        ['-A', '-u', svc, '-s', 'rr'],
+        ['-a', '-u', svc, '-r', rip, '-m'],
+      ]) {
         const r = await inNs(nsName(lab, 'director'), [process.execPath, TSVSADM, ...args], { env });
         assert.equal(r.code, 0, r.stderr);
       }
@@ -277,13 +286,12 @@ describe('seed labs on the packet engine', { skip }, () => {
     await labDown(lab);
   });
 
-  it('tun: lab status and run say when it is down; up, it is healthy and realserver in a real server sees the lab\'s agent', async () => {
+  it("tun: lab status and run say when it is down; up, it is healthy and realserver in a real server sees the lab's agent", async () => {
     ensureBuilt();
     const lab = findLab('tun')!;
     used.add(lab);
     await labDown(lab);
-    const tsvs = (args: string[], ns: string | null = null) =>
-      inNs(ns, [process.execPath, TSVS, ...args], { env: { TSVS_RUN_DIR: '' } });
+    const tsvs = (args: string[], ns: string | null = null) => inNs(ns, [process.execPath, TSVS, ...args], { env: { TSVS_RUN_DIR: '' } });
     const down = await tsvs(['lab', 'status', 'tun']);
     assert.deepEqual([down.stdout, down.code], ['tun is down (tsvs lab up tun builds it)\n', 1]);
     const run = await tsvs(['lab', 'run', 'tun']);
@@ -292,7 +300,10 @@ describe('seed labs on the packet engine', { skip }, () => {
     await labUp(lab, () => {}, env);
     const up = await tsvs(['lab', 'status', 'tun']);
     assert.equal(up.code, 0, up.stdout);
-    assert.match(up.stdout, /^tun is up and healthy:\n {2}\d+ namespaces\n {2}director director: engine packet, 1 service\(s\), all served\n/);
+    assert.match(
+      up.stdout,
+      /^tun is up and healthy:\n {2}\d+ namespaces\n {2}director director: engine packet, 1 service\(s\), all served\n/,
+    );
     assert.match(up.stdout, /\n {2}rs1: real-server agent ready \(VIP 192\.168\.10\.100\)\n/);
 
     // By hand inside a real server, with no TSVS_RUN_DIR: the lab's agent is the one seen.
@@ -308,7 +319,11 @@ describe('seed labs on the packet engine', { skip }, () => {
     try {
       for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
       await inNs(null, ['chmod', '-R', 'a+rX', copy]);
-      const user = await inNs(rs1, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'bin/tsvs'), 'realserver', 'status'], { env: { TSVS_RUN_DIR: '' } });
+      const user = await inNs(
+        rs1,
+        ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'bin/tsvs'), 'realserver', 'status'],
+        { env: { TSVS_RUN_DIR: '' } },
+      );
       assert.equal(user.code, 0, user.stdout + user.stderr);
       assert.match(user.stdout, /\nready: TUN real server for 192\.168\.10\.100 \(lab tun\)\n$/);
     } finally {

@@ -33,9 +33,13 @@ describe("the director's own conns to a masq dest (#14)", { skip }, () => {
         const env = { TSVS_ENGINE: engine };
         await labUp(lab, () => {}, env);
         const url = destUrl(lab);
-        const r = await inNs(nsName(lab, lab.director.host), ['curl', '-sS', '-g', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', url], {
-          timeoutMs: 15_000,
-        });
+        const r = await inNs(
+          nsName(lab, lab.director.host),
+          ['curl', '-sS', '-g', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', url],
+          {
+            timeoutMs: 15_000,
+          },
+        );
         assert.equal(r.code, 0, `curl ${url} from the director: ${r.stderr}`);
         assert.equal(r.stdout.trim(), '200', `curl ${url} from the director`);
         if (engine === 'packet') {

@@ -107,44 +107,49 @@ describe('proxy engine out of file descriptors', { skip }, () => {
     backend.close();
   });
 
-  for (const NOFILE of NOFILES) it(`with ulimit -n ${NOFILE} and ${CLIENTS} clients: no spinning, and served again once they leave`, async () => {
-    const vport = await freePort();
-    await stop();
-    child = spawn('sh', ['-c', `ulimit -n ${NOFILE} && exec "$0" --import tsx "$@"`, process.execPath, FIXTURE, String(vport), String(rport)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
+  for (const NOFILE of NOFILES)
+    it(`with ulimit -n ${NOFILE} and ${CLIENTS} clients: no spinning, and served again once they leave`, async () => {
+      const vport = await freePort();
+      await stop();
+      child = spawn(
+        'sh',
+        ['-c', `ulimit -n ${NOFILE} && exec "$0" --import tsx "$@"`, process.execPath, FIXTURE, String(vport), String(rport)],
+        {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      );
+      lines = createInterface({ input: child.stdout });
+      assert.equal(await next(), 'ready');
+      assert.equal(await echo(vport, 5000), 'ping');
+
+      let refused = 0;
+      for (let i = 0; i < CLIENTS; i++) {
+        const s = await openClient(vport);
+        if (s) held.push(s);
+        else refused++;
+      }
+      // They wait in the accept queue (its backlog is 511), not reset.
+      assert.ok(refused < CLIENTS / 10, `${refused} of ${CLIENTS} clients refused or reset`);
+      // Let the workers accept what they can and pause.
+      await new Promise((r) => setTimeout(r, 1000));
+      const cpu0 = cpuSeconds(child.pid!);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, WATCH_MS));
+      const cpu = cpuSeconds(child.pid!) - cpu0;
+      const wall = (performance.now() - t0) / 1000;
+      child.stdin.write('drops\n');
+      const drops = JSON.parse(await next()) as Record<string, number>;
+      // A spinning worker burns a core (1 s per s); paused ones retry one accept per 100 ms.
+      assert.ok(cpu < 0.15 * wall, `director used ${cpu.toFixed(2)} s of CPU in ${wall.toFixed(2)} s while out of descriptors`);
+      assert.ok((drops['accept-paused-no-fd'] ?? 0) > 0, `listeners paused: ${JSON.stringify(drops)}`);
+      // At most one pause per worker and retry interval (plus the first): bounded, not a spin.
+      assert.ok(drops['accept-paused-no-fd']! < 2 * (WATCH_MS / 100 + 20), JSON.stringify(drops));
+
+      for (const s of held) s.destroy();
+      held.length = 0;
+      // The queued clients are accepted and end; a new one is served.
+      let served = '';
+      for (let i = 0; i < 20 && served !== 'ping'; i++) served = await echo(vport, 1000).catch(() => '');
+      assert.equal(served, 'ping');
     });
-    lines = createInterface({ input: child.stdout });
-    assert.equal(await next(), 'ready');
-    assert.equal(await echo(vport, 5000), 'ping');
-
-    let refused = 0;
-    for (let i = 0; i < CLIENTS; i++) {
-      const s = await openClient(vport);
-      if (s) held.push(s);
-      else refused++;
-    }
-    // They wait in the accept queue (its backlog is 511), not reset.
-    assert.ok(refused < CLIENTS / 10, `${refused} of ${CLIENTS} clients refused or reset`);
-    // Let the workers accept what they can and pause.
-    await new Promise((r) => setTimeout(r, 1000));
-    const cpu0 = cpuSeconds(child.pid!);
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, WATCH_MS));
-    const cpu = cpuSeconds(child.pid!) - cpu0;
-    const wall = (performance.now() - t0) / 1000;
-    child.stdin.write('drops\n');
-    const drops = JSON.parse(await next()) as Record<string, number>;
-    // A spinning worker burns a core (1 s per s); paused ones retry one accept per 100 ms.
-    assert.ok(cpu < 0.15 * wall, `director used ${cpu.toFixed(2)} s of CPU in ${wall.toFixed(2)} s while out of descriptors`);
-    assert.ok((drops['accept-paused-no-fd'] ?? 0) > 0, `listeners paused: ${JSON.stringify(drops)}`);
-    // At most one pause per worker and retry interval (plus the first): bounded, not a spin.
-    assert.ok(drops['accept-paused-no-fd']! < 2 * (WATCH_MS / 100 + 20), JSON.stringify(drops));
-
-    for (const s of held) s.destroy();
-    held.length = 0;
-    // The queued clients are accepted and end; a new one is served.
-    let served = '';
-    for (let i = 0; i < 20 && served !== 'ping'; i++) served = await echo(vport, 1000).catch(() => '');
-    assert.equal(served, 'ping');
-  });
 });

@@ -110,9 +110,15 @@ const platformOk = process.platform === 'linux' ? false : 'worker threads share 
         for (let k = 0; k < 30; k++) names.push((await fetchName(d.vport)).name);
         // rr's cycle over the three dests (in the core's list order), never broken.
         assert.equal(new Set(names.slice(0, 3)).size, 3, names.join(''));
-        assert.deepEqual(names, Array.from({ length: 30 }, (_, k) => names[k % 3]));
+        assert.deepEqual(
+          names,
+          Array.from({ length: 30 }, (_, k) => names[k % 3]),
+        );
         // The kernel spreads the 30 client ports over both workers' sockets (all on one: 2^-29).
-        assert.ok(d.engine.workerConns().every((n) => n > 0), `both workers accepted: ${d.engine.workerConns()}`);
+        assert.ok(
+          d.engine.workerConns().every((n) => n > 0),
+          `both workers accepted: ${d.engine.workerConns()}`,
+        );
       } finally {
         await d.engine.stop();
       }
@@ -131,10 +137,19 @@ const platformOk = process.platform === 'linux' ? false : 'worker threads share 
           for (const g of got) count[g.name] = (count[g.name] ?? 0) + 1;
           assert.deepEqual(count, want);
           const perWorker = d.engine.workerConns();
-          assert.equal(perWorker.reduce((a, b) => a + b, 0), 60);
-          assert.ok(perWorker.every((n) => n > 0), `both workers accepted connections: ${perWorker}`);
+          assert.equal(
+            perWorker.reduce((a, b) => a + b, 0),
+            60,
+          );
+          assert.ok(
+            perWorker.every((n) => n > 0),
+            `both workers accepted connections: ${perWorker}`,
+          );
           // Epoll workers pick rr and wrr dests themselves, from the scheduler's plan.
-          assert.equal(d.engine.workerPicked().reduce((a, b) => a + b, 0), 60);
+          assert.equal(
+            d.engine.workerPicked().reduce((a, b) => a + b, 0),
+            60,
+          );
           await d.engine.settle();
           const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
           assert.equal(st.conns, 60n);
@@ -172,10 +187,13 @@ const platformOk = process.platform === 'linux' ? false : 'worker threads share 
         ['B weight 0', (r, k) => r.editDest(k, destSpec('127.0.0.1', B!, 0))],
         ['delete C', (r, k) => r.delDest(k, addr('127.0.0.1'), C!, clock())],
         ['wrr', (r, k) => r.editService({ ...k, schedName: 'wrr' }, clock())],
-        ['A weight 3, B weight 2', (r, k) => {
-          r.editDest(k, destSpec('127.0.0.1', A!, 3));
-          r.editDest(k, destSpec('127.0.0.1', B!, 2));
-        }],
+        [
+          'A weight 3, B weight 2',
+          (r, k) => {
+            r.editDest(k, destSpec('127.0.0.1', A!, 3));
+            r.editDest(k, destSpec('127.0.0.1', B!, 2));
+          },
+        ],
         ['add C weight 2', (r, k) => r.addDest(k, destSpec('127.0.0.1', C!, 2), clock())],
         ['rr again', (r, k) => r.editService({ ...k, schedName: 'rr' }, clock())],
       ];
@@ -283,13 +301,19 @@ const platformOk = process.platform === 'linux' ? false : 'worker threads share 
         for (let i = 0; i < 100 && clients.filter((c) => c.closed).length < onWorker0; i++) await new Promise((r) => setTimeout(r, 20));
         await new Promise((r) => setTimeout(r, 100));
         assert.equal(clients.filter((c) => c.closed).length, onWorker0, "exactly the dead worker's connections are closed");
-        assert.ok(logs.some((l) => l.includes('worker 0 exited') && l.includes('a new worker takes its place')), logs.join('\n'));
+        assert.ok(
+          logs.some((l) => l.includes('worker 0 exited') && l.includes('a new worker takes its place')),
+          logs.join('\n'),
+        );
         assert.equal(dest().activeConns, 10 - onWorker0, 'the core saw them reset');
         await engine.settle(); // the new worker is up and has its listening socket
         ipvs.rules.editDest(key, destSpec('127.0.0.1', hport, 0));
         ipvs.rules.addDest(key, destSpec('127.0.0.1', backends[0]!.port, 1), clock());
         for (let k = 0; k < 30; k++) assert.equal((await fetchName(vport)).name, 'A');
-        assert.ok(engine.workerConns().every((n) => n > 0), `both workers accept again: ${engine.workerConns()}`);
+        assert.ok(
+          engine.workerConns().every((n) => n > 0),
+          `both workers accept again: ${engine.workerConns()}`,
+        );
       } finally {
         for (const c of clients) c.destroy();
         await engine.stop();
@@ -395,8 +419,14 @@ const platformOk = process.platform === 'linux' ? false : 'worker threads share 
           const per = seen.reduce<Record<string, number>>((m, [n]) => ({ ...m, [n!]: (m[n!] ?? 0) + 1 }), {});
           assert.deepEqual(per, { U1: 8, U2: 8 }, 'rr over 16 new flows');
           const flows = d.engine.workerFlows();
-          assert.equal(flows.reduce((a, b) => a + b, 0), 16);
-          assert.ok(flows.every((n) => n > 0), `both workers served flows: ${flows}`);
+          assert.equal(
+            flows.reduce((a, b) => a + b, 0),
+            16,
+          );
+          assert.ok(
+            flows.every((n) => n > 0),
+            `both workers served flows: ${flows}`,
+          );
           await d.engine.settle();
           const st = d.ipvs.rules.findService(d.key)!.stats.snapshot();
           assert.equal(st.conns, 16n);
@@ -441,7 +471,10 @@ const platformOk = process.platform === 'linux' ? false : 'worker threads share 
           const other = echoes.find((e) => e.name !== first)!;
           d.ipvs.rules.delDest(d.key, destSpec('127.0.0.1', gone.port).addr, gone.port, clock());
           const replies: string[] = [];
-          c1.ask(d.vport, 'c').then((r) => replies.push(r), () => {});
+          c1.ask(d.vport, 'c').then(
+            (r) => replies.push(r),
+            () => {},
+          );
           for (let i = 0; i < 200 && d.engine.status().drops['not-for-service'] === undefined; i++) {
             await d.engine.settle();
             await new Promise((r) => setTimeout(r, 10));
@@ -529,8 +562,14 @@ describe('the daemon with proxy workers: tsvsadm lists what every worker carried
       assert.ok(line, stats.stdout);
       const [, , conns, , , inbytes, outbytes] = line.trim().split(/\s+/);
       assert.equal(Number(conns), 40);
-      assert.equal(Number(inbytes), got.reduce((a, g) => a + g.sent, 0));
-      assert.equal(Number(outbytes), got.reduce((a, g) => a + g.got, 0));
+      assert.equal(
+        Number(inbytes),
+        got.reduce((a, g) => a + g.sent, 0),
+      );
+      assert.equal(
+        Number(outbytes),
+        got.reduce((a, g) => a + g.got, 0),
+      );
       const conns2 = await adm('-L', '-n', '-c');
       assert.equal(conns2.stdout.split('\n').filter((l) => l.includes(vip)).length, 40, conns2.stdout);
       // UDP: the flows served by the workers are the core's conns, listed by -c.

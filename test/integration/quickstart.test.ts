@@ -73,7 +73,9 @@ describe('npm start (tsvs quickstart)', () => {
 });
 
 /** Starts the quick start; resolves once its banner is out (or it exited). */
-async function quickstart(args: string[]): Promise<{ out: () => string; err: () => string; exited: Promise<number | null>; stop: () => void }> {
+async function quickstart(
+  args: string[],
+): Promise<{ out: () => string; err: () => string; exited: Promise<number | null>; stop: () => void }> {
   const child = spawn(process.execPath, [TSVS, 'quickstart', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -95,7 +97,7 @@ async function quickstart(args: string[]): Promise<{ out: () => string; err: () 
 describe('tsvs quickstart when ports are taken', () => {
   before(() => ensureBuilt());
 
-  it('8080 taken: picks a free port, says so, serves it, and the banner\'s tsvsadm line works as printed', async () => {
+  it("8080 taken: picks a free port, says so, serves it, and the banner's tsvsadm line works as printed", async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(8080, '127.0.0.1', r));
     const q = await quickstart([]);

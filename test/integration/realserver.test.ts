@@ -44,7 +44,10 @@ describe('tsvs realserver', { skip }, () => {
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, /\nnot ready for DR: 5 problem\(s\)\n/);
     assert.match(r.stdout, /\n {2}arp_ignore on eth1 >= 1 .*: 0\n/);
-    assert.match(r.stdout, /\nfix:\n {2}ip addr add 192\.168\.101\.168\/32 dev lo\n {2}sysctl -w net\.ipv4\.conf\.all\.arp_ignore=1\n {2}sysctl -w net\.ipv4\.conf\.all\.arp_announce=2\n$/);
+    assert.match(
+      r.stdout,
+      /\nfix:\n {2}ip addr add 192\.168\.101\.168\/32 dev lo\n {2}sysctl -w net\.ipv4\.conf\.all\.arp_ignore=1\n {2}sysctl -w net\.ipv4\.conf\.all\.arp_announce=2\n$/,
+    );
     const chk = await inNs(rs, [TSVS, 'realserver', 'check', '--vip', VIP], { env });
     assert.equal(chk.stdout.split('fix: sysctl -w net.ipv4.conf.all.arp_ignore=1').length, 2, chk.stdout);
     assert.match(chk.stdout, /FAIL {2}arp_ignore on eth1 >= 1 .*: 0\n {6}fix: the same as above\n/);
@@ -79,7 +82,7 @@ describe('tsvs realserver', { skip }, () => {
     assert.doesNotMatch(addrs.stdout, /192\.168\.101\.168/);
   });
 
-  it('stop leaves alone a VIP that start did not add; stopping a lab\'s agent says whose it was', async () => {
+  it("stop leaves alone a VIP that start did not add; stopping a lab's agent says whose it was", async () => {
     await inNs(rs, ['ip', 'addr', 'add', '10.9.9.9/32', 'dev', 'lo']);
     const r = await inNs(rs, [TSVS, 'realserver', 'stop', '--vip', '10.9.9.9'], { env });
     assert.equal(r.code, 0, r.stderr);
@@ -98,7 +101,22 @@ describe('tsvs realserver', { skip }, () => {
     try {
       for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
       await inNs(null, ['chmod', '-R', 'a+rX', copy]);
-      const r = await inNs(rs, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(copy, 'bin/tsvs'), 'realserver', 'start', '--vip', VIP], { env });
+      const r = await inNs(
+        rs,
+        [
+          'setpriv',
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          join(copy, 'bin/tsvs'),
+          'realserver',
+          'start',
+          '--vip',
+          VIP,
+        ],
+        { env },
+      );
       assert.equal(r.code, 1);
       assert.equal(r.stderr, "tsvs realserver: start changes this host's addresses and sysctls and needs root: run it with sudo\n");
     } finally {

@@ -44,10 +44,7 @@ describe('seed 003: the ipvsadm session', { skip }, () => {
     assert.deepEqual([e.stdout, e.stderr, e.code], ['', 'No such destination\n', 255]);
 
     const saved = await adm(['-S', '-n']);
-    assert.equal(
-      saved.stdout,
-      `-A -t ${VIP} -s sh\n-a -t ${VIP} -r 192.168.20.7:80 -m -w 1\n-a -t ${VIP} -r 192.168.20.8:80 -m -w 1\n`,
-    );
+    assert.equal(saved.stdout, `-A -t ${VIP} -s sh\n-a -t ${VIP} -r 192.168.20.7:80 -m -w 1\n-a -t ${VIP} -r 192.168.20.8:80 -m -w 1\n`);
     const edited = saved.stdout.replace(/(-r [\d.]+):80/g, '$1:8080');
     assert.equal((await adm(['-C'])).code, 0);
     assert.equal((await adm(['-L', '-n'])).stdout, HEAD);

@@ -141,7 +141,10 @@ describe('rules persist across kill -9', () => {
 
   it('a leftover temporary file is ignored and a bad state file stops the start with its name', async () => {
     await kill9();
-    const file = join(runDir, readdirSync(runDir).find((f) => f.endsWith('.rules'))!);
+    const file = join(
+      runDir,
+      readdirSync(runDir).find((f) => f.endsWith('.rules'))!,
+    );
     writeFileSync(`${file}.tmp`, '-A -f 77 -s rr\n-a -f 77 -r 10.');
     await start();
     assert.ok(!(await saved()).includes('-A -f 77 -s rr'));

@@ -81,7 +81,17 @@ for (const c of CASES) {
     const status = async (host: string) => {
       const r = await inNs(ns[host]!, [TSVS, 'status', '--json'], { env });
       assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as { pid: number; conns: number; sync: { state: string; running: boolean; error: string | null; master?: { conns: number }; backup?: { entries: number; created: number } }[] };
+      return JSON.parse(r.stdout) as {
+        pid: number;
+        conns: number;
+        sync: {
+          state: string;
+          running: boolean;
+          error: string | null;
+          master?: { conns: number };
+          backup?: { entries: number; created: number };
+        }[];
+      };
     };
 
     before(async () => {
@@ -157,9 +167,13 @@ for (const c of CASES) {
     });
 
     it(`${CONNS} connections and a 10 MB upload survive the master's death`, async () => {
-      const client = topo.spawn(ns.client!, [process.execPath, '--import', 'tsx', fixture('sync-client.ts'), vip, '80', String(CONNS), String(UPLOAD)], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
+      const client = topo.spawn(
+        ns.client!,
+        [process.execPath, '--import', 'tsx', fixture('sync-client.ts'), vip, '80', String(CONNS), String(UPLOAD)],
+        {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      );
       await lineFrom(client, /^ready$/, 30_000);
       // Each conn is sent at its 3rd packet; a partly filled message leaves within 2 s.
       const deadline = Date.now() + 10_000;
@@ -176,7 +190,8 @@ for (const c of CASES) {
       await ip(['-n', ns.client!, 'neigh', 'replace', vip, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
       if (split) {
         const mac1 = await topo.mac(ns.dir2!, 'eth1');
-        for (const rs of ['rs1', 'rs2']) await ip(['-n', ns[rs]!, 'neigh', 'replace', inside, 'lladdr', mac1, 'dev', 'eth0', 'nud', 'permanent']);
+        for (const rs of ['rs1', 'rs2'])
+          await ip(['-n', ns[rs]!, 'neigh', 'replace', inside, 'lladdr', mac1, 'dev', 'eth0', 'nud', 'permanent']);
       }
       client.stdin!.write('mark\n');
       await sleep(3000);
@@ -190,7 +205,10 @@ for (const c of CASES) {
         fresh: string[];
         upload: { sent: number; ok: boolean; error: string | null };
       };
-      assert.ok(report.alive >= Math.ceil(CONNS * 0.99), `only ${report.alive} of ${CONNS} went on: ${report.errors.slice(0, 5).join(', ')}`);
+      assert.ok(
+        report.alive >= Math.ceil(CONNS * 0.99),
+        `only ${report.alive} of ${CONNS} went on: ${report.errors.slice(0, 5).join(', ')}`,
+      );
       assert.equal(report.upload.sent, UPLOAD);
       assert.equal(report.upload.error, null);
       assert.equal(report.upload.ok, true, 'the upload arrived intact (sha256)');

@@ -93,9 +93,26 @@ describe('sync messages decoded by tshark', () => {
     try {
       const file = join(dir, 'sync.pcap');
       writeFileSync(file, pcap(msgs));
-      const fields = ['ipvs.syncid', 'ipvs.conncount', 'ipvs.caddr', 'ipvs.caddr6', 'ipvs.cport', 'ipvs.dport', 'ipvs.state', 'ipvs.timeout', '_ws.expert'];
-      const out = execFileSync('tshark', ['-r', file, '-Y', 'ipvs', '-T', 'fields', '-E', 'separator=|', '-E', 'aggregator=,', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
-      const rows = out.trim().split('\n').map((l) => l.split('|'));
+      const fields = [
+        'ipvs.syncid',
+        'ipvs.conncount',
+        'ipvs.caddr',
+        'ipvs.caddr6',
+        'ipvs.cport',
+        'ipvs.dport',
+        'ipvs.state',
+        'ipvs.timeout',
+        '_ws.expert',
+      ];
+      const out = execFileSync(
+        'tshark',
+        ['-r', file, '-Y', 'ipvs', '-T', 'fields', '-E', 'separator=|', '-E', 'aggregator=,', ...fields.flatMap((f) => ['-e', f])],
+        { encoding: 'utf8' },
+      );
+      const rows = out
+        .trim()
+        .split('\n')
+        .map((l) => l.split('|'));
       assert.equal(rows.length, 2);
       const [a, b] = rows as [string[], string[]];
       assert.equal(a[0], '42');

@@ -96,9 +96,10 @@ describe('TUN on the packet engine (lab tun)', { skip }, () => {
     await upload((10 << 20) + 4321);
     // 1500-byte segments do not fit a 1480-byte tunnel: PMTU discovery must have happened.
     assert.match(await sh('client', `ip route get ${VIP}`), /mtu 1480/);
-    const st = JSON.parse(
-      (await inNs(nsName(lab, 'director'), [process.execPath, TSVS, 'status', '--json'])).stdout,
-    ) as { drops: Record<string, number>; notes: string[] };
+    const st = JSON.parse((await inNs(nsName(lab, 'director'), [process.execPath, TSVS, 'status', '--json'])).stdout) as {
+      drops: Record<string, number>;
+      notes: string[];
+    };
     assert.ok((st.drops.mtu_exceeded ?? 0) > 0, JSON.stringify(st));
     assert.match(st.notes.join('\n'), /ICMP fragmentation-needed sent [1-9]/);
     await settle();

@@ -36,7 +36,9 @@ async function adm(args: string[]): Promise<void> {
 async function agents(args: string[]): Promise<void> {
   for (const [host] of RS) {
     for (const a of [['stop'], ['start', ...args]]) {
-      const r = await inNs(nsName(lab, host), [process.execPath, TSVS, 'realserver', ...a], { env: { TSVS_RUN_DIR: agentRunDir(lab, host) } });
+      const r = await inNs(nsName(lab, host), [process.execPath, TSVS, 'realserver', ...a], {
+        env: { TSVS_RUN_DIR: agentRunDir(lab, host) },
+      });
       assert.equal(r.code, 0, r.stderr);
     }
   }
@@ -47,7 +49,10 @@ async function balances(url: string, upload: number): Promise<void> {
   const names: string[] = [];
   for (let i = 0; i < 10; i++) names.push(await sh('client', `curl -sf --max-time 3 '${url}'`));
   assert.deepEqual(names.filter((n) => n === 'rs1').length, 5, names.join(' '));
-  assert.ok(names.every((n, i) => i === 0 || n !== names[i - 1]), `rr alternates: ${names.join(' ')}`);
+  assert.ok(
+    names.every((n, i) => i === 0 || n !== names[i - 1]),
+    `rr alternates: ${names.join(' ')}`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'tsvs-tun6-'));
   try {
     const file = join(dir, 'up.bin');
@@ -86,7 +91,10 @@ describe('TUN over IPv6 on the packet engine (lab tun6)', { skip }, () => {
     }
     await agents(['--vip', VIP6, '--vip', VIP4, '--tunnel', 'ipip']);
     for (const [host] of RS) {
-      await sh(host, `(${process.execPath} ${join(import.meta.dirname, '../../dist/lab/http-server.js')} ${host} 81 >/dev/null 2>&1 &) ; sleep 0.5`);
+      await sh(
+        host,
+        `(${process.execPath} ${join(import.meta.dirname, '../../dist/lab/http-server.js')} ${host} 81 >/dev/null 2>&1 &) ; sleep 0.5`,
+      );
     }
     await balances(`http://${VIP4}/`, (2 << 20) + 3);
     await balances(`http://[${VIP6}]:81/`, (2 << 20) + 3);

@@ -16,7 +16,8 @@ function keepalivedMissing(): string | false {
     execFileSync('keepalived', ['-v'], { stdio: 'ignore' });
     return false;
   } catch {
-    if (process.env.CI === 'true') throw new Error('CI must run the VRRP interop tests: keepalived is not installed (apt-get install keepalived)');
+    if (process.env.CI === 'true')
+      throw new Error('CI must run the VRRP interop tests: keepalived is not installed (apt-get install keepalived)');
     return 'keepalived is not installed';
   }
 }
@@ -107,7 +108,21 @@ describe('VRRP interop with keepalived', { skip }, () => {
       const d = mkdtempSync(join(dir, `ka${n++}-`));
       const f = join(d, 'keepalived.conf');
       writeFileSync(f, conf({ name: 'ka', ...o }));
-      this.proc = topo.spawn(A, ['keepalived', '-n', '-l', '-D', '-P', '-f', f, '-p', join(d, 'k.pid'), '-r', join(d, 'v.pid'), '-c', join(d, 'c.pid')]);
+      this.proc = topo.spawn(A, [
+        'keepalived',
+        '-n',
+        '-l',
+        '-D',
+        '-P',
+        '-f',
+        f,
+        '-p',
+        join(d, 'k.pid'),
+        '-r',
+        join(d, 'v.pid'),
+        '-c',
+        join(d, 'c.pid'),
+      ]);
       this.proc.stdout!.on('data', (b: Buffer) => (this.log += b.toString()));
       this.proc.stderr!.on('data', (b: Buffer) => (this.log += b.toString()));
     }
@@ -126,12 +141,15 @@ describe('VRRP interop with keepalived', { skip }, () => {
 
   class Tsvs {
     proc: ChildProcess;
-    lines: { state?: string; masterAddr?: string | null; effectivePriority?: number; started?: boolean; drops?: Record<string, number> }[] = [];
+    lines: { state?: string; masterAddr?: string | null; effectivePriority?: number; started?: boolean; drops?: Record<string, number> }[] =
+      [];
     err = '';
     constructor(o: Opts) {
       const f = join(dir, `ts${n++}.conf`);
       writeFileSync(f, conf({ name: 'ts', ...o }));
-      this.proc = topo.spawn(B, [process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/fixtures/vrrp-run.ts'), f], { cwd: ROOT });
+      this.proc = topo.spawn(B, [process.execPath, '--import', 'tsx', join(ROOT, 'test/integration/fixtures/vrrp-run.ts'), f], {
+        cwd: ROOT,
+      });
       let buf = '';
       this.proc.stdout!.on('data', (b: Buffer) => {
         buf += b.toString();
@@ -174,19 +192,27 @@ describe('VRRP interop with keepalived', { skip }, () => {
 
   it('v2 PASS: tsvs (150) wins over keepalived (100); its priority 0 on shutdown hands over at once', async () => {
     const vip = '10.9.0.100/24';
-    await pair({ state: 'BACKUP', priority: 100, vip, pass: 's3cret' }, { state: 'BACKUP', priority: 150, vip, pass: 's3cret' }, async (k, t) => {
-      await waitFor('tsvs MASTER with the VIP, keepalived BACKUP without it', () => t.state() === 'MASTER' && hasVip(B, vip) && !hasVip(A, vip) && k.state() === 'BACKUP', 8000);
-      await sleep(1500);
-      assert.equal(k.state(), 'BACKUP', 'keepalived stays backup: it accepts our adverts (checksum, PASS)');
-      const t0 = performance.now();
-      await t.stop('SIGTERM');
-      assert.ok(!hasVip(B, vip), 'VIP removed on shutdown');
-      await waitFor('keepalived MASTER', () => k.state() === 'MASTER' && hasVip(A, vip), 3000);
-      const took = performance.now() - t0;
-      // Without the priority 0 advert keepalived would wait 3 × 1 s + skew.
-      assert.ok(took < 1500, `takeover took ${took.toFixed(0)} ms`);
-      assert.match(k.log, /Backup received priority 0 advertisement/);
-    });
+    await pair(
+      { state: 'BACKUP', priority: 100, vip, pass: 's3cret' },
+      { state: 'BACKUP', priority: 150, vip, pass: 's3cret' },
+      async (k, t) => {
+        await waitFor(
+          'tsvs MASTER with the VIP, keepalived BACKUP without it',
+          () => t.state() === 'MASTER' && hasVip(B, vip) && !hasVip(A, vip) && k.state() === 'BACKUP',
+          8000,
+        );
+        await sleep(1500);
+        assert.equal(k.state(), 'BACKUP', 'keepalived stays backup: it accepts our adverts (checksum, PASS)');
+        const t0 = performance.now();
+        await t.stop('SIGTERM');
+        assert.ok(!hasVip(B, vip), 'VIP removed on shutdown');
+        await waitFor('keepalived MASTER', () => k.state() === 'MASTER' && hasVip(A, vip), 3000);
+        const took = performance.now() - t0;
+        // Without the priority 0 advert keepalived would wait 3 × 1 s + skew.
+        assert.ok(took < 1500, `takeover took ${took.toFixed(0)} ms`);
+        assert.match(k.log, /Backup received priority 0 advertisement/);
+      },
+    );
   });
 
   it('v2 PASS: keepalived (150) master, tsvs (100) backup follows it and takes over on its shutdown', async () => {
@@ -207,19 +233,27 @@ describe('VRRP interop with keepalived', { skip }, () => {
 
   it('v2: a wrong password is not a master (auth mismatch dropped), so both claim the VIP', async () => {
     const vip = '10.9.0.102/24';
-    await pair({ state: 'MASTER', priority: 150, vip, pass: 'right' }, { state: 'BACKUP', priority: 100, vip, pass: 'wrong' }, async (k, t) => {
-      await waitFor('keepalived MASTER', () => k.state() === 'MASTER', 8000);
-      await waitFor('tsvs MASTER too (it ignores adverts it cannot authenticate)', () => t.state() === 'MASTER', 8000);
-      await waitFor('the adverts counted as auth_mismatch', () => (t.last()?.drops?.auth_mismatch ?? 0) > 0, 2000);
-      assert.match(k.log, /invalid passwd/, 'keepalived refuses ours too');
-    });
+    await pair(
+      { state: 'MASTER', priority: 150, vip, pass: 'right' },
+      { state: 'BACKUP', priority: 100, vip, pass: 'wrong' },
+      async (k, t) => {
+        await waitFor('keepalived MASTER', () => k.state() === 'MASTER', 8000);
+        await waitFor('tsvs MASTER too (it ignores adverts it cannot authenticate)', () => t.state() === 'MASTER', 8000);
+        await waitFor('the adverts counted as auth_mismatch', () => (t.last()?.drops?.auth_mismatch ?? 0) > 0, 2000);
+        assert.match(k.log, /invalid passwd/, 'keepalived refuses ours too');
+      },
+    );
   });
 
   it('v3 advert_int 0.25: preemption by the higher priority, nopreempt keeps the lower master', async () => {
     const vip = '10.9.0.103/24';
     const base = { version: 3 as const, advertInt: 0.25, vip };
     await pair({ ...base, state: 'BACKUP', priority: 100 }, { ...base, state: 'BACKUP', priority: 150 }, async (k, t) => {
-      await waitFor('tsvs preempts keepalived', () => t.state() === 'MASTER' && k.state() === 'BACKUP' && hasVip(B, vip) && !hasVip(A, vip), 8000);
+      await waitFor(
+        'tsvs preempts keepalived',
+        () => t.state() === 'MASTER' && k.state() === 'BACKUP' && hasVip(B, vip) && !hasVip(A, vip),
+        8000,
+      );
     });
     await pair({ ...base, state: 'BACKUP', priority: 100 }, { ...base, state: 'BACKUP', priority: 150, nopreempt: true }, async (k, t) => {
       await waitFor('keepalived MASTER', () => k.state() === 'MASTER', 8000);
@@ -235,7 +269,11 @@ describe('VRRP interop with keepalived', { skip }, () => {
     const vip = '10.9.0.104/24';
     const base = { version: 3 as const, advertInt: 0.25, vip };
     await pair({ ...base, state: 'BACKUP', priority: 200 }, { ...base, state: 'MASTER', priority: 100 }, async (k, t) => {
-      await waitFor('keepalived MASTER, tsvs BACKUP', () => k.state() === 'MASTER' && t.state() === 'BACKUP' && hasVip(A, vip) && !hasVip(B, vip), 8000);
+      await waitFor(
+        'keepalived MASTER, tsvs BACKUP',
+        () => k.state() === 'MASTER' && t.state() === 'BACKUP' && hasVip(A, vip) && !hasVip(B, vip),
+        8000,
+      );
       await sleep(1000);
       const t0 = performance.now();
       await k.stop('SIGKILL');
@@ -250,7 +288,11 @@ describe('VRRP interop with keepalived', { skip }, () => {
     const vip = 'fd00:9::100/64';
     const base = { advertInt: 0.25, vip };
     await pair({ ...base, state: 'BACKUP', priority: 100 }, { ...base, state: 'BACKUP', priority: 150 }, async (k, t) => {
-      await waitFor('tsvs MASTER, keepalived BACKUP', () => t.state() === 'MASTER' && k.state() === 'BACKUP' && hasVip(B, vip) && !hasVip(A, vip), 8000);
+      await waitFor(
+        'tsvs MASTER, keepalived BACKUP',
+        () => t.state() === 'MASTER' && k.state() === 'BACKUP' && hasVip(B, vip) && !hasVip(A, vip),
+        8000,
+      );
       await sleep(1000);
       assert.equal(k.state(), 'BACKUP');
       await t.stop('SIGTERM');
@@ -265,7 +307,11 @@ describe('VRRP interop with keepalived', { skip }, () => {
       { ...base, state: 'MASTER', priority: 150, unicast: { src: '10.9.0.1', peer: '10.9.0.2' } },
       { ...base, state: 'BACKUP', priority: 100, unicast: { src: '10.9.0.2', peer: '10.9.0.1' } },
       async (k, t) => {
-        await waitFor('keepalived MASTER, tsvs BACKUP', () => k.state() === 'MASTER' && t.state() === 'BACKUP' && t.lines.some((l) => l.started), 8000);
+        await waitFor(
+          'keepalived MASTER, tsvs BACKUP',
+          () => k.state() === 'MASTER' && t.state() === 'BACKUP' && t.lines.some((l) => l.started),
+          8000,
+        );
         await sleep(1500);
         assert.equal(t.state(), 'BACKUP', 'tsvs hears the unicast adverts');
         assert.equal(t.last()?.masterAddr, '10.9.0.1');
@@ -289,20 +335,36 @@ describe('VRRP interop with keepalived', { skip }, () => {
     const notesText = () => readFileSync(notes, 'utf8');
     await pair({ ...base, state: 'BACKUP', priority: 100 }, { ...base, state: 'BACKUP', priority: 150, top, extra }, async (k, t) => {
       await waitFor('tsvs MASTER', () => t.state() === 'MASTER' && k.state() === 'BACKUP' && hasVip(B, vip), 8000);
-      await waitFor('notify_master and notify ran', () => /^master$/m.test(notesText()) && /^INSTANCE VI MASTER 150$/m.test(notesText()), 2000);
+      await waitFor(
+        'notify_master and notify ran',
+        () => /^master$/m.test(notesText()) && /^INSTANCE VI MASTER 150$/m.test(notesText()),
+        2000,
+      );
       const bMac = execFileSync('ip', ['-n', B, '-j', 'link', 'show', 'v0'], { encoding: 'utf8' });
-      await waitFor('keepalived\'s side learnt the VIP at tsvs\'s MAC from the GARP', () => {
-        const neigh = execFileSync('ip', ['-n', A, 'neigh', 'show', vip.split('/')[0]!], { encoding: 'utf8' });
-        const mac = neigh.split('lladdr ')[1]?.split(' ')[0];
-        return mac !== undefined && bMac.includes(mac);
-      }, 2000);
+      await waitFor(
+        "keepalived's side learnt the VIP at tsvs's MAC from the GARP",
+        () => {
+          const neigh = execFileSync('ip', ['-n', A, 'neigh', 'show', vip.split('/')[0]!], { encoding: 'utf8' });
+          const mac = neigh.split('lladdr ')[1]?.split(' ')[0];
+          return mac !== undefined && bMac.includes(mac);
+        },
+        2000,
+      );
       rmSync(flag);
-      await waitFor('script failed: 150 - 100 < 100, keepalived preempts', () => t.state() === 'BACKUP' && k.state() === 'MASTER' && t.last()?.effectivePriority === 50, 4000);
+      await waitFor(
+        'script failed: 150 - 100 < 100, keepalived preempts',
+        () => t.state() === 'BACKUP' && k.state() === 'MASTER' && t.last()?.effectivePriority === 50,
+        4000,
+      );
       await waitFor('notify_backup ran', () => /^backup$/m.test(notesText()), 2000);
       writeFileSync(flag, '');
       await waitFor('script good again: tsvs preempts back', () => t.state() === 'MASTER' && k.state() === 'BACKUP', 4000);
       await topo.exec(B, ['ip', 'link', 'set', 'trk0', 'down']);
-      await waitFor('tracked interface down: tsvs FAULT, keepalived MASTER', () => t.state() === 'FAULT' && k.state() === 'MASTER' && !hasVip(B, vip), 4000);
+      await waitFor(
+        'tracked interface down: tsvs FAULT, keepalived MASTER',
+        () => t.state() === 'FAULT' && k.state() === 'MASTER' && !hasVip(B, vip),
+        4000,
+      );
       await waitFor('notify_fault ran', () => /^fault$/m.test(notesText()) && /^INSTANCE VI FAULT/m.test(notesText()), 2000);
       await topo.exec(B, ['ip', 'link', 'set', 'trk0', 'up']);
       await waitFor('interface up: tsvs back to MASTER', () => t.state() === 'MASTER', 5000);

@@ -44,10 +44,14 @@ describe('seed 004 with two directors running tsvs keepalived (VRRP failover)', 
   function keepalived(host: string, state: 'MASTER' | 'BACKUP', priority: number): void {
     const conf = join(dir, `${host}.conf`);
     writeFileSync(conf, seed004HaConf(state, priority));
-    const p = spawn('ip', ['netns', 'exec', nsName(lab, host), process.execPath, TSVS, 'keepalived', '-n', '-l', '-f', conf, '-p', join(dir, `${host}.pid`)], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = spawn(
+      'ip',
+      ['netns', 'exec', nsName(lab, host), process.execPath, TSVS, 'keepalived', '-n', '-l', '-f', conf, '-p', join(dir, `${host}.pid`)],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     logs[host] = '';
     p.stdout!.on('data', (b: Buffer) => (logs[host] += b.toString()));
     p.stderr!.on('data', (b: Buffer) => (logs[host] += b.toString()));
@@ -75,7 +79,10 @@ describe('seed 004 with two directors running tsvs keepalived (VRRP failover)', 
       assert.deepEqual([...new Set(served)].sort(), ['rs1', 'rs2']);
       const d1mac = execFileSync('ip', ['-n', nsName(lab, 'director1'), '-j', 'link', 'show', 'eth1'], { encoding: 'utf8' });
       const neigh = execFileSync('ip', ['-n', nsName(lab, 'client'), 'neigh', 'show', VIP], { encoding: 'utf8' });
-      assert.ok(d1mac.includes(neigh.split('lladdr ')[1]!.split(' ')[0]!), `the client reaches the VIP at director1's MAC (the backup's engine does not claim it): ${neigh}`);
+      assert.ok(
+        d1mac.includes(neigh.split('lladdr ')[1]!.split(' ')[0]!),
+        `the client reaches the VIP at director1's MAC (the backup's engine does not claim it): ${neigh}`,
+      );
       const st = await inNs(nsName(lab, 'director2'), [process.execPath, TSVS, 'status'], { env });
       assert.match(st.stdout, /vrrp_instance VI_1: BACKUP, priority 50, master 192\.168\.101\.166/);
 
@@ -88,7 +95,10 @@ describe('seed 004 with two directors running tsvs keepalived (VRRP failover)', 
       const took = await waitFor('a request served through director2', async () => (await get()) !== null, 10_000);
       const bound = 3 * 250 + ((256 - 50) * 250) / 256;
       const elapsed = performance.now() - t0;
-      assert.ok(elapsed < bound + 2000, `first request after ${elapsed.toFixed(0)} ms (bound ${bound.toFixed(0)} ms; ${took.toFixed(0)} ms after the VIP moved)`);
+      assert.ok(
+        elapsed < bound + 2000,
+        `first request after ${elapsed.toFixed(0)} ms (bound ${bound.toFixed(0)} ms; ${took.toFixed(0)} ms after the VIP moved)`,
+      );
       const after2: string[] = [];
       for (let i = 0; i < 9; i++) after2.push((await get()) ?? 'FAILED');
       assert.ok(!after2.includes('FAILED'), after2.join(','));
@@ -97,7 +107,9 @@ describe('seed 004 with two directors running tsvs keepalived (VRRP failover)', 
       assert.equal(j.keepalived.vrrpInstances[0]!.state, 'MASTER');
       assert.match(j.keepalived.vrrpInstances[0]!.lastTransition.why, /no advert/);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n--- director1:\n${logs.director1?.slice(-2500)}\n--- director2:\n${logs.director2?.slice(-2500)}`);
+      throw new Error(
+        `${(e as Error).message}\n--- director1:\n${logs.director1?.slice(-2500)}\n--- director2:\n${logs.director2?.slice(-2500)}`,
+      );
     }
   });
 });

@@ -27,7 +27,9 @@ describe('daemon: -R failures in the log', () => {
         await d.stop();
       }
       assert.ok(
-        lines.some((l) => l.endsWith('ipvsadm -R: input line 2 failed (exit 255): "-a -t 10.0.0.9:80 -r 10.0.1.1 -m": Service not defined')),
+        lines.some((l) =>
+          l.endsWith('ipvsadm -R: input line 2 failed (exit 255): "-a -t 10.0.0.9:80 -r 10.0.1.1 -m": Service not defined'),
+        ),
         lines.join('\n'),
       );
     } finally {

@@ -34,10 +34,16 @@ describe('defence modes (update_defense_level)', () => {
     const { sysctls, defence } = director();
     for (const k of ['drop_entry', 'drop_packet', 'secure_tcp']) assert.equal(sysctls.write(k, '1'), null);
     defence.update(0, 100 * PAGE_SIZE); // 100 pages < amemthresh 1024
-    assert.deepEqual(['drop_entry', 'drop_packet', 'secure_tcp'].map((k) => sysctls.int(k)), [2, 2, 2]);
+    assert.deepEqual(
+      ['drop_entry', 'drop_packet', 'secure_tcp'].map((k) => sysctls.int(k)),
+      [2, 2, 2],
+    );
     assert.ok(defence.nomem && defence.dropEntryActive && defence.secureTcpActive);
     defence.update(0, PLENTY);
-    assert.deepEqual(['drop_entry', 'drop_packet', 'secure_tcp'].map((k) => sysctls.int(k)), [1, 1, 1]);
+    assert.deepEqual(
+      ['drop_entry', 'drop_packet', 'secure_tcp'].map((k) => sysctls.int(k)),
+      [1, 1, 1],
+    );
     assert.ok(!defence.nomem && !defence.dropEntryActive && !defence.secureTcpActive);
     sysctls.write('secure_tcp', '3');
     defence.update(0, PLENTY);
@@ -63,7 +69,10 @@ describe('drop_packet', () => {
     sysctls.write('am_droprate', '4');
     defence.update(0, PLENTY);
     const v = Array.from({ length: 12 }, (_, n) => ipvs.processIn(syn(n), 1000));
-    assert.deepEqual(v.map((r) => r === VERDICT_DROP), [false, false, false, true, false, false, false, true, false, false, false, true]);
+    assert.deepEqual(
+      v.map((r) => r === VERDICT_DROP),
+      [false, false, false, true, false, false, false, true, false, false, false, true],
+    );
     assert.equal(defence.counters.drop_packet, 3);
     assert.equal(ipvs.connCount(), 9);
   });
@@ -106,7 +115,7 @@ describe('drop_entry', () => {
     for (let n = 0; n < 2000; n++) ipvs.processIn(syn(n), 100);
     assert.equal(ipvs.connCount(), 2001);
     let seq = 0x9e3779b9;
-    const rnd = () => ((seq = (seq * 1103515245 + 12345) >>> 0) / 4294967296);
+    const rnd = () => (seq = (seq * 1103515245 + 12345) >>> 0) / 4294967296;
     for (let s = 1; s <= 40; s++) ipvs.defenceTick(PLENTY, rnd);
     assert.ok(ipvs.connCount() < 1000, `half-open conns dropped: ${ipvs.connCount()} left`);
     assert.ok(defence.counters.drop_entry > 1000);

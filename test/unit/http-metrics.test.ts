@@ -1,5 +1,5 @@
 // The /metrics renderer against node_exporter's expected output for the spec's sample
-// director (metrics.md §1.2), Go's float formatting, label escaping, and the registration
+// director (docs/spec/metrics.md §1.2), Go's float formatting, label escaping, and the registration
 // point: checker and VRRP families appear only when a source registered them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -45,7 +45,14 @@ function sampleDirector(): DirectorSource {
 function family(text: string, name: string): string {
   return text
     .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `) || l.endsWith(` ${name} gauge`) || l.endsWith(` ${name} counter`) || l.startsWith(`# HELP ${name} `))
+    .filter(
+      (l) =>
+        l.startsWith(`${name}{`) ||
+        l.startsWith(`${name} `) ||
+        l.endsWith(` ${name} gauge`) ||
+        l.endsWith(` ${name} counter`) ||
+        l.startsWith(`# HELP ${name} `),
+    )
     .join('\n');
 }
 
@@ -74,7 +81,10 @@ describe('/metrics', () => {
     const text = collectMetrics(sampleDirector());
     assert.match(text, /\ntsvs_drops_total\{reason="bad_checksum"\} 1\ntsvs_drops_total\{reason="no_dest"\} 4\n/);
     assert.match(text, /\ntsvs_engine_received_frames_total 1000\n/);
-    assert.match(text, /\ntsvs_service_info\{local_address="",local_mark="0000000A",local_port="0",proto="FWM",scheduler="wrr",service="-f 10"\} 1\n/);
+    assert.match(
+      text,
+      /\ntsvs_service_info\{local_address="",local_mark="0000000A",local_port="0",proto="FWM",scheduler="wrr",service="-f 10"\} 1\n/,
+    );
     assert.match(text, /\ntsvs_backend_connections_total\{dest="192\.168\.82\.22:3306",service="-t 192\.168\.0\.22:3306"\} 0\n/);
     assert.match(text, /\ntsvs_connection_table_bytes \d+/);
   });

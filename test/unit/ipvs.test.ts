@@ -14,15 +14,7 @@ import {
   IPPROTO_UDP,
 } from '../../src/core/constants.js';
 import { rates } from '../../src/core/estimator.js';
-import {
-  Ipvs,
-  packet4,
-  type Sysctls,
-  VERDICT_ACCEPT,
-  VERDICT_DROP,
-  VERDICT_NO_DEST,
-  VERDICT_NO_LPORT,
-} from '../../src/core/ipvs.js';
+import { Ipvs, packet4, type Sysctls, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_NO_DEST, VERDICT_NO_LPORT } from '../../src/core/ipvs.js';
 import { addr, destSpec, makeEnv, svcSpec } from '../helpers/rules.js';
 
 const VIP = '192.0.2.10';
@@ -54,13 +46,11 @@ function director(
     ipvs.rules.addDest(key, destSpec(rip, port, 1, (opts.fwd ?? IP_VS_CONN_F_MASQ) as 0), 0);
   }
   const svc = ipvs.rules.findService(key)!;
-  const dest = (rip: string) =>
-    svc.findDest(addr(rip), opts.fwd === IP_VS_CONN_F_DROUTE ? 80 : 8080)!;
+  const dest = (rip: string) => svc.findDest(addr(rip), opts.fwd === IP_VS_CONN_F_DROUTE ? 80 : 8080)!;
   return { ipvs, key, svc, dest };
 }
 
-const tcpIn = (client: string, cport: number, flags: number, len = 60) =>
-  packet4(IPPROTO_TCP, client, cport, VIP, 80, flags, len);
+const tcpIn = (client: string, cport: number, flags: number, len = 60) => packet4(IPPROTO_TCP, client, cport, VIP, 80, flags, len);
 
 describe('NAT TCP through processIn / processOut', () => {
   it('handshake, data and close: states, active/inactive counts, counters', () => {
@@ -72,15 +62,7 @@ describe('NAT TCP through processIn / processOut', () => {
     assert.equal(ipvs.connDport(ref), 8080, 'port mapping');
     assert.equal(d.inactConns, 1, 'a new conn starts inactive');
     // Reply from the RS: src RIP:8080 → client.
-    const reply = packet4(
-      IPPROTO_TCP,
-      '10.0.0.2',
-      8080,
-      '198.51.100.1',
-      40000,
-      TCP_SYN | TCP_ACK,
-      60,
-    );
+    const reply = packet4(IPPROTO_TCP, '10.0.0.2', 8080, '198.51.100.1', 40000, TCP_SYN | TCP_ACK, 60);
     assert.equal(ipvs.processOut(reply, 1001), ref);
     assert.equal(ipvs.processIn(tcpIn('198.51.100.1', 40000, TCP_ACK, 52), 1002), ref);
     assert.equal(d.activeConns, 1);
@@ -98,15 +80,8 @@ describe('NAT TCP through processIn / processOut', () => {
 
   it('packets that are not ours are accepted, a failed schedule says no dest', () => {
     const { ipvs, key } = director();
-    assert.equal(
-      ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0),
-      VERDICT_ACCEPT,
-      'ACK of no conn',
-    );
-    assert.equal(
-      ipvs.processIn(packet4(IPPROTO_TCP, '198.51.100.1', 1, VIP, 81, TCP_SYN), 0),
-      VERDICT_ACCEPT,
-    );
+    assert.equal(ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0), VERDICT_ACCEPT, 'ACK of no conn');
+    assert.equal(ipvs.processIn(packet4(IPPROTO_TCP, '198.51.100.1', 1, VIP, 81, TCP_SYN), 0), VERDICT_ACCEPT);
     ipvs.rules.editDest(key, destSpec('10.0.0.1', 8080, 0));
     ipvs.rules.editDest(key, destSpec('10.0.0.2', 8080, 0));
     assert.equal(ipvs.processIn(tcpIn('198.51.100.1', 2, TCP_SYN), 0), VERDICT_NO_DEST);
@@ -206,10 +181,7 @@ describe('persistence', () => {
     ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0);
     const rows: string[] = [];
     ipvs.forEachConn(0, (c) => {
-      if (c.template)
-        rows.push(
-          `${c.caddr}:${c.cport} ${c.vaddr}:${c.vport} ${c.daddr}:${c.dport} ${c.state} ${c.expires}`,
-        );
+      if (c.template) rows.push(`${c.caddr}:${c.cport} ${c.vaddr}:${c.vport} ${c.daddr}:${c.dport} ${c.state} ${c.expires}`);
     });
     assert.deepEqual(rows.sort(), [
       '198.51.100.1:0 192.0.2.10:80 10.0.0.2:8080 ASSURED 360',
@@ -267,16 +239,10 @@ describe('dest removal, connection reuse, estimator', () => {
     const { ipvs } = director();
     const ref = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
     const d = ipvs.connDest(ref)!;
-    ipvs.processOut(
-      packet4(IPPROTO_TCP, d.addr.toString(), 8080, '198.51.100.1', 1, TCP_SYN | TCP_ACK),
-      0,
-    );
+    ipvs.processOut(packet4(IPPROTO_TCP, d.addr.toString(), 8080, '198.51.100.1', 1, TCP_SYN | TCP_ACK), 0);
     ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_ACK), 0);
     ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_FIN | TCP_ACK), 0);
-    ipvs.processOut(
-      packet4(IPPROTO_TCP, d.addr.toString(), 8080, '198.51.100.1', 1, TCP_FIN | TCP_ACK),
-      0,
-    );
+    ipvs.processOut(packet4(IPPROTO_TCP, d.addr.toString(), 8080, '198.51.100.1', 1, TCP_FIN | TCP_ACK), 0);
     const again = ipvs.processIn(tcpIn('198.51.100.1', 1, TCP_SYN), 0);
     assert.notEqual(ipvs.connDest(again), d, 'rescheduled (rr moves on)');
     assert.equal(ipvs.connCount(), 1);
@@ -371,7 +337,7 @@ describe('adopt: a conn whose dest was picked outside the core (proxy workers)',
     assert.equal(b.ipvs.connDest(b.ipvs.schedule(b.svc, tcpIn('198.51.100.8', 41000, TCP_SYN), 1001))!, b.dest(picked.addr.toString()));
   });
 
-  it('refuses a dest deleted since the pick, another service\'s dest, and persistent services', () => {
+  it("refuses a dest deleted since the pick, another service's dest, and persistent services", () => {
     const { ipvs, key, svc, dest } = director();
     const d = dest('10.0.0.1');
     const p = tcpIn('198.51.100.7', 41000, TCP_SYN);

@@ -19,7 +19,10 @@ describe('log', () => {
       log.warn('drops', { drops: { no_dest: 3 } });
       log.error('bad');
       log.close();
-      const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.deepEqual(
         lines.map((l) => [l.level, l.msg]),
         [
@@ -49,8 +52,15 @@ describe('log', () => {
   });
 
   it('tells listing commands from rule changes', () => {
-    for (const a of [['-L', '-n'], ['-Ln'], ['-lnc'], ['-S', '-n'], ['--list'], ['-h'], ['-V'], []]) assert.equal(isReadOnly(a), true, a.join(' '));
-    for (const a of [['-A', '-t', '1.2.3.4:80', '-s', 'rr'], ['-C'], ['-Z'], ['-R'], ['-e', '-t', '1.2.3.4:80', '-r', '10.0.0.1', '-w', '0']]) {
+    for (const a of [['-L', '-n'], ['-Ln'], ['-lnc'], ['-S', '-n'], ['--list'], ['-h'], ['-V'], []])
+      assert.equal(isReadOnly(a), true, a.join(' '));
+    for (const a of [
+      ['-A', '-t', '1.2.3.4:80', '-s', 'rr'],
+      ['-C'],
+      ['-Z'],
+      ['-R'],
+      ['-e', '-t', '1.2.3.4:80', '-r', '10.0.0.1', '-w', '0'],
+    ]) {
       assert.equal(isReadOnly(a), false, a.join(' '));
     }
   });

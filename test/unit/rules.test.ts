@@ -35,38 +35,17 @@ describe('services', () => {
   });
 
   const cases: [string, () => unknown, string][] = [
-    [
-      'unknown scheduler',
-      () => makeRules().addService(svcSpec('10.0.0.1', 80, { schedName: 'xx' }), 0),
-      'ENOENT',
-    ],
-    [
-      'unknown pe',
-      () => makeRules().addService(svcSpec('10.0.0.1', 80, { peName: 'http' }), 0),
-      'ENOENT',
-    ],
-    [
-      'IPv6 prefix 0',
-      () => makeRules().addService(svcSpec('2001:db8::1', 80, { netmask: 0 }), 0),
-      'EINVAL',
-    ],
-    [
-      'IPv6 prefix 129',
-      () => makeRules().addService(svcSpec('2001:db8::1', 80, { netmask: 129 }), 0),
-      'EINVAL',
-    ],
-    [
-      'the none scheduler',
-      () => makeRules().addService(svcSpec('10.0.0.1', 80, { schedName: 'none' }), 0),
-      'OK',
-    ],
+    ['unknown scheduler', () => makeRules().addService(svcSpec('10.0.0.1', 80, { schedName: 'xx' }), 0), 'ENOENT'],
+    ['unknown pe', () => makeRules().addService(svcSpec('10.0.0.1', 80, { peName: 'http' }), 0), 'ENOENT'],
+    ['IPv6 prefix 0', () => makeRules().addService(svcSpec('2001:db8::1', 80, { netmask: 0 }), 0), 'EINVAL'],
+    ['IPv6 prefix 129', () => makeRules().addService(svcSpec('2001:db8::1', 80, { netmask: 129 }), 0), 'EINVAL'],
+    ['the none scheduler', () => makeRules().addService(svcSpec('10.0.0.1', 80, { schedName: 'none' }), 0), 'OK'],
     ['sip pe', () => makeRules().addService(svcSpec('10.0.0.1', 80, { peName: 'sip' }), 0), 'OK'],
     ['edit missing', () => makeRules().editService(svcSpec('10.0.0.1', 80), 0), 'ESRCH'],
     ['delete missing', () => makeRules().delService(svcSpec('10.0.0.1', 80), 0), 'ESRCH'],
     ['zero missing', () => makeRules().zero(svcSpec('10.0.0.1', 80)), 'ESRCH'],
   ];
-  for (const [name, fn, want] of cases)
-    it(`${name} → ${want}`, () => assert.equal(errnoOf(fn), want));
+  for (const [name, fn, want] of cases) it(`${name} → ${want}`, () => assert.equal(errnoOf(fn), want));
 
   it('TCP and UDP on the same address:port are two services; fwmark ignores protocol', () => {
     const r = makeRules();
@@ -79,10 +58,7 @@ describe('services', () => {
 
   it('edit replaces settings and swaps the scheduler', () => {
     const r = makeRules();
-    r.addService(
-      svcSpec('10.0.0.1', 80, { schedName: 'rr', flags: IP_VS_SVC_F_PERSISTENT, timeout: 360 }),
-      0,
-    );
+    r.addService(svcSpec('10.0.0.1', 80, { schedName: 'rr', flags: IP_VS_SVC_F_PERSISTENT, timeout: 360 }), 0);
     const svc = r.editService(svcSpec('10.0.0.1', 80, { schedName: 'sh' }), 0);
     assert.equal(svc.schedName, 'sh');
     assert.equal(svc.flags, 0);
@@ -92,10 +68,7 @@ describe('services', () => {
   it('lookup: fwmark first, then exact, then the port-zero catch-all', () => {
     const r = makeRules();
     const exact = r.addService(svcSpec('10.0.0.1', 80), 0);
-    const zero = r.addService(
-      svcSpec('10.0.0.1', 0, { flags: IP_VS_SVC_F_PERSISTENT, timeout: 60 }),
-      0,
-    );
+    const zero = r.addService(svcSpec('10.0.0.1', 0, { flags: IP_VS_SVC_F_PERSISTENT, timeout: 60 }), 0);
     const mark = r.addService(svcSpec('0.0.0.0', 0, { fwmark: 5 }), 0);
     const vip = addr('10.0.0.1');
     assert.equal(r.lookup(2, IPPROTO_TCP, vip, 80, 0), exact);
@@ -122,31 +95,11 @@ describe('dests', () => {
     );
   });
 
-  const cases: [
-    string,
-    (r: ReturnType<typeof makeRules>, k: ReturnType<typeof svcSpec>) => unknown,
-    string,
-  ][] = [
-    [
-      'service missing',
-      (r) => r.addDest(svcSpec('10.9.9.9', 80), destSpec('10.1.0.1', 80), 0),
-      'ESRCH',
-    ],
-    [
-      'mixed family without tunnel',
-      (r, k) => r.addDest(k, destSpec('2001:db8::1', 80, 1, DR), 0),
-      'EINVAL',
-    ],
-    [
-      'mixed family with tunnel',
-      (r, k) => r.addDest(k, destSpec('2001:db8::1', 80, 1, IP_VS_CONN_F_TUNNEL), 0),
-      'OK',
-    ],
-    [
-      'lower above upper',
-      (r, k) => r.addDest(k, destSpec('10.1.0.1', 80, 1, DR, { lThreshold: 10 }), 0),
-      'ERANGE',
-    ],
+  const cases: [string, (r: ReturnType<typeof makeRules>, k: ReturnType<typeof svcSpec>) => unknown, string][] = [
+    ['service missing', (r) => r.addDest(svcSpec('10.9.9.9', 80), destSpec('10.1.0.1', 80), 0), 'ESRCH'],
+    ['mixed family without tunnel', (r, k) => r.addDest(k, destSpec('2001:db8::1', 80, 1, DR), 0), 'EINVAL'],
+    ['mixed family with tunnel', (r, k) => r.addDest(k, destSpec('2001:db8::1', 80, 1, IP_VS_CONN_F_TUNNEL), 0), 'OK'],
+    ['lower above upper', (r, k) => r.addDest(k, destSpec('10.1.0.1', 80, 1, DR, { lThreshold: 10 }), 0), 'ERANGE'],
     [
       'gue without port',
       (r, k) =>

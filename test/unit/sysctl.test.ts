@@ -10,7 +10,9 @@ import { makeEnv } from '../helpers/rules.js';
 describe('sysctl values (proc_dointvec and the IPVS handlers)', () => {
   it('every name the issue lists but sync_period (not a kernel sysctl) is in the table', () => {
     const names = new Set(SYSCTL_DEFS.map((d) => d.name));
-    for (const n of 'sync_version sync_threshold sync_refresh_period sync_retries sync_qlen_max sync_sock_size sync_ports sync_persist_mode expire_nodest_conn expire_quiescent_template conn_reuse_mode sloppy_tcp sloppy_sctp nat_icmp_send cache_bypass snat_reroute schedule_icmp ignore_tunneled pmtu_disc backup_only conntrack drop_entry drop_packet secure_tcp amemthresh am_droprate est_nice run_estimation'.split(' ')) {
+    for (const n of 'sync_version sync_threshold sync_refresh_period sync_retries sync_qlen_max sync_sock_size sync_ports sync_persist_mode expire_nodest_conn expire_quiescent_template conn_reuse_mode sloppy_tcp sloppy_sctp nat_icmp_send cache_bypass snat_reroute schedule_icmp ignore_tunneled pmtu_disc backup_only conntrack drop_entry drop_packet secure_tcp amemthresh am_droprate est_nice run_estimation'.split(
+      ' ',
+    )) {
       assert.ok(names.has(n), n);
     }
   });
@@ -87,7 +89,12 @@ describe('tsvs sysctl output (procps sysctl 4.0 messages and exit codes)', () =>
     [['net.ipv4.tcp_syncookies'], '', 'sysctl: cannot stat /proc/sys/net/ipv4/tcp_syncookies: No such file or directory\n', 1],
     [['-w', 'net.ipv4.vs.amemthresh'], '', 'sysctl: command line(0): invalid syntax, continuing...\n', 1],
     [[], '', "sysctl: no variables specified\nTry `sysctl --help' for more information.\n", 1],
-    [['-w', 'net.ipv4.vs.drop_entry=1', 'net.ipv4.vs.nope=1', 'net.ipv4.vs.secure_tcp=1'], 'net.ipv4.vs.drop_entry = 1\nnet.ipv4.vs.secure_tcp = 1\n', 'sysctl: cannot stat /proc/sys/net/ipv4/vs/nope: No such file or directory\n', 1],
+    [
+      ['-w', 'net.ipv4.vs.drop_entry=1', 'net.ipv4.vs.nope=1', 'net.ipv4.vs.secure_tcp=1'],
+      'net.ipv4.vs.drop_entry = 1\nnet.ipv4.vs.secure_tcp = 1\n',
+      'sysctl: cannot stat /proc/sys/net/ipv4/vs/nope: No such file or directory\n',
+      1,
+    ],
   ];
   for (const [argv, out, err, code] of cases) {
     it(`sysctl ${argv.join(' ')}`, () => {
@@ -95,7 +102,7 @@ describe('tsvs sysctl output (procps sysctl 4.0 messages and exit codes)', () =>
     });
   }
 
-  it('-a lists every key, sorted, in sysctl\'s form', () => {
+  it("-a lists every key, sorted, in sysctl's form", () => {
     const r = runSysctl(new SysctlTable(), ['-a']);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, SYSCTL_DEFS.length);
@@ -105,7 +112,11 @@ describe('tsvs sysctl output (procps sysctl 4.0 messages and exit codes)', () =>
 
   it('-p FILE applies a sysctl.d file line by line', () => {
     const t = new SysctlTable();
-    const r = runSysctl(t, ['-p', '/etc/sysctl.d/90-lvs.conf'], '# LVS\nnet.ipv4.vs.expire_nodest_conn = 1\n; x\nnet.ipv4.vs.sync_ports=3\nbad line\n');
+    const r = runSysctl(
+      t,
+      ['-p', '/etc/sysctl.d/90-lvs.conf'],
+      '# LVS\nnet.ipv4.vs.expire_nodest_conn = 1\n; x\nnet.ipv4.vs.sync_ports=3\nbad line\n',
+    );
     assert.equal(r.stdout, 'net.ipv4.vs.expire_nodest_conn = 1\n');
     assert.equal(
       r.stderr,

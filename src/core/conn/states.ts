@@ -6,13 +6,7 @@
 import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../constants.js';
 import type { Timeouts } from '../rules.js';
 import { SCTP_S_ESTABLISHED, SCTP_STATE_NAMES, SCTP_TIMEOUTS, sctpTransition } from './sctp.js';
-import {
-  TCP_S_ESTABLISHED,
-  TCP_S_FIN_WAIT,
-  TCP_STATE_NAMES,
-  TCP_TIMEOUTS,
-  tcpTransition,
-} from './tcp.js';
+import { TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_STATE_NAMES, TCP_TIMEOUTS, tcpTransition } from './tcp.js';
 
 export const DIR_INPUT = 0;
 export const DIR_OUTPUT = 1;
@@ -22,13 +16,7 @@ export const DIR_INPUT_ONLY = 2;
 export const UDP_S_NORMAL = 0;
 
 /** ev: TCP flags byte for TCP, an sctpEvent() value for SCTP, ignored for UDP. */
-export function stateTransition(
-  protocol: number,
-  state: number,
-  dir: number,
-  ev: number,
-  secure: boolean,
-): number {
+export function stateTransition(protocol: number, state: number, dir: number, ev: number, secure: boolean): number {
   if (protocol === IPPROTO_TCP) return tcpTransition(state, dir, ev, secure);
   if (protocol === IPPROTO_SCTP) return sctpTransition(state, dir, ev);
   return UDP_S_NORMAL;

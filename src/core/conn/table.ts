@@ -180,15 +180,7 @@ export class ConnTable {
   }
 
   /** Writes the lookup key of conn i (before it is hashed). */
-  setKey(
-    i: number,
-    proto: number,
-    c: ArrayLike<number>,
-    cport: number,
-    v: ArrayLike<number>,
-    vport: number,
-    template: boolean,
-  ): void {
+  setKey(i: number, proto: number, c: ArrayLike<number>, cport: number, v: ArrayLike<number>, vport: number, template: boolean): void {
     const w = this.w;
     const b = i * this.K;
     const key = this.key;
@@ -360,15 +352,7 @@ export class ConnTable {
    * server: d:dport is the client (or, FULLNAT, the local address), s:sport the real server
    * for NAT/FULLNAT conns or the VIP for the other methods. Returns the conn or -1.
    */
-  lookupOut(
-    proto: number,
-    s: ArrayLike<number>,
-    sOff: number,
-    sport: number,
-    d: ArrayLike<number>,
-    dOff: number,
-    dport: number,
-  ): number {
+  lookupOut(proto: number, s: ArrayLike<number>, sOff: number, sport: number, d: ArrayLike<number>, dOff: number, dport: number): number {
     const idx = this.index;
     const mask = this.mask;
     let p = this.hashOf(proto, d, dOff, dport) & mask;
@@ -382,12 +366,7 @@ export class ConnTable {
       const b = i * K;
       if (key[b + 2 * w + 1] === proto) {
         if (e & LTAG) {
-          if (
-            this.lport[i] === dport &&
-            this.dport[i] === sport &&
-            this.eq(this.laddr, i, d, dOff) &&
-            this.eq(this.daddr, i, s, sOff)
-          ) {
+          if (this.lport[i] === dport && this.dport[i] === sport && this.eq(this.laddr, i, d, dOff) && this.eq(this.daddr, i, s, sOff)) {
             return i;
           }
         } else if ((key[b + 2 * w]! & 0xffff) === dport && this.keyEq(b, d, dOff)) {

@@ -103,7 +103,7 @@ export class LocalityTable<E extends CacheEntry> {
     for (let i = 0; i < TAB_SIZE; i++) {
       j = (j + 1) & TAB_MASK;
       const b = this.buckets[j]!;
-      for (let k = 0; k < b.length; ) {
+      for (let k = 0; k < b.length;) {
         if (now < b[k]!.lastuse + age) {
           k++;
           continue;

@@ -23,13 +23,7 @@ export const MH_HASH1 = hsipKey(2654435761n, 2654435761n);
 export const MH_HASH2 = hsipKey(2654446892n, 2654446892n);
 
 /** ip_vs_mh_hashkey: hsiphash of (offset + port + addr) mod 2^32; with `mod`, reduced by it. */
-export function mhHashkey(
-  fold: number,
-  port: number,
-  key: typeof MH_HASH1,
-  offset: number,
-  mod = 0,
-): number {
+export function mhHashkey(fold: number, port: number, key: typeof MH_HASH1, offset: number, mod = 0): number {
   return hsiphash32((offset + port + fold) >>> 0, key, mod);
 }
 
@@ -46,8 +40,7 @@ export const mh: SchedulerOps = {
     const taken = new Uint8Array(MH_TAB_SIZE);
     const build = () => {
       const ds = svc.dests;
-      if (ds.length > MH_TAB_SIZE)
-        throw new IpvsError('EINVAL', `mh supports at most ${MH_TAB_SIZE} dests`);
+      if (ds.length > MH_TAB_SIZE) throw new IpvsError('EINVAL', `mh supports at most ${MH_TAB_SIZE} dests`);
       let g = 0;
       let max = 0;
       for (const d of ds) {

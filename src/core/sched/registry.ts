@@ -16,22 +16,7 @@ import type { SchedulerOps } from './types.js';
 import { wlc } from './wlc.js';
 import { wrr } from './wrr.js';
 
-const ALL: readonly SchedulerOps[] = [
-  rr,
-  wrr,
-  lc,
-  wlc,
-  lblc,
-  lblcr,
-  dh,
-  sh,
-  sed,
-  nq,
-  fo,
-  ovf,
-  mh,
-  twos,
-];
+const ALL: readonly SchedulerOps[] = [rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos];
 const BY_NAME = new Map(ALL.map((s) => [s.name, s]));
 
 export function lookupScheduler(name: string): SchedulerOps | undefined {

@@ -3,13 +3,7 @@
 // cyclically; refilled on add, delete and edit. Key: source address (destination when the header
 // is inverse) plus, with sh-port, the source port. sh-fallback walks on to other buckets.
 
-import {
-  IP_VS_SVC_F_SCHED_SH_FALLBACK,
-  IP_VS_SVC_F_SCHED_SH_PORT,
-  IPPROTO_SCTP,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-} from '../constants.js';
+import { IP_VS_SVC_F_SCHED_SH_FALLBACK, IP_VS_SVC_F_SCHED_SH_PORT, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../constants.js';
 import type { Dest } from '../dest.js';
 import type { Service } from '../service.js';
 import { hash32 } from './hash.js';

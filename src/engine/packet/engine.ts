@@ -3,7 +3,7 @@
 // cooperatively: each turn walks every ready ring block, transmits in batches, hands the
 // blocks back, and yields to the event loop (control socket, timers); when idle it waits in
 // poll() for at most POLL_MS. An nftables table of our own keeps the kernel from also
-// answering or forwarding what the engine takes (notes/packet-io.md).
+// answering or forwarding what the engine takes (docs/notes/packet-io.md).
 
 import type { Ipvs } from '../../core/ipvs.js';
 import { type Engine, type EngineStatus, type UnservedRule } from '../../control/engine.js';
@@ -214,9 +214,7 @@ export class PacketEngine implements Engine {
 
   private applyNetInfo(info: NetInfo): void {
     const fwd = this.fwd!;
-    const wanted = info.links.filter(
-      (l) => l.up && l.ether && (this.o.interfaces === undefined || this.o.interfaces.includes(l.name)),
-    );
+    const wanted = info.links.filter((l) => l.up && l.ether && (this.o.interfaces === undefined || this.o.interfaces.includes(l.name)));
     const keep = new Set(wanted.map((l) => l.ifindex));
     for (const i of this.ifaces.filter((x) => !keep.has(x.ifindex))) {
       this.log(`packet engine: interface ${i.name} is gone or down; stopped using it`);
@@ -307,7 +305,9 @@ export class PacketEngine implements Engine {
     const fresh = applyTakes(fwd, t, { has: (k) => this.localAddrs.has(k) || this.vrrpVips.has(k) });
     for (const k of fresh) {
       const isVip = t.vips6.has(k) || [...t.vips].some((v) => ip4(v) === k);
-      this.log(`packet engine: ${isVip ? 'VIP' : 'FULLNAT local address'} ${k} is on no interface here; answering ${k.includes(':') ? 'NDP' : 'ARP'} for it`);
+      this.log(
+        `packet engine: ${isVip ? 'VIP' : 'FULLNAT local address'} ${k} is on no interface here; answering ${k.includes(':') ? 'NDP' : 'ARP'} for it`,
+      );
     }
     for (const k of fresh) {
       const a = Addr.parse(k)!;
@@ -347,4 +347,3 @@ export class PacketEngine implements Engine {
     if (!n.resolved) fwd.solicit(n);
   }
 }
-

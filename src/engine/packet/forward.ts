@@ -30,16 +30,7 @@ import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../wire/arp.js';
 import { DROP, DropCounters } from '../../wire/drops.js';
 import { read32, write16 } from '../../wire/csum.js';
 import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, setMacs } from '../../wire/eth.js';
-import {
-  Frame,
-  IPPROTO_ICMP,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  PARSE_ARP,
-  PARSE_IP4,
-  PARSE_IP6,
-  PARSE_MALFORMED,
-} from '../../wire/frame.js';
+import { Frame, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, PARSE_ARP, PARSE_IP4, PARSE_IP6, PARSE_MALFORMED } from '../../wire/frame.js';
 import { completeChecksum, gsoHeaderLen, gsoSegments, gsoSize, gsoType, VNET_GSO_NONE, writeSegment } from '../../xmit/gso.js';
 import { fullnatIcmpIn, fullnatIcmpOut, IcmpQuote, isIcmpError, natIcmpIn, natIcmpOut, writeFragNeeded } from '../../xmit/icmp.js';
 import { decTtl } from '../../xmit/ip.js';
@@ -303,7 +294,6 @@ export class Forwarder {
     const n = write(tx.arena, eth + ETH_HLEN);
     this.sendSlot(nh, slot, eth + ETH_HLEN + n - slot);
   }
-
 
   /**
    * TUN: encapsulates the request toward the real server (a GSO super-packet is cut into
@@ -607,7 +597,10 @@ export class Forwarder {
       if (n.tries >= ARP_TRIES && now - n.reqAt >= ARP_RETRY_MS) {
         this.drops.add(DROP.neigh_unresolved, n.pending.length);
         const who = n.addr6 ? show6(n.addr6) : ip4(n.addr);
-        this.warnOnce(`neigh ${who}`, `packet engine: ${who} does not answer ${n.addr6 ? 'NDP' : 'ARP'}; dropped the frames waiting for it`);
+        this.warnOnce(
+          `neigh ${who}`,
+          `packet engine: ${who} does not answer ${n.addr6 ? 'NDP' : 'ARP'}; dropped the frames waiting for it`,
+        );
         n.pending = [];
         n.tries = 0;
       } else this.solicit(n);

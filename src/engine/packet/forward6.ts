@@ -37,7 +37,6 @@ function has6(list: Uint32Array, a: ArrayLike<number>): boolean {
   return false;
 }
 
-
 export class Path6 {
   readonly routes = new RouteTable6();
   readonly neigh = new NeighTable6();
@@ -105,7 +104,14 @@ export class Path6 {
     const r = this.vipPorts;
     const a = f.daddr6;
     for (let i = 0; i < r.length; i += 6) {
-      if (r[i] === a[0] && r[i + 1] === a[1] && r[i + 2] === a[2] && r[i + 3] === a[3] && (r[i + 4] === 0 || r[i + 4] === f.dport) && r[i + 5] === f.proto) {
+      if (
+        r[i] === a[0] &&
+        r[i + 1] === a[1] &&
+        r[i + 2] === a[2] &&
+        r[i + 3] === a[3] &&
+        (r[i + 4] === 0 || r[i + 4] === f.dport) &&
+        r[i + 5] === f.proto
+      ) {
         return true;
       }
     }
@@ -236,7 +242,10 @@ export class Path6 {
     const out = ifindex > 0 ? this.fwd.ifaces[ifindex] : undefined;
     if (!out) {
       this.fwd.drops.add(DROP.no_route);
-      this.fwd.warnOnce(`route6 ${show6(dst)}`, `packet engine: no route to ${show6(dst)} through an interface the engine runs on; dropping`);
+      this.fwd.warnOnce(
+        `route6 ${show6(dst)}`,
+        `packet engine: no route to ${show6(dst)} through an interface the engine runs on; dropping`,
+      );
       return null;
     }
     if (onLinkOnly && r.viaGateway) {
@@ -297,7 +306,8 @@ export class Path6 {
   /** Announces an address the engine answers NDP for (unsolicited advertisement to all nodes). */
   announceVip(a: Uint32Array): void {
     for (const out of this.fwd.ifaces) {
-      if (out && (out.onLink6(a) || out.addrs6.length === 0)) this.fwd.sendRaw(out, (dst, at) => writeNa(dst, at, out.mac, a, null, ALL_NODES));
+      if (out && (out.onLink6(a) || out.addrs6.length === 0))
+        this.fwd.sendRaw(out, (dst, at) => writeNa(dst, at, out.mac, a, null, ALL_NODES));
     }
   }
 }

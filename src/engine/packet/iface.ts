@@ -25,7 +25,7 @@ export class Iface {
     for (let i = 0; i < this.addrs.length; i++) {
       const p = this.prefixes[i]!;
       const m = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-      if (((addr & m) >>> 0) === ((this.addrs[i]! & m) >>> 0)) return i;
+      if ((addr & m) >>> 0 === (this.addrs[i]! & m) >>> 0) return i;
     }
     return -1;
   }
@@ -49,7 +49,7 @@ export class Iface {
       let k = 0;
       for (; k < 4 && left > 0; k++, left -= 32) {
         const m = left >= 32 ? 0xffffffff : (0xffffffff << (32 - left)) >>> 0;
-        if (((a[k]! & m) >>> 0) !== ((w[k]! & m) >>> 0)) break;
+        if ((a[k]! & m) >>> 0 !== (w[k]! & m) >>> 0) break;
       }
       if (left <= 0 || k === 4) return i;
     }
@@ -60,7 +60,7 @@ export class Iface {
   sourceFor6(target: ArrayLike<number>): Uint32Array | null {
     const i = this.subnetOf6(target);
     if (i >= 0) return this.addrs6[i]!;
-    return this.addrs6.find((w) => (w[0]! >>> 22) !== 0x3fa) ?? this.addrs6[0] ?? null;
+    return this.addrs6.find((w) => w[0]! >>> 22 !== 0x3fa) ?? this.addrs6[0] ?? null;
   }
 
   /** True when `a` is inside one of the interface's IPv6 prefixes. */

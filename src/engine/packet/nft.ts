@@ -1,6 +1,6 @@
 // The director's own nftables table. The packet engine reads frames on an ETH_P_ALL socket,
 // which sees them before the netdev ingress hook; a drop there keeps the kernel from also
-// answering (RST, ICMP) or forwarding what the engine handles (notes/packet-io.md). We only
+// answering (RST, ICMP) or forwarding what the engine handles (docs/notes/packet-io.md). We only
 // ever touch `table netdev tsvs`: the whole table is rewritten atomically on each change
 // and deleted when the daemon stops. The table is owned (`flags owner`) by the socket of an
 // `nft -i` child (nft-owner.ts), so the kernel also deletes it when the daemon dies.

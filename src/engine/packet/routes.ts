@@ -32,7 +32,7 @@ export class RouteTable {
         if (!(len >= 0 && len <= 32)) continue;
         net = addr.w0;
       }
-      const gw = r.gateway ? Addr.parse4(r.gateway)?.w0 ?? -1 : 0;
+      const gw = r.gateway ? (Addr.parse4(r.gateway)?.w0 ?? -1) : 0;
       if (gw < 0 || r.ifindex <= 0) continue;
       rows.push({ net: (net & maskOf(len)) >>> 0, len, gw, dev: r.ifindex });
     }
@@ -47,7 +47,7 @@ export class RouteTable {
   lookup(addr: number): number {
     const n = this.net.length;
     for (let i = 0; i < n; i++) {
-      if (((addr & this.mask[i]!) >>> 0) === this.net[i]) {
+      if ((addr & this.mask[i]!) >>> 0 === this.net[i]) {
         this.gateway = this.gw[i]!;
         return this.dev[i]!;
       }
@@ -121,10 +121,10 @@ export class RouteTable6 {
     for (let i = 0; i < n; i++) {
       const b = 4 * i;
       if (
-        ((a[0]! & this.mask[b]!) >>> 0) === this.net[b] &&
-        ((a[1]! & this.mask[b + 1]!) >>> 0) === this.net[b + 1] &&
-        ((a[2]! & this.mask[b + 2]!) >>> 0) === this.net[b + 2] &&
-        ((a[3]! & this.mask[b + 3]!) >>> 0) === this.net[b + 3]
+        (a[0]! & this.mask[b]!) >>> 0 === this.net[b] &&
+        (a[1]! & this.mask[b + 1]!) >>> 0 === this.net[b + 1] &&
+        (a[2]! & this.mask[b + 2]!) >>> 0 === this.net[b + 2] &&
+        (a[3]! & this.mask[b + 3]!) >>> 0 === this.net[b + 3]
       ) {
         this.viaGateway = this.hasGw[i] === 1;
         for (let k = 0; k < 4; k++) this.gateway[k] = this.gw[b + k]!;

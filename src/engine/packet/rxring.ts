@@ -1,4 +1,4 @@
-// A TPACKET_V3 receive ring on one interface (notes/packet-io.md). The kernel fills blocks of
+// A TPACKET_V3 receive ring on one interface (docs/notes/packet-io.md). The kernel fills blocks of
 // back-to-back frames in shared memory; user space walks a block once its status says USER and
 // hands it back by writing KERNEL. Nothing is allocated per frame: the handler gets the ring's
 // Uint8Array with an offset.
@@ -47,13 +47,7 @@ export interface RxOptions {
  * Called per frame: `off`/`len` locate the Ethernet frame in `buf`; `vnetOff` is the offset of
  * its virtio_net_hdr or -1; `vlanTci` is the stripped 802.1Q tag or -1.
  */
-export type FrameHandler = (
-  buf: Uint8Array,
-  off: number,
-  len: number,
-  vnetOff: number,
-  vlanTci: number,
-) => void;
+export type FrameHandler = (buf: Uint8Array, off: number, len: number, vnetOff: number, vlanTci: number) => void;
 
 export class RxRing implements RxPort {
   readonly fd: number;
@@ -71,12 +65,7 @@ export class RxRing implements RxPort {
   frames = 0;
   bytes = 0;
 
-  private constructor(
-    fd: number,
-    ifindex: number,
-    map: Mapping,
-    o: Required<Omit<RxOptions, 'fanoutGroup'>>,
-  ) {
+  private constructor(fd: number, ifindex: number, map: Mapping, o: Required<Omit<RxOptions, 'fanoutGroup'>>) {
     this.fd = fd;
     this.ifindex = ifindex;
     this.map = map;
@@ -102,21 +91,11 @@ export class RxRing implements RxPort {
       blockSize: o.blockSize ?? RX_BLOCK_SIZE,
       blockNr: o.blockNr ?? RX_BLOCK_NR,
     };
-    const fd = check(
-      'socket(AF_PACKET)',
-      c.socket(AF_PACKET, SOCK_RAW, ETH_P_ALL_BE),
-      'needs CAP_NET_RAW',
-    );
+    const fd = check('socket(AF_PACKET)', c.socket(AF_PACKET, SOCK_RAW, ETH_P_ALL_BE), 'needs CAP_NET_RAW');
     try {
-      check(
-        'setsockopt(PACKET_VERSION)',
-        c.setsockopt(fd, SOL_PACKET, PACKET_VERSION, int32(TPACKET_V3), 4),
-      );
+      check('setsockopt(PACKET_VERSION)', c.setsockopt(fd, SOL_PACKET, PACKET_VERSION, int32(TPACKET_V3), 4));
       if (opts.vnetHdr) {
-        check(
-          'setsockopt(PACKET_VNET_HDR)',
-          c.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, int32(1), 4),
-        );
+        check('setsockopt(PACKET_VNET_HDR)', c.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, int32(1), 4));
       }
       const req = new Uint8Array(28);
       const rv = new DataView(req.buffer);
@@ -134,10 +113,7 @@ export class RxRing implements RxPort {
       c.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, int32(1), 4);
       if (o.fanoutGroup !== undefined) {
         const v = (o.fanoutGroup & 0xffff) | (PACKET_FANOUT_HASH << 16);
-        check(
-          'setsockopt(PACKET_FANOUT)',
-          c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, int32(v), 4),
-        );
+        check('setsockopt(PACKET_FANOUT)', c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, int32(v), 4));
       }
       return new RxRing(fd, ifindex, map!, opts);
     } catch (e) {

@@ -5,14 +5,7 @@
 // size_t iovlen @24; void *control @32; size_t controllen @40; int flags @48 } @0; u32 len @56 }
 // = 64 bytes; struct iovec { void *base @0; size_t len @8 } = 16 bytes.
 
-import {
-  AF_PACKET,
-  PACKET_QDISC_BYPASS,
-  PACKET_VNET_HDR,
-  SOL_PACKET,
-  TX_BATCH,
-  TX_SLOT_SIZE,
-} from './constants.js';
+import { AF_PACKET, PACKET_QDISC_BYPASS, PACKET_VNET_HDR, SOL_PACKET, TX_BATCH, TX_SLOT_SIZE } from './constants.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SOCK_RAW } from '../../sys/constants.js';
 import { check, libc, type Mapping } from '../../sys/libc.js';
 import type { RxPort, TxPort } from './port.js';
@@ -48,18 +41,8 @@ export class TxQueue implements TxPort {
     this.fd = fd;
     this.ifindex = ifindex;
     this.batch = batch;
-    const ctl = c.mmap(
-      batch * (MMSG + IOV),
-      PROT_READ | PROT_WRITE,
-      MAP_PRIVATE | MAP_ANONYMOUS,
-      -1,
-    );
-    const arena = c.mmap(
-      batch * TX_SLOT_SIZE,
-      PROT_READ | PROT_WRITE,
-      MAP_PRIVATE | MAP_ANONYMOUS,
-      -1,
-    );
+    const ctl = c.mmap(batch * (MMSG + IOV), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    const arena = c.mmap(batch * TX_SLOT_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
     if (!ctl || !arena) check('mmap(tx arena)', -1);
     this.ctlMap = ctl!;
     this.arenaMap = arena!;
@@ -80,10 +63,7 @@ export class TxQueue implements TxPort {
     const fd = check('socket(AF_PACKET)', c.socket(AF_PACKET, SOCK_RAW, 0), 'needs CAP_NET_RAW');
     try {
       if (o.vnetHdr) {
-        check(
-          'setsockopt(PACKET_VNET_HDR)',
-          c.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, int32(1), 4),
-        );
+        check('setsockopt(PACKET_VNET_HDR)', c.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, int32(1), 4));
       }
       // Best effort: bypassing the qdisc saves a lock per frame; older kernels lack it.
       c.setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, int32(1), 4);

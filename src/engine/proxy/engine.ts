@@ -106,7 +106,8 @@ export class ProxyEngine implements Engine {
   async start(ipvs: Ipvs, clock: () => number): Promise<void> {
     const ctx = new ProxyContext(ipvs, clock, this.log);
     this.ctx = ctx;
-    if (process.env.TSVS_PROXY_IO === 'node') this.log('proxy: TSVS_PROXY_IO=node is retired: workers use epoll, or the engine runs on one thread');
+    if (process.env.TSVS_PROXY_IO === 'node')
+      this.log('proxy: TSVS_PROXY_IO=node is retired: workers use epoll, or the engine runs on one thread');
     if (this.wanted >= 1 && reusePortAvailable() && epollAvailable()) {
       const pool = new WorkerPool(ctx, this.wanted);
       try {
@@ -258,7 +259,9 @@ export class ProxyEngine implements Engine {
     }
     const st: EngineStatus = { engine: 'proxy', interfaces, unserved, drops: { ...(this.ctx?.drops ?? {}) } };
     if (this.pool) {
-      st.notes = [`TCP and UDP served by ${this.pool.size} worker threads (raw sockets in epoll loops); the core counts on the daemon's thread, and schedules there or publishes rr/wrr plans the workers pick from`];
+      st.notes = [
+        `TCP and UDP served by ${this.pool.size} worker threads (raw sockets in epoll loops); the core counts on the daemon's thread, and schedules there or publishes rr/wrr plans the workers pick from`,
+      ];
     }
     return st;
   }

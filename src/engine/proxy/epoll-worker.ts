@@ -329,7 +329,7 @@ function takeMessages(): boolean {
   for (let r = receiveMessageOnPort(inbox); r; r = receiveMessageOnPort(inbox)) {
     any = true;
     const m = r.message as Batch;
-    for (let i = 0; i < m.length; ) {
+    for (let i = 0; i < m.length;) {
       switch (m[i]) {
         case D_DECIDE:
           decide(m[i + 1] as number, m[i + 2] as number, m[i + 3] as string, m[i + 4] as number, m[i + 5] as number);
@@ -345,7 +345,10 @@ function takeMessages(): boolean {
             sas.push(target(m[j + 1] as string, m[j + 2] as number));
             pps.push(m[j + 3] as number);
           }
-          plans.set(m[i + 1] as number, new WorkerPlan(new Int32Array(m[i + 2] as SharedArrayBuffer), m[i + 3] as number, m[i + 4] as number, ids, sas, pps));
+          plans.set(
+            m[i + 1] as number,
+            new WorkerPlan(new Int32Array(m[i + 2] as SharedArrayBuffer), m[i + 3] as number, m[i + 4] as number, ids, sas, pps),
+          );
           i += 6 + 4 * n;
           break;
         }
@@ -387,7 +390,14 @@ function takeMessages(): boolean {
           break;
         }
         case D_UDECIDE:
-          udp.verdict(m[i + 1] as number, m[i + 2] as number, m[i + 3] as string, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number);
+          udp.verdict(
+            m[i + 1] as number,
+            m[i + 2] as number,
+            m[i + 3] as string,
+            m[i + 4] as number,
+            m[i + 5] as number,
+            m[i + 6] as number,
+          );
           i += 7;
           break;
         case D_UFORGET:

@@ -63,7 +63,15 @@ export function pipeTcp(link: Link, client: Socket, target: Target): Session {
     if (target.proxyProtocol) {
       // Node knows both addresses of an accepted socket (no system call can fail here); an
       // address it cannot give (a socket already closed) makes the header say "unknown".
-      upstream.write(proxyHeaderText(target.proxyProtocol, client.remoteAddress ?? '', client.remotePort ?? 0, client.localAddress ?? '', client.localPort ?? 0));
+      upstream.write(
+        proxyHeaderText(
+          target.proxyProtocol,
+          client.remoteAddress ?? '',
+          client.remotePort ?? 0,
+          client.localAddress ?? '',
+          client.localPort ?? 0,
+        ),
+      );
     }
     client.resume();
   });

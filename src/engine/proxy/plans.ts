@@ -53,7 +53,15 @@ export class Plan {
 }
 
 /** rr and wrr ignore the packet; the core's scheduler is moved on with this one. */
-const NO_PACKET: SchedPacket = { af: AF_INET, protocol: IPPROTO_TCP, saddr: Addr.v4(0), sport: 0, daddr: Addr.v4(0), dport: 0, inverse: false };
+const NO_PACKET: SchedPacket = {
+  af: AF_INET,
+  protocol: IPPROTO_TCP,
+  saddr: Addr.v4(0),
+  sport: 0,
+  daddr: Addr.v4(0),
+  dport: 0,
+  inverse: false,
+};
 
 /**
  * Why the workers cannot pick for `svc` by themselves (null: they can). Persistence, thresholds

@@ -95,7 +95,10 @@ function newWorker(inbox: MessagePort, sleeping: SharedArrayBuffer, owned: Share
   // Run from the sources (tests, bench through tsx): the worker registers tsx itself, as a
   // worker thread does not inherit the loader hooks of `--import tsx`.
   const url = new URL(`./${name}.ts`, import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url)}); });`, { ...opts, eval: true });
+  return new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url)}); });`, {
+    ...opts,
+    eval: true,
+  });
 }
 
 const WAKE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
@@ -143,7 +146,22 @@ export class WorkerPool {
     const sleeping = new SharedArrayBuffer(4);
     const owned = new SharedArrayBuffer(OWNED_FDS / 8);
     const worker = newWorker(ch.port2, sleeping, owned);
-    const slot: Slot = { index, worker, outbox: [], inbox: ch.port1, efd: -1, sleeping: new Int32Array(sleeping), owned: new Uint32Array(owned), fds: new Map(), alive: true, accepted: 0, flows: 0, ready: false, pickedRefs: new Map(), picked: 0 };
+    const slot: Slot = {
+      index,
+      worker,
+      outbox: [],
+      inbox: ch.port1,
+      efd: -1,
+      sleeping: new Int32Array(sleeping),
+      owned: new Uint32Array(owned),
+      fds: new Map(),
+      alive: true,
+      accepted: 0,
+      flows: 0,
+      ready: false,
+      pickedRefs: new Map(),
+      picked: 0,
+    };
     worker.on('message', (b: Batch) => {
       if (!slot.ready) {
         slot.ready = true; // the first message says so: ['ready', eventfd]
@@ -216,7 +234,6 @@ export class WorkerPool {
       this.ctx.log(`proxy: cannot wake worker ${s.index} (eventfd write: ${errnoName(libc().errno())}); it sees the message within 1 s`);
     }
   }
-
 
   /**
    * Opens one listening (TCP) or bound (UDP) socket per worker on the
@@ -404,10 +421,20 @@ export class WorkerPool {
     const { ctx } = this;
     const { ipvs } = ctx;
     const now = ctx.clock();
-    for (let i = 0; i < m.length; ) {
+    for (let i = 0; i < m.length;) {
       switch (m[i]) {
         case W_ACCEPT:
-          this.accept(slot, m[i + 1] as number, m[i + 2] as number, m[i + 3] as number, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number, m[i + 7] as number, now);
+          this.accept(
+            slot,
+            m[i + 1] as number,
+            m[i + 2] as number,
+            m[i + 3] as number,
+            m[i + 4] as number,
+            m[i + 5] as number,
+            m[i + 6] as number,
+            m[i + 7] as number,
+            now,
+          );
           i += 8;
           break;
         case W_IN:
@@ -451,11 +478,33 @@ export class WorkerPool {
           break;
         }
         case W_PICKED:
-          this.adoptPicked(slot, m[i + 1] as number, m[i + 2] as number, m[i + 3] as number, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number, m[i + 7] as number, m[i + 8] as number, now);
+          this.adoptPicked(
+            slot,
+            m[i + 1] as number,
+            m[i + 2] as number,
+            m[i + 3] as number,
+            m[i + 4] as number,
+            m[i + 5] as number,
+            m[i + 6] as number,
+            m[i + 7] as number,
+            m[i + 8] as number,
+            now,
+          );
           i += 9;
           break;
         case W_UDP:
-          this.datagram(slot, m[i + 1] as number, m[i + 2] as number, m[i + 3] as number, m[i + 4] as number, m[i + 5] as number, m[i + 6] as number, m[i + 7] as number, m[i + 8] as number, now);
+          this.datagram(
+            slot,
+            m[i + 1] as number,
+            m[i + 2] as number,
+            m[i + 3] as number,
+            m[i + 4] as number,
+            m[i + 5] as number,
+            m[i + 6] as number,
+            m[i + 7] as number,
+            m[i + 8] as number,
+            now,
+          );
           i += 9;
           break;
         case W_SETTLED: {
@@ -514,7 +563,18 @@ export class WorkerPool {
   };
 
   /** A worker picked `destId` from the service's plan for its conn `id`, and is connecting. */
-  private adoptPicked(slot: Slot, id: number, svcId: number, destId: number, cport: number, w0: number, w1: number, w2: number, w3: number, now: number): void {
+  private adoptPicked(
+    slot: Slot,
+    id: number,
+    svcId: number,
+    destId: number,
+    cport: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+    now: number,
+  ): void {
     const { ctx } = this;
     const { ipvs } = ctx;
     slot.accepted++;
@@ -543,7 +603,18 @@ export class WorkerPool {
   }
 
   /** One datagram of flow `id` through the core's in-hook, as udp.ts does on one thread. */
-  private datagram(slot: Slot, id: number, svcId: number, cport: number, w0: number, w1: number, w2: number, w3: number, len: number, now: number): void {
+  private datagram(
+    slot: Slot,
+    id: number,
+    svcId: number,
+    cport: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+    len: number,
+    now: number,
+  ): void {
     const { ctx } = this;
     const { ipvs } = ctx;
     const svc = this.svcs.get(svcId);

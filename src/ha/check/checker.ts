@@ -1,4 +1,4 @@
-// One checker's life (ha.md §B.4): checks every delay_loop; success marks it up at once; a
+// One checker's life (docs/spec/ha.md §B.4): checks every delay_loop; success marks it up at once; a
 // failure of an up checker is retried `retry` times, delay_before_retry apart, before it is
 // marked down. So a dead server is out within
 //   delay_loop + retry × delay_before_retry + (retry + 1) × connect_timeout.

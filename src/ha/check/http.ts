@@ -60,9 +60,7 @@ function getOne(c: CheckerConf, u: HttpUrl, tls: boolean): Promise<ProbeResult> 
       localPort: c.bindPort ?? undefined,
     };
     // keepalived does not verify the real server's certificate: it checks liveness, not identity.
-    const s: Socket = tls
-      ? tlsConnect({ ...opts, rejectUnauthorized: false, servername: c.http?.sni ?? undefined })
-      : connect(opts);
+    const s: Socket = tls ? tlsConnect({ ...opts, rejectUnauthorized: false, servername: c.http?.sni ?? undefined }) : connect(opts);
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;

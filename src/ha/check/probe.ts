@@ -1,4 +1,4 @@
-// One check's outcome, and the probe each checker kind runs (ha.md §B.4).
+// One check's outcome, and the probe each checker kind runs (docs/spec/ha.md §B.4).
 
 export interface ProbeResult {
   ok: boolean;

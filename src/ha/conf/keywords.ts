@@ -11,7 +11,7 @@ export const VRRP_TOP_BLOCKS: ReadonlySet<string> = new Set([
   'static_rules',
 ]);
 
-/** `global_defs` keys VRRP interprets (ha.md §A.7, §A.6). */
+/** `global_defs` keys VRRP interprets (docs/spec/ha.md §A.7, §A.6). */
 export const VRRP_GLOBAL_KEYS: ReadonlySet<string> = new Set([
   'router_id',
   'vrrp_version',

@@ -1,5 +1,5 @@
 // The keepalived.conf tree shared by the checkers (src/ha/*) and VRRP (src/ha/vrrp/*).
-// Grammar and semantics: /work/shared/spec/ha.md §B.1.
+// Grammar and semantics: docs/spec/ha.md §B.1.
 
 /** One keepalived.conf statement: `keyword args...` and, when it opened a `{`, its block. */
 export interface ConfNode {

@@ -1,6 +1,6 @@
 // keepalived.conf reader: statements one per line, `{ }` blocks, `!`/`#` comments, quoted
 // strings, `include` with globs, `$NAME=value` parameters and `@id` conditional lines
-// (ha.md §B.1). It only builds the tree; what keywords mean is the consumers' business.
+// (docs/spec/ha.md §B.1). It only builds the tree; what keywords mean is the consumers' business.
 // Bad input never throws: it becomes an error naming file:line.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -175,7 +175,9 @@ function expandInclude(node: ConfNode, ctx: Ctx): ConfNode[] {
 }
 
 function stripComment(s: string): string {
-  return tokenize(s).tokens.map((t) => t.text).join(' ');
+  return tokenize(s)
+    .tokens.map((t) => t.text)
+    .join(' ');
 }
 
 function substitute(line: string, params: Map<string, string>): string {

@@ -1,6 +1,6 @@
 // keepalived.conf → LvsConfig: the meaning of global_defs (its LVS part), virtual_server,
 // virtual_server_group, real_server and the checkers, with keepalived's defaults and
-// precedence (virtual_server → real_server → checker; ha.md §B.2–B.4). Every keyword is
+// precedence (virtual_server → real_server → checker; docs/spec/ha.md §B.2–B.4). Every keyword is
 // either understood, left to VRRP (src/ha/conf/keywords.ts), or a warning with file:line:
 // never silently dropped. Any error means the whole file is refused (nothing half applied).
 import { accessSync, constants as fsc } from 'node:fs';
@@ -20,7 +20,7 @@ import type {
   VsTarget,
 } from './types.js';
 
-/** keepalived's defaults (ha.md §B.2, §B.4). */
+/** keepalived's defaults (docs/spec/ha.md §B.2, §B.4). */
 export const DEFAULT_DELAY_LOOP_S = 60;
 export const DEFAULT_CONNECT_TIMEOUT_S = 5;
 const RETRY_DEFAULT: Record<CheckerKind, number> = { TCP_CHECK: 1, HTTP_GET: 1, SSL_GET: 1, MISC_CHECK: 0, DNS_CHECK: 3 };
@@ -34,7 +34,15 @@ const SCHED_FLAGS = new Set(['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallba
 const DNS_TYPES = new Set(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA']);
 
 /** keepalived keywords tsvs knows but does not act on: a warning says so, by name. */
-const NOT_IMPLEMENTED_TOP = new Set(['SSL', 'track_file', 'bfd_instance', 'linkbeat_use_polling', 'net_namespace', 'garp_group', 'track_process']);
+const NOT_IMPLEMENTED_TOP = new Set([
+  'SSL',
+  'track_file',
+  'bfd_instance',
+  'linkbeat_use_polling',
+  'net_namespace',
+  'garp_group',
+  'track_process',
+]);
 
 export interface LvsParse {
   config: LvsConfig;
@@ -238,10 +246,25 @@ function globalDefs(c: Ctx, g: ConfNode): void {
       // read by ha/sync/follow.ts
     } else if (
       [
-        'notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'smtp_helo_name',
-        'enable_script_security', 'script_user', 'lvs_flush', 'lvs_flush_on_stop', 'lvs_timeouts',
-        'checker_log_all_failures', 'max_auto_priority', 'enable_snmp_checker', 'enable_snmp_keepalived',
-        'dynamic_interfaces', 'process_names', 'checker_process_name', 'vrrp_process_name', 'lvs_id',
+        'notification_email',
+        'notification_email_from',
+        'smtp_server',
+        'smtp_connect_timeout',
+        'smtp_helo_name',
+        'enable_script_security',
+        'script_user',
+        'lvs_flush',
+        'lvs_flush_on_stop',
+        'lvs_timeouts',
+        'checker_log_all_failures',
+        'max_auto_priority',
+        'enable_snmp_checker',
+        'enable_snmp_keepalived',
+        'dynamic_interfaces',
+        'process_names',
+        'checker_process_name',
+        'vrrp_process_name',
+        'lvs_id',
       ].includes(n.keyword)
     ) {
       warn(c, n, `global_defs ${n.keyword} is not implemented by tsvs: ignored`);
@@ -596,7 +619,8 @@ function checker(c: Ctx, n: ConfNode, rs: Inherited, rsAddr: string, rsPort: num
     else if (is('misc_path', ['MISC_CHECK'])) miscArgv = script(c, k, true);
     else if (is('misc_timeout', ['MISC_CHECK'])) miscTimeoutMs = secs(c, k);
     else if (is('misc_dynamic', ['MISC_CHECK'])) miscDynamic = bool(c, k);
-    else if (is('user', ['MISC_CHECK'])) warn(c, k, 'MISC_CHECK user is not implemented by tsvs: the script runs as keepalived does without it');
+    else if (is('user', ['MISC_CHECK']))
+      warn(c, k, 'MISC_CHECK user is not implemented by tsvs: the script runs as keepalived does without it');
     else if (is('name', ['DNS_CHECK'])) dnsName = k.args[0] ?? '.';
     else if (is('type', ['DNS_CHECK'])) {
       const t = (k.args[0] ?? '').toUpperCase();
@@ -626,7 +650,14 @@ function checker(c: Ctx, n: ConfNode, rs: Inherited, rsAddr: string, rsPort: num
     retry: h.retry ?? RETRY_DEFAULT[kind],
     delayBeforeRetryMs: dbr,
     alpha: h.alpha,
-    http: http ? { urls, virtualhost: h.virtualhost, protocol, sni: kind === 'SSL_GET' && (enableSni || sni) ? (sni ?? h.virtualhost ?? null) : null } : null,
+    http: http
+      ? {
+          urls,
+          virtualhost: h.virtualhost,
+          protocol,
+          sni: kind === 'SSL_GET' && (enableSni || sni) ? (sni ?? h.virtualhost ?? null) : null,
+        }
+      : null,
     misc: miscArgv ? { argv: miscArgv, timeoutMs: miscTimeoutMs ?? h.delayLoopMs, dynamic: miscDynamic } : null,
     dns: kind === 'DNS_CHECK' ? { name: dnsName, type: dnsType } : null,
   };

@@ -1,5 +1,5 @@
 // Drives the director's rules from the virtual servers' health, as keepalived's checker
-// process drives IPVS (ha.md §B.5): one VsState per virtual_server, its checkers, and the
+// process drives IPVS (docs/spec/ha.md §B.5): one VsState per virtual_server, its checkers, and the
 // table last applied; every change is applied as the difference from that table.
 import { Checker, type CheckerStatus } from '../check/checker.js';
 import { MAX_CONCURRENT_CHECKS, START_SPREAD_MS } from '../check/constants.js';
@@ -70,7 +70,10 @@ export class LvsManager {
             if (!st || this.vss[vi] !== v) return;
             const ev = st.setChecker(ri, ci, up);
             if (res.weight !== undefined || (!up && conf.misc?.dynamic)) ev.push(...st.setDynWeight(ri, up ? (res.weight ?? null) : null));
-            this.log(up ? 'info' : 'warn', `${conf.kind} on ${rsKey(conf.connectIp, conf.connectPort)} ${up ? 'succeeded' : 'failed'}: ${res.detail}`);
+            this.log(
+              up ? 'info' : 'warn',
+              `${conf.kind} on ${rsKey(conf.connectIp, conf.connectPort)} ${up ? 'succeeded' : 'failed'}: ${res.detail}`,
+            );
             this.handle(st, ev);
           });
           // Spread first checks so that a thousand checkers do not fire in the same tick.
@@ -127,7 +130,10 @@ export class LvsManager {
         this.log('info', `virtual_server ${name}: real server ${rsKey(e.rs.addr, e.rs.port)} is ${e.kind === 'rs-up' ? 'up' : 'down'}`);
         runScript(e.kind === 'rs-up' ? e.rs.notifyUp : e.rs.notifyDown, this.log, e.kind === 'rs-up' ? 'notify_up' : 'notify_down');
       } else {
-        this.log(e.kind === 'quorum-up' ? 'info' : 'warn', `virtual_server ${name}: quorum ${e.kind === 'quorum-up' ? 'gained' : 'lost'} (alive weight ${e.sum}, quorum ${st.conf.quorum})`);
+        this.log(
+          e.kind === 'quorum-up' ? 'info' : 'warn',
+          `virtual_server ${name}: quorum ${e.kind === 'quorum-up' ? 'gained' : 'lost'} (alive weight ${e.sum}, quorum ${st.conf.quorum})`,
+        );
         runScript(e.kind === 'quorum-up' ? st.conf.quorumUp : st.conf.quorumDown, this.log, e.kind);
       }
     }

@@ -1,4 +1,4 @@
-// A virtual server's health state and the dests it wants in IPVS (ha.md §B.5). Pure: the
+// A virtual server's health state and the dests it wants in IPVS (docs/spec/ha.md §B.5). Pure: the
 // checkers report results in, the rules to install come out; time and I/O are elsewhere.
 import type { RealServerConf, VirtualServerConf } from './types.js';
 
@@ -11,9 +11,7 @@ export interface RsState {
 }
 
 /** What changed for the operator's scripts and logs. */
-export type VsEvent =
-  | { kind: 'rs-up' | 'rs-down'; rs: RealServerConf }
-  | { kind: 'quorum-up' | 'quorum-down'; sum: number };
+export type VsEvent = { kind: 'rs-up' | 'rs-down'; rs: RealServerConf } | { kind: 'quorum-up' | 'quorum-down'; sum: number };
 
 export function rsKey(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
@@ -43,9 +41,7 @@ export class VsState {
   ) {
     this.rs = conf.realServers.map((c) => {
       const old = previous?.rs.find((o) => o.conf.addr === c.addr && o.conf.port === c.port);
-      const checkerUp = c.checkers.map((k, i) =>
-        old && old.conf.checkers[i]?.kind === k.kind ? (old.checkerUp[i] as boolean) : !k.alpha,
-      );
+      const checkerUp = c.checkers.map((k, i) => (old && old.conf.checkers[i]?.kind === k.kind ? (old.checkerUp[i] as boolean) : !k.alpha));
       return { conf: c, checkerUp, dynWeight: old?.dynWeight ?? null };
     });
     this.quorumUp = previous ? previous.quorumUp : this.sum() >= conf.quorum && this.sum() > 0;
@@ -115,7 +111,15 @@ export class VsState {
     if (sorry && (sorryActive || sorry.inhibit)) {
       const k = rsKey(sorry.addr, sorry.port);
       if (!out.has(k)) {
-        out.set(k, { rs: k, addr: sorry.addr, port: sorry.port, fwd: sorry.fwd, weight: sorryActive ? 1 : 0, uthreshold: 0, lthreshold: 0 });
+        out.set(k, {
+          rs: k,
+          addr: sorry.addr,
+          port: sorry.port,
+          fwd: sorry.fwd,
+          weight: sorryActive ? 1 : 0,
+          uthreshold: 0,
+          lthreshold: 0,
+        });
       }
     }
     return out;

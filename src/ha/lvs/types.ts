@@ -1,5 +1,5 @@
 // What a keepalived.conf says about LVS: virtual servers, their real servers and checkers,
-// with every default resolved (ha.md §B.2–B.4). Times are milliseconds.
+// with every default resolved (docs/spec/ha.md §B.2–B.4). Times are milliseconds.
 
 export type CheckerKind = 'TCP_CHECK' | 'HTTP_GET' | 'SSL_GET' | 'MISC_CHECK' | 'DNS_CHECK';
 export type Fwd = 'NAT' | 'DR' | 'TUN';

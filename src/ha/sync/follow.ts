@@ -39,7 +39,17 @@ export function syncDaemonFromConf(nodes: ConfNode[]): { conf: SyncDaemonConf | 
         err('lvs_sync_daemon needs an interface');
         continue;
       }
-      const c: SyncDaemonConf = { ifname, instance: null, id: -1, maxlen: null, port: null, ttl: null, group: null, file: n.file, line: n.line };
+      const c: SyncDaemonConf = {
+        ifname,
+        instance: null,
+        id: -1,
+        maxlen: null,
+        port: null,
+        ttl: null,
+        group: null,
+        file: n.file,
+        line: n.line,
+      };
       while (a.length) {
         const k = a.shift()!;
         if (k === 'inst') c.instance = a.shift() ?? null;

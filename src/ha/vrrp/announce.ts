@@ -1,4 +1,4 @@
-// What a new master tells the link (spec ha.md A.7): for each IPv4 VIP a gratuitous ARP request
+// What a new master tells the link (docs/spec/ha.md A.7): for each IPv4 VIP a gratuitous ARP request
 // (broadcast, sender = target = VIP, the interface's own MAC, as keepalived does without
 // use_vmac); for each IPv6 VIP an unsolicited neighbour advertisement to ff02::1 with the
 // override flag and the target link-layer address. Sent on a packet socket, protocol 0 (send only).

@@ -1,4 +1,4 @@
-// What keepalived.conf's VRRP keywords mean (spec ha.md A.5-A.10): global_defs' VRRP keys,
+// What keepalived.conf's VRRP keywords mean (docs/spec/ha.md A.5-A.10): global_defs' VRRP keys,
 // vrrp_script, vrrp_instance, vrrp_sync_group. Pure: a tree in, a VrrpConfig plus file:line
 // errors and warnings out. A keyword tsvs does not implement is a warning, never dropped silently.
 
@@ -111,7 +111,10 @@ function addr(n: ConfNode, s: string | undefined, out: Out): Addr | null {
 
 /** A script command line: its words; the program must exist and be executable. */
 function command(n: ConfNode, out: Out): string[] | null {
-  const words = n.args.join(' ').split(/\s+/).filter((w) => w !== '');
+  const words = n.args
+    .join(' ')
+    .split(/\s+/)
+    .filter((w) => w !== '');
   if (words.length === 0) {
     out.errors.push(at(n, `${n.keyword}: no script given`));
     return null;
@@ -131,16 +134,24 @@ function command(n: ConfNode, out: Out): string[] | null {
 const noNotify = (): NotifyConfig => ({ master: null, backup: null, fault: null, stop: null, any: null });
 
 function notifyKey(n: ConfNode, notify: NotifyConfig, out: Out): boolean {
-  const k = { notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop', notify: 'any' }[
-    n.keyword
-  ] as keyof NotifyConfig | undefined;
+  const k = { notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop', notify: 'any' }[n.keyword] as
+    keyof NotifyConfig | undefined;
   if (!k) return false;
   notify[k] = command(n, out);
   return true;
 }
 
 /** Keys of vrrp_instance that keepalived has and tsvs accepts without acting on them. */
-const INSTANCE_IGNORED = new Set(['dont_track_primary', 'debug', 'smtp_alert', 'garp_master_refresh', 'garp_master_refresh_repeat', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lvs_sync_daemon_interface']);
+const INSTANCE_IGNORED = new Set([
+  'dont_track_primary',
+  'debug',
+  'smtp_alert',
+  'garp_master_refresh',
+  'garp_master_refresh_repeat',
+  'garp_lower_prio_delay',
+  'garp_lower_prio_repeat',
+  'lvs_sync_daemon_interface',
+]);
 
 function parseVip(n: ConfNode, defDev: string, excluded: boolean, out: Out): VipConfig | null {
   const [a, p] = n.keyword.split('/');
@@ -212,11 +223,28 @@ function parseInstance(n: ConfNode, g: Globals, out: Out): VrrpInstanceConfig | 
   let version: 2 | 3 | null = null;
   let intervalS = ADVERT_INT_DEFAULT_CS / 100;
   const inst: VrrpInstanceConfig = {
-    name, iface: '', vrid: 0, family: 4, version: g.version, priority: PRIO_DEFAULT, initialMaster: false,
-    intervalCs: ADVERT_INT_DEFAULT_CS, preempt: true, preemptDelayMs: 0, authPass: null, vips: [], srcIp: null,
-    unicastPeers: [], trackInterfaces: [], trackScripts: [], notify: noNotify(),
-    garpMasterDelayS: g.garpDelayS, garpMasterRepeat: g.garpRepeat, v3ChecksumAsV2: g.v3ChecksumAsV2,
-    file: n.file, line: n.line,
+    name,
+    iface: '',
+    vrid: 0,
+    family: 4,
+    version: g.version,
+    priority: PRIO_DEFAULT,
+    initialMaster: false,
+    intervalCs: ADVERT_INT_DEFAULT_CS,
+    preempt: true,
+    preemptDelayMs: 0,
+    authPass: null,
+    vips: [],
+    srcIp: null,
+    unicastPeers: [],
+    trackInterfaces: [],
+    trackScripts: [],
+    notify: noNotify(),
+    garpMasterDelayS: g.garpDelayS,
+    garpMasterRepeat: g.garpRepeat,
+    v3ChecksumAsV2: g.v3ChecksumAsV2,
+    file: n.file,
+    line: n.line,
   };
   let authNode: ConfNode | null = null;
   const vipNodes: { node: ConfNode; excluded: boolean }[] = [];
@@ -246,7 +274,7 @@ function parseInstance(n: ConfNode, g: Globals, out: Out): VrrpInstanceConfig | 
       }
     } else if (k === 'track_interface') {
       for (const t of c.children) {
-        const w = t.args[0] === 'weight' ? num(t, out, -253, 253, 1) ?? 0 : 0;
+        const w = t.args[0] === 'weight' ? (num(t, out, -253, 253, 1) ?? 0) : 0;
         inst.trackInterfaces.push({ name: t.keyword, weight: w });
       }
     } else if (k === 'track_script') {
@@ -272,7 +300,12 @@ function parseInstance(n: ConfNode, g: Globals, out: Out): VrrpInstanceConfig | 
   inst.family = carried[0]?.addr.isV6 ? 6 : 4;
   for (const v of carried) {
     if ((v.addr.isV6 ? 6 : 4) !== inst.family) {
-      out.errors.push(at(n, `vrrp_instance ${name}: ${v.addr} mixes IPv4 and IPv6 in virtual_ipaddress; put the other family in virtual_ipaddress_excluded`));
+      out.errors.push(
+        at(
+          n,
+          `vrrp_instance ${name}: ${v.addr} mixes IPv4 and IPv6 in virtual_ipaddress; put the other family in virtual_ipaddress_excluded`,
+        ),
+      );
     }
   }
   inst.version = inst.family === 6 ? 3 : (version ?? g.version);
@@ -284,7 +317,8 @@ function parseInstance(n: ConfNode, g: Globals, out: Out): VrrpInstanceConfig | 
     inst.intervalCs = Math.max(1, Math.min(ADVERT_INT_MAX_V3_CS, Math.round(intervalS * 100)));
   }
   for (const p of [inst.srcIp, ...inst.unicastPeers]) {
-    if (p && (p.isV6 ? 6 : 4) !== inst.family) out.errors.push(at(n, `vrrp_instance ${name}: ${p} is not of the instance's family (IPv${inst.family})`));
+    if (p && (p.isV6 ? 6 : 4) !== inst.family)
+      out.errors.push(at(n, `vrrp_instance ${name}: ${p} is not of the instance's family (IPv${inst.family})`));
   }
   // keepalived: no priority → 255 with state MASTER, else 100; no state → MASTER at 255.
   inst.priority = priority ?? (state === 'MASTER' ? PRIO_OWNER : PRIO_DEFAULT);
@@ -299,7 +333,8 @@ function parseInstance(n: ConfNode, g: Globals, out: Out): VrrpInstanceConfig | 
       if (c.keyword === 'auth_type') type = (c.args[0] ?? '').toUpperCase();
       else if (c.keyword === 'auth_pass') inst.authPass = c.args[0] ?? '';
     }
-    if (inst.version === 3) out.errors.push(at(authNode, `vrrp_instance ${name}: authentication is VRRPv2 only; remove it or use version 2`));
+    if (inst.version === 3)
+      out.errors.push(at(authNode, `vrrp_instance ${name}: authentication is VRRPv2 only; remove it or use version 2`));
     else if (type === 'AH') out.errors.push(at(authNode, `vrrp_instance ${name}: auth_type AH is not implemented by tsvs; use PASS`));
     else if (type !== 'PASS') out.errors.push(at(authNode, `vrrp_instance ${name}: auth_type '${type}' is not PASS or AH`));
     if (inst.authPass === null && type === 'PASS') out.errors.push(at(authNode, `vrrp_instance ${name}: auth_type PASS needs auth_pass`));
@@ -340,10 +375,11 @@ export function vrrpFromConf(nodes: ConfNode[]): { config: VrrpConfig; errors: C
       } else if (c.keyword === 'v3_checksum_as_v2' || c.keyword === 'vrrp_checksum_as_v2') g.v3ChecksumAsV2 = true;
     }
   }
-  for (const n of nodes) if (n.keyword === 'vrrp_script') {
-    const s = parseScript(n, out);
-    if (s) config.scripts.push(s);
-  }
+  for (const n of nodes)
+    if (n.keyword === 'vrrp_script') {
+      const s = parseScript(n, out);
+      if (s) config.scripts.push(s);
+    }
   const names = new Set<string>();
   const vrids = new Map<string, string>();
   for (const n of nodes) {
@@ -375,7 +411,8 @@ export function vrrpFromConf(nodes: ConfNode[]): { config: VrrpConfig; errors: C
   }
   for (const sg of config.syncGroups) {
     for (const m of sg.members) {
-      if (!names.has(m)) out.errors.push({ file: sg.file, line: sg.line, text: `vrrp_sync_group ${sg.name}: member ${m} is not a vrrp_instance` });
+      if (!names.has(m))
+        out.errors.push({ file: sg.file, line: sg.line, text: `vrrp_sync_group ${sg.name}: member ${m} is not a vrrp_instance` });
     }
   }
   return { config, errors: out.errors, warnings: out.warnings };

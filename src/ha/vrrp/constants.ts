@@ -1,4 +1,4 @@
-// VRRP's numbers (RFC 3768, RFC 5798) and keepalived's defaults (spec ha.md A.1, A.5-A.7), in
+// VRRP's numbers (RFC 3768, RFC 5798) and keepalived's defaults (docs/spec/ha.md A.1, A.5-A.7), in
 // one place, each with where it comes from.
 
 /** IP protocol number of VRRP (IANA). */

@@ -1,14 +1,9 @@
 // One VRRP instance's state machine (RFC 3768 §6.4, RFC 5798 §6.4) with keepalived's choices
-// (spec ha.md A.5, A.6): priority 0 advert on stop and on MASTER → FAULT, not on yielding;
+// (docs/spec/ha.md A.5, A.6): priority 0 advert on stop and on MASTER → FAULT, not on yielding;
 // nopreempt and preempt_delay; FAULT while a tracked object is down. Pure: every input carries
 // the time (ms), every output is an action for the I/O side to carry out.
 
-import {
-  ADVERT_INT_DEFAULT_CS,
-  DOWN_TIMER_ADVERTS,
-  PRIO_OWNER,
-  PRIO_STOP,
-} from './constants.js';
+import { ADVERT_INT_DEFAULT_CS, DOWN_TIMER_ADVERTS, PRIO_OWNER, PRIO_STOP } from './constants.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
 
@@ -25,9 +20,7 @@ export interface FsmConfig {
   myAddr: Uint8Array;
 }
 
-export type FsmAction =
-  | { kind: 'send'; priority: number }
-  | { kind: 'transition'; from: VrrpState; to: VrrpState; why: string };
+export type FsmAction = { kind: 'send'; priority: number } | { kind: 'transition'; from: VrrpState; to: VrrpState; why: string };
 
 export interface AdvertIn {
   priority: number;
@@ -133,8 +126,7 @@ export class VrrpFsm {
         return;
       }
       const higher =
-        a.priority > this.effectivePriority ||
-        (a.priority === this.effectivePriority && compareAddr(a.src, this.cfg.myAddr) > 0);
+        a.priority > this.effectivePriority || (a.priority === this.effectivePriority && compareAddr(a.src, this.cfg.myAddr) > 0);
       if (higher) {
         if (this.cfg.version === 3) this.masterAdverIntCs = a.intervalCs || this.masterAdverIntCs;
         this.masterAddr = a.src;

@@ -70,7 +70,8 @@ export class VrrpLink {
   ) {
     const s = sys();
     this.ifindex = s.ifNameToIndex(iface);
-    if (this.ifindex === 0) throw new Error(`VRRP: interface ${iface} does not exist here (if_nametoindex failed); check 'interface' in vrrp_instance`);
+    if (this.ifindex === 0)
+      throw new Error(`VRRP: interface ${iface} does not exist here (if_nametoindex failed); check 'interface' in vrrp_instance`);
     const dev = new TextEncoder().encode(`${iface}\0`);
     const v6 = family === 6;
     const dom = v6 ? AF_INET6 : AF_INET;
@@ -78,7 +79,8 @@ export class VrrpLink {
     this.rxFd = check('socket(raw, 112)', s.socket(dom, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, VRRP_PROTO), hint);
     this.txFd = check('socket(raw, IPPROTO_RAW)', s.socket(dom, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW), hint);
     try {
-      for (const fd of [this.rxFd, this.txFd]) check(`setsockopt(SO_BINDTODEVICE ${iface})`, s.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev));
+      for (const fd of [this.rxFd, this.txFd])
+        check(`setsockopt(SO_BINDTODEVICE ${iface})`, s.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev));
       if (v6) {
         const mreq = new Uint8Array(20);
         mreq.set(MCAST6, 0);
@@ -160,7 +162,7 @@ export class VrrpLink {
         let hops = -1;
         const cl = m.controlLen();
         const dv = new DataView(m.control.buffer, m.control.byteOffset, m.control.byteLength);
-        for (let at = 0; at + 16 <= cl; ) {
+        for (let at = 0; at + 16 <= cl;) {
           const len = Number(dv.getBigUint64(at, true));
           const level = dv.getInt32(at + 8, true);
           const type = dv.getInt32(at + 12, true);

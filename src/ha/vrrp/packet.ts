@@ -2,18 +2,12 @@
 // from RFC 2338) and VRRPv3 (RFC 5798 §5) over IPv4 and IPv6, as keepalived sends them.
 // Pure: bytes in, a decoded advert or a named drop reason out; nothing is thrown on bad input.
 //
-// Checksums (spec ha.md A.4): v2 covers the VRRP message alone. v3 adds the pseudo-header of the
+// Checksums (docs/spec/ha.md A.4): v2 covers the VRRP message alone. v3 adds the pseudo-header of the
 // carrying IP version; for IPv4 keepalived adds it by default, vendors and `v3_checksum_as_v2`
 // leave it out, so a v3 IPv4 advert is accepted with either.
 
 import { checksum, fold, pseudo4, pseudo6, read16, read32, sum16, write16 } from '../../wire/csum.js';
-import {
-  VRRP_AUTH_DATA_LEN,
-  VRRP_HEADER_LEN,
-  VRRP_PROTO,
-  VRRP_TTL,
-  VRRP_TYPE_ADVERT,
-} from './constants.js';
+import { VRRP_AUTH_DATA_LEN, VRRP_HEADER_LEN, VRRP_PROTO, VRRP_TTL, VRRP_TYPE_ADVERT } from './constants.js';
 
 export type VrrpFamily = 4 | 6;
 export type VrrpVersion = 2 | 3;

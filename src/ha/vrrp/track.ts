@@ -1,4 +1,4 @@
-// Tracked objects of VRRP instances: vrrp_script results with fall/rise (spec ha.md A.6,
+// Tracked objects of VRRP instances: vrrp_script results with fall/rise (docs/spec/ha.md A.6,
 // keepalived's vrrp_script) and interface link state. Each yields "up" or "down"; what that does to
 // an instance's priority or state is weightEffect's.
 
@@ -56,7 +56,7 @@ export class ScriptTracker {
     execFile(prog!, args, { timeout: this.cfg.timeoutMs, killSignal: 'SIGKILL' }, (err) => {
       this.running = false;
       if (!this.timer) return;
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       this.lastExit = code;
       this.result(code === 0);
     });

@@ -141,18 +141,23 @@ export class Vrrp {
     try {
       await this.host.vrrpVips(addrs);
     } catch (e) {
-      this.host.log('warn', `VRRP: could not tell the director which VIPs VRRP moves (${(e as Error).message}); its engine may answer ARP for them on a backup`);
+      this.host.log(
+        'warn',
+        `VRRP: could not tell the director which VIPs VRRP moves (${(e as Error).message}); its engine may answer ARP for them on a backup`,
+      );
     }
   }
 
   /** keepalived's reload: an instance whose settings did not change keeps its state; others restart. */
   async reload(config: VrrpConfig): Promise<void> {
-    const key = (c: VrrpInstanceConfig) => JSON.stringify({ ...c, file: '', line: 0 }, (_k, v: unknown) => (v instanceof Addr ? v.toString() : v));
+    const key = (c: VrrpInstanceConfig) =>
+      JSON.stringify({ ...c, file: '', line: 0 }, (_k, v: unknown) => (v instanceof Addr ? v.toString() : v));
     const wanted = new Map(config.instances.map((c) => [c.name, key(c)]));
     const keep: Instance[] = [];
     const now = this.host.now();
     for (const inst of this.instances) {
-      if (wanted.get(inst.cfg.name) === key(inst.cfg) && JSON.stringify(this.config?.scripts) === JSON.stringify(config.scripts)) keep.push(inst);
+      if (wanted.get(inst.cfg.name) === key(inst.cfg) && JSON.stringify(this.config?.scripts) === JSON.stringify(config.scripts))
+        keep.push(inst);
       else await this.stopInstance(inst, now);
     }
     for (const t of this.scripts.values()) t.stop();
@@ -278,7 +283,13 @@ export class Vrrp {
       this.drop('unknown_vrid');
       return;
     }
-    const r = decodeAdvert(p.msg, { family: link.family, src: p.src, dst: p.dst, ttl: p.ttl, checkTtl: inst.cfg.unicastPeers.length === 0 });
+    const r = decodeAdvert(p.msg, {
+      family: link.family,
+      src: p.src,
+      dst: p.dst,
+      ttl: p.ttl,
+      checkTtl: inst.cfg.unicastPeers.length === 0,
+    });
     if (!r.ok) {
       this.drop(r.drop);
       return;

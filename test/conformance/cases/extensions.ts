@@ -65,8 +65,7 @@ export const EXTENSION_CASES: AdmCase[] = [
   }),
   ext('§7.6', 'tsvs: -c --laddr-info adds a local column to the connection listing', {
     argv: ['-L', '-n', '-c', '--laddr-info'],
-    stdout:
-      'IPVS connection entries\npro expire state       source             virtual            destination        local\n',
+    stdout: 'IPVS connection entries\npro expire state       source             virtual            destination        local\n',
   }),
   ext('§3', 'tsvs: --laddr-info is for listings only', {
     argv: [...ADD_SVC, '--laddr-info'],
@@ -105,13 +104,7 @@ export const EXTENSION_CASES: AdmCase[] = [
   }),
   ext('§9', 'tsvs: extensions survive -S | -R', {
     argv: ['-R'],
-    stdin: lines(
-      '-A -t 10.0.0.1:80 -s rr --laddr 10.0.0.5',
-      '-a -t 10.0.0.1:80 -r 10.0.0.2:8080 --fullnat -w 1 --proxy-protocol v1',
-    ),
-    saved: lines(
-      '-A -t 10.0.0.1:80 -s rr --laddr 10.0.0.5',
-      '-a -t 10.0.0.1:80 -r 10.0.0.2:8080 --fullnat -w 1 --proxy-protocol v1',
-    ),
+    stdin: lines('-A -t 10.0.0.1:80 -s rr --laddr 10.0.0.5', '-a -t 10.0.0.1:80 -r 10.0.0.2:8080 --fullnat -w 1 --proxy-protocol v1'),
+    saved: lines('-A -t 10.0.0.1:80 -s rr --laddr 10.0.0.5', '-a -t 10.0.0.1:80 -r 10.0.0.2:8080 --fullnat -w 1 --proxy-protocol v1'),
   }),
 ];

@@ -12,27 +12,11 @@ const T52 = [
   ['-a', '-t', '192.168.1.1:80', '-r', '10.0.0.1:80', '-m'],
   ['-a', '-t', '192.168.1.1:80', '-r', '10.0.0.2:80', '-m'],
 ];
-const STATS_TITLE = lines(
-  'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes',
-  '  -> RemoteAddress:Port',
-);
-const RATE_TITLE = lines(
-  'Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS',
-  '  -> RemoteAddress:Port',
-);
-const CONN_TITLE = lines(
-  'IPVS connection entries',
-  'pro expire state       source             virtual            destination',
-);
+const STATS_TITLE = lines('Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes', '  -> RemoteAddress:Port');
+const RATE_TITLE = lines('Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS', '  -> RemoteAddress:Port');
+const CONN_TITLE = lines('IPVS connection entries', 'pro expire state       source             virtual            destination');
 
-function list(
-  spec: string,
-  description: string,
-  given: string[][],
-  argv: string[],
-  stdout: string,
-  extra: Partial<AdmCase> = {},
-): AdmCase {
+function list(spec: string, description: string, given: string[][], argv: string[], stdout: string, extra: Partial<AdmCase> = {}): AdmCase {
   return { spec, description, given, argv, stdout, stderr: '', code: 0, ...extra };
 }
 
@@ -62,14 +46,9 @@ export const OUTPUT_CASES: AdmCase[] = [
       'UDP  192.168.1.1:domain wlc\n',
     { needs: ['names'] },
   ),
-  list(
-    '§7.1',
-    'IPv6 names keep their brackets',
-    [['-A', '-t', '[::1]:443']],
-    ['-L'],
-    `${HEAD}TCP  [::1]:https wlc\n`,
-    { needs: ['names'] },
-  ),
+  list('§7.1', 'IPv6 names keep their brackets', [['-A', '-t', '[::1]:443']], ['-L'], `${HEAD}TCP  [::1]:https wlc\n`, {
+    needs: ['names'],
+  }),
   list(
     '§7.1',
     'list labels are cut at 33 (service) and 28 (server) characters',
@@ -140,10 +119,7 @@ export const OUTPUT_CASES: AdmCase[] = [
   list(
     '§7.2',
     'mh flags; fwmark above 2^31 is signed and sorts first',
-    [
-      ['-A', '-f', '3000000000', '-s', 'mh', '-b', 'mh-fallback,mh-port,flag-3'],
-      ADD_SVC,
-    ],
+    [['-A', '-f', '3000000000', '-s', 'mh', '-b', 'mh-fallback,mh-port,flag-3'], ADD_SVC],
     ['-L', '-n'],
     `${HEAD}FWM  -1294967296 mh (mh-fallback,mh-port,flag-3)\nTCP  10.0.0.1:80 wlc\n`,
   ),
@@ -158,11 +134,7 @@ export const OUTPUT_CASES: AdmCase[] = [
   list(
     '§7.2',
     'weight 65535 and 0',
-    [
-      ADD_SVC,
-      ['-a', ...SVC, '-r', '10.0.0.2', '-w', '65535'],
-      ['-a', ...SVC, '-r', '10.0.0.3', '-w', '0', '-i'],
-    ],
+    [ADD_SVC, ['-a', ...SVC, '-r', '10.0.0.2', '-w', '65535'], ['-a', ...SVC, '-r', '10.0.0.3', '-w', '0', '-i']],
     ['-L', '-n'],
     `${HEAD}TCP  10.0.0.1:80 wlc\n${server('10.0.0.2:80', 'Route', 65535)}${server('10.0.0.3:80', 'Tunnel', 0)}`,
   ),
@@ -232,28 +204,21 @@ export const OUTPUT_CASES: AdmCase[] = [
         '  -> 10.0.0.2:80                         0        0        0        0        0',
       ),
   ),
-  list(
-    '§7.4',
-    '-Z zeroes counters and rates of every service',
-    T52,
-    ['-Z'],
-    '',
-    {
-      fixture: 't52',
-      needs: ['fixture'],
-      after: {
-        argv: ['-L', '-n', '--stats'],
-        stdout:
-          VERSION +
-          STATS_TITLE +
-          lines(
-            'TCP  192.168.1.1:80                      0        0        0        0        0',
-            '  -> 10.0.0.1:80                         0        0        0        0        0',
-            '  -> 10.0.0.2:80                         0        0        0        0        0',
-          ),
-      },
+  list('§7.4', '-Z zeroes counters and rates of every service', T52, ['-Z'], '', {
+    fixture: 't52',
+    needs: ['fixture'],
+    after: {
+      argv: ['-L', '-n', '--stats'],
+      stdout:
+        VERSION +
+        STATS_TITLE +
+        lines(
+          'TCP  192.168.1.1:80                      0        0        0        0        0',
+          '  -> 10.0.0.1:80                         0        0        0        0        0',
+          '  -> 10.0.0.2:80                         0        0        0        0        0',
+        ),
     },
-  ),
+  }),
   // §7.5
   list(
     '§7.5',

@@ -173,12 +173,7 @@ export const RULES_CASES: AdmCase[] = [
       ['-A', '-t', '192.168.1.1:80'],
     ],
     argv: ['-S', '-n'],
-    stdout: lines(
-      '-A -t 172.16.0.1:80 -s wlc',
-      '-A -t 192.168.1.1:80 -s wlc',
-      '-A -t 1.1.1.1:80 -s wlc',
-      '-A -t 10.0.0.1:80 -s wlc',
-    ),
+    stdout: lines('-A -t 172.16.0.1:80 -s wlc', '-A -t 192.168.1.1:80 -s wlc', '-A -t 1.1.1.1:80 -s wlc', '-A -t 10.0.0.1:80 -s wlc'),
     stderr: '',
     code: 0,
   },
@@ -242,7 +237,10 @@ export const RULES_CASES: AdmCase[] = [
   {
     spec: '§10',
     description: '--sort is the default',
-    given: [['-A', '-t', '10.0.0.2:80'], ['-A', ...SVC]],
+    given: [
+      ['-A', '-t', '10.0.0.2:80'],
+      ['-A', ...SVC],
+    ],
     argv: ['-L', '-n', '--sort'],
     stdout: `${HEAD}TCP  10.0.0.1:80 wlc\nTCP  10.0.0.2:80 wlc\n`,
     stderr: '',
@@ -257,11 +255,7 @@ export const RULES_CASES: AdmCase[] = [
       ['-a', ...SVC, '-r', '10.0.0.2:9', '-m'],
     ],
     argv: ['-S', '-n'],
-    stdout: lines(
-      '-A -t 10.0.0.1:80 -s wlc',
-      '-a -t 10.0.0.1:80 -r 10.0.0.2:9 -m -w 1',
-      '-a -t 10.0.0.1:80 -r 10.0.0.2:90 -m -w 1',
-    ),
+    stdout: lines('-A -t 10.0.0.1:80 -s wlc', '-a -t 10.0.0.1:80 -r 10.0.0.2:9 -m -w 1', '-a -t 10.0.0.1:80 -r 10.0.0.2:90 -m -w 1'),
     stderr: '',
     code: 0,
   },

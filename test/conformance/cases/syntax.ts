@@ -293,10 +293,7 @@ export const SYNTAX_CASES: AdmCase[] = [
     spec: '§2',
     description: 'clustered -Lnc',
     argv: ['-Lnc'],
-    stdout: lines(
-      'IPVS connection entries',
-      'pro expire state       source             virtual            destination',
-    ),
+    stdout: lines('IPVS connection entries', 'pro expire state       source             virtual            destination'),
     stderr: '',
     code: 0,
   },
@@ -512,7 +509,7 @@ export const SYNTAX_CASES: AdmCase[] = [
   },
   {
     spec: '§2',
-    description: "popt replaces !#:+ in a value by the next argument (expandNextArg)",
+    description: 'popt replaces !#:+ in a value by the next argument (expandNextArg)',
     argv: [...SVC, '-s', 'r!#:+', 'r'],
     stdout: '',
     stderr: '',
@@ -681,8 +678,7 @@ export const SYNTAX_CASES: AdmCase[] = [
     description: 'the interface name is cut at 15 characters',
     given: [['--start-daemon', 'master', '--mcast-interface', 'abcdefghijklmnopq']],
     argv: ['-L', '--daemon'],
-    stdout:
-      'master sync daemon (mcast=abcdefghijklmno, syncid=0, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n',
+    stdout: 'master sync daemon (mcast=abcdefghijklmno, syncid=0, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n',
     stderr: '',
     code: 0,
     needs: ['netdev'],

@@ -43,8 +43,7 @@ export function lines(...l: string[]): string {
 
 export const TRY = "Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n";
 export const VERSION = 'IP Virtual Server version 1.2.1 (size=4096)\n';
-export const TITLE =
-  'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
+export const TITLE = 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 /** The head of `-L` for the whole table. */
 export const HEAD = VERSION + TITLE;
 

@@ -140,30 +140,13 @@ describe('glibc merge sort (§10)', () => {
   });
   it('reproduces the wrap-around order of T50', () => {
     const ips = [0x01010101, 0x0a000001, 0xac100001, 0xc0a80101];
-    assert.deepEqual(glibcMergeSort(ips, wrap).map(format4), [
-      '172.16.0.1',
-      '192.168.1.1',
-      '1.1.1.1',
-      '10.0.0.1',
-    ]);
+    assert.deepEqual(glibcMergeSort(ips, wrap).map(format4), ['172.16.0.1', '192.168.1.1', '1.1.1.1', '10.0.0.1']);
   });
   it('depends on the input order when the comparator is not transitive', () => {
     const five = [0x01010101, 0x0a000001, 0xac100001, 0xc0a80101, 0x7f000001];
-    assert.deepEqual(glibcMergeSort(five, wrap).map(format4), [
-      '1.1.1.1',
-      '10.0.0.1',
-      '127.0.0.1',
-      '172.16.0.1',
-      '192.168.1.1',
-    ]);
+    assert.deepEqual(glibcMergeSort(five, wrap).map(format4), ['1.1.1.1', '10.0.0.1', '127.0.0.1', '172.16.0.1', '192.168.1.1']);
     const swapped = [0x01010101, 0xac100001, 0x0a000001, 0xc0a80101, 0x7f000001];
-    assert.deepEqual(glibcMergeSort(swapped, wrap).map(format4), [
-      '172.16.0.1',
-      '1.1.1.1',
-      '10.0.0.1',
-      '127.0.0.1',
-      '192.168.1.1',
-    ]);
+    assert.deepEqual(glibcMergeSort(swapped, wrap).map(format4), ['172.16.0.1', '1.1.1.1', '10.0.0.1', '127.0.0.1', '192.168.1.1']);
   });
 });
 

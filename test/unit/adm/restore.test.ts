@@ -17,10 +17,7 @@ describe('tsvsadm -R failures', () => {
 
   it('kernel errors: each line by number and text, blank lines counted, and the restore goes on', async () => {
     const ipvs = new Ipvs();
-    const r = await restore(
-      'ipvsadm -A -t 10.0.0.1:80 -s rr\n\n-A -t 10.0.0.1:80 -s rr\r\n-D -t 10.0.0.9:80\n-A -t 10.0.0.2:80',
-      ipvs,
-    );
+    const r = await restore('ipvsadm -A -t 10.0.0.1:80 -s rr\n\n-A -t 10.0.0.1:80 -s rr\r\n-D -t 10.0.0.9:80\n-A -t 10.0.0.2:80', ipvs);
     assert.equal(r.stderr, 'Service already exists\nNo such service\n');
     assert.equal(r.code, 0);
     assert.deepEqual(r.restoreFailures, [

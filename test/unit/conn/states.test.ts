@@ -3,14 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sctpEvent } from '../../../src/core/conn/sctp.js';
-import {
-  DIR_INPUT,
-  DIR_INPUT_ONLY,
-  DIR_OUTPUT,
-  stateName,
-  stateTimeout,
-  stateTransition,
-} from '../../../src/core/conn/states.js';
+import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, stateName, stateTimeout, stateTransition } from '../../../src/core/conn/states.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../../src/core/conn/tcp.js';
 import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../../src/core/constants.js';
 
@@ -153,11 +146,7 @@ describe('TCP state machine', () => {
   for (const [dir, flags, row] of rows) {
     it(`table row dir ${dir} flags ${flags}`, () => {
       row.split(' ').forEach((a, st) => {
-        assert.equal(
-          names[stateTransition(IPPROTO_TCP, st, dir, flags, false)],
-          abbr[a],
-          `from ${names[st]}`,
-        );
+        assert.equal(names[stateTransition(IPPROTO_TCP, st, dir, flags, false)], abbr[a], `from ${names[st]}`);
       });
     });
   }

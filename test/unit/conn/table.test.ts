@@ -69,11 +69,7 @@ describe('connection table vs a Map model', () => {
             if (
               o.conn.fwd === 5 &&
               [...model.values()].some(
-                (x) =>
-                  x.m.fwd === 5 &&
-                  x.m.l === o.conn.l &&
-                  x.m.lport === o.conn.lport &&
-                  x.m.proto === o.conn.proto,
+                (x) => x.m.fwd === 5 && x.m.l === o.conn.l && x.m.lport === o.conn.lport && x.m.proto === o.conn.proto,
               )
             ) {
               continue;
@@ -91,10 +87,7 @@ describe('connection table vs a Map model', () => {
             const want = model.get(keyIn(m));
             const c = Uint32Array.of(m.c);
             const v = Uint32Array.of(m.v);
-            assert.equal(
-              t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false),
-              want ? want.i : -1,
-            );
+            assert.equal(t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false), want ? want.i : -1);
           }
           assert.equal(t.count, model.size);
         }
@@ -107,20 +100,16 @@ describe('connection table vs a Map model', () => {
           let sport: number;
           let dst: Uint32Array;
           let dport: number;
-          if (m.fwd === 5)
-            [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, Uint32Array.of(m.l), m.lport];
+          if (m.fwd === 5) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, Uint32Array.of(m.l), m.lport];
           else if (m.fwd === 0) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, c, m.cport];
           else [s, sport, dst, dport] = [v, m.vport, c, m.cport];
           const got = t.lookupOut(m.proto, s, 0, sport, dst, 0, dport);
           // Every conn that answers this reply by the kernel's rules (docs/spec/ipvs-kernel.md §2.1, the out lookup).
           const answers = [...model.values()].filter(({ m: x }) => {
             if (x.proto !== m.proto) return false;
-            if (x.fwd === 5)
-              return x.l === dst[0] && x.lport === dport && x.d === s[0] && x.dport === sport;
+            if (x.fwd === 5) return x.l === dst[0] && x.lport === dport && x.d === s[0] && x.dport === sport;
             if (x.c !== dst[0] || x.cport !== dport) return false;
-            return x.fwd === 0
-              ? x.d === s[0] && x.dport === sport
-              : x.v === s[0] && x.vport === sport;
+            return x.fwd === 0 ? x.d === s[0] && x.dport === sport : x.v === s[0] && x.vport === sport;
           });
           assert.ok(
             answers.some((x) => x.i === i),
@@ -154,30 +143,12 @@ describe('connection table vs a Map model', () => {
       });
     }
     for (let n = 0; n < 100_000; n += 2) {
-      const i = t.lookupIn(
-        6,
-        Uint32Array.of(0xc0a80000 + (n >>> 10)),
-        0,
-        n & 1023,
-        v,
-        0,
-        80,
-        false,
-      );
+      const i = t.lookupIn(6, Uint32Array.of(0xc0a80000 + (n >>> 10)), 0, n & 1023, v, 0, 80, false);
       t.unhash(i);
       t.free(i);
     }
     for (let n = 0; n < 100_000; n++) {
-      const i = t.lookupIn(
-        6,
-        Uint32Array.of(0xc0a80000 + (n >>> 10)),
-        0,
-        n & 1023,
-        v,
-        0,
-        80,
-        false,
-      );
+      const i = t.lookupIn(6, Uint32Array.of(0xc0a80000 + (n >>> 10)), 0, n & 1023, v, 0, 80, false);
       assert.equal(i >= 0, n % 2 === 1, `conn ${n}`);
     }
     assert.equal(t.count, 50_000);

@@ -26,25 +26,39 @@ describe('loadEngine', () => {
     const st = engine.status();
     assert.equal(st.engine, 'proxy');
     assert.match(st.loadError ?? '', /^the proxy engine failed to load: .*no-such-engine.*npm run build.*no traffic is forwarded$/);
-    assert.deepEqual(st.unserved.map((u) => u.rule), ['-A -t 10.0.0.1:80']);
+    assert.deepEqual(
+      st.unserved.map((u) => u.rule),
+      ['-A -t 10.0.0.1:80'],
+    );
     assert.match(lines[0] ?? '', /proxy engine failed to load/);
     await engine.stop();
   });
 
-  it('koffi missing: the packet engine fails to load and says to run npm ci', { skip: process.platform !== 'linux' && 'Linux only' }, async () => {
-    const { log, lines } = logger();
-    const { engine } = await loadEngine('packet', log, { native: 'koffi-not-installed' });
-    assert.equal(engine.name, 'packet');
-    assert.match(engine.status().loadError ?? '', /packet engine failed to load: koffi-not-installed cannot be loaded \(.*\): run "npm ci"/);
-    assert.equal(lines.length, 1);
-  });
+  it(
+    'koffi missing: the packet engine fails to load and says to run npm ci',
+    { skip: process.platform !== 'linux' && 'Linux only' },
+    async () => {
+      const { log, lines } = logger();
+      const { engine } = await loadEngine('packet', log, { native: 'koffi-not-installed' });
+      assert.equal(engine.name, 'packet');
+      assert.match(
+        engine.status().loadError ?? '',
+        /packet engine failed to load: koffi-not-installed cannot be loaded \(.*\): run "npm ci"/,
+      );
+      assert.equal(lines.length, 1);
+    },
+  );
 
-  it('koffi missing: the proxy engine loads and notes that its workers use Node sockets', { skip: process.platform !== 'linux' && 'Linux only' }, async () => {
-    const { log } = logger();
-    const { engine, notes } = await loadEngine('proxy', log, { native: 'koffi-not-installed' });
-    assert.equal(engine.status().loadError, undefined);
-    assert.match(notes.join('\n'), /koffi-not-installed cannot be loaded.*Node's sockets instead of epoll/);
-  });
+  it(
+    'koffi missing: the proxy engine loads and notes that its workers use Node sockets',
+    { skip: process.platform !== 'linux' && 'Linux only' },
+    async () => {
+      const { log } = logger();
+      const { engine, notes } = await loadEngine('proxy', log, { native: 'koffi-not-installed' });
+      assert.equal(engine.status().loadError, undefined);
+      assert.match(notes.join('\n'), /koffi-not-installed cannot be loaded.*Node's sockets instead of epoll/);
+    },
+  );
 
   it('the real engines load with no error and no note', async () => {
     for (const name of ['packet', 'proxy'] as const) {

@@ -4,10 +4,7 @@ import { renderNft } from '../../../src/engine/packet/nft.js';
 
 describe('the director nftables table', () => {
   it('an empty spec only removes our table', () => {
-    assert.equal(
-      renderNft({ devices: new Map() }),
-      'table netdev tsvs { flags owner; }\ndelete table netdev tsvs\n',
-    );
+    assert.equal(renderNft({ devices: new Map() }), 'table netdev tsvs { flags owner; }\ndelete table netdev tsvs\n');
   });
 
   it('one ingress chain per device, services and NAT replies dropped before the stack', () => {

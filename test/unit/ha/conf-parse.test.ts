@@ -1,4 +1,4 @@
-// keepalived.conf grammar (ha.md §B.1): the tree, comments, quotes, includes, and bad input
+// keepalived.conf grammar (docs/spec/ha.md §B.1): the tree, comments, quotes, includes, and bad input
 // reported at file:line without throwing.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,9 +11,7 @@ import { parseConfFile, parseConfText } from '../../../src/ha/conf/parse.js';
 /** The tree without file/line, for compact expectations. */
 type Shape = [string, string[], Shape[]?];
 function shape(nodes: ConfNode[]): Shape[] {
-  return nodes.map((n) =>
-    n.children.length ? [n.keyword, n.args, shape(n.children)] : [n.keyword, n.args],
-  );
+  return nodes.map((n) => (n.children.length ? [n.keyword, n.args, shape(n.children)] : [n.keyword, n.args]));
 }
 
 describe('keepalived.conf grammar', () => {
@@ -22,10 +20,21 @@ describe('keepalived.conf grammar', () => {
       what: 'nested blocks, one statement per line',
       text: 'virtual_server 10.0.0.1 80 {\n  delay_loop 6\n  real_server 10.0.1.1 80 {\n    weight 2\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n',
       want: [
-        ['virtual_server', ['10.0.0.1', '80'], [
-          ['delay_loop', ['6']],
-          ['real_server', ['10.0.1.1', '80'], [['weight', ['2']], ['TCP_CHECK', [], [['connect_timeout', ['3']]]]]],
-        ]],
+        [
+          'virtual_server',
+          ['10.0.0.1', '80'],
+          [
+            ['delay_loop', ['6']],
+            [
+              'real_server',
+              ['10.0.1.1', '80'],
+              [
+                ['weight', ['2']],
+                ['TCP_CHECK', [], [['connect_timeout', ['3']]]],
+              ],
+            ],
+          ],
+        ],
       ],
     },
     {
@@ -101,7 +110,10 @@ describe('keepalived.conf grammar', () => {
 
     it('expands globs relative to the including file, in name order, with their own file:line', () => {
       const r = parseConfFile(join(dir, 'main.conf'));
-      assert.deepEqual(r.nodes.map((n) => n.args[0] ?? n.keyword), ['global_defs', '10.0.0.1', '10.0.0.2']);
+      assert.deepEqual(
+        r.nodes.map((n) => n.args[0] ?? n.keyword),
+        ['global_defs', '10.0.0.1', '10.0.0.2'],
+      );
       assert.equal(r.nodes[2]?.file, join(dir, 'conf.d', 'b.conf'));
       assert.equal(r.errors.length, 1);
       assert.equal(r.errors[0]?.file, join(dir, 'conf.d', 'a.conf'));

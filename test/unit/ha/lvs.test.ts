@@ -1,4 +1,4 @@
-// keepalived.conf → IPVS rules (ha.md §B.2–B.5): every supported virtual_server and real_server
+// keepalived.conf → IPVS rules (docs/spec/ha.md §B.2–B.5): every supported virtual_server and real_server
 // keyword becomes the expected `tsvsadm -S -n`, through the real ipvsadm front end on a real
 // in-process Ipvs; bad input names file:line and produces no config; the health state machine
 // (inhibit, quorum + hysteresis + sorry server, misc_dynamic, reload) gives the expected dests.
@@ -88,7 +88,10 @@ describe('keepalived.conf → rules', () => {
     const d = director();
     const m = new LvsManager(d.sink, (l, s) => d.log.push(`${l} ${s}`));
     await m.apply(r.config);
-    assert.deepEqual(d.log.filter((l) => l.startsWith('error')), []);
+    assert.deepEqual(
+      d.log.filter((l) => l.startsWith('error')),
+      [],
+    );
     assert.equal(
       await d.save(),
       [
@@ -119,7 +122,10 @@ describe('keepalived.conf → rules', () => {
     const m = new LvsManager(sink, () => {});
     await m.apply(conf(FULL).config);
     cmds.length = 0;
-    const changed = FULL.replace('weight 2\n    lvs_method DR', 'weight 4\n    lvs_method DR').replace(/virtual_server fwmark 7 \{[\s\S]*?\n\}\n/, '');
+    const changed = FULL.replace('weight 2\n    lvs_method DR', 'weight 4\n    lvs_method DR').replace(
+      /virtual_server fwmark 7 \{[\s\S]*?\n\}\n/,
+      '',
+    );
     await m.apply(conf(changed).config);
     assert.deepEqual(cmds, ['-D -f 7', '-e -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 4 -x 0 -y 0']);
     await m.shutdown();
@@ -128,15 +134,45 @@ describe('keepalived.conf → rules', () => {
 
 describe('bad input: a clear message naming file:line, and no virtual server', () => {
   const cases: { what: string; text: string; line: number; re: RegExp }[] = [
-    { what: 'wrong virtual server address', text: 'virtual_server 10.0.0.300 80 {\n protocol TCP\n}\n', line: 1, re: /'10.0.0.300' is not an IPv4 or IPv6 address/ },
-    { what: 'wrong real server address', text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.1 80 {\n }\n}\n', line: 3, re: /real_server address '10.1'/ },
-    { what: 'family mismatch', text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server ::1 80 {\n }\n}\n', line: 3, re: /IPv6 but the virtual server is IPv4/ },
-    { what: 'duplicate virtual servers', text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n}\n', line: 4, re: /duplicate virtual server TCP 10.0.0.1:80 \(already defined at .*:1\)/ },
-    { what: 'missing script', text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  MISC_CHECK {\n   misc_path "/nonexistent/check.sh arg"\n  }\n }\n}\n', line: 5, re: /script \/nonexistent\/check.sh does not exist/ },
+    {
+      what: 'wrong virtual server address',
+      text: 'virtual_server 10.0.0.300 80 {\n protocol TCP\n}\n',
+      line: 1,
+      re: /'10.0.0.300' is not an IPv4 or IPv6 address/,
+    },
+    {
+      what: 'wrong real server address',
+      text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.1 80 {\n }\n}\n',
+      line: 3,
+      re: /real_server address '10.1'/,
+    },
+    {
+      what: 'family mismatch',
+      text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server ::1 80 {\n }\n}\n',
+      line: 3,
+      re: /IPv6 but the virtual server is IPv4/,
+    },
+    {
+      what: 'duplicate virtual servers',
+      text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n}\n',
+      line: 4,
+      re: /duplicate virtual server TCP 10.0.0.1:80 \(already defined at .*:1\)/,
+    },
+    {
+      what: 'missing script',
+      text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  MISC_CHECK {\n   misc_path "/nonexistent/check.sh arg"\n  }\n }\n}\n',
+      line: 5,
+      re: /script \/nonexistent\/check.sh does not exist/,
+    },
     { what: 'bad scheduler', text: 'virtual_server 10.0.0.1 80 {\n lb_algo fastest\n}\n', line: 2, re: /unknown scheduler/ },
     { what: 'bad number', text: 'virtual_server 10.0.0.1 80 {\n delay_loop soon\n}\n', line: 2, re: /delay_loop soon: not a number/ },
     { what: 'unknown group', text: 'virtual_server group NOPE {\n}\n', line: 1, re: /no virtual_server_group of that name/ },
-    { what: 'bad digest', text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  HTTP_GET {\n   url {\n    path /\n    digest xyz\n   }\n  }\n }\n}\n', line: 7, re: /32 hex digits/ },
+    {
+      what: 'bad digest',
+      text: 'virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  HTTP_GET {\n   url {\n    path /\n    digest xyz\n   }\n  }\n }\n}\n',
+      line: 7,
+      re: /32 hex digits/,
+    },
   ];
   for (const c of cases) {
     it(c.what, () => {
@@ -150,7 +186,10 @@ describe('bad input: a clear message naming file:line, and no virtual server', (
   }
   it('unknown keywords are warnings with file:line, VRRP keywords are not', () => {
     const r = lvsFromConf(
-      parseConfText('global_defs {\n router_id a\n lvs_sync_daemon eth0 VI_1\n frobnicate 1\n}\nvrrp_instance VI_1 {\n state MASTER\n}\nbogus_block {\n}\n', '/k.conf').nodes,
+      parseConfText(
+        'global_defs {\n router_id a\n lvs_sync_daemon eth0 VI_1\n frobnicate 1\n}\nvrrp_instance VI_1 {\n state MASTER\n}\nbogus_block {\n}\n',
+        '/k.conf',
+      ).nodes,
     );
     assert.deepEqual(r.errors, []);
     assert.deepEqual(
@@ -169,7 +208,10 @@ describe('health state → dests (§B.5)', () => {
   it('a failed RS is removed, or kept at weight 0 with inhibit_on_failure, and comes back', () => {
     const s = new VsState(base('', rs('10.0.1.1', 2) + rs('10.0.1.2', 3, '  inhibit_on_failure\n')).virtualServers[0]!);
     assert.equal(dests(s), '10.0.1.1:80=2 10.0.1.2:80=3');
-    assert.deepEqual(s.setChecker(0, 0, false).map((e) => e.kind), ['rs-down']);
+    assert.deepEqual(
+      s.setChecker(0, 0, false).map((e) => e.kind),
+      ['rs-down'],
+    );
     s.setChecker(1, 0, false);
     assert.equal(dests(s), '10.0.1.2:80=0');
     s.setChecker(0, 0, true);
@@ -177,14 +219,26 @@ describe('health state → dests (§B.5)', () => {
   });
 
   it('quorum with hysteresis switches to the sorry server and back', () => {
-    const s = new VsState(base(' quorum 4\n hysteresis 1\n sorry_server 10.0.9.9 8080', rs('10.0.1.1', 2) + rs('10.0.1.2', 3)).virtualServers[0]!);
+    const s = new VsState(
+      base(' quorum 4\n hysteresis 1\n sorry_server 10.0.9.9 8080', rs('10.0.1.1', 2) + rs('10.0.1.2', 3)).virtualServers[0]!,
+    );
     s.setChecker(0, 0, false); // sum 3 = quorum − hysteresis: still up
     assert.equal(dests(s), '10.0.1.2:80=3');
-    assert.deepEqual(s.setChecker(1, 0, false).map((e) => e.kind), ['rs-down', 'quorum-down']);
+    assert.deepEqual(
+      s.setChecker(1, 0, false).map((e) => e.kind),
+      ['rs-down', 'quorum-down'],
+    );
     assert.equal(dests(s), '10.0.9.9:8080=1');
-    assert.deepEqual(s.setChecker(0, 0, true).map((e) => e.kind), ['rs-up'], 'sum 2 < quorum + hysteresis');
+    assert.deepEqual(
+      s.setChecker(0, 0, true).map((e) => e.kind),
+      ['rs-up'],
+      'sum 2 < quorum + hysteresis',
+    );
     assert.equal(dests(s), '10.0.9.9:8080=1', 'alive RS are not served while the sorry server is');
-    assert.deepEqual(s.setChecker(1, 0, true).map((e) => e.kind), ['rs-up', 'quorum-up']);
+    assert.deepEqual(
+      s.setChecker(1, 0, true).map((e) => e.kind),
+      ['rs-up', 'quorum-up'],
+    );
     assert.equal(dests(s), '10.0.1.1:80=2 10.0.1.2:80=3');
   });
 

@@ -1,5 +1,5 @@
 // The VRRP state machine, event by event with the time passed in: each step names the input and
-// the actions and state expected (RFC 3768/5798 §6.4 with keepalived's choices, spec ha.md A.5/A.6).
+// the actions and state expected (RFC 3768/5798 §6.4 with keepalived's choices, docs/spec/ha.md A.5/A.6).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type FsmAction, type FsmConfig, VrrpFsm } from '../../../src/ha/vrrp/fsm.js';
@@ -10,8 +10,14 @@ const HIGH = Uint8Array.from([10, 0, 0, 3]);
 
 function fsm(over: Partial<FsmConfig> = {}): VrrpFsm {
   return new VrrpFsm({
-    version: 2, priority: 100, intervalCs: 100, initialMaster: false, preempt: true,
-    preemptDelayMs: 0, myAddr: ME, ...over,
+    version: 2,
+    priority: 100,
+    intervalCs: 100,
+    initialMaster: false,
+    preempt: true,
+    preemptDelayMs: 0,
+    myAddr: ME,
+    ...over,
   });
 }
 function step(f: VrrpFsm, fn: (out: FsmAction[]) => void): FsmAction[] {
@@ -33,7 +39,10 @@ test('backup becomes master when the down interval passes without adverts', () =
   const f = fsm();
   assert.deepEqual(moves(step(f, (o) => f.start(0, o))), ['BACKUP']);
   const down = f.masterDownMs();
-  assert.deepEqual(step(f, (o) => f.tick(down - 1, o)), []);
+  assert.deepEqual(
+    step(f, (o) => f.tick(down - 1, o)),
+    [],
+  );
   const a = step(f, (o) => f.tick(down, o));
   assert.deepEqual(sends(a), [100]);
   assert.deepEqual(moves(a), ['MASTER']);

@@ -19,16 +19,31 @@ const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
 const unhex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 
 const V2: VrrpAdvert = {
-  version: 2, vrid: 51, priority: 100, intervalCs: 100, addrs: [b('10.0.0.100')],
-  authType: AUTH_PASS, authData: passAuthData('secret'),
+  version: 2,
+  vrid: 51,
+  priority: 100,
+  intervalCs: 100,
+  addrs: [b('10.0.0.100')],
+  authType: AUTH_PASS,
+  authData: passAuthData('secret'),
 };
 const V3_4: VrrpAdvert = {
-  version: 3, vrid: 7, priority: 150, intervalCs: 25, addrs: [b('10.0.0.100')],
-  authType: AUTH_NONE, authData: new Uint8Array(0),
+  version: 3,
+  vrid: 7,
+  priority: 150,
+  intervalCs: 25,
+  addrs: [b('10.0.0.100')],
+  authType: AUTH_NONE,
+  authData: new Uint8Array(0),
 };
 const V3_6: VrrpAdvert = {
-  version: 3, vrid: 9, priority: 200, intervalCs: 100, addrs: [b('fd00::100')],
-  authType: AUTH_NONE, authData: new Uint8Array(0),
+  version: 3,
+  vrid: 9,
+  priority: 200,
+  intervalCs: 100,
+  addrs: [b('fd00::100')],
+  authType: AUTH_NONE,
+  authData: new Uint8Array(0),
 };
 const on4 = { family: 4 as const, src: b('10.0.0.1'), dst: b('224.0.0.18') };
 const on6 = { family: 6 as const, src: b('fe80::1'), dst: b('ff02::12') };

@@ -14,7 +14,10 @@ test('weight rule: >0 added while up, <0 added while down, 0 is a fault while do
 
 test('fall 2 / rise 3: down after 2 failures in a row, up after 3 successes in a row', () => {
   let changes = 0;
-  const t = new ScriptTracker({ name: 'c', script: ['/bin/true'], intervalMs: 1000, timeoutMs: 1000, weight: 0, fall: 2, rise: 3 }, () => changes++);
+  const t = new ScriptTracker(
+    { name: 'c', script: ['/bin/true'], intervalMs: 1000, timeoutMs: 1000, weight: 0, fall: 2, rise: 3 },
+    () => changes++,
+  );
   assert.equal(t.up, true, 'good until proven bad');
   t.result(false);
   t.result(true);

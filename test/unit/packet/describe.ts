@@ -106,7 +106,8 @@ function describeL3(e: Uint8Array): string {
       if (f.proto === 58 && (t === 135 || t === 136)) {
         return `${fam} ${s} > ${d} ${t === 135 ? 'ndp ns' : 'ndp na'} ${a6(e, l4 + 8)} ${ttl}`;
       }
-      const mtu = (f.proto === 1 && t === 3 && c === 4) ? ` mtu ${read16(e, l4 + 6)}` : f.proto === 58 && t === 2 ? ` mtu ${read32(e, l4 + 4)}` : '';
+      const mtu =
+        f.proto === 1 && t === 3 && c === 4 ? ` mtu ${read16(e, l4 + 6)}` : f.proto === 58 && t === 2 ? ` mtu ${read32(e, l4 + 4)}` : '';
       return `${fam} ${s} > ${d} ${name} ${t}/${c}${mtu} ${ttl} ${quote(e, l4 + 8, e.length)}`;
     }
     case 4:

@@ -109,7 +109,12 @@ export class Director {
   /** Runs tsvsadm command lines (numeric addresses); throws on the first that fails. */
   async rules(lines: readonly string[], now = 0): Promise<void> {
     for (const line of lines) {
-      const r = await runAdm(line.split(/\s+/).filter(Boolean), 'tsvsadm', { ipvs: this.ipvs, now, resolver: staticResolver({}), stdin: '' });
+      const r = await runAdm(line.split(/\s+/).filter(Boolean), 'tsvsadm', {
+        ipvs: this.ipvs,
+        now,
+        resolver: staticResolver({}),
+        stdin: '',
+      });
       if (r.code !== 0) throw new Error(`tsvsadm ${line}: ${r.stderr}`);
     }
     const t = planTakes(this.ipvs.rules.services(), { local: this.local, served: new Set(this.ifaces.keys()) }, (s) => Addr.parse(s));

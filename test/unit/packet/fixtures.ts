@@ -144,7 +144,10 @@ export const CASES: PacketCase[] = [
     steps: [
       {
         in: [syn()],
-        out: [/^eth1 >rs1 ip 10\.1\.0\.1:\d+ > 10\.1\.0\.11:6080 udp ttl 63 gue 4 \[ip 10\.9\.0\.9:40000 > 10\.0\.0\.100:80 tcp S seq 1000 ttl 63 len 0\]$/.source],
+        out: [
+          /^eth1 >rs1 ip 10\.1\.0\.1:\d+ > 10\.1\.0\.11:6080 udp ttl 63 gue 4 \[ip 10\.9\.0\.9:40000 > 10\.0\.0\.100:80 tcp S seq 1000 ttl 63 len 0\]$/
+            .source,
+        ],
       },
     ],
   },
@@ -162,7 +165,10 @@ export const CASES: PacketCase[] = [
     description: 'TUN PMTU: a request that does not fit the tunnel (1500 less 20) gets "fragmentation needed" with 1480',
     rules: tun(''),
     steps: [
-      { in: [syn()], out: ['eth1 >rs1 ip 10.1.0.1 > 10.1.0.11 ipip ttl 63 [ip 10.9.0.9:40000 > 10.0.0.100:80 tcp S seq 1000 ttl 63 len 0]'] },
+      {
+        in: [syn()],
+        out: ['eth1 >rs1 ip 10.1.0.1 > 10.1.0.11 ipip ttl 63 [ip 10.9.0.9:40000 > 10.0.0.100:80 tcp S seq 1000 ttl 63 len 0]'],
+      },
       {
         in: [syn({ flags: 0x10, payload: big(1450) })],
         out: ['eth0 >gw ip 10.0.0.100 > 10.9.0.9 icmp 3/4 mtu 1480 ttl 64 [10.9.0.9:40000 > 10.0.0.100:80 tcp]'],
@@ -174,7 +180,10 @@ export const CASES: PacketCase[] = [
     description: 'TUN 4in6: an IPv4 service tunnelled to an IPv6 real server',
     rules: ['-A -t 10.0.0.100:80 -s rr', '-a -t 10.0.0.100:80 -r [fd01::11]:80 -i'],
     steps: [
-      { in: [syn()], out: ['eth1 >rs6 ip6 fd01::1 > fd01::11 ipip hlim 63 [ip 10.9.0.9:40000 > 10.0.0.100:80 tcp S seq 1000 ttl 63 len 0]'] },
+      {
+        in: [syn()],
+        out: ['eth1 >rs6 ip6 fd01::1 > fd01::11 ipip hlim 63 [ip 10.9.0.9:40000 > 10.0.0.100:80 tcp S seq 1000 ttl 63 len 0]'],
+      },
     ],
   },
   // --- FULLNAT ----------------------------------------------------------------------------------
@@ -317,7 +326,11 @@ export const CASES: PacketCase[] = [
     steps: [
       { in: [syn()], out: [IN_SYN] },
       {
-        in: [((b) => ((b[36] = b[36]! ^ 0xff), b))(withEth(icmpError(ROUTER, VIP, 3, 4, frame4({ saddr: VIP, daddr: CIP, sport: 80, dport: 40000 })), fromGw))],
+        in: [
+          ((b) => ((b[36] = b[36]! ^ 0xff), b))(
+            withEth(icmpError(ROUTER, VIP, 3, 4, frame4({ saddr: VIP, daddr: CIP, sport: 80, dport: 40000 })), fromGw),
+          ),
+        ],
         out: [],
         drop: 'bad_l4_checksum',
       },
@@ -384,7 +397,10 @@ export const CASES: PacketCase[] = [
     description: 'TUN 6in6: the request inside an outer IPv6 header',
     rules: ['-A -t [fd00::100]:80 -s rr', '-a -t [fd00::100]:80 -r [fd01::11]:80 -i'],
     steps: [
-      { in: [syn6()], out: ['eth1 >rs6 ip6 fd01::1 > fd01::11 ip6ip hlim 63 [ip6 fd09::9.40000 > fd00::100.80 tcp S seq 1000 hlim 63 len 0]'] },
+      {
+        in: [syn6()],
+        out: ['eth1 >rs6 ip6 fd01::1 > fd01::11 ip6ip hlim 63 [ip6 fd09::9.40000 > fd00::100.80 tcp S seq 1000 hlim 63 len 0]'],
+      },
     ],
   },
   {

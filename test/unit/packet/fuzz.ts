@@ -40,10 +40,30 @@ export const FUZZ_RULES = [
 ];
 
 /** What the kernel filter takes, restated independently of takes.ts: [addr, port, proto]. */
-const SERVICES4: [string, number, number][] = [['10.0.0.100', 80, 6], ['10.0.0.100', 53, 17], ['10.0.0.101', 80, 6], ['10.0.0.102', 80, 6], ['10.0.0.103', 80, 6]];
-const REPLIES4: [string, number][] = [['10.1.0.11', 80], ['10.1.0.12', 80], ['10.1.0.11', 5353], ['10.1.0.11', 8080], ['10.1.0.12', 8080]];
-const SERVICES6: [string, number, number][] = [['fd00::100', 80, 6], ['fd00::101', 80, 6], ['fd00::102', 53, 17], ['fd00::103', 80, 6]];
-const REPLIES6: [string, number][] = [['fd01::11', 80], ['fd01::11', 8080]];
+const SERVICES4: [string, number, number][] = [
+  ['10.0.0.100', 80, 6],
+  ['10.0.0.100', 53, 17],
+  ['10.0.0.101', 80, 6],
+  ['10.0.0.102', 80, 6],
+  ['10.0.0.103', 80, 6],
+];
+const REPLIES4: [string, number][] = [
+  ['10.1.0.11', 80],
+  ['10.1.0.12', 80],
+  ['10.1.0.11', 5353],
+  ['10.1.0.11', 8080],
+  ['10.1.0.12', 8080],
+];
+const SERVICES6: [string, number, number][] = [
+  ['fd00::100', 80, 6],
+  ['fd00::101', 80, 6],
+  ['fd00::102', 53, 17],
+  ['fd00::103', 80, 6],
+];
+const REPLIES6: [string, number][] = [
+  ['fd01::11', 80],
+  ['fd01::11', 8080],
+];
 const OWN4 = new Set(['10.0.0.1', '10.1.0.1']);
 const OWN6 = new Set(['fd00::1', 'fd01::1']);
 
@@ -155,26 +175,61 @@ export async function runFuzz(frames: number, seed = 1): Promise<FuzzResult> {
       case 0:
       case 1: {
         const [a, p, pr] = pick(SERVICES4);
-        return { on: 'eth0', b: frame4({ saddr: client4(), daddr: ip(a), sport: 1024 + int(200), dport: p, proto: pr as 6 | 17, flags: flagsOf(), payload: payload(), ttl: pick([64, 1, 2]), noDf: r() < 0.2, ...fromGw }) };
+        return {
+          on: 'eth0',
+          b: frame4({
+            saddr: client4(),
+            daddr: ip(a),
+            sport: 1024 + int(200),
+            dport: p,
+            proto: pr as 6 | 17,
+            flags: flagsOf(),
+            payload: payload(),
+            ttl: pick([64, 1, 2]),
+            noDf: r() < 0.2,
+            ...fromGw,
+          }),
+        };
       }
       case 2: {
         const [a, p] = pick(REPLIES4);
         const to = r() < 0.2 ? ip('10.1.0.1') : r() < 0.5 ? ip('10.1.0.200') : client4();
-        return { on: 'eth1', b: frame4({ saddr: ip(a), daddr: to, sport: p, dport: 1024 + int(200), flags: flagsOf(), payload: payload(), ...fromRs }) };
+        return {
+          on: 'eth1',
+          b: frame4({ saddr: ip(a), daddr: to, sport: p, dport: 1024 + int(200), flags: flagsOf(), payload: payload(), ...fromRs }),
+        };
       }
       case 3: {
         const [a, p, pr] = pick(SERVICES6);
-        return { on: 'eth0', b: frame6({ saddr: client6(), daddr: ip6(a), sport: 1024 + int(200), dport: p, proto: pr as 6 | 17, flags: flagsOf(), payload: payload(), hop: pick([64, 1]), ext: r() < 0.2 ? [pick(['hbh', 'frag', 'frag-later'] as const)] : [], ...fromGw }) };
+        return {
+          on: 'eth0',
+          b: frame6({
+            saddr: client6(),
+            daddr: ip6(a),
+            sport: 1024 + int(200),
+            dport: p,
+            proto: pr as 6 | 17,
+            flags: flagsOf(),
+            payload: payload(),
+            hop: pick([64, 1]),
+            ext: r() < 0.2 ? [pick(['hbh', 'frag', 'frag-later'] as const)] : [],
+            ...fromGw,
+          }),
+        };
       }
       case 4: {
         const [a, p] = pick(REPLIES6);
         const to = r() < 0.3 ? ip6('fd01::200') : client6();
-        return { on: 'eth1', b: frame6({ saddr: ip6(a), daddr: to, sport: p, dport: 1024 + int(200), flags: flagsOf(), payload: payload(), ...fromRs }) };
+        return {
+          on: 'eth1',
+          b: frame6({ saddr: ip6(a), daddr: to, sport: p, dport: 1024 + int(200), flags: flagsOf(), payload: payload(), ...fromRs }),
+        };
       }
       case 5: {
         const [a, p] = pick(SERVICES4);
         const q = frame4({ saddr: ip(a), daddr: client4(), sport: p, dport: 1024 + int(200) });
-        if (r() < 0.5) return { on: 'eth0', b: macs(icmpError(ip('10.9.0.1'), ip(a), pick([3, 11, 12, 8]), int(16), q), fromGw.dmac, fromGw.smac) };
+        if (r() < 0.5)
+          return { on: 'eth0', b: macs(icmpError(ip('10.9.0.1'), ip(a), pick([3, 11, 12, 8]), int(16), q), fromGw.dmac, fromGw.smac) };
         const [s, sp] = pick(REPLIES4);
         const q2 = frame4({ saddr: client4(), daddr: ip(s), sport: 1024 + int(200), dport: sp });
         return { on: 'eth1', b: macs(icmpError(ip(s), client4(), 3, int(16), q2), fromRs.dmac, fromRs.smac) };
@@ -182,13 +237,26 @@ export async function runFuzz(frames: number, seed = 1): Promise<FuzzResult> {
       case 6: {
         const [a, p] = pick(SERVICES6);
         const q = frame6({ saddr: ip6(a), daddr: client6(), sport: p, dport: 1024 + int(200) });
-        if (r() < 0.5) return { on: 'eth0', b: macs(icmp6Error(ip6('fd09::1'), ip6(a), pick([1, 2, 3, 4, 128]), int(8), q, 1280), fromGw.dmac, fromGw.smac) };
+        if (r() < 0.5)
+          return {
+            on: 'eth0',
+            b: macs(icmp6Error(ip6('fd09::1'), ip6(a), pick([1, 2, 3, 4, 128]), int(8), q, 1280), fromGw.dmac, fromGw.smac),
+          };
         const q2 = frame6({ saddr: client6(), daddr: ip6('fd01::11'), sport: 1024 + int(200), dport: 80 });
         return { on: 'eth1', b: macs(icmp6Error(ip6('fd01::11'), client6(), 1, int(8), q2), fromRs.dmac, fromRs.smac) };
       }
       case 7: {
         const b = new Uint8Array(r() < 0.5 ? 42 : 86);
-        if (b.length === 42) writeArp(b, 0, 1 + int(2), mac('gw'), ip('10.0.0.254'), r() < 0.5 ? null : mac('eth0'), pick([ip('10.0.0.100'), ip('10.0.0.103'), ip('10.1.0.200'), client4()]));
+        if (b.length === 42)
+          writeArp(
+            b,
+            0,
+            1 + int(2),
+            mac('gw'),
+            ip('10.0.0.254'),
+            r() < 0.5 ? null : mac('eth0'),
+            pick([ip('10.0.0.100'), ip('10.0.0.103'), ip('10.1.0.200'), client4()]),
+          );
         else writeNs(b, 0, mac('gw'), ip6('fd00::fe'), pick([ip6('fd00::100'), ip6('fd01::200'), client6()]));
         return { on: pick(['eth0', 'eth1']), b };
       }
@@ -204,7 +272,10 @@ export async function runFuzz(frames: number, seed = 1): Promise<FuzzResult> {
       }
       default: {
         const [a, p] = pick(SERVICES4);
-        return { on: 'eth0', b: frame4({ saddr: client4(), daddr: ip(a), sport: 1024 + int(200), dport: p, flags: 0x10, payload: payload(), ...fromGw }) };
+        return {
+          on: 'eth0',
+          b: frame4({ saddr: client4(), daddr: ip(a), sport: 1024 + int(200), dport: p, flags: 0x10, payload: payload(), ...fromGw }),
+        };
       }
     }
   };
@@ -212,7 +283,8 @@ export async function runFuzz(frames: number, seed = 1): Promise<FuzzResult> {
     let out = b;
     const m = int(6);
     if (m === 0 || r() < 0.3) return out;
-    if (m === 1 || m === 2) for (let i = 0, n = 1 + int(4); i < n; i++) out[14 + int(Math.max(1, Math.min(out.length - 14, 80)))] = int(256);
+    if (m === 1 || m === 2)
+      for (let i = 0, n = 1 + int(4); i < n; i++) out[14 + int(Math.max(1, Math.min(out.length - 14, 80)))] = int(256);
     else if (m === 3) out = out.slice(0, int(out.length + 1));
     else if (m === 4) {
       const e = new Uint8Array(out.length + 1 + int(40));

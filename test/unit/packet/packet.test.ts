@@ -28,7 +28,11 @@ describe('packet path fixtures', () => {
         else d.housekeep(now);
         const out = d.sent();
         const where = `step ${k + 1}`;
-        assert.equal(out.length, s.out.length, `${where}: frames out\n  got:  ${out.join('\n        ')}\n  want: ${s.out.join('\n        ')}`);
+        assert.equal(
+          out.length,
+          s.out.length,
+          `${where}: frames out\n  got:  ${out.join('\n        ')}\n  want: ${s.out.join('\n        ')}`,
+        );
         s.out.forEach((w, i) => assert.ok(matches(out[i]!, w), `${where}, frame ${i + 1}:\n  got:  ${out[i]}\n  want: ${w}`));
         const moved: Record<string, number> = {};
         DROP_REASONS.forEach((r, i) => {

@@ -20,13 +20,25 @@ async function rules(lines: string[]): Promise<Ipvs> {
   return ipvs;
 }
 
-const host = (local: Record<string, string>, served: string[]): Host => ({ local: new Map(Object.entries(local)), served: new Set(served) });
+const host = (local: Record<string, string>, served: string[]): Host => ({
+  local: new Map(Object.entries(local)),
+  served: new Set(served),
+});
 const parse = (s: string): Addr | null => Addr.parse(s);
 
 describe('what the packet engine takes', () => {
   it('a masq dest’s replies are taken unless addressed to the director itself (#14)', async () => {
-    const ipvs = await rules(['-A -t 10.0.0.100:80 -s rr', '-a -t 10.0.0.100:80 -r 10.1.0.11:80 -m', '-A -t [fd00::100]:80', '-a -t [fd00::100]:80 -r [fd01::11]:80 -m']);
-    const t = planTakes(ipvs.rules.services(), host({ '10.1.0.1': 'eth1', '10.0.0.1': 'eth0', 'fd01::1': 'eth1' }, ['eth0', 'eth1']), parse);
+    const ipvs = await rules([
+      '-A -t 10.0.0.100:80 -s rr',
+      '-a -t 10.0.0.100:80 -r 10.1.0.11:80 -m',
+      '-A -t [fd00::100]:80',
+      '-a -t [fd00::100]:80 -r [fd01::11]:80 -m',
+    ]);
+    const t = planTakes(
+      ipvs.rules.services(),
+      host({ '10.1.0.1': 'eth1', '10.0.0.1': 'eth0', 'fd01::1': 'eth1' }, ['eth0', 'eth1']),
+      parse,
+    );
     const text = renderNft({ devices: new Map([['eth1', t.matches]]) });
     assert.match(text, /meta l4proto tcp ip saddr 10\.1\.0\.11 th sport 80 ip daddr != \{ 10\.1\.0\.1, 10\.0\.0\.1 \} counter drop/);
     assert.match(text, /meta l4proto tcp ip6 saddr fd01::11 th sport 80 ip6 daddr != \{ fd01::1 \} counter drop/);
@@ -48,7 +60,10 @@ describe('what the packet engine takes', () => {
     assert.match(none.unserved[0]!.reason, /runs on no interface/);
     assert.equal(none.matches.length, 0);
     const t = planTakes(ipvs.rules.services(), host({ '192.168.9.9': 'wlan0', '127.0.0.5': 'lo' }, ['eth0']), parse);
-    assert.deepEqual(t.unserved.map((u) => u.rule), ['-A -t 192.168.9.9:80']);
+    assert.deepEqual(
+      t.unserved.map((u) => u.rule),
+      ['-A -t 192.168.9.9:80'],
+    );
     assert.match(t.unserved[0]!.reason, /its VIP is on wlan0, which the packet engine does not run on/);
   });
 });

@@ -94,10 +94,7 @@ describe('mh lookup table', () => {
     const svc = r.findService(key)!;
     const counts = new Map<string, number>();
     for (let s = 0; s < 20000; s++) {
-      const d = svc.sched!.schedule(
-        packet(`172.16.${s >> 8}.${s & 255}`, 1000, '192.0.2.1', 80),
-        0,
-      );
+      const d = svc.sched!.schedule(packet(`172.16.${s >> 8}.${s & 255}`, 1000, '192.0.2.1', 80), 0);
       if (d) counts.set(d.addr.toString(), (counts.get(d.addr.toString()) ?? 0) + 1);
     }
     return { r, key, svc, counts };
@@ -115,18 +112,12 @@ describe('mh lookup table', () => {
     const { r, key, svc } = build([1, 1, 1, 1]);
     const before: string[] = [];
     for (let s = 0; s < 2000; s++) {
-      before.push(
-        svc
-          .sched!.schedule(packet(`172.17.${s >> 8}.${s & 255}`, 1, '192.0.2.1', 80), 0)!
-          .addr.toString(),
-      );
+      before.push(svc.sched!.schedule(packet(`172.17.${s >> 8}.${s & 255}`, 1, '192.0.2.1', 80), 0)!.addr.toString());
     }
     r.delDest(key, addr('10.0.0.4'), 80, 0);
     let moved = 0;
     for (let s = 0; s < 2000; s++) {
-      const now = svc
-        .sched!.schedule(packet(`172.17.${s >> 8}.${s & 255}`, 1, '192.0.2.1', 80), 0)!
-        .addr.toString();
+      const now = svc.sched!.schedule(packet(`172.17.${s >> 8}.${s & 255}`, 1, '192.0.2.1', 80), 0)!.addr.toString();
       if (before[s] !== '10.0.0.4' && now !== before[s]) moved++;
     }
     assert.ok(moved < 200, `only a few clients of the remaining dests move (${moved})`);
@@ -137,13 +128,9 @@ describe('mh lookup table', () => {
     r.editDest(key, destSpec('10.0.0.1', 80, 0));
     let none = 0;
     for (let s = 0; s < 1000; s++) {
-      if (!svc.sched!.schedule(packet(`172.18.${s >> 8}.${s & 255}`, 1, '192.0.2.1', 80), 0))
-        none++;
+      if (!svc.sched!.schedule(packet(`172.18.${s >> 8}.${s & 255}`, 1, '192.0.2.1', 80), 0)) none++;
     }
-    assert.ok(
-      none > 350 && none < 650,
-      `about half the clients hash to the quiesced dest (${none})`,
-    );
+    assert.ok(none > 350 && none < 650, `about half the clients hash to the quiesced dest (${none})`);
     r.editService({ ...key, flags: 0x08 }, 0);
     for (let s = 0; s < 1000; s++) {
       const d = svc.sched!.schedule(packet(`172.18.${s >> 8}.${s & 255}`, 1, '192.0.2.1', 80), 0);

@@ -67,7 +67,10 @@ test('wrr: dests added one at a time plan the last round first, then the kernel 
   const letters = (ds: Dest[]) => ds.map((d) => 'ABC'[Number(d.addr.toString().split('.')[3]) - 1]).join(' ');
   // The kernel's picks: A B C, then the cycle A A B A B C A B C. The plan cuts where the
   // scheduler's state first repeats (after the first A), which names the same sequence.
-  assert.equal(letters([...plan.prefix, ...plan.cycle, ...plan.cycle, ...plan.cycle]).slice(0, 2 * 24 - 1), 'A B C A A B A B C A B C A A B A B C A B C A A B');
+  assert.equal(
+    letters([...plan.prefix, ...plan.cycle, ...plan.cycle, ...plan.cycle]).slice(0, 2 * 24 - 1),
+    'A B C A A B A B C A B C A A B A B C A B C A A B',
+  );
   assert.equal(plan.cycle.length, 9);
 });
 

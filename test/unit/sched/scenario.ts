@@ -31,8 +31,7 @@ export interface Scenario {
 }
 
 export const ipOf = (n: string) => `10.0.0.${n.charCodeAt(0) - 64}`;
-const nameOf = (d: Dest | null) =>
-  d ? String.fromCharCode(64 + Number(d.addr.toString().split('.')[3])) : '-';
+const nameOf = (d: Dest | null) => (d ? String.fromCharCode(64 + Number(d.addr.toString().split('.')[3])) : '-');
 
 export function runScenario(sc: Scenario): void {
   const rules: Rules = makeRules(sc.env ?? makeEnv());
@@ -61,12 +60,7 @@ export function runScenario(sc: Scenario): void {
       if (st.now !== undefined) now = st.now;
       const want = st.pick.split(' ');
       const got = want.map(() => {
-        const p = packet(
-          st.client ?? '192.168.1.100',
-          st.sport ?? 40000,
-          st.dst ?? '192.0.2.1',
-          80,
-        );
+        const p = packet(st.client ?? '192.168.1.100', st.sport ?? 40000, st.dst ?? '192.0.2.1', 80);
         return nameOf(svc.sched!.schedule(p, now));
       });
       assert.equal(got.join(' '), st.pick, `${sc.name}: picks`);

@@ -18,13 +18,7 @@ const scenarios: Scenario[] = [
   {
     name: 'rr skips weight 0 and overloaded dests',
     sched: 'rr',
-    steps: [
-      ...ABC,
-      { edit: 'B', w: 0 },
-      { pick: 'C A C A' },
-      { overload: 'A', on: true },
-      { pick: 'C C' },
-    ],
+    steps: [...ABC, { edit: 'B', w: 0 }, { pick: 'C A C A' }, { overload: 'A', on: true }, { pick: 'C C' }],
   },
   {
     name: 'rr: deleting the cursor dest moves the cursor to its predecessor',
@@ -41,25 +35,14 @@ const scenarios: Scenario[] = [
   {
     name: 'wrr: the spec example 4,3,2 (initialised with the dests present)',
     sched: 'rr',
-    steps: [
-      { add: 'C', w: 2 },
-      { add: 'B', w: 3 },
-      { add: 'A', w: 4 },
-      { resched: 'wrr' },
-      { pick: 'A A B A B C A B C A A B A B C' },
-    ],
+    steps: [{ add: 'C', w: 2 }, { add: 'B', w: 3 }, { add: 'A', w: 4 }, { resched: 'wrr' }, { pick: 'A A B A B C A B C A A B A B C' }],
   },
   {
     // Dests added one by one keep cw at 1 (dest_changed only resets cw when it is 0 or above
     // mw), so the kernel starts with the cycle's last round: A B C, then A A B A B C A B C.
     name: 'wrr: 4,3,2 added one at a time starts in the last round',
     sched: 'wrr',
-    steps: [
-      { add: 'C', w: 2 },
-      { add: 'B', w: 3 },
-      { add: 'A', w: 4 },
-      { pick: 'A B C A A B A B C A B C A A B' },
-    ],
+    steps: [{ add: 'C', w: 2 }, { add: 'B', w: 3 }, { add: 'A', w: 4 }, { pick: 'A B C A A B A B C A B C A A B' }],
   },
   {
     name: 'wrr: gcd stepping with weights 4 and 2 (di = 2, mw = 3)',
@@ -81,13 +64,7 @@ const scenarios: Scenario[] = [
   {
     name: 'wrr: zero weights are never chosen, all zero is none',
     sched: 'wrr',
-    steps: [
-      { add: 'B', w: 0 },
-      { add: 'A', w: 1 },
-      { pick: 'A A' },
-      { edit: 'A', w: 0 },
-      { pick: '-' },
-    ],
+    steps: [{ add: 'B', w: 0 }, { add: 'A', w: 1 }, { pick: 'A A' }, { edit: 'A', w: 0 }, { pick: '-' }],
   },
   // lc (§1.3)
   {
@@ -138,27 +115,13 @@ const scenarios: Scenario[] = [
   {
     name: 'nq: the first idle dest wins at once',
     sched: 'nq',
-    steps: [
-      { add: 'A', w: 1 },
-      { add: 'B', w: 9 },
-      { conns: 'B', active: 1 },
-      { pick: 'A' },
-      { conns: 'A', active: 1 },
-      { pick: 'B' },
-    ],
+    steps: [{ add: 'A', w: 1 }, { add: 'B', w: 9 }, { conns: 'B', active: 1 }, { pick: 'A' }, { conns: 'A', active: 1 }, { pick: 'B' }],
   },
   // fo, ovf (§1.7, §1.8)
   {
     name: 'fo: highest weight, first of equals',
     sched: 'fo',
-    steps: [
-      { add: 'A', w: 2 },
-      { add: 'B', w: 5 },
-      { add: 'C', w: 5 },
-      { pick: 'C C' },
-      { overload: 'C', on: true },
-      { pick: 'B' },
-    ],
+    steps: [{ add: 'A', w: 2 }, { add: 'B', w: 5 }, { add: 'C', w: 5 }, { pick: 'C C' }, { overload: 'C', on: true }, { pick: 'B' }],
   },
   {
     name: 'ovf: highest weight among dests with active <= weight',
@@ -229,13 +192,7 @@ const scenarios: Scenario[] = [
         return () => draws[i++ % draws.length]!;
       })(),
     ),
-    steps: [
-      { add: 'A', w: 1 },
-      { add: 'B', w: 3 },
-      { pick: 'B' },
-      { conns: 'B', active: 1 },
-      { pick: 'A' },
-    ],
+    steps: [{ add: 'A', w: 1 }, { add: 'B', w: 3 }, { pick: 'B' }, { conns: 'B', active: 1 }, { pick: 'A' }],
   },
   // lblc, lblcr (§1.10, §1.11)
   {

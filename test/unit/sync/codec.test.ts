@@ -4,15 +4,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  decodeMessage,
-  SyncEntry,
-  SyncPacker,
-  SyncRxStats,
-  SYNC_DROP_REASONS,
-} from '../../../src/sync/codec.js';
+import { decodeMessage, SyncEntry, SyncPacker, SyncRxStats, SYNC_DROP_REASONS } from '../../../src/sync/codec.js';
 
-const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)!.map((b) => parseInt(b, 16)));
+const hex = (s: string) =>
+  Uint8Array.from(
+    s
+      .replace(/\s+/g, '')
+      .match(/../g)!
+      .map((b) => parseInt(b, 16)),
+  );
 const v4 = (s: string) => s.split('.').reduce((a, b) => ((a << 8) | Number(b)) >>> 0, 0);
 const v6 = (words: number[]) => Uint32Array.from(words);
 
@@ -42,14 +42,35 @@ const VEC2 = hex(`
 const VEC0 = hex('01 09 00 1c 00 06 9c 42 00 50 00 50 0a 00 00 03 c0 00 02 0a c6 33 64 07 00 03 00 01');
 
 interface Plain {
-  v6: boolean; proto: number; flags: number; state: number; cport: number; vport: number;
-  dport: number; fwmark: number; timeout: number; caddr: number[]; vaddr: number[]; daddr: number[];
-  seq?: number[]; local?: { lport: number; laddr: number[] };
+  v6: boolean;
+  proto: number;
+  flags: number;
+  state: number;
+  cport: number;
+  vport: number;
+  dport: number;
+  fwmark: number;
+  timeout: number;
+  caddr: number[];
+  vaddr: number[];
+  daddr: number[];
+  seq?: number[];
+  local?: { lport: number; laddr: number[] };
 }
 
 function fill(e: SyncEntry, p: Plain): SyncEntry {
   e.reset();
-  Object.assign(e, { v6: p.v6, proto: p.proto, flags: p.flags, state: p.state, cport: p.cport, vport: p.vport, dport: p.dport, fwmark: p.fwmark, timeout: p.timeout });
+  Object.assign(e, {
+    v6: p.v6,
+    proto: p.proto,
+    flags: p.flags,
+    state: p.state,
+    cport: p.cport,
+    vport: p.vport,
+    dport: p.dport,
+    fwmark: p.fwmark,
+    timeout: p.timeout,
+  });
   e.caddr.set(p.caddr);
   e.vaddr.set(p.vaddr);
   e.daddr.set(p.daddr);
@@ -68,9 +89,18 @@ function fill(e: SyncEntry, p: Plain): SyncEntry {
 function plain(e: SyncEntry): Plain {
   const w = e.v6 ? 4 : 1;
   const p: Plain = {
-    v6: e.v6, proto: e.proto, flags: e.flags, state: e.state, cport: e.cport, vport: e.vport,
-    dport: e.dport, fwmark: e.fwmark, timeout: e.timeout, caddr: [...e.caddr.subarray(0, w)],
-    vaddr: [...e.vaddr.subarray(0, w)], daddr: [...e.daddr.subarray(0, w)],
+    v6: e.v6,
+    proto: e.proto,
+    flags: e.flags,
+    state: e.state,
+    cport: e.cport,
+    vport: e.vport,
+    dport: e.dport,
+    fwmark: e.fwmark,
+    timeout: e.timeout,
+    caddr: [...e.caddr.subarray(0, w)],
+    vaddr: [...e.vaddr.subarray(0, w)],
+    daddr: [...e.daddr.subarray(0, w)],
   };
   if (e.hasSeq) p.seq = [...e.seq];
   if (e.hasLocal) p.local = { lport: e.lport, laddr: [...e.laddr.subarray(0, w)] };
@@ -78,13 +108,79 @@ function plain(e: SyncEntry): Plain {
 }
 
 const VEC1_ENTRIES: Plain[] = [
-  { v6: false, proto: 6, flags: 3, state: 1, cport: 40000, vport: 80, dport: 80, fwmark: 0, timeout: 900, caddr: [v4('10.0.0.1')], vaddr: [v4('192.0.2.10')], daddr: [v4('198.51.100.5')] },
-  { v6: true, proto: 6, flags: 0, state: 1, cport: 40001, vport: 443, dport: 8443, fwmark: 0, timeout: 900, caddr: [...v6([0x20010db8, 0, 0, 1])], vaddr: [...v6([0x20010db8, 0, 0, 0x10])], daddr: [...v6([0x20010db8, 0, 0, 5])] },
-  { v6: false, proto: 17, flags: 0x103, state: 0, cport: 5353, vport: 53, dport: 53, fwmark: 7, timeout: 300, caddr: [v4('10.0.0.2')], vaddr: [v4('192.0.2.10')], daddr: [v4('198.51.100.6')] },
+  {
+    v6: false,
+    proto: 6,
+    flags: 3,
+    state: 1,
+    cport: 40000,
+    vport: 80,
+    dport: 80,
+    fwmark: 0,
+    timeout: 900,
+    caddr: [v4('10.0.0.1')],
+    vaddr: [v4('192.0.2.10')],
+    daddr: [v4('198.51.100.5')],
+  },
+  {
+    v6: true,
+    proto: 6,
+    flags: 0,
+    state: 1,
+    cport: 40001,
+    vport: 443,
+    dport: 8443,
+    fwmark: 0,
+    timeout: 900,
+    caddr: [...v6([0x20010db8, 0, 0, 1])],
+    vaddr: [...v6([0x20010db8, 0, 0, 0x10])],
+    daddr: [...v6([0x20010db8, 0, 0, 5])],
+  },
+  {
+    v6: false,
+    proto: 17,
+    flags: 0x103,
+    state: 0,
+    cport: 5353,
+    vport: 53,
+    dport: 53,
+    fwmark: 7,
+    timeout: 300,
+    caddr: [v4('10.0.0.2')],
+    vaddr: [v4('192.0.2.10')],
+    daddr: [v4('198.51.100.6')],
+  },
 ];
 const VEC2_ENTRIES: Plain[] = [
-  { v6: false, proto: 6, flags: 0x600, state: 1, cport: 40003, vport: 21, dport: 21, fwmark: 0, timeout: 900, caddr: [v4('10.0.0.4')], vaddr: [v4('192.0.2.10')], daddr: [v4('198.51.100.8')], seq: [1000, 5, 0, 2000, 7, 0] },
-  { v6: false, proto: 6, flags: 3, state: 4, cport: 40004, vport: 80, dport: 80, fwmark: 0, timeout: 120, caddr: [v4('10.0.0.5')], vaddr: [v4('192.0.2.10')], daddr: [v4('198.51.100.9')] },
+  {
+    v6: false,
+    proto: 6,
+    flags: 0x600,
+    state: 1,
+    cport: 40003,
+    vport: 21,
+    dport: 21,
+    fwmark: 0,
+    timeout: 900,
+    caddr: [v4('10.0.0.4')],
+    vaddr: [v4('192.0.2.10')],
+    daddr: [v4('198.51.100.8')],
+    seq: [1000, 5, 0, 2000, 7, 0],
+  },
+  {
+    v6: false,
+    proto: 6,
+    flags: 3,
+    state: 4,
+    cport: 40004,
+    vport: 80,
+    dport: 80,
+    fwmark: 0,
+    timeout: 120,
+    caddr: [v4('10.0.0.5')],
+    vaddr: [v4('192.0.2.10')],
+    daddr: [v4('198.51.100.9')],
+  },
 ];
 
 function encode(entries: Plain[], syncid: number, version: 0 | 1 = 1, maxlen = 1472): Uint8Array[] {
@@ -114,7 +210,20 @@ describe('sync codec: the kernel layout', () => {
     assert.deepEqual([...msgs[0]!], [...VEC2]);
   });
   it('encodes v0 (24-byte entries, 16-bit flags)', () => {
-    const e: Plain = { v6: false, proto: 6, flags: 3, state: 1, cport: 40002, vport: 80, dport: 80, fwmark: 0, timeout: 0, caddr: [v4('10.0.0.3')], vaddr: [v4('192.0.2.10')], daddr: [v4('198.51.100.7')] };
+    const e: Plain = {
+      v6: false,
+      proto: 6,
+      flags: 3,
+      state: 1,
+      cport: 40002,
+      vport: 80,
+      dport: 80,
+      fwmark: 0,
+      timeout: 0,
+      caddr: [v4('10.0.0.3')],
+      vaddr: [v4('192.0.2.10')],
+      daddr: [v4('198.51.100.7')],
+    };
     assert.deepEqual([...encode([e], 9, 0)[0]!], [...VEC0]);
   });
   it('decodes both v1 vectors and the v0 one back to the same conns', () => {
@@ -150,14 +259,23 @@ describe('sync codec: packing as the master does', () => {
   const e6 = VEC1_ENTRIES[1]!;
   it('fits 40 IPv4 or 20 IPv6 entries in the default 1472 bytes', () => {
     const m4 = encode(Array(41).fill(e4), 1);
-    assert.deepEqual(m4.map((m) => m[4]), [40, 1]);
+    assert.deepEqual(
+      m4.map((m) => m[4]),
+      [40, 1],
+    );
     assert.ok(m4.every((m) => m.length <= 1472));
     const m6 = encode(Array(21).fill(e6), 1);
-    assert.deepEqual(m6.map((m) => m[4]), [20, 1]);
+    assert.deepEqual(
+      m6.map((m) => m[4]),
+      [20, 1],
+    );
   });
   it('closes a message at 255 entries whatever maxlen allows', () => {
     const msgs = encode(Array(300).fill(e4), 1, 1, 65000);
-    assert.deepEqual(msgs.map((m) => m[4]), [255, 45]);
+    assert.deepEqual(
+      msgs.map((m) => m[4]),
+      [255, 45],
+    );
     for (const m of msgs) assert.equal(decode(m).entries.length, m[4]);
   });
   it('always fits one entry even when maxlen is smaller than it', () => {

@@ -29,10 +29,17 @@ interface Pair {
   sent: number[];
 }
 
-function pair(o: { fwd?: FwdMethod; flags?: number; timeout?: number; rips?: string[]; backupRips?: string[]; v6?: boolean; laddrs?: string[] } = {}): Pair {
+function pair(
+  o: { fwd?: FwdMethod; flags?: number; timeout?: number; rips?: string[]; backupRips?: string[]; v6?: boolean; laddrs?: string[] } = {},
+): Pair {
   const make = (rips: string[]) => {
     const ipvs = new Ipvs({ env: makeEnv() });
-    const key = svcSpec(o.v6 ? VIP6 : VIP, 80, { schedName: 'rr', flags: o.flags ?? 0, timeout: o.timeout ?? 0, laddrs: (o.laddrs ?? []).map(addr) });
+    const key = svcSpec(o.v6 ? VIP6 : VIP, 80, {
+      schedName: 'rr',
+      flags: o.flags ?? 0,
+      timeout: o.timeout ?? 0,
+      laddrs: (o.laddrs ?? []).map(addr),
+    });
     ipvs.rules.addService(key, 0);
     for (const r of rips) ipvs.rules.addDest(key, destSpec(r, o.fwd === IP_VS_CONN_F_DROUTE ? 80 : 8080, 1, o.fwd ?? IP_VS_CONN_F_MASQ), 0);
     return ipvs;
@@ -148,7 +155,7 @@ describe('sync between a master core and a backup core', () => {
     assert.equal(backup.connFlags(b) & 7, IP_VS_CONN_F_DROUTE);
   });
 
-  it('FULLNAT: the local address and port travel in tsvs\'s option, and real-server replies find the conn on the backup', () => {
+  it("FULLNAT: the local address and port travel in tsvs's option, and real-server replies find the conn on the backup", () => {
     const { master, backup, flush } = pair({ fwd: IP_VS_CONN_F_FULLNAT, laddrs: ['10.0.2.100'] });
     const ref = connect(master, '198.51.100.5', 40005, 2);
     flush(0);

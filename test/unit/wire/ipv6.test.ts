@@ -85,20 +85,28 @@ describe('IPv6 NAT', () => {
     const word = fc.integer({ min: 0, max: 0xffffffff });
     const addr = fc.array(word, { minLength: 4, maxLength: 4 }).map((a) => Uint32Array.from(a));
     fc.assert(
-      fc.property(fc.constantFrom<6 | 17>(6, 17), addr, addr, addr, fc.integer({ min: 1, max: 65535 }), fc.uint8Array({ maxLength: 300 }), (proto, c, r, x, port, payload) => {
-        const b = frame6({ saddr: c, daddr: V, sport: 5555, dport: 80, proto, payload });
-        const f = parse(b);
-        dnat6(f, r, port);
-        const g = parse(b);
-        assert.ok(g.l4ChecksumOk());
-        assert.deepEqual([...g.daddr6], [...r]);
-        assert.equal(g.dport, port);
-        snat6(g, x, 1234);
-        const h = parse(b);
-        assert.ok(h.l4ChecksumOk());
-        assert.deepEqual([...h.saddr6], [...x]);
-        assert.equal(h.sport, 1234);
-      }),
+      fc.property(
+        fc.constantFrom<6 | 17>(6, 17),
+        addr,
+        addr,
+        addr,
+        fc.integer({ min: 1, max: 65535 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (proto, c, r, x, port, payload) => {
+          const b = frame6({ saddr: c, daddr: V, sport: 5555, dport: 80, proto, payload });
+          const f = parse(b);
+          dnat6(f, r, port);
+          const g = parse(b);
+          assert.ok(g.l4ChecksumOk());
+          assert.deepEqual([...g.daddr6], [...r]);
+          assert.equal(g.dport, port);
+          snat6(g, x, 1234);
+          const h = parse(b);
+          assert.ok(h.l4ChecksumOk());
+          assert.deepEqual([...h.saddr6], [...x]);
+          assert.equal(h.sport, 1234);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -18,7 +18,13 @@ function seg(o: { seq: number; ack?: number; flags: number; payload?: number; op
   const opts = Uint8Array.from(o.opts ?? []);
   const pay = new Uint8Array(o.payload ?? 0).map((_, i) => i & 255);
   const client = o.from !== 'server';
-  const base = frame4({ saddr: client ? C : R, daddr: client ? R : C, sport: 1025, dport: 80, payload: new Uint8Array(opts.length + pay.length) });
+  const base = frame4({
+    saddr: client ? C : R,
+    daddr: client ? R : C,
+    sport: 1025,
+    dport: 80,
+    payload: new Uint8Array(opts.length + pay.length),
+  });
   const l4 = 34;
   write32(base, l4 + 4, o.seq >>> 0);
   write32(base, l4 + 8, (o.ack ?? 0) >>> 0);

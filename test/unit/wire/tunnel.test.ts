@@ -140,8 +140,18 @@ describe('decapsulation on the real server', () => {
     { what: 'outer version 6', kind: 'ipip', bytes: () => withOuter(good, (o) => (o[0] = 0x65)), drop: 'bad_outer' },
     { what: 'inner cut short', kind: 'ipip', bytes: () => withOuter(good.subarray(0, 10)), drop: 'truncated' },
     { what: 'inner version 6', kind: 'ipip', bytes: () => withOuter(mut(good, (b) => (b[0] = 0x65))), drop: 'bad_inner' },
-    { what: 'inner total length beyond the data', kind: 'ipip', bytes: () => withOuter(mut(good, (b) => write16(b, 2, 999))), drop: 'bad_inner' },
-    { what: 'inner header checksum wrong', kind: 'ipip', bytes: () => withOuter(mut(good, (b) => (b[10]! ^= 1))), drop: 'bad_inner_checksum' },
+    {
+      what: 'inner total length beyond the data',
+      kind: 'ipip',
+      bytes: () => withOuter(mut(good, (b) => write16(b, 2, 999))),
+      drop: 'bad_inner',
+    },
+    {
+      what: 'inner header checksum wrong',
+      kind: 'ipip',
+      bytes: () => withOuter(mut(good, (b) => (b[10]! ^= 1))),
+      drop: 'bad_inner_checksum',
+    },
     {
       what: 'inner packet for an address that is not a VIP here',
       kind: 'ipip',
@@ -178,27 +188,38 @@ describe('decapsulation on the real server', () => {
   it('every family pairing (4in4, 6in6, 4in6, 6in4) round-trips; the outer header says what is inside', () => {
     const both = { v4: new Set([VIP]), v6: VIP6 };
     fc.assert(
-      fc.property(fc.constantFrom(...KINDS), fc.boolean(), fc.boolean(), fc.uint8Array({ maxLength: 1200 }), ([kind, type], inner6, outer6, payload) => {
-        const req = inner6
-          ? frame6({ saddr: CIP6, daddr: VIP6, sport: 5000, dport: 80, payload })
-          : frame4({ saddr: CIP, daddr: VIP, sport: 5000, dport: 80, payload });
-        const o = encap(req, type, 0, 6080, outer6);
-        assert.equal(o[0]! >>> 4, outer6 ? 6 : 4);
-        const oh = outer6 ? 40 : 20;
-        if (kind === 'ipip') assert.equal(outer6 ? o[6] : o[9], inner6 ? 41 : 4);
-        if (kind === 'gre') assert.equal(read16(o, oh + 2), inner6 ? 0x86dd : 0x0800);
-        if (kind === 'gue') {
-          assert.equal(o[oh + 9], inner6 ? 41 : 4);
-          if (outer6) assert.equal(fold(sum16(o, oh, o.length - oh, pseudo6(DIP6, RIP6, 17, o.length - oh))), 0xffff, 'UDP over IPv6 has its checksum');
-        }
-        // What each socket hands over: GUE's UDP payload, a raw IPv6 socket's packet without
-        // its IPv6 header, a raw IPv4 socket's whole packet.
-        const got = kind === 'gue' ? o.subarray(oh + 8) : outer6 ? o.subarray(40) : o;
-        const r = decapsulate(kind, got, got.length, kind !== 'gue' && !outer6, both, new DecapResult(), inner6 ? 41 : 4);
-        assert.equal(r.drop, null);
-        assert.equal(r.v6, inner6);
-        assert.deepEqual(got.subarray(r.off, r.off + r.len), req.subarray(14));
-      }),
+      fc.property(
+        fc.constantFrom(...KINDS),
+        fc.boolean(),
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 1200 }),
+        ([kind, type], inner6, outer6, payload) => {
+          const req = inner6
+            ? frame6({ saddr: CIP6, daddr: VIP6, sport: 5000, dport: 80, payload })
+            : frame4({ saddr: CIP, daddr: VIP, sport: 5000, dport: 80, payload });
+          const o = encap(req, type, 0, 6080, outer6);
+          assert.equal(o[0]! >>> 4, outer6 ? 6 : 4);
+          const oh = outer6 ? 40 : 20;
+          if (kind === 'ipip') assert.equal(outer6 ? o[6] : o[9], inner6 ? 41 : 4);
+          if (kind === 'gre') assert.equal(read16(o, oh + 2), inner6 ? 0x86dd : 0x0800);
+          if (kind === 'gue') {
+            assert.equal(o[oh + 9], inner6 ? 41 : 4);
+            if (outer6)
+              assert.equal(
+                fold(sum16(o, oh, o.length - oh, pseudo6(DIP6, RIP6, 17, o.length - oh))),
+                0xffff,
+                'UDP over IPv6 has its checksum',
+              );
+          }
+          // What each socket hands over: GUE's UDP payload, a raw IPv6 socket's packet without
+          // its IPv6 header, a raw IPv4 socket's whole packet.
+          const got = kind === 'gue' ? o.subarray(oh + 8) : outer6 ? o.subarray(40) : o;
+          const r = decapsulate(kind, got, got.length, kind !== 'gue' && !outer6, both, new DecapResult(), inner6 ? 41 : 4);
+          assert.equal(r.drop, null);
+          assert.equal(r.v6, inner6);
+          assert.deepEqual(got.subarray(r.off, r.off + r.len), req.subarray(14));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -93,7 +93,7 @@ describe('ICMP errors about NAT conns', () => {
   const v = ip('172.25.254.100');
   const r = ip('192.168.0.10');
 
-  it('out: the real server\'s port unreachable about RIP:8080 becomes one about VIP:80', () => {
+  it("out: the real server's port unreachable about RIP:8080 becomes one about VIP:80", () => {
     const delivered = frame4({ saddr: c, daddr: r, sport: 40000, dport: 8080, proto: 17 });
     const b = icmpError(r, c, 3, 3, delivered);
     const f = parse(b);
@@ -109,7 +109,7 @@ describe('ICMP errors about NAT conns', () => {
     assert.equal(read16(b, 62 + 2), 80);
   });
 
-  it('in: a client\'s error about our VIP:80 reply reaches the real server as one about RIP:8080', () => {
+  it("in: a client's error about our VIP:80 reply reaches the real server as one about RIP:8080", () => {
     const reply = frame4({ saddr: v, daddr: c, sport: 80, dport: 40000 });
     const b = icmpError(c, v, 3, 4, reply);
     const f = parse(b);
@@ -123,7 +123,7 @@ describe('ICMP errors about NAT conns', () => {
     assert.equal(read16(b, 62), 8080);
   });
 
-  it('FULLNAT out: an error sent to laddr:lport about RIP:8080 becomes the client\'s error about VIP:80', () => {
+  it("FULLNAT out: an error sent to laddr:lport about RIP:8080 becomes the client's error about VIP:80", () => {
     const l = ip('192.168.0.100');
     const delivered = frame4({ saddr: l, daddr: r, sport: 1025, dport: 8080, proto: 17 });
     const b = icmpError(r, l, 3, 3, delivered);
@@ -138,7 +138,7 @@ describe('ICMP errors about NAT conns', () => {
     assert.equal(fold(sum16(b, 34, b.length - 34)), 0xffff, 'ICMP checksum');
   });
 
-  it('FULLNAT in: a client\'s error about our VIP:80 reply reaches the real server from laddr:lport', () => {
+  it("FULLNAT in: a client's error about our VIP:80 reply reaches the real server from laddr:lport", () => {
     const l = ip('192.168.0.100');
     const reply = frame4({ saddr: v, daddr: c, sport: 80, dport: 40000 });
     const b = icmpError(c, v, 3, 4, reply);
