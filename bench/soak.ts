@@ -57,6 +57,7 @@ interface Outcome {
 const outcomes: Outcome[] = [];
 const downs: [number, number][] = [];
 const children: ChildProcess[] = [];
+const pending: NodeJS.Timeout[] = [];
 
 function clientLoop(path: string): void {
   const script = `while true; do curl -s -o /dev/null -w '%{http_code}\\n' --max-time ${MAX_TIME_MS / 1000} http://${VIP}${path}; done`;
@@ -121,13 +122,17 @@ async function main(): Promise<void> {
       const down = Date.now();
       inNs(director, [process.execPath, TSVSADM, '-d', '-t', `${VIP}:80`, '-r', '192.168.0.10:80']);
       downs.push([down, Date.now()]);
-      setTimeout(() => {
-        spawn('ip', ['netns', 'exec', web1, process.execPath, HTTP, 'web1', '80'], { stdio: 'ignore', detached: true }).unref();
+      pending.push(
         setTimeout(() => {
-          inNs(director, [process.execPath, TSVSADM, '-a', '-t', `${VIP}:80`, '-r', '192.168.0.10:80', '-m']);
-          web1In = true;
-        }, 500);
-      }, DOWN_S * 1000);
+          spawn('ip', ['netns', 'exec', web1, process.execPath, HTTP, 'web1', '80'], { stdio: 'ignore', detached: true }).unref();
+          pending.push(
+            setTimeout(() => {
+              inNs(director, [process.execPath, TSVSADM, '-a', '-t', `${VIP}:80`, '-r', '192.168.0.10:80', '-m']);
+              web1In = true;
+            }, 500),
+          );
+        }, DOWN_S * 1000),
+      );
     }
     if (second - sampled >= SAMPLE_S) {
       sampled = second;
@@ -139,6 +144,8 @@ async function main(): Promise<void> {
     }
   }
   for (const c of children) c.kill('SIGKILL');
+  // A web1 restart still pending would act on the lab after it is torn down.
+  for (const t of pending) clearTimeout(t);
   const last = sample(pid);
   const failed = outcomes.filter((o) => !o.ok);
   // Failed in flight: ended between web1's death and curl's --max-time after it was taken out.
