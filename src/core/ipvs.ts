@@ -247,7 +247,10 @@ export class Ipvs {
     }
     if (i < 0) {
       if (p.fragment || !this.schedulable(p)) return VERDICT_ACCEPT;
-      const svc = this.rules.lookup(p.af, p.protocol, this.addrOf(p.af, p.daddr), p.dport, p.fwmark);
+      const svc =
+        p.af === AF_INET
+          ? this.rules.lookup4(p.protocol, p.daddr[0]!, p.dport, p.fwmark)
+          : this.rules.lookup(p.af, p.protocol, this.addrOf(p.af, p.daddr), p.dport, p.fwmark);
       if (!svc) return VERDICT_ACCEPT;
       const ref = this.schedule(svc, p, now);
       if (ref < 0) return ref;

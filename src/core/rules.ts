@@ -3,6 +3,7 @@
 // Spec: docs/spec/ipvs-kernel.md §2.5, §2.9, §3.5; docs/spec/ipvsadm.md §4, §5.
 
 import {
+  AF_INET,
   AF_INET6,
   type Af,
   DEFAULT_TCP_TIMEOUT,
@@ -22,7 +23,7 @@ import {
 } from './constants.js';
 import { Dest, type DestSpec } from './dest.js';
 import { IpvsError } from './errors.js';
-import type { Addr } from './inet.js';
+import { Addr } from './inet.js';
 import type { SchedEnv, SchedulerOps } from './sched/types.js';
 import { Service, type ServiceKey, type ServiceSpec, serviceKeyString } from './service.js';
 import { Stats } from './stats.js';
@@ -76,6 +77,12 @@ export class Rules {
   private readonly trashIdle = new Map<Dest, number>();
   private fwmarkCount = 0;
   private portZeroCount = 0;
+  /**
+   * The last IPv4 lookup4() and its answer (null included), valid while `gen` is 0: a service
+   * added or deleted sets it to -1. A flood or a busy VIP asks the same question for every
+   * new conn; the answer then costs four compares and allocates nothing.
+   */
+  private readonly v4Cache = { gen: -1, protocol: 0, vaddr: 0, vport: 0, fwmark: 0, svc: null as Service | null };
   readonly total = new Stats();
   timeouts: Timeouts = {
     tcp: DEFAULT_TCP_TIMEOUT,
@@ -126,6 +133,20 @@ export class Rules {
     return null;
   }
 
+  /** lookup() for an IPv4 packet, its address as a host-order word; allocates nothing on a repeat. */
+  lookup4(protocol: number, vaddr: number, vport: number, fwmark: number): Service | null {
+    const c = this.v4Cache;
+    if (c.gen === 0 && c.vaddr === vaddr && c.vport === vport && c.protocol === protocol && c.fwmark === fwmark) return c.svc;
+    const svc = this.lookup(AF_INET, protocol, Addr.v4(vaddr), vport, fwmark);
+    c.gen = 0;
+    c.protocol = protocol;
+    c.vaddr = vaddr;
+    c.vport = vport;
+    c.fwmark = fwmark;
+    c.svc = svc;
+    return svc;
+  }
+
   // --- services ------------------------------------------------------------------------------
 
   /** `-A`. Errors: EEXIST before ENOENT (scheduler/pe), then EINVAL (IPv6 prefix). */
@@ -137,6 +158,7 @@ export class Rules {
     const svc = new Service(this.nextServiceId++, key);
     this.applyServiceSpec(svc, spec, now);
     this.byKey.set(ks, svc);
+    this.v4Cache.gen = -1;
     this.list.push(svc);
     if (svc.fwmark !== 0) this.fwmarkCount++;
     else if (svc.port === 0) this.portZeroCount++;
@@ -220,6 +242,7 @@ export class Rules {
     for (const d of [...svc.dests]) this.moveToTrash(svc, d, now);
     svc.dests.length = 0;
     this.byKey.delete(svc.key);
+    this.v4Cache.gen = -1;
     this.list.splice(this.list.indexOf(svc), 1);
     if (svc.fwmark !== 0) this.fwmarkCount--;
     else if (svc.port === 0) this.portZeroCount--;

@@ -231,3 +231,28 @@ describe('timeouts and daemons', () => {
     assert.equal(r.master, null);
   });
 });
+
+describe('lookup4: the IPv4 packet lookup and its one-entry cache', () => {
+  it('answers as lookup() does, and forgets its answer when a service comes or goes', () => {
+    const r = makeRules();
+    const vip = addr('10.0.0.1').w0;
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 0), null);
+    // A cached "no service" must not hide a service added afterwards.
+    const a = r.addService(svcSpec('10.0.0.1', 80), 0);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 0), a);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 0), a);
+    assert.equal(r.lookup4(IPPROTO_UDP, vip, 80, 0), null);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 81, 0), null);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 0), a);
+    // A port-zero catch-all and an fwmark service are found as lookup() finds them.
+    const any = r.addService(svcSpec('10.0.0.1', 0, { flags: IP_VS_SVC_F_PERSISTENT, timeout: 300 }), 0);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 81, 0), any);
+    const fw = r.addService({ ...svcSpec('0.0.0.0', 0), fwmark: 7 }, 0);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 7), fw);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 0), a);
+    r.delService(svcSpec('10.0.0.1', 80), 0);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 0), any);
+    r.delService(svcSpec('10.0.0.1', 0), 0);
+    assert.equal(r.lookup4(IPPROTO_TCP, vip, 80, 0), null);
+  });
+});

@@ -219,21 +219,23 @@ export class ConnTable {
 
   // --- hashing ---------------------------------------------------------------------------------
 
+  /** The index hash of <proto, address, port>, as an int32 (never boxed: callers mask it). */
   private hashOf(proto: number, a: ArrayLike<number>, aOff: number, port: number): number {
+    if (this.w === 1) return hash1(proto, a[aOff]!, port);
     let h = Math.imul(proto ^ (port << 8), 0x9e3779b1);
-    for (let k = 0; k < this.w; k++) {
+    for (let k = 0; k < 4; k++) {
       h = Math.imul(h ^ a[aOff + k]!, 0x85ebca6b);
       h ^= h >>> 13;
     }
     h = Math.imul(h ^ (h >>> 16), 0xc2b2ae35);
-    return (h ^ (h >>> 15)) >>> 0;
+    return h ^ (h >>> 15);
   }
 
   private hashEntry(e: number): number {
     const i = e & ~LTAG;
     return e & LTAG
       ? this.hashOf(this.proto[i]!, this.laddr, i * this.w, this.lport[i]!)
-      : this.hashOf(this.proto[i]!, this.key, i * this.K, this.cportOf(i));
+      : this.hashOf(this.proto[i]!, this.key, i * this.K, this.key[i * this.K + 2 * this.w]! & 0xffff);
   }
 
   private rebuildIndex(size: number): void {
@@ -249,16 +251,34 @@ export class ConnTable {
   }
 
   private place(e: number): void {
-    let p = this.hashEntry(e) & this.mask;
-    while (this.index[p] !== EMPTY) p = (p + 1) & this.mask;
-    this.index[p] = e;
+    this.placeAt(e, this.hashEntry(e));
+  }
+
+  private placeAt(e: number, h: number): void {
+    const idx = this.index;
+    const mask = this.mask;
+    let p = h & mask;
+    while (idx[p] !== EMPTY) p = (p + 1) & mask;
+    idx[p] = e;
     this.indexed++;
   }
 
   /** Enters conn i in the index (and under its local address when `local`). */
   hash(i: number, local: boolean): void {
     if ((this.indexed + 2) * 2 > this.index.length) this.rebuildIndex(this.index.length * 2);
-    this.place(i);
+    if (this.w === 1) {
+      // IPv4, inline: this is the insert path of every new conn.
+      const key = this.key;
+      const b = i << 2;
+      const idx = this.index;
+      const mask = this.mask;
+      let p = hash1(key[b + 3]! & 0xff, key[b]!, key[b + 2]! & 0xffff) & mask;
+      while (idx[p] !== EMPTY) p = (p + 1) & mask;
+      idx[p] = i;
+      this.indexed++;
+    } else {
+      this.place(i);
+    }
     this.flags[i]! |= CONN_HASHED;
     if (local) {
       this.place(i | LTAG);
@@ -326,12 +346,25 @@ export class ConnTable {
   ): number {
     const idx = this.index;
     const mask = this.mask;
-    let p = this.hashOf(proto, c, cOff, cport) & mask;
     const key = this.key;
-    const K = this.K;
-    const w = this.w;
     const ports = (cport | (vport << 16)) >>> 0;
     const pw = proto | (template ? 0x100 : 0);
+    if (this.w === 1) {
+      // IPv4: the whole key is the four words of the conn's key block.
+      const ca = c[cOff]! >>> 0;
+      const va = v[vOff]! >>> 0;
+      let p = hash1(proto, ca, cport) & mask;
+      for (;;) {
+        const e = idx[p]!;
+        if (e === EMPTY) return -1;
+        const b = e << 2;
+        if (e >= 0 && key[b] === ca && key[b + 2] === ports && key[b + 1] === va && key[b + 3] === pw) return e;
+        p = (p + 1) & mask;
+      }
+    }
+    let p = this.hashOf(proto, c, cOff, cport) & mask;
+    const K = this.K;
+    const w = this.w;
     for (;;) {
       const e = idx[p]!;
       if (e === EMPTY) return -1;
@@ -404,6 +437,15 @@ export class ConnTable {
 export const CONN_HASHED = 0x0040;
 /** Internal: the conn also has its FULLNAT local-address entry (bit 29). */
 export const CONN_LHASHED = 1 << 29;
+
+/** hashOf for one-word (IPv4) addresses: a multiply-xorshift mix (murmur3's finaliser). */
+function hash1(proto: number, a: number, port: number): number {
+  let h = Math.imul(proto ^ (port << 8), 0x9e3779b1);
+  h = Math.imul(h ^ a, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ (h >>> 16), 0xc2b2ae35);
+  return h ^ (h >>> 15);
+}
 
 function indexSizeFor(cap: number): number {
   let n = 16;

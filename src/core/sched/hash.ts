@@ -29,8 +29,8 @@ export function hsipKey(k0: bigint, k1: bigint): HsipKey {
 
 /**
  * hsiphash of the 4 bytes of `v` in little-endian order (a u32 in host order on x86/arm64).
- * With `mod`, returns the hash modulo `mod`: a small result is not boxed on the way out, which
- * matters on the per-pick path (V8 boxes numbers beyond 2^30).
+ * With `mod` (below 2^15), returns the hash modulo `mod`: a small result is not boxed on the
+ * way out, which matters on the per-pick path (V8 boxes numbers beyond 2^30).
  */
 export function hsiphash32(v: number, k: HsipKey, mod = 0): number {
   // v0..v3 as hi/lo halves.
@@ -47,9 +47,10 @@ export function hsiphash32(v: number, k: HsipKey, mod = 0): number {
   const bl = v | 0;
   v3h ^= bh;
   v3l ^= bl;
-  let lo: number;
-  let th: number;
-  let tl: number;
+  // Initialised as int32 so that the optimiser keeps every half in a 32-bit register.
+  let lo = 0;
+  let th = 0;
+  let tl = 0;
   // 64-bit adds on halves: the carry out of the low word is the top bit of
   // (a & b) | ((a | b) & ~sum), all in int32 arithmetic. One SipRound, then the
   // finalisation, then three more.
@@ -94,8 +95,11 @@ export function hsiphash32(v: number, k: HsipKey, mod = 0): number {
     v2h = v2l;
     v2l = th;
   }
-  const h = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
-  return mod === 0 ? h : h % mod;
+  const h = v0l ^ v1l ^ v2l ^ v3l;
+  if (mod === 0) return h >>> 0;
+  // h mod `mod` in two 16-bit steps, so that every intermediate stays a small integer (a
+  // 32-bit unsigned h would be a double, and its remainder a floating-point one).
+  return ((((h >>> 16) % mod) << 16) + (h & 0xffff)) % mod;
 }
 
 /** Greatest common divisor of non-negative integers (gcd(0, x) = x). */

@@ -156,6 +156,57 @@ describe('connection table vs a Map model', () => {
   });
 });
 
+describe('connection table: the IPv4 index paths', () => {
+  it('one home slot shared by many conns: lookups, backward-shift deletes and wrap-around', () => {
+    // Same <proto, caddr, cport> = same hash and home slot; the conns differ by VIP and port.
+    const t = new ConnTable(1, 16);
+    const ids: number[] = [];
+    for (let k = 0; k < 40; k++) {
+      ids.push(insert(t, { proto: 6, c: 7, cport: 9, v: 100 + (k >> 1), vport: 80 + (k & 1), d: 1, dport: 80, fwd: 0, l: 7, lport: 9 }));
+    }
+    const find = (k: number) => t.lookupIn(6, [7], 0, 9, [100 + (k >> 1)], 0, 80 + (k & 1), false);
+    for (let k = 0; k < 40; k++) assert.equal(find(k), ids[k]);
+    // Delete every third conn from the middle of the run; the others stay reachable.
+    for (let k = 1; k < 40; k += 3) t.unhash(ids[k]!);
+    for (let k = 0; k < 40; k++) assert.equal(find(k), k % 3 === 1 ? -1 : ids[k]);
+    assert.equal(t.indexEntries(), 40 - 13);
+    // A template and a UDP conn with the same addresses are other keys.
+    assert.equal(t.lookupIn(6, [7], 0, 9, [100], 0, 80, true), -1);
+    assert.equal(t.lookupIn(17, [7], 0, 9, [100], 0, 80, false), -1);
+  });
+
+  it('a FULLNAT local-address entry never answers an in-direction lookup', () => {
+    const t = new ConnTable(1, 16);
+    // Conn A's local address/port equal conn B's client address/port: both land on one home.
+    const a = insert(t, { proto: 6, c: 1, cport: 1000, v: 100, vport: 80, d: 200, dport: 80, fwd: 5, l: 50, lport: 5000 });
+    assert.equal(t.lookupIn(6, [50], 0, 5000, [100], 0, 80, false), -1);
+    assert.equal(t.lookupOut(6, [200], 0, 80, [50], 0, 5000), a);
+    const b = insert(t, { proto: 6, c: 50, cport: 5000, v: 100, vport: 80, d: 201, dport: 80, fwd: 0, l: 50, lport: 5000 });
+    assert.equal(t.lookupIn(6, [50], 0, 5000, [100], 0, 80, false), b);
+    t.unhash(b);
+    assert.equal(t.lookupIn(6, [50], 0, 5000, [100], 0, 80, false), -1);
+    assert.equal(t.lookupOut(6, [200], 0, 80, [50], 0, 5000), a);
+  });
+
+  it('addresses and ports with the top bit set (unsigned words) hash and compare alike', () => {
+    const t = new ConnTable(1, 16);
+    const i = insert(t, {
+      proto: 17,
+      c: 0xfffffffe,
+      cport: 0xffff,
+      v: 0xc0000201,
+      vport: 0x8000,
+      d: 0x80000001,
+      dport: 53,
+      fwd: 0,
+      l: 0,
+      lport: 0,
+    });
+    assert.equal(t.lookupIn(17, Uint32Array.of(0xfffffffe), 0, 0xffff, Int32Array.of(0xc0000201 | 0), 0, 0x8000, false), i);
+    assert.equal(t.lookupOut(17, [0x80000001], 0, 53, [0xfffffffe], 0, 0xffff), i);
+  });
+});
+
 describe('timer wheel', () => {
   it('expires exactly the conns whose time has come, whatever the re-arms', () => {
     fc.assert(
