@@ -16,7 +16,7 @@ import { Iface } from './iface.js';
 import { POLLIN } from '../../sys/constants.js';
 import { libc } from '../../sys/libc.js';
 import { type NetInfo, readNetInfo } from './netinfo.js';
-import { applyNft, type IngressMatch, removeNft } from './nft.js';
+import { applyNft, type IngressMatch, nftOwnerNote, removeNft } from './nft.js';
 import { RxRing } from './rxring.js';
 import { applyTakes, words } from './apply.js';
 import { type Host, planTakes } from './takes.js';
@@ -147,6 +147,8 @@ export class PacketEngine implements Engine {
       for (const i of this.ifaces) frames += i.rx.frames;
       notes.push(`received ${frames} frames; the kernel dropped ${this.kernelDrops} for a full ring`);
     }
+    const owner = nftOwnerNote();
+    if (owner) notes.push(`nftables: ${owner}`);
     if (this.nftError) notes.push(`nftables: ${this.nftError}`);
     if (this.loopError) notes.push(`data path error: ${this.loopError}`);
     const drops = fwd ? fwd.drops.toRecord() : {};

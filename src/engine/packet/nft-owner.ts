@@ -1,15 +1,18 @@
-// The process that owns our nftables table. A table created with `flags owner` (kernel >= 5.12,
+// What owns our nftables table. A table created with `flags owner` (kernel >= 5.12,
 // NFT_TABLE_F_OWNER) belongs to the netlink socket that created it: only that socket may change
-// it, and the kernel deletes it the moment the socket closes. We keep one `nft -i` child for the
-// daemon's life and send every change through it. The child reads our pipe; when the daemon
-// ends, however it ends (kill -9 included), the pipe reaches EOF, nft exits, its socket closes
-// and the kernel drops the table: the VIP is the kernel's again at once, never a blackhole.
-// Why a child and not nfnetlink from the daemon: docs/packet-engine.md, "Crash safety".
+// it, and the kernel deletes it the moment the socket closes. By default the socket is the
+// daemon's own, in a libnftables context (src/sys/libnftables.ts): when the daemon ends, however
+// it ends (kill -9 included), the kernel closes it and drops the table, so the VIP is the
+// kernel's again at once, never a blackhole. Where libnftables cannot be loaded (or with
+// TSVS_NFT_OWNER=child) one `nft -i` child holds the socket instead, fed on a pipe: when the
+// daemon dies the pipe reaches EOF, nft exits and the table goes the same way, a few
+// milliseconds later. docs/packet-engine.md, "Crash safety".
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { libnftablesError, NftContext } from '../../sys/libnftables.js';
 
 /** A command whose one-line answer marks the end of the previous command's output. */
 const SENTINEL_CMD = 'describe ip version';
@@ -23,17 +26,47 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Who holds the owning socket: this process (libnftables) or an `nft -i` child. */
+export type NftOwnerKind = 'libnftables' | 'nft -i';
+
+/** Which owner to use: libnftables unless it cannot load or TSVS_NFT_OWNER=child asks otherwise. */
+function chooseKind(env: NodeJS.ProcessEnv): { kind: NftOwnerKind; why: string | null } {
+  if (env.TSVS_NFT_OWNER === 'child') return { kind: 'nft -i', why: 'TSVS_NFT_OWNER=child' };
+  const err = libnftablesError();
+  return err ? { kind: 'nft -i', why: err } : { kind: 'libnftables', why: null };
+}
+
 export class NftOwner {
+  readonly kind: NftOwnerKind;
+  /** Why the child is used instead of libnftables (null with libnftables). */
+  readonly fallback: string | null;
+  private ctx: NftContext | null = null;
   private child: ChildProcessWithoutNullStreams | null = null;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'tsvs-nft-'));
+  /** The child reads each change from a file here (made on the child's first change). */
+  private dir: string | null = null;
   private out = '';
   private pending: Pending | null = null;
   private seq = 0;
   private exitReason: string | null = null;
 
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    const c = chooseKind(env);
+    this.kind = c.kind;
+    this.fallback = c.why;
+  }
+
   /** Runs `script` as one nft transaction through the owning socket; rejects with nft's error. */
   async apply(script: string): Promise<void> {
+    if (this.kind === 'libnftables') {
+      if (!this.ctx) {
+        const c = NftContext.open();
+        if (c instanceof Error) throw new Error(`nft: ${c.message}`);
+        this.ctx = c;
+      }
+      return this.ctx.run(script);
+    }
     const child = this.ensure();
+    this.dir ??= mkdtempSync(join(tmpdir(), 'tsvs-nft-'));
     const file = join(this.dir, `change-${this.seq++ % 2}.nft`);
     writeFileSync(file, script);
     await new Promise<void>((resolve, reject) => {
@@ -46,8 +79,11 @@ export class NftOwner {
     });
   }
 
-  /** Ends the child: the kernel deletes every table it owns. Resolves once it has exited. */
+  /** Closes the owning socket: the kernel deletes every table it owns. Resolves once it has. */
   async close(): Promise<void> {
+    const ctx = this.ctx;
+    this.ctx = null;
+    if (ctx) await ctx.close();
     const child = this.child;
     this.child = null;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -55,7 +91,8 @@ export class NftOwner {
       child.stdin.end();
       await exited;
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
   }
 
   private ensure(): ChildProcessWithoutNullStreams {

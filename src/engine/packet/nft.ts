@@ -2,8 +2,9 @@
 // which sees them before the netdev ingress hook; a drop there keeps the kernel from also
 // answering (RST, ICMP) or forwarding what the engine handles (docs/notes/packet-io.md). We only
 // ever touch `table netdev tsvs`: the whole table is rewritten atomically on each change
-// and deleted when the daemon stops. The table is owned (`flags owner`) by the socket of an
-// `nft -i` child (nft-owner.ts), so the kernel also deletes it when the daemon dies.
+// and deleted when the daemon stops. The table is owned (`flags owner`) by the daemon's own
+// netlink socket through libnftables, or an `nft -i` child's where that library is missing
+// (nft-owner.ts), so the kernel also deletes it when the daemon dies.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -84,6 +85,13 @@ export async function removeNft(): Promise<void> {
   owner = null;
   if (o) await o.close();
   else await run('nft', ['delete', 'table', 'netdev', NFT_TABLE]).catch(() => undefined);
+}
+
+/** Who owns the table, for `tsvs status` (null before the first change). */
+export function nftOwnerNote(): string | null {
+  if (!owner) return null;
+  if (owner.kind === 'libnftables') return "table owned by the daemon's own netlink socket (libnftables)";
+  return `table owned by an nft -i child (libnftables not used: ${owner.fallback ?? 'unknown'})`;
 }
 
 /** Per-rule packet counts, for `tsvs status`. */
