@@ -17,6 +17,15 @@ export const UNIT_DIR = '/etc/systemd/system';
 export const RESTART_SEC = '200ms';
 
 const USAGE = 'usage: tsvs service install [--engine packet|proxy] [--dir DIR] [--print]\n';
+const HELP = `${USAGE}
+Writes tsvs.service (the director of the init network namespace) and tsvs@.service (one per
+namespace /run/netns/NAME) with Restart=always, so that systemd starts the director at boot and
+again after any crash; the director restores its saved rules before it serves.
+  --engine packet|proxy   the data plane (default packet)
+  --dir DIR               where to write the units (default ${UNIT_DIR})
+  --print                 print the units instead of writing them
+Then: systemctl daemon-reload && systemctl enable --now tsvs.service
+`;
 
 export interface UnitOptions {
   engine: 'packet' | 'proxy';
@@ -57,6 +66,10 @@ export function renderUnit(o: UnitOptions): string {
 }
 
 export async function serviceMain(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   if (argv[0] !== 'install') {
     process.stderr.write(`tsvs service: ${argv[0] === undefined ? 'missing command' : `unknown command ${argv[0]}`}\n${USAGE}`);
     return 2;

@@ -20,7 +20,21 @@ function loadFile(argv: string[]): { file?: string; error?: string } {
   }
 }
 
+const HELP = `usage: tsvs sysctl [-n] [-N] [-q] [-e] [-w] net.ipv4.vs.NAME[=VALUE]... | -a | -p [FILE]
+The IPVS sysctls of this namespace's director, read and written as sysctl(8) does for
+/proc/sys/net/ipv4/vs (the director is started if none runs, as the kernel loads ip_vs).
+  -a          every variable          -w          write NAME=VALUE
+  -n          values only             -N          names only
+  -q          write without echoing   -e          ignore unknown names
+  -p [FILE]   load NAME = VALUE lines from FILE (default /etc/sysctl.conf); a key outside
+              net.ipv4.vs is reported as unknown (-e: ignored)
+`;
+
 export async function sysctlMain(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const { file, error } = loadFile(argv);
   if (error) {
     process.stderr.write(error);

@@ -30,7 +30,7 @@ describe('tsvs command line', () => {
   before(() => ensureBuilt());
 
   it('every command answers --help with its usage and exit 0; tsvs --help names the environment and the log', async () => {
-    for (const cmd of ['daemon', 'status', 'realserver', 'shim', 'lab', 'quickstart']) {
+    for (const cmd of ['daemon', 'status', 'realserver', 'shim', 'lab', 'quickstart', 'service', 'sysctl']) {
       const r = await tsvs([cmd, '--help']);
       assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`^usage: tsvs ${cmd}`), cmd);
