@@ -53,6 +53,7 @@ class Pending {
 
 /** Counters of the driver, for tests and the log. */
 export interface DriverStats {
+  /** Probes taken (those that failed at socket, bind or connect too). */
   started: number;
   inFlight: number;
   /** Probes ended by connect_timeout. */
@@ -73,6 +74,7 @@ export class EpollProbes {
   private readonly intVal = new Int32Array(1);
   private readonly intLen = new Int32Array(1);
   private timer: NodeJS.Timeout | null = null;
+  private closing = false;
   readonly stats: DriverStats = { started: 0, inFlight: 0, timeouts: 0, syscallErrors: 0 };
 
   /** Throws when the epoll set cannot be made (the caller falls back to Node's sockets). */
@@ -82,6 +84,16 @@ export class EpollProbes {
   ) {
     this.ep = S.epollCreate();
     if (this.ep < 0) throw new Error(`epoll_create1 failed: ${errnoName(S.errno())}`);
+  }
+
+  /** Closes the epoll set once the probes in flight end; no new probe may start after. */
+  close(): void {
+    this.closing = true;
+    if (this.inFlight.size === 0) this.closeSet();
+  }
+
+  private closeSet(): void {
+    if (this.S.close(this.ep) < 0) this.stats.syscallErrors++;
   }
 
   /** TCP_CHECK: ok once the connection completes within `timeoutMs`. */
@@ -102,13 +114,15 @@ export class EpollProbes {
     judge: ((reply: Buffer) => ProbeResult) | null,
   ): Promise<ProbeResult> {
     const { S } = this;
+    if (this.closing) return Promise.resolve({ ok: false, detail: 'probe driver closed' });
+    this.stats.started++;
     const fd = S.socket(t.af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Promise.resolve({ ok: false, detail: `socket: ${errnoName(S.errno())}` });
     if (t.bind && S.bind(fd, t.bind, t.bind.length) < 0) return Promise.resolve(this.failFd(fd, 'bind'));
     if (S.connect(fd, t.sa, t.sa.length) < 0) {
       const e = S.errno();
       if (e !== EINPROGRESS) {
-        this.close(fd);
+        this.closeFd(fd);
         return Promise.resolve({ ok: false, detail: errnoName(e) });
       }
     }
@@ -122,7 +136,6 @@ export class EpollProbes {
       const p = new Pending(fd, this.now() + timeoutMs, request, timeoutDetail, judge, resolve);
       this.byFd[fd] = p;
       this.inFlight.add(p);
-      this.stats.started++;
       this.stats.inFlight = this.inFlight.size;
       if (!this.timer) this.arm();
     });
@@ -130,11 +143,11 @@ export class EpollProbes {
 
   private failFd(fd: number, call: string): ProbeResult {
     const r = { ok: false, detail: `${call}: ${errnoName(this.S.errno())}` };
-    this.close(fd);
+    this.closeFd(fd);
     return r;
   }
 
-  private close(fd: number): void {
+  private closeFd(fd: number): void {
     // close() on Linux frees the descriptor even when it reports an error.
     if (this.S.close(fd) < 0) this.stats.syscallErrors++;
   }
@@ -241,7 +254,8 @@ export class EpollProbes {
     this.byFd[p.fd] = null;
     this.inFlight.delete(p);
     this.stats.inFlight = this.inFlight.size;
-    this.close(p.fd);
+    this.closeFd(p.fd);
+    if (this.closing && this.inFlight.size === 0) this.closeSet();
     p.resolve(r);
   }
 }

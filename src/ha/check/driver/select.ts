@@ -35,8 +35,10 @@ export function driverNote(): string {
     : `TCP_CHECK and HTTP_GET run on Node's sockets (slower: more CPU per check): ${why}`;
 }
 
-/** Tests and the bench: make the next probeDriver() decide again (after changing the env). */
+/** Tests and the bench: make the next probeDriver() decide again (after changing the env); the
+ *  old driver's set closes once its probes end. */
 export function resetProbeDriver(): void {
+  driver?.close();
   driver = undefined;
   why = '';
 }
