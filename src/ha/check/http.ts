@@ -40,7 +40,7 @@ function unchunk(b: Buffer): Buffer | null {
 export function judgeReply(reply: Buffer, u: HttpUrl): ProbeResult {
   const headEnd = reply.indexOf('\r\n\r\n');
   const head = reply.subarray(0, headEnd < 0 ? reply.length : headEnd).toString('latin1');
-  const m = /^HTTP\/\d\.\d (\d{3})/.exec(head);
+  const m = /^HTTP\/\d\.\d (\d{3})(?!\d)/.exec(head); // three digits, not the start of more
   if (!m) return { ok: false, detail: 'no HTTP status line in the reply' };
   const status = Number(m[1]);
   if (!u.status.some(([lo, hi]) => status >= lo && status <= hi)) return { ok: false, detail: `HTTP ${status} for ${u.path}` };
