@@ -1,8 +1,10 @@
 // `npm run bench -- checks`: CPU of 1,000 real servers checked every second by TCP_CHECK and
 // by HTTP_GET (issue #14 target: under 10 % of one core), through the real checker path
-// (LvsManager, Checker, probes) against real listeners on 1,000 loopback addresses. Peer in the
-// same run: a bare loop doing the same connects/GETs with node:net/node:http and no checker
-// machinery, so the ratio shows what the checker logic costs over the sockets themselves.
+// (LvsManager, Checker, probes) against real listeners on 1,000 loopback addresses, on the epoll
+// probe driver and on Node's sockets (its fallback) alternating in one run. Peers in the same
+// run: the backends' process over the same window (the same exchanges' other end, and a gauge of
+// the machine's load), and a bare loop doing the same connects/GETs with node:net/node:http and
+// no checker machinery.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpGet } from 'node:http';
