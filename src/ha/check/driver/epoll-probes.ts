@@ -30,6 +30,9 @@ import type { ProbeResult } from '../probe.js';
 import { DRIVER_MAX_EVENTS, DRIVER_POLL_MS, DRIVER_READ_BUF, MAX_HTTP_REPLY } from '../constants.js';
 import type { Target } from './target.js';
 
+/** send(): no SIGPIPE on a reset connection (<sys/socket.h>); only this driver uses it. */
+const MSG_NOSIGNAL = 0x4000;
+
 const CONNECTING = 0;
 const SENDING = 1;
 const READING = 2;
@@ -209,7 +212,8 @@ export class EpollProbes {
     const { S } = this;
     const req = p.request!;
     while (p.sent < req.length) {
-      const rc = S.write(p.fd, p.sent === 0 ? req : req.subarray(p.sent), req.length - p.sent);
+      // MSG_NOSIGNAL: a server that reset the connection is a failed check, never a SIGPIPE.
+      const rc = S.send(p.fd, p.sent === 0 ? req : req.subarray(p.sent), req.length - p.sent, MSG_NOSIGNAL);
       if (rc < 0) {
         const e = S.errno();
         if (e === EAGAIN) return; // EPOLLOUT again when there is room
