@@ -1,15 +1,19 @@
 // `npm run bench -- checks`: CPU of 1,000 real servers checked every second by TCP_CHECK and
 // by HTTP_GET (issue #14 target: under 10 % of one core), through the real checker path
-// (LvsManager, Checker, probes) against real listeners on 1,000 loopback addresses. Peer in the
-// same run: a bare loop doing the same connects/GETs with node:net/node:http and no checker
-// machinery, so the ratio shows what the checker logic costs over the sockets themselves.
+// (LvsManager, Checker, probes) against real listeners on 1,000 loopback addresses, on the epoll
+// probe driver and on Node's sockets (its fallback) alternating in one run. Peers in the same
+// run: the backends' process over the same window (the same exchanges' other end, and a gauge of
+// the machine's load), and a bare loop doing the same connects/GETs with node:net/node:http and
+// no checker machinery.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request as httpGet } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { staticResolver } from '../src/adm/resolve.js';
 import { runAdm } from '../src/adm/run.js';
 import { Ipvs } from '../src/core/ipvs.js';
+import { driverNote, probeDriver, resetProbeDriver } from '../src/ha/check/driver/select.js';
 import { parseConfText } from '../src/ha/conf/parse.js';
 import { lvsFromConf } from '../src/ha/lvs/config.js';
 import { LvsManager } from '../src/ha/lvs/manager.js';
@@ -19,6 +23,17 @@ const PORT = 18080;
 const WARMUP_MS = 2000;
 const MEASURE_MS = 6000;
 const TARGET_PCT = 10;
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds used so far by process `pid` (user + system), from /proc/PID/stat. */
+function procCpuSec(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / USER_HZ;
+}
 
 const addrOf = (i: number): string => `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
@@ -30,20 +45,28 @@ function confText(kind: 'TCP_CHECK' | 'HTTP_GET'): string {
 }
 
 /** CPU of this process over MEASURE_MS, as % of one core, while `run`'s work goes on. */
-async function measure(run: () => Promise<() => void>, onStart: () => void = () => {}): Promise<{ pct: number }> {
+let backendsPid = 0;
+
+/** CPU of this process over MEASURE_MS, as % of one core, while `run`'s work goes on; and of
+ *  the backends' process over the same window (the peer that answers the same checks). */
+async function measure(run: () => Promise<() => void>, onStart: () => void = () => {}): Promise<{ pct: number; backendsPct: number }> {
   const stop = await run();
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   onStart();
   const c0 = process.cpuUsage();
+  const b0 = procCpuSec(backendsPid);
   const t0 = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, MEASURE_MS));
   const c = process.cpuUsage(c0);
+  const b = procCpuSec(backendsPid) - b0;
   const wall = Number(process.hrtime.bigint() - t0) / 1e3;
   stop();
-  return { pct: ((c.user + c.system) / wall) * 100 };
+  return { pct: ((c.user + c.system) / wall) * 100, backendsPct: ((b * 1e6) / wall) * 100 };
 }
 
-async function tsvsCheckers(kind: 'TCP_CHECK' | 'HTTP_GET'): Promise<{ pct: number; perSec: number; failures: number }> {
+async function tsvsCheckers(
+  kind: 'TCP_CHECK' | 'HTTP_GET',
+): Promise<{ pct: number; backendsPct: number; perSec: number; failures: number }> {
   const lvs = lvsFromConf(parseConfText(confText(kind), 'bench.conf').nodes);
   if (lvs.errors.length) throw new Error(lvs.errors[0]?.text);
   const ipvs = new Ipvs();
@@ -75,7 +98,7 @@ async function tsvsCheckers(kind: 'TCP_CHECK' | 'HTTP_GET'): Promise<{ pct: numb
       atStart = countChecks().t;
     },
   );
-  return { pct: r.pct, perSec: Math.round(((atEnd - atStart) * 1000) / MEASURE_MS), failures };
+  return { pct: r.pct, backendsPct: r.backendsPct, perSec: Math.round(((atEnd - atStart) * 1000) / MEASURE_MS), failures };
 }
 
 async function bareLoop(kind: 'TCP_CHECK' | 'HTTP_GET'): Promise<{ pct: number }> {
@@ -107,9 +130,25 @@ async function bareLoop(kind: 'TCP_CHECK' | 'HTTP_GET'): Promise<{ pct: number }
   return { pct: r.pct };
 }
 
+/** Runs `fn` with TCP_CHECK and HTTP_GET on the given sockets (driver/select.ts). */
+async function withSockets<T>(sockets: 'epoll' | 'node', fn: () => Promise<T>): Promise<T> {
+  const before = process.env.TSVS_CHECK_SOCKETS;
+  process.env.TSVS_CHECK_SOCKETS = sockets;
+  resetProbeDriver();
+  if (sockets === 'epoll' && !probeDriver()) throw new Error(`bench checks: ${driverNote()}`);
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env.TSVS_CHECK_SOCKETS;
+    else process.env.TSVS_CHECK_SOCKETS = before;
+    resetProbeDriver();
+  }
+}
+
 export async function benchChecks(): Promise<void> {
   const file = fileURLToPath(new URL('./checks-backends.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', file, String(N), String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  backendsPid = child.pid ?? 0;
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (c) => reject(new Error(`backends exited with ${c}`)));
@@ -117,18 +156,30 @@ export async function benchChecks(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   try {
     for (const kind of ['TCP_CHECK', 'HTTP_GET'] as const) {
-      const t = await tsvsCheckers(kind);
+      // The same checkers on the epoll probe driver and on Node's sockets (its fallback, and
+      // main's path before the driver), alternating in one run, then the bare loop.
+      const epoll = await withSockets('epoll', () => tsvsCheckers(kind));
+      const node = await withSockets('node', () => tsvsCheckers(kind));
       const peer = await bareLoop(kind);
-      rows.push({
-        checker: kind,
-        'real servers': N,
-        'checks/s measured': t.perSec,
-        'tsvs CPU % of a core': t.pct.toFixed(1),
-        'bare loop CPU %': peer.pct.toFixed(1),
-        'ratio tsvs/bare': (t.pct / peer.pct).toFixed(2),
-        'failed checks': t.failures,
-        target: t.pct < TARGET_PCT ? `< ${TARGET_PCT} %: met` : `< ${TARGET_PCT} %: MISSED`,
-      });
+      for (const [sockets, t] of [
+        ['epoll driver', epoll],
+        ['Node sockets', node],
+      ] as const) {
+        rows.push({
+          checker: kind,
+          sockets,
+          'real servers': N,
+          'checks/s measured': t.perSec,
+          'tsvs CPU % of a core': t.pct.toFixed(1),
+          'backends CPU %': t.backendsPct.toFixed(1),
+          'ratio tsvs/backends': (t.pct / t.backendsPct).toFixed(2),
+          'ratio tsvs/Node sockets': (t.pct / node.pct).toFixed(2),
+          'bare loop CPU %': peer.pct.toFixed(1),
+          'ratio tsvs/bare': (t.pct / peer.pct).toFixed(2),
+          'failed checks': t.failures,
+          target: t.pct < TARGET_PCT ? `< ${TARGET_PCT} %: met` : `< ${TARGET_PCT} %: MISSED`,
+        });
+      }
     }
   } finally {
     child.kill();

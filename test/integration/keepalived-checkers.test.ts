@@ -293,6 +293,9 @@ virtual_server 127.0.0.1 ${p.vip4} {
     assert.equal(Number(readFileSync(pidFile, 'utf8')), ka.pid);
     const st = await status();
     assert.equal(st.virtualServers.length, 4);
+    // Every case below then runs TCP_CHECK and HTTP_GET on the epoll probe driver (koffi is
+    // installed here), not on its Node-socket fallback.
+    assert.match(kaLog, /TCP_CHECK and HTTP_GET run on the epoll probe driver/);
   });
 
   it('HTTP_GET: a stopped server is out within the bound, clients see no failure after, back on restart', async () => {

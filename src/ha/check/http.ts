@@ -5,6 +5,8 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { CheckerConf, HttpUrl } from '../lvs/types.js';
 import { MAX_HTTP_REPLY } from './constants.js';
+import { probeDriver } from './driver/select.js';
+import { targetOf } from './driver/target.js';
 import type { ProbeResult } from './probe.js';
 
 export function httpRequest(c: CheckerConf, u: HttpUrl): string {
@@ -38,7 +40,7 @@ function unchunk(b: Buffer): Buffer | null {
 export function judgeReply(reply: Buffer, u: HttpUrl): ProbeResult {
   const headEnd = reply.indexOf('\r\n\r\n');
   const head = reply.subarray(0, headEnd < 0 ? reply.length : headEnd).toString('latin1');
-  const m = /^HTTP\/\d\.\d (\d{3})/.exec(head);
+  const m = /^HTTP\/\d\.\d (\d{3})(?!\d)/.exec(head); // three digits, not the start of more
   if (!m) return { ok: false, detail: 'no HTTP status line in the reply' };
   const status = Number(m[1]);
   if (!u.status.some(([lo, hi]) => status >= lo && status <= hi)) return { ok: false, detail: `HTTP ${status} for ${u.path}` };
@@ -51,7 +53,26 @@ export function judgeReply(reply: Buffer, u: HttpUrl): ProbeResult {
   return { ok: true, detail: `HTTP ${status}` };
 }
 
+/** keepalived's request per url and checker, as bytes for the epoll driver: made once. */
+const requests = new WeakMap<HttpUrl, { c: CheckerConf; req: Uint8Array }>();
+
+function requestBytes(c: CheckerConf, u: HttpUrl): Uint8Array {
+  const known = requests.get(u);
+  if (known?.c === c) return known.req;
+  // utf8, as Node's socket.write(string) sends it on the fallback path.
+  const req = Buffer.from(httpRequest(c, u), 'utf8');
+  requests.set(u, { c, req });
+  return req;
+}
+
 function getOne(c: CheckerConf, u: HttpUrl, tls: boolean): Promise<ProbeResult> {
+  const d = tls ? null : probeDriver();
+  const t = d && targetOf(c);
+  if (!d || !t) return nodeGetOne(c, u, tls);
+  return d.get(t, c.connectTimeoutMs, requestBytes(c, u), (reply) => judgeReply(reply, u));
+}
+
+function nodeGetOne(c: CheckerConf, u: HttpUrl, tls: boolean): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const opts = {
       host: c.connectIp,
@@ -85,6 +106,7 @@ function getOne(c: CheckerConf, u: HttpUrl, tls: boolean): Promise<ProbeResult> 
   });
 }
 
+/** HTTP_GET (tls false) or SSL_GET: each url in turn; the first that fails fails the check. */
 export async function httpProbe(c: CheckerConf, tls: boolean): Promise<ProbeResult> {
   let last: ProbeResult = { ok: false, detail: 'no url' };
   for (const u of c.http?.urls ?? []) {

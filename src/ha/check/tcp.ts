@@ -1,9 +1,18 @@
-// TCP_CHECK: success when the TCP connection completes within connect_timeout (§B.4).
+// TCP_CHECK: success when the TCP connection completes within connect_timeout (§B.4). On the
+// epoll driver where it runs (driver/select.ts), on Node's sockets otherwise.
 import { connect } from 'node:net';
 import type { CheckerConf } from '../lvs/types.js';
+import { probeDriver } from './driver/select.js';
+import { targetOf } from './driver/target.js';
 import type { ProbeResult } from './probe.js';
 
 export function tcpProbe(c: CheckerConf): Promise<ProbeResult> {
+  const d = probeDriver();
+  const t = d && targetOf(c);
+  return d && t ? d.tcp(t, c.connectTimeoutMs) : nodeTcpProbe(c);
+}
+
+export function nodeTcpProbe(c: CheckerConf): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const s = connect({
       host: c.connectIp,

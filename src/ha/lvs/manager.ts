@@ -3,6 +3,7 @@
 // table last applied; every change is applied as the difference from that table.
 import { Checker, type CheckerStatus } from '../check/checker.js';
 import { MAX_CONCURRENT_CHECKS, START_SPREAD_MS } from '../check/constants.js';
+import { driverNote } from '../check/driver/select.js';
 import { Limiter } from '../check/limiter.js';
 import type { HaLog } from '../log.js';
 import { runScript } from './scripts.js';
@@ -55,6 +56,7 @@ export class LvsManager {
     const old = new Map(this.vss.map((v) => [vsIdentity(v.state.conf), v]));
     for (const v of this.vss) for (const cs of v.checkers) for (const k of cs) k.stop();
     const first = this.vss.length === 0 && this.applied.size === 0;
+    if (first) this.log('info', driverNote());
     this.vss = config.virtualServers.map((conf) => {
       const prev = old.get(vsIdentity(conf))?.state;
       return { state: new VsState(conf, prev), checkers: [] };
