@@ -4,7 +4,6 @@
 // are the kernel estimator's figures (`--rate`). One pass over the rules per scrape: label
 // strings are built once per dest and reused by every family.
 
-import { readdirSync } from 'node:fs';
 import { label } from '../control/engine.js';
 import { RATE_OF } from '../core/estimator.js';
 import type { Dest } from '../core/dest.js';
@@ -13,6 +12,7 @@ import type { Service } from '../core/service.js';
 import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS, STAT_OUTBYTES, STAT_OUTPKTS } from '../core/stats.js';
 import { type DirectorSource, hostPort, protoName } from './director.js';
 import { Exposition, labelSet } from './exposition.js';
+import { collectHealth, collectProcess, collectVrrp } from './ha-metrics.js';
 
 /** node_exporter's backend labels, in the sorted order client_golang renders them. */
 const BACKEND_LABELS = ['local_address', 'local_mark', 'local_port', 'proto', 'remote_address', 'remote_port'];
@@ -136,8 +136,6 @@ function rows(rules: Rules): Rows {
   return r;
 }
 
-const startTimeSeconds = Math.floor(Date.now() / 1000 - process.uptime());
-
 export interface ScrapeMeta {
   /** Duration of the previous scrape, seconds (NaN before the first). */
   lastDurationSeconds: number;
@@ -257,45 +255,10 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
   x.sample(sync, labelSet(['state'], ['master']), rules.master ? 1 : 0);
 
   // --- registered sources: checkers, VRRP, sync daemon, ... --------------------------------
-  const health = d.observers.destHealth();
-  if (health.length) {
-    const up = x.family('tsvs_checker_up', 'gauge', "1 when the real server's health checker lets it take traffic, else 0.");
-    const tr = x.family('tsvs_checker_transitions_total', 'counter', 'Health checker UP/DOWN transitions of the real server.');
-    const sorted = [...health].sort((a, b) => cmpKeys([a.checker, a.dest, a.service], [b.checker, b.dest, b.service]));
-    for (const h of sorted) {
-      const ls = labelSet(['checker', 'dest', 'service'], [h.checker, h.dest, h.service]);
-      x.sample(up, ls, h.up ? 1 : 0);
-      if (h.transitions !== undefined) x.sample(tr, ls, h.transitions);
-    }
-  }
-  const vrrp = d.observers.vrrpInstances();
-  if (vrrp.length) {
-    const state = x.family('tsvs_vrrp_state', 'gauge', 'VRRP instance state: 1 for the current state, 0 for the others.');
-    const prio = x.family('tsvs_vrrp_priority', 'gauge', 'VRRP instance priority.');
-    const bm = x.family('tsvs_vrrp_became_master_total', 'counter', 'Times the VRRP instance became MASTER.');
-    for (const v of [...vrrp].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      for (const s of ['BACKUP', 'FAULT', 'INIT', 'MASTER']) {
-        x.sample(state, labelSet(['instance', 'state'], [v.name, s]), v.state === s ? 1 : 0);
-      }
-      x.sample(prio, labelSet(['instance'], [v.name]), v.priority);
-      if (v.becameMaster !== undefined) x.sample(bm, labelSet(['instance'], [v.name]), v.becameMaster);
-    }
-  }
+  collectHealth(x, d.observers.destHealth());
+  collectVrrp(x, d.observers.vrrpInstances());
   for (const m of d.observers.metrics) m.collect(x);
-
-  // --- the daemon process (the names client libraries use) --------------------------------
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
-  x.sample(
-    x.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.'),
-    '',
-    (cpu.user + cpu.system) / 1e6,
-  );
-  x.sample(x.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.'), '', mem.rss);
-  x.sample(x.family('process_heap_bytes', 'gauge', 'Process heap size in bytes.'), '', mem.heapTotal);
-  x.sample(x.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.'), '', startTimeSeconds);
-  const fds = openFds();
-  if (fds >= 0) x.sample(x.family('process_open_fds', 'gauge', 'Number of open file descriptors.'), '', fds);
+  collectProcess(x);
   x.sample(
     x.family('tsvs_scrape_duration_seconds', 'gauge', 'How long the previous /metrics scrape took to collect and render.'),
     '',
@@ -314,11 +277,3 @@ const ENGINE_COUNTER_HELP: Record<string, string> = {
   arp_replies: 'ARP and NDP replies the packet engine sent for VIPs.',
   icmp_frag_needed: 'ICMP fragmentation-needed (packet too big) messages sent.',
 };
-
-function openFds(): number {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return -1;
-  }
-}
