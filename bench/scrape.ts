@@ -1,7 +1,8 @@
 // `npm run bench -- scrape`: the cost of /metrics on a director with 1,000 services x 10 real
 // servers (target: under 50 ms per scrape), against the peer `tsvsadm -L -n --stats` of the same
 // director in the same run; then the forwarding rate of a real director (proxy engine, a child
-// process) with one scrape a second against the same director unscraped, alternating phases.
+// process) with one scrape a second (from a process of its own) against the same director unscraped,
+// alternating phases.
 // TSVS_BENCH_SCRAPE_PEER=DIR (another checkout, e.g. /work/main) adds that tree's renderer on
 // its own copy of the same director as a second peer, alternating with ours in this process,
 // and checks that both write the same bytes.
@@ -198,6 +199,20 @@ async function load(port: number, ms: number): Promise<number> {
   return n / (ms / 1000);
 }
 
+/** One GET of /metrics a second on port argv[1], until killed; prints ms per scrape or 'fail'. */
+const SCRAPER = `
+const { get } = require('node:http');
+const port = Number(process.argv[1]);
+const once = () => {
+  const a = performance.now();
+  const done = (ok) => { process.stdout.write(ok ? (performance.now() - a).toFixed(1) + '\\n' : 'fail\\n'); setTimeout(once, 1000); };
+  const req = get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => { res.resume(); res.on('end', () => done(true)); });
+  req.on('error', () => done(false));
+  req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+};
+once();
+`;
+
 async function forwarding(): Promise<void> {
   const backend: Server = createServer((_q, res) => {
     res.writeHead(200, { connection: 'close', 'content-length': 3 });
@@ -238,22 +253,18 @@ async function forwarding(): Promise<void> {
     await load(vip, 1000); // warm-up
     for (let round = 0; round < 2; round++) {
       withOut.push(await load(vip, PHASE_MS));
-      let stop = false;
-      const scraper = (async () => {
-        while (!stop) {
-          const a = performance.now();
-          try {
-            await fetchOnce(http, '/metrics');
-            scrapeMs.push(performance.now() - a);
-          } catch {
-            failedRequests++;
-          }
-          await new Promise((r) => setTimeout(r, 1000));
+      // The scraper is a process of its own, so that reading 13 MB a second does not take
+      // CPU from the load generator's process (it prints each scrape's ms, or 'fail').
+      const scraper = spawn(process.execPath, ['-e', SCRAPER, String(http)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      scraper.stdout.on('data', (b: Buffer) => {
+        for (const l of b.toString().split('\n').filter(Boolean)) {
+          if (l === 'fail') failedRequests++;
+          else scrapeMs.push(Number(l));
         }
-      })();
+      });
       withScrape.push(await load(vip, PHASE_MS));
-      stop = true;
-      await scraper;
+      scraper.kill('SIGTERM');
+      await new Promise((r) => scraper.once('exit', r));
     }
     const a = median(withOut);
     const b = median(withScrape);
