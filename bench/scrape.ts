@@ -1,13 +1,17 @@
 // `npm run bench -- scrape`: the cost of /metrics on a director with 1,000 services x 10 real
 // servers (target: under 50 ms per scrape), against the peer `tsvsadm -L -n --stats` of the same
 // director in the same run; then the forwarding rate of a real director (proxy engine, a child
-// process) with one scrape a second against the same director unscraped, alternating phases.
+// process) with one scrape a second (from a process of its own) against the same director unscraped,
+// alternating phases.
+// TSVS_BENCH_SCRAPE_PEER=DIR (another checkout, e.g. /work/main) adds that tree's renderer on
+// its own copy of the same director as a second peer, alternating with ours in this process,
+// and checks that both write the same bytes.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -63,8 +67,25 @@ export function bigDirector(): Ipvs {
   return ipvs;
 }
 
+type Render = (d: never, meta: { lastDurationSeconds: number }) => Buffer;
+interface Tree {
+  render: Render;
+  director(): Ipvs;
+  observers(): Observers;
+}
+
+/** Another checkout's renderer and bench director (loaded from its sources through tsx). */
+async function peerTree(dir: string): Promise<Tree> {
+  const m = (await import(join(dir, 'src/http/metrics.ts'))) as { collectMetricsBuffer: Render };
+  const b = (await import(join(dir, 'bench/scrape.ts'))) as { bigDirector(): Ipvs };
+  const o = (await import(join(dir, 'src/http/observers.ts'))) as { Observers: new () => Observers };
+  return { render: m.collectMetricsBuffer, director: () => b.bigDirector(), observers: () => new o.Observers() };
+}
+
+/** Lines that differ between any two scrapes: the process's own figures. */
+const volatile = (b: Buffer) => b.toString('latin1').replace(/\n(process_|tsvs_connection_table_bytes)[^\n]*/g, '');
+
 async function scrapeCost(): Promise<void> {
-  const ipvs = bigDirector();
   const status: DaemonStatus = {
     engine: 'packet',
     interfaces: ['eth0'],
@@ -76,29 +97,48 @@ async function scrapeCost(): Promise<void> {
     conns: 0,
     maxConns: 0,
   };
+  const ipvs = bigDirector();
   const d = { ipvs, now: () => 0, status: () => status, observers: new Observers() };
+  const peerDir = process.env.TSVS_BENCH_SCRAPE_PEER;
+  const tree = peerDir ? await peerTree(peerDir) : null;
+  const pd = tree ? { ipvs: tree.director(), now: () => 0, status: () => status, observers: tree.observers() } : null;
+  const meta = { lastDurationSeconds: 0 };
+  if (tree && volatile(tree.render(pd as never, meta)) !== volatile(collectMetricsBuffer(d, meta))) {
+    throw new Error(`the scrape of ${peerDir} and this tree's differ on the same director`);
+  }
   const runAdm = await loadAdmRunner();
   const scrape: number[] = [];
   const scrapeCpu: number[] = [];
   const list: number[] = [];
   const listCpu: number[] = [];
+  const peer: number[] = [];
+  const peerCpu: number[] = [];
   let bytes = 0;
   let lines = 0;
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   for (let r = 0; r < RUNS + 3; r++) {
     // CPU time beside wall time: on a shared machine the wall clock counts other processes too.
-    const u0 = process.cpuUsage();
+    const u0 = cpuMs();
     const a = performance.now();
-    const text = collectMetricsBuffer(d);
+    const text = collectMetricsBuffer(d, meta);
     const b = performance.now();
-    const u1 = process.cpuUsage();
+    const u1 = cpuMs();
     const l = await runAdm(['-L', '-n', '--stats'], 'tsvsadm', { ipvs, now: 0, stdin: '' });
     const c = performance.now();
-    const u2 = process.cpuUsage();
+    const u2 = cpuMs();
+    if (tree) tree.render(pd as never, meta);
+    const e = performance.now();
+    const u3 = cpuMs();
     if (r < 3) continue; // warm-up
     scrape.push(b - a);
     list.push(c - b);
-    scrapeCpu.push((u1.user + u1.system - u0.user - u0.system) / 1000);
-    listCpu.push((u2.user + u2.system - u1.user - u1.system) / 1000);
+    peer.push(e - c);
+    scrapeCpu.push(u1 - u0);
+    listCpu.push(u2 - u1);
+    peerCpu.push(u3 - u2);
     bytes = text.length;
     if (r === 3) lines = text.toString('latin1').split('\n').length - 1;
     if (l.code !== 0) throw new Error(`tsvsadm -L failed: ${l.stderr}`);
@@ -112,8 +152,15 @@ async function scrapeCost(): Promise<void> {
   const pc = median(listCpu);
   process.stdout.write(
     `  wall: scrape ${m.toFixed(1)} ms, peer ${p.toFixed(1)} ms, ratio ${(m / p).toFixed(2)}; target < ${SCRAPE_TARGET_MS} ms: ${m < SCRAPE_TARGET_MS ? 'met' : 'MISSED'}\n` +
-      `  CPU:  scrape ${mc.toFixed(1)} ms, peer ${pc.toFixed(1)} ms, ratio ${(mc / pc).toFixed(2)}; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} on this machine\n`,
+      `  CPU:  scrape ${mc.toFixed(1)} ms, peer ${pc.toFixed(1)} ms, ratio ${(mc / pc).toFixed(2)}; load average ${loadavg()[0]!.toFixed(1)} on this machine\n`,
   );
+  if (tree) {
+    const w = median(peer);
+    const c = median(peerCpu);
+    process.stdout.write(
+      `  the scrape of ${peerDir} (same bytes, same run): wall ${w.toFixed(1)} ms, ratio ${(m / w).toFixed(2)}; CPU ${c.toFixed(1)} ms, ratio ${(mc / c).toFixed(2)}\n`,
+    );
+  }
 }
 
 // --- forwarding with and without scrapes ------------------------------------------------------
@@ -132,18 +179,39 @@ function fetchOnce(port: number, path = '/'): Promise<void> {
   });
 }
 
+/** Requests that failed or timed out in the forwarding phases (reported, not fatal: a loaded machine has some). */
+let failedRequests = 0;
+
 async function load(port: number, ms: number): Promise<number> {
   const end = performance.now() + ms;
   let n = 0;
   const worker = async () => {
     while (performance.now() < end) {
-      await fetchOnce(port);
-      n++;
+      try {
+        await fetchOnce(port);
+        n++;
+      } catch {
+        failedRequests++;
+      }
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return n / (ms / 1000);
 }
+
+/** One GET of /metrics a second on port argv[1], until killed; prints ms per scrape or 'fail'. */
+const SCRAPER = `
+const { get } = require('node:http');
+const port = Number(process.argv[1]);
+const once = () => {
+  const a = performance.now();
+  const done = (ok) => { process.stdout.write(ok ? (performance.now() - a).toFixed(1) + '\\n' : 'fail\\n'); setTimeout(once, 1000); };
+  const req = get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => { res.resume(); res.on('end', () => done(true)); });
+  req.on('error', () => done(false));
+  req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+};
+once();
+`;
 
 async function forwarding(): Promise<void> {
   const backend: Server = createServer((_q, res) => {
@@ -185,18 +253,18 @@ async function forwarding(): Promise<void> {
     await load(vip, 1000); // warm-up
     for (let round = 0; round < 2; round++) {
       withOut.push(await load(vip, PHASE_MS));
-      let stop = false;
-      const scraper = (async () => {
-        while (!stop) {
-          const a = performance.now();
-          await fetchOnce(http, '/metrics');
-          scrapeMs.push(performance.now() - a);
-          await new Promise((r) => setTimeout(r, 1000));
+      // The scraper is a process of its own, so that reading 13 MB a second does not take
+      // CPU from the load generator's process (it prints each scrape's ms, or 'fail').
+      const scraper = spawn(process.execPath, ['-e', SCRAPER, String(http)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      scraper.stdout.on('data', (b: Buffer) => {
+        for (const l of b.toString().split('\n').filter(Boolean)) {
+          if (l === 'fail') failedRequests++;
+          else scrapeMs.push(Number(l));
         }
-      })();
+      });
       withScrape.push(await load(vip, PHASE_MS));
-      stop = true;
-      await scraper;
+      scraper.kill('SIGTERM');
+      await new Promise((r) => scraper.once('exit', r));
     }
     const a = median(withOut);
     const b = median(withScrape);
@@ -206,7 +274,10 @@ async function forwarding(): Promise<void> {
     process.stdout.write(
       `  without scrapes ${a.toFixed(0)} req/s, with 1 scrape/s of /metrics ${b.toFixed(0)} req/s, ratio ${(b / a).toFixed(2)}\n`,
     );
-    process.stdout.write(`  /metrics end to end over HTTP (${SERVICES + 1} services): median ${median(scrapeMs).toFixed(1)} ms\n`);
+    process.stdout.write(
+      `  /metrics end to end over HTTP (${SERVICES + 1} services): median ${scrapeMs.length ? `${median(scrapeMs).toFixed(1)} ms` : 'none completed'}\n`,
+    );
+    process.stdout.write(`  failed or timed-out requests (5 s): ${failedRequests}; load average ${loadavg()[0]!.toFixed(1)}\n`);
     process.stdout.write(
       `  phases: without ${withOut.map((x) => x.toFixed(0)).join(', ')}; with ${withScrape.map((x) => x.toFixed(0)).join(', ')}\n`,
     );

@@ -1,5 +1,6 @@
-// `tsvs keepalived [-f FILE] [-n] [-l] [-D] [-t] [-P | -C] [-p PIDFILE] [-h] [-v]`: keepalived's
-// command line with its meanings, driving this namespace's director (docs/keepalived.md).
+// `tsvs keepalived [-f FILE] [-n] [-l] [-D] [-t] [-P | -C] [-p PIDFILE] [--http [ADDR:]PORT] [-h] [-v]`:
+// keepalived's command line with its meanings, driving this namespace's director
+// (docs/keepalived.md); --http (or TSVS_HTTP) serves this process's checker and VRRP metrics.
 // A `keepalived` link to bin/tsvs (tsvs shim install) runs this.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { directorSink, keepalivedSocket } from '../ha/director.js';
 import { makeVrrpPart } from '../ha/vrrp/part.js';
 import { Keepalived, keepalivedMessage, loadConf, type VrrpPart } from '../ha/keepalived.js';
 import type { HaLevel } from '../ha/log.js';
+import { KeepalivedHttp } from '../ha/http.js';
 import { serveStatus } from '../ha/status-server.js';
+import { isLoopback, notLoopbackWarning, parseHttpSpec } from '../http/bounded.js';
 import { request } from './client.js';
 
 const USAGE = `Usage: tsvs keepalived [OPTION...]
@@ -23,6 +26,10 @@ const USAGE = `Usage: tsvs keepalived [OPTION...]
   -n, --dont-fork              Don't fork the daemon process
   -t, --config-test            Check the configuration file for obvious errors
   -p, --pid=FILE               Use specified pidfile for parent process
+      --http=[ADDR:]PORT       Serve this process's checker and VRRP metrics
+                               (/metrics) and status (/api/v1/status) over HTTP,
+                               read-only, on 127.0.0.1 unless ADDR is given
+                               (or TSVS_HTTP; the director's own: tsvs daemon --http)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 `;
@@ -40,6 +47,8 @@ interface Opts {
   vrrp: boolean;
   checkers: boolean;
   pidFile: string;
+  /** --http or TSVS_HTTP: [ADDR:]PORT of the metrics endpoint, or null. */
+  http: string | null;
 }
 
 function parseArgs(argv: string[]): Opts | number {
@@ -52,6 +61,7 @@ function parseArgs(argv: string[]): Opts | number {
     vrrp: true,
     checkers: true,
     pidFile: isRoot() ? '/run/keepalived.pid' : join(runDir(), 'keepalived.pid'),
+    http: process.env.TSVS_HTTP || null,
   };
   let onlyVrrp = false;
   let onlyCheck = false;
@@ -73,6 +83,12 @@ function parseArgs(argv: string[]): Opts | number {
         const v = value();
         if (!v) return usageError(`${a} needs a file name`);
         o.pidFile = v;
+        break;
+      }
+      case '--http': {
+        const v = value();
+        if (!v) return usageError(`${a} needs [ADDR:]PORT, e.g. 9101 or 127.0.0.1:9101`);
+        o.http = v;
         break;
       }
       case '-n':
@@ -112,6 +128,13 @@ function parseArgs(argv: string[]): Opts | number {
     }
   }
   if (onlyVrrp && onlyCheck) return usageError('-P and -C exclude each other');
+  if (o.http !== null) {
+    try {
+      parseHttpSpec(o.http);
+    } catch (e) {
+      return usageError((e as Error).message);
+    }
+  }
   if (onlyVrrp) o.checkers = false;
   if (onlyCheck) o.vrrp = false;
   return o;
@@ -134,6 +157,8 @@ function alive(pid: number): boolean {
 export async function keepalivedMain(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   if (typeof o === 'number') return o;
+  // TSVS_HTTP is this process's: a director it starts must not inherit it and take the same port.
+  delete process.env.TSVS_HTTP;
   // ── VRRP part (ha-vrrp): built when o.vrrp, else null (-C). It logs through `log` below. ──
   let logTo: (level: HaLevel, msg: string) => void = (level, msg) => process.stderr.write(`${level}: ${msg}\n`);
   const vrrp: VrrpPart | null = o.vrrp ? makeVrrpPart((level, msg) => logTo(level, msg)) : null;
@@ -168,10 +193,29 @@ export async function keepalivedMain(argv: string[]): Promise<number> {
   // is applied: whoever sees the rules appear can already ask who made them.
   writeFileSync(o.pidFile, `${process.pid}\n`);
   const sockPath = keepalivedSocket();
-  const server = await serveStatus(sockPath, () => k.status());
+  let http: KeepalivedHttp | null = null;
+  const status = () => ({ ...k.status(), ...(http ? { http: http.url } : {}) });
+  const server = await serveStatus(sockPath, status);
+  if (o.http !== null) {
+    const ep = parseHttpSpec(o.http);
+    http = new KeepalivedHttp({ ...ep, status, onError: (msg) => log('error', msg) });
+    vrrp?.onTransition?.((s) => http?.transition(s));
+    try {
+      await http.listen();
+    } catch (e) {
+      log('error', (e as Error).message);
+      server.close();
+      rmSync(o.pidFile, { force: true });
+      rmSync(sockPath, { force: true });
+      return 1;
+    }
+    log('info', `metrics and status on ${http.url}metrics`);
+    if (!isLoopback(ep.host)) log('warn', notLoopbackWarning(http.url));
+  }
   const errors = await k.start();
   if (errors.length) {
     log('error', `configuration ${o.conf} refused (${errors.length} error(s)); nothing was applied`);
+    await http?.close();
     server.close();
     rmSync(o.pidFile, { force: true });
     rmSync(sockPath, { force: true });
@@ -190,6 +234,7 @@ export async function keepalivedMain(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await k.shutdown();
+  await http?.close();
   server.close();
   for (const f of [sockPath, o.pidFile]) {
     try {
@@ -206,7 +251,11 @@ async function fork(argv: string[], o: Opts): Promise<number> {
   const bin = fileURLToPath(new URL('../../bin/tsvs', import.meta.url));
   const logFile = join(dirname(keepalivedSocket()), `${netnsId()}.keepalived.log`);
   const out = o.console ? 'inherit' : openSync(logFile, 'a');
-  const child = spawn(process.execPath, [bin, 'keepalived', ...argv, '-n'], { detached: true, stdio: ['ignore', out, out] });
+  const http = o.http !== null && !argv.some((a) => a === '--http' || a.startsWith('--http=')) ? ['--http', o.http] : [];
+  const child = spawn(process.execPath, [bin, 'keepalived', ...argv, ...http, '-n'], {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   let exited: number | null = null;
   child.once('exit', (code) => {
     exited = code ?? 1;

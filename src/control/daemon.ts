@@ -12,6 +12,7 @@ import { bindSysctls } from '../core/sysctl-bind.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
 import { type EngineName, type EngineStatus, loadEngine } from './engine.js';
 import { asLog, createLog, type Log, type Logger } from './log.js';
+import { notLoopbackWarning } from '../http/bounded.js';
 import { type HttpEndpoint, HttpServer, isLoopback, parseHttpSpec } from '../http/server.js';
 import { Observers } from '../http/observers.js';
 import { DirectorEvents } from './events.js';
@@ -211,9 +212,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       throw e;
     }
     if (!isLoopback(ep.host)) {
-      log.warn(
-        `the HTTP endpoint ${http.url} is not on loopback: whoever reaches it reads the rules, real servers and traffic figures; bind it to 127.0.0.1 unless that is meant`,
-      );
+      log.warn(notLoopbackWarning(http.url));
     }
   }
   const ticker = setInterval(() => {

@@ -30,14 +30,25 @@ export function estimate(s: Stats): void {
   e.outbps = ewma(e.outbps, delta(s, STAT_OUTBYTES), 4);
 }
 
-/** The rates as reported: (x + 0x1FF) >> 10 for conns and packets, (x + 0xF) >> 5 for bytes. */
+/**
+ * Each rate as reported: (x + 0x1FF) >> 10 for conns and packets, (x + 0xF) >> 5 for bytes.
+ * One reader per rate, so that /metrics reads 40,000 of them without an object each.
+ */
+export const RATE_OF: Readonly<Record<keyof RateSnapshot, (s: Stats) => number>> = {
+  cps: (s) => Math.floor((s.est.cps + 0x1ff) / 1024),
+  inpps: (s) => Math.floor((s.est.inpps + 0x1ff) / 1024),
+  outpps: (s) => Math.floor((s.est.outpps + 0x1ff) / 1024),
+  inbps: (s) => Math.floor((s.est.inbps + 0xf) / 32),
+  outbps: (s) => Math.floor((s.est.outbps + 0xf) / 32),
+};
+
+/** The five rates as reported. */
 export function rates(s: Stats): RateSnapshot {
-  const e = s.est;
   return {
-    cps: Math.floor((e.cps + 0x1ff) / 1024),
-    inpps: Math.floor((e.inpps + 0x1ff) / 1024),
-    outpps: Math.floor((e.outpps + 0x1ff) / 1024),
-    inbps: Math.floor((e.inbps + 0xf) / 32),
-    outbps: Math.floor((e.outbps + 0xf) / 32),
+    cps: RATE_OF.cps(s),
+    inpps: RATE_OF.inpps(s),
+    outpps: RATE_OF.outpps(s),
+    inbps: RATE_OF.inbps(s),
+    outbps: RATE_OF.outbps(s),
   };
 }

@@ -39,6 +39,8 @@ export class Stats {
   readonly hi = new Float64Array(STAT_COUNT);
   /** Zero point saved by `-Z`, as exact bigints. */
   private zero: bigint[] = [0n, 0n, 0n, 0n, 0n];
+  /** The zero points as doubles where exact (below 2^52), else NaN: valueNumber's fast path. */
+  private readonly zeroNum = new Float64Array(STAT_COUNT);
   /** Estimator state (see estimator.ts), kept here so that -Z can reset it. */
   readonly est = new EstimatorState();
 
@@ -104,8 +106,9 @@ export class Stats {
    */
   valueNumber(i: number): number {
     const raw = this.rawNumber(i);
-    const zero = this.zero[i]!;
-    if (raw < CARRY_AT && zero === 0n) return raw;
+    const zero = this.zeroNum[i]!;
+    // raw below its zero point (a wrap at 2^64) or a NaN zero take the exact bigint path
+    if (raw < CARRY_AT && raw >= zero) return raw - zero;
     return Number(this.value(i));
   }
 
@@ -121,7 +124,11 @@ export class Stats {
 
   /** `-Z`: save the zero point, restart the estimator from the current totals, rates to 0. */
   zeroStats(): void {
-    for (let i = 0; i < STAT_COUNT; i++) this.zero[i] = this.raw(i);
+    for (let i = 0; i < STAT_COUNT; i++) {
+      const z = this.raw(i);
+      this.zero[i] = z;
+      this.zeroNum[i] = z < BigInt(CARRY_AT) ? Number(z) : NaN;
+    }
     this.est.reset(this);
   }
 
@@ -132,6 +139,7 @@ export class Stats {
     this.hi[i] = hi;
     this.lo[i] = lo;
     this.zero[i] = 0n;
+    this.zeroNum[i] = 0;
   }
 }
 

@@ -17,6 +17,7 @@ export function keepalivedLines(k: KeepalivedStatus | null): string[] {
   if (!k) return []; // most directors run without keepalived: no line rather than noise
   const parts = [k.checkers ? 'checkers' : null, k.vrrp ? 'vrrp' : null].filter(Boolean).join('+');
   const lines = [`keepalived: pid ${k.pid}, ${k.conf}, ${parts || 'idle'}, ${k.warnings} config warning(s)`];
+  if (k.http) lines.push(`  metrics: ${k.http}metrics`);
   if (k.lastReload) {
     lines.push(`  last reload: ${new Date(k.lastReload.at).toISOString()} ${k.lastReload.ok ? 'ok' : `refused: ${k.lastReload.why}`}`);
   }

@@ -17,4 +17,6 @@ export interface KeepalivedStatus {
   virtualServers: VirtualServerStatus[];
   /** VRRP instances (src/ha/vrrp's VrrpInstanceStatus), filled by the VRRP part. */
   vrrpInstances: unknown[];
+  /** URL of the --http endpoint, when one is served. */
+  http?: string;
 }

@@ -4,15 +4,15 @@
 // are the kernel estimator's figures (`--rate`). One pass over the rules per scrape: label
 // strings are built once per dest and reused by every family.
 
-import { readdirSync } from 'node:fs';
 import { label } from '../control/engine.js';
-import { rates } from '../core/estimator.js';
+import { RATE_OF } from '../core/estimator.js';
 import type { Dest } from '../core/dest.js';
 import type { Rules } from '../core/rules.js';
 import type { Service } from '../core/service.js';
-import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS, STAT_OUTBYTES, STAT_OUTPKTS, type Stats } from '../core/stats.js';
+import { STAT_CONNS, STAT_INBYTES, STAT_INPKTS, STAT_OUTBYTES, STAT_OUTPKTS } from '../core/stats.js';
 import { type DirectorSource, hostPort, protoName } from './director.js';
-import { Exposition, type Family, labelSet } from './exposition.js';
+import { Exposition, labelSet } from './exposition.js';
+import { collectHealth, collectProcess, collectVrrp } from './ha-metrics.js';
 
 /** node_exporter's backend labels, in the sorted order client_golang renders them. */
 const BACKEND_LABELS = ['local_address', 'local_mark', 'local_port', 'proto', 'remote_address', 'remote_port'];
@@ -25,6 +25,9 @@ interface SvcRow {
   labels: string;
   /** `{service="-t 192.0.2.1:80"}`: tsvs_service_* families. */
   short: string;
+  /** The tsvs_service_info line's prefix and the scheduler it names (-E can change that). */
+  info: Uint8Array | null;
+  infoSched: string;
 }
 
 interface DestRow {
@@ -65,11 +68,6 @@ const RATES: [string, 'cps' | 'inpps' | 'outpps' | 'inbps' | 'outbps', string][]
   ['estimated_outgoing_bytes_per_second', 'outbps', 'outgoing bytes per second'],
 ];
 
-/** Counter i as reported (after -Z), as a double: exact below 2^53. */
-function val(s: Stats, i: number): number {
-  return s.valueNumber(i);
-}
-
 /**
  * Label strings and sort order of every service and dest, kept between scrapes: they change
  * only when a service or dest is added or deleted (addresses, ports and marks are fixed).
@@ -78,15 +76,26 @@ interface Rows {
   dirty: boolean;
   svcs: SvcRow[];
   dests: DestRow[];
-  /** `name{labels} ` per family and row, made on first use (a per-dest family's 10,000). */
-  prefixes: Map<string, string[]>;
+  /** `name{labels} ` bytes per family and row, made on first use (a per-dest family's 10,000). */
+  prefixes: Map<string, Uint8Array[]>;
+  /** Family buffers kept from the previous scrape (Exposition's pool). */
+  pool: Map<string, Buffer>;
 }
 
-/** Per-row `name{labels} ` strings of one family, cached with the rows. */
-function prefixes(r: Rows, name: string, labels: readonly string[]): string[] {
+/** Per-row `name{labels} ` bytes of one family, cached with the rows: slices of one buffer. */
+function prefixes(r: Rows, name: string, labels: (i: number) => string, n: number): Uint8Array[] {
   let p = r.prefixes.get(name);
   if (!p) {
-    p = labels.map((l) => `${name}${l} `);
+    const strs: string[] = [];
+    for (let i = 0; i < n; i++) strs.push(`${name}${labels(i)} `);
+    const all = Buffer.from(strs.join(''), 'utf8');
+    p = [];
+    let at = 0;
+    for (const s of strs) {
+      const len = Buffer.byteLength(s, 'utf8');
+      p.push(all.subarray(at, at + len));
+      at += len;
+    }
     r.prefixes.set(name, p);
   }
   return p;
@@ -97,7 +106,7 @@ const rowCache = new WeakMap<Rules, Rows>();
 function rows(rules: Rules): Rows {
   let r = rowCache.get(rules);
   if (!r) {
-    const fresh: Rows = { dirty: true, svcs: [], dests: [], prefixes: new Map() };
+    const fresh: Rows = { dirty: true, svcs: [], dests: [], prefixes: new Map(), pool: new Map() };
     const dirty = () => {
       fresh.dirty = true;
     };
@@ -111,7 +120,7 @@ function rows(rules: Rules): Rows {
   for (const svc of rules.services()) {
     const key = serviceKey(svc);
     const rule = label(svc);
-    svcs.push({ svc, key, labels: labelSet(SERVICE_LABELS, key), short: labelSet(['service'], [rule]) });
+    svcs.push({ svc, key, labels: labelSet(SERVICE_LABELS, key), short: labelSet(['service'], [rule]), info: null, infoSched: '' });
     for (const dest of svc.dests) {
       const dk = [key[0]!, key[1]!, key[2]!, key[3]!, String(dest.addr), String(dest.port)];
       const short = labelSet(['dest', 'service'], [hostPort(dest.addr, dest.port), rule]);
@@ -127,8 +136,6 @@ function rows(rules: Rules): Rows {
   return r;
 }
 
-const startTimeSeconds = Math.floor(Date.now() / 1000 - process.uptime());
-
 export interface ScrapeMeta {
   /** Duration of the previous scrape, seconds (NaN before the first). */
   lastDurationSeconds: number;
@@ -141,9 +148,11 @@ export function collectMetrics(d: DirectorSource, meta: ScrapeMeta = { lastDurat
 
 /** Renders the whole exposition for one director, as the bytes to send. */
 export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { lastDurationSeconds: NaN }): Buffer {
-  const x = new Exposition();
   const ipvs = d.ipvs;
   const rules = ipvs.rules;
+  const cache = rows(rules);
+  const { svcs, dests } = cache;
+  const x = new Exposition(cache.pool);
 
   // --- node_exporter compatible -------------------------------------------------------------
   const nodeTotals: [string, number, string][] = [
@@ -153,49 +162,50 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
     ['node_ipvs_incoming_bytes_total', STAT_INBYTES, 'The total amount of incoming data.'],
     ['node_ipvs_outgoing_bytes_total', STAT_OUTBYTES, 'The total amount of outgoing data.'],
   ];
-  for (const [name, i, help] of nodeTotals) x.sample(x.family(name, 'counter', help), '', val(rules.total, i));
+  for (const [name, i, help] of nodeTotals) x.sample(x.family(name, 'counter', help), '', rules.total.valueNumber(i));
 
-  const cache = rows(rules);
-  const { svcs, dests } = cache;
-  const destLabels = dests.map((r) => r.labels);
-  const destShort = dests.map((r) => r.short);
-  const svcShort = svcs.map((r) => r.short);
-  /** One per-row family through the prefix cache. */
-  const perRow = (f: Family, labels: string[], value: (j: number) => number) => {
-    const p = prefixes(cache, f.name, labels);
-    for (let j = 0; j < p.length; j++) x.samplePrefixed(f, p[j]!, value(j));
-  };
+  // Per-row families: cached `name{labels} ` bytes, then the value, row after row.
+  const svcRow = (j: number) => svcs[j]!.short;
+  const destRow = (j: number) => dests[j]!.short;
+  const destNode = (j: number) => dests[j]!.labels;
+  const nd = dests.length;
+  const ns = svcs.length;
 
   const active = x.family('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.');
+  let p = prefixes(cache, active.name, destNode, nd);
+  for (let j = 0; j < nd; j++) x.samplePrefixed(active, p[j]!, dests[j]!.dest.activeConns);
   const inactive = x.family(
     'node_ipvs_backend_connections_inactive',
     'gauge',
     'The current inactive connections by local and remote address.',
   );
+  p = prefixes(cache, inactive.name, destNode, nd);
+  for (let j = 0; j < nd; j++) x.samplePrefixed(inactive, p[j]!, dests[j]!.dest.inactConns);
   const weight = x.family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address.');
-  perRow(active, destLabels, (j) => dests[j]!.dest.activeConns);
-  perRow(inactive, destLabels, (j) => dests[j]!.dest.inactConns);
-  perRow(weight, destLabels, (j) => dests[j]!.dest.weight);
+  p = prefixes(cache, weight.name, destNode, nd);
+  for (let j = 0; j < nd; j++) x.samplePrefixed(weight, p[j]!, dests[j]!.dest.weight);
 
   // --- tsvs: per service and per dest counters and rates -----------------------------------
   for (const [suffix, i, what] of COUNTERS) {
     const fs = x.family(`tsvs_service_${suffix}`, 'counter', `Virtual service: ${what}, as tsvsadm -L --stats.`);
-    perRow(fs, svcShort, (j) => val(svcs[j]!.svc.stats, i));
+    p = prefixes(cache, fs.name, svcRow, ns);
+    for (let j = 0; j < ns; j++) x.samplePrefixed(fs, p[j]!, svcs[j]!.svc.stats.valueNumber(i));
     const fd = x.family(`tsvs_backend_${suffix}`, 'counter', `Real server: ${what}, as tsvsadm -L --stats.`);
-    perRow(fd, destShort, (j) => val(dests[j]!.dest.stats, i));
+    p = prefixes(cache, fd.name, destRow, nd);
+    for (let j = 0; j < nd; j++) x.samplePrefixed(fd, p[j]!, dests[j]!.dest.stats.valueNumber(i));
   }
-  const tot = rates(rules.total);
-  const svcRates = svcs.map((r) => rates(r.svc.stats));
-  const destRates = dests.map((r) => rates(r.dest.stats));
   for (const [suffix, k, what] of RATES) {
+    const rate = RATE_OF[k];
     const help = (scope: string) => `${scope}: ${what}, the 2-second IPVS estimator's average (tsvsadm --rate).`;
-    x.sample(x.family(`tsvs_${suffix}`, 'gauge', help('All services')), '', tot[k]);
+    x.sample(x.family(`tsvs_${suffix}`, 'gauge', help('All services')), '', rate(rules.total));
     const fs = x.family(`tsvs_service_${suffix}`, 'gauge', help('Virtual service'));
-    perRow(fs, svcShort, (j) => svcRates[j]![k]);
+    p = prefixes(cache, fs.name, svcRow, ns);
+    for (let j = 0; j < ns; j++) x.samplePrefixed(fs, p[j]!, rate(svcs[j]!.svc.stats));
     // Per dest, the three rates the dashboard charts; packet rates stay per service (cost).
     if (k === 'inpps' || k === 'outpps') continue;
     const fd = x.family(`tsvs_backend_${suffix}`, 'gauge', help('Real server'));
-    perRow(fd, destShort, (j) => destRates[j]![k]);
+    p = prefixes(cache, fd.name, destRow, nd);
+    for (let j = 0; j < nd; j++) x.samplePrefixed(fd, p[j]!, rate(dests[j]!.dest.stats));
   }
   const svcInfo = x.family(
     'tsvs_service_info',
@@ -203,7 +213,12 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
     "Always 1: joins the service label of tsvs_* families to node_exporter's labels and the scheduler.",
   );
   for (const r of svcs) {
-    x.sample(svcInfo, labelSet([...SERVICE_LABELS, 'scheduler', 'service'], [...r.key, r.svc.schedName, label(r.svc)]), 1);
+    if (r.info === null || r.infoSched !== r.svc.schedName) {
+      const ls = labelSet([...SERVICE_LABELS, 'scheduler', 'service'], [...r.key, r.svc.schedName, label(r.svc)]);
+      r.info = Buffer.from(`${svcInfo.name}${ls} `, 'utf8');
+      r.infoSched = r.svc.schedName;
+    }
+    x.samplePrefixed(svcInfo, r.info, 1);
   }
 
   // --- tsvs: director, engine, drops --------------------------------------------------------
@@ -240,45 +255,10 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
   x.sample(sync, labelSet(['state'], ['master']), rules.master ? 1 : 0);
 
   // --- registered sources: checkers, VRRP, sync daemon, ... --------------------------------
-  const health = d.observers.destHealth();
-  if (health.length) {
-    const up = x.family('tsvs_checker_up', 'gauge', "1 when the real server's health checker lets it take traffic, else 0.");
-    const tr = x.family('tsvs_checker_transitions_total', 'counter', 'Health checker UP/DOWN transitions of the real server.');
-    const sorted = [...health].sort((a, b) => cmpKeys([a.checker, a.dest, a.service], [b.checker, b.dest, b.service]));
-    for (const h of sorted) {
-      const ls = labelSet(['checker', 'dest', 'service'], [h.checker, h.dest, h.service]);
-      x.sample(up, ls, h.up ? 1 : 0);
-      if (h.transitions !== undefined) x.sample(tr, ls, h.transitions);
-    }
-  }
-  const vrrp = d.observers.vrrpInstances();
-  if (vrrp.length) {
-    const state = x.family('tsvs_vrrp_state', 'gauge', 'VRRP instance state: 1 for the current state, 0 for the others.');
-    const prio = x.family('tsvs_vrrp_priority', 'gauge', 'VRRP instance priority.');
-    const bm = x.family('tsvs_vrrp_became_master_total', 'counter', 'Times the VRRP instance became MASTER.');
-    for (const v of [...vrrp].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      for (const s of ['BACKUP', 'FAULT', 'INIT', 'MASTER']) {
-        x.sample(state, labelSet(['instance', 'state'], [v.name, s]), v.state === s ? 1 : 0);
-      }
-      x.sample(prio, labelSet(['instance'], [v.name]), v.priority);
-      if (v.becameMaster !== undefined) x.sample(bm, labelSet(['instance'], [v.name]), v.becameMaster);
-    }
-  }
+  collectHealth(x, d.observers.destHealth());
+  collectVrrp(x, d.observers.vrrpInstances());
   for (const m of d.observers.metrics) m.collect(x);
-
-  // --- the daemon process (the names client libraries use) --------------------------------
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
-  x.sample(
-    x.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.'),
-    '',
-    (cpu.user + cpu.system) / 1e6,
-  );
-  x.sample(x.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.'), '', mem.rss);
-  x.sample(x.family('process_heap_bytes', 'gauge', 'Process heap size in bytes.'), '', mem.heapTotal);
-  x.sample(x.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.'), '', startTimeSeconds);
-  const fds = openFds();
-  if (fds >= 0) x.sample(x.family('process_open_fds', 'gauge', 'Number of open file descriptors.'), '', fds);
+  collectProcess(x);
   x.sample(
     x.family('tsvs_scrape_duration_seconds', 'gauge', 'How long the previous /metrics scrape took to collect and render.'),
     '',
@@ -297,11 +277,3 @@ const ENGINE_COUNTER_HELP: Record<string, string> = {
   arp_replies: 'ARP and NDP replies the packet engine sent for VIPs.',
   icmp_frag_needed: 'ICMP fragmentation-needed (packet too big) messages sent.',
 };
-
-function openFds(): number {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return -1;
-  }
-}

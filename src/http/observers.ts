@@ -21,6 +21,8 @@ export interface DestHealth {
   detail?: string;
   /** Checker transitions UP→DOWN and DOWN→UP since start. */
   transitions?: number;
+  /** Failed checks since the checker started, retries included (tsvs_checker_failures_total). */
+  failures?: number;
 }
 
 /** One VRRP instance as keepalived reports it. */

@@ -1,60 +1,36 @@
-// The read-only HTTP endpoint of a director: /metrics, the JSON API, the dashboard and its
-// assets. No route changes rules; only GET and HEAD are served. It shares the daemon's thread
-// with the control socket, so every request is bounded: header size and time, connections,
-// requests per client per second, and answers are built synchronously from state in memory,
-// so a slow or malformed client costs a socket, never a wait (docs/http-api.md, "Limits").
+// The director's read-only HTTP endpoint: /metrics, the JSON API, the dashboard and its
+// assets, on the bounded server of bounded.ts (no route changes rules; only GET and HEAD). It
+// shares the daemon's thread with the control socket, so answers are built synchronously from
+// state in memory (docs/http-api.md, "Limits").
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../control/log.js';
 import { connsJson, parseLimit, servicesJson, statusJson } from './api.js';
 import { ASSETS, loadAsset } from './assets.js';
+import { BoundedHttp, type HttpEndpoint, send, sendJson, sendText } from './bounded.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import type { DirectorSource } from './director.js';
-import { CONTENT_TYPE, type Exposition, labelSet } from './exposition.js';
+import { CONTENT_TYPE } from './exposition.js';
 import { History, HISTORY_STEP_MS } from './history.js';
 import { collectMetricsBuffer } from './metrics.js';
 
-/** Concurrent sockets: a dashboard or two and a few scrapers need far fewer. */
-export const HTTP_MAX_CONNECTIONS = 64;
-/** A request line and headers must arrive within this (slowloris clients are cut here). */
-export const HTTP_HEADERS_TIMEOUT_MS = 5000;
-/** A whole request (we take no bodies) must arrive within this. */
-export const HTTP_REQUEST_TIMEOUT_MS = 10_000;
-/** An idle keep-alive socket is closed after this. */
-export const HTTP_IDLE_TIMEOUT_MS = 5000;
-/** How often Node checks the two timeouts above (its default, 30 s, lets slow clients linger). */
-export const HTTP_TIMEOUT_CHECK_MS = 1000;
-/** Request line plus headers; browsers send about 1 KB. */
-export const HTTP_MAX_HEADER_BYTES = 8192;
-/** Requests per client address per second, with a burst of twice that: a page polls 3 URLs per 2 s. */
-export const HTTP_RATE_PER_SEC = 20;
-export const HTTP_RATE_BURST = 40;
+export {
+  HTTP_HEADERS_TIMEOUT_MS,
+  HTTP_IDLE_TIMEOUT_MS,
+  HTTP_MAX_CONNECTIONS,
+  HTTP_MAX_HEADER_BYTES,
+  HTTP_RATE_BURST,
+  HTTP_RATE_PER_SEC,
+  HTTP_REQUEST_TIMEOUT_MS,
+  HTTP_TIMEOUT_CHECK_MS,
+  type HttpEndpoint,
+  isLoopback,
+  parseHttpSpec,
+} from './bounded.js';
+
 /** Longest the scrape waits for the engine's workers to report their counters. */
 export const SETTLE_TIMEOUT_MS = 1000;
-/** Client addresses remembered for rate limiting; the table is cleared when it fills. */
-const RATE_TABLE_MAX = 4096;
-
-export interface HttpEndpoint {
-  host: string;
-  port: number;
-}
-
-/** Parses `[ADDR:]PORT` (`9100`, `127.0.0.1:9100`, `[::1]:9100`, `0.0.0.0:9100`). */
-export function parseHttpSpec(spec: string): HttpEndpoint {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?([0-9]{1,5})$/.exec(spec.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
-    throw new Error(`--http ${spec}: give [ADDR:]PORT, e.g. 9100, 127.0.0.1:9100 or [::1]:9100 (port 0..65535)`);
-  }
-  const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
-  return { host, port };
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
-}
 
 export interface HttpServerOptions extends HttpEndpoint {
   director: DirectorSource;
@@ -62,149 +38,49 @@ export interface HttpServerOptions extends HttpEndpoint {
 }
 
 export class HttpServer {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly http: BoundedHttp;
   private readonly history: History;
   private historyTimer: NodeJS.Timeout | null = null;
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private lastScrapeSeconds = NaN;
-  readonly rejected: Record<string, number> = {
-    connection_limit: 0,
-    rate_limit: 0,
-    bad_request: 0,
-    timeout: 0,
-    method: 0,
-    not_found: 0,
-  };
-  private served = 0;
-  url = '';
 
   constructor(private readonly o: HttpServerOptions) {
     this.history = new History(o.director.ipvs);
-    o.director.observers.addMetrics({ collect: (x) => this.collectOwn(x) });
+    this.http = new BoundedHttp({
+      host: o.host,
+      port: o.port,
+      route: (url, req, res) => this.route(url, req, res),
+      paths: '/, /metrics, /api/v1/status, /api/v1/services, /api/v1/conns',
+      onError: (msg, path, e) => o.log.error(msg, { path, error: (e as Error).stack ?? String(e) }),
+    });
+    o.director.observers.addMetrics({ collect: (x) => this.http.collectOwn(x) });
   }
 
-  async listen(): Promise<string> {
-    const server = createServer(
-      {
-        maxHeaderSize: HTTP_MAX_HEADER_BYTES,
-        headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
-        requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
-        keepAliveTimeout: HTTP_IDLE_TIMEOUT_MS,
-        connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS,
-      },
-      (req, res) => this.serve(req, res),
-    );
-    server.maxConnections = HTTP_MAX_CONNECTIONS;
-    server.on('drop', () => this.rejected.connection_limit!++);
-    server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      // A client that connects and sends nothing at all is cut too.
-      s.setTimeout(HTTP_REQUEST_TIMEOUT_MS, () => s.destroy());
-      s.once('close', () => this.sockets.delete(s));
-    });
-    server.on('clientError', (err: NodeJS.ErrnoException, s: Socket) => {
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') this.rejected.timeout!++;
-      else this.rejected.bad_request!++;
-      // Answer, then close outright: a client that never reads must not keep the socket.
-      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const line = timedOut
-        ? '408 Request Timeout'
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? '431 Request Header Fields Too Large'
-          : '400 Bad Request';
-      if (s.writable && err.code !== 'ECONNRESET') {
-        s.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => s.destroy());
-        setTimeout(() => s.destroy(), HTTP_IDLE_TIMEOUT_MS).unref();
-      } else s.destroy();
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(
-          new Error(
-            `cannot serve HTTP on ${this.o.host}:${this.o.port}: ${e.code ?? e.message}; choose another port with --http [ADDR:]PORT`,
-          ),
-        ),
-      );
-      server.listen(this.o.port, this.o.host, () => resolve());
-    });
-    this.server = server;
-    const a = server.address() as AddressInfo;
-    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    this.url = `http://${host}:${a.port}/`;
-    this.history.sample(Date.now());
-    this.historyTimer = setInterval(() => this.history.sample(Date.now()), HISTORY_STEP_MS);
-    this.historyTimer.unref();
-    return this.url;
+  get rejected(): Record<string, number> {
+    return this.http.rejected;
+  }
+
+  get url(): string {
+    return this.http.url;
   }
 
   get port(): number {
-    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+    return this.http.port;
+  }
+
+  async listen(): Promise<string> {
+    const url = await this.http.listen();
+    this.history.sample(Date.now());
+    this.historyTimer = setInterval(() => this.history.sample(Date.now()), HISTORY_STEP_MS);
+    this.historyTimer.unref();
+    return url;
   }
 
   async close(): Promise<void> {
     if (this.historyTimer) clearInterval(this.historyTimer);
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    for (const sock of this.sockets) sock.destroy();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await this.http.close();
   }
 
-  private allow(addr: string): boolean {
-    const now = performance.now();
-    let b = this.buckets.get(addr);
-    if (!b) {
-      if (this.buckets.size >= RATE_TABLE_MAX) this.buckets.clear();
-      b = { tokens: HTTP_RATE_BURST, at: now };
-      this.buckets.set(addr, b);
-    }
-    b.tokens = Math.min(HTTP_RATE_BURST, b.tokens + ((now - b.at) / 1000) * HTTP_RATE_PER_SEC);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
-  private serve(req: IncomingMessage, res: ServerResponse): void {
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('content-security-policy', "default-src 'self'; style-src 'self'; frame-ancestors 'none'");
-    if (!this.allow(req.socket.remoteAddress ?? '')) {
-      this.rejected.rate_limit!++;
-      res.setHeader('retry-after', '1');
-      this.text(res, 429, `too many requests: at most ${HTTP_RATE_PER_SEC} a second per client\n`);
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      this.rejected.method!++;
-      res.setHeader('allow', 'GET, HEAD');
-      this.text(res, 405, 'read-only: only GET and HEAD are served; change rules with tsvsadm\n');
-      return;
-    }
-    const cl = req.headers['content-length'];
-    if ((cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined) {
-      this.rejected.bad_request!++;
-      res.setHeader('connection', 'close');
-      this.text(res, 413, 'requests carry no body here\n');
-      return;
-    }
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://x');
-    } catch {
-      this.rejected.bad_request!++;
-      this.text(res, 400, 'bad request target\n');
-      return;
-    }
-    this.served++;
-    void this.route(url, req, res).catch((e: unknown) => {
-      this.o.log.error('http: request failed', { path: url.pathname, error: (e as Error).stack ?? String(e) });
-      if (!res.headersSent) this.text(res, 500, `internal error: ${(e as Error).message}\n`);
-      else res.destroy();
-    });
-  }
-
-  private async route(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async route(url: URL, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const d = this.o.director;
     switch (url.pathname) {
       case '/metrics': {
@@ -212,46 +88,43 @@ export class HttpServer {
         const t0 = performance.now();
         const body = collectMetricsBuffer(d, { lastDurationSeconds: this.lastScrapeSeconds });
         this.lastScrapeSeconds = (performance.now() - t0) / 1000;
-        this.send(res, req, 200, CONTENT_TYPE, body);
-        return;
+        send(res, req, 200, CONTENT_TYPE, body);
+        return true;
       }
       case '/api/v1/status':
-        this.json(res, req, statusJson(d));
-        return;
+        sendJson(res, req, statusJson(d));
+        return true;
       case '/api/v1/services':
         await this.settle();
-        this.json(res, req, servicesJson(d));
-        return;
+        sendJson(res, req, servicesJson(d));
+        return true;
       case '/api/v1/conns': {
         const limit = parseLimit(url.searchParams.get('limit'));
         if (typeof limit === 'string') {
-          this.text(res, 400, `${limit}\n`);
-          return;
+          sendText(res, 400, `${limit}\n`);
+          return true;
         }
         await this.settle();
-        this.json(res, req, connsJson(d, limit));
-        return;
+        sendJson(res, req, connsJson(d, limit));
+        return true;
       }
       case '/api/v1/history':
-        this.json(res, req, this.history.json());
-        return;
+        sendJson(res, req, this.history.json());
+        return true;
       case '/favicon.ico': // browsers ask; nothing to show, and no 404 in their console
         res.writeHead(204);
         res.end();
-        return;
+        return true;
       case '/':
       case '/index.html':
-        this.send(res, req, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
-        return;
+        send(res, req, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
+        return true;
     }
     const asset = ASSETS[url.pathname];
-    if (asset) {
-      res.setHeader('cache-control', 'max-age=300');
-      this.send(res, req, 200, asset.type, loadAsset(url.pathname));
-      return;
-    }
-    this.rejected.not_found!++;
-    this.text(res, 404, `no such page: ${url.pathname} (see /, /metrics, /api/v1/status, /api/v1/services, /api/v1/conns)\n`);
+    if (!asset) return false;
+    res.setHeader('cache-control', 'max-age=300');
+    send(res, req, 200, asset.type, loadAsset(url.pathname));
+    return true;
   }
 
   private async settle(): Promise<void> {
@@ -265,26 +138,5 @@ export class HttpServer {
       }),
     ]);
     clearTimeout(timer);
-  }
-
-  private json(res: ServerResponse, req: IncomingMessage, v: unknown): void {
-    res.setHeader('cache-control', 'no-store');
-    this.send(res, req, 200, 'application/json; charset=utf-8', `${JSON.stringify(v)}\n`);
-  }
-
-  private text(res: ServerResponse, code: number, body: string): void {
-    this.send(res, null, code, 'text/plain; charset=utf-8', body);
-  }
-
-  private send(res: ServerResponse, req: IncomingMessage | null, code: number, type: string, body: string | Buffer): void {
-    res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-    res.end(req?.method === 'HEAD' ? undefined : body);
-  }
-
-  private collectOwn(x: Exposition): void {
-    x.sample(x.family('tsvs_http_requests_total', 'counter', 'HTTP requests served by the director.'), '', this.served);
-    const f = x.family('tsvs_http_rejected_requests_total', 'counter', 'HTTP requests or connections refused, by reason.');
-    for (const k of Object.keys(this.rejected).sort()) x.sample(f, labelSet(['reason'], [k]), this.rejected[k]!);
-    x.sample(x.family('tsvs_http_connections', 'gauge', 'Open HTTP connections.'), '', this.sockets.size);
   }
 }

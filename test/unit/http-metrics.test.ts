@@ -3,12 +3,13 @@
 // point: checker and VRRP families appear only when a source registered them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { DaemonStatus } from '../../src/control/daemon.js';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IP_VS_SVC_F_PERSISTENT } from '../../src/core/constants.js';
 import { Ipvs } from '../../src/core/ipvs.js';
-import { STAT_CONNS, STAT_INBYTES } from '../../src/core/stats.js';
+import { STAT_CONNS, STAT_INBYTES, STAT_OUTBYTES, Stats } from '../../src/core/stats.js';
 import type { DirectorSource } from '../../src/http/director.js';
-import { escapeLabel, Exposition, goFloat } from '../../src/http/exposition.js';
+import { escapeLabel, Exposition, goFloat, writeValue } from '../../src/http/exposition.js';
 import { collectMetrics } from '../../src/http/metrics.js';
 import { Observers } from '../../src/http/observers.js';
 import { destSpec, makeEnv, svcSpec } from '../helpers/rules.js';
@@ -146,5 +147,54 @@ describe('/metrics', () => {
     assert.throws(() => x.family('bad-name', 'gauge', 'x'), /not \[a-zA-Z_\]/);
     x.family('a_total', 'counter', 'x');
     assert.throws(() => x.family('a_total', 'gauge', 'x'), /registered as counter and as gauge/);
+  });
+
+  it('writes values as bytes exactly as goFloat spells them', () => {
+    const b = Buffer.alloc(64);
+    const check = (v: number) => assert.equal(b.toString('latin1', 0, writeValue(b, 0, v)), `${goFloat(v)}\n`, String(v));
+    for (const v of [0, -0, 7, 10, 999999, 1e6, 1000001, 1200000, 23765872, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), -123, 0.5, NaN, -Infinity]) {
+      check(v);
+    }
+    fc.assert(fc.property(fc.maxSafeInteger(), (v) => check(v)));
+    fc.assert(fc.property(fc.double(), (v) => check(v)));
+  });
+
+  it('gives the same text on a second scrape, and follows a scheduler edit and -Z', () => {
+    const d = sampleDirector();
+    const first = collectMetrics(d, { lastDurationSeconds: 0 });
+    const again = collectMetrics(d, { lastDurationSeconds: 0 });
+    const stable = (t: string) => t.replace(/\n(process_|tsvs_connection_table_bytes)[^\n]*/g, '');
+    assert.equal(stable(again), stable(first));
+    const r = d.ipvs.rules;
+    r.editService(svcSpec('192.168.0.22', 3306, { schedName: 'rr' }), 0);
+    assert.match(collectMetrics(d), /\ntsvs_service_info\{[^}]*proto="TCP",scheduler="rr",service="-t 192\.168\.0\.22:3306"\} 1\n/);
+    r.total.addOutN(1, 100);
+    r.total.zeroStats();
+    r.total.addOutN(2, 40);
+    assert.match(collectMetrics(d), /\nnode_ipvs_outgoing_bytes_total 40\n/);
+  });
+});
+
+describe('Stats.valueNumber', () => {
+  it('agrees with the exact value after -Z, and past 2^52 and 2^64', () => {
+    const s = new Stats();
+    const exact = () => Number(s.value(STAT_OUTBYTES));
+    s.setRaw(STAT_OUTBYTES, 1000n);
+    s.zeroStats();
+    s.addOutN(1, 5);
+    assert.equal(s.valueNumber(STAT_OUTBYTES), 5);
+    s.setRaw(STAT_OUTBYTES, 2n ** 60n);
+    s.zeroStats();
+    s.addOutN(1, 3);
+    assert.equal(s.valueNumber(STAT_OUTBYTES), exact());
+    assert.equal(s.valueNumber(STAT_OUTBYTES), 3);
+    s.setRaw(STAT_OUTBYTES, 2n ** 64n - 2n);
+    s.zeroStats();
+    s.addOutN(1, 5); // wraps past 2^64: 3 on the raw counter, 5 since -Z
+    assert.equal(s.valueNumber(STAT_OUTBYTES), 5);
+    s.setRaw(STAT_OUTBYTES, 10n);
+    s.zeroStats();
+    s.setRaw(STAT_OUTBYTES, 4n); // setRaw clears the zero point
+    assert.equal(s.valueNumber(STAT_OUTBYTES), 4);
   });
 });

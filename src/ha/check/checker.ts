@@ -19,6 +19,8 @@ export interface CheckerStatus {
   consecutiveFailures: number;
   /** Checks done since this checker started. */
   checks: number;
+  /** Failed checks since this checker started, retries included (tsvs_checker_failures_total). */
+  failures: number;
 }
 
 export function runProbe(c: CheckerConf): Promise<ProbeResult> {
@@ -45,6 +47,7 @@ export class Checker {
   up: boolean;
   private failures = 0;
   private checks = 0;
+  private failedChecks = 0;
   private retriesLeft: number;
   private lastResult: string | null = null;
   private lastCheckAt: number | null = null;
@@ -84,6 +87,7 @@ export class Checker {
       lastCheckAt: this.lastCheckAt,
       consecutiveFailures: this.failures,
       checks: this.checks,
+      failures: this.failedChecks,
     };
   }
 
@@ -109,6 +113,7 @@ export class Checker {
       return this.schedule(c.delayLoopMs);
     }
     this.failures++;
+    this.failedChecks++;
     if (this.up && this.retriesLeft > 0) {
       this.retriesLeft--;
       return this.schedule(c.delayBeforeRetryMs);
