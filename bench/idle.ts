@@ -4,13 +4,15 @@
 // TSVS_BENCH_PEER_ROOT; built with `npm run build`), one after the other in the same run. Each
 // is measured over TSVS_BENCH_IDLE_S seconds (default 30) after a settling pause: CPU % of one
 // core from /proc/PID/stat (utime + stime of the daemon, and cutime + cstime of the children it
-// reaped, e.g. `ip` runs) and its resident memory from /proc/PID/status.
+// reaped, e.g. `ip` runs) and its resident memory from /proc/PID/status. Then the control
+// socket's answer time while idle: PINGS `ping` requests, one after another, median and worst
+// (a director that blocked its thread in poll() would answer only between two waits).
 
-import { readFileSync } from 'node:fs';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from '../src/cli/client.js';
 import { netnsUnavailable, Topology } from '../src/lab/netns.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,6 +23,7 @@ const TARGET_CPU_PCT = 0.5;
 const TARGET_RSS_MB = 60;
 /** USER_HZ: /proc/PID/stat counts clock ticks of 1/100 s on Linux. */
 const TICKS_PER_S = 100;
+const PINGS = 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,6 +35,21 @@ interface Figures {
   anonMb: number;
   fileMb: number;
   shmemMb: number;
+  pingMedianMs: number;
+  pingMaxMs: number;
+}
+
+/** Answer times of PINGS control requests to the idle director, in ms, sorted. */
+async function pings(runDir: string): Promise<number[]> {
+  const sock = readdirSync(runDir).find((f) => f.endsWith('.sock'));
+  if (!sock) throw new Error(`no control socket in ${runDir}`);
+  const out: number[] = [];
+  for (let i = 0; i < PINGS; i++) {
+    const t = process.hrtime.bigint();
+    await request(join(runDir, sock), { op: 'ping' }, 10_000);
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return out.sort((a, b) => a - b);
 }
 
 function ticks(pid: number): { own: number; children: number } {
@@ -87,7 +105,10 @@ async function measure(topo: Topology, ns: string, root: string, build: string):
     const t1 = ticks(pid);
     const wall = Number(process.hrtime.bigint() - w0) / 1e9;
     const pct = (t: number) => (100 * t) / TICKS_PER_S / wall;
+    const p = await pings(runDir);
     return {
+      pingMedianMs: p[p.length >> 1]!,
+      pingMaxMs: p[p.length - 1]!,
       build,
       cpuPct: pct(t1.own - t0.own),
       childCpuPct: pct(t1.children - t0.children),
@@ -141,6 +162,8 @@ export async function benchIdle(): Promise<void> {
     'anon MB': cell(f.anonMb),
     'file MB': cell(f.fileMb),
     'shmem MB': cell(f.shmemMb),
+    'ping median ms': cell(f.pingMedianMs),
+    'ping max ms': cell(f.pingMaxMs),
     'CPU vs this tree': f === base ? '1.00' : base.cpuPct > 0 ? (f.cpuPct / base.cpuPct).toFixed(1) : 'inf',
   }));
   const cols = Object.keys(tableRows[0]!);
