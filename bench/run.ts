@@ -1,7 +1,8 @@
-// `npm run bench [-- core|sched|conn|table|adm|wire|proxy|packet|scrape|checks|failover|sync|all]`: benchmarks, printed as tables. Speed targets live
+// `npm run bench [-- core|sched|conn|table|adm|wire|proxy|packet|idle|scrape|checks|failover|sync|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
 
-type Section = 'core' | 'sched' | 'conn' | 'table' | 'adm' | 'wire' | 'proxy' | 'packet' | 'scrape' | 'checks' | 'failover' | 'sync';
+type Section =
+  'core' | 'sched' | 'conn' | 'table' | 'adm' | 'wire' | 'proxy' | 'packet' | 'idle' | 'scrape' | 'checks' | 'failover' | 'sync';
 
 const TARGETS = {
   o1PickNs: 100,
@@ -168,13 +169,14 @@ for (const s of sections) {
   else if (s === 'wire') await wire();
   else if (s === 'proxy') await proxy();
   else if (s === 'packet') await packet();
+  else if (s === 'idle') await (await import('./idle.js')).benchIdle();
   else if (s === 'scrape') await scrape();
   else if (s === 'checks') await checks();
   else if (s === 'failover') await (await import('./failover.js')).benchFailover();
   else if (s === 'sync') await sync();
   else {
     process.stderr.write(
-      `bench: unknown section '${s}' (core, sched, conn, table, adm, wire, proxy, packet, scrape, checks, failover, sync, all)\n`,
+      `bench: unknown section '${s}' (core, sched, conn, table, adm, wire, proxy, packet, idle, scrape, checks, failover, sync, all)\n`,
     );
     process.exit(2);
   }

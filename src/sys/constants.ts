@@ -7,6 +7,11 @@
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+/** <linux/netlink.h>: the packet engine follows links, addresses, routes, neighbours (rtnl.ts). */
+export const AF_NETLINK = 16;
+export const NETLINK_ROUTE = 0;
+/** sizeof(struct sockaddr_nl): family u16, pad u16, nl_pid u32, nl_groups u32. */
+export const SOCKADDR_NL_LEN = 12;
 
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
@@ -17,8 +22,11 @@ export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_ERROR = 4;
+export const SO_RCVBUF = 8;
 export const SO_LINGER = 13;
 export const SO_REUSEPORT = 15;
+/** SO_RCVBUF past net.core.rmem_max (needs CAP_NET_ADMIN). */
+export const SO_RCVBUFFORCE = 33;
 
 export const IPPROTO_TCP = 6;
 export const IPPROTO_RAW = 255;
@@ -26,11 +34,14 @@ export const TCP_NODELAY = 1;
 export const SHUT_WR = 1;
 
 export const MSG_DONTWAIT = 0x40;
+/** recv(): return the datagram's real length even when it did not fit (netlink honours it). */
+export const MSG_TRUNC = 0x20;
 /** send(): more is coming (the proxy: the FIN), so the kernel holds the segment to carry it. */
 export const MSG_MORE = 0x8000;
 
 export const EINTR = 4;
 export const EAGAIN = 11;
+export const EBUSY = 16;
 export const EMFILE = 24;
 export const ENFILE = 23;
 export const ENOBUFS = 105;

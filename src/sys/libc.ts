@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { SOCK_CLOEXEC, SOCK_NONBLOCK } from './constants.js';
 
-type KoffiFn = (...args: unknown[]) => unknown;
+type KoffiFn = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
 /** A buffer passed as `void *`. */
 type Mem = Uint8Array | Int32Array;
 
@@ -34,6 +34,13 @@ export interface Libc {
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   poll(fds: Uint8Array, n: number, timeoutMs: number): number;
+  /**
+   * poll() on one of libuv's worker threads; `done` runs on this thread with poll's result (-1
+   * on failure; errno stays on the worker, so a caller treats -1 as "look again"). The event
+   * loop stays free meanwhile: the packet engine waits for its rings and its netlink socket
+   * this way when idle. `fds` must not be touched until `done` runs.
+   */
+  pollAsync(fds: Uint8Array, n: number, timeoutMs: number, done: (rc: number) => void): void;
   /** epoll_create1(EPOLL_CLOEXEC). */
   epollCreate(): number;
   epollCtl(ep: number, op: number, fd: number, ev: Uint8Array | null): number;
@@ -123,6 +130,9 @@ function loadLibc(): Libc {
     shutdown: (fd, how) => shutdown(fd, how) as number,
     close: (fd) => close(fd) as number,
     poll: (fds, n, t) => poll(fds, n, t) as number,
+    pollAsync: (fds, n, t, done) => {
+      poll.async(fds, n, t, (err: unknown, res: unknown) => done(err ? -1 : (res as number)));
+    },
     epollCreate: () => epollCreate(EPOLL_CLOEXEC) as number,
     epollCtl: (ep, op, fd, ev) => epollCtl(ep, op, fd, ev) as number,
     epollWait: (ep, evs, max, t) => epollWait(ep, evs, max, t) as number,

@@ -46,3 +46,17 @@ export const RX_BLOCK_TIMEOUT_MS = 1;
 export const TX_BATCH = 256;
 /** Bytes reserved per frame in the transmit arena (a GRO frame fits). */
 export const TX_SLOT_SIZE = 65536 + 64;
+
+// Following the kernel's network state over rtnetlink (rtnl.ts).
+/**
+ * Receive buffer of the netlink socket: 4 MiB holds the notifications of a burst such as a
+ * routing daemon installing some ten thousand routes at once (about 100 bytes each with their
+ * skb overhead several times that); past it the kernel reports ENOBUFS and everything is dumped again.
+ */
+export const RTNL_RCVBUF = 4 << 20;
+/** One recv: the kernel builds dump datagrams of at most 32 KiB (netlink_dump), twice that is safe. */
+export const RTNL_RECV_LEN = 64 << 10;
+/** Datagrams read per call before the data path gets its turn again. */
+export const RTNL_RECV_PER_PUMP = 64;
+/** The start-up dump must finish within this (a full routing table takes a few seconds). */
+export const RTNL_DUMP_TIMEOUT_MS = 30_000;

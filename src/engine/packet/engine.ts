@@ -1,9 +1,12 @@
 // The packet engine: raw frames on the namespace's Ethernet interfaces, forwarded by NAT (-m),
 // DR (-g), TUN (-i: ipip, gue, gre) and FULLNAT (--fullnat, with the service's --laddr) through the same core as every other engine. It runs on the daemon's thread,
 // cooperatively: each turn walks every ready ring block, transmits in batches, hands the
-// blocks back, and yields to the event loop (control socket, timers); when idle it waits in
-// poll() for at most POLL_MS. An nftables table of our own keeps the kernel from also
-// answering or forwarding what the engine takes (docs/notes/packet-io.md).
+// blocks back, and yields to the event loop (control socket, timers). When a turn finds nothing
+// to do, it waits in a poll() run on a libuv worker thread over the rings, the rtnetlink socket
+// and a wake-up eventfd: an idle director costs nothing and its control socket stays served.
+// Links, addresses, routes and neighbours are followed over rtnetlink (rtnl.ts), never polled.
+// An nftables table of our own keeps the kernel from also answering or forwarding what the
+// engine takes (docs/notes/packet-io.md).
 
 import type { Ipvs } from '../../core/ipvs.js';
 import { type Engine, type EngineStatus, type UnservedRule } from '../../control/engine.js';
@@ -11,21 +14,28 @@ import { type Logger, stderrLogger } from '../../control/log.js';
 import { Addr } from '../../core/inet.js';
 import { DROP } from '../../wire/drops.js';
 import { parseMac } from '../../wire/eth.js';
-import { Forwarder, ip4 } from './forward.js';
+import { Forwarder, ip4, show6 } from './forward.js';
 import { Iface } from './iface.js';
 import { POLLIN } from '../../sys/constants.js';
-import { libc } from '../../sys/libc.js';
-import { type NetInfo, readNetInfo } from './netinfo.js';
+import { check, libc } from '../../sys/libc.js';
+import type { NetInfo } from './netinfo.js';
 import { applyNft, type IngressMatch, nftOwnerNote, removeNft } from './nft.js';
+import { Rtnl } from './rtnl.js';
 import { RxRing } from './rxring.js';
 import { applyTakes, words } from './apply.js';
 import { type Host, planTakes } from './takes.js';
 import { TxQueue } from './tx.js';
 import { turn, type TurnHooks } from './turn.js';
 
-const POLL_MS = 2;
-const REFRESH_MS = 2000;
+/** ARP/NDP retries, queued transmits and the rings' drop counters: ARP_RETRY_MS / 2.5, see neigh.ts. */
 const HOUSEKEEP_MS = 100;
+/**
+ * Housekeeping stops after this many ticks without a received frame (an idle director then
+ * has no timer of its own): by then every frame that waited for ARP/NDP was sent or dropped
+ * (ARP_TRIES × ARP_RETRY_MS = 1 s). The next frame or rule change starts it again.
+ */
+const HOUSEKEEP_IDLE_TICKS = 20;
+const WAKE = Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0);
 
 export interface PacketEngineOptions {
   /** Interfaces to run on; default: every Ethernet interface that is up. */
@@ -40,9 +50,18 @@ export class PacketEngine implements Engine {
   private clock: () => number = () => 0;
   private fwd: Forwarder | null = null;
   private ifaces: Iface[] = [];
+  /** poll() set: every ring, then the rtnetlink socket, then the wake-up eventfd. */
   private pfds = new Uint8Array(0);
+  private rtnl: Rtnl | null = null;
+  private wakeFd = -1;
+  private readonly wakeBuf = new Uint8Array(8);
+  /** A poll() is running on a worker thread; `sleepDone` runs when it returns. */
+  private sleeping = false;
+  private sleepDone: (() => void) | null = null;
   private running = false;
-  private timers: NodeJS.Timeout[] = [];
+  private housekeeper: NodeJS.Timeout | null = null;
+  private idleTicks = 0;
+  private lastFrames = -1;
   private nftQueue: Promise<void> = Promise.resolve();
   private nftError: string | null = null;
   /** Rules changed since the last rulesChanged(). */
@@ -68,8 +87,11 @@ export class PacketEngine implements Engine {
     const fwd = new Forwarder(ipvs, true, this.log);
     this.fwd = fwd;
     ipvs.onExpire((ref) => fwd.pp.delete(ref));
-    const info = await readNetInfo();
-    this.applyNetInfo(info);
+    this.wakeFd = check('eventfd(packet engine wake-up)', libc().eventfd());
+    const rtnl = Rtnl.open();
+    this.rtnl = rtnl;
+    rtnl.dumpAllSync();
+    this.applyNetInfo(rtnl.state.netInfo());
     if (this.ifaces.length === 0) {
       this.log('packet engine: no Ethernet interface is up in this namespace yet; will pick them up when they appear');
     }
@@ -84,18 +106,34 @@ export class PacketEngine implements Engine {
     this.rulesChanged();
     this.running = true;
     setImmediate(this.loop);
-    this.timers.push(
-      setInterval(() => {
-        readNetInfo()
-          .then((i) => this.applyNetInfo(i))
-          .catch((e: Error) => this.log(`packet engine: reading the network configuration failed: ${e.message}`));
-      }, REFRESH_MS),
-      setInterval(() => {
-        this.fwd!.housekeep(this.clock());
-        this.flushAll();
-        for (const i of this.ifaces) this.kernelDrops += i.rx.statistics().drops;
-      }, HOUSEKEEP_MS),
-    );
+    this.housekeepSoon();
+  }
+
+  /** (Re)starts housekeeping: frames arrived, or rules changed (ARP requests went out). */
+  private housekeepSoon(): void {
+    this.idleTicks = 0;
+    if (this.housekeeper !== null || !this.running) return;
+    this.housekeeper = setInterval(this.housekeep, HOUSEKEEP_MS);
+  }
+
+  private readonly housekeep = (): void => {
+    this.fwd!.housekeep(this.clock());
+    this.flushAll();
+    this.collectDrops();
+    let frames = 0;
+    for (const i of this.ifaces) frames += i.rx.frames;
+    if (frames !== this.lastFrames) {
+      this.lastFrames = frames;
+      this.idleTicks = 0;
+    } else if (++this.idleTicks >= HOUSEKEEP_IDLE_TICKS && this.housekeeper !== null) {
+      clearInterval(this.housekeeper);
+      this.housekeeper = null;
+    }
+  };
+
+  /** Adds the kernel's ring-full drops (PACKET_STATISTICS resets them on each read). */
+  private collectDrops(): void {
+    for (const i of this.ifaces) this.kernelDrops += i.rx.statistics().drops;
   }
 
   /** Resolves once the kernel filter matches the rules (the daemon answers tsvsadm after it). */
@@ -119,8 +157,13 @@ export class PacketEngine implements Engine {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    if (this.housekeeper !== null) clearInterval(this.housekeeper);
+    this.housekeeper = null;
+    if (this.sleeping) {
+      const woke = new Promise<void>((resolve) => (this.sleepDone = resolve));
+      libc().write(this.wakeFd, WAKE, 8);
+      await woke;
+    }
     await this.nftQueue;
     await removeNft();
     for (const i of this.ifaces) {
@@ -128,6 +171,10 @@ export class PacketEngine implements Engine {
       i.tx.close();
     }
     this.ifaces = [];
+    this.rtnl?.close();
+    this.rtnl = null;
+    if (this.wakeFd >= 0) libc().close(this.wakeFd);
+    this.wakeFd = -1;
   }
 
   setVrrpVips(addrs: string[]): void {
@@ -138,6 +185,7 @@ export class PacketEngine implements Engine {
   status(): EngineStatus {
     const fwd = this.fwd;
     const notes: string[] = [];
+    this.collectDrops();
     if (fwd) {
       const c = fwd.counters;
       notes.push(
@@ -149,6 +197,18 @@ export class PacketEngine implements Engine {
     }
     const owner = nftOwnerNote();
     if (owner) notes.push(`nftables: ${owner}`);
+    for (const i of this.ifaces) {
+      const a4 = i.addrs.map((a, k) => `${ip4(a)}/${i.prefixes[k]}`);
+      const a6 = i.addrs6.map((a, k) => `${show6(a)}/${i.prefixes6[k]}`);
+      notes.push(`interface ${i.name}: ifindex ${i.ifindex}, mtu ${i.mtu}, addresses ${[...a4, ...a6].join(' ') || '(none)'}`);
+    }
+    if (fwd) notes.push(`routes (main table): ${fwd.routes.size} IPv4, ${fwd.v6.routes.size} IPv6`);
+    const nl = this.rtnl;
+    if (nl) {
+      notes.push(
+        `kernel network state: rtnetlink, ${nl.notifications} notifications, ${nl.dumps} dumps, ${nl.overruns} overruns${nl.error ? `; last error: ${nl.error}` : ''}`,
+      );
+    }
     if (this.nftError) notes.push(`nftables: ${this.nftError}`);
     if (this.loopError) notes.push(`data path error: ${this.loopError}`);
     const drops = fwd ? fwd.drops.toRecord() : {};
@@ -185,7 +245,7 @@ export class PacketEngine implements Engine {
     let work = 0;
     try {
       work = turn(this.ifaces, this.hooks);
-      if (work === 0 && this.ifaces.length > 0) libc().poll(this.pfds, this.ifaces.length, POLL_MS);
+      if (this.followKernel()) work++;
     } catch (e) {
       // Never let one frame stop the director: note it, count the frame, keep going (turn()
       // discarded the queues and released the blocks).
@@ -194,9 +254,37 @@ export class PacketEngine implements Engine {
       if (this.loopError === null) this.log(`packet engine: data path error (continuing): ${msg}`);
       this.loopError = msg.split('\n')[0]!;
     }
-    if (work === 0 && this.ifaces.length === 0) setTimeout(this.loop, 50);
-    else setImmediate(this.loop);
+    if (work > 0) {
+      if (this.housekeeper === null) this.housekeepSoon();
+      setImmediate(this.loop);
+    } else this.sleep();
   };
+
+  /** Waits, off the event loop, until a ring, the netlink socket or the wake-up fd is readable. */
+  private sleep(): void {
+    this.sleeping = true;
+    libc().pollAsync(this.pfds, this.pfds.length / 8, -1, this.woken);
+  }
+
+  private readonly woken = (): void => {
+    this.sleeping = false;
+    // The wake-up fd's revents (last slot): drain it so that the next poll() blocks again.
+    if (this.pfds[this.pfds.length - 2] !== 0) libc().read(this.wakeFd, this.wakeBuf, 8);
+    if (this.running) this.loop();
+    const done = this.sleepDone;
+    this.sleepDone = null;
+    done?.();
+  };
+
+  /** Applies what rtnetlink reported; true when more may be waiting in its socket. */
+  private followKernel(): boolean {
+    const rtnl = this.rtnl!;
+    const more = rtnl.pump();
+    const st = rtnl.state;
+    // Mid-dump the state is partial (a dump starts from empty): apply once it is whole.
+    if (rtnl.synced && (st.netChanged || st.pendingNeighs > 0)) this.applyNetInfo(st.netInfo());
+    return more;
+  }
 
   private readonly hooks: TurnHooks = {
     walk: (i) => this.fwd!.walk(i),
@@ -259,17 +347,20 @@ export class PacketEngine implements Engine {
       i.addrs6 = mine6.map((a) => words(a.addr));
       i.prefixes6 = mine6.map((a) => a.prefix);
     }
-    this.pfds = new Uint8Array(8 * this.ifaces.length);
+    const fds = [...this.ifaces.map((i) => i.rx.fd), this.rtnl!.fd, this.wakeFd];
+    this.pfds = new Uint8Array(8 * fds.length);
     const dv = new DataView(this.pfds.buffer);
-    this.ifaces.forEach((i, k) => {
-      dv.setInt32(k * 8, i.rx.fd, true);
+    fds.forEach((fd, k) => {
+      dv.setInt32(k * 8, fd, true);
       dv.setInt16(k * 8 + 4, POLLIN, true);
     });
     fwd.routes.load(info.routes);
+    // Kernel neighbours that changed (all of them after a dump): a MAC the operator or the
+    // kernel set replaces the one the engine had.
     for (const n of info.neighs) {
       const e = fwd.neigh.get(n.addr);
       const mac = parseMac(n.mac);
-      if (!mac || (e && e.resolved)) continue;
+      if (!mac || (e && e.resolved && e.ifindex === n.ifindex && sameMac(e.mac, mac))) continue;
       const learned = fwd.neigh.learn(n.addr, n.ifindex, mac, 0);
       if (learned.pending.length > 0) fwd.flushPending(learned);
     }
@@ -278,7 +369,7 @@ export class PacketEngine implements Engine {
       const w = words(n.addr);
       const e = fwd.v6.neigh.get(w);
       const mac = parseMac(n.mac);
-      if (!mac || (e && e.resolved)) continue;
+      if (!mac || (e && e.resolved && e.ifindex === n.ifindex && sameMac(e.mac, mac))) continue;
       const learned = fwd.v6.neigh.learn(w, n.ifindex, mac, 0);
       if (learned.pending.length > 0) fwd.flushPending(learned);
     }
@@ -317,6 +408,7 @@ export class PacketEngine implements Engine {
       else fwd.announceVip(a.w0);
     }
     this.flushAll();
+    this.housekeepSoon();
     this.unserved = t.unserved;
     const devices = new Map<string, IngressMatch[]>();
     if (t.matches.length > 0) for (const i of this.ifaces) devices.set(i.name, t.matches);
@@ -348,4 +440,9 @@ export class PacketEngine implements Engine {
     const n = fwd.neigh.entry(nh, ifindex);
     if (!n.resolved) fwd.solicit(n);
   }
+}
+
+function sameMac(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

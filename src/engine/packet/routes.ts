@@ -1,5 +1,5 @@
 // The kernel's IPv4 routes (main table), copied into a longest-prefix-match table the data path
-// can consult per packet without a system call. Refreshed from `ip -j route` by netinfo.ts.
+// can consult per packet without a system call. Reloaded from rtnetlink (rtnl-state.ts) on change.
 
 import { Addr } from '../../core/inet.js';
 

@@ -62,6 +62,10 @@ export class RxRing implements RxPort {
   private readonly vnet: boolean;
   private cur = 0;
   private readonly pfd = new Uint8Array(8);
+  /** struct tpacket_stats_v3 read by statistics(), kept to spare the housekeeping tick allocations. */
+  private readonly statsBuf = new Uint8Array(12);
+  private readonly statsView = new DataView(this.statsBuf.buffer);
+  private readonly statsLen = new Int32Array(1);
   frames = 0;
   bytes = 0;
 
@@ -170,11 +174,10 @@ export class RxRing implements RxPort {
 
   /** Kernel counters since the last call (PACKET_STATISTICS resets them). */
   statistics(): { packets: number; drops: number } {
-    const b = new Uint8Array(12);
-    const len = new Int32Array([12]);
-    libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b, len);
-    const dv = new DataView(b.buffer);
-    return { packets: dv.getUint32(0, true), drops: dv.getUint32(4, true) };
+    const b = this.statsBuf;
+    this.statsLen[0] = 12;
+    if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, b, this.statsLen) < 0) return { packets: 0, drops: 0 };
+    return { packets: this.statsView.getUint32(0, true), drops: this.statsView.getUint32(4, true) };
   }
 
   close(): void {
