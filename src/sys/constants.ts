@@ -1,12 +1,14 @@
 // The C constants the system-call users share (both engines and the real-server agent), from
 // <sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>, <sys/epoll.h>, <sys/mman.h>, <poll.h> and
-// <errno.h> on Linux. x86-64 and arm64 agree on every value here, except struct epoll_event's
+// <errno.h> on Linux (and, for VRRP, <linux/in6.h>'s multicast and packet-info options). x86-64 and arm64 agree on every value here, except struct epoll_event's
 // layout, which is given per architecture. Constants of one subsystem only (AF_PACKET rings)
 // stay with it (engine/packet/constants.ts).
 
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+/** Link-layer frames (VRRP's gratuitous ARP and unsolicited NA). */
+export const AF_PACKET = 17;
 
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
@@ -19,11 +21,23 @@ export const SO_REUSEADDR = 2;
 export const SO_ERROR = 4;
 export const SO_LINGER = 13;
 export const SO_REUSEPORT = 15;
+export const SO_BINDTODEVICE = 25;
 
+export const IPPROTO_IP = 0;
 export const IPPROTO_TCP = 6;
+export const IPPROTO_IPV6 = 41;
 export const IPPROTO_RAW = 255;
 export const TCP_NODELAY = 1;
 export const SHUT_WR = 1;
+
+export const IP_MULTICAST_LOOP = 34;
+export const IP_ADD_MEMBERSHIP = 35;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_ADD_MEMBERSHIP = 20;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const IPV6_RECVHOPLIMIT = 51;
+export const IPV6_HOPLIMIT = 52;
 
 export const MSG_DONTWAIT = 0x40;
 /** send(): more is coming (the proxy: the FIN), so the kernel holds the segment to carry it. */
