@@ -901,12 +901,6 @@ export class Ipvs {
     return this.table(ref).flags[slotOf(ref)]!;
   }
 
-  connControl(ref: number): number {
-    const t = this.table(ref);
-    const c = t.control[slotOf(ref)]!;
-    return c < 0 ? -1 : this.ref(t, c);
-  }
-
   /** Seconds until a conn expires (for -c and tests). */
   connExpiresIn(ref: number): number {
     const t = this.table(ref);
