@@ -1,38 +1,27 @@
 // One IPVS instance (one network namespace): the rules, the connection tables and the
 // per-packet decisions the engines ask for. Spec: docs/spec/ipvs-kernel.md §2 (conns, persistence,
 // accounting, expiry), §3 (states), §5 (counters, estimator), §7.2 (in-hook order).
-// Pure: `now` (ms) is passed in; engines own the clock and call tick().
+// Pure: `now` (ms) is passed in; engines own the clock and call tick(). Built in layers: the
+// conn tables, the v4/v6 ref split and the conn views (conn-store.ts), connection sync
+// (ipvs-sync.ts), FULLNAT local addresses (laddr.ts); this file keeps the packet hooks,
+// scheduling, conn life and the timers.
 
 import { PacketInfo } from './conn/packet.js';
 import { SCTP_EV_ABORT, SCTP_EV_INIT, SCTP_S_CLOSED } from './conn/sctp.js';
-import {
-  DIR_INPUT,
-  DIR_INPUT_ONLY,
-  DIR_OUTPUT,
-  isActiveState,
-  isEstablished,
-  stateName,
-  stateTimeout,
-  stateTransition,
-} from './conn/states.js';
+import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, isActiveState, isEstablished, stateTimeout, stateTransition } from './conn/states.js';
 import type { ConnRow } from './conn/row.js';
 import { CONN_F_USED, ConnTable } from './conn/table.js';
 import { TCP_RST, TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_SYN } from './conn/tcp.js';
-import { TICK_MS, TimerWheel } from './conn/timer.js';
+import { TICK_MS } from './conn/timer.js';
 import {
   AF_INET,
   AF_INET6,
-  type Af,
   IP_VS_CONN_F_FULLNAT,
   IP_VS_CONN_F_FWD_MASK,
-  IP_VS_CONN_F_HASHED,
-  IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_INACTIVE,
   IP_VS_CONN_F_NOOUTPUT,
   IP_VS_CONN_F_ONE_PACKET,
-  IP_VS_CONN_F_SYNC,
   IP_VS_CONN_F_TEMPLATE,
-  IPVS_MAX_TIMEOUT_KERNEL,
   IPPROTO_IP,
   IPPROTO_SCTP,
   IPPROTO_TCP,
@@ -47,19 +36,11 @@ import { Rules } from './rules.js';
 import { lookupScheduler } from './sched/registry.js';
 import type { SchedEnv, SchedPacket } from './sched/types.js';
 import type { Service } from './service.js';
-import {
-  DEFAULT_SYNC_PARAMS,
-  IP_VS_CONN_F_BACKUP_MASK,
-  IP_VS_CONN_F_BACKUP_UPD_MASK,
-  SYNC_TEMPLATE_TIMEOUT_S,
-  SyncApplyStats,
-  type SyncConnView,
-  type SyncParams,
-  type SyncRecord,
-  syncNeeded,
-} from './sync.js';
+import { slotOf } from './conn-store.js';
+import { SyncedConns } from './ipvs-sync.js';
 
 export { PacketInfo } from './conn/packet.js';
+export { V6_BASE } from './conn-store.js';
 
 /** Not for IPVS: let the host stack have the packet (no service, or not a new connection). */
 export const VERDICT_ACCEPT = -1;
@@ -70,14 +51,8 @@ export const VERDICT_NO_DEST = -3;
 /** FULLNAT: every local address and port toward the chosen real server is in use. */
 export const VERDICT_NO_LPORT = -4;
 
-/** Conn refs of the IPv6 table start here; IPv4 refs are plain slot numbers. */
-export const V6_BASE = 1 << 30;
-
-/** The slot of a conn ref in its family's table (the other half of the split is table()). */
-function slotOf(ref: number): number {
-  return ref >= V6_BASE ? ref - V6_BASE : ref;
-}
-
+/** The IPv4 table's first capacity, unless IpvsOptions.capacity says (it grows as needed). */
+const CONN_TABLE_V4_INITIAL = 4096;
 /** A new conn's timeout until its first state transition (ip_vs_conn_new: 3*HZ). */
 const CONN_INITIAL_TIMEOUT_MS = 3000;
 /** A template still controlling conns is not freed; its timer is retried this much later (ip_vs_conn_expire: 60*HZ). */
@@ -139,83 +114,30 @@ const defaultEnv: SchedEnv = {
   lblcrExpiration: LBLC_EXPIRATION_MS,
 };
 
-export class Ipvs {
-  readonly rules: Rules;
+export class Ipvs extends SyncedConns {
   readonly sysctls: Sysctls;
-  private readonly t4: ConnTable;
-  private readonly t6: ConnTable;
-  private readonly w4: TimerWheel;
-  private readonly w6: TimerWheel;
   private readonly expireHooks: ((ref: number) => void)[] = [];
   /** The flood defences (defence.ts), when the owner enables them. */
   defence: Defence | null = null;
-  private nowTick: number;
   private nextEst: number;
   private nextTrash: number;
   private opsPending = -1;
   private readonly tmp = new Uint32Array(4);
   private readonly tmp2 = new Uint32Array(4);
   private readonly laddrs = new LaddrAllocator();
-  /** Master sync: gets each conn the kernel would send now; null while no master runs. */
-  private syncSink: ((ref: number) => void) | null = null;
-  /** net.ipv4.vs.sync_* values the master's decision reads. */
-  syncParams: SyncParams = { ...DEFAULT_SYNC_PARAMS };
-  /** What the backup side did with received conns. */
-  readonly syncStats = new SyncApplyStats();
-  private readonly syncView: SyncConnView = {
-    proto: 0,
-    state: 0,
-    oldState: 0,
-    template: false,
-    inPersistence: false,
-    timeout: 0,
-    syncEnd: 0,
-  };
 
   constructor(o: IpvsOptions = {}) {
-    this.rules = new Rules(lookupScheduler, o.env ?? { ...defaultEnv }); // own copy: sysctls write it
-    this.sysctls = { ...DEFAULT_SYSCTLS, ...o.sysctls };
     const now = o.now ?? 0;
-    this.nowTick = Math.floor(now / TICK_MS);
-    this.t4 = new ConnTable(1, o.capacity ?? 4096);
-    this.t6 = new ConnTable(4, 1024);
-    this.w4 = new TimerWheel(this.t4, this.nowTick);
-    this.w6 = new TimerWheel(this.t6, this.nowTick);
+    super(new Rules(lookupScheduler, o.env ?? { ...defaultEnv }), o.capacity ?? CONN_TABLE_V4_INITIAL, now); // own env copy: sysctls write it
+    this.sysctls = { ...DEFAULT_SYSCTLS, ...o.sysctls };
     if (o.onExpire) this.expireHooks.push(o.onExpire);
     this.nextEst = now + EST_PERIOD_MS;
     this.nextTrash = now + DEST_TRASH_PERIOD_MS;
   }
 
-  // --- refs --------------------------------------------------------------------------------
-
-  private table(ref: number): ConnTable {
-    return ref >= V6_BASE ? this.t6 : this.t4;
-  }
-
-  private wheel(t: ConnTable): TimerWheel {
-    return t === this.t4 ? this.w4 : this.w6;
-  }
-
-  private ref(t: ConnTable, i: number): number {
-    return t === this.t4 ? i : V6_BASE + i;
-  }
-
-  private tableFor(af: Af): ConnTable {
-    return af === AF_INET ? this.t4 : this.t6;
-  }
-
   /** Engines learn here that the core removed a conn (idle timeout, reuse, flush). */
   onExpire(fn: (ref: number) => void): void {
     this.expireHooks.push(fn);
-  }
-
-  connCount(): number {
-    return this.t4.count + this.t6.count;
-  }
-
-  /** Bytes held by both connection tables (arrays and indexes). */
-  connTableBytes(): number {
-    return this.t4.bytes() + this.t6.bytes();
   }
 
   // --- the per-packet hooks ------------------------------------------------------------------
@@ -474,10 +396,6 @@ export class Ipvs {
     };
   }
 
-  private addrOf(af: Af, w: ArrayLike<number>, off = 0): Addr {
-    return af === AF_INET6 ? Addr.v6(w[off]!, w[off + 1]!, w[off + 2]!, w[off + 3]!) : Addr.v4(w[off]!);
-  }
-
   // --- conn life -------------------------------------------------------------------------------
 
   /**
@@ -581,7 +499,7 @@ export class Ipvs {
   }
 
   /** ip_vs_conn_expire: defer 60 s while controlling others, else unlink, unbind and free. */
-  private expire(t: ConnTable, i: number): void {
+  protected expire(t: ConnTable, i: number): void {
     if (t.nControl[i]! > 0) {
       t.timeout[i] = CONTROLLING_RETRY_MS / TICK_MS;
       this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
@@ -618,178 +536,6 @@ export class Ipvs {
       this.opsPending = -1;
       this.drop(r);
     }
-  }
-
-  private setNow(now: number): void {
-    const tick = Math.floor(now / TICK_MS);
-    if (tick > this.nowTick) this.nowTick = tick;
-  }
-
-  // --- connection sync (ip_vs_sync.c) --------------------------------------------------------
-
-  /** Starts (a function) or stops (null) handing conns to a master sync daemon. */
-  setSyncSink(fn: ((ref: number) => void) | null): void {
-    this.syncSink = fn;
-  }
-
-  /**
-   * ip_vs_sync_conn after an inbound packet: the conn (never a one-packet one), then its
-   * controller (a template counts a packet of its own), each sent when syncNeeded says so.
-   */
-  private syncConn(t: ConnTable, i: number): void {
-    const sink = this.syncSink;
-    if (!sink) return;
-    const s = this.syncParams;
-    const now = this.nowTick * TICK_MS;
-    let pkts = t.flags[i]! & IP_VS_CONN_F_ONE_PACKET ? s.threshold : t.inPkts[i]!;
-    let c = i;
-    for (;;) {
-      if ((t.flags[c]! & IP_VS_CONN_F_ONE_PACKET) === 0) {
-        const v = this.syncView;
-        v.proto = t.proto[c]!;
-        v.state = t.state[c]!;
-        v.oldState = t.oldState[c]!;
-        v.template = (t.flags[c]! & IP_VS_CONN_F_TEMPLATE) !== 0;
-        v.inPersistence = this.inPersistence(t, c);
-        v.timeout = t.timeout[c]! * TICK_MS;
-        v.syncEnd = t.syncEnd[c]!;
-        const n = syncNeeded(s, v, pkts, now);
-        if (n >= 0) {
-          t.syncEnd[c] = n;
-          t.oldState[c] = t.state[c]!;
-          sink(this.ref(t, c));
-        } else if (s.version === 0) return; // ip_vs_sync_conn_v0 weighs the controller only after a send
-      } else if (s.version === 0) return;
-      const ctl = t.control[c]!;
-      if (ctl < 0) return;
-      c = ctl;
-      if (t.flags[c]! & IP_VS_CONN_F_TEMPLATE) pkts = t.inPkts[c]! += 1;
-      else pkts = s.threshold;
-    }
-  }
-
-  private inPersistence(t: ConnTable, i: number): boolean {
-    for (let c = t.control[i]!; c >= 0; c = t.control[c]!) {
-      if (t.flags[c]! & IP_VS_CONN_F_TEMPLATE) return true;
-    }
-    return false;
-  }
-
-  /** Copies conn `ref` into `e` as the master sends it (HASHED and tsvs's own bits off). */
-  fillSync(ref: number, e: SyncRecord): void {
-    const t = this.table(ref);
-    const i = slotOf(ref);
-    const w = t.w;
-    const f = t.flags[i]!;
-    e.v6 = w === 4;
-    e.proto = t.proto[i]!;
-    e.flags = f & ~(CONN_F_USED | IP_VS_CONN_F_HASHED) & 0xffff;
-    e.state = t.state[i]!;
-    e.cport = t.cportOf(i);
-    e.vport = t.vportOf(i);
-    e.dport = t.dport[i]!;
-    e.fwmark = 0; // tsvs does not keep a conn's mark (the packet engine serves no fwmark services)
-    e.timeout = Math.round((t.timeout[i]! * TICK_MS) / 1000);
-    const b = t.caddrOff(i);
-    for (let k = 0; k < 4; k++) {
-      e.caddr[k] = k < w ? t.key[b + k]! : 0;
-      e.vaddr[k] = k < w ? t.key[b + w + k]! : 0;
-      e.daddr[k] = k < w ? t.daddr[i * w + k]! : 0;
-      e.laddr[k] = k < w ? t.laddr[i * w + k]! : 0;
-    }
-    e.hasLocal = (f & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && (f & IP_VS_CONN_F_TEMPLATE) === 0;
-    e.lport = e.hasLocal ? t.lport[i]! : 0;
-  }
-
-  /**
-   * The backup's ip_vs_proc_conn for one received conn: update the conn of the same client
-   * tuple, or create it bound to the matching dest (unbound when there is none), then state,
-   * in_pkts = sync_threshold and the timer from the message.
-   */
-  applySync(e: SyncRecord, now: number): void {
-    this.setNow(now);
-    const t = e.v6 ? this.t6 : this.t4;
-    const w = t.w;
-    const template = (e.flags & IP_VS_CONN_F_TEMPLATE) !== 0;
-    const flags = (e.flags & IP_VS_CONN_F_BACKUP_MASK) | IP_VS_CONN_F_SYNC;
-    let i = t.lookupIn(e.proto, e.caddr, 0, e.cport, e.vaddr, 0, e.vport, template);
-    if (i >= 0 && !template && (t.dport[i] !== e.dport || !sameWords(t.daddr, i * w, e.daddr, w))) {
-      if (flags & IP_VS_CONN_F_INACTIVE) {
-        this.syncStats.staleIgnored++;
-        return;
-      }
-      this.expire(t, i);
-      this.syncStats.replaced++;
-      i = -1;
-    }
-    if (i >= 0) {
-      const old = t.flags[i]!;
-      const d = this.rules.destById(t.dest[i]!);
-      if ((old ^ flags) & IP_VS_CONN_F_INACTIVE && !template && d) {
-        if (flags & IP_VS_CONN_F_INACTIVE) {
-          d.activeConns--;
-          d.inactConns++;
-        } else {
-          d.activeConns++;
-          d.inactConns--;
-        }
-      }
-      t.flags[i] = (flags & IP_VS_CONN_F_BACKUP_UPD_MASK) | (old & ~IP_VS_CONN_F_BACKUP_UPD_MASK);
-      if (!d) this.bindSynced(t, i, e);
-      this.syncStats.updated++;
-    } else {
-      i = t.alloc();
-      t.setKey(i, e.proto, e.caddr, e.cport, e.vaddr, e.vport, template);
-      t.setAddr(t.daddr, i, e.daddr);
-      t.setAddr(t.laddr, i, e.hasLocal ? e.laddr : e.caddr);
-      t.dport[i] = e.dport;
-      t.lport[i] = e.hasLocal ? e.lport : e.cport;
-      t.flags[i] = CONN_F_USED | flags;
-      if (!this.bindSynced(t, i, e)) this.syncStats.unbound++;
-      const fullnat = (t.flags[i]! & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && e.hasLocal;
-      if ((t.flags[i]! & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
-      this.syncStats.created++;
-    }
-    t.inPkts[i] = this.syncParams.threshold;
-    t.state[i] = e.state;
-    t.oldState[i] = e.state;
-    let secs = e.timeout;
-    if (secs > IPVS_MAX_TIMEOUT_KERNEL) secs = IPVS_MAX_TIMEOUT_KERNEL;
-    if (secs === 0) {
-      secs = template ? SYNC_TEMPLATE_TIMEOUT_S : stateTimeout(e.proto, e.state, this.rules.timeouts);
-    }
-    t.timeout[i] = Math.ceil((secs * 1000) / TICK_MS);
-    this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
-  }
-
-  /**
-   * ip_vs_find_dest + ip_vs_bind_dest for a synced conn: the dest's forwarding method replaces
-   * the message's, the message's activity stays. Returns false when no dest matches.
-   */
-  private bindSynced(t: ConnTable, i: number, e: SyncRecord): boolean {
-    const af = e.v6 ? AF_INET6 : AF_INET;
-    const svc =
-      e.fwmark !== 0
-        ? this.rules.lookup(af, e.proto, this.addrOf(af, e.vaddr), e.vport, e.fwmark)
-        : this.rules.lookup(af, e.proto, this.addrOf(af, e.vaddr), e.vport, 0);
-    if (!svc) return false;
-    const daddr = this.addrOf(af, e.daddr);
-    const fwd = e.flags & IP_VS_CONN_F_FWD_MASK;
-    const first = e.fwmark !== 0 && fwd !== IP_VS_CONN_F_MASQ ? 0 : e.dport;
-    const dest = svc.findDest(daddr, first) ?? svc.findDest(daddr, first === 0 ? e.dport : 0);
-    if (!dest) return false;
-    const template = (t.flags[i]! & IP_VS_CONN_F_TEMPLATE) !== 0;
-    let connFlags = dest.connFlags;
-    if (t.proto[i] !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
-    if (!template) connFlags &= ~IP_VS_CONN_F_INACTIVE;
-    const f = t.flags[i]! & ~(IP_VS_CONN_F_FWD_MASK | IP_VS_CONN_F_NOOUTPUT);
-    t.flags[i] = f | connFlags;
-    t.dest[i] = dest.id;
-    dest.refcnt++;
-    if (template) dest.persistConns++;
-    else if (t.flags[i]! & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
-    else dest.activeConns++;
-    return true;
   }
 
   // --- timers --------------------------------------------------------------------------------
@@ -836,115 +582,6 @@ export class Ipvs {
       }
     }
   }
-
-  // --- views -----------------------------------------------------------------------------------
-
-  connDest(ref: number): Dest | undefined {
-    const t = this.table(ref);
-    return this.rules.destById(t.dest[slotOf(ref)]!);
-  }
-
-  connDport(ref: number): number {
-    return this.table(ref).dport[slotOf(ref)]!;
-  }
-
-  /**
-   * Copies an IPv6 conn's address into `out` (four words): 0 client, 1 virtual, 2 real server,
-   * 3 FULLNAT local address.
-   */
-  connAddr6(ref: number, which: 0 | 1 | 2 | 3, out: Uint32Array): Uint32Array {
-    const t = this.t6;
-    const i = ref - V6_BASE;
-    const src = which === 2 ? t.daddr : which === 3 ? t.laddr : t.key;
-    const off = which === 2 || which === 3 ? i * 4 : t.caddrOff(i) + (which === 1 ? 4 : 0);
-    for (let k = 0; k < 4; k++) out[k] = src[off + k]!;
-    return out;
-  }
-
-  /** FULLNAT: the local address a conn uses toward its real server (IPv4). */
-  conn4Laddr(ref: number): number {
-    return this.t4.laddr[ref]!;
-  }
-
-  /** FULLNAT: the local port a conn uses toward its real server. */
-  connLport(ref: number): number {
-    return this.table(ref).lport[slotOf(ref)]!;
-  }
-
-  // IPv4 conn fields for the packet engine's rewrites (refs below V6_BASE; no allocation).
-
-  conn4Caddr(ref: number): number {
-    return this.t4.key[ref * this.t4.K]!;
-  }
-
-  conn4Vaddr(ref: number): number {
-    return this.t4.key[ref * this.t4.K + 1]!;
-  }
-
-  conn4Daddr(ref: number): number {
-    return this.t4.daddr[ref]!;
-  }
-
-  connCport(ref: number): number {
-    return this.table(ref).cportOf(slotOf(ref));
-  }
-
-  connVport(ref: number): number {
-    return this.table(ref).vportOf(slotOf(ref));
-  }
-
-  connState(ref: number): number {
-    return this.table(ref).state[slotOf(ref)]!;
-  }
-
-  connFlags(ref: number): number {
-    return this.table(ref).flags[slotOf(ref)]!;
-  }
-
-  connControl(ref: number): number {
-    const t = this.table(ref);
-    const c = t.control[slotOf(ref)]!;
-    return c < 0 ? -1 : this.ref(t, c);
-  }
-
-  /** Seconds until a conn expires (for -c and tests). */
-  connExpiresIn(ref: number): number {
-    const t = this.table(ref);
-    const i = slotOf(ref);
-    return Math.max(0, Math.floor(((t.expires[i]! - this.nowTick) * TICK_MS) / 1000));
-  }
-
-  /** Every conn and template (not one-packet conns), for `ipvsadm -c`. */
-  forEachConn(now: number, cb: (c: ConnRow) => void): void {
-    this.setNow(now);
-    for (const t of [this.t4, this.t6]) {
-      const af: Af = t === this.t4 ? AF_INET : AF_INET6;
-      const w = t.w;
-      for (let i = 0; i < t.end(); i++) {
-        const f = t.flags[i]!;
-        if ((f & CONN_F_USED) === 0 || f & IP_VS_CONN_F_ONE_PACKET) continue;
-        const d = this.rules.destById(t.dest[i]!);
-        const template = (f & IP_VS_CONN_F_TEMPLATE) !== 0;
-        const mixed = d !== undefined && d.af !== af;
-        cb({
-          af,
-          protocol: t.proto[i]!,
-          caddr: this.addrOf(af, t.key, t.caddrOff(i)),
-          cport: t.cportOf(i),
-          vaddr: this.addrOf(af, t.key, t.caddrOff(i) + w),
-          vport: t.vportOf(i),
-          daddr: mixed ? d.addr : this.addrOf(af, t.daddr, i * w),
-          dport: t.dport[i]!,
-          laddr: this.addrOf(af, t.laddr, i * w),
-          lport: t.lport[i]!,
-          state: stateName(t.proto[i]!, t.state[i]!, template),
-          expires: Math.max(0, Math.floor(((t.expires[i]! - this.nowTick) * TICK_MS) / 1000)),
-          template,
-          fwd: f & IP_VS_CONN_F_FWD_MASK,
-        });
-      }
-    }
-  }
 }
 
 /** A PacketInfo for an IPv4 packet, for tests and simple callers. */
@@ -954,9 +591,4 @@ export function packet4(proto: number, saddr: string, sport: number, daddr: stri
   p.ev = ev;
   p.len = len;
   return p;
-}
-
-function sameWords(a: Uint32Array, off: number, b: Uint32Array, w: number): boolean {
-  for (let k = 0; k < w; k++) if (a[off + k] !== b[k]) return false;
-  return true;
 }

@@ -1,6 +1,6 @@
 // The C constants the system-call users share (both engines and the real-server agent), from
 // <sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>, <sys/epoll.h>, <sys/mman.h>, <poll.h> and
-// <errno.h> on Linux. x86-64 and arm64 agree on every value here, except struct epoll_event's
+// <errno.h> on Linux (and, for VRRP, <linux/in6.h>'s multicast and packet-info options). x86-64 and arm64 agree on every value here, except struct epoll_event's
 // layout, which is given per architecture. Constants of one subsystem only (AF_PACKET rings)
 // stay with it (engine/packet/constants.ts).
 
@@ -12,6 +12,8 @@ export const AF_NETLINK = 16;
 export const NETLINK_ROUTE = 0;
 /** sizeof(struct sockaddr_nl): family u16, pad u16, nl_pid u32, nl_groups u32. */
 export const SOCKADDR_NL_LEN = 12;
+/** Link-layer frames (VRRP's gratuitous ARP and unsolicited NA). */
+export const AF_PACKET = 17;
 
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
@@ -27,11 +29,23 @@ export const SO_LINGER = 13;
 export const SO_REUSEPORT = 15;
 /** SO_RCVBUF past net.core.rmem_max (needs CAP_NET_ADMIN). */
 export const SO_RCVBUFFORCE = 33;
+export const SO_BINDTODEVICE = 25;
 
+export const IPPROTO_IP = 0;
 export const IPPROTO_TCP = 6;
+export const IPPROTO_IPV6 = 41;
 export const IPPROTO_RAW = 255;
 export const TCP_NODELAY = 1;
 export const SHUT_WR = 1;
+
+export const IP_MULTICAST_LOOP = 34;
+export const IP_ADD_MEMBERSHIP = 35;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_ADD_MEMBERSHIP = 20;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const IPV6_RECVHOPLIMIT = 51;
+export const IPV6_HOPLIMIT = 52;
 
 export const MSG_DONTWAIT = 0x40;
 /** recv(): return the datagram's real length even when it did not fit (netlink honours it). */

@@ -1,6 +1,6 @@
 // The one koffi binding of libc: every system call tsvs makes itself (the packet engine's
 // AF_PACKET rings, the proxy engine's SO_REUSEPORT listeners and epoll workers, the real-server
-// agent's raw sockets). Loaded lazily, per thread, on first use: only what needs koffi pays for
+// agent's raw sockets, VRRP's raw and packet sockets). Loaded lazily, per thread, on first use: only what needs koffi pays for
 // it. libc() throws a clear error where it cannot load (not Linux, koffi missing); libcOrNull()
 // lets a caller fall back instead (the proxy engine runs on Node's sockets then).
 // Every function returns the C result (-1 on failure, errno() says why); check() turns a
@@ -31,6 +31,8 @@ export interface Libc {
   recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrLen: Int32Array): number;
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrLen: number): number;
   sendmmsg(fd: number, msgvec: number, vlen: number, flags: number): number;
+  /** recvmsg(2) with a struct msghdr in memory from alloc() (its pointers are raw addresses). */
+  recvmsg(fd: number, msg: Mapping, flags: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   poll(fds: Uint8Array, n: number, timeoutMs: number): number;
@@ -50,7 +52,9 @@ export interface Libc {
   /** Maps memory; `addr` is the address as a number (user-space addresses fit in 2^53). */
   mmap(len: number, prot: number, flags: number, fd: number): Mapping | null;
   munmap(addr: number, len: number): number;
-  /** A view of mapped memory (no copy). */
+  /** Memory that C may keep pointers into (a msghdr and its areas); never freed (allocate once). */
+  alloc(len: number): Mapping;
+  /** A view of mapped or allocated memory (no copy). */
   view(m: Mapping): ArrayBuffer;
   ifNameToIndex(name: string): number;
   errno(): number;
@@ -65,6 +69,7 @@ export interface Mapping {
 
 interface Koffi {
   load(name: string): { func(sig: string): KoffiFn };
+  alloc(type: string, n: number): unknown;
   view(ptr: unknown, len: number): ArrayBuffer;
   address(ptr: unknown): bigint;
   errno(): number;
@@ -99,6 +104,7 @@ function loadLibc(): Libc {
   const recvfrom = f('int recvfrom(int, void *, size_t, int, void *, _Inout_ int32_t *)');
   const sendto = f('int sendto(int, void *, size_t, int, void *, uint32_t)');
   const sendmmsg = f('int sendmmsg(int, uintptr_t, uint32_t, int)');
+  const recvmsg = f('int recvmsg(int, void *, int)');
   const shutdown = f('int shutdown(int, int)');
   const close = f('int close(int)');
   const poll = f('int poll(void *, uint64_t, int)');
@@ -127,6 +133,7 @@ function loadLibc(): Libc {
     recvfrom: (fd, b, n, fl, a, al) => recvfrom(fd, b, n, fl, a, al) as number,
     sendto: (fd, b, n, fl, a, al) => sendto(fd, b, n, fl, a, al) as number,
     sendmmsg: (fd, v, n, fl) => sendmmsg(fd, v, n, fl) as number,
+    recvmsg: (fd, m, fl) => recvmsg(fd, m.ptr, fl) as number,
     shutdown: (fd, how) => shutdown(fd, how) as number,
     close: (fd) => close(fd) as number,
     poll: (fds, n, t) => poll(fds, n, t) as number,
@@ -144,6 +151,10 @@ function loadLibc(): Libc {
       return { ptr, addr: Number(a), len };
     },
     munmap: (addr, len) => munmap(addr, len) as number,
+    alloc: (len) => {
+      const ptr = koffi.alloc('uint8_t', len);
+      return { ptr, addr: Number(koffi.address(ptr)), len };
+    },
     view: (m) => koffi.view(m.ptr, m.len),
     ifNameToIndex: (n) => ifNameToIndex(n) as number,
     errno: () => koffi.errno(),

@@ -17,11 +17,6 @@ export function setMacs(buf: Uint8Array, off: number, dst: Uint8Array, dstOff: n
   }
 }
 
-export function macEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
-  for (let i = 0; i < ETH_ALEN; i++) if (a[ao + i] !== b[bo + i]) return false;
-  return true;
-}
-
 export function formatMac(b: Uint8Array, off = 0): string {
   const p: string[] = [];
   for (let i = 0; i < ETH_ALEN; i++) p.push(b[off + i]!.toString(16).padStart(2, '0'));

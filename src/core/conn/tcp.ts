@@ -99,7 +99,7 @@ function compile(rows: string[]): Uint8Array {
 const TABLES = [compile(NORMAL), compile(SECURE)];
 
 /** Event row from the flags, by the kernel's priority: RST, SYN, FIN, ACK; -1 for none. */
-export function tcpEvent(flags: number): number {
+function tcpEvent(flags: number): number {
   if (flags & TCP_RST) return 3;
   if (flags & TCP_SYN) return 0;
   if (flags & TCP_FIN) return 1;

@@ -22,7 +22,3 @@ const BY_NAME = new Map(ALL.map((s) => [s.name, s]));
 export function lookupScheduler(name: string): SchedulerOps | undefined {
   return BY_NAME.get(name);
 }
-
-export function schedulerNames(): string[] {
-  return ALL.map((s) => s.name);
-}

@@ -32,32 +32,7 @@ import { libc } from '../../sys/libc.js';
 import { SOCKADDR_IN6_LEN, sockaddr } from '../../sys/sockaddr.js';
 import { proxyHeader } from '../../wire/proxy-protocol.js';
 import { sockaddrAddr, sockaddrPort } from './addr.js';
-import {
-  type Batch,
-  D_DECIDE,
-  D_DESTROY,
-  D_LISTEN,
-  D_NOPLAN,
-  D_PLAN,
-  D_RESET,
-  D_SETTLE,
-  D_STOP,
-  D_UDECIDE,
-  D_UFORGET,
-  D_ULISTEN,
-  D_UNLISTEN,
-  D_USLOW,
-  W_ACCEPT,
-  W_CLOSED,
-  W_CONNECTED,
-  W_DROP,
-  W_HEALTH,
-  W_IN,
-  W_OUT,
-  W_PICKED,
-  W_SETTLED,
-  W_UDP,
-} from './channel.js';
+import { type Batch, decoder, fromWorker, TO_WORKER } from './channel.js';
 import { Fds } from './epoll/fds.js';
 import { Conn, SPLICE_BUF_SIZE, type SpliceSink, Splicer } from './epoll/splice.js';
 import { type Flow, type FlowSink, Peer, UdpFlows, UdpListener } from './epoll/udp-flows.js';
@@ -167,19 +142,19 @@ function epollCtl(op: number, fd: number, events: number): boolean {
 const CONN_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 function drop(reason: string): void {
-  outbox.push(W_DROP, reason);
+  fromWorker.DROP(outbox, reason);
 }
 
 const spliceSink: SpliceSink = {
-  event: (side, c, ev, bytes) => outbox.push(side === 0 ? W_IN : W_OUT, c.ref, c.id, ev, bytes),
-  connected: (c) => outbox.push(W_CONNECTED, c.ref, c.id),
+  event: (side, c, ev, bytes) => (side === 0 ? fromWorker.IN : fromWorker.OUT)(outbox, c.ref, c.id, ev, bytes),
+  connected: (c) => fromWorker.CONNECTED(outbox, c.ref, c.id),
   closed: (c) => {
     waiting.delete(c.id);
     // Not for a conn the core has forgotten (RESET, DESTROY take it out of `conns` first).
-    if (conns.delete(c.id) && (c.ref >= 0 || c.picked)) outbox.push(W_CLOSED, c.ref, c.id);
+    if (conns.delete(c.id) && (c.ref >= 0 || c.picked)) fromWorker.CLOSED(outbox, c.ref, c.id);
   },
   drop,
-  health: (c, h, detail) => outbox.push(W_HEALTH, c.ref, c.id, h, detail),
+  health: (c, h, detail) => fromWorker.HEALTH(outbox, c.ref, c.id, h, detail),
   watch: (fd) => epollCtl(EPOLL_CTL_ADD, fd, CONN_EVENTS),
   exhausted: () => {
     for (const l of listeners.values()) if (!l.paused) pause(l, EMFILE);
@@ -188,13 +163,13 @@ const spliceSink: SpliceSink = {
 const splicer = new Splicer(S, fds, spliceSink, buf);
 
 const flowSink: FlowSink = {
-  in: (f, bytes) => outbox.push(W_IN, f.ref, f.id, 0, bytes),
-  out: (f, bytes) => outbox.push(W_OUT, f.ref, f.id, 0, bytes),
+  in: (f, bytes) => fromWorker.IN(outbox, f.ref, f.id, 0, bytes),
+  out: (f, bytes) => fromWorker.OUT(outbox, f.ref, f.id, 0, bytes),
   ask: (f: Flow, cport, a, len) => {
-    outbox.push(W_UDP, f.id, f.l.svcId, cport, a.w0, a.w1, a.w2, a.w3, len);
+    fromWorker.UDP(outbox, f.id, f.l.svcId, cport, a.w0, a.w1, a.w2, a.w3, len);
     urgent = true;
   },
-  closed: (f) => outbox.push(W_CLOSED, f.ref, f.id),
+  closed: (f) => fromWorker.CLOSED(outbox, f.ref, f.id),
   drop,
   watch: (fd) => epollCtl(EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLET),
 };
@@ -241,13 +216,13 @@ function accept(l: Listener): void {
       const i = planIndex(plan!.seq, plan!.prefix, plan!.period, n);
       c.picked = true;
       conns.set(c.id, c);
-      outbox.push(W_PICKED, c.id, l.svcId, plan!.destIds[i]!, cport, a.w0, a.w1, a.w2, a.w3);
+      fromWorker.PICKED(outbox, c.id, l.svcId, plan!.destIds[i]!, cport, a.w0, a.w1, a.w2, a.w3);
       dial(c, plan!.targets[i]!, plan!.pps[i]!);
       if (l.paused) return; // no descriptor was left for its real server
       continue;
     }
     waiting.set(c.id, c);
-    outbox.push(W_ACCEPT, c.id, l.svcId, cport, a.w0, a.w1, a.w2, a.w3);
+    fromWorker.ACCEPT(outbox, c.id, l.svcId, cport, a.w0, a.w1, a.w2, a.w3);
     urgent = true;
   }
 }
@@ -323,104 +298,63 @@ function onMessages(): void {
   takeMessages();
 }
 
-/** Handles what the daemon's thread posted; returns whether there was anything. */
+/** What this worker does with each message of the daemon's thread (channel.ts). */
+const decode = decoder(TO_WORKER, {
+  DECIDE: decide,
+  PLAN: (svcId, seq, prefix, period, _n, items) => {
+    const ids = items.map((d) => d[0]);
+    const sas = items.map((d) => target(d[1], d[2]));
+    const pps = items.map((d) => d[3]);
+    plans.set(svcId, new WorkerPlan(new Int32Array(seq), prefix, period, ids, sas, pps));
+  },
+  NOPLAN: (svcId) => plans.delete(svcId),
+  RESET: (id) => finish(id, true),
+  DESTROY: (id) => finish(id, false),
+  LISTEN: (svcId, fd) => {
+    const l = new Listener(svcId, fd);
+    if (listeners.has(l.svcId)) unlisten(l.svcId);
+    listeners.set(l.svcId, l);
+    fds.watch(l.fd, l);
+    if (!epollCtl(EPOLL_CTL_ADD, l.fd, EPOLLIN)) drop('epoll-error');
+  },
+  UNLISTEN: unlisten,
+  ULISTEN: (svcId, fd) => {
+    const l = new UdpListener(svcId, fd);
+    if (udpListeners.has(l.svcId)) unlisten(l.svcId);
+    udpListeners.set(l.svcId, l);
+    fds.watch(l.fd, l);
+    if (!epollCtl(EPOLL_CTL_ADD, l.fd, EPOLLIN | EPOLLET)) drop('epoll-error');
+    udp.receive(l); // datagrams may have queued before it was watched
+  },
+  UDECIDE: (flow, ref, host, port, ops, ms) => udp.verdict(flow, ref, host, port, ops, ms),
+  UFORGET: (flow, ref) => udp.forget(flow, ref),
+  USLOW: (flow) => udp.slow(flow),
+  SETTLE: (token) => {
+    fromWorker.SETTLED(outbox, token);
+    urgent = true;
+  },
+  STOP: () => {
+    running = false;
+  },
+});
+
+/** RESET, DESTROY: the core never had the conn, or forgot it, so no CLOSED follows. */
+function finish(id: number, reset: boolean): void {
+  const c = conns.get(id);
+  if (!c) return;
+  conns.delete(c.id);
+  splicer.finish(c, reset);
+}
+
+/**
+ * Handles what the daemon's thread posted; returns whether there was anything. A malformed batch
+ * (a bug: both sides share channel.ts) is dropped whole and counted as `channel-malformed`.
+ */
 function takeMessages(): boolean {
   let any = false;
   for (let r = receiveMessageOnPort(inbox); r; r = receiveMessageOnPort(inbox)) {
     any = true;
-    const m = r.message as Batch;
-    for (let i = 0; i < m.length;) {
-      switch (m[i]) {
-        case D_DECIDE:
-          decide(m[i + 1] as number, m[i + 2] as number, m[i + 3] as string, m[i + 4] as number, m[i + 5] as number);
-          i += 6;
-          break;
-        case D_PLAN: {
-          const n = m[i + 5] as number;
-          const ids: number[] = [];
-          const sas: Uint8Array[] = [];
-          const pps: number[] = [];
-          for (let k = 0, j = i + 6; k < n; k++, j += 4) {
-            ids.push(m[j] as number);
-            sas.push(target(m[j + 1] as string, m[j + 2] as number));
-            pps.push(m[j + 3] as number);
-          }
-          plans.set(
-            m[i + 1] as number,
-            new WorkerPlan(new Int32Array(m[i + 2] as SharedArrayBuffer), m[i + 3] as number, m[i + 4] as number, ids, sas, pps),
-          );
-          i += 6 + 4 * n;
-          break;
-        }
-        case D_NOPLAN:
-          plans.delete(m[i + 1] as number);
-          i += 2;
-          break;
-        case D_RESET:
-        case D_DESTROY: {
-          const c = conns.get(m[i + 1] as number);
-          if (c) {
-            conns.delete(c.id); // the core never had it, or forgot it: no CLOSED
-            splicer.finish(c, m[i] === D_RESET);
-          }
-          i += 2;
-          break;
-        }
-        case D_LISTEN: {
-          const l = new Listener(m[i + 1] as number, m[i + 2] as number);
-          if (listeners.has(l.svcId)) unlisten(l.svcId);
-          listeners.set(l.svcId, l);
-          fds.watch(l.fd, l);
-          if (!epollCtl(EPOLL_CTL_ADD, l.fd, EPOLLIN)) drop('epoll-error');
-          i += 3;
-          break;
-        }
-        case D_UNLISTEN:
-          unlisten(m[i + 1] as number);
-          i += 2;
-          break;
-        case D_ULISTEN: {
-          const l = new UdpListener(m[i + 1] as number, m[i + 2] as number);
-          if (udpListeners.has(l.svcId)) unlisten(l.svcId);
-          udpListeners.set(l.svcId, l);
-          fds.watch(l.fd, l);
-          if (!epollCtl(EPOLL_CTL_ADD, l.fd, EPOLLIN | EPOLLET)) drop('epoll-error');
-          udp.receive(l); // datagrams may have queued before it was watched
-          i += 3;
-          break;
-        }
-        case D_UDECIDE:
-          udp.verdict(
-            m[i + 1] as number,
-            m[i + 2] as number,
-            m[i + 3] as string,
-            m[i + 4] as number,
-            m[i + 5] as number,
-            m[i + 6] as number,
-          );
-          i += 7;
-          break;
-        case D_UFORGET:
-          udp.forget(m[i + 1] as number, m[i + 2] as number);
-          i += 3;
-          break;
-        case D_USLOW:
-          udp.slow(m[i + 1] as number);
-          i += 2;
-          break;
-        case D_SETTLE:
-          outbox.push(W_SETTLED, m[i + 1] as number);
-          urgent = true;
-          i += 2;
-          break;
-        case D_STOP:
-          running = false;
-          i += 1;
-          break;
-        default:
-          throw new Error(`proxy worker: unknown message ${String(m[i])}`);
-      }
-    }
+    if (decode(r.message as Batch) !== null) drop('channel-malformed');
   }
   return any;
 }
@@ -459,7 +393,9 @@ function waitMs(busy: boolean, mayBlock: boolean): number {
 }
 
 if (!epollCtl(EPOLL_CTL_ADD, efd, EPOLLIN)) throw new Error(`proxy worker: epoll_ctl(eventfd) failed (errno ${S.errno()})`);
-up.postMessage(['ready', efd]);
+const hello: Batch = [];
+fromWorker.READY(hello, efd);
+up.postMessage(hello);
 
 while (running) {
   // Dekker with the daemon's thread (which posts, then swaps `sleeping` to 0 and wakes us if it

@@ -14,33 +14,8 @@ import type { PacketInfo } from '../../core/conn/packet.js';
 import type { Dest } from '../../core/dest.js';
 import type { Service } from '../../core/service.js';
 import { label as svcLabel } from '../../control/engine.js';
-import {
-  type Batch,
-  D_DECIDE,
-  D_DESTROY,
-  D_LISTEN,
-  D_NOPLAN,
-  D_PLAN,
-  D_RESET,
-  D_SETTLE,
-  D_STOP,
-  D_UDECIDE,
-  D_UFORGET,
-  D_ULISTEN,
-  D_UNLISTEN,
-  D_USLOW,
-  W_ACCEPT,
-  W_CLOSED,
-  W_CONNECTED,
-  W_DROP,
-  W_HEALTH,
-  W_IN,
-  W_OUT,
-  W_PICKED,
-  W_SETTLED,
-  W_UDP,
-} from './channel.js';
-import type { DestHealth, ProxyContext } from './context.js';
+import { type Batch, decoder, FROM_WORKER, type Handlers, toWorker, toWorkerItem } from './channel.js';
+import type { ProxyContext } from './context.js';
 import { admit } from './admit.js';
 import { closePlan, makePlan, type Plan } from './plans.js';
 import { closeFds, openListeners } from './reuseport.js';
@@ -83,6 +58,8 @@ interface Slot {
   pickedRefs: Map<number, number>;
   /** Connections this worker scheduled itself from a plan (for status and tests). */
   picked: number;
+  /** Applies a batch from this worker (channel.ts); returns why it was malformed, or null. */
+  decode: (m: Batch) => string | null;
 }
 
 /** After this many exits without serving, a worker is not replaced any more. */
@@ -117,6 +94,9 @@ export class WorkerPool {
   private readonly hosts = new WeakMap<Dest, string>();
   private stopped = false;
   private respawns = 0;
+  /** The clock when the batch being applied arrived. */
+  private now = 0;
+  private malformedLogged = false;
   /** The plans epoll workers pick from, by service (plans.ts). */
   private readonly plans = new Map<Service, Plan>();
   /** Services whose plan is made again once the current rule change is over. */
@@ -161,16 +141,10 @@ export class WorkerPool {
       ready: false,
       pickedRefs: new Map(),
       picked: 0,
+      decode: () => null,
     };
-    worker.on('message', (b: Batch) => {
-      if (!slot.ready) {
-        slot.ready = true; // the first message says so: ['ready', eventfd]
-        slot.efd = b[1] as number;
-        this.send(slot);
-        return;
-      }
-      this.onBatch(slot, b);
-    });
+    slot.decode = decoder(FROM_WORKER, this.handlers(slot));
+    worker.on('message', (b: Batch) => this.onBatch(slot, b));
     worker.on('error', (e) => {
       if (!this.stopped) this.ctx.log(`proxy: worker ${index} failed: ${e.message}`);
     });
@@ -211,7 +185,7 @@ export class WorkerPool {
         try {
           const udp = svc.protocol === IPPROTO_UDP;
           const [fd] = openListeners(svc.addr, svc.port, 1, udp);
-          fresh.outbox.push(udp ? D_ULISTEN : D_LISTEN, id, fd!);
+          (udp ? toWorker.ULISTEN : toWorker.LISTEN)(fresh.outbox, id, fd!);
           fresh.fds.set(id, fd!);
         } catch (e) {
           this.ctx.log(`proxy: ${svcLabel(svc)}: worker ${index} could not listen again (${(e as Error).message})`);
@@ -249,7 +223,7 @@ export class WorkerPool {
     const unused: number[] = [];
     this.slots.forEach((s, i) => {
       if (s.alive) {
-        s.outbox.push(udp ? D_ULISTEN : D_LISTEN, id, fds[i]!);
+        (udp ? toWorker.ULISTEN : toWorker.LISTEN)(s.outbox, id, fds[i]!);
         s.fds.set(id, fds[i]!);
         this.send(s);
       } else unused.push(fds[i]!);
@@ -266,7 +240,7 @@ export class WorkerPool {
     this.svcs.delete(id);
     for (const s of this.slots) {
       s.fds.delete(id);
-      s.outbox.push(D_UNLISTEN, id);
+      toWorker.UNLISTEN(s.outbox, id);
       this.send(s);
     }
   }
@@ -301,10 +275,10 @@ export class WorkerPool {
     if (!r) return false;
     this.remote.delete(ref);
     const s = this.slots[r.worker]!;
-    if (r.udp) s.outbox.push(D_UFORGET, r.id, ref);
+    if (r.udp) toWorker.UFORGET(s.outbox, r.id, ref);
     else {
       s.pickedRefs.delete(r.id);
-      s.outbox.push(D_DESTROY, r.id);
+      toWorker.DESTROY(s.outbox, r.id);
     }
     this.send(s);
     return true;
@@ -320,7 +294,7 @@ export class WorkerPool {
     for (const [ref, r] of this.remote) {
       if (!r.udp || ipvs.connDest(ref) !== dest) continue;
       const s = this.slots[r.worker]!;
-      s.outbox.push(D_USLOW, r.id);
+      toWorker.USLOW(s.outbox, r.id);
     }
     for (const s of this.slots) this.send(s);
   }
@@ -357,8 +331,8 @@ export class WorkerPool {
 
   private pushPlan(s: Slot, plan: Plan): void {
     const id = this.svcIds.get(plan.svc)!;
-    s.outbox.push(D_PLAN, id, plan.seq.buffer as SharedArrayBuffer, plan.prefix, plan.period, plan.dests.length);
-    for (const d of plan.dests) s.outbox.push(d.id, this.hostOf(d), d.port || plan.svc.port, d.proxyProtocol);
+    toWorker.PLAN(s.outbox, id, plan.seq.buffer as SharedArrayBuffer, plan.prefix, plan.period, plan.dests.length);
+    for (const d of plan.dests) toWorkerItem.PLAN(s.outbox, d.id, this.hostOf(d), d.port || plan.svc.port, d.proxyProtocol);
   }
 
   private unplan(svc: Service): void {
@@ -368,7 +342,7 @@ export class WorkerPool {
     closePlan(plan, this.ctx.clock());
     const id = this.svcIds.get(svc)!;
     for (const s of this.slots) {
-      s.outbox.push(D_NOPLAN, id);
+      toWorker.NOPLAN(s.outbox, id);
       this.send(s);
     }
   }
@@ -383,7 +357,7 @@ export class WorkerPool {
             new Promise<void>((resolve) => {
               const token = this.nextToken++;
               this.settling.set(token, { worker: s.index, resolve });
-              s.outbox.push(D_SETTLE, token);
+              toWorker.SETTLE(s.outbox, token);
               this.send(s);
             }),
         ),
@@ -398,7 +372,7 @@ export class WorkerPool {
         if (s.alive && s.ready) {
           // An epoll worker closes its raw sockets itself, then exits.
           const exited = new Promise<void>((r) => s.worker.once('exit', () => r()));
-          s.outbox.push(D_STOP);
+          toWorker.STOP(s.outbox);
           this.send(s);
           const t = setTimeout(() => void s.worker.terminate(), 2000);
           await exited;
@@ -417,106 +391,63 @@ export class WorkerPool {
     return r !== undefined && r.id === id && r.worker === slot.index ? ref : -1;
   }
 
-  private onBatch(slot: Slot, m: Batch): void {
+  /** What this thread does with each message of worker `slot` (channel.ts). */
+  private handlers(slot: Slot): Handlers<typeof FROM_WORKER> {
     const { ctx } = this;
     const { ipvs } = ctx;
-    const now = ctx.clock();
-    for (let i = 0; i < m.length;) {
-      switch (m[i]) {
-        case W_ACCEPT:
-          this.accept(
-            slot,
-            m[i + 1] as number,
-            m[i + 2] as number,
-            m[i + 3] as number,
-            m[i + 4] as number,
-            m[i + 5] as number,
-            m[i + 6] as number,
-            m[i + 7] as number,
-            now,
-          );
-          i += 8;
-          break;
-        case W_IN:
-        case W_OUT: {
-          const ref = this.refOf(slot, m[i + 1] as number, m[i + 2] as number);
-          if (ref >= 0) {
-            if (m[i] === W_IN) ipvs.inPacket(ref, m[i + 3] as number, m[i + 4] as number, now);
-            else ipvs.outPacket(ref, m[i + 3] as number, m[i + 4] as number, now);
-          }
-          i += 5;
-          break;
-        }
-        case W_DROP:
-          ctx.drop(m[i + 1] as string);
-          i += 2;
-          break;
-        case W_HEALTH: {
-          const ref = this.refOf(slot, m[i + 1] as number, m[i + 2] as number);
-          const dest = ref >= 0 ? ipvs.connDest(ref) : undefined;
-          if (dest) ctx.destHealth(dest, m[i + 3] as DestHealth, m[i + 4] as string);
-          i += 5;
-          break;
-        }
-        case W_CONNECTED: {
-          const ref = this.refOf(slot, m[i + 1] as number, m[i + 2] as number);
-          if (ref >= 0) {
-            const dest = ipvs.connDest(ref);
-            if (dest) ctx.destHealth(dest, 'ok');
-            ipvs.outPacket(ref, TCP_SYN | TCP_ACK, 0, now);
-            ipvs.inPacket(ref, TCP_ACK, 0, now);
-          }
-          i += 3;
-          break;
-        }
-        case W_CLOSED: {
-          const id = m[i + 2] as number;
-          const ref = this.refOf(slot, m[i + 1] as number, id);
-          if (ref >= 0) this.remote.delete(ref);
-          slot.pickedRefs.delete(id);
-          i += 3;
-          break;
-        }
-        case W_PICKED:
-          this.adoptPicked(
-            slot,
-            m[i + 1] as number,
-            m[i + 2] as number,
-            m[i + 3] as number,
-            m[i + 4] as number,
-            m[i + 5] as number,
-            m[i + 6] as number,
-            m[i + 7] as number,
-            m[i + 8] as number,
-            now,
-          );
-          i += 9;
-          break;
-        case W_UDP:
-          this.datagram(
-            slot,
-            m[i + 1] as number,
-            m[i + 2] as number,
-            m[i + 3] as number,
-            m[i + 4] as number,
-            m[i + 5] as number,
-            m[i + 6] as number,
-            m[i + 7] as number,
-            m[i + 8] as number,
-            now,
-          );
-          i += 9;
-          break;
-        case W_SETTLED: {
-          const token = m[i + 1] as number;
-          this.settling.get(token)?.resolve();
-          this.settling.delete(token);
-          i += 2;
-          break;
-        }
-        default:
-          throw new Error(`proxy: unknown message from worker ${slot.index}: ${String(m[i])}`);
-      }
+    return {
+      READY: (efd) => {
+        slot.ready = true;
+        slot.efd = efd;
+      },
+      ACCEPT: (id, svcId, cport, w0, w1, w2, w3) => this.accept(slot, id, svcId, cport, w0, w1, w2, w3, this.now),
+      IN: (ref, id, ev, bytes) => {
+        ref = this.refOf(slot, ref, id);
+        if (ref >= 0) ipvs.inPacket(ref, ev, bytes, this.now);
+      },
+      OUT: (ref, id, ev, bytes) => {
+        ref = this.refOf(slot, ref, id);
+        if (ref >= 0) ipvs.outPacket(ref, ev, bytes, this.now);
+      },
+      DROP: (reason) => ctx.drop(reason),
+      HEALTH: (ref, id, health, detail) => {
+        ref = this.refOf(slot, ref, id);
+        const dest = ref >= 0 ? ipvs.connDest(ref) : undefined;
+        if (dest) ctx.destHealth(dest, health, detail);
+      },
+      CONNECTED: (ref, id) => {
+        ref = this.refOf(slot, ref, id);
+        if (ref < 0) return;
+        const dest = ipvs.connDest(ref);
+        if (dest) ctx.destHealth(dest, 'ok');
+        ipvs.outPacket(ref, TCP_SYN | TCP_ACK, 0, this.now);
+        ipvs.inPacket(ref, TCP_ACK, 0, this.now);
+      },
+      CLOSED: (ref, id) => {
+        ref = this.refOf(slot, ref, id);
+        if (ref >= 0) this.remote.delete(ref);
+        slot.pickedRefs.delete(id);
+      },
+      PICKED: (id, svcId, destId, cport, w0, w1, w2, w3) => this.adoptPicked(slot, id, svcId, destId, cport, w0, w1, w2, w3, this.now),
+      UDP: (flow, svcId, cport, w0, w1, w2, w3, len) => this.datagram(slot, flow, svcId, cport, w0, w1, w2, w3, len, this.now),
+      SETTLED: (token) => {
+        this.settling.get(token)?.resolve();
+        this.settling.delete(token);
+      },
+    };
+  }
+
+  /**
+   * Applies a worker's batch in order. A malformed one (a bug: both sides share channel.ts) is
+   * dropped whole and counted as `channel-malformed`, and the first is logged.
+   */
+  private onBatch(slot: Slot, m: Batch): void {
+    this.now = this.ctx.clock();
+    const bad = slot.decode(m);
+    if (bad !== null) {
+      this.ctx.drop('channel-malformed');
+      if (!this.malformedLogged) this.ctx.log(`proxy: worker ${slot.index} sent a malformed batch (${bad}): dropped; please report this`);
+      this.malformedLogged = true;
     }
     this.send(slot);
   }
@@ -529,13 +460,13 @@ export class WorkerPool {
     if (!svc) {
       // The service was deleted while the connection waited in its worker.
       ctx.drop('no-destination');
-      slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
+      toWorker.DECIDE(slot.outbox, id, -1, '', 0, 0);
       return;
     }
     const p = toService(ctx.pkt, svc, IPPROTO_TCP, w0, w1, w2, w3, cport, TCP_SYN, 0);
     const ref = admit(ctx, svc, p, now, this.scheduleTcp);
     if (ref < 0) {
-      slot.outbox.push(D_DECIDE, id, -1, '', 0, 0);
+      toWorker.DECIDE(slot.outbox, id, -1, '', 0, 0);
       return;
     }
     const dest = ipvs.connDest(ref)!;
@@ -545,7 +476,7 @@ export class WorkerPool {
       this.hosts.set(dest, host);
     }
     this.remote.set(ref, { worker: slot.index, id, udp: false });
-    slot.outbox.push(D_DECIDE, id, ref, host, ipvs.connDport(ref), dest.proxyProtocol);
+    toWorker.DECIDE(slot.outbox, id, ref, host, ipvs.connDport(ref), dest.proxyProtocol);
   }
 
   /**
@@ -585,7 +516,7 @@ export class WorkerPool {
     if (ref < 0) {
       // The service or the dest was deleted since the worker picked it.
       ctx.drop('no-destination');
-      slot.outbox.push(D_RESET, id);
+      toWorker.RESET(slot.outbox, id);
       return;
     }
     ipvs.inPacket(ref, TCP_SYN, 0, now);
@@ -621,13 +552,13 @@ export class WorkerPool {
     const ms = ipvs.rules.timeouts.udp * 1000;
     if (!svc) {
       ctx.drop('no-destination');
-      slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
+      toWorker.UDECIDE(slot.outbox, id, -1, '', 0, 0, ms);
       return;
     }
     const p = toService(ctx.pkt, svc, IPPROTO_UDP, w0, w1, w2, w3, cport, 0, len);
     const ref = admit(ctx, svc, p, now);
     if (ref < 0) {
-      slot.outbox.push(D_UDECIDE, id, -1, '', 0, 0, ms);
+      toWorker.UDECIDE(slot.outbox, id, -1, '', 0, 0, ms);
       return;
     }
     const dest = ipvs.connDest(ref)!;
@@ -637,13 +568,13 @@ export class WorkerPool {
       if (r && (r.worker !== slot.index || r.id !== id)) {
         // The flow moved to another worker's socket (a worker was replaced): one owner.
         const old = this.slots[r.worker]!;
-        old.outbox.push(D_UFORGET, r.id, ref);
+        toWorker.UFORGET(old.outbox, r.id, ref);
         this.send(old);
       }
       if (!r || r.worker !== slot.index || r.id !== id) slot.flows++;
       this.remote.set(ref, { worker: slot.index, id, udp: true });
     }
-    slot.outbox.push(D_UDECIDE, id, ref, this.hostOf(dest), ipvs.connDport(ref), ops ? 1 : 0, ms);
+    toWorker.UDECIDE(slot.outbox, id, ref, this.hostOf(dest), ipvs.connDport(ref), ops ? 1 : 0, ms);
   }
 }
 

@@ -16,8 +16,3 @@ export interface ConfMessage {
   line: number;
   text: string;
 }
-
-/** Formats a message keepalived-style, naming file:line. */
-export function formatConfMessage(m: ConfMessage): string {
-  return `${m.file}:${m.line}: ${m.text}`;
-}

@@ -1,33 +1,34 @@
 // The few system calls VRRP needs (raw IP sockets for protocol 112, a packet socket for GARP/NA),
-// bound through koffi and loaded lazily. A small binding of its own until the project's libc
-// bindings are one module (the lead folds it in). Failures name the call and errno.
+// as a narrow view of the project's one libc binding (src/sys/libc.ts) and its constants
+// (src/sys/constants.ts), with the msghdr layout recvmsg needs. Failures name the call and errno.
 
-import { createRequire } from 'node:module';
+import { check as libcCheck, libc, type Mapping } from '../../sys/libc.js';
+import { AF_INET, AF_INET6, AF_PACKET, MSG_DONTWAIT } from '../../sys/constants.js';
 
-type KoffiFn = (...args: unknown[]) => unknown;
-
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const AF_PACKET = 17;
-export const SOCK_RAW = 3;
-export const SOCK_NONBLOCK = 0x800;
-export const SOCK_CLOEXEC = 0x80000;
-export const IPPROTO_IP = 0;
-export const IPPROTO_IPV6 = 41;
-export const IPPROTO_RAW = 255;
-export const SOL_SOCKET = 1;
-export const SO_BINDTODEVICE = 25;
-export const IP_MULTICAST_LOOP = 34;
-export const IP_ADD_MEMBERSHIP = 35;
-export const IPV6_ADD_MEMBERSHIP = 20;
-export const IPV6_MULTICAST_LOOP = 19;
-export const IPV6_RECVPKTINFO = 49;
-export const IPV6_PKTINFO = 50;
-export const IPV6_RECVHOPLIMIT = 51;
-export const IPV6_HOPLIMIT = 52;
-export const MSG_DONTWAIT = 0x40;
-export const EAGAIN = 11;
-export const EINTR = 4;
+export {
+  AF_INET,
+  AF_INET6,
+  AF_PACKET,
+  EAGAIN,
+  EINTR,
+  IP_ADD_MEMBERSHIP,
+  IP_MULTICAST_LOOP,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPPROTO_RAW,
+  IPV6_ADD_MEMBERSHIP,
+  IPV6_HOPLIMIT,
+  IPV6_MULTICAST_LOOP,
+  IPV6_PKTINFO,
+  IPV6_RECVHOPLIMIT,
+  IPV6_RECVPKTINFO,
+  MSG_DONTWAIT,
+  SO_BINDTODEVICE,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
+  SOL_SOCKET,
+} from '../../sys/constants.js';
 
 export interface VrrpSys {
   socket(domain: number, type: number, protocol: number): number;
@@ -44,9 +45,9 @@ export interface VrrpSys {
   msgBuffers(dataLen: number): MsgBuffers;
 }
 
-/** A msghdr with its name, iovec, data and control areas, in memory koffi owns. */
+/** A msghdr with its name, iovec, data and control areas, in memory from the binding's alloc(). */
 export interface MsgBuffers {
-  readonly msg: unknown;
+  readonly msg: Mapping;
   /** Views of the areas: the sender's sockaddr, the data, the control messages. */
   readonly name: Uint8Array;
   readonly data: Uint8Array;
@@ -65,39 +66,22 @@ let cached: VrrpSys | null = null;
 
 export function sys(): VrrpSys {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as {
-    load(name: string): { func(sig: string): KoffiFn };
-    alloc(type: string, n: number): unknown;
-    view(ptr: unknown, len: number): ArrayBuffer;
-    address(ptr: unknown): bigint;
-    errno(): number;
-  };
-  const lib = koffi.load('libc.so.6');
-  const f = (sig: string) => lib.func(sig);
-  const socket = f('int socket(int, int, int)');
-  const setsockopt = f('int setsockopt(int, int, int, void *, uint32_t)');
-  const sendto = f('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)');
-  const recv = f('intptr_t recv(int, void *, size_t, int)');
-  const recvmsg = f('intptr_t recvmsg(int, void *, int)');
-  const close = f('int close(int)');
-  const ifNameToIndex = f('uint32_t if_nametoindex(const char *)');
-  const strerror = f('const char *strerror(int)');
+  const c = libc();
   cached = {
-    socket: (a, b, c) => socket(a, b, c) as number,
-    setsockopt: (fd, l, n, v) => setsockopt(fd, l, n, v, v.length) as number,
-    sendto: (fd, b, a) => Number(sendto(fd, b, b.length, 0, a, a.length)),
-    recv: (fd, b) => Number(recv(fd, b, b.length, MSG_DONTWAIT)),
-    recvmsg: (fd, m) => Number(recvmsg(fd, m.msg, MSG_DONTWAIT)),
-    close: (fd) => close(fd) as number,
-    ifNameToIndex: (n) => ifNameToIndex(n) as number,
-    errno: () => koffi.errno(),
-    strerror: (e) => strerror(e) as string,
+    socket: (a, b, p) => c.socket(a, b, p),
+    setsockopt: (fd, l, n, v) => c.setsockopt(fd, l, n, v, v.length),
+    sendto: (fd, b, a) => c.sendto(fd, b, b.length, 0, a, a.length),
+    recv: (fd, b) => c.recv(fd, b, b.length, MSG_DONTWAIT),
+    recvmsg: (fd, m) => c.recvmsg(fd, m.msg, MSG_DONTWAIT),
+    close: (fd) => c.close(fd),
+    ifNameToIndex: (n) => c.ifNameToIndex(n),
+    errno: () => c.errno(),
+    strerror: (e) => c.strerror(e),
     msgBuffers: (dataLen) => {
       const total = MSGHDR_LEN + IOVEC_LEN + NAME_LEN + 4 + CONTROL_LEN + dataLen;
-      const ptr = koffi.alloc('uint8_t', total);
-      const base = koffi.address(ptr);
-      const mem = new Uint8Array(koffi.view(ptr, total));
+      const mapping = c.alloc(total);
+      const base = BigInt(mapping.addr);
+      const mem = new Uint8Array(c.view(mapping));
       const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
       const iovAt = MSGHDR_LEN;
       const nameAt = iovAt + IOVEC_LEN;
@@ -110,7 +94,7 @@ export function sys(): VrrpSys {
       dv.setBigUint64(iovAt, base + BigInt(dataAt), true);
       dv.setBigUint64(iovAt + 8, BigInt(dataLen), true);
       return {
-        msg: ptr,
+        msg: mapping,
         name: mem.subarray(nameAt, nameAt + NAME_LEN),
         control: mem.subarray(controlAt, controlAt + CONTROL_LEN),
         data: mem.subarray(dataAt, dataAt + dataLen),
@@ -126,12 +110,9 @@ export function sys(): VrrpSys {
   return cached;
 }
 
-/** Throws naming the call and errno when `rc` is negative. */
+/** Throws naming the call and errno when `rc` is negative (the binding's check()). */
 export function check(call: string, rc: number, hint = ''): number {
-  if (rc >= 0) return rc;
-  const s = sys();
-  const e = s.errno();
-  throw new Error(`${call}: ${s.strerror(e)} (errno ${e})${hint ? `: ${hint}` : ''}`);
+  return libcCheck(call, rc, hint);
 }
 
 export function int32(v: number): Uint8Array {
