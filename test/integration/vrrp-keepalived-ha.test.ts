@@ -7,7 +7,7 @@
 // short) and generous waits, never speed targets.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,9 +58,10 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
     procs.push(k);
     return k;
   };
-  const ts = (o: Opts, more: Opts[] = []) => {
+  const ts = async (o: Opts, more: Opts[] = []) => {
     const t = new Tsvs(topo, B, join(dir, `ts${n++}.conf`), conf({ name: 'ts', ...o }, more));
     procs.push(t);
+    await t.ready();
     return t;
   };
 
@@ -92,7 +93,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
         // tsvs (150, preempt_delay 2) joins a group where keepalived (100) is master.
         k = ka({ ...V3, state: 'BACKUP', priority: 100, vip });
         await waitFor('keepalived MASTER', () => k!.state() === 'MASTER' && hasVip(A, vip), 8000);
-        t = ts({ ...V3, state: 'BACKUP', priority: 150, vip, extra: 'preempt_delay 2' });
+        t = await ts({ ...V3, state: 'BACKUP', priority: 150, vip, extra: 'preempt_delay 2' });
         await waitFor('tsvs started', () => t!.lines.some((l) => l.started), 10_000);
         const startedAt = t.lines.find((l) => l.started)!.at!;
         await waitFor('tsvs BACKUP', () => t!.state() === 'BACKUP', 2000);
@@ -110,7 +111,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
         execFileSync('ip', ['-n', B, 'addr', 'flush', 'dev', 'v0', 'secondary']);
 
         // The reverse: keepalived (150, preempt_delay 2) joins where tsvs (100) is master.
-        t = ts({ ...V3, state: 'BACKUP', priority: 100, vip });
+        t = await ts({ ...V3, state: 'BACKUP', priority: 100, vip });
         await waitFor('tsvs MASTER', () => t!.state() === 'MASTER' && hasVip(B, vip), 10_000);
         const kStart = epochMs();
         k = ka({ ...V3, state: 'BACKUP', priority: 150, vip, extra: 'preempt_delay 2' });
@@ -130,7 +131,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
     let t: Tsvs | null = null;
     await scenario(
       async () => {
-        t = ts({ ...V3, state: 'BACKUP', priority: 100, vip });
+        t = await ts({ ...V3, state: 'BACKUP', priority: 100, vip });
         await waitFor('tsvs MASTER', () => t!.state() === 'MASTER' && hasVip(B, vip), 10_000);
         k = ka({ ...V3, state: 'BACKUP', priority: 150, vip, nopreempt: true });
         await waitFor('keepalived BACKUP', () => k!.state() === 'BACKUP', 3000);
@@ -159,7 +160,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
     let t: Tsvs | null = null;
     await scenario(
       async () => {
-        t = ts(...pairOf('BACKUP', 150, true));
+        t = await ts(...pairOf('BACKUP', 150, true));
         k = ka(...pairOf('BACKUP', 100, true));
         const both = (s: string, who: 'k' | 't') =>
           who === 'k' ? k!.state('VI_1') === s && k!.state('VI_2') === s : t!.state('VI_1') === s && t!.state('VI_2') === s;
@@ -178,7 +179,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
         await t.stop('SIGKILL');
         execFileSync('ip', ['-n', B, 'addr', 'flush', 'dev', 'v0', 'secondary']);
         await k.stop('SIGKILL');
-        t = ts(...pairOf('BACKUP', 100, false));
+        t = await ts(...pairOf('BACKUP', 100, false));
         k = ka(...pairOf('BACKUP', 150, true));
         await waitFor('keepalived MASTER of both', () => both('MASTER', 'k') && both('BACKUP', 't'), 10_000);
         await topo.exec(A, ['ip', 'link', 'set', 'trk0', 'down']);
@@ -239,7 +240,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
           cap.stderr!.on('data', (b: Buffer) => (capErr += b.toString()));
           await waitFor('tshark capturing', () => /Capturing on/.test(capErr), 10_000);
           k = ka({ ...V3, state: 'BACKUP', priority: 150, vip, extra: garp });
-          t = ts({ ...V3, state: 'BACKUP', priority: 100, vip, extra: garp });
+          t = await ts({ ...V3, state: 'BACKUP', priority: 100, vip, extra: garp });
           await waitFor('keepalived MASTER, tsvs BACKUP', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
           await sleep(1800); // keepalived's second burst
           await k.stop('SIGTERM');
@@ -295,6 +296,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
           TSVS_RUN_DIR: runDir,
         });
         procs.push(t);
+        await t.ready();
         await waitFor(
           'tsvs keepalived MASTER with both VIPs',
           () => t!.state() === 'MASTER' && hasVip(B, keep) && hasVip(B, drop) && k!.state() === 'BACKUP',
@@ -350,7 +352,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
     await scenario(
       async () => {
         const vip = '10.9.1.140/24';
-        t = ts({ ...V3, state: 'BACKUP', priority: 150, vip, unicast: { src: '10.9.1.2', peer: '10.9.1.1' } });
+        t = await ts({ ...V3, state: 'BACKUP', priority: 150, vip, unicast: { src: '10.9.1.2', peer: '10.9.1.1' } });
         k = ka({ ...V3, state: 'BACKUP', priority: 100, vip, unicast: { src: '10.9.1.1', peer: '10.9.1.2' } });
         await waitFor('tsvs MASTER, keepalived BACKUP', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP' && hasVip(B, vip), 10_000);
         await sleep(1500);
@@ -363,7 +365,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
 
         const vip6 = 'fd00:91::140/64';
         k = ka({ advertInt: 0.25, state: 'BACKUP', priority: 150, vip: vip6 });
-        t = ts({ advertInt: 0.25, state: 'BACKUP', priority: 100, vip: vip6 });
+        t = await ts({ advertInt: 0.25, state: 'BACKUP', priority: 100, vip: vip6 });
         await waitFor(
           'keepalived MASTER, tsvs BACKUP',
           () => k!.state() === 'MASTER' && t!.state() === 'BACKUP' && hasVip(A, vip6),
@@ -383,6 +385,52 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
           tr.at! - killedAt >= down - 250 - 20,
           `took over ${(tr.at! - killedAt).toFixed(0)} ms after the kill (down interval ${down} ms)`,
         );
+      },
+      () => `${tail('keepalived', k?.log ?? '')}\n${tail('tsvs', t?.err ?? '')}`,
+    );
+  });
+
+  it('track_script with fall 3 and rise 2: the priority drops only after 3 failures, in tsvs and in keepalived alike', async () => {
+    const vip = '10.9.1.150/24';
+    const flag = join(dir, 'healthy-fr');
+    writeFileSync(flag, '');
+    const top = `vrrp_script chk {\n  script "/usr/bin/test -e ${flag}"\n  interval 0.2\n  weight -100\n  fall 3\n  rise 2\n}`;
+    const extra = 'track_script {\n    chk\n  }';
+    let k: Keepalived | null = null;
+    let t: Tsvs | null = null;
+    await scenario(
+      async () => {
+        // tsvs tracks: 150 → 50 after three failed runs, keepalived (100) preempts; back after two good ones.
+        t = await ts({ ...V3, state: 'BACKUP', priority: 150, vip, top, extra });
+        k = ka({ ...V3, state: 'BACKUP', priority: 100, vip });
+        await waitFor('tsvs MASTER', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP', 10_000);
+        const failedAt = epochMs();
+        rmSync(flag);
+        await waitFor(
+          'tsvs BACKUP at priority 50',
+          () => t!.state() === 'BACKUP' && k!.state() === 'MASTER' && t!.last()?.effectivePriority === 50,
+          6000,
+        );
+        const down = t.transitions().at(-1)!.at!;
+        // The first failing run may come at once; the third is two intervals after it at the earliest.
+        assert.ok(
+          down - failedAt >= 2 * 200 - 20,
+          `priority dropped ${(down - failedAt).toFixed(0)} ms after the script began failing (fall 3)`,
+        );
+        writeFileSync(flag, '');
+        await waitFor('tsvs MASTER again (rise 2)', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP', 6000);
+        await t.stop('SIGKILL');
+        await k.stop('SIGKILL');
+        execFileSync('ip', ['-n', A, 'addr', 'flush', 'dev', 'v0', 'secondary']);
+        execFileSync('ip', ['-n', B, 'addr', 'flush', 'dev', 'v0', 'secondary']);
+        // keepalived tracks the same script, tsvs (100) is the peer.
+        k = ka({ ...V3, state: 'BACKUP', priority: 150, vip, top, extra });
+        t = await ts({ ...V3, state: 'BACKUP', priority: 100, vip });
+        await waitFor('keepalived MASTER', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
+        rmSync(flag);
+        await waitFor('keepalived yields to tsvs', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP', 6000);
+        writeFileSync(flag, '');
+        await waitFor('keepalived MASTER again', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 6000);
       },
       () => `${tail('keepalived', k?.log ?? '')}\n${tail('tsvs', t?.err ?? '')}`,
     );

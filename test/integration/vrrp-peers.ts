@@ -18,6 +18,9 @@ export function keepalivedMissing(): string | false {
   }
 }
 
+/** Most a peer process may take to start on the shared machine (node + tsx under load: seconds). */
+export const STARTUP_MS = 30_000;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -197,6 +200,14 @@ export class Tsvs {
     });
     this.proc.stderr!.on('data', (b: Buffer) => (this.err += b.toString()));
   }
+  /**
+   * Resolves once the fixture runs its instances. Starting node with tsx takes seconds on a
+   * loaded machine; a test's VRRP waits count from here, so that they measure VRRP, not that.
+   */
+  async ready(timeoutMs = STARTUP_MS): Promise<void> {
+    await waitFor('tsvs VRRP started', () => this.lines.some((l) => l.started) || this.proc.exitCode !== null, timeoutMs);
+    if (this.proc.exitCode !== null) throw new Error(`tsvs VRRP exited with ${this.proc.exitCode}: ${this.err}`);
+  }
   /** Transitions (lines with `from`), of instance `inst` when given. */
   transitions(inst?: string): TsvsLine[] {
     return this.lines.filter((l) => l.from !== undefined && (inst === undefined || l.name === inst));
@@ -234,6 +245,11 @@ export class TsvsKeepalived {
     });
     this.proc.stdout!.on('data', (b: Buffer) => (this.log += b.toString()));
     this.proc.stderr!.on('data', (b: Buffer) => (this.log += b.toString()));
+  }
+  /** Resolves once it has applied its configuration (see Tsvs.ready). */
+  async ready(timeoutMs = STARTUP_MS): Promise<void> {
+    await waitFor('tsvs keepalived started', () => /started with /.test(this.log) || this.proc.exitCode !== null, timeoutMs);
+    if (this.proc.exitCode !== null) throw new Error(`tsvs keepalived exited with ${this.proc.exitCode}: ${this.log}`);
   }
   state(inst = 'VI'): string | null {
     const m = [...this.log.matchAll(new RegExp(`VRRP_Instance\\(${inst}\\) Entering (\\w+) STATE`, 'g'))];
