@@ -50,9 +50,11 @@ export interface Opts {
   /** The instance's name and VRID (VI, 51 unless given). */
   instance?: string;
   vrid?: number;
-  /** Extra lines inside vrrp_instance, and extra top-level blocks. */
+  /** Extra lines inside vrrp_instance, and extra top-level blocks after and before the instances. */
   extra?: string;
   top?: string;
+  /** keepalived 2.2.7 ignores a track_script naming a vrrp_script defined further down. */
+  head?: string;
 }
 
 export function instanceConf(o: Opts): string {
@@ -79,6 +81,7 @@ export function conf(o: Opts, more: Opts[] = []): string {
   router_id ${o.name ?? 'r'}
   vrrp_garp_master_delay ${o.garpDelay ?? 0}
 }
+${o.head ?? ''}
 ${instanceConf(o)}
 ${more.map(instanceConf).join('')}
 ${o.top ?? ''}
