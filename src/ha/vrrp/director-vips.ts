@@ -50,7 +50,9 @@ export class DirectorVips {
     return run;
   }
 
+  /** Only while there are VIPs to keep: a file without VRRP instances never restarts a director. */
   private watch(): void {
+    if (this.addrs?.length === 0) return this.stop();
     if (this.timer || !this.o.sock) return;
     this.timer = setInterval(() => void this.check(), this.o.watchMs ?? DIRECTOR_WATCH_MS);
     this.timer.unref();
@@ -72,7 +74,7 @@ export class DirectorVips {
 
   private async checkOnce(): Promise<void> {
     const sock = this.o.sock;
-    if (!sock || this.addrs === null) return;
+    if (!sock || this.addrs === null || this.addrs.length === 0) return;
     try {
       let pid: number | null = null;
       try {

@@ -94,6 +94,12 @@ describe('vrrp-vips request', () => {
           logs.some((l) => /^warn: VRRP: the director \(pid \d+, .*\) is gone; starting it again/.test(l)),
           logs.join('\n'),
         );
+        // No VIPs left (a reload without VRRP instances): a director that goes is left alone.
+        await dv.tell([]);
+        assert.equal(readFileSync(file, 'utf8'), '');
+        await d.stop();
+        await dv.check();
+        assert.equal(started, 1);
       } finally {
         dv.stop();
         await d.stop();
@@ -115,6 +121,7 @@ describe('vrrp-vips request', () => {
         await dv.tell(['192.0.2.7']);
         await dv.check();
         assert.equal(started, 0);
+        await dv.tell([]); // no VIPs: nothing to keep, never a director started
         assert.ok(!existsSync(join(dir, 'ns.vrrp-vips')));
       } finally {
         dv.stop();
