@@ -382,12 +382,11 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
         await waitFor('tsvs MASTER', () => t!.state() === 'MASTER' && hasVip(B, vip6), 4000);
         const tr = t.transitions().at(-1)!;
         assert.match(tr.why ?? '', /no advert from the master within the down interval/);
-        // Its down timer ran: the master's last advert was at most one interval before the kill.
-        const down = 3 * 250 + ((256 - 100) * 250) / 256;
-        assert.ok(
-          tr.at! - killedAt >= down - 250 - 20,
-          `took over ${(tr.at! - killedAt).toFixed(0)} ms after the kill (down interval ${down} ms)`,
-        );
+        // Its down timer ran (3 × 0.25 s + skew from the last advert heard), not a priority 0's
+        // skew time (0.15 s): keepalived sent none, and the takeover came later than 2 intervals
+        // (a loaded keepalived's last adverts can come late, so not the full down interval).
+        assert.doesNotMatch(k.log, /sent 0 priority/);
+        assert.ok(tr.at! - killedAt >= 2 * 250, `took over ${(tr.at! - killedAt).toFixed(0)} ms after the kill`);
       },
       () => `${tail('keepalived', k?.log ?? '')}\n${tail('tsvs', t?.err ?? '')}`,
     );

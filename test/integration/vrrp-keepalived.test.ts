@@ -155,13 +155,14 @@ describe('VRRP interop with keepalived', { skip }, () => {
       const t0 = epochMs();
       await k.stop('SIGKILL'); // its VRRP process first: a crash, no priority 0
       await waitFor('tsvs MASTER', () => t.state() === 'MASTER' && hasVip(B, vip), 5000);
-      // tsvs's down timer decided it, on its own clock: never before the down interval (less
-      // the up to one advert interval since keepalived's last advert); the upper end is the
-      // failover bench's figure, not a test's speed target.
+      // tsvs's down timer decided it (3 × 0.25 s + skew from the last advert heard), not a
+      // priority 0's skew time (0.15 s): keepalived sent none, and the takeover, on tsvs's own
+      // clock, came later than 2 intervals after the kill (a loaded keepalived's last adverts
+      // can come late, so not the full down interval). The failover figure is the bench's.
       const tr = t.transitions().at(-1)!;
       assert.match(tr.why ?? '', /no advert from the master within the down interval/);
-      const down = 3 * 250 + (156 * 250) / 256;
-      assert.ok(tr.at! - t0 >= down - 250 - 20, `takeover ${(tr.at! - t0).toFixed(0)} ms after the kill, down interval ${down} ms`);
+      assert.doesNotMatch(k.log, /sent 0 priority/);
+      assert.ok(tr.at! - t0 >= 2 * 250, `takeover ${(tr.at! - t0).toFixed(0)} ms after the kill`);
     });
   });
 
