@@ -6,6 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONN_MEM_MAX, Defence, PAGE_SIZE } from '../core/defence.js';
+import { Addr } from '../core/inet.js';
 import { Ipvs } from '../core/ipvs.js';
 import { SYSCTL_DEFS, SysctlTable } from '../core/sysctl.js';
 import { bindSysctls } from '../core/sysctl-bind.js';
@@ -146,6 +147,22 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     writeAtomic(sysctlFile, lines.join(''));
   };
 
+  // The VIPs VRRP moves (vrrp-vips), kept next to the rules: a director restarted while
+  // `tsvs keepalived` runs must not claim them on a backup before keepalived tells it again.
+  const vrrpVipsFile = o.stateFile ? o.stateFile.replace(/\.rules$/, '.vrrp-vips') : null;
+  const savedVips = vrrpVipsFile ? readState(vrrpVipsFile) : null;
+  if (savedVips !== null) {
+    const lines = savedVips.split('\n').filter((l) => l.trim() !== '');
+    const good = lines.filter((l) => Addr.parse(l.trim()) !== null).map((l) => l.trim());
+    if (good.length < lines.length) {
+      log.warn(
+        `${vrrpVipsFile}: ${lines.length - good.length} line(s) are not IP addresses and were skipped; tsvs keepalived rewrites the file`,
+      );
+    }
+    engine.setVrrpVips?.(good);
+    log.info(`restored ${good.length} VRRP VIP(s) from ${vrrpVipsFile}: the engine leaves them to VRRP`);
+  }
+
   const saved = o.rulesFile ? readFileSync(o.rulesFile, 'utf8') : o.stateFile ? readState(o.stateFile) : null;
   if (saved !== null) {
     const from = o.rulesFile ?? o.stateFile!;
@@ -237,7 +254,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
         return { ok: true, pid: process.pid };
       case 'vrrp-vips':
         engine.setVrrpVips?.(req.addrs);
-        return { ok: true };
+        if (vrrpVipsFile) writeAtomic(vrrpVipsFile, req.addrs.map((a) => `${a}\n`).join(''));
+        return { ok: true, pid: process.pid };
       case 'stop':
         setImmediate(() => {
           void stop().then(() => o.onExit?.(0));
@@ -269,6 +287,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
           // The kernel's rules die with their namespace; so do ours.
           if (o.stateFile) rmSync(o.stateFile, { force: true });
           if (sysctlFile) rmSync(sysctlFile, { force: true });
+          if (vrrpVipsFile) rmSync(vrrpVipsFile, { force: true });
           void stop().then(() => o.onExit?.(0));
         });
 

@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { Addr } from '../core/inet.js';
 import type { Logger } from './log.js';
 import { peerUid } from './peercred.js';
 import { encodeFrame, FrameReader, type Request } from './protocol.js';
@@ -17,20 +18,42 @@ export interface Peer {
 
 export type Handler = (req: Request, peer: Peer) => Promise<unknown>;
 
-function isRequest(v: unknown): v is Request {
-  if (typeof v !== 'object' || v === null) return false;
+/**
+ * Most VIPs one `vrrp-vips` request may list: 255 VRIDs per interface, each advertising at most
+ * 255 addresses (the advert's count byte), is 65,025; a list longer than that is not keepalived.conf's.
+ */
+export const MAX_VRRP_VIPS = 65_536;
+
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((a) => typeof a === 'string');
+
+/** Why `v` is not a request the daemon serves, or null when it is one. */
+export function requestError(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null) return 'request is not an object';
   const r = v as Record<string, unknown>;
-  if (r.op === 'status' || r.op === 'stop' || r.op === 'ping') return true;
-  if (r.op === 'sysctl') {
-    return Array.isArray(r.argv) && r.argv.every((a) => typeof a === 'string') && (r.file === undefined || typeof r.file === 'string');
+  switch (r.op) {
+    case 'status':
+    case 'stop':
+    case 'ping':
+      return null;
+    case 'sysctl':
+      return strings(r.argv) && (r.file === undefined || typeof r.file === 'string') ? null : 'sysctl request without argv strings';
+    case 'adm':
+      return strings(r.argv) && typeof r.argv0 === 'string' && typeof r.stdin === 'string'
+        ? null
+        : 'adm request without argv, argv0 and stdin';
+    case 'vrrp-vips': {
+      if (!strings(r.addrs)) return 'vrrp-vips request without an addrs list of strings';
+      if (r.addrs.length > MAX_VRRP_VIPS) return `vrrp-vips request lists ${r.addrs.length} addresses (at most ${MAX_VRRP_VIPS})`;
+      const bad = r.addrs.find((a) => Addr.parse(a) === null);
+      return bad === undefined ? null : `vrrp-vips request lists ${JSON.stringify(bad.slice(0, 64))}, which is not an IP address`;
+    }
+    default:
+      return 'request has no known op';
   }
-  return (
-    r.op === 'adm' &&
-    Array.isArray(r.argv) &&
-    r.argv.every((a) => typeof a === 'string') &&
-    typeof r.argv0 === 'string' &&
-    typeof r.stdin === 'string'
-  );
+}
+
+export function isRequest(v: unknown): v is Request {
+  return requestError(v) === null;
 }
 
 export class ControlServer {
@@ -85,7 +108,7 @@ export class ControlServer {
         return;
       }
       if (!isRequest(req)) {
-        drop('request has no known op');
+        drop(requestError(req) ?? 'request has no known op');
         return;
       }
       answered = true;

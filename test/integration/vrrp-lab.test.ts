@@ -1,9 +1,10 @@
 // Seed 004's DR lab with two directors running `tsvs keepalived` (MASTER 100 / BACKUP 50, VRRPv3
 // advert_int 0.25): requests through the VIP are served by the master; the master dies (its
-// processes killed, its link down); after the failover bound the backup serves them.
+// processes killed, its link down); after the failover bound the backup serves them. Before
+// that, each director's daemon is killed -9 and must come back with its VIPs served.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -85,6 +86,35 @@ describe('seed 004 with two directors running tsvs keepalived (VRRP failover)', 
       );
       const st = await inNs(nsName(lab, 'director2'), [process.execPath, TSVS, 'status'], { env });
       assert.match(st.stdout, /vrrp_instance VI_1: BACKUP, priority 50, master 192\.168\.101\.166/);
+
+      // Each director's daemon killed -9 (the backup's, then the master's) while tsvs keepalived
+      // runs: keepalived starts it again and tells it the VIPs VRRP moves (kept next to its
+      // rules); the master serves the VIP again and the backup's engine does not claim it.
+      const pidOf = async (host: string): Promise<number | null> => {
+        const r = await inNs(nsName(lab, host), [process.execPath, TSVS, 'status', '--json'], { env });
+        return r.code === 0 ? (JSON.parse(r.stdout) as { pid: number }).pid : null;
+      };
+      for (const host of ['director2', 'director1']) {
+        const old = await pidOf(host);
+        assert.ok(old !== null, `${host} has a director`);
+        process.kill(old, 'SIGKILL');
+        await waitFor(`${host}'s director started again`, async () => ![null, old].includes(await pidOf(host)), 15_000);
+        await waitFor(
+          `${host}'s keepalived told the new director the VIPs`,
+          () => logs[host]!.includes(`(was ${old}) told the 1 VIP(s)`),
+          5000,
+        );
+        const vipsFile = join(runDir, `netns-${nsName(lab, host)}.vrrp-vips`);
+        assert.equal(readFileSync(vipsFile, 'utf8'), `${VIP}\n`);
+      }
+      await waitFor('requests served through director1 again', async () => (await get()) !== null, 10_000);
+      await ip(['-n', nsName(lab, 'client'), 'neigh', 'flush', 'dev', 'eth0']);
+      const again: string[] = [];
+      for (let i = 0; i < 9; i++) again.push((await get()) ?? 'FAILED');
+      assert.ok(!again.includes('FAILED'), again.join(','));
+      const neigh2 = execFileSync('ip', ['-n', nsName(lab, 'client'), 'neigh', 'show', VIP], { encoding: 'utf8' });
+      assert.ok(d1mac.includes(neigh2.split('lladdr ')[1]!.split(' ')[0]!), `after the restarts the VIP is still director1's: ${neigh2}`);
+      assert.ok(hasVip('director1') && !hasVip('director2'), 'no VRRP transition');
 
       // The master dies: every process of director1 killed, its public link down.
       const t0 = performance.now();

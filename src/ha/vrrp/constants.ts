@@ -47,3 +47,12 @@ export const VRRP_POLL_MS = 5;
 export const VRRP_RECV_BUF = 8192;
 /** How often track_interface and the instance's interface are looked at, ms. */
 export const LINK_POLL_MS = 100;
+
+/** A director answers a control request in milliseconds; 5 s means it is wedged. */
+export const DIRECTOR_REPLY_MS = 5000;
+/**
+ * How often the keepalived process pings the director it told the VIPs (director-vips.ts): a
+ * killed director is started again and told within a second, the order of one VRRP advert
+ * interval, for one cheap request a second.
+ */
+export const DIRECTOR_WATCH_MS = 1000;

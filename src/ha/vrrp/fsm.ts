@@ -160,6 +160,13 @@ export class VrrpFsm {
   /** A vrrp_sync_group member moved: follow it (keepalived moves the group together). */
   follow(now: number, to: VrrpState, why: string, out: FsmAction[]): void {
     if (to === this.state || this.state === 'INIT') return;
+    if (this.state === 'FAULT') {
+      // In FAULT only for the group's sake: the group left FAULT, so does this member.
+      if (to === 'FAULT' || this.faults.size > 0) return;
+      this.becomeBackup(now, why, out);
+      if (to === 'MASTER') this.becomeMaster(now, why, out);
+      return;
+    }
     if (to === 'MASTER' && this.state === 'BACKUP') this.becomeMaster(now, why, out);
     else if (to === 'BACKUP' && this.state === 'MASTER') this.becomeBackup(now, why, out);
     else if (to === 'FAULT') {

@@ -1,13 +1,11 @@
 // VRRP as the part `tsvs keepalived` plugs in (src/ha/keepalived.ts's VrrpPart): the config is
 // checked with the rest of the file, then the runtime follows the process's life.
 
-import { NoDaemon, request, targetSocket } from '../../cli/client.js';
+import { targetSocket } from '../../cli/client.js';
 import type { ConfMessage, ConfNode } from '../conf/node.js';
 import { vrrpFromConf } from './config.js';
+import { DirectorVips } from './director-vips.js';
 import { Vrrp, type VrrpLogLevel } from './vrrp.js';
-
-/** A director answers a control request in milliseconds; 5 s means it is wedged. */
-const DIRECTOR_REPLY_MS = 5000;
 
 export interface VrrpPartOf {
   check(nodes: ConfNode[]): { errors: ConfMessage[]; warnings: ConfMessage[] };
@@ -19,16 +17,13 @@ export interface VrrpPartOf {
   readonly vrrp: Vrrp;
 }
 
-/** `directorSock`: the director's control socket, told which VIPs VRRP moves (none runs: nothing to tell). */
+/**
+ * `directorSock`: the director's control socket, told which VIPs VRRP moves (none runs: nothing
+ * to tell) and watched: a director that dies is started and told again (director-vips.ts).
+ */
 export function makeVrrpPart(log: (level: VrrpLogLevel, msg: string) => void, directorSock: string | null = targetSocket()): VrrpPartOf {
-  const vrrpVips = async (addrs: string[]) => {
-    if (!directorSock) return;
-    try {
-      await request(directorSock, { op: 'vrrp-vips', addrs }, DIRECTOR_REPLY_MS);
-    } catch (e) {
-      if (!(e instanceof NoDaemon)) throw e;
-    }
-  };
+  const director = new DirectorVips({ sock: directorSock, log });
+  const vrrpVips = (addrs: string[]) => director.tell(addrs);
   const vrrp = new Vrrp({ log: (level, msg) => log(level, msg), now: () => performance.now(), vrrpVips });
   const load = (nodes: ConfNode[]) => {
     const r = vrrpFromConf(nodes);
@@ -53,7 +48,10 @@ export function makeVrrpPart(log: (level: VrrpLogLevel, msg: string) => void, di
       if (!started) return vrrp.start(load(nodes)).then(() => void (started = true));
       await vrrp.reload(load(nodes));
     },
-    shutdown: () => vrrp.shutdown(),
+    shutdown: () => {
+      director.stop();
+      return vrrp.shutdown();
+    },
     status: () => vrrp.status(),
     onTransition: (cb) => vrrp.onTransition(cb),
   };

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { Addr } from '../../core/inet.js';
 import { Announcer, ifaceMac } from './announce.js';
-import type { NotifyConfig, VrrpConfig, VrrpInstanceConfig, VrrpSyncGroupConfig } from './config.js';
+import type { NotifyConfig, VipConfig, VrrpConfig, VrrpInstanceConfig, VrrpScriptConfig, VrrpSyncGroupConfig } from './config.js';
 import { LINK_POLL_MS, VRRP_POLL_MS } from './constants.js';
 import { type FsmAction, VrrpFsm, type VrrpState } from './fsm.js';
 import { MCAST4, MCAST6, type RxPacket, VrrpLink } from './link.js';
@@ -50,6 +50,14 @@ export type VrrpRxDrop =
   | 'auth_mismatch'
   | 'interval_mismatch';
 
+/** What an instance is elected by: a change of any of these restarts it on reload. */
+function electionKey(c: VrrpInstanceConfig): string {
+  const { vips: _v, notify: _n, garpMasterDelayS: _d, garpMasterRepeat: _r, file: _f, line: _l, ...rest } = c;
+  return JSON.stringify(rest, (_k, v: unknown) => (v instanceof Addr ? v.toString() : v));
+}
+
+const vipKey = (v: VipConfig) => `${v.addr.toString()}/${v.plen} ${v.dev} ${v.label ?? ''} ${v.scope ?? ''} ${v.excluded}`;
+
 class Instance {
   fsm: VrrpFsm;
   lastTransition: VrrpInstanceStatus['lastTransition'] = null;
@@ -61,7 +69,7 @@ class Instance {
   group: VrrpSyncGroupConfig | null = null;
 
   constructor(
-    readonly cfg: VrrpInstanceConfig,
+    public cfg: VrrpInstanceConfig,
     readonly link: VrrpLink,
   ) {
     this.src = cfg.srcIp ? cfg.srcIp.toBytes() : ownAddress(cfg.iface, cfg.family);
@@ -148,21 +156,34 @@ export class Vrrp {
     }
   }
 
-  /** keepalived's reload: an instance whose settings did not change keeps its state; others restart. */
+  /**
+   * keepalived's reload (SIGHUP): an instance whose election settings did not change keeps its
+   * state, with no advert of priority 0 and no VIP flap; a changed virtual_ipaddress list is
+   * applied as a difference on a master. A vrrp_script that did not change keeps its result
+   * (a script that is down stays down). Other instances restart.
+   */
   async reload(config: VrrpConfig): Promise<void> {
-    const key = (c: VrrpInstanceConfig) =>
-      JSON.stringify({ ...c, file: '', line: 0 }, (_k, v: unknown) => (v instanceof Addr ? v.toString() : v));
-    const wanted = new Map(config.instances.map((c) => [c.name, key(c)]));
+    const scriptKey = (c: VrrpScriptConfig) => JSON.stringify(c);
+    const oldScripts = new Map([...this.scripts].map(([name, t]) => [name, scriptKey(t.cfg)]));
+    const keptScripts = new Set(config.scripts.filter((c) => oldScripts.get(c.name) === scriptKey(c)).map((c) => c.name));
+    const wanted = new Map(config.instances.map((c) => [c.name, c]));
     const keep: Instance[] = [];
     const now = this.host.now();
     for (const inst of this.instances) {
-      if (wanted.get(inst.cfg.name) === key(inst.cfg) && JSON.stringify(this.config?.scripts) === JSON.stringify(config.scripts))
+      const cfg = wanted.get(inst.cfg.name);
+      if (cfg && electionKey(cfg) === electionKey(inst.cfg) && cfg.trackScripts.every((t) => keptScripts.has(t.name))) {
+        this.applyVipDiff(inst, cfg);
         keep.push(inst);
-      else await this.stopInstance(inst, now);
+      } else await this.stopInstance(inst, now);
     }
-    for (const t of this.scripts.values()) t.stop();
-    this.scripts.clear();
-    for (const s of config.scripts) this.scripts.set(s.name, new ScriptTracker(s, () => this.trackChanged()));
+    for (const [name, t] of this.scripts) {
+      if (keptScripts.has(name)) continue;
+      t.stop();
+      this.scripts.delete(name);
+    }
+    for (const s of config.scripts) {
+      if (!this.scripts.has(s.name)) this.scripts.set(s.name, new ScriptTracker(s, () => this.trackChanged()));
+    }
     const fresh: Instance[] = [];
     for (const cfg of config.instances) {
       if (keep.some((i) => i.cfg.name === cfg.name)) continue;
@@ -174,9 +195,28 @@ export class Vrrp {
     for (const inst of this.instances) inst.group = config.syncGroups.find((g) => g.members.includes(inst.cfg.name)) ?? null;
     for (const inst of fresh) this.applyTracking(inst, now);
     for (const inst of fresh) this.run(inst, (out) => inst.fsm.start(now, out));
-    for (const t of this.scripts.values()) t.start();
+    for (const [name, t] of this.scripts) if (!keptScripts.has(name)) t.start();
     this.closeUnusedLinks();
     await this.tellDirector(config);
+  }
+
+  /** A kept instance takes its new settings; a master adds and removes only the VIPs that changed. */
+  private applyVipDiff(inst: Instance, cfg: VrrpInstanceConfig): void {
+    const old = inst.cfg;
+    inst.cfg = cfg;
+    if (inst.fsm.state !== 'MASTER') return;
+    const ids = (vs: VipConfig[]) => new Set(vs.map(vipKey));
+    const was = ids(old.vips);
+    const now = ids(cfg.vips);
+    const gone = old.vips.filter((v) => !now.has(vipKey(v)));
+    const added = cfg.vips.filter((v) => !was.has(vipKey(v)));
+    if (gone.length === 0 && added.length === 0) return;
+    this.host.log('info', `VRRP_Instance(${cfg.name}) reload: ${added.length} VIP(s) added, ${gone.length} removed, state kept (MASTER)`);
+    inst.ops = inst.ops.then(async () => {
+      const errs = [...(await delVips(gone)), ...(await addVips(added))];
+      for (const e of errs) this.host.log('error', `VRRP_Instance(${cfg.name}): ${e}`);
+      if (inst.fsm.state === 'MASTER' && added.length > 0) this.garp(inst, cfg.garpMasterRepeat, added);
+    });
   }
 
   /** Priority 0 adverts from masters, VIPs removed, sockets closed. */
@@ -405,9 +445,9 @@ export class Vrrp {
   }
 
   /** `repeat` GARP/NA per VIP on the instance's interface (the VIP's own dev when it differs). */
-  private garp(inst: Instance, repeat: number): void {
+  private garp(inst: Instance, repeat: number, vips: VipConfig[] = inst.cfg.vips): void {
     const byDev = new Map<string, Addr[]>();
-    for (const v of inst.cfg.vips) byDev.set(v.dev, [...(byDev.get(v.dev) ?? []), v.addr]);
+    for (const v of vips) byDev.set(v.dev, [...(byDev.get(v.dev) ?? []), v.addr]);
     for (const [dev, addrs] of byDev) {
       try {
         const ifindex = dev === inst.cfg.iface ? inst.link.ifindex : ifIndex(dev);

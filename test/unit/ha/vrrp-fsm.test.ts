@@ -193,3 +193,18 @@ test('sync group: a backup follows a member to MASTER, a master follows to FAULT
   assert.deepEqual(sends(a), [0]);
   assert.equal(f.state, 'FAULT');
 });
+
+test('sync group: a member in FAULT for the group only leaves it with the group; one with its own fault stays', () => {
+  const f = fsm();
+  step(f, (o) => f.start(0, o));
+  step(f, (o) => f.follow(10, 'FAULT', 'sync group', o));
+  assert.equal(f.state, 'FAULT');
+  assert.deepEqual(moves(step(f, (o) => f.follow(20, 'BACKUP', 'sync group', o))), ['BACKUP']);
+  step(f, (o) => f.follow(30, 'FAULT', 'sync group', o));
+  assert.deepEqual(moves(step(f, (o) => f.follow(40, 'MASTER', 'sync group', o))), ['BACKUP', 'MASTER']);
+  const g = fsm();
+  step(g, (o) => g.start(0, o));
+  step(g, (o) => g.setFault(10, 'interface eth9', true, o));
+  assert.deepEqual(moves(step(g, (o) => g.follow(20, 'BACKUP', 'sync group', o))), []);
+  assert.equal(g.state, 'FAULT');
+});
