@@ -704,9 +704,10 @@ export class Ipvs {
   /**
    * The backup's ip_vs_proc_conn for one received conn: update the conn of the same client
    * tuple, or create it bound to the matching dest (unbound when there is none), then state,
-   * in_pkts = sync_threshold and the timer from the message.
+   * in_pkts = sync_threshold and the timer from the message. Returns false when a new conn
+   * was refused because the table is at its memory bound (the kernel's failed ip_vs_conn_new).
    */
-  applySync(e: SyncRecord, now: number): void {
+  applySync(e: SyncRecord, now: number): boolean {
     this.setNow(now);
     const t = e.v6 ? this.t6 : this.t4;
     const w = t.w;
@@ -716,7 +717,7 @@ export class Ipvs {
     if (i >= 0 && !template && (t.dport[i] !== e.dport || !sameWords(t.daddr, i * w, e.daddr, w))) {
       if (flags & IP_VS_CONN_F_INACTIVE) {
         this.syncStats.staleIgnored++;
-        return;
+        return true;
       }
       this.expire(t, i);
       this.syncStats.replaced++;
@@ -738,6 +739,8 @@ export class Ipvs {
       if (!d) this.bindSynced(t, i, e);
       this.syncStats.updated++;
     } else {
+      // A backup fed by a hostile or runaway master must stay under conn_mem_max too.
+      if (this.defence && this.connCount() >= this.defence.maxConns()) return false;
       i = t.alloc();
       t.setKey(i, e.proto, e.caddr, e.cport, e.vaddr, e.vport, template);
       t.setAddr(t.daddr, i, e.daddr);
@@ -751,8 +754,11 @@ export class Ipvs {
       this.syncStats.created++;
     }
     t.inPkts[i] = this.syncParams.threshold;
-    t.state[i] = e.state;
-    t.oldState[i] = e.state;
+    // A template's state is NONE or ASSURED; the kernel keeps (and only logs) any other number
+    // in its 16 bits, the table here has 8: anything else is stored as NONE, never truncated.
+    const state = template && e.state > TEMPLATE_ASSURED ? 0 : e.state;
+    t.state[i] = state;
+    t.oldState[i] = state;
     let secs = e.timeout;
     if (secs > IPVS_MAX_TIMEOUT_KERNEL) secs = IPVS_MAX_TIMEOUT_KERNEL;
     if (secs === 0) {
@@ -760,6 +766,7 @@ export class Ipvs {
     }
     t.timeout[i] = Math.ceil((secs * 1000) / TICK_MS);
     this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+    return true;
   }
 
   /**
