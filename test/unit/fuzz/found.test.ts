@@ -10,6 +10,7 @@ import { Ipvs } from '../../../src/core/ipvs.js';
 import { SysctlTable } from '../../../src/core/sysctl.js';
 import { SyncEntry, SyncPacker } from '../../../src/sync/codec.js';
 import { SyncBackup } from '../../../src/sync/daemon.js';
+import { rxIpv4 } from '../../../src/ha/vrrp/rx.js';
 
 async function backupCore(maxConns?: number): Promise<{ ipvs: Ipvs; backup: SyncBackup }> {
   const ipvs = new Ipvs({ now: 0 });
@@ -79,5 +80,20 @@ describe('fuzz findings: sync backup', () => {
     assert.equal(ipvs.connCount(), 100);
     assert.equal(backup.stats.drops.conn_table_full, 50);
     assert.equal(ipvs.syncStats.created, 100);
+  });
+});
+
+describe('fuzz findings: VRRP', () => {
+  it('a raw IPv4 read that is not VRRP, or has a bad header, is named (before: skipped uncounted in VrrpLink.drain)', () => {
+    const p = new Uint8Array(48);
+    p[0] = 0x45;
+    p[2] = 0;
+    p[3] = 48;
+    p[8] = 255;
+    p[9] = 6; // TCP on the raw 112 socket cannot come, but a truncated or foreign read can
+    assert.equal(rxIpv4(p), 'not_vrrp');
+    p[3] = 200; // total length past the read
+    assert.equal(rxIpv4(p), 'bad_ip_header');
+    assert.equal(rxIpv4(p.subarray(0, 12)), 'bad_ip_header');
   });
 });

@@ -3,12 +3,14 @@
 // seed and case number; the same command with them replays it.
 import { runFuzz } from '../packet/fuzz.js';
 import { runSyncFuzz } from './sync.js';
+import { runVrrpFuzz } from './vrrp.js';
 
 type Target = (count: number, seed: number) => Promise<object>;
 
 const TARGETS: Record<string, { run: Target; count: number }> = {
   frame: { run: runFuzz, count: 10_000_000 },
   sync: { run: runSyncFuzz, count: 2_000_000 },
+  vrrp: { run: runVrrpFuzz, count: 2_000_000 },
 };
 
 const [name = '', countArg, seedArg] = process.argv.slice(2);
