@@ -11,6 +11,8 @@ import { SysctlTable } from '../../../src/core/sysctl.js';
 import { SyncEntry, SyncPacker } from '../../../src/sync/codec.js';
 import { SyncBackup } from '../../../src/sync/daemon.js';
 import { rxIpv4 } from '../../../src/ha/vrrp/rx.js';
+import { encodeFrame, FrameReader } from '../../../src/control/protocol.js';
+import { ControlServer } from '../../../src/control/server.js';
 
 async function backupCore(maxConns?: number): Promise<{ ipvs: Ipvs; backup: SyncBackup }> {
   const ipvs = new Ipvs({ now: 0 });
@@ -95,5 +97,55 @@ describe('fuzz findings: VRRP', () => {
     p[3] = 200; // total length past the read
     assert.equal(rxIpv4(p), 'bad_ip_header');
     assert.equal(rxIpv4(p.subarray(0, 12)), 'bad_ip_header');
+  });
+});
+
+describe('fuzz findings: control socket', () => {
+  it('a frame arriving in many reads is returned once complete, whatever the read sizes (joined once, not per read)', () => {
+    const f = encodeFrame({ op: 'adm', argv: ['-R'], argv0: 'ipvsadm', stdin: 'x'.repeat(200_000) });
+    const rd = new FrameReader();
+    let got: string | null = null;
+    for (let at = 0; at < f.length; at += 1000) {
+      assert.equal(got, null);
+      got = rd.push(f.subarray(at, Math.min(f.length, at + 1000)));
+    }
+    assert.equal(JSON.parse(got!).stdin.length, 200_000);
+  });
+
+  it('a client refused for a bad frame, non-JSON, an unknown op, or closing early is counted under that reason', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createConnection } = await import('node:net');
+    const dir = mkdtempSync(join(tmpdir(), 'tsvs-found-'));
+    const server = new ControlServer(
+      join(dir, 's'),
+      async () => ({ ok: true }),
+      () => {},
+    );
+    await server.listen();
+    const send = (b: Buffer) =>
+      new Promise<void>((res) => {
+        const s = createConnection(server.path, () => s.end(b));
+        s.on('error', () => {});
+        s.on('close', () => setImmediate(res));
+        s.resume();
+      });
+    try {
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(0xffffffff);
+      await send(head);
+      await send(Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from('{')]));
+      await send(encodeFrame({ op: 'nosuch' }));
+      await send(Buffer.from([0, 0]));
+      await send(encodeFrame({ op: 'ping' }));
+      assert.deepEqual(
+        { ...server.drops, answered: server.answered },
+        { bad_frame: 1, not_json: 1, unknown_op: 1, timeout: 0, closed_early: 1, too_many_clients: 0, answered: 1 },
+      );
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

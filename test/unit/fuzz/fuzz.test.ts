@@ -2,6 +2,7 @@
 // them long. The frame fuzzer's short run is test/unit/packet/fuzz.test.ts.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { runControlFuzz } from './control.js';
 import { runSyncFuzz } from './sync.js';
 import { runVrrpFuzz } from './vrrp.js';
 
@@ -29,4 +30,11 @@ it('vrrp: 30 000 hostile adverts into four instances: no exception, every refusa
     'auth_mismatch',
   ])
     assert.ok((r.drops[k] ?? 0) > 0, `no ${k} drop`);
+});
+
+it('control: 400 hostile clients of a real control socket: each answered or closed with a named reason, failed commands leave -S unchanged, ping answered throughout', async () => {
+  const r = await runControlFuzz(400, 13);
+  assert.ok(r.answered > 100, `only ${r.answered} answers`);
+  assert.ok(r.failedCommands > 20, `only ${r.failedCommands} failed commands`);
+  for (const k of ['bad_frame', 'not_json', 'unknown_op', 'timeout', 'closed_early']) assert.ok((r.drops[k] ?? 0) > 0, `no ${k} drop`);
 });

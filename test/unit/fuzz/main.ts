@@ -2,6 +2,7 @@
 // per-frame path, test/unit/packet/fuzz.ts), sync, vrrp, control, http. A failure prints its
 // seed and case number; the same command with them replays it.
 import { runFuzz } from '../packet/fuzz.js';
+import { runControlFuzz } from './control.js';
 import { runSyncFuzz } from './sync.js';
 import { runVrrpFuzz } from './vrrp.js';
 
@@ -11,6 +12,7 @@ const TARGETS: Record<string, { run: Target; count: number }> = {
   frame: { run: runFuzz, count: 10_000_000 },
   sync: { run: runSyncFuzz, count: 2_000_000 },
   vrrp: { run: runVrrpFuzz, count: 2_000_000 },
+  control: { run: runControlFuzz, count: 20_000 },
 };
 
 const [name = '', countArg, seedArg] = process.argv.slice(2);
