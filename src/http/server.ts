@@ -6,6 +6,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Log } from '../control/log.js';
 import { connsJson, parseLimit, servicesJson, statusJson } from './api.js';
@@ -103,6 +104,15 @@ export class HttpServer {
       s.setTimeout(HTTP_REQUEST_TIMEOUT_MS, () => s.destroy());
       s.once('close', () => this.sockets.delete(s));
     });
+    // CONNECT and upgrade requests bypass the request handler: without these Node closes the
+    // socket silently, and the refusal would go uncounted.
+    const refuse = (why: 'method' | 'bad_request', line: string) => (_req: IncomingMessage, s: Duplex) => {
+      this.rejected[why]!++;
+      s.on('error', () => s.destroy());
+      s.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => s.destroy());
+    };
+    server.on('connect', refuse('method', '405 Method Not Allowed'));
+    server.on('upgrade', refuse('bad_request', '400 Bad Request'));
     server.on('clientError', (err: NodeJS.ErrnoException, s: Socket) => {
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') this.rejected.timeout!++;
       else this.rejected.bad_request!++;
@@ -225,6 +235,7 @@ export class HttpServer {
       case '/api/v1/conns': {
         const limit = parseLimit(url.searchParams.get('limit'));
         if (typeof limit === 'string') {
+          this.rejected.bad_request!++;
           this.text(res, 400, `${limit}\n`);
           return;
         }

@@ -149,3 +149,47 @@ describe('fuzz findings: control socket', () => {
     }
   });
 });
+
+describe('fuzz findings: HTTP endpoint', () => {
+  it('a bad ?limit= (400) and a CONNECT request are counted as rejections', async () => {
+    const { HttpServer } = await import('../../../src/http/server.js');
+    const { Observers } = await import('../../../src/http/observers.js');
+    const { createLog } = await import('../../../src/control/log.js');
+    const { connect } = await import('node:net');
+    const ipvs = new Ipvs({ now: 0 });
+    const status = () => ({
+      engine: 'packet' as const,
+      interfaces: [],
+      unserved: [],
+      drops: {},
+      maxConns: 0,
+      pid: 1,
+      netns: '0',
+      services: 0,
+      conns: 0,
+    });
+    const server = new HttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      director: { ipvs, now: () => 0, status, observers: new Observers() },
+      log: createLog({ level: 'error', file: '/dev/null' }),
+    });
+    await server.listen();
+    const ask = (text: string) =>
+      new Promise<string>((res) => {
+        const s = connect(server.port, '127.0.0.1', () => s.end(text));
+        let got = '';
+        s.on('data', (b) => (got += b.toString('latin1')));
+        s.on('error', () => {});
+        s.on('close', () => res(got.split('\r\n')[0] ?? ''));
+      });
+    try {
+      assert.equal(await ask('GET /api/v1/conns?limit=abc HTTP/1.1\r\nhost: x\r\n\r\n'), 'HTTP/1.1 400 Bad Request');
+      assert.equal(server.rejected.bad_request, 1);
+      assert.equal(await ask('CONNECT /x HTTP/1.1\r\nhost: x\r\n\r\n'), 'HTTP/1.1 405 Method Not Allowed');
+      assert.equal(server.rejected.method, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { runControlFuzz } from './control.js';
+import { runHttpFuzz } from './http.js';
 import { runSyncFuzz } from './sync.js';
 import { runVrrpFuzz } from './vrrp.js';
 
@@ -37,4 +38,10 @@ it('control: 400 hostile clients of a real control socket: each answered or clos
   assert.ok(r.answered > 100, `only ${r.answered} answers`);
   assert.ok(r.failedCommands > 20, `only ${r.failedCommands} failed commands`);
   for (const k of ['bad_frame', 'not_json', 'unknown_op', 'timeout', 'closed_early']) assert.ok((r.drops[k] ?? 0) > 0, `no ${k} drop`);
+});
+
+it('http: 150 hostile requests to the real endpoint: every 4xx and every unanswered close counted by reason, /metrics served throughout', async () => {
+  const r = await runHttpFuzz(150, 14);
+  assert.ok((r.statuses['400'] ?? 0) > 10 && (r.statuses['405'] ?? 0) > 0, JSON.stringify(r.statuses));
+  assert.ok(r.served > 5, `only ${r.served} served`);
 });

@@ -3,6 +3,7 @@
 // seed and case number; the same command with them replays it.
 import { runFuzz } from '../packet/fuzz.js';
 import { runControlFuzz } from './control.js';
+import { runHttpFuzz } from './http.js';
 import { runSyncFuzz } from './sync.js';
 import { runVrrpFuzz } from './vrrp.js';
 
@@ -13,6 +14,7 @@ const TARGETS: Record<string, { run: Target; count: number }> = {
   sync: { run: runSyncFuzz, count: 2_000_000 },
   vrrp: { run: runVrrpFuzz, count: 2_000_000 },
   control: { run: runControlFuzz, count: 20_000 },
+  http: { run: runHttpFuzz, count: 20_000 },
 };
 
 const [name = '', countArg, seedArg] = process.argv.slice(2);
