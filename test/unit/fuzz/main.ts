@@ -17,7 +17,10 @@ const TARGETS: Record<string, { run: Target; count: number }> = {
   http: { run: runHttpFuzz, count: 20_000 },
 };
 
-const [name = '', countArg, seedArg] = process.argv.slice(2);
+// Without a target name (`npm run fuzz [-- FRAMES [SEED]]`, as before there were others): frame.
+const args = process.argv.slice(2);
+if (args.length === 0 || /^\d+$/.test(args[0]!)) args.unshift('frame');
+const [name = '', countArg, seedArg] = args;
 const target = TARGETS[name];
 if (!target) {
   process.stderr.write(`usage: npm run fuzz -- TARGET [COUNT [SEED]]   (TARGET: ${Object.keys(TARGETS).join(', ')})\n`);
@@ -30,6 +33,7 @@ if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed)) {
   process.exit(2);
 }
 const t0 = Date.now();
+// A failure says how to replay itself (FuzzFailure); a seed printed first covers a crash too.
 process.stdout.write(`fuzz ${name}: ${count} cases, seed ${seed}\n`);
 try {
   const r = await target.run(count, seed);
