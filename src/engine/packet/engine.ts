@@ -124,8 +124,7 @@ export class PacketEngine implements Engine {
     await this.nftQueue;
     await removeNft();
     for (const i of this.ifaces) {
-      i.rx.close();
-      i.tx.close();
+      for (const f of [...(i.rx.close() ?? []), ...(i.tx.close() ?? [])]) this.log(`packet engine: ${i.name}: ${f}`);
     }
     this.ifaces = [];
   }
@@ -147,6 +146,7 @@ export class PacketEngine implements Engine {
       for (const i of this.ifaces) frames += i.rx.frames;
       notes.push(`received ${frames} frames; the kernel dropped ${this.kernelDrops} for a full ring`);
     }
+    for (const i of this.ifaces) notes.push(...(i.rx.warnings ?? []), ...(i.tx.warnings ?? []));
     if (this.nftError) notes.push(`nftables: ${this.nftError}`);
     if (this.loopError) notes.push(`data path error: ${this.loopError}`);
     const drops = fwd ? fwd.drops.toRecord() : {};
@@ -218,8 +218,7 @@ export class PacketEngine implements Engine {
     const keep = new Set(wanted.map((l) => l.ifindex));
     for (const i of this.ifaces.filter((x) => !keep.has(x.ifindex))) {
       this.log(`packet engine: interface ${i.name} is gone or down; stopped using it`);
-      i.rx.close();
-      i.tx.close();
+      for (const f of [...(i.rx.close() ?? []), ...(i.tx.close() ?? [])]) this.log(`packet engine: ${i.name}: ${f}`);
       fwd.ifaces[i.ifindex] = undefined;
     }
     const before = this.ifaces.length;
@@ -235,7 +234,7 @@ export class PacketEngine implements Engine {
         try {
           tx = TxQueue.open({ ifname: l.name, vnetHdr: true });
         } catch (e) {
-          rx.close();
+          for (const f of rx.close()) this.log(`packet engine: ${l.name}: ${f}`);
           throw e;
         }
         const iface = new Iface(l.name, l.ifindex, mac, l.mtu, rx, tx);
@@ -243,6 +242,7 @@ export class PacketEngine implements Engine {
         fwd.ifaces[l.ifindex] = iface;
         ifacesChanged = true;
         this.log(`packet engine: running on ${l.name} (ifindex ${l.ifindex}, ${l.mac}, mtu ${l.mtu})`);
+        for (const w of [...rx.warnings, ...tx.warnings]) this.log(`packet engine: ${w}`);
       } catch (e) {
         this.log(`packet engine: cannot open ${l.name}: ${(e as Error).message}`);
       }
