@@ -93,6 +93,9 @@ export class HttpServer {
         requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
         keepAliveTimeout: HTTP_IDLE_TIMEOUT_MS,
         connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS,
+        // Node would answer an HTTP/1.1 request without Host 400 itself, uncounted; nothing here
+        // depends on Host (one site), so such a request is served like any other.
+        requireHostHeader: false,
       },
       (req, res) => this.serve(req, res),
     );
