@@ -176,6 +176,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
 
   await engine.start(ipvs, now);
   let http: HttpServer | null = null;
+  let control: ControlServer | null = null;
   const status = (): DaemonStatus => {
     const st = engine.status();
     const notes = [...loadNotes, ...(st.notes ?? [])];
@@ -195,6 +196,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     }
     const drops = { ...st.drops };
     for (const [k, v] of Object.entries(defence.counters)) if (v > 0) drops[`defence_${k}`] = v;
+    for (const [k, v] of Object.entries(control?.drops ?? {})) if (v > 0) drops[`control_${k}`] = v;
     return {
       ...st,
       notes,
@@ -266,6 +268,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
 
   const server = new ControlServer(socketPath(o.runDir, id), handle, log);
   await server.listen();
+  control = server;
   const started = engine.status();
   log.info(
     `director of netns ${id} started: engine ${engine.name}${started.loadError ? ' (NOT LOADED)' : ''}, control socket ${server.path}, pid ${process.pid}`,

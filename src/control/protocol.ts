@@ -50,16 +50,25 @@ export function encodeFrame(v: unknown): Buffer {
 export class FrameReader {
   private chunks: Buffer[] = [];
   private size = 0;
+  /** The frame's length once its 4-byte header is in; -1 before. */
+  private need = -1;
 
   push(b: Buffer): string | null {
     this.chunks.push(b);
     this.size += b.length;
-    if (this.size < 4) return null;
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    if (this.need < 0) {
+      if (this.size < 4) return null;
+      const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.chunks = [head];
+      const len = head.readUInt32BE(0);
+      if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes is over the ${MAX_FRAME} limit`);
+      this.need = len;
+    }
+    // Joined once, when the frame is complete: a large -R arriving in many reads is copied once,
+    // not once per read.
+    if (this.size < 4 + this.need) return null;
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
     this.chunks = [all];
-    const len = all.readUInt32BE(0);
-    if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes is over the ${MAX_FRAME} limit`);
-    if (all.length < 4 + len) return null;
-    return all.subarray(4, 4 + len).toString('utf8');
+    return all.subarray(4, 4 + this.need).toString('utf8');
   }
 }

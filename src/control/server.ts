@@ -18,6 +18,15 @@ export interface Peer {
 
 export type Handler = (req: Request, peer: Peer) => Promise<unknown>;
 
+/** A client must send its whole request within this (tsvsadm sends it at once; -R of 10,000 lines takes milliseconds). */
+export const CONTROL_REQUEST_TIMEOUT_MS = 30_000;
+/** Clients connected at once: tsvsadm runs are serialised anyway; each may buffer up to MAX_FRAME. */
+export const CONTROL_MAX_CLIENTS = 64;
+
+/** Why a client lost its connection without an answer, counted for `tsvs status`. */
+export const CONTROL_DROP_REASONS = ['bad_frame', 'not_json', 'unknown_op', 'timeout', 'closed_early', 'too_many_clients'] as const;
+export type ControlDropReason = (typeof CONTROL_DROP_REASONS)[number];
+
 /**
  * Most VIPs one `vrrp-vips` request may list: 255 VRIDs per interface, each advertising at most
  * 255 addresses (the advert's count byte), is 65,025; a list longer than that is not keepalived.conf's.
@@ -60,11 +69,15 @@ export class ControlServer {
   private server: Server | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private badPeers = 0;
+  readonly drops = Object.fromEntries(CONTROL_DROP_REASONS.map((r) => [r, 0])) as Record<ControlDropReason, number>;
+  /** Requests answered (a reply frame written). */
+  answered = 0;
 
   constructor(
     readonly path: string,
     private readonly handle: Handler,
     private readonly log: Logger,
+    private readonly timeoutMs = CONTROL_REQUEST_TIMEOUT_MS,
   ) {}
 
   async listen(): Promise<void> {
@@ -75,6 +88,8 @@ export class ControlServer {
       // none
     }
     const server = createServer((s) => this.serve(s));
+    server.maxConnections = CONTROL_MAX_CLIENTS;
+    server.on('drop', () => this.drops.too_many_clients++);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.path, () => resolve());
@@ -86,29 +101,41 @@ export class ControlServer {
   private serve(s: Socket): void {
     const reader = new FrameReader();
     let answered = false;
-    const drop = (why: string) => {
+    const drop = (reason: ControlDropReason, why: string) => {
       answered = true;
+      this.drops[reason]++;
       if (this.badPeers++ < 20) this.log(`control: dropped a client: ${why}`);
       s.destroy();
     };
-    s.setTimeout(30_000, () => {
-      if (!answered) drop('no complete request within 30 s');
+    s.setTimeout(this.timeoutMs, () => {
+      if (!answered) drop('timeout', `no complete request within ${this.timeoutMs / 1000} s`);
     });
     s.on('error', () => s.destroy());
+    s.on('close', () => {
+      if (!answered) {
+        answered = true;
+        this.drops.closed_early++;
+      }
+    });
     s.on('data', (b: Buffer) => {
       if (answered) return;
       let text: string | null;
       let req: unknown;
       try {
         text = reader.push(b);
-        if (text === null) return;
-        req = JSON.parse(text);
       } catch (e) {
-        drop(e instanceof SyntaxError ? 'request is not JSON' : (e as Error).message);
+        drop('bad_frame', (e as Error).message);
+        return;
+      }
+      if (text === null) return;
+      try {
+        req = JSON.parse(text);
+      } catch {
+        drop('not_json', 'request is not JSON');
         return;
       }
       if (!isRequest(req)) {
-        drop(requestError(req) ?? 'request has no known op');
+        drop('unknown_op', requestError(req) ?? 'request has no known op');
         return;
       }
       answered = true;
@@ -117,8 +144,12 @@ export class ControlServer {
       const run = this.queue.then(() => this.handle(r, peer));
       this.queue = run.catch(() => undefined);
       run.then(
-        (reply) => s.end(encodeFrame(reply)),
+        (reply) => {
+          this.answered++;
+          s.end(encodeFrame(reply));
+        },
         (e: unknown) => {
+          this.answered++;
           this.log(`control: request failed: ${(e as Error).stack ?? String(e)}`);
           s.end(encodeFrame({ stdout: '', stderr: `tsvs: internal error: ${(e as Error).message}\n`, code: 255 }));
         },

@@ -33,6 +33,9 @@ import {
   syncNeeded,
 } from './sync.js';
 
+/** The state of a template once a conn under it is established (the kernel's IP_VS_S_ASSURED use of cp->state). */
+export const TEMPLATE_ASSURED = 1;
+
 export abstract class SyncedConns extends ConnStore {
   /** Master sync: gets each conn the kernel would send now; null while no master runs. */
   protected syncSink: ((ref: number) => void) | null = null;
@@ -49,6 +52,9 @@ export abstract class SyncedConns extends ConnStore {
     timeout: 0,
     syncEnd: 0,
   };
+
+  /** True when the conn table is at its memory bound (conn_mem_max): no new conn fits. */
+  protected abstract connTableFull(): boolean;
 
   /** Starts (a function) or stops (null) handing conns to a master sync daemon. */
   setSyncSink(fn: ((ref: number) => void) | null): void {
@@ -127,9 +133,10 @@ export abstract class SyncedConns extends ConnStore {
   /**
    * The backup's ip_vs_proc_conn for one received conn: update the conn of the same client
    * tuple, or create it bound to the matching dest (unbound when there is none), then state,
-   * in_pkts = sync_threshold and the timer from the message.
+   * in_pkts = sync_threshold and the timer from the message. Returns false when a new conn
+   * was refused because the table is at its memory bound (the kernel's failed ip_vs_conn_new).
    */
-  applySync(e: SyncRecord, now: number): void {
+  applySync(e: SyncRecord, now: number): boolean {
     this.setNow(now);
     const t = e.v6 ? this.t6 : this.t4;
     const w = t.w;
@@ -139,7 +146,7 @@ export abstract class SyncedConns extends ConnStore {
     if (i >= 0 && !template && (t.dport[i] !== e.dport || !sameWords(t.daddr, i * w, e.daddr, w))) {
       if (flags & IP_VS_CONN_F_INACTIVE) {
         this.syncStats.staleIgnored++;
-        return;
+        return true;
       }
       this.expire(t, i);
       this.syncStats.replaced++;
@@ -161,6 +168,8 @@ export abstract class SyncedConns extends ConnStore {
       if (!d) this.bindSynced(t, i, e);
       this.syncStats.updated++;
     } else {
+      // A backup fed by a hostile or runaway master must stay under conn_mem_max too.
+      if (this.connTableFull()) return false;
       i = t.alloc();
       t.setKey(i, e.proto, e.caddr, e.cport, e.vaddr, e.vport, template);
       t.setAddr(t.daddr, i, e.daddr);
@@ -174,8 +183,11 @@ export abstract class SyncedConns extends ConnStore {
       this.syncStats.created++;
     }
     t.inPkts[i] = this.syncParams.threshold;
-    t.state[i] = e.state;
-    t.oldState[i] = e.state;
+    // A template's state is NONE or ASSURED; the kernel keeps (and only logs) any other number
+    // in its 16 bits, the table here has 8: anything else is stored as NONE, never truncated.
+    const state = template && e.state > TEMPLATE_ASSURED ? 0 : e.state;
+    t.state[i] = state;
+    t.oldState[i] = state;
     let secs = e.timeout;
     if (secs > IPVS_MAX_TIMEOUT_KERNEL) secs = IPVS_MAX_TIMEOUT_KERNEL;
     if (secs === 0) {
@@ -183,6 +195,7 @@ export abstract class SyncedConns extends ConnStore {
     }
     t.timeout[i] = Math.ceil((secs * 1000) / TICK_MS);
     this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+    return true;
   }
 
   /**

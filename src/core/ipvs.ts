@@ -37,7 +37,7 @@ import { lookupScheduler } from './sched/registry.js';
 import type { SchedEnv, SchedPacket } from './sched/types.js';
 import type { Service } from './service.js';
 import { slotOf } from './conn-store.js';
-import { SyncedConns } from './ipvs-sync.js';
+import { SyncedConns, TEMPLATE_ASSURED } from './ipvs-sync.js';
 
 export { PacketInfo } from './conn/packet.js';
 export { V6_BASE } from './conn-store.js';
@@ -63,8 +63,6 @@ const DEST_TRASH_PERIOD_MS = 60_000;
 const LBLC_EXPIRATION_MS = 24 * 60 * 60 * 1000;
 /** The FTP control port: persistence keeps vport 0 for it, so that data conns share the template (ip_vs_sched_persist). */
 const IPPORT_FTP = 21;
-/** The state of a template once a conn under it is established (the kernel's IP_VS_S_ASSURED use of cp->state). */
-const TEMPLATE_ASSURED = 1;
 
 export interface Sysctls {
   expireNodestConn: boolean;
@@ -119,6 +117,10 @@ export class Ipvs extends SyncedConns {
   private readonly expireHooks: ((ref: number) => void)[] = [];
   /** The flood defences (defence.ts), when the owner enables them. */
   defence: Defence | null = null;
+
+  protected connTableFull(): boolean {
+    return this.defence !== null && this.connCount() >= this.defence.maxConns();
+  }
   private nextEst: number;
   private nextTrash: number;
   private opsPending = -1;

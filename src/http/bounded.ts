@@ -6,6 +6,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { type Exposition, labelSet } from './exposition.js';
 
@@ -88,6 +89,9 @@ export class BoundedHttp {
         requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
         keepAliveTimeout: HTTP_IDLE_TIMEOUT_MS,
         connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS,
+        // Node would answer an HTTP/1.1 request without Host 400 itself, uncounted; nothing here
+        // depends on Host (one site), so such a request is served like any other.
+        requireHostHeader: false,
       },
       (req, res) => this.serve(req, res),
     );
@@ -99,6 +103,15 @@ export class BoundedHttp {
       s.setTimeout(HTTP_REQUEST_TIMEOUT_MS, () => s.destroy());
       s.once('close', () => this.sockets.delete(s));
     });
+    // CONNECT and upgrade requests bypass the request handler: without these Node closes the
+    // socket silently, and the refusal would go uncounted.
+    const refuse = (why: 'method' | 'bad_request', line: string) => (_req: IncomingMessage, s: Duplex) => {
+      this.rejected[why]!++;
+      s.on('error', () => s.destroy());
+      s.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => s.destroy());
+    };
+    server.on('connect', refuse('method', '405 Method Not Allowed'));
+    server.on('upgrade', refuse('bad_request', '400 Bad Request'));
     server.on('clientError', (err: NodeJS.ErrnoException, s: Socket) => {
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') this.rejected.timeout!++;
       else this.rejected.bad_request!++;

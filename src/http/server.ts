@@ -101,6 +101,7 @@ export class HttpServer {
       case '/api/v1/conns': {
         const limit = parseLimit(url.searchParams.get('limit'));
         if (typeof limit === 'string') {
+          this.http.rejected.bad_request!++;
           sendText(res, 400, `${limit}\n`);
           return true;
         }

@@ -27,6 +27,7 @@ import {
   SYNC_SEQ_LEN,
   TSVS_OPT_FNAT_LOCAL,
 } from './constants.js';
+import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_FWD_MASK } from '../core/constants.js';
 
 /** One conn as the sync protocol carries it. */
 export class SyncEntry {
@@ -171,8 +172,10 @@ export const SYNC_DROP_REASONS = [
   'mandatory_option', // an option this receiver does not know and may not skip
   'bad_proto', // not TCP, UDP or SCTP (entry skipped)
   'bad_state', // state number out of the protocol's range (entry skipped)
+  'bad_fwd', // forwarding method above FULLNAT (6, 7): no director has one (entry skipped)
   'pe_unknown', // persistence-engine data (tsvs has no SIP engine: entry skipped)
   'v6_unsupported', // an IPv6 conn and this director has no IPv6 table (entry skipped)
+  'conn_table_full', // the conn table is at its memory bound (conn_mem_max): entry not created
 ] as const;
 export type SyncDropReason = (typeof SYNC_DROP_REASONS)[number];
 
@@ -364,6 +367,12 @@ function checkEntry(e: SyncEntry, stats: SyncRxStats, ipv6: boolean): number {
   }
   if (e.state >= numStates(e.proto, template)) {
     stats.drops.bad_state++;
+    return 1;
+  }
+  // The kernel creates such a conn without a transmitter (it then hands its packets to the
+  // local stack); tsvs does not create what it could never forward.
+  if ((e.flags & IP_VS_CONN_F_FWD_MASK) > IP_VS_CONN_F_FULLNAT) {
+    stats.drops.bad_fwd++;
     return 1;
   }
   if (e.peData || e.peName !== null) {

@@ -216,11 +216,18 @@ export class SyncBackup {
       throw new Error(`sync backup on ${this.cfg.ifname} for ${group}:${this.cfg.port}: ${(e as Error).message}`);
     }
     sock.on('error', (e) => this.log(`sync backup: ${e.message}`));
-    sock.on('message', (msg) => {
-      decodeMessage(msg, this.cfg.syncid, this.entry, (e) => this.ipvs.applySync(e, this.now()), this.stats);
-    });
+    sock.on('message', (msg) => this.receive(msg));
     this.sock = sock;
   }
+
+  /** One received datagram: decoded, each usable conn applied; nothing unused goes uncounted. */
+  receive(msg: Uint8Array): void {
+    decodeMessage(msg, this.cfg.syncid, this.entry, this.apply, this.stats);
+  }
+
+  private readonly apply = (e: SyncEntry): void => {
+    if (!this.ipvs.applySync(e, this.now())) this.stats.drops.conn_table_full++;
+  };
 
   stop(): void {
     this.sock?.close();

@@ -167,8 +167,7 @@ export class PacketEngine implements Engine {
     await this.nftQueue;
     await removeNft();
     for (const i of this.ifaces) {
-      i.rx.close();
-      i.tx.close();
+      for (const f of [...(i.rx.close() ?? []), ...(i.tx.close() ?? [])]) this.log(`packet engine: ${i.name}: ${f}`);
     }
     this.ifaces = [];
     this.rtnl?.close();
@@ -209,6 +208,7 @@ export class PacketEngine implements Engine {
         `kernel network state: rtnetlink, ${nl.notifications} notifications, ${nl.dumps} dumps, ${nl.overruns} overruns${nl.error ? `; last error: ${nl.error}` : ''}`,
       );
     }
+    for (const i of this.ifaces) notes.push(...(i.rx.warnings ?? []), ...(i.tx.warnings ?? []));
     if (this.nftError) notes.push(`nftables: ${this.nftError}`);
     if (this.loopError) notes.push(`data path error: ${this.loopError}`);
     const drops = fwd ? fwd.drops.toRecord() : {};
@@ -308,8 +308,7 @@ export class PacketEngine implements Engine {
     const keep = new Set(wanted.map((l) => l.ifindex));
     for (const i of this.ifaces.filter((x) => !keep.has(x.ifindex))) {
       this.log(`packet engine: interface ${i.name} is gone or down; stopped using it`);
-      i.rx.close();
-      i.tx.close();
+      for (const f of [...(i.rx.close() ?? []), ...(i.tx.close() ?? [])]) this.log(`packet engine: ${i.name}: ${f}`);
       fwd.ifaces[i.ifindex] = undefined;
     }
     const before = this.ifaces.length;
@@ -325,7 +324,7 @@ export class PacketEngine implements Engine {
         try {
           tx = TxQueue.open({ ifname: l.name, vnetHdr: true });
         } catch (e) {
-          rx.close();
+          for (const f of rx.close()) this.log(`packet engine: ${l.name}: ${f}`);
           throw e;
         }
         const iface = new Iface(l.name, l.ifindex, mac, l.mtu, rx, tx);
@@ -333,6 +332,7 @@ export class PacketEngine implements Engine {
         fwd.ifaces[l.ifindex] = iface;
         ifacesChanged = true;
         this.log(`packet engine: running on ${l.name} (ifindex ${l.ifindex}, ${l.mac}, mtu ${l.mtu})`);
+        for (const w of [...rx.warnings, ...tx.warnings]) this.log(`packet engine: ${w}`);
       } catch (e) {
         this.log(`packet engine: cannot open ${l.name}: ${(e as Error).message}`);
       }

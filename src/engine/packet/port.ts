@@ -5,6 +5,8 @@
 import type { FrameHandler } from './rxring.js';
 
 export interface RxPort {
+  /** Socket options that failed without stopping the port (shown in `tsvs status`). */
+  readonly warnings?: readonly string[];
   /** The socket to poll (the engine's idle wait); a fake port has none (-1). */
   readonly fd: number;
   /** Frames walked so far, for `tsvs status`. */
@@ -17,10 +19,13 @@ export interface RxPort {
   release(): void;
   /** Kernel drop counters since the last call. */
   statistics(): { packets: number; drops: number };
-  close(): void;
+  /** Releases the port; returns what failed (for the log), empty when all went well. */
+  close(): string[] | void;
 }
 
 export interface TxPort {
+  /** Socket options that failed without stopping the port (shown in `tsvs status`). */
+  readonly warnings?: readonly string[];
   /** Where frames are built in place: slot() is the next one's offset. */
   readonly arena: Uint8Array;
   /** Frames the kernel refused, counted by flush(). */
@@ -36,5 +41,6 @@ export interface TxPort {
   flush(): number;
   /** Forgets everything queued without sending it (its frames may point into released blocks); returns how many. */
   discard(): number;
-  close(): void;
+  /** Releases the port; returns what failed (for the log), empty when all went well. */
+  close(): string[] | void;
 }

@@ -50,6 +50,8 @@ export interface RxOptions {
 export type FrameHandler = (buf: Uint8Array, off: number, len: number, vnetOff: number, vlanTci: number) => void;
 
 export class RxRing implements RxPort {
+  /** Options that failed without stopping the engine, for the log and `tsvs status`. */
+  readonly warnings: string[] = [];
   readonly fd: number;
   readonly ifindex: number;
   readonly buf: Uint8Array;
@@ -114,12 +116,20 @@ export class RxRing implements RxPort {
       const sll = sockaddrLl(ifindex, ETH_P_ALL_BE);
       check(`bind(${o.ifname})`, c.bind(fd, sll, SOCKADDR_LL_LEN));
       // Frames we transmit ourselves must not come back into the ring.
-      c.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, int32(1), 4);
+      const warnings: string[] = [];
+      if (c.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, int32(1), 4) < 0) {
+        const e = c.errno();
+        warnings.push(
+          `setsockopt(PACKET_IGNORE_OUTGOING) on ${o.ifname} failed: ${c.strerror(e)} (errno ${e}); the engine's own frames come back into its ring (a kernel before 4.20): upgrade the kernel`,
+        );
+      }
       if (o.fanoutGroup !== undefined) {
         const v = (o.fanoutGroup & 0xffff) | (PACKET_FANOUT_HASH << 16);
         check('setsockopt(PACKET_FANOUT)', c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, int32(v), 4));
       }
-      return new RxRing(fd, ifindex, map!, opts);
+      const ring = new RxRing(fd, ifindex, map!, opts);
+      ring.warnings.push(...warnings);
+      return ring;
     } catch (e) {
       c.close(fd);
       throw e;
@@ -180,9 +190,16 @@ export class RxRing implements RxPort {
     return { packets: this.statsView.getUint32(0, true), drops: this.statsView.getUint32(4, true) };
   }
 
-  close(): void {
+  /** Unmaps the ring and closes the socket; returns what failed (for the log), empty when all went well. */
+  close(): string[] {
     const c = libc();
-    c.munmap(this.map.addr, this.map.len);
-    c.close(this.fd);
+    const failed: string[] = [];
+    const why = (call: string) => {
+      const e = c.errno();
+      failed.push(`${call} of the receive ring failed: ${c.strerror(e)} (errno ${e})`);
+    };
+    if (c.munmap(this.map.addr, this.map.len) < 0) why('munmap');
+    if (c.close(this.fd) < 0) why('close');
+    return failed;
   }
 }

@@ -24,6 +24,8 @@ export interface TxOptions {
 }
 
 export class TxQueue implements TxPort {
+  /** Options that failed without stopping the engine, for the log and `tsvs status`. */
+  readonly warnings: string[] = [];
   readonly fd: number;
   readonly ifindex: number;
   /** Copy arena: slot i starts at i * TX_SLOT_SIZE. */
@@ -66,9 +68,16 @@ export class TxQueue implements TxPort {
         check('setsockopt(PACKET_VNET_HDR)', c.setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, int32(1), 4));
       }
       // Best effort: bypassing the qdisc saves a lock per frame; older kernels lack it.
-      c.setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, int32(1), 4);
+      const bypass = c.setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, int32(1), 4);
+      const errno = bypass < 0 ? c.errno() : 0;
       check(`bind(${o.ifname})`, c.bind(fd, sockaddrLl(ifindex, 0), SOCKADDR_LL_LEN));
-      return new TxQueue(fd, ifindex, o.batch ?? TX_BATCH);
+      const q = new TxQueue(fd, ifindex, o.batch ?? TX_BATCH);
+      if (bypass < 0) {
+        q.warnings.push(
+          `setsockopt(PACKET_QDISC_BYPASS) on ${o.ifname} failed: ${c.strerror(errno)} (errno ${errno}); frames go through the qdisc (slower, still correct)`,
+        );
+      }
+      return q;
     } catch (e) {
       c.close(fd);
       throw e;
@@ -135,10 +144,17 @@ export class TxQueue implements TxPort {
     return n;
   }
 
-  close(): void {
+  /** Unmaps the arenas and closes the socket; returns what failed (for the log), empty when all went well. */
+  close(): string[] {
     const c = libc();
-    c.munmap(this.ctlMap.addr, this.ctlMap.len);
-    c.munmap(this.arenaMap.addr, this.arenaMap.len);
-    c.close(this.fd);
+    const failed: string[] = [];
+    const why = (call: string) => {
+      const e = c.errno();
+      failed.push(`${call} of the transmit queue failed: ${c.strerror(e)} (errno ${e})`);
+    };
+    if (c.munmap(this.ctlMap.addr, this.ctlMap.len) < 0) why('munmap(ctl)');
+    if (c.munmap(this.arenaMap.addr, this.arenaMap.len) < 0) why('munmap(arena)');
+    if (c.close(this.fd) < 0) why('close');
+    return failed;
   }
 }

@@ -8,7 +8,7 @@ import { write16 } from '../../wire/csum.js';
 import { VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, VRRP_RECV_BUF, VRRP_TTL } from './constants.js';
 import { Addr } from '../../core/inet.js';
 import type { VrrpFamily } from './packet.js';
-import { parseIpv4 } from './packet.js';
+import { type RxPacket, rxIpv4 } from './rx.js';
 import {
   AF_INET,
   AF_INET6,
@@ -38,12 +38,7 @@ import {
   sys,
 } from './sys.js';
 
-export interface RxPacket {
-  src: Uint8Array;
-  dst: Uint8Array;
-  ttl: number;
-  msg: Uint8Array;
-}
+export type { RxPacket } from './rx.js';
 
 /** IP header lengths written on send. */
 const IPV4_HLEN = 20;
@@ -141,17 +136,17 @@ export class VrrpLink {
     return true;
   }
 
-  /** Reads every queued packet, calling `cb` for each VRRP one; never waits. */
-  drain(cb: (p: RxPacket) => void): void {
+  /** Reads every queued packet, calling `cb` for each VRRP one and `drop` for the others; never waits. */
+  drain(cb: (p: RxPacket) => void, drop: (why: 'bad_ip_header' | 'not_vrrp') => void): void {
     if (this.rxFd < 0) return;
     const s = sys();
     for (;;) {
       if (this.family === 4) {
         const n = s.recv(this.rxFd, this.buf);
         if (n < 0) return this.recvFailed();
-        const ip = parseIpv4(this.buf.subarray(0, n));
-        if (!ip || ip.proto !== VRRP_PROTO) continue;
-        cb({ src: ip.src.slice(), dst: ip.dst.slice(), ttl: ip.ttl, msg: ip.payload.slice() });
+        const p = rxIpv4(this.buf.subarray(0, n));
+        if (typeof p === 'string') drop(p);
+        else cb(p);
       } else {
         const m = this.msg!;
         m.reset();
@@ -171,7 +166,10 @@ export class VrrpLink {
           if (level === IPPROTO_IPV6 && type === IPV6_HOPLIMIT) hops = dv.getInt32(at + 16, true);
           at += (len + 7) & ~7;
         }
-        if (!dst) continue;
+        if (!dst) {
+          drop('bad_ip_header'); // no IPV6_PKTINFO: the destination is unknown
+          continue;
+        }
         cb({ src, dst, ttl: hops, msg: m.data.slice(0, n) });
       }
     }

@@ -10,11 +10,14 @@ import { Announcer, ifaceMac } from './announce.js';
 import type { NotifyConfig, VipConfig, VrrpConfig, VrrpInstanceConfig, VrrpScriptConfig, VrrpSyncGroupConfig } from './config.js';
 import { LINK_POLL_MS, VRRP_POLL_MS } from './constants.js';
 import { type FsmAction, VrrpFsm, type VrrpState } from './fsm.js';
-import { MCAST4, MCAST6, type RxPacket, VrrpLink } from './link.js';
+import { MCAST4, MCAST6, VrrpLink } from './link.js';
 import { sys } from './sys.js';
-import { AUTH_NONE, AUTH_PASS, decodeAdvert, encodeAdvert, passAuthData } from './packet.js';
+import { AUTH_NONE, AUTH_PASS, encodeAdvert, passAuthData } from './packet.js';
+import { judgeAdvert, type RxPacket, type VrrpRxDrop } from './rx.js';
 import { ScriptTracker, linkUp, weightEffect } from './track.js';
 import { addVips, delVips } from './vips.js';
+
+export type { VrrpRxDrop } from './rx.js';
 
 export type VrrpLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -34,21 +37,6 @@ export interface VrrpInstanceStatus {
   masterAddr: string | null;
   lastTransition: { at: number; from: string; to: string; why: string } | null;
 }
-
-/** Why an advert was not taken, counted per reason (shown by `tsvs status --json`). */
-export type VrrpRxDrop =
-  | 'truncated'
-  | 'bad_ip_header'
-  | 'not_vrrp'
-  | 'bad_ttl'
-  | 'bad_version'
-  | 'bad_type'
-  | 'bad_length'
-  | 'bad_checksum'
-  | 'unknown_vrid'
-  | 'version_mismatch'
-  | 'auth_mismatch'
-  | 'interval_mismatch';
 
 /** What an instance is elected by: a change of any of these restarts it on reload. */
 function electionKey(c: VrrpInstanceConfig): string {
@@ -296,7 +284,11 @@ export class Vrrp {
   }
 
   private pollOnce(): void {
-    for (const link of this.links.values()) link.drain((p) => this.received(link, p));
+    for (const link of this.links.values())
+      link.drain(
+        (p) => this.received(link, p),
+        (why) => this.drop(why),
+      );
     const now = this.host.now();
     if (now - this.lastLinkPoll >= LINK_POLL_MS) {
       this.lastLinkPoll = now;
@@ -323,25 +315,9 @@ export class Vrrp {
       this.drop('unknown_vrid');
       return;
     }
-    const r = decodeAdvert(p.msg, {
-      family: link.family,
-      src: p.src,
-      dst: p.dst,
-      ttl: p.ttl,
-      checkTtl: inst.cfg.unicastPeers.length === 0,
-    });
-    if (!r.ok) {
-      this.drop(r.drop);
-      return;
-    }
+    const r = judgeAdvert(inst.cfg, link.family, p);
+    if (!r.ok) return this.drop(r.drop);
     const a = r.advert;
-    if (a.version !== inst.cfg.version) return this.drop('version_mismatch');
-    if (a.version === 2) {
-      const wantType = inst.cfg.authPass !== null ? AUTH_PASS : AUTH_NONE;
-      if (a.authType !== wantType) return this.drop('auth_mismatch');
-      if (wantType === AUTH_PASS && !sameBytes(a.authData, passAuthData(inst.cfg.authPass!))) return this.drop('auth_mismatch');
-      if (a.intervalCs !== inst.cfg.intervalCs) return this.drop('interval_mismatch');
-    }
     const now = this.host.now();
     this.run(inst, (out) => inst.fsm.advert(now, { priority: a.priority, intervalCs: a.intervalCs, src: p.src }, out));
   }

@@ -1,4 +1,4 @@
-// A short run of the packet path fuzzer (fuzz.ts); `npm run fuzz` runs the long one.
+// A short run of the packet path fuzzer (fuzz.ts); `npm run fuzz` (test/unit/fuzz/main.ts) runs the long one.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { runFuzz } from './fuzz.js';
