@@ -76,7 +76,8 @@ export class BoundedHttp {
     method: 0,
     not_found: 0,
   };
-  private served = 0;
+  /** Requests answered by a route (not refused). */
+  served = 0;
   url = '';
 
   constructor(private readonly o: BoundedHttpOptions) {}

@@ -59,6 +59,11 @@ export class HttpServer {
     return this.http.rejected;
   }
 
+  /** Requests answered by a route (not refused). */
+  get served(): number {
+    return this.http.served;
+  }
+
   get url(): string {
     return this.http.url;
   }

@@ -152,7 +152,7 @@ export async function runHttpFuzz(count: number, seed = 1): Promise<HttpFuzzResu
       const shown = Buffer.concat(q.chunks).toString('latin1').slice(0, 300);
       const check = async (from: string) => {
         const before = rejectedTotal();
-        const servedBefore = (server as unknown as { served: number }).served;
+        const servedBefore = server.served;
         let a: Answer;
         try {
           a = await exchange(port, from, q.chunks, q.gap, q.slow);
@@ -164,7 +164,7 @@ export async function runHttpFuzz(count: number, seed = 1): Promise<HttpFuzzResu
         const rejectedNow = rejectedTotal() - before;
         if (a.status !== null && a.status >= 400 && rejectedNow === 0)
           throw new FuzzFailure('http', seed, i, `answered ${a.status} without a rejection counted`, shown);
-        const servedNow = (server as unknown as { served: number }).served - servedBefore;
+        const servedNow = server.served - servedBefore;
         if (a.status === null && rejectedNow === 0 && servedNow === 0 && q.chunks.some((c) => c.length > 0) && !q.slow)
           throw new FuzzFailure('http', seed, i, 'closed without an answer and without a counted reason', shown);
       };
@@ -190,5 +190,5 @@ export async function runHttpFuzz(count: number, seed = 1): Promise<HttpFuzzResu
   } finally {
     await server.close();
   }
-  return { requests: count, statuses, rejected: { ...server.rejected }, served: (server as unknown as { served: number }).served };
+  return { requests: count, statuses, rejected: { ...server.rejected }, served: server.served };
 }
