@@ -17,6 +17,8 @@ import { notLoopbackWarning } from '../http/bounded.js';
 import { type HttpEndpoint, HttpServer, isLoopback, parseHttpSpec } from '../http/server.js';
 import { Observers } from '../http/observers.js';
 import { DirectorEvents } from './events.js';
+import { keepalivedSocket } from '../ha/director.js';
+import { KeepalivedFollow } from './keepalived-follow.js';
 import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
 import { ControlServer, type Peer } from './server.js';
@@ -113,6 +115,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const events = new DirectorEvents(ipvs, log, () => engine.status().drops);
   const sync = new SyncDaemons(ipvs, now, (m) => log.info(m));
   observers.addMetrics({ collect: (x) => syncMetrics(x, sync.status()) });
+  const keepalived = new KeepalivedFollow(keepalivedSocket(socketPath(o.runDir, id)), observers);
 
   const adm = async (argv: string[], argv0: string, stdin: string, peer?: Peer): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
@@ -269,6 +272,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const server = new ControlServer(socketPath(o.runDir, id), handle, log);
   await server.listen();
   control = server;
+  keepalived.start();
   const started = engine.status();
   log.info(
     `director of netns ${id} started: engine ${engine.name}${started.loadError ? ' (NOT LOADED)' : ''}, control socket ${server.path}, pid ${process.pid}`,
@@ -298,6 +302,7 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     stopping ??= (async () => {
       unwatch();
       clearInterval(ticker);
+      keepalived.stop();
       events.stop();
       sync.stop();
       const last = engine.status();
