@@ -1,8 +1,8 @@
 // Connection sync end to end: two packet-engine directors on one LAN, the master's sync daemon
 // multicasting its conns to the backup's, for DR, NAT and FULLNAT (real servers on a second
 // network behind the directors for NAT and FULLNAT). A client holds 200 long-lived connections through
-// the VIP (16 bytes echoed every 100 ms each) and uploads 10 MB; the master is killed with
-// SIGKILL and the VIP moved to the backup by hand (what keepalived's takeover does: the address,
+// the VIP (16 bytes echoed every 100 ms each) and uploads 10 MB; the master's host dies (off
+// the network, its director killed with SIGKILL) and the VIP is moved to the backup by hand (what keepalived's takeover does: the address,
 // then a gratuitous ARP / unsolicited NA, here the neighbour entries of the client and, for NAT's
 // gateway and FULLNAT's local address, of the real servers). The connections
 // must go on through the backup without a reset, the upload must arrive intact, and a
@@ -184,7 +184,12 @@ for (const c of CASES) {
       }
       assert.ok((backup.sync[0]?.backup?.created ?? 0) >= CONNS + 1, `the backup has ${JSON.stringify(backup.sync)}`);
 
+      // The master's host dies as in a power cut: off the network first, then its director
+      // killed. (Were its kernel left up with the VIP, it would answer the segments still on
+      // their way to it with resets once the director's nft table died with it: by design,
+      // a dead director never blackholes a VIP, but here it would reset what the backup keeps.)
       const master = await status('dir1');
+      for (const dev of split ? ['eth0', 'eth1'] : ['eth0']) await ip(['-n', ns.dir1!, 'link', 'set', dev, 'down']);
       process.kill(master.pid, 'SIGKILL');
       const mac = await topo.mac(ns.dir2!, 'eth0');
       await ip(['-n', ns.client!, 'neigh', 'replace', vip, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent']);
