@@ -8,11 +8,10 @@
 // must go on through the backup without a reset, the upload must arrive intact, and a
 // persistent service must send the client's new connections to the same real server.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ip, Topology } from '../../src/lab/netns.js';
+import { checkTakeover, lineFrom } from './failover-client.js';
 import { ensureBuilt, freshRunDir, inNs, requireNetns, TSVS, TSVSADM } from './harness.js';
 
 const skip = requireNetns();
@@ -45,21 +44,6 @@ const CASES: Case[] = [
 const SYNC_GROUP6 = 'ff02::8848';
 /** The real servers' gateway (NAT) or the directors' local address (FULLNAT): moves with the VIP. */
 const INSIDE = 254;
-
-/** Waits for a line matching `re` on the child's stdout. */
-function lineFrom(child: ChildProcess, re: RegExp, ms: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    const t = setTimeout(() => reject(new Error(`no line matching ${re} within ${ms} ms`)), ms);
-    rl.on('line', (l) => {
-      if (re.test(l)) {
-        clearTimeout(t);
-        rl.close();
-        resolve(l);
-      }
-    });
-  });
-}
 
 for (const c of CASES) {
   describe(`sync failover, ${c.fwd.toUpperCase()}, ${c.v6 ? 'IPv6' : 'IPv4'}`, { skip }, () => {
@@ -198,28 +182,7 @@ for (const c of CASES) {
         for (const rs of ['rs1', 'rs2'])
           await ip(['-n', ns[rs]!, 'neigh', 'replace', inside, 'lladdr', mac1, 'dev', 'eth0', 'nud', 'permanent']);
       }
-      client.stdin!.write('mark\n');
-      await sleep(3000);
-      client.stdin!.write('new 10\n');
-      await sleep(12_000); // the upload's rest at 1.3 MB/s, and the new connections' greetings
-      client.stdin!.write('report\n');
-      const report = JSON.parse(await lineFrom(client, /^\{/, 10_000)) as {
-        alive: number;
-        errors: string[];
-        servers: string[];
-        fresh: string[];
-        upload: { sent: number; ok: boolean; error: string | null };
-      };
-      assert.ok(
-        report.alive >= Math.ceil(CONNS * 0.99),
-        `only ${report.alive} of ${CONNS} went on: ${report.errors.slice(0, 5).join(', ')}`,
-      );
-      assert.equal(report.upload.sent, UPLOAD);
-      assert.equal(report.upload.error, null);
-      assert.equal(report.upload.ok, true, 'the upload arrived intact (sha256)');
-      assert.equal(report.servers.length, 1, 'persistence: one real server for the client');
-      assert.equal(report.fresh.length, 10);
-      assert.deepEqual([...new Set(report.fresh)], report.servers, 'new connections on the backup follow the synced template');
+      await checkTakeover(client, CONNS, UPLOAD);
     });
   });
 }

@@ -7,17 +7,16 @@
 // go on through the backup, the upload arrive intact, and the persistent service keep sending
 // the client to the same real server. (sync-failover.test.ts does the same with the VIP moved
 // by hand, for NAT, FULLNAT and IPv6 as well.)
-import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { labDown, labUp, nsName } from '../../src/lab/lab.js';
 import { SEED004_HA, seed004HaConf } from '../../src/lab/labs.js';
 import { ip } from '../../src/lab/netns.js';
+import { checkTakeover, lineFrom } from './failover-client.js';
 import { ensureBuilt, freshRunDir, inNs, requireNetns, TSVS } from './harness.js';
 
 const skip = requireNetns();
@@ -42,20 +41,6 @@ function conf(state: 'MASTER' | 'BACKUP', priority: number): string {
     real('10.10.10.12') +
     '}\n'
   );
-}
-
-function lineFrom(child: ChildProcess, re: RegExp, ms: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    const t = setTimeout(() => reject(new Error(`no line matching ${re} within ${ms} ms`)), ms);
-    rl.on('line', (l) => {
-      if (re.test(l)) {
-        clearTimeout(t);
-        rl.close();
-        resolve(l);
-      }
-    });
-  });
 }
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -136,28 +121,7 @@ describe('connection sync by lvs_sync_daemon: tsvs keepalived moves the VIP, the
       const pids = (await ip(['netns', 'pids', nsName(lab, 'director1')])).split(/\s+/).filter(Boolean).map(Number);
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       await waitFor('director2 MASTER with the VIP', () => hasVip('director2'), 5000);
-      client.stdin!.write('mark\n');
-      await sleep(3000);
-      client.stdin!.write('new 10\n');
-      await sleep(12_000); // the upload's rest at 1.3 MB/s, and the new connections' greetings
-      client.stdin!.write('report\n');
-      const report = JSON.parse(await lineFrom(client, /^\{/, 10_000)) as {
-        alive: number;
-        errors: string[];
-        servers: string[];
-        fresh: string[];
-        upload: { sent: number; ok: boolean; error: string | null };
-      };
-      assert.ok(
-        report.alive >= Math.ceil(CONNS * 0.99),
-        `only ${report.alive} of ${CONNS} went on: ${report.errors.slice(0, 5).join(', ')}`,
-      );
-      assert.equal(report.upload.sent, UPLOAD);
-      assert.equal(report.upload.error, null);
-      assert.equal(report.upload.ok, true, 'the upload arrived intact (sha256)');
-      assert.equal(report.servers.length, 1, 'persistence: one real server for the client');
-      assert.equal(report.fresh.length, 10);
-      assert.deepEqual([...new Set(report.fresh)], report.servers, 'new connections on the backup follow the synced template');
+      await checkTakeover(client, CONNS, UPLOAD);
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\n--- director1:\n${logs.director1?.slice(-2500)}\n--- director2:\n${logs.director2?.slice(-2500)}`,
