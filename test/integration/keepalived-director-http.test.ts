@@ -3,15 +3,16 @@
 // in /api/v1/services (the dest's `health`), which the dashboard draws. A real HTTP real server
 // on loopback, checked by HTTP_GET; it stops, and the director's endpoint says so.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/net.js';
 import { ensureBuilt, freshRunDir, inNs, TSVS } from './harness.js';
 import { httpGet } from './http-helpers.js';
+import { httpRealServer, spawnKeepalived, stopKeepalived, stopServer, writeCheckedConf } from './keepalived-http-fixture.js';
 
 /** delay_loop 0.3 + retry 1 × 0.2 + 2 × connect_timeout 0.5 = 1.5 s to DOWN, plus the director's 1 s poll; the rest is slack. */
 const WITHIN_MS = 15_000;
@@ -51,60 +52,19 @@ describe("the director's endpoint shows tsvs keepalived's checkers", { timeout: 
     ensureBuilt();
     for (const k of ['vip', 'rs', 'http']) p[k] = await freePort();
     base = `http://127.0.0.1:${p.http}/`;
-    rs = createServer((_q, res) => {
-      res.writeHead(200, { 'content-length': 3, connection: 'close' });
-      res.end('ok\n');
-    });
-    await new Promise<void>((r, j) => {
-      rs.once('error', j);
-      rs.listen(p.rs, '127.0.0.2', () => r());
-    });
+    rs = await httpRealServer(p.rs!);
     const d = await inNs(null, [process.execPath, TSVS, 'daemon', '--detach', '--engine', 'proxy', '--http', `127.0.0.1:${p.http}`], {
       env: env(),
     });
     assert.equal(d.code, 0, d.stderr);
-    writeFileSync(
-      join(dir, 'keepalived.conf'),
-      `virtual_server 127.0.0.1 ${p.vip} {
-  delay_loop 0.3
-  connect_timeout 0.5
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 127.0.0.2 ${p.rs} {
-    weight 1
-    inhibit_on_failure
-    HTTP_GET {
-      url {
-        path /health
-        status_code 200
-      }
-      retry 1
-      delay_before_retry 0.2
-    }
-  }
-}
-`,
-    );
-    ka = spawn(process.execPath, [TSVS, 'keepalived', '-n', '-l', '-C', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'ka.pid')], {
-      env: env(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    ka.stderr!.on('data', (b: Buffer) => {
-      kaLog += b.toString();
-    });
+    const file = writeCheckedConf(dir, p.vip!, p.rs!, '    inhibit_on_failure\n');
+    ka = spawnKeepalived(dir, file, ['-C'], env(), (t) => (kaLog += t));
   });
 
   after(async () => {
-    if (ka && ka.exitCode === null) {
-      ka.kill('SIGTERM');
-      await new Promise((r) => ka?.once('exit', r));
-    }
+    await stopKeepalived(ka);
     await inNs(null, [TSVS, 'daemon', 'stop'], { env: env() });
-    if (rs?.listening) {
-      rs.closeAllConnections();
-      await new Promise<void>((r) => rs.close(() => r()));
-    }
+    await stopServer(rs);
     rmSync(dir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });
@@ -118,8 +78,7 @@ describe("the director's endpoint shows tsvs keepalived's checkers", { timeout: 
   });
 
   it('the real server stops: the director shows it down (inhibited at weight 0, health down)', async () => {
-    rs.closeAllConnections();
-    await new Promise<void>((r) => rs.close(() => r()));
+    await stopServer(rs);
     const ls = `{checker="HTTP_GET",dest="127.0.0.2:${p.rs}",service="-t 127.0.0.1:${p.vip}"}`;
     await until('tsvs_checker_up 0 on the director', metrics, (b) => b.includes(`\ntsvs_checker_up${ls} 0\n`));
     const s = await until('health down in /api/v1/services', services, (j) => j.services[0]?.dests[0]?.health?.up === false);

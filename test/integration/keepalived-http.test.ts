@@ -5,9 +5,9 @@
 // the failed checks; /api/v1/status is the status `tsvs status` shows; the director started
 // by keepalived did not inherit TSVS_HTTP; nothing but GET and HEAD is answered.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ import type { KeepalivedStatus } from '../../src/ha/status.js';
 import { freePort } from '../helpers/net.js';
 import { ensureBuilt, freshRunDir, inNs, TSVS } from './harness.js';
 import { httpGet, requireTool } from './http-helpers.js';
+import { httpRealServer, spawnKeepalived, stopKeepalived, stopServer, writeCheckedConf } from './keepalived-http-fixture.js';
 
 const skip = requireTool('promtool', 'prometheus');
 /** delay_loop 0.3 + retry 1 × 0.2 + 2 × connect_timeout 0.5 = 1.5 s to DOWN; the rest is slack for a loaded machine. */
@@ -63,55 +64,15 @@ describe('tsvs keepalived --http', { skip, timeout: 90_000 }, () => {
     ensureBuilt();
     for (const k of ['vip', 'rs', 'http']) p[k] = await freePort();
     base = `http://127.0.0.1:${p.http}/`;
-    rs = createServer((_q, res) => {
-      res.writeHead(200, { 'content-length': 3, connection: 'close' });
-      res.end('ok\n');
-    });
-    await new Promise<void>((r, j) => {
-      rs.once('error', j);
-      rs.listen(p.rs, '127.0.0.2', () => r());
-    });
-    writeFileSync(
-      join(dir, 'keepalived.conf'),
-      `virtual_server 127.0.0.1 ${p.vip} {
-  delay_loop 0.3
-  connect_timeout 0.5
-  lb_algo rr
-  lb_kind NAT
-  protocol TCP
-  real_server 127.0.0.2 ${p.rs} {
-    weight 1
-    HTTP_GET {
-      url {
-        path /health
-        status_code 200
-      }
-      retry 1
-      delay_before_retry 0.2
-    }
-  }
-}
-`,
-    );
-    ka = spawn(process.execPath, [TSVS, 'keepalived', '-n', '-l', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'ka.pid')], {
-      env: env(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    ka.stderr!.on('data', (b: Buffer) => {
-      kaLog += b.toString();
-    });
+    rs = await httpRealServer(p.rs!);
+    const file = writeCheckedConf(dir, p.vip!, p.rs!);
+    ka = spawnKeepalived(dir, file, [], env(), (t) => (kaLog += t));
   });
 
   after(async () => {
-    if (ka && ka.exitCode === null) {
-      ka.kill('SIGTERM');
-      await new Promise((r) => ka?.once('exit', r));
-    }
+    await stopKeepalived(ka);
     await inNs(null, [TSVS, 'daemon', 'stop'], { env: { ...env(), TSVS_HTTP: '' } });
-    if (rs?.listening) {
-      rs.closeAllConnections();
-      await new Promise<void>((r) => rs.close(() => r()));
-    }
+    await stopServer(rs);
     rmSync(dir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   });
@@ -135,8 +96,7 @@ describe('tsvs keepalived --http', { skip, timeout: 90_000 }, () => {
   });
 
   it('shows a dead real server in tsvs_checker_up and tsvs_checker_failures_total', async () => {
-    rs.closeAllConnections();
-    await new Promise<void>((r) => rs.close(() => r()));
+    await stopServer(rs);
     const ls = `{checker="HTTP_GET",dest="127.0.0.2:${p.rs}",service="-t 127.0.0.1:${p.vip}"}`;
     const body = await scrapeUntil('checker down', (b) => b.includes(`\ntsvs_checker_up${ls} 0\n`), DOWN_WITHIN_MS);
     const failures = Number(new RegExp(`\\ntsvs_checker_failures_total${ls.replace(/[{}.()]/g, '\\$&')} (\\d+)\\n`).exec(body)?.[1]);
