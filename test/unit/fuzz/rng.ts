@@ -1,5 +1,5 @@
 // The fuzzers' seeded generator and the helpers every target shares, so that a failure replays
-// from its seed and case number (test/unit/packet/fuzz.ts keeps its own copy of mulberry32).
+// from its seed and case number.
 
 /** mulberry32: small, fast, deterministic. */
 export function mulberry32(seed: number): () => number {

@@ -14,6 +14,7 @@ import { writeArp } from '../../../src/wire/arp.js';
 import { writeNs } from '../../../src/wire/ndp.js';
 import { frame4, frame6, icmp6Error, icmpError, ip, ip6, macs } from '../wire/build.js';
 import { Director, mac } from './director.js';
+import { mulberry32 } from '../fuzz/rng.js';
 
 export const FUZZ_RULES = [
   '-A -t 10.0.0.100:80 -s rr',
@@ -66,18 +67,6 @@ const REPLIES6: [string, number][] = [
 ];
 const OWN4 = new Set(['10.0.0.1', '10.1.0.1']);
 const OWN6 = new Set(['fd00::1', 'fd01::1']);
-
-/** mulberry32: a small deterministic generator, so that a failure replays from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzResult {
   frames: number;
@@ -154,7 +143,7 @@ function taken(b: Uint8Array): boolean {
 }
 
 export async function runFuzz(frames: number, seed = 1): Promise<FuzzResult> {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
   const int = (n: number): number => Math.floor(r() * n);
   const d = new Director();
