@@ -23,6 +23,8 @@ function tsharkMissing(): string | false {
 
 const skip = requireNetns() || keepalivedMissing();
 const V3 = { version: 3 as const, advertInt: 0.25 };
+/** How long a held group is watched: ten of tsvs's link polls (LINK_POLL_MS) and keepalived's netlink events alike. */
+const HOLD_MS = 1000;
 
 describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts, reload, shutdown', { skip }, () => {
   const topo = new Topology('tsvs-vrrp2');
@@ -47,6 +49,9 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
       await topo.exec(ns, ['ip', 'link', 'add', 'trk0', 'type', 'veth', 'peer', 'name', 'trk1']);
       await topo.exec(ns, ['ip', 'link', 'set', 'trk1', 'up']);
       await topo.exec(ns, ['ip', 'link', 'set', 'trk0', 'up']);
+      await topo.exec(ns, ['ip', 'link', 'add', 'trk2', 'type', 'veth', 'peer', 'name', 'trk3']);
+      await topo.exec(ns, ['ip', 'link', 'set', 'trk3', 'up']);
+      await topo.exec(ns, ['ip', 'link', 'set', 'trk2', 'up']);
     }
     macA = await topo.mac(A, 'v0');
     macB = await topo.mac(B, 'v0');
@@ -77,6 +82,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
         execFileSync('ip', ['-n', ns, 'addr', 'flush', 'dev', 'v0', 'secondary']);
         execFileSync('ip', ['-n', ns, '-6', 'addr', 'flush', 'dev', 'v0', 'scope', 'global']);
         execFileSync('ip', ['-n', ns, 'link', 'set', 'trk0', 'up']);
+        execFileSync('ip', ['-n', ns, 'link', 'set', 'trk2', 'up']);
       }
       await topo.addr(A, 'v0', 'fd00:91::1/64').catch(() => undefined);
       await topo.addr(B, 'v0', 'fd00:91::2/64').catch(() => undefined);
@@ -148,14 +154,28 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
     );
   });
 
-  it('vrrp_sync_group: one instance fault moves both (tsvs FAULT both, then keepalived FAULT both)', async () => {
+  it('vrrp_sync_group: one instance fault moves both, and the group leaves FAULT only when no member has one (tsvs, then keepalived)', async () => {
     const v1 = '10.9.1.110/24';
     const v2 = '10.9.1.111/24';
     const group = `vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n}`;
     const pairOf = (state: 'BACKUP', priority: number, track: boolean): [Opts, Opts[]] => [
-      { ...V3, state, priority, vip: v1, instance: 'VI_1', vrid: 51, top: group },
+      { ...V3, state, priority, vip: v1, instance: 'VI_1', vrid: 51, top: group, extra: track ? 'track_interface {\n    trk2\n  }' : '' },
       [{ ...V3, state, priority, vip: v2, instance: 'VI_2', vrid: 52, extra: track ? 'track_interface {\n    trk0\n  }' : '' }],
     ];
+    /** trk2 (VI_1's) down, trk0 (VI_2's) up: the group stays FAULT; trk2 up again; trk0 is put down again by the caller's next step. */
+    const holdsFault = async (ns: string, inFault: () => boolean) => {
+      await topo.exec(ns, ['ip', 'link', 'set', 'trk2', 'down']);
+      await topo.exec(ns, ['ip', 'link', 'set', 'trk0', 'up']);
+      const t0 = Date.now();
+      while (Date.now() - t0 < HOLD_MS) {
+        assert.ok(inFault(), `${ns}: the group left FAULT while VI_1's tracked interface trk2 was down`);
+        await sleep(50);
+      }
+      await topo.exec(ns, ['ip', 'link', 'set', 'trk0', 'down']);
+      await topo.exec(ns, ['ip', 'link', 'set', 'trk2', 'up']);
+      await sleep(300);
+      assert.ok(inFault(), `${ns}: the group left FAULT while VI_2's tracked interface trk0 was down`);
+    };
     let k: Keepalived | null = null;
     let t: Tsvs | null = null;
     await scenario(
@@ -173,6 +193,8 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
           5000,
         );
         assert.match(t.transitions('VI_1').at(-1)!.why ?? '', /sync group G: VI_2 is FAULT/);
+        // VI_1's own tracked interface goes down too; VI_2's comes back: VI_1 still holds the group.
+        await holdsFault(B, () => both('FAULT', 't'));
         await topo.exec(B, ['ip', 'link', 'set', 'trk0', 'up']);
         await waitFor('tsvs MASTER of both again', () => both('MASTER', 't') && both('BACKUP', 'k'), 5000);
         // keepalived's group: its VI_2's tracked interface goes down; both its instances go FAULT.
@@ -188,6 +210,9 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
           () => both('FAULT', 'k') && both('MASTER', 't') && hasVip(B, v1) && hasVip(B, v2) && !hasVip(A, v1) && !hasVip(A, v2),
           5000,
         );
+        await holdsFault(A, () => both('FAULT', 'k'));
+        await topo.exec(A, ['ip', 'link', 'set', 'trk0', 'up']);
+        await waitFor('keepalived MASTER of both again', () => both('MASTER', 'k') && both('BACKUP', 't'), 5000);
       },
       () => `${tail('keepalived', k?.log ?? '')}\n${tail('tsvs', t?.err ?? '')}`,
     );

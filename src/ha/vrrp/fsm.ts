@@ -135,8 +135,17 @@ export class VrrpFsm {
     }
   }
 
-  /** A tracked object (interface, script with weight 0) went down or came back. */
-  setFault(now: number, what: string, down: boolean, out: FsmAction[]): void {
+  /** True while a tracked object of this instance itself is down. */
+  get faulted(): boolean {
+    return this.faults.size > 0;
+  }
+
+  /**
+   * A tracked object (interface, script with weight 0) went down or came back. `groupHeld`: another
+   * member of this instance's vrrp_sync_group is in FAULT for a fault of its own, so the group
+   * stays in FAULT and this member with it (keepalived leaves FAULT only when no member has one).
+   */
+  setFault(now: number, what: string, down: boolean, out: FsmAction[], groupHeld = false): void {
     const before = this.faults.size;
     if (down) this.faults.add(what);
     else this.faults.delete(what);
@@ -147,7 +156,7 @@ export class VrrpFsm {
       this.masterDownAt = null;
       this.masterAddr = null;
       this.go('FAULT', `${what} is down`, out);
-    } else if (before > 0 && this.faults.size === 0) {
+    } else if (before > 0 && this.faults.size === 0 && !groupHeld) {
       this.becomeBackup(now, `${what} is up again`, out);
     }
   }

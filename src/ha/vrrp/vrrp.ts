@@ -340,7 +340,13 @@ export class Vrrp {
       faults.set(`track_script ${t.name}`, e.fault);
     }
     inst.fsm.setEffectivePriority(inst.cfg.priority + delta);
-    for (const [what, down] of faults) this.run(inst, (out) => inst.fsm.setFault(now, what, down, out));
+    for (const [what, down] of faults) this.run(inst, (out) => inst.fsm.setFault(now, what, down, out, this.groupHeld(inst)));
+  }
+
+  /** Another member of `inst`'s sync group is in FAULT for a fault of its own. */
+  private groupHeld(inst: Instance): boolean {
+    const g = inst.group;
+    return g !== null && this.instances.some((o) => o !== inst && g.members.includes(o.cfg.name) && o.fsm.faulted);
   }
 
   private trackChanged(): void {

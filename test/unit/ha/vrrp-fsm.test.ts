@@ -208,3 +208,16 @@ test('sync group: a member in FAULT for the group only leaves it with the group;
   assert.deepEqual(moves(step(g, (o) => g.follow(20, 'BACKUP', 'sync group', o))), []);
   assert.equal(g.state, 'FAULT');
 });
+
+test('sync group: a member whose own fault clears stays in FAULT while another member has one', () => {
+  const f = fsm();
+  step(f, (o) => f.start(0, o));
+  step(f, (o) => f.setFault(10, 'interface eth1', true, o));
+  assert.equal(f.faulted, true);
+  // eth1 comes back while the other member's tracked interface is still down: the group holds.
+  assert.deepEqual(moves(step(f, (o) => f.setFault(20, 'interface eth1', false, o, true))), []);
+  assert.equal(f.state, 'FAULT');
+  assert.equal(f.faulted, false);
+  // The other member recovers and the group goes BACKUP: this one follows it.
+  assert.deepEqual(moves(step(f, (o) => f.follow(30, 'BACKUP', 'sync group', o))), ['BACKUP']);
+});
