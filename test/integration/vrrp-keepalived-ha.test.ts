@@ -412,6 +412,49 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
     );
   });
 
+  it('track_script with a positive weight: added while the script succeeds, in tsvs and in keepalived alike', async () => {
+    const vip = '10.9.1.160/24';
+    const flag = join(dir, 'healthy-plus');
+    writeFileSync(flag, '');
+    const top = `vrrp_script plus {\n  script "/usr/bin/test -e ${flag}"\n  interval 1\n  weight 60\n}`;
+    const extra = 'track_script {\n    plus\n  }';
+    let k: Keepalived | null = null;
+    let t: Tsvs | null = null;
+    await scenario(
+      async () => {
+        // tsvs 100 + 60 while the script succeeds beats keepalived's 150; without it, it yields.
+        t = await ts({ ...V3, state: 'BACKUP', priority: 100, vip, head: top, extra });
+        k = ka({ ...V3, state: 'BACKUP', priority: 150, vip });
+        await waitFor(
+          'tsvs MASTER at 160',
+          () => t!.state() === 'MASTER' && k!.state() === 'BACKUP' && t!.last()?.effectivePriority === 160,
+          10_000,
+        );
+        rmSync(flag);
+        await waitFor(
+          'tsvs BACKUP at 100',
+          () => t!.state() === 'BACKUP' && k!.state() === 'MASTER' && t!.last()?.effectivePriority === 100,
+          6000,
+        );
+        writeFileSync(flag, '');
+        await waitFor('tsvs MASTER again', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP', 6000);
+        await t.stop('SIGKILL');
+        await k.stop('SIGKILL');
+        execFileSync('ip', ['-n', A, 'addr', 'flush', 'dev', 'v0', 'secondary']);
+        execFileSync('ip', ['-n', B, 'addr', 'flush', 'dev', 'v0', 'secondary']);
+        // The same roles swapped: keepalived 100 + 60 against tsvs 150.
+        k = ka({ ...V3, state: 'BACKUP', priority: 100, vip, head: top, extra });
+        t = await ts({ ...V3, state: 'BACKUP', priority: 150, vip });
+        await waitFor('keepalived MASTER', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
+        rmSync(flag);
+        await waitFor('keepalived yields to tsvs', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP', 10_000);
+        writeFileSync(flag, '');
+        await waitFor('keepalived MASTER again', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
+      },
+      () => `${tail('keepalived', k?.log ?? '')}\n${tail('tsvs', t?.err ?? '')}`,
+    );
+  });
+
   it('track_script with fall 3 and rise 2: the priority drops only after 3 failures, in tsvs and in keepalived alike', async () => {
     const vip = '10.9.1.150/24';
     const flag = join(dir, 'healthy-fr');
