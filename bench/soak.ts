@@ -186,6 +186,35 @@ async function flapWeb1(): Promise<void> {
   deaths.push({ dest: WEB1, kill, removed: out.t1 });
 }
 
+let stopping = false;
+/** web1 is in the rules (the next flap waits for it). */
+let web1In = true;
+/**
+ * web1's web server starts again; the checker puts web1 back once it answers (the server's
+ * "ready", printed when it listens), as keepalived re-adds a real server after a good check:
+ * a fixed delay put it back before a slow start on a loaded machine listened, and the
+ * requests scheduled to it in between were refused.
+ */
+function restartWeb1(): void {
+  const c = spawn('ip', ['netns', 'exec', web1, process.execPath, HTTP, 'web1', '80'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
+  c.unref();
+  events.push({ t0: now(), t1: now(), what: 'start web1', dest: WEB1 });
+  let out = '';
+  c.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+    if (!out.includes('ready\n')) return;
+    c.stdout!.destroy();
+    events.push({ t0: now(), t1: now(), what: 'web1 ready', dest: WEB1 });
+    if (stopping) return;
+    void adm('-a web1', WEB1, ['-a', '-t', `${VIP}:80`, '-r', WEB1, '-m']).then(() => {
+      web1In = true;
+    });
+  });
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`soak: ${minutes} min on ${lab.name}, a copy of seed002-nat (packet engine)\n`);
   await labUp(lab, () => {}, env);
@@ -197,7 +226,6 @@ async function main(): Promise<void> {
   clientLoop('/blob/1048576');
   const end = minutes * 60_000;
   let lastFlap = 0;
-  let web1In = true;
   let changes = 0;
   const first = await sample(pid);
   process.stdout.write(`t=0s rss=${first.rssMb}MB conns=${first.conns} fds=${first.fds} requests=0\n`);
@@ -222,19 +250,7 @@ async function main(): Promise<void> {
       web1In = false;
       // Requests in flight to web1 when it died fail; no others should.
       await flapWeb1();
-      pending.push(
-        setTimeout(() => {
-          spawn('ip', ['netns', 'exec', web1, process.execPath, HTTP, 'web1', '80'], { stdio: 'ignore', detached: true }).unref();
-          events.push({ t0: now(), t1: now(), what: 'start web1', dest: WEB1 });
-          pending.push(
-            setTimeout(() => {
-              void adm('-a web1', WEB1, ['-a', '-t', `${VIP}:80`, '-r', WEB1, '-m']).then(() => {
-                web1In = true;
-              });
-            }, 500),
-          );
-        }, DOWN_S * 1000),
-      );
+      pending.push(setTimeout(restartWeb1, DOWN_S * 1000));
     }
     if (second - sampled >= SAMPLE_S) {
       sampled = second;
@@ -246,6 +262,7 @@ async function main(): Promise<void> {
   }
   for (const c of children) c.kill('SIGKILL');
   // A web1 restart still pending would act on the lab after it is torn down.
+  stopping = true;
   for (const t of pending) clearTimeout(t);
   // The last failures' conns are looked up before the lab goes.
   while (lookingUp || unresolved.length > 0) {
