@@ -27,6 +27,11 @@ const client = nsName(lab, 'client');
 const VIP = '172.25.254.100';
 /** Conn-table bound of the director under test, MB: 16 384 conns at CONN_BYTES. */
 const MEM_MAX_MB = 16;
+/**
+ * What V8's young generation may add to the anonymous RSS on top of the table, MB: at 660 k
+ * frames/s (an idle machine's flood) its semi-spaces grow to their 64-bit limit of 16 MiB.
+ */
+const YOUNG_GEN_MB = 16;
 /** Seconds of flood at full rate: long enough that the client's requests run inside it. */
 const FLOOD_SECONDS = 6;
 /**
@@ -169,8 +174,8 @@ describe('SYN flood into a packet director', { skip }, () => {
     assert.ok(ok >= 190, `${ok} of 200 requests succeeded`);
     assert.ok(peakConns <= before.maxConns, `conns ${peakConns} within the bound ${before.maxConns}`);
     assert.ok(
-      peakAnon - rss0.anon < MEM_MAX_MB << 20,
-      `anonymous RSS grew ${peakAnon - rss0.anon} bytes, under the ${MEM_MAX_MB} MB bound`,
+      peakAnon - rss0.anon < (MEM_MAX_MB + YOUNG_GEN_MB) << 20,
+      `anonymous RSS grew ${peakAnon - rss0.anon} bytes, under the ${MEM_MAX_MB} MB bound + ${YOUNG_GEN_MB} MB of V8's young generation`,
     );
 
     const tFlood = performance.now() - tStart;
