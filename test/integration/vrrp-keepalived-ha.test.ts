@@ -412,6 +412,15 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
     );
   });
 
+  /** keepalived (the higher priority while its tracked script succeeds) yields to tsvs while the script fails, and takes back. */
+  async function keepalivedTracks(flag: string, k: Keepalived, t: Tsvs): Promise<void> {
+    await waitFor('keepalived MASTER', () => k.state() === 'MASTER' && t.state() === 'BACKUP', 10_000);
+    rmSync(flag);
+    await waitFor('keepalived yields to tsvs', () => t.state() === 'MASTER' && k.state() === 'BACKUP', 10_000);
+    writeFileSync(flag, '');
+    await waitFor('keepalived MASTER again', () => k.state() === 'MASTER' && t.state() === 'BACKUP', 10_000);
+  }
+
   it('track_script with a positive weight: added while the script succeeds, in tsvs and in keepalived alike', async () => {
     const vip = '10.9.1.160/24';
     const flag = join(dir, 'healthy-plus');
@@ -445,11 +454,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
         // The same roles swapped: keepalived 100 + 60 against tsvs 150.
         k = ka({ ...V3, state: 'BACKUP', priority: 100, vip, head: top, extra });
         t = await ts({ ...V3, state: 'BACKUP', priority: 150, vip });
-        await waitFor('keepalived MASTER', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
-        rmSync(flag);
-        await waitFor('keepalived yields to tsvs', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP', 10_000);
-        writeFileSync(flag, '');
-        await waitFor('keepalived MASTER again', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
+        await keepalivedTracks(flag, k, t);
       },
       () => `${tail('keepalived', k?.log ?? '')}\n${tail('tsvs', t?.err ?? '')}`,
     );
@@ -492,11 +497,7 @@ describe('VRRP interop with keepalived: preempt_delay, sync groups, GARP counts,
         // keepalived 2.2.7 takes whole seconds for a script's interval, and the vrrp_script first.
         k = ka({ ...V3, state: 'BACKUP', priority: 150, vip, head: top.replace('interval 0.2', 'interval 1'), extra });
         t = await ts({ ...V3, state: 'BACKUP', priority: 100, vip });
-        await waitFor('keepalived MASTER', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
-        rmSync(flag);
-        await waitFor('keepalived yields to tsvs', () => t!.state() === 'MASTER' && k!.state() === 'BACKUP', 10_000);
-        writeFileSync(flag, '');
-        await waitFor('keepalived MASTER again', () => k!.state() === 'MASTER' && t!.state() === 'BACKUP', 10_000);
+        await keepalivedTracks(flag, k, t);
       },
       () => `${tail('keepalived', k?.log ?? '')}\n${tail('tsvs', t?.err ?? '')}`,
     );
