@@ -63,6 +63,8 @@ export interface RulesListener {
   destAdded?(svc: Service, dest: Dest): void;
   destEdited?(svc: Service, dest: Dest): void;
   destDeleted?(svc: Service, dest: Dest): void;
+  /** A deleted dest left the trash: no conn holds it any more and none will. */
+  destFreed?(dest: Dest): void;
 }
 
 export class Rules {
@@ -373,11 +375,17 @@ export class Rules {
       this.trashIdle.delete(d);
       this.destSlots[d.id] = undefined;
       this.freeDestIds.push(d.id);
+      for (const l of this.listeners) l.destFreed?.(d);
     }
   }
 
   trashSize(): number {
     return this.trash.length;
+  }
+
+  /** Deleted dests not freed yet: their conns still live, and so do those conns' replies. */
+  trashed(): readonly Dest[] {
+    return this.trash;
   }
 
   // --- timeouts and daemons ------------------------------------------------------------------

@@ -102,6 +102,7 @@ export class PacketEngine implements Engine {
       destAdded: () => this.rulesDirty(),
       destEdited: () => this.rulesDirty(),
       destDeleted: () => this.rulesDirty(),
+      destFreed: () => this.rulesDirty(),
     });
     this.rulesChanged();
     this.running = true;
@@ -392,7 +393,7 @@ export class PacketEngine implements Engine {
     if (!ipvs || !fwd) return;
     this.dirty = false;
     const host: Host = { local: this.localAddrs, served: new Set(this.ifaces.map((i) => i.name)) };
-    const t = planTakes(ipvs.rules.services(), host, (s) => Addr.parse(s));
+    const t = planTakes(ipvs.rules.services(), host, (s) => Addr.parse(s), ipvs.rules.trashed());
     for (const d of t.dests) this.preResolve(d);
     // VIPs VRRP moves are answered for by the kernel where VRRP puts them, never by the engine.
     const fresh = applyTakes(fwd, t, { has: (k) => this.localAddrs.has(k) || this.vrrpVips.has(k) });

@@ -4,6 +4,7 @@
 
 import { type UnservedRule, label } from '../../control/engine.js';
 import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_MASQ } from '../../core/constants.js';
+import type { Dest } from '../../core/dest.js';
 import type { Addr } from '../../core/inet.js';
 import type { Service } from '../../core/service.js';
 import type { IngressMatch } from './nft.js';
@@ -53,7 +54,27 @@ function unservable(svc: Service, host: Host): string | null {
   return null;
 }
 
-export function planTakes(services: Iterable<Service>, host: Host, parse: (s: string) => Addr | null): Takes {
+/** A masq or FULLNAT dest's replies come back through the director: take them (the out-hook). */
+function takeReplies(t: Takes, ripMatches: IngressMatch[], svc: Service, d: Dest): void {
+  const fwdm = d.fwd;
+  if (fwdm !== IP_VS_CONN_F_MASQ && fwdm !== IP_VS_CONN_F_FULLNAT) return;
+  const family = svc.addr.isV6 ? 'ip6' : 'ip';
+  const proto = svc.protocol === 17 ? 'udp' : 'tcp';
+  if (svc.addr.isV6) {
+    t.rips6.push(d.addr.w0, d.addr.w1, d.addr.w2, d.addr.w3, d.port);
+    ripMatches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
+    if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) t.laddrs6.set(a.toString(), a);
+    return;
+  }
+  const k = d.addr.w0 * 65536 + d.port;
+  if (!t.rips.has(k)) ripMatches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
+  t.rips.add(k);
+  t.ripAddrs.add(d.addr.w0);
+  if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) t.laddrs.add(a.w0);
+}
+
+/** The plan for `services`, and for `trashed` (Rules.trashed()) dests' replies. */
+export function planTakes(services: Iterable<Service>, host: Host, parse: (s: string) => Addr | null, trashed: Iterable<Dest> = []): Takes {
   const t: Takes = {
     vips: new Set(),
     rips: new Set(),
@@ -89,27 +110,21 @@ export function planTakes(services: Iterable<Service>, host: Host, parse: (s: st
     }
     t.matches.push({ family, proto, daddr: svc.addr.toString(), dport: svc.port });
     for (const d of svc.dests) {
-      const fwdm = d.fwd;
-      if (fwdm === IP_VS_CONN_F_FULLNAT && svc.laddrs.length === 0) {
+      if (d.fwd === IP_VS_CONN_F_FULLNAT && svc.laddrs.length === 0) {
         t.unserved.push({
           rule: `-a ${label(svc)} -r ${d.addr}:${d.port}`,
           reason: 'FULLNAT needs local addresses on its service (tsvsadm -E … --laddr ADDR); conns scheduled to this dest are dropped',
         });
-      } else if (fwdm === IP_VS_CONN_F_MASQ || fwdm === IP_VS_CONN_F_FULLNAT) {
-        if (v6) {
-          t.rips6.push(d.addr.w0, d.addr.w1, d.addr.w2, d.addr.w3, d.port);
-          ripMatches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
-          if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) t.laddrs6.set(a.toString(), a);
-        } else {
-          const k = d.addr.w0 * 65536 + d.port;
-          if (!t.rips.has(k)) ripMatches.push({ family, proto, saddr: d.addr.toString(), sport: d.port });
-          t.rips.add(k);
-          t.ripAddrs.add(d.addr.w0);
-          if (fwdm === IP_VS_CONN_F_FULLNAT) for (const a of svc.laddrs) t.laddrs.add(a.w0);
-        }
-      }
+      } else takeReplies(t, ripMatches, svc, d);
       t.dests.push(d.addr);
     }
+  }
+  // A deleted dest's conns live on until they end (ip_vs_out finds them whatever became of the
+  // dest): the engine takes its replies until the trash frees it (RulesListener.destFreed).
+  for (const d of trashed) {
+    const svc = d.svc;
+    if (unservable(svc, host) || (d.fwd === IP_VS_CONN_F_FULLNAT && svc.laddrs.length === 0)) continue;
+    takeReplies(t, ripMatches, svc, d);
   }
   // The director's own conns to a dest (health checks, an operator's curl) get their replies,
   // as ip_vs_out accepts a packet that matches no conn: the out-hook takes only replies that are

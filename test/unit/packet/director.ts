@@ -117,7 +117,12 @@ export class Director {
       });
       if (r.code !== 0) throw new Error(`tsvsadm ${line}: ${r.stderr}`);
     }
-    const t = planTakes(this.ipvs.rules.services(), { local: this.local, served: new Set(this.ifaces.keys()) }, (s) => Addr.parse(s));
+    const t = planTakes(
+      this.ipvs.rules.services(),
+      { local: this.local, served: new Set(this.ifaces.keys()) },
+      (s) => Addr.parse(s),
+      this.ipvs.rules.trashed(),
+    );
     applyTakes(this.fwd, t, this.local);
     this.sent();
   }
