@@ -86,11 +86,11 @@ export abstract class ConnStore {
 
   connDest(ref: number): Dest | undefined {
     const t = this.table(ref);
-    return this.rules.destById(t.dest[slotOf(ref)]!);
+    return this.rules.destById(t.destOf(slotOf(ref)));
   }
 
   connDport(ref: number): number {
-    return this.table(ref).dport[slotOf(ref)]!;
+    return this.table(ref).dportOf(slotOf(ref));
   }
 
   /**
@@ -100,7 +100,7 @@ export abstract class ConnStore {
   connAddr6(ref: number, which: 0 | 1 | 2 | 3, out: Uint32Array): Uint32Array {
     const t = this.t6;
     const i = ref - V6_BASE;
-    const src = which === 2 ? t.daddr : which === 3 ? t.laddr : t.key;
+    const src = which === 2 ? t.daddr : which === 3 ? t.laddr : t.hot;
     const off = which === 2 || which === 3 ? i * 4 : t.caddrOff(i) + (which === 1 ? 4 : 0);
     for (let k = 0; k < 4; k++) out[k] = src[off + k]!;
     return out;
@@ -119,15 +119,15 @@ export abstract class ConnStore {
   // IPv4 conn fields for the packet engine's rewrites (refs below V6_BASE; no allocation).
 
   conn4Caddr(ref: number): number {
-    return this.t4.key[ref * this.t4.K]!;
+    return this.t4.hot[this.t4.caddrOff(ref)]!;
   }
 
   conn4Vaddr(ref: number): number {
-    return this.t4.key[ref * this.t4.K + 1]!;
+    return this.t4.hot[this.t4.caddrOff(ref) + 1]!;
   }
 
   conn4Daddr(ref: number): number {
-    return this.t4.daddr[ref]!;
+    return this.t4.daddrOf(ref);
   }
 
   connCport(ref: number): number {
@@ -139,18 +139,18 @@ export abstract class ConnStore {
   }
 
   connState(ref: number): number {
-    return this.table(ref).state[slotOf(ref)]!;
+    return this.table(ref).stateOf(slotOf(ref));
   }
 
   connFlags(ref: number): number {
-    return this.table(ref).flags[slotOf(ref)]!;
+    return this.table(ref).flagsOf(slotOf(ref));
   }
 
   /** Seconds until a conn expires (for -c and tests). */
   connExpiresIn(ref: number): number {
     const t = this.table(ref);
     const i = slotOf(ref);
-    return Math.max(0, Math.floor(((t.expires[i]! - this.nowTick) * TICK_MS) / 1000));
+    return Math.max(0, Math.floor(((t.expiresOf(i) - this.nowTick) * TICK_MS) / 1000));
   }
 
   /** Every conn and template (not one-packet conns), for `ipvsadm -c`. */
@@ -160,24 +160,24 @@ export abstract class ConnStore {
       const af: Af = t === this.t4 ? AF_INET : AF_INET6;
       const w = t.w;
       for (let i = 0; i < t.end(); i++) {
-        const f = t.flags[i]!;
+        const f = t.flagsOf(i);
         if ((f & CONN_F_USED) === 0 || f & IP_VS_CONN_F_ONE_PACKET) continue;
-        const d = this.rules.destById(t.dest[i]!);
+        const d = this.rules.destById(t.destOf(i));
         const template = (f & IP_VS_CONN_F_TEMPLATE) !== 0;
         const mixed = d !== undefined && d.af !== af;
         cb({
           af,
-          protocol: t.proto[i]!,
-          caddr: this.addrOf(af, t.key, t.caddrOff(i)),
+          protocol: t.protoOf(i),
+          caddr: this.addrOf(af, t.hot, t.caddrOff(i)),
           cport: t.cportOf(i),
-          vaddr: this.addrOf(af, t.key, t.caddrOff(i) + w),
+          vaddr: this.addrOf(af, t.hot, t.caddrOff(i) + w),
           vport: t.vportOf(i),
-          daddr: mixed ? d.addr : this.addrOf(af, t.daddr, i * w),
-          dport: t.dport[i]!,
+          daddr: mixed ? d.addr : w === 1 ? Addr.v4(t.daddrOf(i)) : this.addrOf(af, t.daddr, i * w),
+          dport: t.dportOf(i),
           laddr: this.addrOf(af, t.laddr, i * w),
           lport: t.lport[i]!,
-          state: stateName(t.proto[i]!, t.state[i]!, template),
-          expires: Math.max(0, Math.floor(((t.expires[i]! - this.nowTick) * TICK_MS) / 1000)),
+          state: stateName(t.protoOf(i), t.stateOf(i), template),
+          expires: Math.max(0, Math.floor(((t.expiresOf(i) - this.nowTick) * TICK_MS) / 1000)),
           template,
           fwd: f & IP_VS_CONN_F_FWD_MASK,
         });

@@ -143,19 +143,19 @@ export class Defence {
    */
   shouldDrop(t: ConnTable, i: number, nowTick: number): boolean {
     if (t.nControl[i]! > 0) return false;
-    const f = t.flags[i]!;
+    const f = t.flagsOf(i);
     if (f & IP_VS_CONN_F_TEMPLATE) {
       // Non-assured templates go; we have no "assured" bit, so every idle template does,
       // one-packet (OPS) templates by the odds, as the kernel treats them.
       return (f & IP_VS_CONN_F_ONE_PACKET) === 0 || this.todrop(t, i, nowTick);
     }
-    const s = t.state[i]!;
-    if (t.proto[i] === IPPROTO_TCP) {
+    const s = t.stateOf(i);
+    if (t.protoOf(i) === IPPROTO_TCP) {
       if (s === TCP_S_SYN_RECV || s === TCP_S_SYNACK) return true;
       if (s === TCP_S_ESTABLISHED) return this.todrop(t, i, nowTick);
       return false;
     }
-    if (t.proto[i] === IPPROTO_SCTP) {
+    if (t.protoOf(i) === IPPROTO_SCTP) {
       if (s === SCTP_S_INIT1 || s === SCTP_S_INIT) return true;
       if (s === SCTP_S_ESTABLISHED) return this.todrop(t, i, nowTick);
       return false;
@@ -165,9 +165,9 @@ export class Defence {
 
   /** todrop_entry: spare recently active conns; else drop 1 of every in_pkts (0..8). */
   private todrop(t: ConnTable, i: number, nowTick: number): boolean {
-    const left = t.expires[i]! - nowTick;
-    if (left * TICK_MS > t.timeout[i]! * TICK_MS - RECENT_MS) return false;
-    const pk = t.inPkts[i]!;
+    const left = t.expiresOf(i) - nowTick;
+    if (left * TICK_MS > t.timeoutOf(i) * TICK_MS - RECENT_MS) return false;
+    const pk = t.inPktsOf(i);
     if (pk >= TODROP_RATE.length) return false;
     const rate = TODROP_RATE[pk]!;
     if (rate === 0) return false;

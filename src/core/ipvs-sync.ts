@@ -70,36 +70,38 @@ export abstract class SyncedConns extends ConnStore {
     if (!sink) return;
     const s = this.syncParams;
     const now = this.nowTick * TICK_MS;
-    let pkts = t.flags[i]! & IP_VS_CONN_F_ONE_PACKET ? s.threshold : t.inPkts[i]!;
+    let pkts = t.flagsOf(i) & IP_VS_CONN_F_ONE_PACKET ? s.threshold : t.inPktsOf(i);
     let c = i;
     for (;;) {
-      if ((t.flags[c]! & IP_VS_CONN_F_ONE_PACKET) === 0) {
+      if ((t.flagsOf(c) & IP_VS_CONN_F_ONE_PACKET) === 0) {
         const v = this.syncView;
-        v.proto = t.proto[c]!;
-        v.state = t.state[c]!;
+        v.proto = t.protoOf(c);
+        v.state = t.stateOf(c);
         v.oldState = t.oldState[c]!;
-        v.template = (t.flags[c]! & IP_VS_CONN_F_TEMPLATE) !== 0;
+        v.template = (t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) !== 0;
         v.inPersistence = this.inPersistence(t, c);
-        v.timeout = t.timeout[c]! * TICK_MS;
+        v.timeout = t.timeoutOf(c) * TICK_MS;
         v.syncEnd = t.syncEnd[c]!;
         const n = syncNeeded(s, v, pkts, now);
         if (n >= 0) {
           t.syncEnd[c] = n;
-          t.oldState[c] = t.state[c]!;
+          t.oldState[c] = t.stateOf(c);
           sink(this.ref(t, c));
         } else if (s.version === 0) return; // ip_vs_sync_conn_v0 weighs the controller only after a send
       } else if (s.version === 0) return;
       const ctl = t.control[c]!;
       if (ctl < 0) return;
       c = ctl;
-      if (t.flags[c]! & IP_VS_CONN_F_TEMPLATE) pkts = t.inPkts[c]! += 1;
-      else pkts = s.threshold;
+      if (t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) {
+        pkts = t.inPktsOf(c) + 1;
+        t.setInPkts(c, pkts);
+      } else pkts = s.threshold;
     }
   }
 
   private inPersistence(t: ConnTable, i: number): boolean {
     for (let c = t.control[i]!; c >= 0; c = t.control[c]!) {
-      if (t.flags[c]! & IP_VS_CONN_F_TEMPLATE) return true;
+      if (t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) return true;
     }
     return false;
   }
@@ -109,21 +111,21 @@ export abstract class SyncedConns extends ConnStore {
     const t = this.table(ref);
     const i = slotOf(ref);
     const w = t.w;
-    const f = t.flags[i]!;
+    const f = t.flagsOf(i);
     e.v6 = w === 4;
-    e.proto = t.proto[i]!;
+    e.proto = t.protoOf(i);
     e.flags = f & ~(CONN_F_USED | IP_VS_CONN_F_HASHED) & 0xffff;
-    e.state = t.state[i]!;
+    e.state = t.stateOf(i);
     e.cport = t.cportOf(i);
     e.vport = t.vportOf(i);
-    e.dport = t.dport[i]!;
+    e.dport = t.dportOf(i);
     e.fwmark = 0; // tsvs does not keep a conn's mark (the packet engine serves no fwmark services)
-    e.timeout = Math.round((t.timeout[i]! * TICK_MS) / 1000);
+    e.timeout = Math.round((t.timeoutOf(i) * TICK_MS) / 1000);
     const b = t.caddrOff(i);
     for (let k = 0; k < 4; k++) {
-      e.caddr[k] = k < w ? t.key[b + k]! : 0;
-      e.vaddr[k] = k < w ? t.key[b + w + k]! : 0;
-      e.daddr[k] = k < w ? t.daddr[i * w + k]! : 0;
+      e.caddr[k] = k < w ? t.hot[b + k]! : 0;
+      e.vaddr[k] = k < w ? t.hot[b + w + k]! : 0;
+      e.daddr[k] = k < w ? t.daddrOf(i, k) : 0;
       e.laddr[k] = k < w ? t.laddr[i * w + k]! : 0;
     }
     e.hasLocal = (f & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && (f & IP_VS_CONN_F_TEMPLATE) === 0;
@@ -139,11 +141,10 @@ export abstract class SyncedConns extends ConnStore {
   applySync(e: SyncRecord, now: number): boolean {
     this.setNow(now);
     const t = e.v6 ? this.t6 : this.t4;
-    const w = t.w;
     const template = (e.flags & IP_VS_CONN_F_TEMPLATE) !== 0;
     const flags = (e.flags & IP_VS_CONN_F_BACKUP_MASK) | IP_VS_CONN_F_SYNC;
     let i = t.lookupIn(e.proto, e.caddr, 0, e.cport, e.vaddr, 0, e.vport, template);
-    if (i >= 0 && !template && (t.dport[i] !== e.dport || !sameWords(t.daddr, i * w, e.daddr, w))) {
+    if (i >= 0 && !template && (t.dportOf(i) !== e.dport || !t.daddrEq(i, e.daddr, 0))) {
       if (flags & IP_VS_CONN_F_INACTIVE) {
         this.syncStats.staleIgnored++;
         return true;
@@ -153,8 +154,8 @@ export abstract class SyncedConns extends ConnStore {
       i = -1;
     }
     if (i >= 0) {
-      const old = t.flags[i]!;
-      const d = this.rules.destById(t.dest[i]!);
+      const old = t.flagsOf(i);
+      const d = this.rules.destById(t.destOf(i));
       if ((old ^ flags) & IP_VS_CONN_F_INACTIVE && !template && d) {
         if (flags & IP_VS_CONN_F_INACTIVE) {
           d.activeConns--;
@@ -164,7 +165,7 @@ export abstract class SyncedConns extends ConnStore {
           d.inactConns--;
         }
       }
-      t.flags[i] = (flags & IP_VS_CONN_F_BACKUP_UPD_MASK) | (old & ~IP_VS_CONN_F_BACKUP_UPD_MASK);
+      t.setFlags(i, (flags & IP_VS_CONN_F_BACKUP_UPD_MASK) | (old & ~IP_VS_CONN_F_BACKUP_UPD_MASK));
       if (!d) this.bindSynced(t, i, e);
       this.syncStats.updated++;
     } else {
@@ -172,29 +173,29 @@ export abstract class SyncedConns extends ConnStore {
       if (this.connTableFull()) return false;
       i = t.alloc();
       t.setKey(i, e.proto, e.caddr, e.cport, e.vaddr, e.vport, template);
-      t.setAddr(t.daddr, i, e.daddr);
+      t.setDaddr(i, e.daddr);
       t.setAddr(t.laddr, i, e.hasLocal ? e.laddr : e.caddr);
-      t.dport[i] = e.dport;
+      t.setDport(i, e.dport);
       t.lport[i] = e.hasLocal ? e.lport : e.cport;
-      t.flags[i] = CONN_F_USED | flags;
+      t.setFlags(i, CONN_F_USED | flags);
       if (!this.bindSynced(t, i, e)) this.syncStats.unbound++;
-      const fullnat = (t.flags[i]! & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && e.hasLocal;
-      if ((t.flags[i]! & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
+      const fullnat = (t.flagsOf(i) & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && e.hasLocal;
+      if ((t.flagsOf(i) & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
       this.syncStats.created++;
     }
-    t.inPkts[i] = this.syncParams.threshold;
+    t.setInPkts(i, this.syncParams.threshold);
     // A template's state is NONE or ASSURED; the kernel keeps (and only logs) any other number
     // in its 16 bits, the table here has 8: anything else is stored as NONE, never truncated.
     const state = template && e.state > TEMPLATE_ASSURED ? 0 : e.state;
-    t.state[i] = state;
+    t.setState(i, state);
     t.oldState[i] = state;
     let secs = e.timeout;
     if (secs > IPVS_MAX_TIMEOUT_KERNEL) secs = IPVS_MAX_TIMEOUT_KERNEL;
     if (secs === 0) {
       secs = template ? SYNC_TEMPLATE_TIMEOUT_S : stateTimeout(e.proto, e.state, this.rules.timeouts);
     }
-    t.timeout[i] = Math.ceil((secs * 1000) / TICK_MS);
-    this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+    t.setTimeoutTicks(i, Math.ceil((secs * 1000) / TICK_MS));
+    this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
     return true;
   }
 
@@ -214,22 +215,17 @@ export abstract class SyncedConns extends ConnStore {
     const first = e.fwmark !== 0 && fwd !== IP_VS_CONN_F_MASQ ? 0 : e.dport;
     const dest = svc.findDest(daddr, first) ?? svc.findDest(daddr, first === 0 ? e.dport : 0);
     if (!dest) return false;
-    const template = (t.flags[i]! & IP_VS_CONN_F_TEMPLATE) !== 0;
+    const template = (t.flagsOf(i) & IP_VS_CONN_F_TEMPLATE) !== 0;
     let connFlags = dest.connFlags;
-    if (t.proto[i] !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
+    if (t.protoOf(i) !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
     if (!template) connFlags &= ~IP_VS_CONN_F_INACTIVE;
-    const f = t.flags[i]! & ~(IP_VS_CONN_F_FWD_MASK | IP_VS_CONN_F_NOOUTPUT);
-    t.flags[i] = f | connFlags;
-    t.dest[i] = dest.id;
+    const f = t.flagsOf(i) & ~(IP_VS_CONN_F_FWD_MASK | IP_VS_CONN_F_NOOUTPUT);
+    t.setFlags(i, f | connFlags);
+    t.setDest(i, dest.id);
     dest.refcnt++;
     if (template) dest.persistConns++;
-    else if (t.flags[i]! & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
+    else if (t.flagsOf(i) & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
     else dest.activeConns++;
     return true;
   }
-}
-
-function sameWords(a: Uint32Array, off: number, b: Uint32Array, w: number): boolean {
-  for (let k = 0; k < w; k++) if (a[off + k] !== b[k]) return false;
-  return true;
 }

@@ -126,6 +126,8 @@ export class Ipvs extends SyncedConns {
   private opsPending = -1;
   private readonly tmp = new Uint32Array(4);
   private readonly tmp2 = new Uint32Array(4);
+  /** A new conn's real server address (newConn; tmp and tmp2 may be its arguments). */
+  private readonly tmpD = new Uint32Array(4);
   private readonly laddrs = new LaddrAllocator();
 
   constructor(o: IpvsOptions = {}) {
@@ -162,7 +164,7 @@ export class Ipvs extends SyncedConns {
       }
     }
     if (i >= 0) {
-      const d = this.rules.destById(t.dest[i]!);
+      const d = this.rules.destById(t.destOf(i));
       if (d && !d.available) {
         if (!this.sysctls.expireNodestConn) return VERDICT_DROP;
         this.expire(t, i);
@@ -183,7 +185,7 @@ export class Ipvs extends SyncedConns {
     this.accountIn(t, i, p.ev, p.len);
     if (this.syncSink) this.syncConn(t, i);
     const ref = this.ref(t, i);
-    if (t.flags[i]! & IP_VS_CONN_F_ONE_PACKET) this.opsPending = ref;
+    if (t.flagsOf(i) & IP_VS_CONN_F_ONE_PACKET) this.opsPending = ref;
     return ref;
   }
 
@@ -249,16 +251,16 @@ export class Ipvs extends SyncedConns {
 
   /** conn_reuse_mode and the quiesced-dest rule for a SYN/INIT hitting an existing conn (§2.6). */
   private mayReschedule(t: ConnTable, i: number): boolean {
-    const d = this.rules.destById(t.dest[i]!);
+    const d = this.rules.destById(t.destOf(i));
     if (this.sysctls.expireNodestConn && d && d.weight === 0) return true;
     const mode = this.sysctls.connReuseMode;
     if (mode === 0 || t.control[i]! >= 0 || t.nControl[i]! > 0) return false;
-    const s = t.state[i]!;
-    if (t.proto[i] === IPPROTO_TCP) {
+    const s = t.stateOf(i);
+    if (t.protoOf(i) === IPPROTO_TCP) {
       if (s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE) return true;
-      return (mode & 2) !== 0 && s === TCP_S_FIN_WAIT && (t.flags[i]! & IP_VS_CONN_F_NOOUTPUT) !== 0;
+      return (mode & 2) !== 0 && s === TCP_S_FIN_WAIT && (t.flagsOf(i) & IP_VS_CONN_F_NOOUTPUT) !== 0;
     }
-    if (t.proto[i] === IPPROTO_SCTP) return s === SCTP_S_CLOSED;
+    if (t.protoOf(i) === IPPROTO_SCTP) return s === SCTP_S_CLOSED;
     return false;
   }
 
@@ -279,7 +281,7 @@ export class Ipvs extends SyncedConns {
       const r = this.persistTemplate(t, svc, p, now);
       if (r < 0) return VERDICT_NO_DEST;
       tpl = r;
-      dest = this.rules.destById(t.dest[tpl]!) ?? null;
+      dest = this.rules.destById(t.destOf(tpl)) ?? null;
       if (!dest) return VERDICT_NO_DEST;
     } else {
       if (svc.fwmark === 0 && p.dport !== svc.port) return VERDICT_NO_DEST; // port zero needs -p
@@ -320,7 +322,7 @@ export class Ipvs extends SyncedConns {
       t.control[i] = tpl;
       t.nControl[tpl]! += 1;
       // Releasing the template re-arms it with its own timeout (§2.2 step 5).
-      this.wheel(t).arm(tpl, this.nowTick + t.timeout[tpl]!);
+      this.wheel(t).arm(tpl, this.nowTick + t.timeoutOf(tpl));
     }
     dest.stats.addConn();
     svc.stats.addConn();
@@ -353,7 +355,7 @@ export class Ipvs extends SyncedConns {
     if (!dest) return -1;
     const dport = p.dport === svc.port && svc.port !== IPPORT_FTP ? dest.port : 0;
     ct = this.newConn(t, proto, snet, 0, vaddr, vport, dest, dport, IP_VS_CONN_F_TEMPLATE, null);
-    t.timeout[ct] = Math.ceil((svc.timeout * 1000) / TICK_MS);
+    t.setTimeoutTicks(ct, Math.ceil((svc.timeout * 1000) / TICK_MS));
     return ct;
   }
 
@@ -372,7 +374,7 @@ export class Ipvs extends SyncedConns {
 
   /** ip_vs_check_template. */
   private templateValid(t: ConnTable, ct: number): boolean {
-    const d = this.rules.destById(t.dest[ct]!);
+    const d = this.rules.destById(t.destOf(ct));
     if (!d?.available) return false;
     if (this.sysctls.expireQuiescentTemplate && d.weight === 0) return false;
     return true;
@@ -382,7 +384,7 @@ export class Ipvs extends SyncedConns {
   private invalidateTemplate(t: ConnTable, ct: number): void {
     t.unhash(ct);
     t.setPorts(ct, 0, 0xffff);
-    t.dport[ct] = 0xffff;
+    t.setDport(ct, 0xffff);
     t.hash(ct, false);
   }
 
@@ -420,99 +422,98 @@ export class Ipvs extends SyncedConns {
     const w = t.w;
     t.setKey(i, proto, c, cport, v, vport, (flags & IP_VS_CONN_F_TEMPLATE) !== 0);
     t.setAddr(t.laddr, i, local ? local.laddr : c);
-    if (dest.af === (w === 1 ? AF_INET : AF_INET6)) {
-      for (let k = 0; k < w; k++) t.daddr[i * w + k] = dest.addr.word(k);
-    } else {
-      for (let k = 0; k < w; k++) t.daddr[i * w + k] = 0;
-    }
+    const da = this.tmpD;
+    const sameAf = dest.af === (w === 1 ? AF_INET : AF_INET6);
+    for (let k = 0; k < w; k++) da[k] = sameAf ? dest.addr.word(k) : 0;
+    t.setDaddr(i, da);
     t.lport[i] = local ? local.lport : cport;
-    t.dport[i] = dport;
+    t.setDport(i, dport);
     let connFlags = dest.connFlags;
     if (proto !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
-    t.flags[i] = CONN_F_USED | flags | connFlags;
-    t.dest[i] = dest.id;
+    t.setFlags(i, CONN_F_USED | flags | connFlags);
+    t.setDest(i, dest.id);
     dest.refcnt++;
     if (flags & IP_VS_CONN_F_TEMPLATE) dest.persistConns++;
-    else if (t.flags[i]! & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
+    else if (t.flagsOf(i) & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
     else dest.activeConns++;
     dest.checkUpperThreshold();
     const fullnat = (connFlags & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT;
     if ((flags & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
-    t.timeout[i] = CONN_INITIAL_TIMEOUT_MS / TICK_MS;
-    this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+    t.setTimeoutTicks(i, CONN_INITIAL_TIMEOUT_MS / TICK_MS);
+    this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
     return i;
   }
 
   private accountIn(t: ConnTable, i: number, ev: number, bytes: number): void {
-    const d = this.rules.destById(t.dest[i]!);
+    const d = this.rules.destById(t.destOf(i));
     if (d?.available) {
       d.stats.addIn(bytes);
       d.svc.stats.addIn(bytes);
       this.rules.total.addIn(bytes);
     }
-    const f = t.flags[i]!;
+    const f = t.flagsOf(i);
     const dir = f & IP_VS_CONN_F_NOOUTPUT ? DIR_INPUT_ONLY : DIR_INPUT;
     this.transition(t, i, d, dir, ev);
-    t.inPkts[i]! += 1;
+    t.setInPkts(i, t.inPktsOf(i) + 1);
   }
 
   private accountOut(t: ConnTable, i: number, ev: number, bytes: number): void {
-    const d = this.rules.destById(t.dest[i]!);
+    const d = this.rules.destById(t.destOf(i));
     if (d?.available) {
       d.stats.addOut(bytes);
       d.svc.stats.addOut(bytes);
       this.rules.total.addOut(bytes);
     }
-    t.flags[i]! &= ~IP_VS_CONN_F_NOOUTPUT;
+    t.setFlags(i, t.flagsOf(i) & ~IP_VS_CONN_F_NOOUTPUT);
     this.transition(t, i, d, DIR_OUTPUT, ev);
-    if (t.proto[i] === IPPROTO_UDP) this.assure(t, i);
+    if (t.protoOf(i) === IPPROTO_UDP) this.assure(t, i);
   }
 
   /** State transition, active/inactive accounting, timeout from the table, timer re-armed. */
   private transition(t: ConnTable, i: number, d: Dest | undefined, dir: number, ev: number): void {
-    const proto = t.proto[i]!;
-    const old = t.state[i]!;
+    const proto = t.protoOf(i);
+    const old = t.stateOf(i);
     const ns = stateTransition(proto, old, dir, ev, this.sysctls.secureTcp);
     if (ns !== old && proto !== IPPROTO_UDP) {
-      const f = t.flags[i]!;
+      const f = t.flagsOf(i);
       if (d) {
         if ((f & IP_VS_CONN_F_INACTIVE) === 0 && !isActiveState(proto, ns)) {
           d.activeConns--;
           d.inactConns++;
-          t.flags[i] = f | IP_VS_CONN_F_INACTIVE;
+          t.setFlags(i, f | IP_VS_CONN_F_INACTIVE);
         } else if (f & IP_VS_CONN_F_INACTIVE && isActiveState(proto, ns)) {
           d.activeConns++;
           d.inactConns--;
-          t.flags[i] = f & ~IP_VS_CONN_F_INACTIVE;
+          t.setFlags(i, f & ~IP_VS_CONN_F_INACTIVE);
         }
       }
       if (isEstablished(proto, ns)) this.assure(t, i);
-      t.state[i] = ns;
+      t.setState(i, ns);
     }
-    const secs = stateTimeout(proto, t.state[i]!, this.rules.timeouts);
-    t.timeout[i] = Math.ceil((secs * 1000) / TICK_MS);
-    this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+    const secs = stateTimeout(proto, t.stateOf(i), this.rules.timeouts);
+    t.setTimeoutTicks(i, Math.ceil((secs * 1000) / TICK_MS));
+    this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
   }
 
   /** Marks the controlling template ASSURED (state 1). */
   private assure(t: ConnTable, i: number): void {
     const c = t.control[i]!;
-    if (c >= 0 && t.flags[c]! & IP_VS_CONN_F_TEMPLATE) t.state[c] = TEMPLATE_ASSURED;
+    if (c >= 0 && t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) t.setState(c, TEMPLATE_ASSURED);
   }
 
   /** ip_vs_conn_expire: defer 60 s while controlling others, else unlink, unbind and free. */
   protected expire(t: ConnTable, i: number): void {
     if (t.nControl[i]! > 0) {
-      t.timeout[i] = CONTROLLING_RETRY_MS / TICK_MS;
-      this.wheel(t).arm(i, this.nowTick + t.timeout[i]!);
+      t.setTimeoutTicks(i, CONTROLLING_RETRY_MS / TICK_MS);
+      this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
       return;
     }
     this.wheel(t).unfile(i);
     t.unhash(i);
     const c = t.control[i]!;
     if (c >= 0) t.nControl[c]! -= 1;
-    const d = this.rules.destById(t.dest[i]!);
-    const f = t.flags[i]!;
+    const d = this.rules.destById(t.destOf(i));
+    const f = t.flagsOf(i);
     if (d) {
       if (f & IP_VS_CONN_F_TEMPLATE) d.persistConns--;
       else if (f & IP_VS_CONN_F_INACTIVE) d.inactConns--;

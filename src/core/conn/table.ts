@@ -11,9 +11,12 @@
 // with the top bit. Linear probing, power-of-two capacity at most half full, backward-shift
 // deletion (no tombstones).
 //
-// Layout. What a lookup compares lives in one block per conn, `key` (K = 2w + 2 words:
-// caddr, vaddr, cport | vport << 16, proto | template << 8), so that a hit costs one cache
-// line besides the index slot; everything else is struct-of-arrays.
+// Layout. Each conn has one record in `hot` (R = HOT_WORDS + K words): first what the
+// established path reads and writes per packet (flags, dest, state and dport, the IPv4 real
+// server, timeout, expiry, the wheel slot, packet count), then the lookup key (K = 2w + 2
+// words: caddr, vaddr, cport | vport << 16, proto | template << 8). At 10 M conns every array a
+// packet touches is a DRAM miss, so a hit costs the index slot and one 48-byte record instead
+// of a dozen arrays (docs/packet-engine.md, "Large tables"); the rest is struct-of-arrays.
 //
 // Time is in ticks of TICK_MS, counted by the caller's clock; expiry is a timer wheel with one
 // doubly linked chain per slot (see timer.ts).
@@ -27,6 +30,21 @@ const NIL = -1;
 /** Internal flag: slot in use (bit 30; the kernel's flags stay below it). */
 export const CONN_F_USED = 1 << 30;
 
+/** Words of a record before its key: the per-packet fields below. */
+export const HOT_WORDS = 8;
+const H_FLAGS = 0;
+const H_DEST = 1;
+/** state | dport << 16. */
+const H_SD = 2;
+/** IPv4: the real server's address (IPv6 keeps its four words in `daddr`). */
+const H_DADDR = 3;
+const H_TIMEOUT = 4;
+const H_EXPIRES = 5;
+const H_FILED = 6;
+const H_INPKTS = 7;
+/** `filed` of a conn not on the timer wheel (a tick the wheel never reaches in practice). */
+export const UNFILED = 0xffffffff;
+
 export class ConnTable {
   /** 32-bit words per address: 1 (IPv4) or 4 (IPv6). */
   readonly w: number;
@@ -35,28 +53,19 @@ export class ConnTable {
   /** Entries in the index (a FULLNAT conn takes two). */
   private indexed = 0;
 
-  /** Words per key block: caddr, vaddr, ports, proto/template. */
+  /** Words per key: caddr, vaddr, ports, proto/template. */
   readonly K: number;
-  key!: Uint32Array;
+  /** Words per record of `hot`: HOT_WORDS, then the key. */
+  readonly R: number;
+  /** One record per conn (see Layout above); use the accessors below. */
+  hot!: Uint32Array;
+  /** IPv6 only: the real server's address, 4 words per conn (IPv4 keeps it in `hot`). */
   daddr!: Uint32Array;
   laddr!: Uint32Array;
-  dport!: Uint16Array;
   lport!: Uint16Array;
-  proto!: Uint8Array;
-  state!: Uint8Array;
-  flags!: Uint32Array;
-  /** Idle timeout in ticks, re-armed by every packet. */
-  timeout!: Uint32Array;
-  /** Expiry tick. */
-  expires!: Uint32Array;
-  /** Tick of the wheel slot the conn is filed in (see timer.ts). */
-  filed!: Uint32Array;
-  /** Dest registry id, or -1. */
-  dest!: Int32Array;
   /** Controlling conn (persistence template), or -1. */
   control!: Int32Array;
   nControl!: Uint32Array;
-  inPkts!: Uint32Array;
   /** Sync: the state at the last send (cp->old_state). */
   oldState!: Uint8Array;
   /** Sync: expected end (ms) at the last send, low 2 bits a retry count (cp->sync_endtime). */
@@ -74,6 +83,7 @@ export class ConnTable {
   constructor(wordsPerAddr: 1 | 4, capacity = 1024) {
     this.w = wordsPerAddr;
     this.K = 2 * wordsPerAddr + 2;
+    this.R = HOT_WORDS + this.K;
     this.resize(Math.max(16, capacity));
     this.rebuildIndex(indexSizeFor(this.cap));
   }
@@ -81,10 +91,7 @@ export class ConnTable {
   /** Memory held by the table's arrays and index, in bytes (for /metrics). */
   bytes(): number {
     let n = this.index.byteLength;
-    for (const a of [this.key, this.daddr, this.laddr, this.dport, this.lport, this.proto, this.state, this.flags]) {
-      n += a.byteLength;
-    }
-    for (const a of [this.timeout, this.expires, this.filed, this.dest, this.control, this.nControl, this.inPkts]) {
+    for (const a of [this.hot, this.daddr, this.laddr, this.lport, this.control, this.nControl, this.oldState, this.syncEnd]) {
       n += a.byteLength;
     }
     return n + this.next.byteLength + this.prev.byteLength;
@@ -114,21 +121,12 @@ export class ConnTable {
       if (a) b.set(a);
       return b;
     };
-    this.key = grow32(this.key, cap * this.K);
-    this.daddr = grow32(this.daddr, cap * w);
+    this.hot = grow32(this.hot, cap * this.R);
+    this.daddr = grow32(this.daddr, w === 1 ? 0 : cap * w);
     this.laddr = grow32(this.laddr, cap * w);
-    this.dport = grow16(this.dport, cap);
     this.lport = grow16(this.lport, cap);
-    this.proto = grow8(this.proto, cap);
-    this.state = grow8(this.state, cap);
-    this.flags = grow32(this.flags, cap);
-    this.timeout = grow32(this.timeout, cap);
-    this.expires = grow32(this.expires, cap);
-    this.filed = grow32(this.filed, cap);
-    this.dest = growI(this.dest, cap);
     this.control = growI(this.control, cap);
     this.nControl = grow32(this.nControl, cap);
-    this.inPkts = grow32(this.inPkts, cap);
     this.oldState = grow8(this.oldState, cap);
     const se = new Float64Array(cap);
     if (this.syncEnd) se.set(this.syncEnd);
@@ -148,12 +146,18 @@ export class ConnTable {
       if (this.hwm === this.cap) this.resize(this.cap * 2);
       i = this.hwm++;
     }
-    this.flags[i] = CONN_F_USED;
-    this.dest[i] = -1;
+    const h = this.hot;
+    const b = i * this.R;
+    h[b + H_FLAGS] = CONN_F_USED;
+    h[b + H_DEST] = -1;
+    h[b + H_SD] = 0;
+    h[b + H_DADDR] = 0;
+    h[b + H_TIMEOUT] = 0;
+    h[b + H_EXPIRES] = 0;
+    h[b + H_FILED] = UNFILED;
+    h[b + H_INPKTS] = 0;
     this.control[i] = -1;
     this.nControl[i] = 0;
-    this.inPkts[i] = 0;
-    this.state[i] = 0;
     this.oldState[i] = 0;
     this.syncEnd[i] = 0;
     this.next[i] = NIL;
@@ -164,14 +168,14 @@ export class ConnTable {
 
   /** Returns a slot to the free list; it must be unindexed and off the timer wheel. */
   free(i: number): void {
-    this.flags[i] = 0;
+    this.hot[i * this.R + H_FLAGS] = 0;
     this.next[i] = this.freeHead;
     this.freeHead = i;
     this.count--;
   }
 
   used(i: number): boolean {
-    return i >= 0 && i < this.hwm && (this.flags[i]! & CONN_F_USED) !== 0;
+    return i >= 0 && i < this.hwm && (this.hot[i * this.R + H_FLAGS]! & CONN_F_USED) !== 0;
   }
 
   /** Highest slot ever used + 1: iterate [0, end()) and skip unused slots. */
@@ -182,33 +186,120 @@ export class ConnTable {
   /** Writes the lookup key of conn i (before it is hashed). */
   setKey(i: number, proto: number, c: ArrayLike<number>, cport: number, v: ArrayLike<number>, vport: number, template: boolean): void {
     const w = this.w;
-    const b = i * this.K;
-    const key = this.key;
+    const b = this.caddrOff(i);
+    const key = this.hot;
     for (let k = 0; k < w; k++) {
       key[b + k] = c[k]! >>> 0;
       key[b + w + k] = v[k]! >>> 0;
     }
     key[b + 2 * w] = (cport | (vport << 16)) >>> 0;
     key[b + 2 * w + 1] = proto | (template ? 0x100 : 0);
-    this.proto[i] = proto;
   }
 
   cportOf(i: number): number {
-    return this.key[i * this.K + 2 * this.w]! & 0xffff;
+    return this.hot[this.caddrOff(i) + 2 * this.w]! & 0xffff;
   }
 
   vportOf(i: number): number {
-    return this.key[i * this.K + 2 * this.w]! >>> 16;
+    return this.hot[this.caddrOff(i) + 2 * this.w]! >>> 16;
   }
 
-  /** Offset of conn i's client address in `key` (vaddr follows at + w). */
+  /** Offset of conn i's key, its client address first, in `hot` (vaddr follows at + w). */
   caddrOff(i: number): number {
-    return i * this.K;
+    return i * this.R + HOT_WORDS;
   }
 
   /** Rewrites the ports of a conn that is not hashed (template invalidation). */
   setPorts(i: number, cport: number, vport: number): void {
-    this.key[i * this.K + 2 * this.w] = (cport | (vport << 16)) >>> 0;
+    this.hot[this.caddrOff(i) + 2 * this.w] = (cport | (vport << 16)) >>> 0;
+  }
+
+  // --- the hot record's fields -----------------------------------------------------------------
+
+  protoOf(i: number): number {
+    return this.hot[this.caddrOff(i) + 2 * this.w + 1]! & 0xff;
+  }
+
+  flagsOf(i: number): number {
+    return this.hot[i * this.R + H_FLAGS]!;
+  }
+
+  setFlags(i: number, f: number): void {
+    this.hot[i * this.R + H_FLAGS] = f;
+  }
+
+  /** Dest registry id, or -1. */
+  destOf(i: number): number {
+    return this.hot[i * this.R + H_DEST]! | 0;
+  }
+
+  setDest(i: number, id: number): void {
+    this.hot[i * this.R + H_DEST] = id;
+  }
+
+  stateOf(i: number): number {
+    return this.hot[i * this.R + H_SD]! & 0xff;
+  }
+
+  setState(i: number, s: number): void {
+    const b = i * this.R + H_SD;
+    this.hot[b] = (this.hot[b]! & ~0xff) | s;
+  }
+
+  /** The real server's port. */
+  dportOf(i: number): number {
+    return this.hot[i * this.R + H_SD]! >>> 16;
+  }
+
+  setDport(i: number, port: number): void {
+    const b = i * this.R + H_SD;
+    this.hot[b] = (this.hot[b]! & 0xff) | (port << 16);
+  }
+
+  /** Word k of the real server's address. */
+  daddrOf(i: number, k = 0): number {
+    return this.w === 1 ? this.hot[i * this.R + H_DADDR]! : this.daddr[i * 4 + k]!;
+  }
+
+  /** Sets the real server's address from `w` words of `src` at `off`. */
+  setDaddr(i: number, src: ArrayLike<number>, off = 0): void {
+    if (this.w === 1) this.hot[i * this.R + H_DADDR] = src[off]! >>> 0;
+    else this.setAddr(this.daddr, i, src, off);
+  }
+
+  /** Idle timeout in ticks, re-armed by every packet. */
+  timeoutOf(i: number): number {
+    return this.hot[i * this.R + H_TIMEOUT]!;
+  }
+
+  setTimeoutTicks(i: number, ticks: number): void {
+    this.hot[i * this.R + H_TIMEOUT] = ticks;
+  }
+
+  /** Expiry tick. */
+  expiresOf(i: number): number {
+    return this.hot[i * this.R + H_EXPIRES]!;
+  }
+
+  setExpires(i: number, tick: number): void {
+    this.hot[i * this.R + H_EXPIRES] = tick;
+  }
+
+  /** Tick of the wheel slot the conn is filed in, or UNFILED (see timer.ts). */
+  filedOf(i: number): number {
+    return this.hot[i * this.R + H_FILED]!;
+  }
+
+  setFiled(i: number, tick: number): void {
+    this.hot[i * this.R + H_FILED] = tick;
+  }
+
+  inPktsOf(i: number): number {
+    return this.hot[i * this.R + H_INPKTS]!;
+  }
+
+  setInPkts(i: number, n: number): void {
+    this.hot[i * this.R + H_INPKTS] = n;
   }
 
   /** Copies `w` words from `src` (at `off`) into address array `dst` for conn `i`. */
@@ -234,8 +325,8 @@ export class ConnTable {
   private hashEntry(e: number): number {
     const i = e & ~LTAG;
     return e & LTAG
-      ? this.hashOf(this.proto[i]!, this.laddr, i * this.w, this.lport[i]!)
-      : this.hashOf(this.proto[i]!, this.key, i * this.K, this.key[i * this.K + 2 * this.w]! & 0xffff);
+      ? this.hashOf(this.protoOf(i), this.laddr, i * this.w, this.lport[i]!)
+      : this.hashOf(this.protoOf(i), this.hot, this.caddrOff(i), this.cportOf(i));
   }
 
   private rebuildIndex(size: number): void {
@@ -243,7 +334,7 @@ export class ConnTable {
     this.mask = size - 1;
     this.indexed = 0;
     for (let i = 0; i < this.hwm; i++) {
-      const f = this.flags[i]!;
+      const f = this.flagsOf(i);
       if ((f & CONN_F_USED) === 0 || (f & CONN_HASHED) === 0) continue;
       this.place(i);
       if (f & CONN_LHASHED) this.place(i | LTAG);
@@ -268,8 +359,8 @@ export class ConnTable {
     if ((this.indexed + 2) * 2 > this.index.length) this.rebuildIndex(this.index.length * 2);
     if (this.w === 1) {
       // IPv4, inline: this is the insert path of every new conn.
-      const key = this.key;
-      const b = i << 2;
+      const key = this.hot;
+      const b = i * this.R + HOT_WORDS;
       const idx = this.index;
       const mask = this.mask;
       let p = hash1(key[b + 3]! & 0xff, key[b]!, key[b + 2]! & 0xffff) & mask;
@@ -279,19 +370,20 @@ export class ConnTable {
     } else {
       this.place(i);
     }
-    this.flags[i]! |= CONN_HASHED;
+    const fb = i * this.R + H_FLAGS;
+    this.hot[fb]! |= CONN_HASHED;
     if (local) {
       this.place(i | LTAG);
-      this.flags[i]! |= CONN_LHASHED;
+      this.hot[fb]! |= CONN_LHASHED;
     }
   }
 
   /** Removes conn i from the index (both entries). */
   unhash(i: number): void {
-    const f = this.flags[i]!;
+    const f = this.flagsOf(i);
     if (f & CONN_HASHED) this.remove(i);
     if (f & CONN_LHASHED) this.remove(i | LTAG);
-    this.flags[i] = f & ~(CONN_HASHED | CONN_LHASHED);
+    this.setFlags(i, f & ~(CONN_HASHED | CONN_LHASHED));
   }
 
   private remove(e: number): void {
@@ -346,30 +438,30 @@ export class ConnTable {
   ): number {
     const idx = this.index;
     const mask = this.mask;
-    const key = this.key;
+    const key = this.hot;
+    const R = this.R;
     const ports = (cport | (vport << 16)) >>> 0;
     const pw = proto | (template ? 0x100 : 0);
     if (this.w === 1) {
-      // IPv4: the whole key is the four words of the conn's key block.
+      // IPv4: the whole key is the four words after the conn's hot fields.
       const ca = c[cOff]! >>> 0;
       const va = v[vOff]! >>> 0;
       let p = hash1(proto, ca, cport) & mask;
       for (;;) {
         const e = idx[p]!;
         if (e === EMPTY) return -1;
-        const b = e << 2;
+        const b = e * R + HOT_WORDS;
         if (e >= 0 && key[b] === ca && key[b + 2] === ports && key[b + 1] === va && key[b + 3] === pw) return e;
         p = (p + 1) & mask;
       }
     }
     let p = this.hashOf(proto, c, cOff, cport) & mask;
-    const K = this.K;
     const w = this.w;
     for (;;) {
       const e = idx[p]!;
       if (e === EMPTY) return -1;
       if ((e & LTAG) === 0) {
-        const b = e * K;
+        const b = e * R + HOT_WORDS;
         if (key[b + 2 * w] === ports && key[b + 2 * w + 1] === pw) {
           let k = 0;
           while (k < w && key[b + k] === c[cOff + k] && key[b + w + k] === v[vOff + k]) k++;
@@ -389,23 +481,23 @@ export class ConnTable {
     const idx = this.index;
     const mask = this.mask;
     let p = this.hashOf(proto, d, dOff, dport) & mask;
-    const key = this.key;
-    const K = this.K;
+    const key = this.hot;
+    const R = this.R;
     const w = this.w;
     for (;;) {
       const e = idx[p]!;
       if (e === EMPTY) return -1;
       const i = e & ~LTAG;
-      const b = i * K;
+      const b = i * R + HOT_WORDS;
       if (key[b + 2 * w + 1] === proto) {
         if (e & LTAG) {
-          if (this.lport[i] === dport && this.dport[i] === sport && this.eq(this.laddr, i, d, dOff) && this.eq(this.daddr, i, s, sOff)) {
+          if (this.lport[i] === dport && this.dportOf(i) === sport && this.eq(this.laddr, i, d, dOff) && this.daddrEq(i, s, sOff)) {
             return i;
           }
         } else if ((key[b + 2 * w]! & 0xffff) === dport && this.keyEq(b, d, dOff)) {
-          const fwd = this.flags[i]! & 7;
+          const fwd = key[i * R + H_FLAGS]! & 7;
           if (fwd === 0) {
-            if (this.dport[i] === sport && this.eq(this.daddr, i, s, sOff)) return i;
+            if (this.dportOf(i) === sport && this.daddrEq(i, s, sOff)) return i;
           } else if (fwd !== 5 && key[b + 2 * w]! >>> 16 === sport && this.keyEq(b + w, s, sOff)) {
             return i;
           }
@@ -416,8 +508,13 @@ export class ConnTable {
   }
 
   private keyEq(off: number, a: ArrayLike<number>, aOff: number): boolean {
-    for (let k = 0; k < this.w; k++) if (this.key[off + k] !== a[aOff + k]) return false;
+    for (let k = 0; k < this.w; k++) if (this.hot[off + k] !== a[aOff + k]) return false;
     return true;
+  }
+
+  /** Is `a` (w words at aOff) conn i's real server address? */
+  daddrEq(i: number, a: ArrayLike<number>, aOff: number): boolean {
+    return this.w === 1 ? this.hot[i * this.R + H_DADDR] === a[aOff] : this.eq(this.daddr, i, a, aOff);
   }
 
   /** Index occupancy, for tests and diagnostics. */

@@ -5,9 +5,10 @@
 // So the per-packet cost is a store, and nothing is allocated.
 //
 // Links: `next`/`prev` in the table; prev < -1 encodes "head of slot (-prev - 2)",
-// prev == -1 "not filed".
+// prev == -1 "not filed". Whether a conn is filed is also read from its `filed` tick (UNFILED),
+// which sits in the conn's hot record: re-arming, the per-packet step, then touches only it.
 
-import type { ConnTable } from './table.js';
+import { type ConnTable, UNFILED } from './table.js';
 
 /** Tick length: expiry is exact to this many ms. */
 export const TICK_MS = 100;
@@ -31,8 +32,8 @@ export class TimerWheel {
   /** Files conn i at its `expires` tick (or the next processed tick if that has passed). */
   file(i: number): void {
     const t = this.t;
-    const at = Math.max(t.expires[i]!, this.cursor);
-    t.filed[i] = at;
+    const at = Math.max(t.expiresOf(i), this.cursor);
+    t.setFiled(i, at);
     const s = at & SLOT_MASK;
     const h = this.heads[s]!;
     t.next[i] = h;
@@ -51,14 +52,16 @@ export class TimerWheel {
     if (n !== NIL) t.prev[n] = p;
     t.next[i] = NIL;
     t.prev[i] = NIL;
+    t.setFiled(i, UNFILED);
   }
 
   /** Sets conn i to expire at tick `at`; moves it only if that is before its slot. */
   arm(i: number, at: number): void {
     const t = this.t;
-    t.expires[i] = at;
-    if (t.prev[i] === NIL) this.file(i);
-    else if (at < t.filed[i]!) {
+    t.setExpires(i, at);
+    const filed = t.filedOf(i);
+    if (filed === UNFILED) this.file(i);
+    else if (at < filed) {
       this.unfile(i);
       this.file(i);
     }
@@ -80,8 +83,9 @@ export class TimerWheel {
         const n = t.next[i]!;
         t.next[i] = NIL;
         t.prev[i] = NIL;
+        t.setFiled(i, UNFILED);
         if (n !== NIL) t.prev[n] = -(s + 2);
-        if (t.expires[i]! <= nowTick) expire(i);
+        if (t.expiresOf(i) <= nowTick) expire(i);
         else this.file(i);
         i = n;
       }

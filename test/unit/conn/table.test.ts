@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConnTable } from '../../../src/core/conn/table.js';
+import { ConnTable, UNFILED } from '../../../src/core/conn/table.js';
 import { TimerWheel } from '../../../src/core/conn/timer.js';
 
 interface Model {
@@ -26,11 +26,11 @@ const keyIn = (m: { proto: number; c: number; cport: number; v: number; vport: n
 function insert(t: ConnTable, m: Model): number {
   const i = t.alloc();
   t.setKey(i, m.proto, [m.c], m.cport, [m.v], m.vport, false);
-  t.daddr[i] = m.d;
+  t.setDaddr(i, [m.d]);
   t.laddr[i] = m.fwd === 5 ? m.l : m.c;
-  t.dport[i] = m.dport;
+  t.setDport(i, m.dport);
   t.lport[i] = m.fwd === 5 ? m.lport : m.cport;
-  t.flags[i]! |= m.fwd;
+  t.setFlags(i, t.flagsOf(i) | m.fwd);
   t.hash(i, m.fwd === 5);
   return i;
 }
@@ -253,4 +253,121 @@ describe('timer wheel', () => {
       { numRuns: 200 },
     );
   });
+});
+
+describe('connection table: the hot record', () => {
+  interface Hot {
+    key: Model;
+    flags: number;
+    dest: number;
+    state: number;
+    timeout: number;
+    inPkts: number;
+    expires: number;
+  }
+  const arbHotOp = fc.oneof(
+    fc.record({
+      op: fc.constant('insert' as const),
+      conn: arbConn,
+      dest: fc.integer({ min: -1, max: 5 }),
+      at: fc.integer({ min: 1, max: 50 }),
+    }),
+    fc.record({
+      op: fc.constant('update' as const),
+      pick: fc.nat(),
+      state: fc.integer({ min: 0, max: 255 }),
+      dest: fc.integer({ min: -1, max: 5 }),
+      dport: fc.integer({ min: 0, max: 0xffff }),
+      timeout: fc.integer({ min: 1, max: 50 }),
+    }),
+    fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+    fc.record({ op: fc.constant('advance' as const), by: fc.integer({ min: 1, max: 30 }) }),
+  );
+
+  for (const w of [1, 4] as const) {
+    it(`IPv${w === 1 ? 4 : 6}: every field agrees with a model through insert, update, expiry, delete and slot reuse`, () => {
+      const words = (x: number) => (w === 1 ? [x] : [0x20010db8, 0, x, x ^ 0x5a5a]);
+      fc.assert(
+        fc.property(fc.array(arbHotOp, { maxLength: 200 }), (ops) => {
+          const t = new ConnTable(w, 16);
+          const wheel = new TimerWheel(t, 0);
+          const model = new Map<number, Hot>();
+          let now = 0;
+          const check = () => {
+            assert.equal(t.count, model.size);
+            for (const [i, h] of model) {
+              const m = h.key;
+              assert.ok(t.used(i));
+              assert.equal(t.flagsOf(i) & 7, h.flags);
+              assert.equal(t.destOf(i), h.dest);
+              assert.equal(t.stateOf(i), h.state);
+              assert.equal(t.dportOf(i), m.dport);
+              assert.equal(t.protoOf(i), m.proto);
+              assert.equal(t.cportOf(i), m.cport);
+              assert.equal(t.vportOf(i), m.vport);
+              assert.deepEqual(
+                Array.from({ length: w }, (_, k) => t.daddrOf(i, k)),
+                words(m.d).map((x) => x >>> 0),
+              );
+              assert.equal(t.timeoutOf(i), h.timeout);
+              assert.equal(t.inPktsOf(i), h.inPkts);
+              assert.equal(t.expiresOf(i), h.expires);
+              assert.equal(t.lookupIn(m.proto, words(m.c), 0, m.cport, words(m.v), 0, m.vport, false), i);
+            }
+          };
+          for (const o of ops) {
+            if (o.op === 'insert') {
+              const m = o.conn;
+              if ([...model.values()].some((h) => keyIn(h.key) === keyIn(m))) continue;
+              const i = t.alloc();
+              // A reused slot starts clean: nothing of its previous conn shows through.
+              assert.equal(t.destOf(i), -1);
+              assert.equal(t.stateOf(i), 0);
+              assert.equal(t.inPktsOf(i), 0);
+              assert.equal(t.filedOf(i), UNFILED);
+              t.setKey(i, m.proto, words(m.c), m.cport, words(m.v), m.vport, false);
+              t.setDaddr(i, words(m.d));
+              t.setDport(i, m.dport);
+              t.setFlags(i, t.flagsOf(i) | m.fwd);
+              t.setDest(i, o.dest);
+              t.setTimeoutTicks(i, o.at);
+              t.hash(i, false);
+              wheel.arm(i, now + o.at);
+              model.set(i, { key: { ...m }, flags: m.fwd, dest: o.dest, state: 0, timeout: o.at, inPkts: 0, expires: now + o.at });
+            } else if (o.op === 'update') {
+              if (model.size === 0) continue;
+              const i = [...model.keys()][o.pick % model.size]!;
+              const h = model.get(i)!;
+              t.setState(i, o.state);
+              t.setDest(i, o.dest);
+              t.setDport(i, o.dport);
+              t.setTimeoutTicks(i, o.timeout);
+              t.setInPkts(i, t.inPktsOf(i) + 1);
+              wheel.arm(i, now + o.timeout);
+              Object.assign(h, { state: o.state, dest: o.dest, timeout: o.timeout, inPkts: h.inPkts + 1, expires: now + o.timeout });
+              h.key.dport = o.dport;
+            } else if (o.op === 'delete') {
+              if (model.size === 0) continue;
+              const i = [...model.keys()][o.pick % model.size]!;
+              wheel.unfile(i);
+              t.unhash(i);
+              t.free(i);
+              model.delete(i);
+            } else {
+              now += o.by;
+              wheel.advance(now, (i) => {
+                assert.ok(model.get(i)!.expires <= now, 'expired on time');
+                t.unhash(i);
+                t.free(i);
+                model.delete(i);
+              });
+              for (const h of model.values()) assert.ok(h.expires > now, 'nothing due is left');
+            }
+            check();
+          }
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
 });
