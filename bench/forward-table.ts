@@ -8,6 +8,8 @@
 //   lookup across the whole table: the worst case for the caches, as real traffic is);
 // - new: each frame from a flow never seen (lookup miss, rr schedule, insert).
 // Both run with N = 1,000 and N = 10,000,000 in the same process; the ratio is the figure.
+// Established frames are also timed with the forwarder's warming pass off (forward.ts), so that
+// the same run shows what it brings; TSVS_BENCH_NO_WARM=1 turns it off for the other loads too.
 import { AF_INET, IP_VS_CONN_F_MASQ } from '../src/core/constants.js';
 import { PacketInfo } from '../src/core/conn/packet.js';
 import { defaultDestSpec } from '../src/core/dest.js';
@@ -39,6 +41,8 @@ class FlowRx {
   private readonly udpBase: number;
   /** Sets flowAddr and flowPort for frame i of the block. */
   fill: (i: number) => number = () => 0;
+  /** The block's frames are written (by peek or walk) and not walked yet. */
+  private filled = false;
 
   constructor(frame: Uint8Array) {
     for (let i = 0; i < FRAMES; i++) this.buf.set(frame, i * (VNET + FRAME_LEN) + VNET);
@@ -58,7 +62,8 @@ class FlowRx {
     return true;
   }
 
-  walk(h: (buf: Uint8Array, off: number, len: number, vnet: number, tci: number) => void): number {
+  /** Writes the next block's frames, as the kernel would have before the walk. */
+  private fillBlock(): void {
     const b = this.buf;
     b.set(this.pristine);
     for (let i = 0; i < FRAMES; i++) {
@@ -71,7 +76,25 @@ class FlowRx {
       const s = (a >>> 16) + (a & 0xffff);
       write16(b, at + 24, ~fold(this.ipBase + s) & 0xffff);
       write16(b, at + 40, ~fold(this.udpBase + s + port) & 0xffff || 0xffff);
-      h(b, at, FRAME_LEN, at - VNET, -1);
+    }
+    this.filled = true;
+  }
+
+  peek(h: (buf: Uint8Array, off: number, len: number, vnet: number, tci: number) => void): number {
+    if (!this.filled) this.fillBlock();
+    for (let i = 0; i < FRAMES; i++) {
+      const at = i * (VNET + FRAME_LEN) + VNET;
+      h(this.buf, at, FRAME_LEN, at - VNET, -1);
+    }
+    return FRAMES;
+  }
+
+  walk(h: (buf: Uint8Array, off: number, len: number, vnet: number, tci: number) => void): number {
+    if (!this.filled) this.fillBlock();
+    this.filled = false;
+    for (let i = 0; i < FRAMES; i++) {
+      const at = i * (VNET + FRAME_LEN) + VNET;
+      h(this.buf, at, FRAME_LEN, at - VNET, -1);
     }
     return FRAMES;
   }
@@ -127,6 +150,8 @@ class CountTx {
 export interface ForwardTableRow {
   conns: number;
   establishedPerSec: number;
+  /** Established frames with the warming pass off, same table. */
+  establishedNoWarmPerSec: number;
   newPerSec: number;
 }
 
@@ -194,6 +219,11 @@ export function benchForwardTable(sizes: number[], frames = 1_000_000): ForwardT
       x[0] = v;
       return setFlow(CNET, (v >>> 0) % n);
     };
+    const warm = process.env.TSVS_BENCH_NO_WARM !== '1';
+    fwd.warming = false;
+    rate(walks >> 3, () => fwd.walk(ifIn));
+    const cold = rate(walks, () => fwd.walk(ifIn));
+    fwd.warming = warm;
     rate(walks >> 3, () => fwd.walk(ifIn));
     const q0 = txOut.queued;
     const est = rate(walks, () => fwd.walk(ifIn));
@@ -207,7 +237,7 @@ export function benchForwardTable(sizes: number[], frames = 1_000_000): ForwardT
     const neu = rate(walks, () => fwd.walk(ifIn));
     if (txOut.queued - q1 !== walks * FRAMES)
       throw new Error(`forward-table bench: ${txOut.queued - q1} of ${walks * FRAMES} new frames forwarded`);
-    rows.push({ conns: n, establishedPerSec: est, newPerSec: neu });
+    rows.push({ conns: n, establishedPerSec: est, establishedNoWarmPerSec: cold, newPerSec: neu });
   }
   return rows;
 }

@@ -77,6 +77,8 @@ async function forwardTable(): Promise<void> {
         conns: r.conns,
         'established /s': Math.round(r.establishedPerSec),
         'vs first': (r.establishedPerSec / base.establishedPerSec).toFixed(2),
+        'no warming /s': Math.round(r.establishedNoWarmPerSec),
+        'warming gain': (r.establishedPerSec / r.establishedNoWarmPerSec).toFixed(2),
         'new flows /s': Math.round(r.newPerSec),
         'vs first ': (r.newPerSec / base.newPerSec).toFixed(2),
         target:
@@ -87,7 +89,7 @@ async function forwardTable(): Promise<void> {
     ),
   );
   process.stdout.write(
-    '(established: a random prefilled flow per frame; new: a flow never seen per frame; peer: the first row, same run)\n',
+    `(established: a random prefilled flow per frame, the forwarder's warming pass ${process.env.TSVS_BENCH_NO_WARM === '1' ? 'off (TSVS_BENCH_NO_WARM=1)' : 'on'}; no warming: the same with it off; new: a flow never seen per frame; peer: the first row, same run)\n`,
   );
 }
 

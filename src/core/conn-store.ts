@@ -73,6 +73,11 @@ export abstract class ConnStore {
     return af === AF_INET6 ? Addr.v6(w[off]!, w[off + 1]!, w[off + 2]!, w[off + 3]!) : Addr.v4(w[off]!);
   }
 
+  /** Prefetch for a batch of IPv4 lookups (ConnTable.warm): `h` holds their connHash4 values. */
+  warm4(h: Int32Array, n: number): number {
+    return this.t4.warm(h, n);
+  }
+
   connCount(): number {
     return this.t4.count + this.t6.count;
   }

@@ -517,6 +517,30 @@ export class ConnTable {
     return this.w === 1 ? this.hot[i * this.R + H_DADDR] === a[aOff] : this.eq(this.daddr, i, a, aOff);
   }
 
+  /**
+   * Software prefetch for a batch of IPv4 lookups: `h` holds n hashes (connHash4) of the keys
+   * about to be looked up. Touches their index slots, then their conns' records, in two tight
+   * loops whose loads do not depend on each other, so that the cache misses of a batch overlap
+   * instead of coming one per frame. Overwrites `h`; returns a value only so that the loads are
+   * not optimised away. Nothing is changed: a wrong or stale hash only costs a wasted load.
+   */
+  warm(h: Int32Array, n: number): number {
+    const idx = this.index;
+    const mask = this.mask;
+    const hot = this.hot;
+    const R = this.R;
+    let sink = 0;
+    for (let k = 0; k < n; k++) h[k] = idx[h[k]! & mask]!;
+    for (let k = 0; k < n; k++) {
+      const e = h[k]!;
+      if (e === EMPTY) continue;
+      // The record may straddle two cache lines: touch its first and last word.
+      const b = (e & ~LTAG) * R;
+      sink ^= hot[b]! ^ hot[b + R - 1]!;
+    }
+    return sink;
+  }
+
   /** Index occupancy, for tests and diagnostics. */
   indexSize(): number {
     return this.index.length;
@@ -534,6 +558,9 @@ export class ConnTable {
 export const CONN_HASHED = 0x0040;
 /** Internal: the conn also has its FULLNAT local-address entry (bit 29). */
 export const CONN_LHASHED = 1 << 29;
+
+/** The index hash of an IPv4 key <proto, address, port>, for ConnTable.warm. */
+export const connHash4 = hash1;
 
 /** hashOf for one-word (IPv4) addresses: a multiply-xorshift mix (murmur3's finaliser). */
 function hash1(proto: number, a: number, port: number): number {

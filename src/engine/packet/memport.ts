@@ -68,6 +68,13 @@ export class MemRx implements RxPort {
     return b.at.length;
   }
 
+  peek(h: FrameHandler): number {
+    const b = this.blocks[0];
+    if (!b) return 0;
+    for (let i = 0; i < b.at.length; i++) h(b.buf, b.at[i]!, b.len[i]!, this.vnet ? b.at[i]! - VNET_HDR_LEN : -1, -1);
+    return b.at.length;
+  }
+
   release(): void {
     const b = this.blocks.shift();
     if (!b) return;

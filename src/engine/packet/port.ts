@@ -15,6 +15,12 @@ export interface RxPort {
   ready(): boolean;
   /** Calls `h` for each frame of the current block, if ready; returns the number of frames. */
   walk(h: FrameHandler): number;
+  /**
+   * Calls `h` for each frame of the current block, if ready, without walking it: frames are not
+   * counted and walk() still sees them all. The forwarder's warming pass (prefetch) uses it; a
+   * port without it is simply not warmed.
+   */
+  peek?(h: FrameHandler): number;
   /** Hands the current block back (its frames' bytes are the kernel's again). */
   release(): void;
   /** Kernel drop counters since the last call. */

@@ -176,6 +176,25 @@ export class RxRing implements RxPort {
     return n;
   }
 
+  /** As walk(), but nothing is counted and the block stays current (RxPort.peek). */
+  peek(h: FrameHandler): number {
+    const base = this.cur * this.blockSize;
+    const dv = this.dv;
+    if ((dv.getUint32(base + 8, true) & TP_STATUS_USER) === 0) return 0;
+    const n = dv.getUint32(base + 12, true);
+    let p = base + dv.getUint32(base + 16, true);
+    for (let i = 0; i < n; i++) {
+      const status = dv.getUint32(p + 20, true);
+      const mac = p + dv.getUint16(p + 24, true);
+      const tci = status & TP_STATUS_VLAN_VALID ? dv.getUint16(p + 32, true) : -1;
+      h(this.buf, mac, dv.getUint32(p + 12, true), this.vnet ? mac - VNET_HDR_LEN : -1, tci);
+      const next = dv.getUint32(p, true);
+      if (next === 0) break;
+      p += next;
+    }
+    return n;
+  }
+
   /** Hands the current block back to the kernel and moves to the next. */
   release(): void {
     this.dv.setUint32(this.cur * this.blockSize + 8, TP_STATUS_KERNEL, true);
