@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConnTable, UNFILED } from '../../../src/core/conn/table.js';
+import { ConnTable, connHash4, UNFILED } from '../../../src/core/conn/table.js';
 import { TimerWheel } from '../../../src/core/conn/timer.js';
 
 interface Model {
@@ -370,4 +370,39 @@ describe('connection table: the hot record', () => {
       );
     });
   }
+});
+
+describe('connection table: warm (prefetch)', () => {
+  it('touches without changing anything, whatever the hashes: hits, misses, FULLNAT entries, the index end', () => {
+    const t = new ConnTable(1, 16);
+    const conns: Model[] = [];
+    for (let k = 0; k < 12; k++) {
+      const m = {
+        proto: 6,
+        c: 10 + k,
+        cport: 1000 + k,
+        v: 100,
+        vport: 80,
+        d: 200,
+        dport: 80,
+        fwd: k % 3 === 0 ? 5 : 0,
+        l: 50,
+        lport: 5000 + k,
+      };
+      insert(t, m);
+      conns.push(m);
+    }
+    const before = t.hot.slice();
+    const h = new Int32Array(64);
+    let n = 0;
+    for (const m of conns) {
+      h[n++] = connHash4(m.proto, m.c, m.cport);
+      h[n++] = connHash4(m.proto, m.l, m.lport);
+    }
+    // Misses, and hashes whose home slot is the index's last (the next slot wraps to 0).
+    for (let k = 0; n < h.length; k++) h[n++] = k % 2 === 0 ? connHash4(17, k, k) : -1;
+    t.warm(h, n);
+    assert.deepEqual(t.hot, before);
+    for (const m of conns) assert.ok(t.lookupIn(m.proto, [m.c], 0, m.cport, [m.v], 0, m.vport, false) >= 0);
+  });
 });
