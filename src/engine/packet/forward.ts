@@ -94,14 +94,14 @@ export class Forwarder {
   /** Interfaces by ifindex. */
   readonly ifaces: (Iface | undefined)[] = [];
   now = 0;
-  /** The warming pass before each ring block (see warm); off only to measure what it brings. */
+  /** The warming pass before each ring block (see warmFlush); off only to measure what it brings. */
   warming = true;
   /** The table size from which warming pays (tests lower it to run every frame through it). */
   warmMinConns = WARM_MIN_CONNS;
   /** Hashes of the frames the warming pass collected, WARM_BATCH at most. */
   private readonly warmH = new Int32Array(WARM_BATCH);
   private warmN = 0;
-  /** What warm loads fold into, so that they are not optimised away. */
+  /** What the warming loads fold into, so that they are not optimised away (never read). */
   warmSink = 0;
   private rx: Iface | null = null;
   private warned = new Set<string>();
@@ -149,6 +149,7 @@ export class Forwarder {
   }
 
   private readonly onPeek = (buf: Uint8Array, off: number, len: number, _vnet: number, tci: number): void => {
+    // Untagged IPv4 with room for a 20-byte header and the ports; anything else is not warmed.
     if (tci >= 0 || len < ETH_HLEN + 24 || buf[off + 12] !== 0x08 || buf[off + 13] !== 0x00) return;
     const ip = off + ETH_HLEN;
     const proto = buf[ip + 9]!;
