@@ -8,19 +8,10 @@
 // complete the checksum. A complete checksum that happens to equal the pseudo-header sum (1 in
 // 65536) is harmless: completing it again yields the same value.
 
+import { fold, sum16 } from '../../../wire/csum.js';
 import { VNET_HDR_LEN } from '../constants.js';
 
 const VNET_F_NEEDS_CSUM = 1;
-
-function sum16(b: Uint8Array, at: number, n: number, acc: number): number {
-  for (let i = 0; i < n; i += 2) acc += (b[at + i]! << 8) | b[at + i + 1]!;
-  return acc;
-}
-
-function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
-  return s;
-}
 
 /**
  * Writes the virtio_net_hdr at `vnet` (VNET_HDR_LEN bytes before the frame at `off`): all zero, or
