@@ -166,9 +166,12 @@ export class SplitRx implements RxPort {
     return this.xsk.ready() || this.ring.ready();
   }
 
+  /** Alternates between the two when both are ready, so that a busy socket never starves the ring (ARP, NDP). */
   walk(h: FrameHandler): number {
-    if (this.xsk.ready()) this.cur = this.xsk;
-    else if (this.ring.ready()) this.cur = this.ring;
+    const x = this.xsk.ready();
+    const r = this.ring.ready();
+    if (x && (!r || this.cur === this.ring)) this.cur = this.xsk;
+    else if (r) this.cur = this.ring;
     else return 0;
     return this.cur.walk(h);
   }
