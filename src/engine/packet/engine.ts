@@ -6,7 +6,8 @@
 // and a wake-up eventfd: an idle director costs nothing and its control socket stays served.
 // Links, addresses, routes and neighbours are followed over rtnetlink (rtnl.ts), never polled.
 // An nftables table of our own keeps the kernel from also answering or forwarding what the
-// engine takes (docs/notes/packet-io.md).
+// engine takes (docs/notes/packet-io.md). With --xdp (xdp/path.ts), an interface also receives
+// what the director takes through an AF_XDP socket, its packet ring keeping the rest.
 
 import type { Ipvs } from '../../core/ipvs.js';
 import { type Engine, type EngineStatus, type UnservedRule } from '../../control/engine.js';
