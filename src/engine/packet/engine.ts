@@ -231,6 +231,7 @@ export class PacketEngine implements Engine {
       }
     }
     if (this.xdpKeysError) notes.push(`af_xdp: ${this.xdpKeysError}`);
+    for (const e of this.xdpErrors) notes.push(`af_xdp: ${e}; that interface is not served`);
     if (fwd) notes.push(`routes (main table): ${fwd.routes.size} IPv4, ${fwd.v6.routes.size} IPv6`);
     const nl = this.rtnl;
     if (nl) {
@@ -439,8 +440,10 @@ export class PacketEngine implements Engine {
     }
     if (failed.length > 0 && mode !== 'auto') {
       const why = `--xdp ${mode} on ${name} failed: ${failed.join('; ')}`;
-      this.log(`packet engine: ${why}`);
-      this.xdpErrors.push(why);
+      if (!this.xdpErrors.includes(why)) {
+        this.log(`packet engine: ${why}`);
+        this.xdpErrors.push(why);
+      }
       for (const f of [...rx.close(), ...tx.close()]) this.log(`packet engine: ${name}: ${f}`);
       return null;
     }
