@@ -40,6 +40,8 @@ const HOUSEKEEP_MS = 100;
  */
 const HOUSEKEEP_IDLE_TICKS = 20;
 const WAKE = Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0);
+/** After the last frame, how long an engine with AF_XDP sockets keeps looking every millisecond before it sleeps in poll(). */
+const XDP_LINGER_MS = 50;
 
 export interface PacketEngineOptions {
   /** Interfaces to run on; default: every Ethernet interface that is up. */
@@ -86,6 +88,9 @@ export class PacketEngine implements Engine {
   /** --xdp native/generic that could not be set up: start() fails with them. */
   private xdpErrors: string[] = [];
   private xdpKeysError: string | null = null;
+  /** Interfaces on AF_XDP, and when the loop last found work (for XDP_LINGER_MS). */
+  private xdpIfaces = 0;
+  private lastWork = 0;
 
   constructor(private readonly o: PacketEngineOptions = {}) {
     this.log = o.log ?? stderrLogger;
@@ -287,7 +292,13 @@ export class PacketEngine implements Engine {
     }
     if (work > 0) {
       if (this.housekeeper === null) this.housekeepSoon();
+      if (this.xdpIfaces > 0) this.lastWork = performance.now();
       setImmediate(this.loop);
+    } else if (this.xdpIfaces > 0 && performance.now() - this.lastWork < XDP_LINGER_MS) {
+      // An AF_XDP socket wakes a poller per kernel flush (per frame in generic mode), where a
+      // TPACKET_V3 block wakes it once per block: while traffic flows, look again in a
+      // millisecond (the ring's block timeout) instead of sleeping in poll().
+      setTimeout(this.loop, 1);
     } else this.sleep();
   };
 
@@ -380,6 +391,7 @@ export class PacketEngine implements Engine {
       i.addrs6 = mine6.map((a) => words(a.addr));
       i.prefixes6 = mine6.map((a) => a.prefix);
     }
+    this.xdpIfaces = this.ifaces.filter((i) => i.rx instanceof SplitRx).length;
     const fds = [...this.ifaces.map((i) => i.rx.fd), this.rtnl!.fd, this.wakeFd];
     this.pfds = new Uint8Array(8 * fds.length);
     const dv = new DataView(this.pfds.buffer);
