@@ -70,7 +70,9 @@ export function xdpPlan(mode: XdpMode, ifname: string): { tries: ('native' | 'ge
       why: `auto: ${queues} receive queues need one AF_XDP socket each, which is not built (docs/multiqueue.md); --xdp native forces queue 0 only`,
     };
   }
-  return { tries: ['native', 'generic'], why: 'auto' };
+  // Generic XDP measured slower than the packet socket (docs/packet-engine.md, "AF_XDP"): auto
+  // does not fall back to it.
+  return { tries: ['native'], why: 'auto: a physical single-queue interface' };
 }
 
 /** The keys map shared by every interface's program, kept equal to the wanted set. */
