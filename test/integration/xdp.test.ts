@@ -1,4 +1,4 @@
-// The packet engine on AF_XDP (issue 18), in the labs seed002-nat and seed002-dr (veth, where
+// The packet engine on AF_XDP (issue 18), in the labs seed002-nat, seed002-dr, fullnat and nat6 (veth, where
 // --xdp auto keeps the packet socket, so the tests force it): requests served through the XDP
 // program and the AF_XDP socket, `tsvs status` naming the path, the host's own traffic left to
 // the kernel, and after kill -9 of the daemon no XDP program left on any interface (the link fd
@@ -55,7 +55,8 @@ async function servedThroughXdp(lab: LabDef, mode: 'generic' | 'native', ownAddr
 
   // Host traffic the director does not take is the kernel's: a SYN to its own address on a port
   // no service has is answered by its kernel (RST: curl exit 7 at once, not a 28 timeout).
-  const own = await inNs(nsName(lab, pingFrom), ['curl', '-s', '--max-time', '3', `http://${ownAddr}:81/`], { timeoutMs: 15_000 });
+  const host = ownAddr.includes(':') ? `[${ownAddr}]` : ownAddr;
+  const own = await inNs(nsName(lab, pingFrom), ['curl', '-s', '--max-time', '3', `http://${host}:81/`], { timeoutMs: 15_000 });
   assert.equal(own.code, 7, `curl ${ownAddr}:81 from ${pingFrom} is refused by the director's kernel (exit ${own.code})`);
 
   // kill -9: the kernel closes the link fd and detaches the program.
@@ -71,9 +72,10 @@ async function servedThroughXdp(lab: LabDef, mode: 'generic' | 'native', ownAddr
 describe('packet engine on AF_XDP', { skip, timeout: 240_000 }, () => {
   const nat = findLab('seed002-nat')!;
   const dr = findLab('seed002-dr')!;
+  const fullnat = findLab('fullnat')!;
+  const nat6 = findLab('nat6')!;
   after(async () => {
-    await labDown(nat);
-    await labDown(dr);
+    for (const l of [nat, dr, fullnat, nat6]) await labDown(l);
   });
 
   it('NAT, generic XDP: served through AF_XDP, status says so, the host keeps its traffic, kill -9 leaves no program', async () => {
@@ -105,6 +107,22 @@ describe('packet engine on AF_XDP', { skip, timeout: 240_000 }, () => {
       await servedThroughXdp(nat, 'native', '172.25.254.100', 'client');
     } finally {
       await labDown(nat);
+    }
+  });
+
+  it('FULLNAT, generic XDP', async () => {
+    try {
+      await servedThroughXdp(fullnat, 'generic', '172.16.0.1', 'client');
+    } finally {
+      await labDown(fullnat);
+    }
+  });
+
+  it('NAT over IPv6, generic XDP', async () => {
+    try {
+      await servedThroughXdp(nat6, 'generic', '2001:db8:1::1', 'client');
+    } finally {
+      await labDown(nat6);
     }
   });
 });
