@@ -5,12 +5,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Addr } from '../../src/core/inet.js';
 import {
+  attachXdp,
   BPF_F_NO_PREALLOC,
   BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_XSKMAP,
   BpfMap,
   loadXdpProgram,
   testRunXdp,
+  XDP_FLAGS_SKB_MODE,
   XDP_PASS,
 } from '../../src/engine/packet/xdp/bpf.js';
 import { KEY_SIZE, xdpKeys } from '../../src/engine/packet/xdp/keys.js';
@@ -109,6 +111,18 @@ describe('XDP program (kernel verifier, BPF_PROG_TEST_RUN)', { skip: notRoot }, 
     // No socket in the XSKMAP: bpf_redirect_map falls back to its flags, XDP_PASS.
     assert.equal(testRunXdp(fd, v4({})), XDP_PASS);
     libc().close(fd);
+  });
+
+  it('an attach that fails names the call, the errno and what to do', () => {
+    const fd = loadXdpProgram(xdpProgram({ keysFd: keys.fd, xskFd: xsk.fd, maxLen: 3000 }), 'tsvs_test');
+    try {
+      assert.throws(
+        () => attachXdp(fd, 0x7ffffff0, 'nosuchif', XDP_FLAGS_SKB_MODE),
+        /BPF_LINK_CREATE generic XDP on nosuchif\): E[A-Z]+ \(/,
+      );
+    } finally {
+      libc().close(fd);
+    }
   });
 
   it('a refused program reports the verifier log', () => {
