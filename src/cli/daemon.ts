@@ -1,6 +1,6 @@
 // `tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]
-// [--http [ADDR:]PORT] [--log-level L] [--log-file FILE] [--detach]` and `tsvs daemon stop`.
-// TSVS_HTTP stands for --http.
+// [--http [ADDR:]PORT] [--log-level L] [--log-file FILE] [--xdp auto|native|generic|off] [--detach]`
+// and `tsvs daemon stop`. TSVS_HTTP stands for --http, TSVS_XDP for --xdp (the packet engine reads it).
 
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -11,12 +11,14 @@ import { createLog, isLogLevel, LOG_LEVELS, type LogLevel } from '../control/log
 import { parseHttpSpec } from '../http/server.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
 import { stateDir, stateFile } from '../control/state.js';
+import { parseXdpMode } from '../engine/packet/xdp/path.js';
 import { NoDaemon, request } from './client.js';
 import { ENVIRONMENT, UsageError, wantsHelp } from './usage.js';
 
 const USAGE =
   'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]\n' +
-  '                   [--http [ADDR:]PORT] [--log-level LEVEL] [--log-file FILE] [--detach]\n' +
+  '                   [--http [ADDR:]PORT] [--log-level LEVEL] [--log-file FILE]\n' +
+  '                   [--xdp auto|native|generic|off] [--detach]\n' +
   '       tsvs daemon stop\n';
 
 /** 64 GiB: beyond that the bound is no bound on a director. */
@@ -92,6 +94,15 @@ export async function daemonMain(argv: string[]): Promise<number> {
         process.stderr.write(`tsvs daemon: --log-file needs a file\n${USAGE}`);
         return 2;
       }
+    } else if (a === '--xdp') {
+      const v = argv[++i] ?? '';
+      try {
+        parseXdpMode(v);
+      } catch (e) {
+        throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+      }
+      // The packet engine reads TSVS_XDP; a --detach child inherits it.
+      process.env.TSVS_XDP = v;
     } else if (a === '--detach') detach = true;
     else throw new UsageError(`unknown option ${a}\n${USAGE}`);
   }

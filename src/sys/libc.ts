@@ -7,7 +7,9 @@
 // failure into an error that names the call.
 
 import { createRequire } from 'node:module';
-import { SOCK_CLOEXEC, SOCK_NONBLOCK } from './constants.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE, SOCK_CLOEXEC, SOCK_NONBLOCK } from './constants.js';
+
+const MAP_POPULATE = 0x8000;
 
 type KoffiFn = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
 /** A buffer passed as `void *`. */
@@ -52,6 +54,10 @@ export interface Libc {
   /** Maps memory; `addr` is the address as a number (user-space addresses fit in 2^53). */
   mmap(len: number, prot: number, flags: number, fd: number): Mapping | null;
   munmap(addr: number, len: number): number;
+  /** mmap(2) of `fd` at `offset` (AF_XDP rings live at fixed offsets past 2^31), shared, read-write. */
+  mmapAt(len: number, fd: number, offset: number): Mapping | null;
+  /** bpf(2): `attr` is a union bpf_attr in native memory (its pointers are raw addresses). */
+  bpf(cmd: number, attr: Mapping, size: number): number;
   /** Memory that C may keep pointers into (a msghdr and its areas); never freed (allocate once). */
   alloc(len: number): Mapping;
   /** A view of mapped or allocated memory (no copy). */
@@ -114,6 +120,9 @@ function loadLibc(): Libc {
   const eventfd = f('int eventfd(uint32_t, int)');
   const mmap = f('void *mmap(void *, size_t, int, int, int, int64_t)');
   const munmap = f('int munmap(uintptr_t, size_t)');
+  // syscall(2) is variadic; its integer arguments travel in the same registers as a fixed signature's.
+  const syscall = f('long syscall(long, int, void *, uint32_t)');
+  const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
   const ifNameToIndex = f('uint32_t if_nametoindex(const char *)');
   const strerror = f('const char *strerror(int)');
   return {
@@ -151,6 +160,13 @@ function loadLibc(): Libc {
       return { ptr, addr: Number(a), len };
     },
     munmap: (addr, len) => munmap(addr, len) as number,
+    mmapAt: (len, fd, offset) => {
+      const ptr = mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset);
+      const a = koffi.address(ptr);
+      if (a === MAP_FAILED || a === 0n) return null;
+      return { ptr, addr: Number(a), len };
+    },
+    bpf: (cmd, attr, size) => Number(syscall(SYS_bpf, cmd, attr.ptr, size) as number | bigint),
     alloc: (len) => {
       const ptr = koffi.alloc('uint8_t', len);
       return { ptr, addr: Number(koffi.address(ptr)), len };

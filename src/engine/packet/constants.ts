@@ -70,3 +70,13 @@ export const RTNL_DUMP_TIMEOUT_MS = 30_000;
 export const WARM_MIN_CONNS = 16384;
 /** Hashes collected before the table is touched: the loads of one batch overlap (ConnTable.warm). */
 export const WARM_BATCH = 32;
+
+/** AF_XDP (docs/packet-engine.md, "AF_XDP"): UMEM frames, each one page, and ring sizes. */
+export const XDP_FRAME_SIZE = 4096;
+export const XDP_FRAMES = 4096;
+export const XDP_RX_RING_SIZE = 2048;
+export const XDP_FILL_RING_SIZE = 4096;
+/** Longest frame the XDP program redirects: a UMEM frame less the kernel's 256-byte headroom, with room to spare; longer ones (GRO'd by a local stack) stay on the packet socket. */
+export const XDP_MAX_FRAME = 3072;
+/** Descriptors walked per AF_XDP "block" (one turn of the engine per interface). */
+export const XDP_RX_BATCH = 256;

@@ -6,7 +6,8 @@
 // and a wake-up eventfd: an idle director costs nothing and its control socket stays served.
 // Links, addresses, routes and neighbours are followed over rtnetlink (rtnl.ts), never polled.
 // An nftables table of our own keeps the kernel from also answering or forwarding what the
-// engine takes (docs/notes/packet-io.md).
+// engine takes (docs/notes/packet-io.md). With --xdp (xdp/path.ts), an interface also receives
+// what the director takes through an AF_XDP socket, its packet ring keeping the rest.
 
 import type { Ipvs } from '../../core/ipvs.js';
 import { type Engine, type EngineStatus, type UnservedRule } from '../../control/engine.js';
@@ -21,11 +22,14 @@ import { check, libc } from '../../sys/libc.js';
 import type { NetInfo } from './netinfo.js';
 import { applyNft, type IngressMatch, nftOwnerNote, removeNft } from './nft.js';
 import { Rtnl } from './rtnl.js';
+import type { RxPort } from './port.js';
 import { RxRing } from './rxring.js';
 import { applyTakes, words } from './apply.js';
 import { type Host, planTakes } from './takes.js';
 import { TxQueue } from './tx.js';
 import { turn, type TurnHooks } from './turn.js';
+import { xdpKeys } from './xdp/keys.js';
+import { SplitRx, XdpKeys, type XdpMode, xdpPlan } from './xdp/path.js';
 
 /** ARP/NDP retries, queued transmits and the rings' drop counters: ARP_RETRY_MS / 2.5, see neigh.ts. */
 const HOUSEKEEP_MS = 100;
@@ -36,10 +40,14 @@ const HOUSEKEEP_MS = 100;
  */
 const HOUSEKEEP_IDLE_TICKS = 20;
 const WAKE = Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0);
+/** After the last frame, how long an engine with AF_XDP sockets keeps looking every millisecond before it sleeps in poll(). */
+const XDP_LINGER_MS = 50;
 
 export interface PacketEngineOptions {
   /** Interfaces to run on; default: every Ethernet interface that is up. */
   interfaces?: string[];
+  /** AF_XDP receive path (xdp/path.ts): auto (default), native, generic or off. */
+  xdp?: XdpMode;
   log?: Logger;
 }
 
@@ -73,6 +81,16 @@ export class PacketEngine implements Engine {
   private unserved: UnservedRule[] = [];
   private loopError: string | null = null;
   private kernelDrops = 0;
+  /** The XDP programs' keys map, created with the first interface on AF_XDP. */
+  private xdpKeys: XdpKeys | null = null;
+  /** Per interface: which receive path it uses and why, for `tsvs status`. */
+  private paths = new Map<string, string>();
+  /** --xdp native/generic that could not be set up: start() fails with them. */
+  private xdpErrors: string[] = [];
+  private xdpKeysError: string | null = null;
+  /** Interfaces on AF_XDP, and when the loop last found work (for XDP_LINGER_MS). */
+  private xdpIfaces = 0;
+  private lastWork = 0;
 
   constructor(private readonly o: PacketEngineOptions = {}) {
     this.log = o.log ?? stderrLogger;
@@ -92,6 +110,11 @@ export class PacketEngine implements Engine {
     this.rtnl = rtnl;
     rtnl.dumpAllSync();
     this.applyNetInfo(rtnl.state.netInfo());
+    if (this.xdpErrors.length > 0) {
+      const why = this.xdpErrors.join('; ');
+      await this.stop();
+      throw new Error(`packet engine: ${why}`);
+    }
     if (this.ifaces.length === 0) {
       this.log('packet engine: no Ethernet interface is up in this namespace yet; will pick them up when they appear');
     }
@@ -171,6 +194,8 @@ export class PacketEngine implements Engine {
       for (const f of [...(i.rx.close() ?? []), ...(i.tx.close() ?? [])]) this.log(`packet engine: ${i.name}: ${f}`);
     }
     this.ifaces = [];
+    this.xdpKeys?.close();
+    this.xdpKeys = null;
     this.rtnl?.close();
     this.rtnl = null;
     if (this.wakeFd >= 0) libc().close(this.wakeFd);
@@ -201,7 +226,17 @@ export class PacketEngine implements Engine {
       const a4 = i.addrs.map((a, k) => `${ip4(a)}/${i.prefixes[k]}`);
       const a6 = i.addrs6.map((a, k) => `${show6(a)}/${i.prefixes6[k]}`);
       notes.push(`interface ${i.name}: ifindex ${i.ifindex}, mtu ${i.mtu}, addresses ${[...a4, ...a6].join(' ') || '(none)'}`);
+      const path = this.paths.get(i.name);
+      if (path) {
+        const x = i.rx instanceof SplitRx ? i.rx : null;
+        const seen = x
+          ? `: ${x.xsk.frames} frames through AF_XDP (${x.xsk.partial} with partial checksums), ${x.ring.frames} through the packet socket`
+          : '';
+        notes.push(`interface ${i.name}: receive path ${path}${seen}`);
+      }
     }
+    if (this.xdpKeysError) notes.push(`af_xdp: ${this.xdpKeysError}`);
+    for (const e of this.xdpErrors) notes.push(`af_xdp: ${e}; that interface is not served`);
     if (fwd) notes.push(`routes (main table): ${fwd.routes.size} IPv4, ${fwd.v6.routes.size} IPv6`);
     const nl = this.rtnl;
     if (nl) {
@@ -257,7 +292,13 @@ export class PacketEngine implements Engine {
     }
     if (work > 0) {
       if (this.housekeeper === null) this.housekeepSoon();
+      if (this.xdpIfaces > 0) this.lastWork = performance.now();
       setImmediate(this.loop);
+    } else if (this.xdpIfaces > 0 && performance.now() - this.lastWork < XDP_LINGER_MS) {
+      // An AF_XDP socket wakes a poller per kernel flush (per frame in generic mode), where a
+      // TPACKET_V3 block wakes it once per block: while traffic flows, look again in a
+      // millisecond (the ring's block timeout) instead of sleeping in poll().
+      setTimeout(this.loop, 1);
     } else this.sleep();
   };
 
@@ -328,7 +369,9 @@ export class PacketEngine implements Engine {
           for (const f of rx.close()) this.log(`packet engine: ${l.name}: ${f}`);
           throw e;
         }
-        const iface = new Iface(l.name, l.ifindex, mac, l.mtu, rx, tx);
+        const port = this.openXdp(l.name, l.ifindex, rx, tx);
+        if (!port) continue;
+        const iface = new Iface(l.name, l.ifindex, mac, l.mtu, port, tx);
         this.ifaces.push(iface);
         fwd.ifaces[l.ifindex] = iface;
         ifacesChanged = true;
@@ -348,6 +391,7 @@ export class PacketEngine implements Engine {
       i.addrs6 = mine6.map((a) => words(a.addr));
       i.prefixes6 = mine6.map((a) => a.prefix);
     }
+    this.xdpIfaces = this.ifaces.filter((i) => i.rx instanceof SplitRx).length;
     const fds = [...this.ifaces.map((i) => i.rx.fd), this.rtnl!.fd, this.wakeFd];
     this.pfds = new Uint8Array(8 * fds.length);
     const dv = new DataView(this.pfds.buffer);
@@ -386,6 +430,41 @@ export class PacketEngine implements Engine {
     this.flushAll();
   }
 
+  /**
+   * The interface's receive port: its packet ring alone, or with an AF_XDP socket (SplitRx) as
+   * --xdp says. Under auto a failure keeps the packet socket, with the reason in the log and
+   * status; under native or generic it is an error (null: the interface is not served).
+   */
+  private openXdp(name: string, ifindex: number, rx: RxRing, tx: TxQueue): RxPort | null {
+    const mode = this.o.xdp ?? 'auto';
+    const plan = xdpPlan(mode, name);
+    const failed: string[] = [];
+    for (const how of plan.tries) {
+      try {
+        this.xdpKeys ??= new XdpKeys();
+        const port = SplitRx.open(name, ifindex, rx, this.xdpKeys, how);
+        this.paths.set(name, `af_xdp ${how} (${plan.why})`);
+        this.log(`packet engine: ${name} receives through AF_XDP, ${how} XDP (${plan.why})`);
+        return port;
+      } catch (e) {
+        failed.push(`${how}: ${(e as Error).message}`);
+      }
+    }
+    if (failed.length > 0 && mode !== 'auto') {
+      const why = `--xdp ${mode} on ${name} failed: ${failed.join('; ')}`;
+      if (!this.xdpErrors.includes(why)) {
+        this.log(`packet engine: ${why}`);
+        this.xdpErrors.push(why);
+      }
+      for (const f of [...rx.close(), ...tx.close()]) this.log(`packet engine: ${name}: ${f}`);
+      return null;
+    }
+    const why = failed.length > 0 ? `auto: AF_XDP setup failed, kept the packet socket: ${failed.join('; ')}` : plan.why;
+    if (failed.length > 0) this.log(`packet engine: ${name}: ${why}`);
+    this.paths.set(name, `packet socket (${why})`);
+    return rx;
+  }
+
   /** Recomputes what the engine takes, the kernel filter, VIP announcements and unserved rules. */
   private rulesChanged(): void {
     const ipvs = this.ipvs;
@@ -411,6 +490,17 @@ export class PacketEngine implements Engine {
     this.flushAll();
     this.housekeepSoon();
     this.unserved = t.unserved;
+    if (this.xdpKeys) {
+      try {
+        this.xdpKeys.sync(xdpKeys(t.matches, t.own4, t.own6));
+        this.xdpKeysError = null;
+      } catch (e) {
+        // The frames the program does not redirect still reach the packet ring: slower, not lost.
+        const msg = `the XDP keys map could not follow the rules (those frames stay on the packet socket): ${(e as Error).message}`;
+        if (this.xdpKeysError !== msg) this.log(`packet engine: ${msg}`);
+        this.xdpKeysError = msg;
+      }
+    }
     const devices = new Map<string, IngressMatch[]>();
     if (t.matches.length > 0) for (const i of this.ifaces) devices.set(i.name, t.matches);
     this.nftQueue = this.nftQueue

@@ -2,8 +2,10 @@
 import type { Engine } from '../../control/engine.js';
 import type { Logger } from '../../control/log.js';
 import { PacketEngine } from './engine.js';
+import { parseXdpMode } from './xdp/path.js';
 
 export function createPacketEngine(log?: Logger): Engine {
   const list = process.env.TSVS_INTERFACES;
-  return new PacketEngine({ ...(list ? { interfaces: list.split(',').filter(Boolean) } : {}), ...(log ? { log } : {}) });
+  const xdp = parseXdpMode(process.env.TSVS_XDP, 'TSVS_XDP');
+  return new PacketEngine({ ...(list ? { interfaces: list.split(',').filter(Boolean) } : {}), xdp, ...(log ? { log } : {}) });
 }

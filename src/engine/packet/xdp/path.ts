@@ -1,0 +1,202 @@
+// The AF_XDP data path of one interface, and the choice of it (`tsvs daemon --xdp`, TSVS_XDP).
+//
+// An interface on AF_XDP receives through two ports: the AF_XDP socket, which gets what the XDP
+// program redirects (what the director takes, keys.ts), and the packet socket ring it always had,
+// which still sees every frame the program passes (ARP, NDP, ICMP errors, fragments, frames too
+// long for a UMEM frame). The nftables claim stays as it is: redirected frames never reach the
+// kernel's stack, so the claim only ever acts on what the program passed, which the engine still
+// takes from its ring and the kernel must then not answer. SplitRx puts both behind RxPort, so
+// turn(), the forwarder and TxQueue.pushRx (through `addr`) work unchanged.
+
+import { readdirSync, realpathSync } from 'node:fs';
+import { EPOLL_CTL_ADD, EPOLL_EVENT_SIZE, EPOLLIN } from '../../../sys/constants.js';
+import { check, libc } from '../../../sys/libc.js';
+import { XDP_MAX_FRAME } from '../constants.js';
+import type { RxPort } from '../port.js';
+import type { FrameHandler, RxRing } from '../rxring.js';
+import {
+  attachXdp,
+  BPF_F_NO_PREALLOC,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_XSKMAP,
+  BpfMap,
+  loadXdpProgram,
+  XDP_FLAGS_DRV_MODE,
+  XDP_FLAGS_SKB_MODE,
+} from './bpf.js';
+import { KEY_SIZE } from './keys.js';
+import { xdpProgram } from './prog.js';
+import { XdpRx } from './xsk.js';
+
+export type XdpMode = 'auto' | 'native' | 'generic' | 'off';
+export const XDP_MODES: readonly XdpMode[] = ['auto', 'native', 'generic', 'off'];
+/** Entries of the keys map: services, real servers and own addresses together. */
+const KEYS_MAX = 65536;
+/** XSKMAP slots (receive queues); only queue 0 gets a socket. */
+const XSKMAP_MAX = 64;
+
+/** --xdp's value (or TSVS_XDP's); undefined is `auto`. Throws on anything else. */
+export function parseXdpMode(v: string | undefined, from = '--xdp'): XdpMode {
+  if (v === undefined || v === '') return 'auto';
+  if ((XDP_MODES as readonly string[]).includes(v)) return v as XdpMode;
+  throw new Error(`${from} ${v}: use auto, native, generic or off`);
+}
+
+/** What to try on an interface, in order, and why; an empty list keeps the packet socket. */
+export function xdpPlan(mode: XdpMode, ifname: string): { tries: ('native' | 'generic')[]; why: string } {
+  if (mode === 'off') return { tries: [], why: 'AF_XDP is off (--xdp off)' };
+  if (mode === 'native') return { tries: ['native'], why: '--xdp native' };
+  if (mode === 'generic') return { tries: ['generic'], why: '--xdp generic' };
+  let dev = '';
+  let queues = 1;
+  try {
+    dev = realpathSync(`/sys/class/net/${ifname}`);
+    queues = readdirSync(`/sys/class/net/${ifname}/queues`).filter((q) => q.startsWith('rx-')).length;
+  } catch (e) {
+    return {
+      tries: [],
+      why: `auto: cannot read /sys/class/net/${ifname} (${(e as Error).message}); --xdp generic or native forces AF_XDP`,
+    };
+  }
+  if (dev.includes('/devices/virtual/')) {
+    return {
+      tries: [],
+      why: 'auto: a virtual interface (veth and the like): AF_XDP in copy mode was not faster than the packet socket there in our runs; --xdp generic or native forces it',
+    };
+  }
+  if (queues > 1) {
+    return {
+      tries: [],
+      why: `auto: ${queues} receive queues need one AF_XDP socket each, which is not built (docs/multiqueue.md); --xdp native forces queue 0 only`,
+    };
+  }
+  // Generic XDP measured slower than the packet socket (docs/packet-engine.md, "AF_XDP"): auto
+  // does not fall back to it.
+  return { tries: ['native'], why: 'auto: a physical single-queue interface' };
+}
+
+/** The keys map shared by every interface's program, kept equal to the wanted set. */
+export class XdpKeys {
+  readonly map: BpfMap;
+  private cur = new Map<string, Uint8Array>();
+  private readonly one = Uint8Array.of(1, 0, 0, 0);
+
+  constructor() {
+    this.map = BpfMap.create(BPF_MAP_TYPE_HASH, 'tsvs_takes', KEY_SIZE, 4, KEYS_MAX, BPF_F_NO_PREALLOC);
+  }
+
+  /** Adds what is new before deleting what went, so that no frame of a kept key is missed. */
+  sync(want: Map<string, Uint8Array>): void {
+    for (const [h, k] of want) if (!this.cur.has(h)) this.map.update(k, this.one);
+    for (const [h, k] of this.cur) if (!want.has(h)) this.map.delete(k);
+    this.cur = new Map(want);
+  }
+
+  get size(): number {
+    return this.cur.size;
+  }
+
+  close(): void {
+    this.map.close();
+  }
+}
+
+/** One interface's receive side on AF_XDP: the socket, the program and its link, and the packet ring. */
+export class SplitRx implements RxPort {
+  readonly fd: number;
+  private cur: XdpRx | RxRing;
+
+  private constructor(
+    readonly xsk: XdpRx,
+    readonly ring: RxRing,
+    readonly mode: 'native' | 'generic',
+    private readonly xskMap: BpfMap,
+    private readonly prog: number,
+    private readonly link: number,
+    epfd: number,
+  ) {
+    this.fd = epfd;
+    this.cur = ring;
+  }
+
+  /**
+   * Opens the AF_XDP socket on queue 0 of `ifname`, loads the program over `keys` and attaches it
+   * (the socket is in the XSKMAP first, so no redirected frame is lost). Throws what failed; on
+   * failure nothing stays attached and `ring` stays open for the caller.
+   */
+  static open(ifname: string, ifindex: number, ring: RxRing, keys: XdpKeys, mode: 'native' | 'generic'): SplitRx {
+    const c = libc();
+    const undo: (() => void)[] = [];
+    try {
+      const xsk = XdpRx.open({ ifname });
+      undo.push(() => xsk.close());
+      const xskMap = BpfMap.create(BPF_MAP_TYPE_XSKMAP, 'tsvs_xsk', 4, 4, XSKMAP_MAX);
+      undo.push(() => xskMap.close());
+      xsk.bind(ifname, 0);
+      xskMap.update(Uint8Array.of(0, 0, 0, 0), Uint8Array.from(new Uint8Array(new Int32Array([xsk.fd]).buffer)));
+      const prog = loadXdpProgram(xdpProgram({ keysFd: keys.map.fd, xskFd: xskMap.fd, maxLen: XDP_MAX_FRAME }), 'tsvs_xdp');
+      undo.push(() => c.close(prog));
+      const link = attachXdp(prog, ifindex, ifname, mode === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+      undo.push(() => c.close(link));
+      const ep = check('epoll_create1(AF_XDP port)', c.epollCreate());
+      undo.push(() => c.close(ep));
+      const ev = new Uint8Array(EPOLL_EVENT_SIZE);
+      new DataView(ev.buffer).setUint32(0, EPOLLIN, true);
+      check('epoll_ctl(AF_XDP socket)', c.epollCtl(ep, EPOLL_CTL_ADD, xsk.fd, ev));
+      check('epoll_ctl(packet ring)', c.epollCtl(ep, EPOLL_CTL_ADD, ring.fd, ev));
+      return new SplitRx(xsk, ring, mode, xskMap, prog, link, ep);
+    } catch (e) {
+      for (const u of undo.reverse()) u();
+      throw e;
+    }
+  }
+
+  get warnings(): readonly string[] {
+    return [...this.xsk.warnings, ...this.ring.warnings];
+  }
+
+  get frames(): number {
+    return this.xsk.frames + this.ring.frames;
+  }
+
+  /** Native address of the current block's buffer (TxQueue.pushRx sends from it). */
+  get addr(): number {
+    return this.cur.addr;
+  }
+
+  ready(): boolean {
+    return this.xsk.ready() || this.ring.ready();
+  }
+
+  /** Alternates between the two when both are ready, so that a busy socket never starves the ring (ARP, NDP). */
+  walk(h: FrameHandler): number {
+    const x = this.xsk.ready();
+    const r = this.ring.ready();
+    if (x && (!r || this.cur === this.ring)) this.cur = this.xsk;
+    else if (r) this.cur = this.ring;
+    else return 0;
+    return this.cur.walk(h);
+  }
+
+  release(): void {
+    this.cur.release();
+  }
+
+  statistics(): { packets: number; drops: number } {
+    const a = this.xsk.statistics();
+    const b = this.ring.statistics();
+    return { packets: a.packets + b.packets, drops: a.drops + b.drops };
+  }
+
+  /** Detaches the program first (closing the link), then releases the rest. */
+  close(): string[] {
+    const c = libc();
+    const failed: string[] = [];
+    if (c.close(this.link) < 0) failed.push(`close of the XDP link failed: ${c.strerror(c.errno())}`);
+    c.close(this.prog);
+    this.xskMap.close();
+    c.close(this.fd);
+    failed.push(...this.xsk.close(), ...this.ring.close());
+    return failed;
+  }
+}
