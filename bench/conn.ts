@@ -5,24 +5,46 @@
 // same load, a 4-word key block) with no conn storage around it. At 10 M entries both are
 // bound by one random DRAM access per insert and per lookup; the ratio says what the table's
 // own code costs on top.
-import { ConnTable } from '../src/core/conn/table.js';
+//
+// Each runs twice: one key at a time, and in batches of WARM_BATCH with the table's warming pass
+// first (ConnTable.warm: hash the batch, touch the index slots and records in two tight loops so
+// that the misses overlap), which is how the packet engine looks conns up for a ring block. The
+// batched floor does the same touches in its bare loop.
+import { ConnTable, connHash4 } from '../src/core/conn/table.js';
+import { WARM_BATCH } from '../src/engine/packet/constants.js';
 import { cpuNs } from './sched.js';
 
 export interface ConnBenchRow {
   entries: number;
   insertLookupPerSec: number;
   floorPerSec: number;
+  /** The same, in warmed batches (ConnTable.warm), and the batched floor. */
+  batchedPerSec: number;
+  batchedFloorPerSec: number;
   bytesPerEntry: number;
 }
 
-function tableRun(n: number): { perSec: number; bytes: number } {
+let sink = 0;
+
+/** Hashes keys k0..k0+m-1 into h and warms them (the engine's warmFlush). */
+function warmBatch(t: ConnTable, h: Int32Array, k0: number, m: number): void {
+  for (let j = 0; j < m; j++) {
+    const k = k0 + j;
+    h[j] = connHash4(6, 0x0a000000 + (k >>> 14), 1024 + (k & 16383));
+  }
+  sink ^= t.warm(h, m);
+}
+
+function tableRun(n: number, batched: boolean): { perSec: number; bytes: number } {
   globalThis.gc?.();
   const before = process.memoryUsage();
   const t = new ConnTable(1, n);
   const c = new Uint32Array(1);
   const v = Uint32Array.of(0xc0000201);
+  const h = new Int32Array(WARM_BATCH);
   const t0 = cpuNs();
   for (let k = 0; k < n; k++) {
+    if (batched && k % WARM_BATCH === 0) warmBatch(t, h, k, Math.min(WARM_BATCH, n - k));
     const i = t.alloc();
     c[0] = 0x0a000000 + (k >>> 14);
     t.setKey(i, 6, c, 1024 + (k & 16383), v, 80, false);
@@ -32,6 +54,7 @@ function tableRun(n: number): { perSec: number; bytes: number } {
   }
   let found = 0;
   for (let k = 0; k < n; k++) {
+    if (batched && k % WARM_BATCH === 0) warmBatch(t, h, k, Math.min(WARM_BATCH, n - k));
     c[0] = 0x0a000000 + (k >>> 14);
     if (t.lookupIn(6, c, 0, 1024 + (k & 16383), v, 0, 80, false) >= 0) found++;
   }
@@ -51,15 +74,31 @@ function mix(proto: number, a: number, port: number): number {
   return h ^ (h >>> 15);
 }
 
-function floorRun(n: number): number {
+/** The floor's warming: touch each key's index slot and the key block it holds. */
+function floorWarm(idx: Int32Array, key: Uint32Array, mask: number, h: Int32Array, k0: number, m: number): void {
+  for (let j = 0; j < m; j++) {
+    const k = k0 + j;
+    const p = mix(6, 0x0a000000 + (k >>> 14), 1024 + (k & 16383)) & mask;
+    h[j] = p;
+    sink ^= idx[p]!;
+  }
+  for (let j = 0; j < m; j++) {
+    const e = idx[h[j]!]!;
+    if (e !== -1) sink ^= key[e * 4]!;
+  }
+}
+
+function floorRun(n: number, batched: boolean): number {
   globalThis.gc?.();
   let size = 16;
   while (size < 2 * n) size *= 2;
   const idx = new Int32Array(size).fill(-1);
   const mask = size - 1;
   const key = new Uint32Array(n * 4);
+  const h = new Int32Array(WARM_BATCH);
   const t0 = cpuNs();
   for (let k = 0; k < n; k++) {
+    if (batched && k % WARM_BATCH === 0) floorWarm(idx, key, mask, h, k, Math.min(WARM_BATCH, n - k));
     const a = 0x0a000000 + (k >>> 14);
     const port = 1024 + (k & 16383);
     key[k * 4] = a;
@@ -72,6 +111,7 @@ function floorRun(n: number): number {
   }
   let found = 0;
   for (let k = 0; k < n; k++) {
+    if (batched && k % WARM_BATCH === 0) floorWarm(idx, key, mask, h, k, Math.min(WARM_BATCH, n - k));
     const a = 0x0a000000 + (k >>> 14);
     const port = 1024 + (k & 16383);
     for (let p = mix(6, a, port) & mask; ; p = (p + 1) & mask) {
@@ -91,8 +131,10 @@ function floorRun(n: number): number {
 export function benchConnTable(counts: number[]): ConnBenchRow[] {
   // Warm both loops up so that the small sizes measure optimised code, not the compiler.
   for (let r = 0; r < 20; r++) {
-    tableRun(10_000);
-    floorRun(10_000);
+    for (const b of [false, true]) {
+      tableRun(10_000, b);
+      floorRun(10_000, b);
+    }
   }
   const rows: ConnBenchRow[] = [];
   for (const n of counts) {
@@ -100,14 +142,26 @@ export function benchConnTable(counts: number[]): ConnBenchRow[] {
     const reps = Math.max(1, Math.floor(1_000_000 / n));
     let perSec = 0;
     let floor = 0;
+    let batched = 0;
+    let batchedFloor = 0;
     let bytes = 0;
     for (let r = 0; r < reps; r++) {
-      const x = tableRun(n);
+      const x = tableRun(n, false);
       perSec += x.perSec / reps;
       bytes = x.bytes;
-      floor += floorRun(n) / reps;
+      floor += floorRun(n, false) / reps;
+      batched += tableRun(n, true).perSec / reps;
+      batchedFloor += floorRun(n, true) / reps;
     }
-    rows.push({ entries: n, insertLookupPerSec: perSec, floorPerSec: floor, bytesPerEntry: bytes });
+    rows.push({
+      entries: n,
+      insertLookupPerSec: perSec,
+      floorPerSec: floor,
+      batchedPerSec: batched,
+      batchedFloorPerSec: batchedFloor,
+      bytesPerEntry: bytes,
+    });
   }
+  if (sink === 0x7fffffff) process.stdout.write(''); // keeps the warming loads alive
   return rows;
 }
