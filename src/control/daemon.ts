@@ -5,7 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_CONN_MEM_MAX, Defence, PAGE_SIZE } from '../core/defence.js';
+import { CONN_BYTES, DEFAULT_CONN_MEM_MAX, Defence, PAGE_SIZE } from '../core/defence.js';
 import { Addr } from '../core/inet.js';
 import { Ipvs } from '../core/ipvs.js';
 import { SYSCTL_DEFS, SysctlTable } from '../core/sysctl.js';
@@ -81,11 +81,14 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const log: Log = o.log ? asLog(o.log) : createLog();
   const t0 = performance.now();
   const now = () => performance.now() - t0;
-  const ipvs = new Ipvs({ now: 0 });
+  const connMemMax = o.connMemMax ?? DEFAULT_CONN_MEM_MAX;
+  // Storage for as many conns as the bound allows, reserved (not touched) at start: the table
+  // then never stops the data path to copy itself (ConnTable's growth note).
+  const ipvs = new Ipvs({ now: 0, reserve: Math.floor(connMemMax / CONN_BYTES) });
   // sync_qlen_max defaults to the kernel's nr_free_buffer_pages() / 32.
   const sysctls = new SysctlTable({ sync_qlen_max: [Math.floor(totalmem() / PAGE_SIZE / 32)] });
   bindSysctls(ipvs, sysctls);
-  const defence = new Defence(sysctls, o.connMemMax ?? DEFAULT_CONN_MEM_MAX);
+  const defence = new Defence(sysctls, connMemMax);
   ipvs.defence = defence;
   const runAdm: AdmRunner = await loadAdmRunner();
   const { engine, notes: loadNotes } = await loadEngine(o.engine, log);

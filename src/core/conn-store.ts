@@ -35,10 +35,12 @@ export abstract class ConnStore {
     readonly rules: Rules,
     capacity4: number,
     now: number,
+    /** Conns whose storage each table allocates up front (ConnTable's `reserve`). */
+    reserve = 0,
   ) {
     this.nowTick = Math.floor(now / TICK_MS);
-    this.t4 = new ConnTable(1, capacity4);
-    this.t6 = new ConnTable(4, CONN_TABLE_V6_INITIAL);
+    this.t4 = new ConnTable(1, capacity4, reserve);
+    this.t6 = new ConnTable(4, CONN_TABLE_V6_INITIAL, reserve);
     this.w4 = new TimerWheel(this.t4, this.nowTick);
     this.w6 = new TimerWheel(this.t6, this.nowTick);
   }

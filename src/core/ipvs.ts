@@ -89,6 +89,12 @@ export interface IpvsOptions {
   env?: SchedEnv;
   /** Initial IPv4 conn capacity (grows as needed). */
   capacity?: number;
+  /**
+   * Conns whose storage each table allocates at once, so that it is never copied to grow (a
+   * copy at 8 M conns stopped the data path for 1.3 s). Untouched, a reserved slot is address
+   * space, not memory. The daemon passes its conn bound (Defence.maxConns).
+   */
+  reserve?: number;
   sysctls?: Partial<Sysctls>;
   /** Called when a conn (not a template) is removed, with its ref. */
   onExpire?: (ref: number) => void;
@@ -132,7 +138,7 @@ export class Ipvs extends SyncedConns {
 
   constructor(o: IpvsOptions = {}) {
     const now = o.now ?? 0;
-    super(new Rules(lookupScheduler, o.env ?? { ...defaultEnv }), o.capacity ?? CONN_TABLE_V4_INITIAL, now); // own env copy: sysctls write it
+    super(new Rules(lookupScheduler, o.env ?? { ...defaultEnv }), o.capacity ?? CONN_TABLE_V4_INITIAL, now, o.reserve); // own env copy: sysctls write it
     this.sysctls = { ...DEFAULT_SYSCTLS, ...o.sysctls };
     if (o.onExpire) this.expireHooks.push(o.onExpire);
     this.nextEst = now + EST_PERIOD_MS;

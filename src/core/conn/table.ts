@@ -11,6 +11,15 @@
 // with the top bit. Linear probing, power-of-two capacity at most half full, backward-shift
 // deletion (no tombstones).
 //
+// Growth never stops the data path for long. Doubling the index at 8 M conns and rehashing
+// them in one go took 1.1 s, and copying the storage to twice its size 1.3 s more, while no
+// frame was forwarded. So the index grows in steps: a second index of twice the size is
+// filled as conns are moved to it, MIGRATE_PER_INSERT with each insert, while lookups keep
+// using the first, which stays complete; when every conn has moved, the second replaces it.
+// And storage can be reserved up front (`reserve`): the arrays are allocated at that size,
+// and as a typed array's pages are only backed when first written, a reserved slot costs
+// address space, not memory, until a conn takes it.
+//
 // Layout. Each conn has one record in `hot` (R = HOT_WORDS + K words): first what the
 // established path reads and writes per packet (flags, dest, state and dport, the IPv4 real
 // server, timeout, expiry, the wheel slot, packet count), then the lookup key (K = 2w + 2
@@ -44,6 +53,20 @@ const H_FILED = 6;
 const H_INPKTS = 7;
 /** `filed` of a conn not on the timer wheel (a tick the wheel never reaches in practice). */
 export const UNFILED = 0xffffffff;
+/**
+ * Conn slots moved to the growing index per insert. Growth starts at half load; with n slots
+ * in use it ends after about n / (MIGRATE_PER_INSERT - 1) inserts, so the old index is at most
+ * 0.5 × (1 + 1/7) ≈ 57 % full by then, where linear probing is still short; each insert of
+ * the period costs up to 8 random writes more (measured below 1 µs), never a stall.
+ */
+export const MIGRATE_PER_INSERT = 8;
+/**
+ * Slots of the growing index set to EMPTY per insert before any conn moves (256 KiB, tens of
+ * µs): filling 2^25 slots at once stopped the data path for about 60 ms at 8 M conns.
+ */
+const INDEX_FILL_CHUNK = 1 << 16;
+/** If the old index still fills to this while growing (slots freed and reused), growth finishes at once. */
+const MIGRATE_FORCE_LOAD = 0.75;
 
 export class ConnTable {
   /** 32-bit words per address: 1 (IPv4) or 4 (IPv6). */
@@ -76,25 +99,56 @@ export class ConnTable {
 
   private index!: Int32Array;
   private mask = 0;
+  /** While the index grows: the next index, and conns [0, moved) are already in it. */
+  private nextIndex: Int32Array | null = null;
+  private nextMask = 0;
+  private nextIndexed = 0;
+  /** Slots of nextIndex set to EMPTY so far: conns move only once it is all filled. */
+  private filled = 0;
+  private moved = 0;
+  /** Slots moved per insert while growing (tests lower it to keep growth under way longer). */
+  migratePerInsert = MIGRATE_PER_INSERT;
   private freeHead = NIL;
   /** Slots never used yet: [hwm, cap). */
   private hwm = 0;
 
-  constructor(wordsPerAddr: 1 | 4, capacity = 1024) {
+  /**
+   * `capacity` conns fit before the storage first grows (by copying it); `reserve`, if larger,
+   * allocates the storage at that size at once (see the growth note above): an engine that
+   * may hold millions of conns passes it so that the storage never has to be copied.
+   */
+  constructor(wordsPerAddr: 1 | 4, capacity = 1024, reserve = 0) {
     this.w = wordsPerAddr;
     this.K = 2 * wordsPerAddr + 2;
     this.R = HOT_WORDS + this.K;
-    this.resize(Math.max(16, capacity));
-    this.rebuildIndex(indexSizeFor(this.cap));
+    const cap = Math.max(16, capacity);
+    if (reserve > cap) {
+      try {
+        this.resize(reserve);
+      } catch (e) {
+        // Address space refused (strict overcommit, ulimit -v): grow by copying instead.
+        if (!(e instanceof RangeError)) throw e;
+        this.resize(cap);
+      }
+    } else {
+      this.resize(cap);
+    }
+    const size = indexSizeFor(cap);
+    this.index = new Int32Array(size).fill(EMPTY);
+    this.mask = size - 1;
   }
 
-  /** Memory held by the table's arrays and index, in bytes (for /metrics). */
+  /**
+   * Memory the table uses, in bytes (for /metrics): its indexes, and its storage up to the
+   * highest slot used (reserved slots beyond it are address space only).
+   */
   bytes(): number {
-    let n = this.index.byteLength;
+    let n = this.index.byteLength + (this.nextIndex?.byteLength ?? 0);
+    const used = Math.max(this.hwm, 1);
     for (const a of [this.hot, this.daddr, this.laddr, this.lport, this.control, this.nControl, this.oldState, this.syncEnd]) {
-      n += a.byteLength;
+      n += (a.byteLength / this.cap) * used;
     }
-    return n + this.next.byteLength + this.prev.byteLength;
+    return n + ((this.next.byteLength + this.prev.byteLength) / this.cap) * used;
   }
 
   // --- storage -------------------------------------------------------------------------------
@@ -329,18 +383,6 @@ export class ConnTable {
       : this.hashOf(this.protoOf(i), this.hot, this.caddrOff(i), this.cportOf(i));
   }
 
-  private rebuildIndex(size: number): void {
-    this.index = new Int32Array(size).fill(EMPTY);
-    this.mask = size - 1;
-    this.indexed = 0;
-    for (let i = 0; i < this.hwm; i++) {
-      const f = this.flagsOf(i);
-      if ((f & CONN_F_USED) === 0 || (f & CONN_HASHED) === 0) continue;
-      this.place(i);
-      if (f & CONN_LHASHED) this.place(i | LTAG);
-    }
-  }
-
   private place(e: number): void {
     this.placeAt(e, this.hashEntry(e));
   }
@@ -354,9 +396,66 @@ export class ConnTable {
     this.indexed++;
   }
 
+  /** Enters entry e in the growing index. */
+  private placeNext(e: number): void {
+    const idx = this.nextIndex!;
+    const mask = this.nextMask;
+    let p = this.hashEntry(e) & mask;
+    while (idx[p] !== EMPTY) p = (p + 1) & mask;
+    idx[p] = e;
+    this.nextIndexed++;
+  }
+
+  /** Starts growing the index to twice its size (see the growth note at the top). */
+  private beginGrow(): void {
+    const size = this.index.length * 2;
+    this.nextIndex = new Int32Array(size);
+    this.nextMask = size - 1;
+    this.nextIndexed = 0;
+    this.filled = 0;
+    this.moved = 0;
+  }
+
+  /**
+   * One step of growth: fills the next INDEX_FILL_CHUNK slots of the growing index, or once it
+   * is filled, moves up to `n` conn slots into it; the last move makes it the index. With
+   * n = Infinity, all of it at once.
+   */
+  private migrate(n: number): void {
+    const next = this.nextIndex!;
+    if (this.filled < next.length) {
+      const to = n === Infinity ? next.length : Math.min(this.filled + INDEX_FILL_CHUNK, next.length);
+      next.fill(EMPTY, this.filled, to);
+      this.filled = to;
+      if (to < next.length) return;
+    }
+    const end = Math.min(this.moved + n, this.hwm);
+    for (let i = this.moved; i < end; i++) {
+      const f = this.hot[i * this.R + H_FLAGS]!;
+      if ((f & CONN_F_USED) === 0) continue;
+      if (f & CONN_HASHED) this.placeNext(i);
+      if (f & CONN_LHASHED) this.placeNext(i | LTAG);
+    }
+    this.moved = end;
+    if (end < this.hwm) return;
+    this.index = this.nextIndex!;
+    this.mask = this.nextMask;
+    this.indexed = this.nextIndexed;
+    this.nextIndex = null;
+  }
+
+  /** Index growth, on the insert path: begin at half load, then move a few slots per insert. */
+  private grow(): void {
+    if (this.nextIndex === null) {
+      if ((this.indexed + 2) * 2 > this.index.length) this.beginGrow();
+    } else if (this.indexed + 2 > this.index.length * MIGRATE_FORCE_LOAD) {
+      this.migrate(Infinity);
+    }
+  }
+
   /** Enters conn i in the index (and under its local address when `local`). */
   hash(i: number, local: boolean): void {
-    if ((this.indexed + 2) * 2 > this.index.length) this.rebuildIndex(this.index.length * 2);
+    this.grow();
     if (this.w === 1) {
       // IPv4, inline: this is the insert path of every new conn.
       const key = this.hot;
@@ -376,19 +475,33 @@ export class ConnTable {
       this.place(i | LTAG);
       this.hot[fb]! |= CONN_LHASHED;
     }
+    if (this.nextIndex !== null) {
+      // A slot the move has passed (a freed one, reused) goes into the next index now.
+      if (i < this.moved) {
+        this.placeNext(i);
+        if (local) this.placeNext(i | LTAG);
+      }
+      this.migrate(this.migratePerInsert);
+    }
   }
 
   /** Removes conn i from the index (both entries). */
   unhash(i: number): void {
     const f = this.flagsOf(i);
-    if (f & CONN_HASHED) this.remove(i);
-    if (f & CONN_LHASHED) this.remove(i | LTAG);
+    const inNext = this.nextIndex !== null && i < this.moved;
+    if (f & CONN_HASHED) {
+      this.indexed -= this.remove(this.index, this.mask, i);
+      if (inNext) this.nextIndexed -= this.remove(this.nextIndex!, this.nextMask, i);
+    }
+    if (f & CONN_LHASHED) {
+      this.indexed -= this.remove(this.index, this.mask, i | LTAG);
+      if (inNext) this.nextIndexed -= this.remove(this.nextIndex!, this.nextMask, i | LTAG);
+    }
     this.setFlags(i, f & ~(CONN_HASHED | CONN_LHASHED));
   }
 
-  private remove(e: number): void {
-    const idx = this.index;
-    const mask = this.mask;
+  /** Takes entry e out of `idx` (mask `mask`); returns 1, the entries removed. */
+  private remove(idx: Int32Array, mask: number, e: number): number {
     let p = this.hashEntry(e) & mask;
     while (idx[p] !== e) {
       if (idx[p] === EMPTY) throw new Error(`conn table: entry ${e} missing from the index`);
@@ -410,7 +523,7 @@ export class ConnTable {
       }
     }
     idx[hole] = EMPTY;
-    this.indexed--;
+    return 1;
   }
 
   // --- lookups ---------------------------------------------------------------------------------
@@ -556,6 +669,11 @@ export class ConnTable {
   /** Index occupancy, for tests and diagnostics. */
   indexSize(): number {
     return this.index.length;
+  }
+
+  /** Whether the index is growing (a second index being filled), for tests and diagnostics. */
+  growing(): boolean {
+    return this.nextIndex !== null;
   }
 
   indexEntries(): number {

@@ -1,6 +1,6 @@
 // The connection table against a plain Map model: any sequence of inserts, lookups (both
 // directions), deletes and expiries agrees (fast-check), through growth of the storage and the
-// index and backward-shift deletion.
+// index (in steps, lookups meeting a half-moved index) and backward-shift deletion.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -55,74 +55,135 @@ const arbOp = fc.oneof(
   fc.record({ op: fc.constant('lookup' as const), conn: arbConn }),
 );
 
+// Inserts outweigh deletes, so that tables pass the 15 conns where the first index starts growing.
+const arbOpGrowing = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant('insert' as const), conn: arbConn }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant('lookup' as const), conn: arbConn }), weight: 2 },
+);
+
 describe('connection table vs a Map model', () => {
-  it('insert / delete / lookup in both directions agree', () => {
-    fc.assert(
-      fc.property(fc.array(arbOp, { maxLength: 300 }), (ops) => {
-        const t = new ConnTable(1, 16);
-        const model = new Map<string, { i: number; m: Model }>();
-        for (const o of ops) {
-          if (o.op === 'insert') {
-            // The kernel never holds two conns with the same in-key or the same FULLNAT
-            // out-key; neither does the model.
-            if (model.has(keyIn(o.conn))) continue;
-            if (
-              o.conn.fwd === 5 &&
-              [...model.values()].some(
-                (x) => x.m.fwd === 5 && x.m.l === o.conn.l && x.m.lport === o.conn.lport && x.m.proto === o.conn.proto,
-              )
-            ) {
-              continue;
+  // With one slot moved per insert, the index is growing during most of a run: lookups,
+  // deletes and slot reuse all meet a half-moved index. (size 'max': fast-check's default
+  // keeps arrays near 10 operations, too few to grow anything.)
+  let growingSeen = 0;
+  for (const step of [8, 1])
+    it(`insert / delete / lookup in both directions agree (index growth moving ${step} slot(s) per insert)`, () => {
+      fc.assert(
+        fc.property(fc.array(step === 1 ? arbOpGrowing : arbOp, { maxLength: 300, size: 'max' }), (ops) => {
+          const t = new ConnTable(1, 16);
+          t.migratePerInsert = step;
+          const model = new Map<string, { i: number; m: Model }>();
+          for (const o of ops) {
+            if (o.op === 'insert') {
+              // The kernel never holds two conns with the same in-key or the same FULLNAT
+              // out-key; neither does the model.
+              if (model.has(keyIn(o.conn))) continue;
+              if (
+                o.conn.fwd === 5 &&
+                [...model.values()].some(
+                  (x) => x.m.fwd === 5 && x.m.l === o.conn.l && x.m.lport === o.conn.lport && x.m.proto === o.conn.proto,
+                )
+              ) {
+                continue;
+              }
+              model.set(keyIn(o.conn), { i: insert(t, o.conn), m: o.conn });
+            } else if (o.op === 'delete') {
+              if (model.size === 0) continue;
+              const k = [...model.keys()][o.pick % model.size]!;
+              const { i } = model.get(k)!;
+              t.unhash(i);
+              t.free(i);
+              model.delete(k);
+            } else {
+              if (t.growing()) growingSeen++;
+              const m = o.conn;
+              const want = model.get(keyIn(m));
+              const c = Uint32Array.of(m.c);
+              const v = Uint32Array.of(m.v);
+              assert.equal(t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false), want ? want.i : -1);
             }
-            model.set(keyIn(o.conn), { i: insert(t, o.conn), m: o.conn });
-          } else if (o.op === 'delete') {
-            if (model.size === 0) continue;
-            const k = [...model.keys()][o.pick % model.size]!;
-            const { i } = model.get(k)!;
-            t.unhash(i);
-            t.free(i);
-            model.delete(k);
-          } else {
-            const m = o.conn;
-            const want = model.get(keyIn(m));
+            assert.equal(t.count, model.size);
+          }
+          // Every live conn is found by its reply, by the rule of its forwarding method.
+          for (const { i, m } of model.values()) {
             const c = Uint32Array.of(m.c);
             const v = Uint32Array.of(m.v);
-            assert.equal(t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false), want ? want.i : -1);
+            assert.equal(t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false), i);
+            let s: Uint32Array;
+            let sport: number;
+            let dst: Uint32Array;
+            let dport: number;
+            if (m.fwd === 5) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, Uint32Array.of(m.l), m.lport];
+            else if (m.fwd === 0) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, c, m.cport];
+            else [s, sport, dst, dport] = [v, m.vport, c, m.cport];
+            const got = t.lookupOut(m.proto, s, 0, sport, dst, 0, dport);
+            // Every conn that answers this reply by the kernel's rules (docs/spec/ipvs-kernel.md §2.1, the out lookup).
+            const answers = [...model.values()].filter(({ m: x }) => {
+              if (x.proto !== m.proto) return false;
+              if (x.fwd === 5) return x.l === dst[0] && x.lport === dport && x.d === s[0] && x.dport === sport;
+              if (x.c !== dst[0] || x.cport !== dport) return false;
+              return x.fwd === 0 ? x.d === s[0] && x.dport === sport : x.v === s[0] && x.vport === sport;
+            });
+            assert.ok(
+              answers.some((x) => x.i === i),
+              'the conn answers its own reply',
+            );
+            assert.ok(
+              answers.some((x) => x.i === got),
+              `out lookup ${got} is one of the answers`,
+            );
           }
-          assert.equal(t.count, model.size);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+  it('the runs above looked conns up while the index was growing', () => {
+    assert.ok(growingSeen > 100, `lookups during growth: ${growingSeen}`);
+  });
+
+  it('grows the index in steps, and lookups in both directions find every conn throughout', () => {
+    const t = new ConnTable(1, 16);
+    const v = Uint32Array.of(0x0a000001);
+    const c = new Uint32Array(1);
+    let doublings = 0;
+    let growingLookups = 0;
+    let last = t.indexSize();
+    for (let n = 0; n < 20_000; n++) {
+      c[0] = 0xc0a80000 + n;
+      insert(t, { proto: 17, c: c[0], cport: 53, v: 0x0a000001, vport: 53, d: 1, dport: 53, fwd: 5, l: 7, lport: n & 0xffff });
+      if (t.indexSize() !== last) {
+        doublings++;
+        last = t.indexSize();
+      }
+      // Half load at most once growth is over; MIGRATE_FORCE_LOAD while it runs.
+      assert.ok(t.indexEntries() <= last * (t.growing() ? 0.75 : 0.5), `${t.indexEntries()} entries in an index of ${last}`);
+      if (n % 97 === 0) {
+        if (t.growing()) growingLookups++;
+        for (let k = 0; k <= n; k += 13) {
+          c[0] = 0xc0a80000 + k;
+          assert.ok(t.lookupIn(17, c, 0, 53, v, 0, 53, false) >= 0, `conn ${k} after ${n} inserts`);
+          assert.ok(t.lookupOut(17, Uint32Array.of(1), 0, 53, Uint32Array.of(7), 0, k & 0xffff) >= 0, `reply of ${k}`);
         }
-        // Every live conn is found by its reply, by the rule of its forwarding method.
-        for (const { i, m } of model.values()) {
-          const c = Uint32Array.of(m.c);
-          const v = Uint32Array.of(m.v);
-          assert.equal(t.lookupIn(m.proto, c, 0, m.cport, v, 0, m.vport, false), i);
-          let s: Uint32Array;
-          let sport: number;
-          let dst: Uint32Array;
-          let dport: number;
-          if (m.fwd === 5) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, Uint32Array.of(m.l), m.lport];
-          else if (m.fwd === 0) [s, sport, dst, dport] = [Uint32Array.of(m.d), m.dport, c, m.cport];
-          else [s, sport, dst, dport] = [v, m.vport, c, m.cport];
-          const got = t.lookupOut(m.proto, s, 0, sport, dst, 0, dport);
-          // Every conn that answers this reply by the kernel's rules (docs/spec/ipvs-kernel.md §2.1, the out lookup).
-          const answers = [...model.values()].filter(({ m: x }) => {
-            if (x.proto !== m.proto) return false;
-            if (x.fwd === 5) return x.l === dst[0] && x.lport === dport && x.d === s[0] && x.dport === sport;
-            if (x.c !== dst[0] || x.cport !== dport) return false;
-            return x.fwd === 0 ? x.d === s[0] && x.dport === sport : x.v === s[0] && x.vport === sport;
-          });
-          assert.ok(
-            answers.some((x) => x.i === i),
-            'the conn answers its own reply',
-          );
-          assert.ok(
-            answers.some((x) => x.i === got),
-            `out lookup ${got} is one of the answers`,
-          );
-        }
-      }),
-      { numRuns: 300 },
-    );
+      }
+    }
+    assert.ok(doublings >= 8, `index doubled ${doublings} times`);
+    assert.ok(growingLookups > 0, 'some lookups ran while the index was growing');
+    assert.equal(t.count, 20_000);
+  });
+
+  it('reserved storage is taken at once and never copied; bytes() counts what is used', () => {
+    const t = new ConnTable(1, 16, 100_000);
+    const hot = t.hot;
+    assert.equal(t.cap, 100_000);
+    const empty = t.bytes();
+    for (let n = 0; n < 100_000; n++) {
+      insert(t, { proto: 6, c: n, cport: 1, v: 2, vport: 80, d: 3, dport: 80, fwd: 0, l: 0, lport: 0 });
+    }
+    assert.equal(t.hot, hot, 'the storage was not reallocated');
+    assert.ok(empty < 100_000, `an empty reserved table reports ${empty} bytes`);
+    assert.ok(t.bytes() > 100_000 * 60, `a full one ${t.bytes()}`);
   });
 
   it('grows from 16 slots to 100k conns and finds every one; deletes leave no holes', () => {
