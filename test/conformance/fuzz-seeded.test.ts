@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../fc.js';
 import { POPT_TABLE } from '../../src/adm/options.js';
 import { runAdm } from '../../src/adm/run.js';
 import { Ipvs } from '../../src/core/ipvs.js';

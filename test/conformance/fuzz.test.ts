@@ -3,7 +3,7 @@
 // TSVS_FUZZ_RUNS sets the number of command lines (default 100,000).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../fc.js';
 import { runAdm } from '../../src/adm/run.js';
 import { Ipvs } from '../../src/core/ipvs.js';
 import { RESOLVER as resolver } from './harness.js';

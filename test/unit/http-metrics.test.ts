@@ -3,7 +3,7 @@
 // point: checker and VRRP families appear only when a source registered them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../fc.js';
 import type { DaemonStatus } from '../../src/control/daemon.js';
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_TUNNEL, IP_VS_SVC_F_PERSISTENT } from '../../src/core/constants.js';
 import { Ipvs } from '../../src/core/ipvs.js';

@@ -3,7 +3,7 @@
 // dissector (docs/sync.md), plus the receiver's defences on broken and hostile datagrams.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../../fc.js';
 import { decodeMessage, SyncEntry, SyncPacker, SyncRxStats, SYNC_DROP_REASONS } from '../../../src/sync/codec.js';
 
 const hex = (s: string) =>

@@ -3,7 +3,7 @@
 // IPv6 route and neighbour tables.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../../fc.js';
 import { NeighTable6 } from '../../../src/engine/packet/neigh.js';
 import { RouteTable6 } from '../../../src/engine/packet/routes.js';
 import { checksum, fold, pseudo6, read16, read32, sum16, write16, write128 } from '../../../src/wire/csum.js';

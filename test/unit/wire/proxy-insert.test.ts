@@ -3,7 +3,7 @@
 // edges and offered MSS move down by it, and every checksum stays right.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../../fc.js';
 import { checksum, pseudo4, read16, read32, write16, write32 } from '../../../src/wire/csum.js';
 import { Frame, PARSE_IP4 } from '../../../src/wire/frame.js';
 import { fixReply, needsHeader, type ProxyInsert, writeWithHeader } from '../../../src/xmit/proxy-insert.js';

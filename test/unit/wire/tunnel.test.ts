@@ -3,7 +3,7 @@
 // segmentation and checksum completion, and the ICMP "fragmentation needed" message.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../../fc.js';
 import { DecapResult, decapsulate, type TunnelKind } from '../../../src/agent/decap.js';
 import {
   IP_VS_CONN_F_TUNNEL_TYPE_GRE,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../../fc.js';
 import { ARP_REPLY, ARP_REQUEST, ArpInfo, writeArp } from '../../../src/wire/arp.js';
 import { checksum, csumReplace16, csumReplace32, fold, pseudo4, read16, sum16, write16, write32 } from '../../../src/wire/csum.js';
 import { DROP } from '../../../src/wire/drops.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
+import fc from '../../fc.js';
 import { RouteTable } from '../../../src/engine/packet/routes.js';
 import { fold, pseudo4, read16, read32, sum16, write16 } from '../../../src/wire/csum.js';
 import { Frame, PARSE_IP4 } from '../../../src/wire/frame.js';
