@@ -30,8 +30,14 @@ export class MemRx implements RxPort {
   frames = 0;
   private readonly blocks: Block[] = [];
 
-  /** `vnet`: each frame is preceded by a virtio_net_hdr, as the engine's sockets deliver them. */
-  constructor(private readonly vnet: boolean) {}
+  /**
+   * `vnet`: each frame is preceded by a virtio_net_hdr, as the engine's sockets deliver them.
+   * `addr` stands for the ring's native address (TxQueue.pushRx); tests tell two ports apart by it.
+   */
+  constructor(
+    private readonly vnet: boolean,
+    readonly addr = 0,
+  ) {}
 
   /**
    * Appends one block holding `frames` (Ethernet frames; with `vnet`, each may bring its own

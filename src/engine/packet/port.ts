@@ -17,8 +17,9 @@ export interface RxPort {
   walk(h: FrameHandler): number;
   /**
    * Calls `h` for each frame of the current block, if ready, without walking it: frames are not
-   * counted and walk() still sees them all. The forwarder's warming pass (prefetch) uses it; a
-   * port without it is simply not warmed.
+   * counted and walk() still sees them all, with the same arguments. The forwarder's warming pass
+   * (prefetch) uses it; a port without it is simply not warmed. The bytes at vnetOff may be
+   * written by walk() only (the AF_XDP port builds that header itself): `h` reads the frame.
    */
   peek?(h: FrameHandler): number;
   /** Hands the current block back (its frames' bytes are the kernel's again). */

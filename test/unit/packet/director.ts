@@ -12,6 +12,9 @@ import { applyTakes, words } from '../../../src/engine/packet/apply.js';
 import { Forwarder } from '../../../src/engine/packet/forward.js';
 import { Iface } from '../../../src/engine/packet/iface.js';
 import { MemRx, MemTx } from '../../../src/engine/packet/memport.js';
+import type { FrameHandler } from '../../../src/engine/packet/rxring.js';
+import { RxPair } from '../../../src/engine/packet/xdp/path.js';
+import type { RxPort } from '../../../src/engine/packet/port.js';
 import { planTakes } from '../../../src/engine/packet/takes.js';
 import { formatMac, parseMac } from '../../../src/wire/eth.js';
 import { describe } from './describe.js';
@@ -54,6 +57,64 @@ const NEIGHS: [string, string, string][] = [
   ['fd01::11', 'eth1', 'rs6'],
 ];
 
+/** One side of a MemSplit, counting the blocks peeked (the warming pass) and walked. */
+class SideRx extends MemRx {
+  peeks = 0;
+  walks = 0;
+
+  override peek(h: FrameHandler): number {
+    const n = super.peek(h);
+    if (n > 0) this.peeks++;
+    return n;
+  }
+
+  override walk(h: FrameHandler): number {
+    const n = super.walk(h);
+    if (n > 0) this.walks++;
+    return n;
+  }
+}
+
+/**
+ * A port shaped as SplitRx (an AF_XDP socket and a packet ring behind RxPair) over two in-memory
+ * sides; blocks go to the socket side and the ring side in turn. MemTx.pushRx finds the walked
+ * side's block through current() and blockOf(), as it does on a MemRx.
+ */
+export class MemSplit extends RxPair<SideRx, SideRx> implements RxPort {
+  readonly fd = -1;
+  private pushes = 0;
+
+  constructor(vnet: boolean) {
+    super(new SideRx(vnet, 1), new SideRx(vnet, 2));
+  }
+
+  get frames(): number {
+    return this.xsk.frames + this.ring.frames;
+  }
+
+  push(frames: readonly Uint8Array[], hdrs: readonly (Uint8Array | undefined)[] = []): void {
+    (this.pushes++ % 2 === 0 ? this.xsk : this.ring).push(frames, hdrs);
+  }
+
+  /** The walked side's block (RxPair's addr names the side walked last). */
+  current(): Uint8Array | undefined {
+    return (this.addr === this.xsk.addr ? this.xsk : this.ring).current();
+  }
+
+  blockOf(buf: Uint8Array): { released: boolean } | undefined {
+    return this.xsk.blockOf(buf) ?? this.ring.blockOf(buf);
+  }
+
+  statistics(): { packets: number; drops: number } {
+    return { packets: 0, drops: 0 };
+  }
+
+  close(): void {
+    this.xsk.close();
+    this.ring.close();
+  }
+}
+
 export interface DirectorOptions {
   /** MTU per interface name, instead of 1500. */
   mtu?: Record<string, number>;
@@ -61,12 +122,14 @@ export interface DirectorOptions {
   local?: Record<string, string>;
   /** Neighbours the kernel does not know yet (names of NEIGHS addresses to leave out). */
   unknown?: string[];
+  /** Each interface receives through a MemSplit (SplitRx's shape) instead of one MemRx. */
+  split?: boolean;
 }
 
 export class Director {
   readonly ipvs = new Ipvs({ now: 0 });
   readonly fwd: Forwarder;
-  readonly ifaces = new Map<string, { iface: Iface; rx: MemRx; tx: MemTx }>();
+  readonly ifaces = new Map<string, { iface: Iface; rx: MemRx | MemSplit; tx: MemTx }>();
   readonly log: string[] = [];
   private readonly names = new Map(Object.entries(MACS).map(([k, v]) => [v, k]));
   private readonly local = new Map<string, string>();
@@ -78,7 +141,7 @@ export class Director {
     const routes = [];
     const routes6 = [];
     for (const [name, s] of Object.entries(IFACES)) {
-      const rx = new MemRx(true);
+      const rx = o.split ? new MemSplit(true) : new MemRx(true);
       const tx = new MemTx();
       const iface = new Iface(name, s.ifindex, mac(name), o.mtu?.[name] ?? s.mtu, rx, tx);
       iface.addrs = [Addr.parse4(s.addr)!.w0];

@@ -1,14 +1,16 @@
 // The generic packet tester: every case of fixtures.ts through the real per-frame path, in
 // process, without root. An expected line is the described frame (describe.ts), or a regular
 // expression's source where a value is chosen at run time (a FULLNAT local port, a GUE source port).
-// Every case runs twice: as the fixtures' small tables run, and with the forwarder's warming pass
-// (its prefetch before each block, normally for large tables only) on every block, which must not
-// change a byte.
+// Every case runs as the fixtures' small tables run, and with the forwarder's warming pass (its
+// prefetch before each block, normally for large tables only) on every block, which must not
+// change a byte; then both ways again through ports shaped as the AF_XDP path's SplitRx (two
+// sources behind RxPair, each step's block on the socket side and the ring side in turn), whose
+// peek must give the warming pass the block its walk then takes.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DROP_REASONS } from '../../../src/wire/drops.js';
-import { Director } from './director.js';
+import { Director, MemSplit } from './director.js';
 import { CASES } from './fixtures.js';
 
 function matches(line: string, want: string): boolean {
@@ -17,35 +19,56 @@ function matches(line: string, want: string): boolean {
   return new RegExp(want).test(line);
 }
 
-for (const warmAlways of [false, true]) {
-  describe(warmAlways ? 'packet path fixtures, warming every block' : 'packet path fixtures', () => {
-    for (const c of CASES) {
-      it(c.description, async () => {
-        const d = new Director(c.director);
-        if (warmAlways) d.fwd.warmMinConns = 0;
-        await d.rules(c.rules);
-        let now = 0;
-        c.steps.forEach((s, k) => {
-          const before = Float64Array.from(d.fwd.drops.n);
-          if (s.at !== undefined) now = s.at;
-          d.fwd.now = now;
-          if (s.in) d.receive(s.on ?? 'eth0', s.in, s.vnet);
-          else d.housekeep(now);
-          const out = d.sent();
-          const where = `step ${k + 1}`;
-          assert.equal(
-            out.length,
-            s.out.length,
-            `${where}: frames out\n  got:  ${out.join('\n        ')}\n  want: ${s.out.join('\n        ')}`,
-          );
-          s.out.forEach((w, i) => assert.ok(matches(out[i]!, w), `${where}, frame ${i + 1}:\n  got:  ${out[i]}\n  want: ${w}`));
-          const moved: Record<string, number> = {};
-          DROP_REASONS.forEach((r, i) => {
-            if (d.fwd.drops.n[i] !== before[i]) moved[r] = d.fwd.drops.n[i]! - before[i]!;
+for (const split of [false, true]) {
+  for (const warmAlways of [false, true]) {
+    const name = `packet path fixtures${warmAlways ? ', warming every block' : ''}${split ? ', through a SplitRx-shaped port' : ''}`;
+    describe(name, () => {
+      let peeks = 0;
+      let walks = [0, 0];
+      for (const c of CASES) {
+        it(c.description, async () => {
+          const d = new Director({ ...c.director, split });
+          if (warmAlways) d.fwd.warmMinConns = 0;
+          await d.rules(c.rules);
+          let now = 0;
+          c.steps.forEach((s, k) => {
+            const before = Float64Array.from(d.fwd.drops.n);
+            if (s.at !== undefined) now = s.at;
+            d.fwd.now = now;
+            if (s.in) d.receive(s.on ?? 'eth0', s.in, s.vnet);
+            else d.housekeep(now);
+            const out = d.sent();
+            const where = `step ${k + 1}`;
+            assert.equal(
+              out.length,
+              s.out.length,
+              `${where}: frames out\n  got:  ${out.join('\n        ')}\n  want: ${s.out.join('\n        ')}`,
+            );
+            s.out.forEach((w, i) => assert.ok(matches(out[i]!, w), `${where}, frame ${i + 1}:\n  got:  ${out[i]}\n  want: ${w}`));
+            const moved: Record<string, number> = {};
+            DROP_REASONS.forEach((r, i) => {
+              if (d.fwd.drops.n[i] !== before[i]) moved[r] = d.fwd.drops.n[i]! - before[i]!;
+            });
+            assert.deepEqual(moved, s.drop ? { [s.drop]: s.drops ?? 1 } : {}, `${where}: drop counters`);
           });
-          assert.deepEqual(moved, s.drop ? { [s.drop]: s.drops ?? 1 } : {}, `${where}: drop counters`);
+          for (const [, q] of d.ifaces) {
+            assert.equal(q.tx.stale, 0, 'frames sent from a released block');
+            if (q.rx instanceof MemSplit) {
+              peeks += q.rx.xsk.peeks + q.rx.ring.peeks;
+              walks = [walks[0]! + q.rx.xsk.walks, walks[1]! + q.rx.ring.walks];
+              // Every block walked was peeked first when warming is forced on, and none otherwise.
+              if (warmAlways) assert.deepEqual([q.rx.xsk.peeks, q.rx.ring.peeks], [q.rx.xsk.walks, q.rx.ring.walks]);
+              else assert.equal(q.rx.xsk.peeks + q.rx.ring.peeks, 0);
+            }
+          }
         });
-      });
-    }
-  });
+      }
+      if (split) {
+        it('both sides were walked, and peeked when warming', () => {
+          assert.ok(walks[0]! > 0 && walks[1]! > 0, `blocks walked: socket side ${walks[0]}, ring side ${walks[1]}`);
+          if (warmAlways) assert.equal(peeks, walks[0]! + walks[1]!);
+        });
+      }
+    });
+  }
 }

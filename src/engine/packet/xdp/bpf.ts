@@ -247,17 +247,39 @@ export function attachXdp(progFd: number, ifindex: number, ifname: string, flags
       dv.setUint32(8, BPF_XDP, true);
       dv.setUint32(12, flags, true);
     },
-    (e) => {
-      if (e === 16)
-        return `${ifname} already has an XDP program (ip link show ${ifname}; remove it with ip link set ${ifname} xdp off), or use --xdp off`;
-      if (e === 95 || e === 524 || e === 22) {
-        return mode === 'native'
-          ? `the driver of ${ifname} has no native XDP: use --xdp generic or --xdp auto`
-          : `${ifname} refuses generic XDP: use --xdp off`;
-      }
-      return permHint(e) || 'the kernel refused to attach the program';
-    },
+    (e) => attachHint(e, mode, ifname, ifindex),
   );
+}
+
+/**
+ * What a refused BPF_LINK_CREATE means, and what to do. The kernel answers EINVAL both when the
+ * device refuses the mode and when no device has `ifindex` (it went away, or was deleted and
+ * created again under a new index, since the engine listed it), so EINVAL looks the name up
+ * again (`nameToIndex`: if_nametoindex) before blaming the driver.
+ */
+export function attachHint(
+  e: number,
+  mode: 'native' | 'generic',
+  ifname: string,
+  ifindex: number,
+  nameToIndex: (name: string) => number = (n) => libc().ifNameToIndex(n),
+): string {
+  if (e === 16)
+    return `${ifname} already has an XDP program (ip link show ${ifname}; remove it with ip link set ${ifname} xdp off), or use --xdp off`;
+  const retry = 'the engine takes an interface up when it appears (start the daemon again if this stopped it)';
+  if (e === 22) {
+    const now = nameToIndex(ifname);
+    if (now === 0)
+      return `${ifname} (ifindex ${ifindex}) no longer exists: it went away while XDP was being attached; if it is to be served, bring it back: ${retry}`;
+    if (now !== ifindex)
+      return `${ifname} is now ifindex ${now}, not ${ifindex}: it was deleted and created again while XDP was being attached; ${retry}`;
+  }
+  if (e === 95 || e === 524 || e === 22) {
+    return mode === 'native'
+      ? `the driver of ${ifname} has no native XDP: use --xdp generic or --xdp auto`
+      : `${ifname} (ifindex ${ifindex}) refuses generic XDP: use --xdp off`;
+  }
+  return permHint(e) || 'the kernel refused to attach the program';
 }
 
 /** Runs the program once over `frame` (BPF_PROG_TEST_RUN, root only); returns its verdict. */

@@ -101,22 +101,87 @@ export class XdpKeys {
   }
 }
 
+/** What RxPair alternates between: a receive port with peek, and its buffer's address (TxQueue.pushRx). */
+export interface RxSource {
+  readonly addr: number;
+  ready(): boolean;
+  walk(h: FrameHandler): number;
+  peek(h: FrameHandler): number;
+  release(): void;
+}
+
+/**
+ * Two receive sources behind one port's ready/peek/walk/release, taken in turn when both are
+ * ready, so that a busy one never starves the other (the AF_XDP socket and the packet ring, which
+ * carries ARP and NDP). The source of the next block is chosen once, by whichever of peek() and
+ * walk() comes first, so that the forwarder's warming pass peeks the block that walk() then takes.
+ */
+export class RxPair<X extends RxSource, R extends RxSource> {
+  /** The source walked last: release() hands its block back, `addr` is its buffer's. */
+  private cur: X | R;
+  /** The source peek() chose for the next walk(), null when none is chosen yet. */
+  private next: X | R | null = null;
+
+  constructor(
+    readonly xsk: X,
+    readonly ring: R,
+  ) {
+    this.cur = ring;
+  }
+
+  /** Native address of the current block's buffer (TxQueue.pushRx sends from it). */
+  get addr(): number {
+    return this.cur.addr;
+  }
+
+  ready(): boolean {
+    return this.xsk.ready() || this.ring.ready();
+  }
+
+  /** The source of the next block: the one not walked last when both are ready (a source stays ready until released). */
+  private pick(): X | R | null {
+    if (this.next) return this.next;
+    const x = this.xsk.ready();
+    const r = this.ring.ready();
+    if (x && (!r || this.cur === this.ring)) return (this.next = this.xsk);
+    if (r) return (this.next = this.ring);
+    return null;
+  }
+
+  peek(h: FrameHandler): number {
+    const s = this.pick();
+    return s ? s.peek(h) : 0;
+  }
+
+  walk(h: FrameHandler): number {
+    const s = this.pick();
+    if (!s) return 0;
+    this.next = null;
+    this.cur = s;
+    return s.walk(h);
+  }
+
+  release(): void {
+    this.next = null;
+    this.cur.release();
+  }
+}
+
 /** One interface's receive side on AF_XDP: the socket, the program and its link, and the packet ring. */
-export class SplitRx implements RxPort {
+export class SplitRx extends RxPair<XdpRx, RxRing> implements RxPort {
   readonly fd: number;
-  private cur: XdpRx | RxRing;
 
   private constructor(
-    readonly xsk: XdpRx,
-    readonly ring: RxRing,
+    xsk: XdpRx,
+    ring: RxRing,
     readonly mode: 'native' | 'generic',
     private readonly xskMap: BpfMap,
     private readonly prog: number,
     private readonly link: number,
     epfd: number,
   ) {
+    super(xsk, ring);
     this.fd = epfd;
-    this.cur = ring;
   }
 
   /**
@@ -157,29 +222,6 @@ export class SplitRx implements RxPort {
 
   get frames(): number {
     return this.xsk.frames + this.ring.frames;
-  }
-
-  /** Native address of the current block's buffer (TxQueue.pushRx sends from it). */
-  get addr(): number {
-    return this.cur.addr;
-  }
-
-  ready(): boolean {
-    return this.xsk.ready() || this.ring.ready();
-  }
-
-  /** Alternates between the two when both are ready, so that a busy socket never starves the ring (ARP, NDP). */
-  walk(h: FrameHandler): number {
-    const x = this.xsk.ready();
-    const r = this.ring.ready();
-    if (x && (!r || this.cur === this.ring)) this.cur = this.xsk;
-    else if (r) this.cur = this.ring;
-    else return 0;
-    return this.cur.walk(h);
-  }
-
-  release(): void {
-    this.cur.release();
   }
 
   statistics(): { packets: number; drops: number } {

@@ -34,26 +34,38 @@ const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
 const COMPLETION_RING_SIZE = 64;
 const DESC = 16;
 
-interface RingOffsets {
+/** Where a ring's producer and consumer words and its descriptors lie in its memory (XDP_MMAP_OFFSETS). */
+export interface RingOffsets {
   producer: number;
   consumer: number;
   desc: number;
 }
 
-/** A mapped ring: its producer and consumer words as views, its descriptors as a DataView. */
+/** A ring: its producer and consumer words as views, its descriptors as a DataView. */
 class Ring {
   readonly prod: Uint32Array;
   readonly cons: Uint32Array;
   readonly desc: DataView;
-  constructor(
-    readonly map: Mapping,
-    o: RingOffsets,
-  ) {
-    const ab = libc().view(map);
+  constructor(ab: ArrayBuffer, o: RingOffsets) {
     this.prod = new Uint32Array(ab, o.producer, 1);
     this.cons = new Uint32Array(ab, o.consumer, 1);
     this.desc = new DataView(ab, o.desc);
   }
+}
+
+/**
+ * The memory an XdpRx works over: the kernel's mappings (open()), or plain memory in which a test
+ * plays the kernel (over()). The UMEM is XDP_FRAMES * XDP_FRAME_SIZE bytes; the RX ring holds
+ * XDP_RX_RING_SIZE descriptors of 16 bytes, the fill ring XDP_FILL_RING_SIZE addresses of 8.
+ */
+export interface XskMemory {
+  umem: ArrayBuffer;
+  /** Native address of the UMEM's first byte (for sends straight from it); 0 in plain memory. */
+  addr: number;
+  rx: ArrayBuffer;
+  rxOffsets: RingOffsets;
+  fill: ArrayBuffer;
+  fillOffsets: RingOffsets;
 }
 
 export interface XskOptions {
@@ -73,11 +85,14 @@ export class XdpRx implements RxPort {
   bytes = 0;
   /** Frames whose partial checksum was marked for completion. */
   partial = 0;
-  private readonly umem: Mapping;
+  /** The kernel's mappings (UMEM, RX ring, fill ring), unmapped by close(); none in plain memory. */
+  private readonly maps: readonly Mapping[];
   private readonly rx: Ring;
   private readonly fill: Ring;
   private rxCons = 0;
   private fillProd = 0;
+  /** The descriptors peek() fixed as the next block, -1 when it has not looked since the last walk. */
+  private peeked = -1;
   /** Descriptors walked but not yet released. */
   private held = 0;
   /** Their frame addresses, to give back through the fill ring. */
@@ -88,17 +103,29 @@ export class XdpRx implements RxPort {
   private lastDrops = 0;
   private lastPackets = 0;
 
-  private constructor(fd: number, ifindex: number, umem: Mapping, rx: Ring, fill: Ring) {
+  private constructor(fd: number, ifindex: number, mem: XskMemory, maps: readonly Mapping[]) {
     this.fd = fd;
     this.ifindex = ifindex;
-    this.umem = umem;
-    this.buf = new Uint8Array(libc().view(umem));
-    this.addr = umem.addr;
-    this.rx = rx;
-    this.fill = fill;
+    this.maps = maps;
+    this.buf = new Uint8Array(mem.umem);
+    this.addr = mem.addr;
+    this.rx = new Ring(mem.rx, mem.rxOffsets);
+    this.fill = new Ring(mem.fill, mem.fillOffsets);
+    // The indexes start where the ring's words are: 0 on a new socket; a test may start them
+    // anywhere (near 2^32, to cross the wrap).
+    this.rxCons = this.rx.cons[0]!;
+    this.fillProd = this.fill.prod[0]!;
     // Every frame starts in the fill ring.
     for (let i = 0; i < XDP_FRAMES && i < XDP_FILL_RING_SIZE; i++) this.pushFill(i * XDP_FRAME_SIZE);
     this.fill.prod[0] = this.fillProd;
+  }
+
+  /**
+   * A port over plain memory, no socket (fd -1): the caller plays the kernel, producing RX
+   * descriptors and consuming the fill ring. For the unit tests of the ring handling.
+   */
+  static over(mem: XskMemory): XdpRx {
+    return new XdpRx(-1, 0, mem, []);
   }
 
   /** Opens the socket, registers the UMEM and maps the rings; bind() attaches it to the queue. */
@@ -140,7 +167,8 @@ export class XdpRx implements RxPort {
       const frMap = c.mmapAt(fro.desc + XDP_FILL_RING_SIZE * 8, fd, XDP_UMEM_PGOFF_FILL_RING);
       if (!frMap) check('mmap(AF_XDP fill ring)', -1);
       maps.push(frMap!);
-      return new XdpRx(fd, ifindex, umem!, new Ring(rxMap!, rxo), new Ring(frMap!, fro));
+      const mem = { umem: c.view(umem!), addr: umem!.addr, rx: c.view(rxMap!), rxOffsets: rxo, fill: c.view(frMap!), fillOffsets: fro };
+      return new XdpRx(fd, ifindex, mem, [rxMap!, frMap!, umem!]);
     } catch (e) {
       for (const m of maps) c.munmap(m.addr, m.len);
       c.close(fd);
@@ -170,9 +198,16 @@ export class XdpRx implements RxPort {
     return this.held > 0 || this.rx.prod[0] !== this.rxCons;
   }
 
-  walk(h: FrameHandler): number {
+  /** Descriptors of the next block: fixed by peek() until walk() takes them, else what the kernel produced so far. */
+  private next(): number {
+    if (this.peeked >= 0) return this.peeked;
     const avail = (this.rx.prod[0]! - this.rxCons) >>> 0;
-    const n = Math.min(avail, XDP_RX_BATCH) - this.held;
+    return Math.min(avail, XDP_RX_BATCH) - this.held;
+  }
+
+  walk(h: FrameHandler): number {
+    const n = this.next();
+    this.peeked = -1;
     if (n <= 0 && this.held === 0) return 0;
     const d = this.rx.desc;
     const b = this.buf;
@@ -193,7 +228,26 @@ export class XdpRx implements RxPort {
     return n;
   }
 
+  /**
+   * As walk(), without counting or taking anything (RxPort.peek). The block is fixed here, so
+   * that the next walk() hands exactly these frames even if the kernel produced more since. The
+   * virtio_net_hdr at vnetOff is written by walk(), not here: before it, those bytes are stale.
+   */
+  peek(h: FrameHandler): number {
+    const n = (this.peeked = this.next());
+    const d = this.rx.desc;
+    const b = this.buf;
+    const base = this.rxCons + this.held;
+    for (let j = 0; j < n; j++) {
+      const at = ((base + j) & (XDP_RX_RING_SIZE - 1)) * DESC;
+      const off = d.getUint32(at, true);
+      h(b, off, d.getUint32(at + 8, true), off - VNET_HDR_LEN, -1);
+    }
+    return n > 0 ? n : 0;
+  }
+
   release(): void {
+    this.peeked = -1;
     const n = this.held;
     if (n === 0) return;
     for (let i = 0; i < n; i++) this.pushFill(this.heldAddrs[i]!);
@@ -219,8 +273,8 @@ export class XdpRx implements RxPort {
   close(): string[] {
     const c = libc();
     const failed: string[] = [];
-    if (c.close(this.fd) < 0) failed.push(`close of the AF_XDP socket failed: ${c.strerror(c.errno())}`);
-    for (const m of [this.rx.map, this.fill.map, this.umem]) {
+    if (this.fd >= 0 && c.close(this.fd) < 0) failed.push(`close of the AF_XDP socket failed: ${c.strerror(c.errno())}`);
+    for (const m of this.maps) {
       if (c.munmap(m.addr, m.len) < 0) failed.push(`munmap of the AF_XDP socket failed: ${c.strerror(c.errno())}`);
     }
     return failed;

@@ -1,0 +1,288 @@
+// The AF_XDP socket's ring handling (xsk.ts) over plain memory, the test playing the kernel: it
+// takes frame addresses from the fill ring, copies frames in after the headroom and produces RX
+// descriptors, as copy mode does. The root tests (test/integration/xdp*.test.ts) run the same
+// code over the kernel's mappings.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  VNET_HDR_LEN,
+  XDP_FILL_RING_SIZE,
+  XDP_FRAME_SIZE,
+  XDP_FRAMES,
+  XDP_RX_BATCH,
+  XDP_RX_RING_SIZE,
+} from '../../../../src/engine/packet/constants.js';
+import { type RingOffsets, XdpRx } from '../../../../src/engine/packet/xdp/xsk.js';
+import { fold, pseudo4, write16 } from '../../../../src/wire/csum.js';
+import { frame4, ip } from '../../wire/build.js';
+
+/** XDP_PACKET_HEADROOM: where copy mode puts a frame's first byte in its UMEM chunk. */
+const HEADROOM = 256;
+/** The kernel's layout: producer, consumer, then the descriptors, each on its own cache line. */
+const OFFS: RingOffsets = { producer: 0, consumer: 64, desc: 128 };
+const TWO32 = 4294967296;
+
+interface Seen {
+  off: number;
+  len: number;
+  vnet: number;
+  tci: number;
+  first: number;
+}
+
+class FakeKernel {
+  readonly umem = new Uint8Array(XDP_FRAMES * XDP_FRAME_SIZE);
+  readonly rx = new ArrayBuffer(OFFS.desc + XDP_RX_RING_SIZE * 16);
+  readonly fill = new ArrayBuffer(OFFS.desc + XDP_FILL_RING_SIZE * 8);
+  readonly rxWords = new Uint32Array(this.rx, 0, 32);
+  readonly fillWords = new Uint32Array(this.fill, 0, 32);
+  readonly rxDesc = new DataView(this.rx, OFFS.desc);
+  readonly fillDesc = new DataView(this.fill, OFFS.desc);
+  readonly port: XdpRx;
+
+  /** `rxAt`/`fillAt`: where the ring indexes start (a new socket's are 0). */
+  constructor(rxAt = 0, fillAt = 0) {
+    this.rxWords[0] = this.rxWords[16] = rxAt;
+    this.fillWords[0] = this.fillWords[16] = fillAt;
+    this.port = XdpRx.over({ umem: this.umem.buffer, addr: 0, rx: this.rx, rxOffsets: OFFS, fill: this.fill, fillOffsets: OFFS });
+  }
+
+  get rxProd(): number {
+    return this.rxWords[0]!;
+  }
+  get rxCons(): number {
+    return this.rxWords[16]!;
+  }
+  get fillProd(): number {
+    return this.fillWords[0]!;
+  }
+  get fillCons(): number {
+    return this.fillWords[16]!;
+  }
+
+  /** Frames in the fill ring, not yet taken by the kernel. */
+  get filled(): number {
+    return (this.fillProd - this.fillCons) >>> 0;
+  }
+
+  /** The fill ring's entries from `from` (an index) on, `n` of them. */
+  fillEntries(from: number, n: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = ((from + i) & (XDP_FILL_RING_SIZE - 1)) * 8;
+      assert.equal(this.fillDesc.getUint32(at + 4, true), 0, 'high word of a fill address');
+      out.push(this.fillDesc.getUint32(at, true));
+    }
+    return out;
+  }
+
+  /** Receives `frames`: each into a chunk from the fill ring, then one descriptor each; returns their addresses. */
+  receive(frames: readonly Uint8Array[]): number[] {
+    const addrs: number[] = [];
+    for (const f of frames) {
+      assert.ok(this.filled > 0, 'fill ring empty');
+      assert.ok((this.rxProd - this.rxCons) >>> 0 < XDP_RX_RING_SIZE, 'RX ring full');
+      const chunk = this.fillEntries(this.fillCons, 1)[0]!;
+      this.fillWords[16] = (this.fillCons + 1) >>> 0;
+      const addr = chunk + HEADROOM;
+      this.umem.set(f, addr);
+      const at = (this.rxProd & (XDP_RX_RING_SIZE - 1)) * 16;
+      this.rxDesc.setUint32(at, addr, true);
+      this.rxDesc.setUint32(at + 4, 0, true);
+      this.rxDesc.setUint32(at + 8, f.length, true);
+      this.rxDesc.setUint32(at + 12, 0, true);
+      this.rxWords[0] = (this.rxProd + 1) >>> 0;
+      addrs.push(addr);
+    }
+    return addrs;
+  }
+}
+
+function someFrames(n: number, len = 60): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => new Uint8Array(len + (i % 7)).fill((i % 250) + 1));
+}
+
+function collect(p: XdpRx, how: 'walk' | 'peek'): Seen[] {
+  const out: Seen[] = [];
+  const n = p[how]((buf, off, len, vnet, tci) => {
+    assert.equal(buf, p.buf);
+    out.push({ off, len, vnet, tci, first: buf[off]! });
+  });
+  assert.equal(n, out.length, `${how}'s count`);
+  return out;
+}
+
+function expected(addrs: readonly number[], fs: readonly Uint8Array[]): Seen[] {
+  return addrs.map((off, i) => ({ off, len: fs[i]!.length, vnet: off - VNET_HDR_LEN, tci: -1, first: fs[i]![0]! }));
+}
+
+describe('XdpRx over plain memory', () => {
+  it('starts with every frame in the fill ring, once each, chunk-aligned', () => {
+    const k = new FakeKernel();
+    assert.equal(k.filled, Math.min(XDP_FRAMES, XDP_FILL_RING_SIZE));
+    const addrs = k.fillEntries(0, k.filled);
+    assert.equal(new Set(addrs).size, addrs.length);
+    for (const a of addrs) assert.ok(a % XDP_FRAME_SIZE === 0 && a < XDP_FRAMES * XDP_FRAME_SIZE, `fill address ${a}`);
+    assert.equal(k.port.fd, -1);
+    assert.deepEqual(k.port.close(), []);
+  });
+
+  it('an empty ring is not ready: walk and peek hand nothing', () => {
+    const k = new FakeKernel();
+    assert.equal(k.port.ready(), false);
+    assert.deepEqual(collect(k.port, 'peek'), []);
+    assert.deepEqual(collect(k.port, 'walk'), []);
+    k.port.release();
+    assert.equal(k.rxCons, 0);
+    assert.equal(k.port.frames, 0);
+  });
+
+  it("walk hands each descriptor's frame in place; release moves the consumer and refills exactly those chunks", () => {
+    const k = new FakeKernel();
+    const fs = someFrames(3);
+    const addrs = k.receive(fs);
+    assert.equal(k.port.ready(), true);
+    const fillBefore = k.fillProd;
+    assert.deepEqual(collect(k.port, 'walk'), expected(addrs, fs));
+    assert.equal(k.port.frames, 3);
+    assert.equal(
+      k.port.bytes,
+      fs.reduce((a, f) => a + f.length, 0),
+    );
+    // Walked but held: the descriptors stay ours until release, which the turn calls after the flush.
+    assert.equal(k.port.ready(), true);
+    assert.equal(k.rxCons, 0);
+    assert.equal(k.fillProd, fillBefore);
+    k.port.release();
+    assert.equal(k.rxCons, 3);
+    assert.equal(k.fillProd, fillBefore + 3);
+    assert.deepEqual(
+      k.fillEntries(fillBefore, 3),
+      addrs.map((a) => a - HEADROOM),
+    );
+    assert.equal(k.port.ready(), false);
+    k.port.release();
+    assert.equal(k.rxCons, 3, 'a second release moves nothing');
+  });
+
+  it('a block is at most XDP_RX_BATCH descriptors; the rest come in the next', () => {
+    const k = new FakeKernel();
+    const fs = someFrames(XDP_RX_BATCH + 44);
+    const addrs = k.receive(fs);
+    assert.deepEqual(collect(k.port, 'peek'), expected(addrs.slice(0, XDP_RX_BATCH), fs));
+    assert.deepEqual(collect(k.port, 'walk'), expected(addrs.slice(0, XDP_RX_BATCH), fs));
+    k.port.release();
+    assert.equal(k.rxCons, XDP_RX_BATCH);
+    assert.deepEqual(collect(k.port, 'walk'), expected(addrs.slice(XDP_RX_BATCH), fs.slice(XDP_RX_BATCH)));
+    k.port.release();
+    assert.equal(k.rxCons, XDP_RX_BATCH + 44);
+    assert.equal(k.port.ready(), false);
+  });
+
+  it('peek counts nothing, takes nothing, is idempotent and hands what the next walk hands', () => {
+    const k = new FakeKernel();
+    const fs = someFrames(5);
+    const addrs = k.receive(fs);
+    const a = collect(k.port, 'peek');
+    const b = collect(k.port, 'peek');
+    assert.deepEqual(a, expected(addrs, fs));
+    assert.deepEqual(b, a);
+    assert.equal(k.port.frames, 0);
+    assert.equal(k.port.bytes, 0);
+    assert.equal(k.rxCons, 0);
+    assert.deepEqual(collect(k.port, 'walk'), a);
+    k.port.release();
+    assert.equal(k.rxCons, 5);
+  });
+
+  it('the block is fixed by peek: frames the kernel adds before the walk wait for the next block', () => {
+    const k = new FakeKernel();
+    const fs = someFrames(6);
+    const first = k.receive(fs.slice(0, 4));
+    const peeked = collect(k.port, 'peek');
+    const later = k.receive(fs.slice(4));
+    assert.deepEqual(collect(k.port, 'peek'), peeked);
+    assert.deepEqual(collect(k.port, 'walk'), expected(first, fs));
+    k.port.release();
+    assert.equal(k.rxCons, 4);
+    assert.deepEqual(collect(k.port, 'peek'), expected(later, fs.slice(4)));
+    assert.deepEqual(collect(k.port, 'walk'), expected(later, fs.slice(4)));
+    k.port.release();
+    assert.equal(k.rxCons, 6);
+  });
+
+  it('a release after a peek without a walk takes nothing, and the next walk sees what came since', () => {
+    const k = new FakeKernel();
+    const fs = someFrames(3);
+    const addrs = k.receive(fs.slice(0, 1));
+    collect(k.port, 'peek');
+    k.port.release();
+    assert.equal(k.rxCons, 0);
+    addrs.push(...k.receive(fs.slice(1)));
+    assert.deepEqual(collect(k.port, 'walk'), expected(addrs, fs));
+  });
+
+  it('indexes wrap past 2^32 and around both rings, every chunk coming back once', () => {
+    // Producers and consumers are free-running u32: start them just short of 2^32 (the RX index
+    // then also crosses the ring's end, 2^32 - 5 being slot 2043 of 2048).
+    const k = new FakeKernel(TWO32 - 5, TWO32 - 2);
+    assert.equal(k.fillProd, (TWO32 - 2 + XDP_FILL_RING_SIZE) % TWO32);
+    const fs = someFrames(12);
+    const addrs = k.receive(fs);
+    assert.equal(k.rxProd, 7);
+    assert.deepEqual(collect(k.port, 'peek'), expected(addrs, fs));
+    assert.deepEqual(collect(k.port, 'walk'), expected(addrs, fs));
+    const fillBefore = k.fillProd;
+    k.port.release();
+    assert.equal(k.rxCons, 7);
+    assert.deepEqual(
+      k.fillEntries(fillBefore, 12),
+      addrs.map((a) => a - HEADROOM),
+    );
+    assert.equal(k.port.ready(), false);
+  });
+
+  it('runs many times round both rings without losing or duplicating a chunk', () => {
+    const k = new FakeKernel();
+    let n = 0;
+    // 9 * 2048 descriptors in blocks of uneven sizes: RX slots and fill slots wrap many times.
+    for (let round = 0; n < 9 * XDP_RX_RING_SIZE; round++) {
+      const fs = someFrames(1 + ((round * 37) % 300));
+      const addrs = k.receive(fs);
+      const seen: Seen[] = [];
+      while (k.port.ready()) {
+        seen.push(...collect(k.port, 'walk'));
+        k.port.release();
+      }
+      assert.deepEqual(seen, expected(addrs, fs));
+      n += fs.length;
+      assert.equal(k.rxCons, n);
+      assert.equal(k.filled, XDP_FRAMES, 'every chunk back in the fill ring');
+    }
+    const chunks = k.fillEntries(k.fillCons, k.filled);
+    assert.equal(new Set(chunks).size, XDP_FRAMES);
+  });
+
+  it('walk, not peek, writes the virtio_net_hdr: NEEDS_CSUM for a partial checksum, zeros otherwise', () => {
+    const k = new FakeKernel();
+    const saddr = ip('10.0.0.1');
+    const daddr = ip('10.0.0.2');
+    const full = frame4({ saddr, daddr, sport: 1000, dport: 80, payload: new Uint8Array(20).fill(3) });
+    const part = frame4({ saddr, daddr, sport: 1001, dport: 80, payload: new Uint8Array(20).fill(3) });
+    // What a local stack hands over with CHECKSUM_PARTIAL: the pseudo-header's sum only.
+    write16(part, 34 + 16, fold(pseudo4(saddr, daddr, 6, part.length - 34)));
+    const [a, b] = k.receive([full, part]);
+    k.umem.fill(0xee, a! - VNET_HDR_LEN, a!);
+    k.umem.fill(0xee, b! - VNET_HDR_LEN, b!);
+    collect(k.port, 'peek');
+    assert.deepEqual([...k.umem.subarray(a! - VNET_HDR_LEN, a!)], new Array(VNET_HDR_LEN).fill(0xee), 'peek wrote a header');
+    collect(k.port, 'walk');
+    assert.deepEqual([...k.umem.subarray(a! - VNET_HDR_LEN, a!)], new Array(VNET_HDR_LEN).fill(0));
+    const h = new DataView(k.umem.buffer, b! - VNET_HDR_LEN, VNET_HDR_LEN);
+    assert.equal(h.getUint8(0), 1, 'VIRTIO_NET_HDR_F_NEEDS_CSUM');
+    assert.equal(h.getUint16(6, true), 34, 'csum_start');
+    assert.equal(h.getUint16(8, true), 16, 'csum_offset');
+    assert.equal(k.port.partial, 1);
+  });
+});
