@@ -1,12 +1,15 @@
-// The daemon's one structured logger (pino): JSON lines when the output is not a terminal (a
-// log file, journald, a pipe), readable lines on a terminal. Call sites that only have a
-// message keep the old shape, `log(msg)`, which logs at info; the rest use the level methods
-// with fields, e.g. `log.warn('drops', { reason: 'no_dest', count: 3 })`.
+// The daemon's one structured logger: JSON lines when the output is not a terminal (a log file,
+// journald, a pipe), readable lines on a terminal. Call sites that only have a message keep the
+// old shape, `log(msg)`, which logs at info; the rest use the level methods with fields, e.g.
+// `log.warn('drops', { reason: 'no_dest', count: 3 })`.
+//
+// The lines are pino's (level as a number, ISO time, pid, name, the fields, msg last), so that
+// pino's tools read them, but written here: the daemon logs a few lines a minute, synchronously,
+// and pino with its helpers took 2.3 MB of the idle director's resident memory (RssAnon 19.0 -> 16.7 MB).
 
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isatty } from 'node:tty';
-import { pino, type Logger as PinoLogger } from 'pino';
 
 /** The shape every component takes: one message, logged at info. */
 export type Logger = (msg: string) => void;
@@ -42,8 +45,45 @@ export function isLogLevel(v: string): v is LogLevel {
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+/** pino's level numbers; 'silent' is above every line. */
+const LEVEL_VALUES: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+/** Field names the line itself uses: a field of the same name is renamed, not allowed to overwrite them. */
+const RESERVED = new Set(['level', 'time', 'pid', 'name', 'msg']);
 
-/** Turns one pino JSON line into `time LEVEL msg key=value ...`. */
+/** JSON for a field value: errors keep their message and stack, bigints their digits, cycles do not throw. */
+function fieldJson(v: unknown): string {
+  const seen = new WeakSet<object>();
+  try {
+    return (
+      JSON.stringify(v, (_k, x: unknown) => {
+        if (typeof x === 'bigint') return x.toString();
+        if (x instanceof Error) return { type: x.name, message: x.message, stack: x.stack };
+        if (typeof x === 'object' && x !== null) {
+          if (seen.has(x)) return '[Circular]';
+          seen.add(x);
+        }
+        return x;
+      }) ?? 'null'
+    );
+  } catch (e) {
+    return JSON.stringify(`[unserialisable: ${(e as Error).message}]`);
+  }
+}
+
+/** One JSON line in pino's shape. */
+export function jsonLine(level: number, time: string, pid: number, msg: string, fields?: Fields): string {
+  let line = `{"level":${level},"time":"${time}","pid":${pid},"name":"tsvs"`;
+  if (fields) {
+    for (const k of Object.keys(fields)) {
+      const v = fields[k];
+      if (v === undefined) continue;
+      line += `,${JSON.stringify(RESERVED.has(k) ? `field_${k}` : k)}:${fieldJson(v)}`;
+    }
+  }
+  return `${line},"msg":${JSON.stringify(msg)}}\n`;
+}
+
+/** Turns one JSON line into `time LEVEL msg key=value ...`. */
 export function prettyLine(json: string): string {
   let o: Record<string, unknown>;
   try {
@@ -85,26 +125,19 @@ export function createLog(o: LogOptions = {}): Log {
     fd = openSync(o.file, 'a', 0o640);
   }
   const pretty = o.pretty ?? (o.file === undefined && isatty(2));
-  const p: PinoLogger = pino(
-    {
-      name: 'tsvs',
-      level,
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (_label, n) => ({ level: n }) },
-    },
-    new FdStream(fd, pretty),
-  );
+  const out = new FdStream(fd, pretty);
+  const min = LEVEL_VALUES[level];
   const at =
     (fn: 'debug' | 'info' | 'warn' | 'error') =>
     (msg: string, fields?: Fields): void => {
-      if (fields) p[fn](fields, msg);
-      else p[fn](msg);
+      const n = LEVEL_VALUES[fn];
+      if (n >= min) out.write(jsonLine(n, new Date().toISOString(), process.pid, msg, fields));
     };
-  const log = ((msg: string) => p.info(msg)) as Log;
+  const info = at('info');
+  const log = ((msg: string) => info(msg)) as Log;
   Object.assign(log, {
     debug: at('debug'),
-    info: at('info'),
+    info,
     warn: at('warn'),
     error: at('error'),
     level,
