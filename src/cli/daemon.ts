@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startDaemon } from '../control/daemon.js';
 import type { EngineName } from '../control/engine.js';
 import { createLog, isLogLevel, LOG_LEVELS, type LogLevel } from '../control/log.js';
-import { parseHttpSpec } from '../http/server.js';
+import { parseHttpSpec } from '../http/endpoint.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
 import { stateDir, stateFile } from '../control/state.js';
 import { parseXdpMode } from '../engine/packet/xdp/path.js';

@@ -13,8 +13,8 @@ import { bindSysctls } from '../core/sysctl-bind.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
 import { type EngineName, type EngineStatus, loadEngine } from './engine.js';
 import { asLog, createLog, type Log, type Logger } from './log.js';
-import { notLoopbackWarning } from '../http/bounded.js';
-import { type HttpEndpoint, HttpServer, isLoopback, parseHttpSpec } from '../http/server.js';
+import { type HttpEndpoint, isLoopback, notLoopbackWarning, parseHttpSpec } from '../http/endpoint.js';
+import type { HttpServer } from '../http/server.js';
 import { Observers } from '../http/observers.js';
 import { DirectorEvents } from './events.js';
 import { keepalivedSocket } from '../ha/director.js';
@@ -224,6 +224,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     };
   };
   if (o.http !== undefined) {
+    // Loaded only when asked for: a director without --http never loads node:http.
+    const { HttpServer } = await import('../http/server.js');
     const ep = typeof o.http === 'string' ? parseHttpSpec(o.http) : o.http;
     http = new HttpServer({
       ...ep,

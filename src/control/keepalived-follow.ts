@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { request } from '../cli/client.js';
-import { healthOf } from '../ha/http.js';
+import { healthOf } from '../ha/health.js';
 import type { KeepalivedStatus } from '../ha/status.js';
 import type { Observers, VrrpInstance } from '../http/observers.js';
 

@@ -8,7 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import type { HttpEndpoint } from './endpoint.js';
 import { type Exposition, labelSet } from './exposition.js';
+
+export { type HttpEndpoint, isLoopback, notLoopbackWarning, parseHttpSpec } from './endpoint.js';
 
 /** Concurrent sockets: a dashboard or two and a few scrapers need far fewer. */
 export const HTTP_MAX_CONNECTIONS = 64;
@@ -27,31 +30,6 @@ export const HTTP_RATE_PER_SEC = 20;
 export const HTTP_RATE_BURST = 40;
 /** Client addresses remembered for rate limiting; the table is cleared when it fills. */
 const RATE_TABLE_MAX = 4096;
-
-export interface HttpEndpoint {
-  host: string;
-  port: number;
-}
-
-/** Parses `[ADDR:]PORT` (`9100`, `127.0.0.1:9100`, `[::1]:9100`, `0.0.0.0:9100`). */
-export function parseHttpSpec(spec: string): HttpEndpoint {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?([0-9]{1,5})$/.exec(spec.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
-    throw new Error(`--http ${spec}: give [ADDR:]PORT, e.g. 9100, 127.0.0.1:9100 or [::1]:9100 (port 0..65535)`);
-  }
-  const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
-  return { host, port };
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
-}
-
-/** The warning an endpoint off loopback logs at start. */
-export function notLoopbackWarning(url: string): string {
-  return `the HTTP endpoint ${url} is not on loopback: whoever reaches it reads the rules, real servers and traffic figures; bind it to 127.0.0.1 unless that is meant`;
-}
 
 /** Answers one GET or HEAD; returns false when the path is not the site's (a 404 follows). */
 export type Route = (url: URL, req: IncomingMessage, res: ServerResponse) => Promise<boolean>;

@@ -50,7 +50,7 @@ export function renderNft(spec: NftSpec): string {
   const lines = [`table netdev ${NFT_TABLE} { flags owner; }`, `delete table netdev ${NFT_TABLE}`];
   if (spec.devices.size === 0) return `${lines.join('\n')}\n`;
   lines.push(`table netdev ${NFT_TABLE} {`, '  flags owner');
-  for (const [dev, matches] of [...spec.devices].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [dev, matches] of [...spec.devices].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const name = `ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`;
     lines.push(`  chain ${name} {`);
     lines.push(`    type filter hook ingress device "${dev}" priority -500; policy accept;`);

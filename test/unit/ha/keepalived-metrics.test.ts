@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckerStatus } from '../../../src/ha/check/checker.js';
-import { healthOf, keepalivedMetrics, serviceLabel } from '../../../src/ha/http.js';
+import { healthOf, serviceLabel } from '../../../src/ha/health.js';
+import { keepalivedMetrics } from '../../../src/ha/http.js';
 import type { KeepalivedStatus } from '../../../src/ha/status.js';
 
 function checker(kind: string, target: string, up: boolean, failures: number): CheckerStatus {
