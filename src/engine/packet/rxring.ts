@@ -313,6 +313,8 @@ export class RxRing implements RxPort {
   private doneBytes = 0;
   private pendingStats = { packets: 0, drops: 0 };
   private closed = false;
+  /** A worker thread is in a system call on the big socket. */
+  private inFlight = false;
   /** `fd` is an epoll set of ours (a growable ring), not the socket itself. */
   private readonly ownEpoll: boolean;
   private readonly g: Geometry;
@@ -372,8 +374,10 @@ export class RxRing implements RxPort {
     let ring: Ring | null = null;
     let ep = -1;
     try {
-      // Frames that arrive between bind and the group's creation reach the socket's own hook
-      // and then the group's: none is lost or doubled (nothing walked the ring before).
+      // A frame in flight while the group replaces the socket's own hook may reach it either
+      // way, or (one already past the new hook) not at all: at open, before any is handled.
+      // The socket's PACKET_IGNORE_OUTGOING does not matter in a group (its flag does), so
+      // the socket's warnings are not kept.
       ring = openSocket(g, small, []);
       const flags = PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID | PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
       check(
@@ -570,8 +574,9 @@ export class RxRing implements RxPort {
     // Native memory, read on the worker thread; one per growth, and a ring grows once.
     const req = c.alloc(28);
     ringRequest(new Uint8Array(c.view(req)), this.g, this.bigBlockNr);
+    this.inFlight = true;
     c.setsockoptAsync(fd, SOL_PACKET, PACKET_RX_RING, req, 28, (rc) => {
-      if (this.closed) return;
+      if (this.landed()) return;
       if (rc < 0) return this.abandon(why, `setsockopt(PACKET_RX_RING) of ${this.bigBlockNr} blocks on a worker thread failed`);
       this.nextFd = -1;
       let big: Ring;
@@ -588,8 +593,9 @@ export class RxRing implements RxPort {
       } catch (e) {
         return this.abandon(why, `joining the fanout group failed: ${(e as Error).message}`);
       }
+      this.inFlight = true;
       c.setsockoptAsync(fd, SOL_PACKET, PACKET_FANOUT_DATA, progs().first, 16, (rc1) => {
-        if (this.closed) return;
+        if (this.landed()) return;
         if (rc1 < 0) return this.abandon(why, 'setsockopt(PACKET_FANOUT_DATA) on a worker thread failed');
         try {
           check('setsockopt(SO_DETACH_FILTER)', c.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, int32(0), 4));
@@ -597,8 +603,9 @@ export class RxRing implements RxPort {
         } catch (e) {
           return this.abandon(why, (e as Error).message);
         }
+        this.inFlight = true;
         c.setsockoptAsync(fd, SOL_PACKET, PACKET_FANOUT_DATA, progs().second, 16, (rc2) => {
-          if (this.closed) return;
+          if (this.landed()) return;
           // The kernel installs the new program before it waits: a failure here is one to
           // allocate it, and the old one (`ret #0`) still stands.
           if (rc2 < 0) return this.abandon(why, 'setsockopt(PACKET_FANOUT_DATA) to the big ring on a worker thread failed');
@@ -613,6 +620,22 @@ export class RxRing implements RxPort {
         });
       });
     });
+  }
+
+  /**
+   * A worker's call came back: true when the ring was closed meanwhile, after closing the big
+   * socket, which close() left to this callback so that its fd number could not be reused
+   * under the worker's call.
+   */
+  private landed(): boolean {
+    this.inFlight = false;
+    if (!this.closed) return false;
+    const failed: string[] = [];
+    if (this.next) closeRing(this.next, failed);
+    if (this.nextFd >= 0) libc().close(this.nextFd);
+    this.next = null;
+    this.nextFd = -1;
+    return true;
   }
 
   /** The group id the small socket's group got (getsockopt PACKET_FANOUT: id in the low 16 bits). */
@@ -677,11 +700,15 @@ export class RxRing implements RxPort {
     const c = libc();
     const failed: string[] = [];
     this.closed = true;
-    for (const r of [this.main, this.old, this.next]) if (r !== null) closeRing(r, failed);
-    if (this.nextFd >= 0) c.close(this.nextFd);
-    this.nextFd = -1;
+    for (const r of [this.main, this.old]) if (r !== null) closeRing(r, failed);
     this.old = null;
-    this.next = null;
+    // A big socket a worker is using is closed when its call returns (landed()).
+    if (!this.inFlight) {
+      if (this.next) closeRing(this.next, failed);
+      if (this.nextFd >= 0) c.close(this.nextFd);
+      this.next = null;
+      this.nextFd = -1;
+    }
     if (this.ownEpoll) {
       if (c.close(this.fd) < 0) failed.push(`close of the receive ring's epoll set failed: ${c.strerror(c.errno())}`);
     }
