@@ -93,6 +93,14 @@ describe('RxRing growth', { skip: why ?? false }, () => {
     assert.equal(got.size, RX_SMALL_BLOCK_NR * RX_BLOCK_SIZE);
   });
 
+  it('an explicit fanout group keeps the full ring from the start, and no growth', async () => {
+    const rx = lines(topo.spawn(b, node('grow-rx.ts', 'gb', '1', '300', '4242')));
+    const ready = JSON.parse((await next(rx, 15_000)).slice('ready '.length)) as { blocks: number; state: string; size: number };
+    assert.deepEqual(ready, { ...ready, blocks: RX_BLOCK_NR, state: 'fixed', size: RX_BLOCK_NR * RX_BLOCK_SIZE });
+    const got = JSON.parse(await next(rx, 15_000)) as Result;
+    assert.equal(got.state, 'fixed');
+  });
+
   it(`grows under ${FRAMES_PER_MS}k frames/s and receives each of ${COUNT} frames exactly once`, async () => {
     const rx = lines(topo.spawn(b, node('grow-rx.ts', 'gb', String(COUNT), '3000')));
     await next(rx, 15_000);

@@ -514,7 +514,7 @@ export class RxRing implements RxPort {
       return;
     }
     if (this.turned++ === 0) this.turnStart = performance.now();
-    if (this.turned <= r.blockNr) return;
+    if (this.turned < r.blockNr) return;
     const ms = performance.now() - this.turnStart;
     this.turned = 0;
     if (ms < RX_GROW_TURNOVER_MS) this.grow(`its ${r.blockNr} blocks turned over in ${ms.toFixed(0)} ms`);
