@@ -367,7 +367,7 @@ export class PacketEngine implements Engine {
       const mac = parseMac(l.mac);
       if (!mac) continue;
       try {
-        const rx = RxRing.open({ ifname: l.name, vnetHdr: true });
+        const rx = RxRing.open({ ifname: l.name, vnetHdr: true, log: (m) => this.log(`packet engine: ${m}`) });
         let tx: TxQueue;
         try {
           tx = TxQueue.open({ ifname: l.name, vnetHdr: true });

@@ -71,6 +71,8 @@ export interface RxOptions {
   blockNr?: number;
   /** Blocks the ring starts with (RX_SMALL_BLOCK_NR); equal to blockNr, the ring never grows. */
   smallBlockNr?: number;
+  /** Told when the ring grew or could not (for the daemon's log). */
+  log?: (msg: string) => void;
 }
 
 /**
@@ -320,6 +322,7 @@ export class RxRing implements RxPort {
   private readonly g: Geometry;
   private readonly bigBlockNr: number;
   private readonly vnet: boolean;
+  private log: (msg: string) => void = () => undefined;
   private readonly ev = new Uint8Array(EPOLL_EVENT_SIZE);
   private readonly pfd = new Uint8Array(8);
   /** struct tpacket_stats_v3 read by statistics(), kept to spare the housekeeping tick allocations. */
@@ -389,6 +392,7 @@ export class RxRing implements RxPort {
       const rx = new RxRing(g, ring, ep, 'small', big);
       check('epoll_ctl(rx ring)', c.epollCtl(ep, EPOLL_CTL_ADD, ring.fd, rx.ev));
       rx.growth = `starts at ${small} blocks, grows to ${big} under load`;
+      if (o.log) rx.log = o.log;
       return rx;
     } catch (e) {
       if (ring) closeRing(ring, []);
@@ -616,7 +620,12 @@ export class RxRing implements RxPort {
           this.switchedAt = performance.now();
           this.state = 'grown';
           this.growth = `grew from ${small.blockNr} to ${big.blockNr} blocks (${why}; handover ${(this.switchedAt - t0).toFixed(1)} ms)`;
-          this.pick();
+          this.log(`the receive ring of ${this.g.ifname} ${this.growth}`);
+          // An empty small ring goes once RX_HANDOVER_MIN_MS passed, even if no frame comes
+          // to wake the loop then (one with frames left wakes it through the epoll set).
+          setTimeout(() => {
+            if (!this.closed && this.old !== null) this.pick();
+          }, RX_HANDOVER_MIN_MS + 1).unref();
         });
       });
     });
@@ -665,9 +674,9 @@ export class RxRing implements RxPort {
   private fail(why: string, what: string): void {
     this.state = 'fixed';
     this.growth = `stays at ${this.main.blockNr} blocks: growing (${why}) failed`;
-    this.warnings.push(
-      `the receive ring of ${this.g.ifname} could not grow: ${what}; it stays at ${this.main.blockNr} blocks and may drop frames under load`,
-    );
+    const msg = `the receive ring of ${this.g.ifname} could not grow: ${what}; it stays at ${this.main.blockNr} blocks and may drop frames under load`;
+    this.warnings.push(msg);
+    this.log(msg);
   }
 
   /** The old ring holds no frame and gets none: its last counters are kept, then it goes. */
