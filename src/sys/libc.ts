@@ -26,6 +26,13 @@ export interface Libc {
   getsockname(fd: number, addr: Uint8Array, len: Int32Array): number;
   setsockopt(fd: number, level: number, name: number, val: Mem, len: number): number;
   getsockopt(fd: number, level: number, name: number, val: Mem, len: Int32Array): number;
+  /**
+   * setsockopt() on one of libuv's worker threads, for options the kernel may sleep in (a
+   * PACKET_FANOUT_DATA swap waits for an RCU grace period, milliseconds): `done` runs on this
+   * thread with the result (-1 on failure; errno stays on the worker). `val` is native memory
+   * from alloc(), so nothing moves while the worker reads it.
+   */
+  setsockoptAsync(fd: number, level: number, name: number, val: Mapping, len: number, done: (rc: number) => void): void;
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
@@ -37,6 +44,8 @@ export interface Libc {
   recvmsg(fd: number, msg: Mapping, flags: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
+  /** close() on a worker thread (a packet socket's release waits for an RCU grace period); as setsockoptAsync. */
+  closeAsync(fd: number, done: (rc: number) => void): void;
   poll(fds: Uint8Array, n: number, timeoutMs: number): number;
   /**
    * poll() on one of libuv's worker threads; `done` runs on this thread with poll's result (-1
@@ -135,6 +144,9 @@ function loadLibc(): Libc {
     getsockname: (fd, a, len) => getsockname(fd, a, len) as number,
     setsockopt: (fd, l, n, v, len) => setsockopt(fd, l, n, v, len) as number,
     getsockopt: (fd, l, n, v, len) => getsockopt(fd, l, n, v, len) as number,
+    setsockoptAsync: (fd, l, n, v, len, done) => {
+      setsockopt.async(fd, l, n, v.ptr, len, (err: unknown, res: unknown) => done(err ? -1 : (res as number)));
+    },
     read: (fd, b, n) => read(fd, b, n) as number,
     write: (fd, b, n) => write(fd, b, n) as number,
     send: (fd, b, n, fl) => send(fd, b, n, fl) as number,
@@ -145,6 +157,9 @@ function loadLibc(): Libc {
     recvmsg: (fd, m, fl) => recvmsg(fd, m.ptr, fl) as number,
     shutdown: (fd, how) => shutdown(fd, how) as number,
     close: (fd) => close(fd) as number,
+    closeAsync: (fd, done) => {
+      close.async(fd, (err: unknown, res: unknown) => done(err ? -1 : (res as number)));
+    },
     poll: (fds, n, t) => poll(fds, n, t) as number,
     pollAsync: (fds, n, t, done) => {
       poll.async(fds, n, t, (err: unknown, res: unknown) => done(err ? -1 : (res as number)));

@@ -14,10 +14,21 @@ export const PACKET_VERSION = 10;
 export const PACKET_VNET_HDR = 15;
 export const PACKET_FANOUT = 18;
 export const PACKET_QDISC_BYPASS = 20;
+/** The program of a CBPF fanout group (a struct sock_fprog). */
+export const PACKET_FANOUT_DATA = 22;
 export const PACKET_IGNORE_OUTGOING = 23;
 export const TPACKET_V3 = 2;
 export const PACKET_FANOUT_HASH = 0;
+/** The group's classic BPF program returns the member's index (modulo the member count). */
+export const PACKET_FANOUT_CBPF = 6;
+/** The kernel picks an unused group id; only the creating socket passes it (Linux 4.19). */
+export const PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
+/** The group's hook skips frames this host sends, as PACKET_IGNORE_OUTGOING does for one socket (Linux 6.2). */
+export const PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
 export const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+/** setsockopt(SOL_SOCKET) options of a socket's own classic BPF filter (<asm-generic/socket.h>). */
+export const SO_ATTACH_FILTER = 26;
+export const SO_DETACH_FILTER = 27;
 
 export const TP_STATUS_KERNEL = 0;
 export const TP_STATUS_USER = 1;
@@ -31,16 +42,48 @@ export const VNET_HDR_LEN = 10;
 /** 256 KiB blocks: room for several 64 KiB GRO frames. */
 export const RX_BLOCK_SIZE = 1 << 18;
 /**
- * 128 blocks = 32 MiB per ring. A block retires after RX_BLOCK_TIMEOUT_MS even when nearly
- * empty, so at light load the ring holds only (blocks × timeout) of traffic: with 32 blocks,
- * 32 ms, less than one scheduler slice when the director shares its core (measured: loss
- * from 50k pps). 128 blocks hold 128 ms.
+ * 128 blocks = 32 MiB per ring, the size a ring grows to under load. A block retires after
+ * RX_BLOCK_TIMEOUT_MS even when nearly empty, so at light load the ring holds only
+ * (blocks × timeout) of traffic: with 32 blocks, 32 ms, less than one scheduler slice when the
+ * director shares its core (measured: loss from 50k pps). 128 blocks hold 128 ms.
  */
 export const RX_BLOCK_NR = 128;
+/**
+ * 8 blocks = 2 MiB: the ring a port starts with. The kernel maps every page of a ring at mmap,
+ * so an idle director with two interfaces held 64 MiB of 128-block rings (RSS 124 MB); the
+ * small ring keeps that to 4 MiB and grows to RX_BLOCK_NR once traffic needs it (rxring.ts).
+ * 8 blocks hold 8 block timeouts of light traffic: plenty for an idle director's ARP and
+ * health checks, which is all it has to hold before the growth trigger fires.
+ */
+export const RX_SMALL_BLOCK_NR = 8;
+/**
+ * Grow when, at a release, this many blocks are ready behind the walked one: half the small
+ * ring. The director fell that far behind once, a second stall as long would fill it.
+ */
+export const RX_GROW_BACKLOG = RX_SMALL_BLOCK_NR / 2;
 /** Nominal frame size (V3 ignores it for placement but validates it). */
 export const RX_FRAME_SIZE = 2048;
 /** Retire a partly filled block after this many ms so that light traffic is not delayed. */
 export const RX_BLOCK_TIMEOUT_MS = 1;
+/**
+ * After the handover the small ring's last partly filled block retires on the kernel's block
+ * timer (which retires a block only at its second tick on it): the old socket is kept at
+ * least this long, and until no block of it holds frames.
+ */
+export const RX_HANDOVER_MIN_MS = 2 * RX_BLOCK_TIMEOUT_MS;
+/**
+ * Grow when the small ring turns over (RX_SMALL_BLOCK_NR blocks walked) faster than this: it
+ * then holds less traffic than the full ring holds at light load, RX_BLOCK_NR block timeouts
+ * (the stall it was sized for). Light traffic retires a block per timeout, so this fires from
+ * some 60 frames/s on; an idle director's ARP and checks take seconds to turn it over.
+ */
+export const RX_GROW_TURNOVER_MS = RX_BLOCK_NR * RX_BLOCK_TIMEOUT_MS;
+/**
+ * A safety bound, never reached when the kernel behaves as read: the timer retires a block
+ * within two ticks (a few ms even at HZ=100). Past this the small ring is closed anyway, with a
+ * warning, rather than hold back the big ring's frames for ever.
+ */
+export const RX_HANDOVER_MAX_MS = 1000;
 
 /** Frames sent per sendmmsg call. */
 export const TX_BATCH = 256;

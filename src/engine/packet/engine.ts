@@ -234,6 +234,12 @@ export class PacketEngine implements Engine {
           : '';
         notes.push(`interface ${i.name}: receive path ${path}${seen}`);
       }
+      const ring = i.rx instanceof SplitRx ? i.rx.ring : i.rx instanceof RxRing ? i.rx : null;
+      if (ring) {
+        notes.push(
+          `interface ${i.name}: receive ring ${ring.blocks} blocks, ${ring.mappedBytes >> 20} MiB mapped${ring.growth ? `; ${ring.growth}` : ''}`,
+        );
+      }
     }
     if (this.xdpKeysError) notes.push(`af_xdp: ${this.xdpKeysError}`);
     for (const e of this.xdpErrors) notes.push(`af_xdp: ${e}; that interface is not served`);
@@ -361,7 +367,7 @@ export class PacketEngine implements Engine {
       const mac = parseMac(l.mac);
       if (!mac) continue;
       try {
-        const rx = RxRing.open({ ifname: l.name, vnetHdr: true });
+        const rx = RxRing.open({ ifname: l.name, vnetHdr: true, log: (m) => this.log(`packet engine: ${m}`) });
         let tx: TxQueue;
         try {
           tx = TxQueue.open({ ifname: l.name, vnetHdr: true });
