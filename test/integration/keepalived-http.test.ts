@@ -78,9 +78,13 @@ describe('tsvs keepalived --http', { skip, timeout: 90_000 }, () => {
   });
 
   it('serves the checker of a live real server, and promtool finds nothing in it', async () => {
+    // The checker's first success and the end of the configuration's apply (the director it
+    // starts, the services it adds) are two events in either order: wait for both.
     const body = await scrapeUntil(
-      'checker up',
-      (b) => /\ntsvs_checker_up\{checker="HTTP_GET",dest="127\.0\.0\.2:\d+",service="-t 127\.0\.0\.1:\d+"\} 1\n/.test(b),
+      'checker up and configuration applied',
+      (b) =>
+        /\ntsvs_checker_up\{checker="HTTP_GET",dest="127\.0\.0\.2:\d+",service="-t 127\.0\.0\.1:\d+"\} 1\n/.test(b) &&
+        /\ntsvs_keepalived_ready 1\n/.test(b),
       15_000,
     );
     const ls = `{checker="HTTP_GET",dest="127.0.0.2:${p.rs}",service="-t 127.0.0.1:${p.vip}"}`;
