@@ -383,26 +383,15 @@ export class ConnTable {
       : this.hashOf(this.protoOf(i), this.hot, this.caddrOff(i), this.cportOf(i));
   }
 
+  /** Enters entry e in the index. */
   private place(e: number): void {
-    this.placeAt(e, this.hashEntry(e));
-  }
-
-  private placeAt(e: number, h: number): void {
-    const idx = this.index;
-    const mask = this.mask;
-    let p = h & mask;
-    while (idx[p] !== EMPTY) p = (p + 1) & mask;
-    idx[p] = e;
+    placeIn(this.index, this.mask, e, this.hashEntry(e));
     this.indexed++;
   }
 
   /** Enters entry e in the growing index. */
   private placeNext(e: number): void {
-    const idx = this.nextIndex!;
-    const mask = this.nextMask;
-    let p = this.hashEntry(e) & mask;
-    while (idx[p] !== EMPTY) p = (p + 1) & mask;
-    idx[p] = e;
+    placeIn(this.nextIndex!, this.nextMask, e, this.hashEntry(e));
     this.nextIndexed++;
   }
 
@@ -489,19 +478,23 @@ export class ConnTable {
   unhash(i: number): void {
     const f = this.flagsOf(i);
     const inNext = this.nextIndex !== null && i < this.moved;
-    if (f & CONN_HASHED) {
-      this.indexed -= this.remove(this.index, this.mask, i);
-      if (inNext) this.nextIndexed -= this.remove(this.nextIndex!, this.nextMask, i);
-    }
-    if (f & CONN_LHASHED) {
-      this.indexed -= this.remove(this.index, this.mask, i | LTAG);
-      if (inNext) this.nextIndexed -= this.remove(this.nextIndex!, this.nextMask, i | LTAG);
-    }
+    if (f & CONN_HASHED) this.unindex(i, inNext);
+    if (f & CONN_LHASHED) this.unindex(i | LTAG, inNext);
     this.setFlags(i, f & ~(CONN_HASHED | CONN_LHASHED));
   }
 
-  /** Takes entry e out of `idx` (mask `mask`); returns 1, the entries removed. */
-  private remove(idx: Int32Array, mask: number, e: number): number {
+  /** Takes entry e out of the index, and out of the growing one when it was moved there. */
+  private unindex(e: number, inNext: boolean): void {
+    this.remove(this.index, this.mask, e);
+    this.indexed--;
+    if (inNext) {
+      this.remove(this.nextIndex!, this.nextMask, e);
+      this.nextIndexed--;
+    }
+  }
+
+  /** Takes entry e out of `idx` (mask `mask`). */
+  private remove(idx: Int32Array, mask: number, e: number): void {
     let p = this.hashEntry(e) & mask;
     while (idx[p] !== e) {
       if (idx[p] === EMPTY) throw new Error(`conn table: entry ${e} missing from the index`);
@@ -523,7 +516,6 @@ export class ConnTable {
       }
     }
     idx[hole] = EMPTY;
-    return 1;
   }
 
   // --- lookups ---------------------------------------------------------------------------------
@@ -699,6 +691,13 @@ function hash1(proto: number, a: number, port: number): number {
   h ^= h >>> 13;
   h = Math.imul(h ^ (h >>> 16), 0xc2b2ae35);
   return h ^ (h >>> 15);
+}
+
+/** Linear probing from hash `h`'s home slot to the first empty one, which takes entry e. */
+function placeIn(idx: Int32Array, mask: number, e: number, h: number): void {
+  let p = h & mask;
+  while (idx[p] !== EMPTY) p = (p + 1) & mask;
+  idx[p] = e;
 }
 
 function indexSizeFor(cap: number): number {
