@@ -116,9 +116,26 @@ export const WARM_BATCH = 32;
 
 /** AF_XDP (docs/packet-engine.md, "AF_XDP"): UMEM frames, each one page, and ring sizes. */
 export const XDP_FRAME_SIZE = 4096;
-export const XDP_FRAMES = 4096;
+/** Frames of one socket's slice of the shared UMEM: as many as its RX ring holds. */
+export const XDP_FRAMES = 2048;
+/**
+ * Sockets (interfaces) sharing one UMEM, so that frames leave another interface's TX ring without
+ * a copy. The kernel pins a UMEM whole at registration: 4 slices are 32 MiB, what two interfaces
+ * of 4096 frames each pinned before; a fifth interface starts a second UMEM (frames between the
+ * two groups leave through the packet socket).
+ */
+export const XDP_UMEM_SLICES = 4;
 export const XDP_RX_RING_SIZE = 2048;
-export const XDP_FILL_RING_SIZE = 4096;
+export const XDP_FILL_RING_SIZE = 2048;
+/**
+ * TX ring and completion ring: the completion ring bounds the frames in flight (the kernel takes a
+ * TX descriptor only with room to complete it); copy mode's socket send buffer bounds them far
+ * lower (a few hundred 64 B frames), so 1024 never limits.
+ */
+export const XDP_TX_RING_SIZE = 1024;
+export const XDP_COMPLETION_RING_SIZE = 1024;
+/** sendto() kicks per flush that may find the kernel busy before the rest waits for the next flush. */
+export const XDP_TX_KICKS = 64;
 /** Longest frame the XDP program redirects: a UMEM frame less the kernel's 256-byte headroom, with room to spare; longer ones (GRO'd by a local stack) stay on the packet socket. */
 export const XDP_MAX_FRAME = 3072;
 /** Descriptors walked per AF_XDP "block" (one turn of the engine per interface). */

@@ -30,6 +30,8 @@ import { TxQueue } from './tx.js';
 import { turn, type TurnHooks } from './turn.js';
 import { xdpKeys } from './xdp/keys.js';
 import { SplitRx, XdpKeys, type XdpMode, xdpPlan } from './xdp/path.js';
+import { Umem } from './xdp/umem.js';
+import { XskTx } from './xdp/xsk-tx.js';
 
 /** ARP/NDP retries, queued transmits and the rings' drop counters: ARP_RETRY_MS / 2.5, see neigh.ts. */
 const HOUSEKEEP_MS = 100;
@@ -83,6 +85,8 @@ export class PacketEngine implements Engine {
   private kernelDrops = 0;
   /** The XDP programs' keys map, created with the first interface on AF_XDP. */
   private xdpKeys: XdpKeys | null = null;
+  /** The UMEM new AF_XDP sockets share (xdp/umem.ts); a new one when it is full or spent. */
+  private umem: Umem | null = null;
   /** Per interface: which receive path it uses and why, for `tsvs status`. */
   private paths = new Map<string, string>();
   /** --xdp native/generic that could not be set up: start() fails with them. */
@@ -196,6 +200,8 @@ export class PacketEngine implements Engine {
     this.ifaces = [];
     this.xdpKeys?.close();
     this.xdpKeys = null;
+    for (const f of this.umem?.dispose() ?? []) this.log(`packet engine: ${f}`);
+    this.umem = null;
     this.rtnl?.close();
     this.rtnl = null;
     if (this.wakeFd >= 0) libc().close(this.wakeFd);
@@ -233,6 +239,11 @@ export class PacketEngine implements Engine {
           ? `: ${x.xsk.frames} frames through AF_XDP (${x.xsk.partial} with partial checksums), ${x.ring.frames} through the packet socket`
           : '';
         notes.push(`interface ${i.name}: receive path ${path}${seen}`);
+      }
+      if (i.tx instanceof XskTx) {
+        const t = i.tx;
+        const err = t.kickErrors > 0 ? `; ${t.kickErrors} kicks failed, last: ${libc().strerror(t.lastKickError)}` : '';
+        notes.push(`interface ${i.name}: transmit ${t.sent} frames from the AF_XDP TX ring, ${t.fallback.sent} through the packet socket${err}`);
       }
       const ring = i.rx instanceof SplitRx ? i.rx.ring : i.rx instanceof RxRing ? i.rx : null;
       if (ring) {
@@ -377,7 +388,10 @@ export class PacketEngine implements Engine {
         }
         const port = this.openXdp(l.name, l.ifindex, rx, tx);
         if (!port) continue;
-        const iface = new Iface(l.name, l.ifindex, mac, l.mtu, port, tx);
+        // On AF_XDP, frames received into the UMEM leave from the socket's TX ring; the rest
+        // through the packet socket.
+        const out = port instanceof SplitRx ? new XskTx(port.xsk, tx) : tx;
+        const iface = new Iface(l.name, l.ifindex, mac, l.mtu, port, out);
         this.ifaces.push(iface);
         fwd.ifaces[l.ifindex] = iface;
         ifacesChanged = true;
@@ -448,7 +462,8 @@ export class PacketEngine implements Engine {
     for (const how of plan.tries) {
       try {
         this.xdpKeys ??= new XdpKeys();
-        const port = SplitRx.open(name, ifindex, rx, this.xdpKeys, how);
+        if (!this.umem || this.umem.spent || this.umem.free() < 0) this.umem = Umem.map();
+        const port = SplitRx.open(name, ifindex, rx, this.xdpKeys, how, this.umem);
         this.paths.set(name, `af_xdp ${how} (${plan.why})`);
         this.log(`packet engine: ${name} receives through AF_XDP, ${how} XDP (${plan.why})`);
         return port;

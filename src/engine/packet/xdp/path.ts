@@ -6,7 +6,8 @@
 // long for a UMEM frame). The nftables claim stays as it is: redirected frames never reach the
 // kernel's stack, so the claim only ever acts on what the program passed, which the engine still
 // takes from its ring and the kernel must then not answer. SplitRx puts both behind RxPort, so
-// turn(), the forwarder and TxQueue.pushRx (through `addr`) work unchanged.
+// turn(), the forwarder and TxQueue.pushRx (through `addr`) work unchanged; XskTx asks `lender()`
+// whether the frame being walked is in the UMEM, to send it from its TX ring.
 
 import { readdirSync, realpathSync } from 'node:fs';
 import { EPOLL_CTL_ADD, EPOLL_EVENT_SIZE, EPOLLIN } from '../../../sys/constants.js';
@@ -26,6 +27,8 @@ import {
 } from './bpf.js';
 import { KEY_SIZE } from './keys.js';
 import { xdpProgram } from './prog.js';
+import type { Umem } from './umem.js';
+import type { Lender } from './xsk-tx.js';
 import { XdpRx } from './xsk.js';
 
 export type XdpMode = 'auto' | 'native' | 'generic' | 'off';
@@ -118,7 +121,7 @@ export interface RxSource {
  */
 export class RxPair<X extends RxSource, R extends RxSource> {
   /** The source walked last: release() hands its block back, `addr` is its buffer's. */
-  private cur: X | R;
+  protected cur: X | R;
   /** The source peek() chose for the next walk(), null when none is chosen yet. */
   private next: X | R | null = null;
 
@@ -168,7 +171,7 @@ export class RxPair<X extends RxSource, R extends RxSource> {
 }
 
 /** One interface's receive side on AF_XDP: the socket, the program and its link, and the packet ring. */
-export class SplitRx extends RxPair<XdpRx, RxRing> implements RxPort {
+export class SplitRx extends RxPair<XdpRx, RxRing> implements RxPort, Lender {
   readonly fd: number;
 
   private constructor(
@@ -189,11 +192,11 @@ export class SplitRx extends RxPair<XdpRx, RxRing> implements RxPort {
    * (the socket is in the XSKMAP first, so no redirected frame is lost). Throws what failed; on
    * failure nothing stays attached and `ring` stays open for the caller.
    */
-  static open(ifname: string, ifindex: number, ring: RxRing, keys: XdpKeys, mode: 'native' | 'generic'): SplitRx {
+  static open(ifname: string, ifindex: number, ring: RxRing, keys: XdpKeys, mode: 'native' | 'generic', umem: Umem): SplitRx {
     const c = libc();
     const undo: (() => void)[] = [];
     try {
-      const xsk = XdpRx.open({ ifname });
+      const xsk = XdpRx.open({ ifname, umem });
       undo.push(() => xsk.close());
       const xskMap = BpfMap.create(BPF_MAP_TYPE_XSKMAP, 'tsvs_xsk', 4, 4, XSKMAP_MAX);
       undo.push(() => xskMap.close());
@@ -214,6 +217,11 @@ export class SplitRx extends RxPair<XdpRx, RxRing> implements RxPort {
       for (const u of undo.reverse()) u();
       throw e;
     }
+  }
+
+  /** The AF_XDP socket when the block being walked is its (XskTx sends such frames from the UMEM). */
+  lender(): XdpRx | null {
+    return this.cur === this.xsk ? this.xsk : null;
   }
 
   get warnings(): readonly string[] {

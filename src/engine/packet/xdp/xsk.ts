@@ -9,30 +9,46 @@
 // ring's contract is the packet socket's: frames sent straight from the UMEM are flushed first.
 // Each frame gets a virtio_net_hdr written in its headroom (partial.ts), so that the forwarder and
 // the transmit socket (a packet socket with PACKET_VNET_HDR) treat it as a packet-socket frame.
-// Transmit stays on the packet socket: AF_XDP TX is not built.
+// The UMEM is shared by the engine's AF_XDP sockets (umem.ts): this socket fills from its slice,
+// and a frame the forwarder sends from another socket's TX ring (xsk-tx.ts) is lent, not
+// refilled at release, until that ring's completion brings it back.
 
-import { VNET_HDR_LEN, XDP_FILL_RING_SIZE, XDP_FRAME_SIZE, XDP_FRAMES, XDP_RX_BATCH, XDP_RX_RING_SIZE } from '../constants.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, SOCK_RAW } from '../../../sys/constants.js';
+import {
+  VNET_HDR_LEN,
+  XDP_COMPLETION_RING_SIZE,
+  XDP_FILL_RING_SIZE,
+  XDP_FRAME_SIZE,
+  XDP_FRAMES,
+  XDP_RX_BATCH,
+  XDP_RX_RING_SIZE,
+  XDP_TX_RING_SIZE,
+} from '../constants.js';
+import { SOCK_RAW } from '../../../sys/constants.js';
 import { check, libc, type Mapping } from '../../../sys/libc.js';
 import type { RxPort } from '../port.js';
 import type { FrameHandler } from '../rxring.js';
 import { int32 } from '../sockaddr.js';
 import { writeVnetHdr } from './partial.js';
+import type { SliceHolder, Umem } from './umem.js';
 
 export const AF_XDP = 44;
 const SOL_XDP = 283;
 const XDP_MMAP_OFFSETS = 1;
 const XDP_RX_RING = 2;
+const XDP_TX_RING = 3;
 const XDP_UMEM_REG = 4;
 const XDP_UMEM_FILL_RING = 5;
 const XDP_UMEM_COMPLETION_RING = 6;
 const XDP_STATISTICS = 7;
+const XDP_SHARED_UMEM = 1;
 const XDP_COPY = 2;
 const XDP_PGOFF_RX_RING = 0;
+const XDP_PGOFF_TX_RING = 0x80000000;
 const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
-/** The completion ring is required for a bind, though nothing is transmitted through it. */
-const COMPLETION_RING_SIZE = 64;
+const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
 const DESC = 16;
+/** heldAddrs mark of a frame lent to a TX ring: release() does not refill it. */
+const LENT = 0xffffffff;
 
 /** Where a ring's producer and consumer words and its descriptors lie in its memory (XDP_MMAP_OFFSETS). */
 export interface RingOffsets {
@@ -42,7 +58,7 @@ export interface RingOffsets {
 }
 
 /** A ring: its producer and consumer words as views, its descriptors as a DataView. */
-class Ring {
+export class Ring {
   readonly prod: Uint32Array;
   readonly cons: Uint32Array;
   readonly desc: DataView;
@@ -59,21 +75,27 @@ class Ring {
  * XDP_RX_RING_SIZE descriptors of 16 bytes, the fill ring XDP_FILL_RING_SIZE addresses of 8.
  */
 export interface XskMemory {
-  umem: ArrayBuffer;
-  /** Native address of the UMEM's first byte (for sends straight from it); 0 in plain memory. */
-  addr: number;
+  umem: Umem;
+  /** The slice of the UMEM this socket fills from (Umem.take). */
+  slice: number;
   rx: ArrayBuffer;
   rxOffsets: RingOffsets;
   fill: ArrayBuffer;
   fillOffsets: RingOffsets;
+  /** The TX and completion rings (xsk-tx.ts); absent in the receive-only tests. */
+  tx?: ArrayBuffer;
+  txOffsets?: RingOffsets;
+  comp?: ArrayBuffer;
+  compOffsets?: RingOffsets;
 }
 
 export interface XskOptions {
   ifname: string;
+  umem: Umem;
   queue?: number;
 }
 
-export class XdpRx implements RxPort {
+export class XdpRx implements RxPort, SliceHolder {
   readonly warnings: string[] = [];
   readonly fd: number;
   readonly ifindex: number;
@@ -81,6 +103,13 @@ export class XdpRx implements RxPort {
   readonly buf: Uint8Array;
   /** Native address of buf[0], for iovecs that send straight from the UMEM (TxQueue.pushRx). */
   readonly addr: number;
+  readonly umem: Umem;
+  readonly slice: number;
+  /** The TX and completion rings, when mapped (xsk-tx.ts uses them). */
+  readonly txRing: Ring | null;
+  readonly compRing: Ring | null;
+  /** This socket's mark on frames lent to its TX ring (Umem.lentVia). */
+  readonly via: number;
   frames = 0;
   bytes = 0;
   /** Frames whose partial checksum was marked for completion. */
@@ -95,8 +124,10 @@ export class XdpRx implements RxPort {
   private peeked = -1;
   /** Descriptors walked but not yet released. */
   private held = 0;
-  /** Their frame addresses, to give back through the fill ring. */
+  /** Their frame addresses, to give back through the fill ring (LENT: the TX side gives it back). */
   private readonly heldAddrs = new Uint32Array(XDP_RX_BATCH);
+  /** Index in heldAddrs of the frame the handler is looking at (lendCurrent). */
+  private cur = 0;
   private readonly stats = new Uint8Array(48);
   private readonly statsDv = new DataView(this.stats.buffer);
   private readonly statsLen = new Int32Array(1);
@@ -107,16 +138,28 @@ export class XdpRx implements RxPort {
     this.fd = fd;
     this.ifindex = ifindex;
     this.maps = maps;
-    this.buf = new Uint8Array(mem.umem);
-    this.addr = mem.addr;
+    this.umem = mem.umem;
+    this.slice = mem.slice;
+    mem.umem.slices[mem.slice] = this;
+    mem.umem.members++;
+    this.via = mem.umem.via();
+    this.buf = mem.umem.buf;
+    this.addr = mem.umem.addr;
     this.rx = new Ring(mem.rx, mem.rxOffsets);
     this.fill = new Ring(mem.fill, mem.fillOffsets);
+    this.txRing = mem.tx && mem.txOffsets ? new Ring(mem.tx, mem.txOffsets) : null;
+    this.compRing = mem.comp && mem.compOffsets ? new Ring(mem.comp, mem.compOffsets) : null;
     // The indexes start where the ring's words are: 0 on a new socket; a test may start them
     // anywhere (near 2^32, to cross the wrap).
     this.rxCons = this.rx.cons[0]!;
     this.fillProd = this.fill.prod[0]!;
-    // Every frame starts in the fill ring.
-    for (let i = 0; i < XDP_FRAMES && i < XDP_FILL_RING_SIZE; i++) this.pushFill(i * XDP_FRAME_SIZE);
+    // Every frame of the slice starts in the fill ring, but those a previous holder lent out,
+    // which completions bring back (Umem.back).
+    const base = mem.slice * XDP_FRAMES * XDP_FRAME_SIZE;
+    for (let i = 0; i < XDP_FRAMES && i < XDP_FILL_RING_SIZE; i++) {
+      const a = base + i * XDP_FRAME_SIZE;
+      if (mem.umem.home(a)) this.pushFill(a);
+    }
     this.fill.prod[0] = this.fillProd;
   }
 
@@ -131,24 +174,29 @@ export class XdpRx implements RxPort {
   /** Opens the socket, registers the UMEM and maps the rings; bind() attaches it to the queue. */
   static open(o: XskOptions): XdpRx {
     const c = libc();
+    const um = o.umem;
     const ifindex = c.ifNameToIndex(o.ifname);
     if (ifindex === 0) throw new Error(`interface ${o.ifname} not found`);
+    const slice = um.free();
+    if (slice < 0) throw new Error(`the shared UMEM has room for ${um.slices.length} AF_XDP sockets, all taken`);
     const fd = check('socket(AF_XDP)', c.socket(AF_XDP, SOCK_RAW, 0), 'needs CAP_NET_RAW and a kernel with CONFIG_XDP_SOCKETS');
     const maps: Mapping[] = [];
     try {
-      const umem = c.mmap(XDP_FRAMES * XDP_FRAME_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
-      if (!umem) check('mmap(AF_XDP UMEM)', -1);
-      maps.push(umem!);
-      const reg = new Uint8Array(32);
-      const rv = new DataView(reg.buffer);
-      rv.setUint32(0, umem!.addr % 4294967296, true);
-      rv.setUint32(4, Math.floor(umem!.addr / 4294967296), true);
-      rv.setUint32(8, umem!.len, true);
-      rv.setUint32(16, XDP_FRAME_SIZE, true);
-      check('setsockopt(XDP_UMEM_REG)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg, 32));
+      // The first socket registers the UMEM; the others share it at bind (XDP_SHARED_UMEM), each
+      // with its own fill and completion rings (another device or queue needs them).
+      if (um.bound.length === 0) {
+        const reg = new Uint8Array(32);
+        const rv = new DataView(reg.buffer);
+        rv.setUint32(0, um.addr % 4294967296, true);
+        rv.setUint32(4, Math.floor(um.addr / 4294967296), true);
+        rv.setUint32(8, um.len, true);
+        rv.setUint32(16, XDP_FRAME_SIZE, true);
+        check('setsockopt(XDP_UMEM_REG)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg, 32));
+      }
       check('setsockopt(XDP_UMEM_FILL_RING)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_FILL_RING, int32(XDP_FILL_RING_SIZE), 4));
-      check('setsockopt(XDP_UMEM_COMPLETION_RING)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, int32(COMPLETION_RING_SIZE), 4));
+      check('setsockopt(XDP_UMEM_COMPLETION_RING)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, int32(XDP_COMPLETION_RING_SIZE), 4));
       check('setsockopt(XDP_RX_RING)', c.setsockopt(fd, SOL_XDP, XDP_RX_RING, int32(XDP_RX_RING_SIZE), 4));
+      check('setsockopt(XDP_TX_RING)', c.setsockopt(fd, SOL_XDP, XDP_TX_RING, int32(XDP_TX_RING_SIZE), 4));
       // struct xdp_mmap_offsets: rx, tx, fr, cr, each { producer, consumer, desc, flags } as u64.
       const offs = new Uint8Array(128);
       const len = Int32Array.of(128);
@@ -159,16 +207,29 @@ export class XdpRx implements RxPort {
         consumer: Number(od.getBigUint64(i * 32 + 8, true)),
         desc: Number(od.getBigUint64(i * 32 + 16, true)),
       });
+      const mapRing = (what: string, o: RingOffsets, bytes: number, pgoff: number): ArrayBuffer => {
+        const m = c.mmapAt(o.desc + bytes, fd, pgoff);
+        if (!m) check(`mmap(AF_XDP ${what} ring)`, -1);
+        maps.push(m!);
+        return c.view(m!);
+      };
       const rxo = ring(0);
+      const txo = ring(1);
       const fro = ring(2);
-      const rxMap = c.mmapAt(rxo.desc + XDP_RX_RING_SIZE * DESC, fd, XDP_PGOFF_RX_RING);
-      if (!rxMap) check('mmap(AF_XDP RX ring)', -1);
-      maps.push(rxMap!);
-      const frMap = c.mmapAt(fro.desc + XDP_FILL_RING_SIZE * 8, fd, XDP_UMEM_PGOFF_FILL_RING);
-      if (!frMap) check('mmap(AF_XDP fill ring)', -1);
-      maps.push(frMap!);
-      const mem = { umem: c.view(umem!), addr: umem!.addr, rx: c.view(rxMap!), rxOffsets: rxo, fill: c.view(frMap!), fillOffsets: fro };
-      return new XdpRx(fd, ifindex, mem, [rxMap!, frMap!, umem!]);
+      const cro = ring(3);
+      const mem: XskMemory = {
+        umem: um,
+        slice,
+        rx: mapRing('RX', rxo, XDP_RX_RING_SIZE * DESC, XDP_PGOFF_RX_RING),
+        rxOffsets: rxo,
+        fill: mapRing('fill', fro, XDP_FILL_RING_SIZE * 8, XDP_UMEM_PGOFF_FILL_RING),
+        fillOffsets: fro,
+        tx: mapRing('TX', txo, XDP_TX_RING_SIZE * DESC, XDP_PGOFF_TX_RING),
+        txOffsets: txo,
+        comp: mapRing('completion', cro, XDP_COMPLETION_RING_SIZE * 8, XDP_UMEM_PGOFF_COMPLETION_RING),
+        compOffsets: cro,
+      };
+      return new XdpRx(fd, ifindex, mem, maps);
     } catch (e) {
       for (const m of maps) c.munmap(m.addr, m.len);
       c.close(fd);
@@ -176,15 +237,22 @@ export class XdpRx implements RxPort {
     }
   }
 
-  /** Binds to `queue` of the interface in copy mode: from then on the XSKMAP may point at it. */
+  /**
+   * Binds to `queue` of the interface in copy mode, or sharing the UMEM of a socket bound before:
+   * from then on the XSKMAP may point at it.
+   */
   bind(ifname: string, queue = 0): void {
     const sa = new Uint8Array(16);
     const dv = new DataView(sa.buffer);
+    const shareWith = this.umem.bound[0];
     dv.setUint16(0, AF_XDP, true);
-    dv.setUint16(2, XDP_COPY, true);
+    // XDP_SHARED_UMEM takes no other flag: the mode is the UMEM's.
+    dv.setUint16(2, shareWith === undefined ? XDP_COPY : XDP_SHARED_UMEM, true);
     dv.setUint32(4, this.ifindex, true);
     dv.setUint32(8, queue, true);
-    check(`bind(AF_XDP ${ifname} queue ${queue})`, libc().bind(this.fd, sa, 16));
+    dv.setUint32(12, shareWith ?? 0, true);
+    check(`bind(AF_XDP ${ifname} queue ${queue}${shareWith === undefined ? '' : ', shared UMEM'})`, libc().bind(this.fd, sa, 16));
+    this.umem.bound.push(this.fd);
   }
 
   private pushFill(addr: number): void {
@@ -222,6 +290,7 @@ export class XdpRx implements RxPort {
       if (writeVnetHdr(b, off, len, vnet)) this.partial++;
       this.frames++;
       this.bytes += len;
+      this.cur = k;
       h(b, off, len, vnet, -1);
     }
     this.held = k;
@@ -250,11 +319,30 @@ export class XdpRx implements RxPort {
     this.peeked = -1;
     const n = this.held;
     if (n === 0) return;
-    for (let i = 0; i < n; i++) this.pushFill(this.heldAddrs[i]!);
+    for (let i = 0; i < n; i++) {
+      const a = this.heldAddrs[i]!;
+      if (a !== LENT) this.pushFill(a);
+    }
     this.fill.prod[0] = this.fillProd;
     this.rxCons = (this.rxCons + n) >>> 0;
     this.rx.cons[0] = this.rxCons;
     this.held = 0;
+  }
+
+  /**
+   * Takes the frame the handler is looking at out of this block's refill: a TX ring sends it from
+   * the UMEM, and its completion gives it back (Umem.back). Returns the frame's address.
+   */
+  lendCurrent(): number {
+    const a = this.heldAddrs[this.cur]!;
+    this.heldAddrs[this.cur] = LENT;
+    return a;
+  }
+
+  /** A frame of this socket's slice is back from a TX ring: into the fill ring. */
+  giveBack(addr: number): void {
+    this.pushFill(addr);
+    this.fill.prod[0] = this.fillProd;
   }
 
   /** struct xdp_statistics deltas: rx_dropped + rx_ring_full + rx_fill_ring_empty_descs as drops. */
@@ -270,6 +358,10 @@ export class XdpRx implements RxPort {
     return { packets: p, drops: d };
   }
 
+  /**
+   * Closes the socket and its rings. Its slice is free again, and frames lent to its TX ring go
+   * home (copy mode copied them at send; the kernel reads none of them after the close).
+   */
   close(): string[] {
     const c = libc();
     const failed: string[] = [];
@@ -277,6 +369,10 @@ export class XdpRx implements RxPort {
     for (const m of this.maps) {
       if (c.munmap(m.addr, m.len) < 0) failed.push(`munmap of the AF_XDP socket failed: ${c.strerror(c.errno())}`);
     }
+    const u = this.umem;
+    u.slices[this.slice] = null;
+    u.recall(this.via);
+    failed.push(...u.leave(this, this.fd));
     return failed;
   }
 }

@@ -12,9 +12,14 @@ import {
   XDP_FRAMES,
   XDP_RX_BATCH,
   XDP_RX_RING_SIZE,
+  XDP_TX_RING_SIZE,
+  XDP_COMPLETION_RING_SIZE,
 } from '../../../../src/engine/packet/constants.js';
+import type { RxPort, TxPort } from '../../../../src/engine/packet/port.js';
+import { XskTx } from '../../../../src/engine/packet/xdp/xsk-tx.js';
+import { Umem } from '../../../../src/engine/packet/xdp/umem.js';
 import { type RingOffsets, XdpRx } from '../../../../src/engine/packet/xdp/xsk.js';
-import { fold, pseudo4, write16 } from '../../../../src/wire/csum.js';
+import { checksum, fold, pseudo4, read16, write16 } from '../../../../src/wire/csum.js';
 import { frame4, ip } from '../../wire/build.js';
 
 /** XDP_PACKET_HEADROOM: where copy mode puts a frame's first byte in its UMEM chunk. */
@@ -39,13 +44,30 @@ class FakeKernel {
   readonly fillWords = new Uint32Array(this.fill, 0, 32);
   readonly rxDesc = new DataView(this.rx, OFFS.desc);
   readonly fillDesc = new DataView(this.fill, OFFS.desc);
+  readonly tx = new ArrayBuffer(OFFS.desc + XDP_TX_RING_SIZE * 16);
+  readonly comp = new ArrayBuffer(OFFS.desc + XDP_COMPLETION_RING_SIZE * 8);
+  readonly txWords = new Uint32Array(this.tx, 0, 32);
+  readonly compWords = new Uint32Array(this.comp, 0, 32);
+  readonly txDesc = new DataView(this.tx, OFFS.desc);
+  readonly compDesc = new DataView(this.comp, OFFS.desc);
   readonly port: XdpRx;
 
   /** `rxAt`/`fillAt`: where the ring indexes start (a new socket's are 0). */
   constructor(rxAt = 0, fillAt = 0) {
     this.rxWords[0] = this.rxWords[16] = rxAt;
     this.fillWords[0] = this.fillWords[16] = fillAt;
-    this.port = XdpRx.over({ umem: this.umem.buffer, addr: 0, rx: this.rx, rxOffsets: OFFS, fill: this.fill, fillOffsets: OFFS });
+    this.port = XdpRx.over({
+      umem: Umem.over(this.umem.buffer),
+      slice: 0,
+      rx: this.rx,
+      rxOffsets: OFFS,
+      fill: this.fill,
+      fillOffsets: OFFS,
+      tx: this.tx,
+      txOffsets: OFFS,
+      comp: this.comp,
+      compOffsets: OFFS,
+    });
   }
 
   get rxProd(): number {
@@ -74,6 +96,23 @@ class FakeKernel {
       assert.equal(this.fillDesc.getUint32(at + 4, true), 0, 'high word of a fill address');
       out.push(this.fillDesc.getUint32(at, true));
     }
+    return out;
+  }
+
+  /** Sends what the TX ring holds and completes it, as copy mode does; returns the descriptors. */
+  transmit(): { addr: number; len: number }[] {
+    const out: { addr: number; len: number }[] = [];
+    let c = this.txWords[16]!;
+    for (; c !== this.txWords[0]; c = (c + 1) >>> 0) {
+      const at = (c & (XDP_TX_RING_SIZE - 1)) * 16;
+      assert.equal(this.txDesc.getUint32(at + 4, true), 0, 'high word of a TX address');
+      const d = { addr: this.txDesc.getUint32(at, true), len: this.txDesc.getUint32(at + 8, true) };
+      out.push(d);
+      const p = this.compWords[0]!;
+      this.compDesc.setUint32((p & (XDP_COMPLETION_RING_SIZE - 1)) * 8, d.addr, true);
+      this.compWords[0] = (p + 1) >>> 0;
+    }
+    this.txWords[16] = c;
     return out;
   }
 
@@ -284,5 +323,124 @@ describe('XdpRx over plain memory', () => {
     assert.equal(h.getUint16(6, true), 34, 'csum_start');
     assert.equal(h.getUint16(8, true), 16, 'csum_offset');
     assert.equal(k.port.partial, 1);
+  });
+});
+
+/** The packet socket behind an XskTx: records what it was given. */
+class FallbackTx implements TxPort {
+  readonly arena = new Uint8Array(4096);
+  readonly dropped = 0;
+  sent = 0;
+  queued: number[] = [];
+  slot(): number {
+    return 0;
+  }
+  pushSlot(len: number): void {
+    this.queued.push(len);
+  }
+  pushRx(_rx: RxPort, _off: number, len: number): void {
+    this.queued.push(len);
+  }
+  pushCopy(_src: Uint8Array, _off: number, len: number): void {
+    this.queued.push(len);
+  }
+  flush(): number {
+    const n = this.queued.length;
+    this.sent += n;
+    this.queued = [];
+    return n;
+  }
+  discard(): number {
+    const n = this.queued.length;
+    this.queued = [];
+    return n;
+  }
+  close(): void {}
+}
+
+/** Walks the port's block, sending the frames `send` picks through `tx` (from the UMEM: the lender is the port). */
+function forward(k: FakeKernel, tx: XskTx, send: (i: number) => boolean, lender: XdpRx | null = k.port): void {
+  const rx = { lender: () => lender } as unknown as RxPort;
+  let i = 0;
+  k.port.walk((_buf, _off, len, vnet) => {
+    if (send(i++)) tx.pushRx(rx, vnet, len + VNET_HDR_LEN);
+  });
+}
+
+describe('XskTx over plain memory', () => {
+  it('sends UMEM frames from the TX ring; release skips them, their completion refills them', () => {
+    const k = new FakeKernel();
+    const fb = new FallbackTx();
+    const tx = new XskTx(k.port, fb);
+    const fs = someFrames(3);
+    const addrs = k.receive(fs);
+    const fillBefore = k.fillProd;
+    forward(k, tx, (i) => i !== 1);
+    tx.flush();
+    assert.equal(tx.sent, 2);
+    assert.equal(fb.sent, 0, 'nothing through the packet socket');
+    k.port.release();
+    assert.equal(k.fillProd, fillBefore + 1, 'only the frame not sent is refilled at release');
+    assert.deepEqual(k.fillEntries(fillBefore, 1), [addrs[1]! - HEADROOM]);
+    assert.deepEqual(k.transmit(), [
+      { addr: addrs[0]!, len: fs[0]!.length },
+      { addr: addrs[2]!, len: fs[2]!.length },
+    ]);
+    tx.flush();
+    assert.equal(k.fillProd, fillBefore + 3, 'completions refill the sent frames');
+    assert.deepEqual(k.fillEntries(fillBefore + 1, 2), [addrs[0]! - HEADROOM, addrs[2]! - HEADROOM]);
+    assert.equal(k.compWords[16], 2, 'completion ring consumed');
+    for (const a of addrs) assert.ok(k.port.umem.home(a));
+  });
+
+  it('discard takes back unpublished descriptors; each frame is refilled exactly once', () => {
+    const k = new FakeKernel();
+    const tx = new XskTx(k.port, new FallbackTx());
+    const addrs = k.receive(someFrames(4));
+    const fillBefore = k.fillProd;
+    forward(k, tx, () => true);
+    assert.equal(tx.discard(), 4);
+    k.port.release();
+    assert.equal(k.fillProd, fillBefore + 4);
+    assert.deepEqual(k.fillEntries(fillBefore, 4).sort(), addrs.map((a) => a - HEADROOM).sort());
+    tx.flush();
+    assert.deepEqual(k.transmit(), [], 'nothing reached the TX ring');
+  });
+
+  it('frames not in this UMEM, and GSO frames, go through the packet socket', () => {
+    const k = new FakeKernel();
+    const fb = new FallbackTx();
+    const tx = new XskTx(k.port, fb);
+    k.receive(someFrames(2));
+    forward(k, tx, () => true, null);
+    assert.equal(fb.queued.length, 2);
+    k.port.release();
+    const [a] = k.receive(someFrames(1));
+    let vnetAt = -1;
+    k.port.walk((_b, _o, len, vnet) => {
+      vnetAt = vnet;
+      k.umem[vnet + 1] = 1; // gso_type TCPV4
+      tx.pushRx({ lender: () => k.port } as unknown as RxPort, vnet, len + VNET_HDR_LEN);
+    });
+    assert.equal(vnetAt, a! - VNET_HDR_LEN);
+    assert.equal(fb.queued.length, 3);
+    tx.flush();
+    assert.equal(tx.sent, 0);
+    assert.equal(fb.sent, 3);
+  });
+
+  it('completes a partial checksum before the frame leaves the TX ring', () => {
+    const k = new FakeKernel();
+    const tx = new XskTx(k.port, new FallbackTx());
+    const saddr = ip('10.0.0.1');
+    const daddr = ip('10.0.0.2');
+    const part = frame4({ saddr, daddr, sport: 1001, dport: 80, payload: new Uint8Array(21).fill(7) });
+    const want = read16(part, 34 + 16);
+    write16(part, 34 + 16, fold(pseudo4(saddr, daddr, 6, part.length - 34)));
+    const [a] = k.receive([part]);
+    forward(k, tx, () => true);
+    tx.flush();
+    assert.equal(read16(k.umem, a! + 34 + 16), want, 'the checksum a full frame carries');
+    assert.equal(checksum(k.umem, a! + 34, part.length - 34, pseudo4(saddr, daddr, 6, part.length - 34)), 0);
   });
 });
