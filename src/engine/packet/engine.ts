@@ -243,7 +243,9 @@ export class PacketEngine implements Engine {
       if (i.tx instanceof XskTx) {
         const t = i.tx;
         const err = t.kickErrors > 0 ? `; ${t.kickErrors} kicks failed, last: ${libc().strerror(t.lastKickError)}` : '';
-        notes.push(`interface ${i.name}: transmit ${t.sent} frames from the AF_XDP TX ring, ${t.fallback.sent} through the packet socket${err}`);
+        notes.push(
+          `interface ${i.name}: transmit ${t.sent} frames from the AF_XDP TX ring, ${t.fallback.sent} through the packet socket${err}`,
+        );
       }
       const ring = i.rx instanceof SplitRx ? i.rx.ring : i.rx instanceof RxRing ? i.rx : null;
       if (ring) {
@@ -312,6 +314,8 @@ export class PacketEngine implements Engine {
       if (this.xdpIfaces > 0) this.lastWork = performance.now();
       setImmediate(this.loop);
     } else if (this.xdpIfaces > 0 && performance.now() - this.lastWork < XDP_LINGER_MS) {
+      // A TX ring may hold frames the kernel was too busy to take, and completions to reap.
+      this.flushAll();
       // An AF_XDP socket wakes a poller per kernel flush (per frame in generic mode), where a
       // TPACKET_V3 block wakes it once per block: while traffic flows, look again in a
       // millisecond (the ring's block timeout) instead of sleeping in poll().

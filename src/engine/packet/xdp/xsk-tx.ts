@@ -7,7 +7,7 @@
 // port keeps. The TX ring carries no virtio_net_hdr, so a partial checksum is completed here.
 
 import { fold, sum16 } from '../../../wire/csum.js';
-import { VNET_HDR_LEN, XDP_COMPLETION_RING_SIZE, XDP_TX_KICKS, XDP_TX_RING_SIZE } from '../constants.js';
+import { VNET_HDR_LEN, XDP_COMPLETION_RING_SIZE, XDP_FRAME_SIZE, XDP_TX_KICKS, XDP_TX_RING_SIZE } from '../constants.js';
 import { libc } from '../../../sys/libc.js';
 import type { RxPort, TxPort } from '../port.js';
 import type { Ring, XdpRx } from './xsk.js';
@@ -18,6 +18,7 @@ const EAGAIN = 11;
 const EBUSY = 16;
 const ENOBUFS = 105;
 const DESC = 16;
+const ETH_HLEN = 14;
 const EMPTY = new Uint8Array(0);
 
 /** A receive port that can say whether its current frame lies in an AF_XDP socket's UMEM. */
@@ -77,27 +78,40 @@ export class XskTx implements TxPort {
   pushRx(rx: RxPort, off: number, len: number): void {
     const src = (rx as Partial<Lender>).lender?.() ?? null;
     const b = this.xsk.buf;
-    if (src === null || src.umem !== this.xsk.umem || b[off + 1] !== 0 || !this.room()) {
+    const start = off + VNET_HDR_LEN;
+    const flen = len - VNET_HDR_LEN;
+    // The kernel skips a descriptor that leaves its chunk and never completes it: such a frame
+    // would be lent for good, so only a frame inside the chunk it was received in is sent here.
+    const chunk = src === null ? -1 : src.currentChunk();
+    if (
+      src === null ||
+      src.umem !== this.xsk.umem ||
+      b[off + 1] !== 0 ||
+      start < chunk ||
+      start + flen > chunk + XDP_FRAME_SIZE ||
+      flen < ETH_HLEN ||
+      !this.room()
+    ) {
       this.fallback.pushRx(rx, off, len);
       return;
     }
-    const start = off + VNET_HDR_LEN;
-    if ((b[off]! & VNET_F_NEEDS_CSUM) !== 0) completeCsum(b, start, off + len, b[off + 6]! | (b[off + 7]! << 8), b[off + 8]! | (b[off + 9]! << 8));
+    if ((b[off]! & VNET_F_NEEDS_CSUM) !== 0)
+      completeCsum(b, start, start + flen, b[off + 6]! | (b[off + 7]! << 8), b[off + 8]! | (b[off + 9]! << 8));
     this.xsk.umem.lend(src.lendCurrent(), this.xsk.via);
     const at = (this.prod & (XDP_TX_RING_SIZE - 1)) * DESC;
     const d = this.ring.desc;
     d.setUint32(at, start, true);
     d.setUint32(at + 4, 0, true);
-    d.setUint32(at + 8, len - VNET_HDR_LEN, true);
+    d.setUint32(at + 8, flen, true);
     d.setUint32(at + 12, 0, true);
     this.prod = (this.prod + 1) >>> 0;
   }
 
   /** True when the TX ring has a free descriptor (the kernel's consumer is read only when it looks full). */
   private room(): boolean {
-    if (((this.prod - this.cons) >>> 0) < XDP_TX_RING_SIZE) return true;
+    if ((this.prod - this.cons) >>> 0 < XDP_TX_RING_SIZE) return true;
     this.cons = this.ring.cons[0]!;
-    return ((this.prod - this.cons) >>> 0) < XDP_TX_RING_SIZE;
+    return (this.prod - this.cons) >>> 0 < XDP_TX_RING_SIZE;
   }
 
   flush(): number {

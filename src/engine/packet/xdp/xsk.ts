@@ -1,15 +1,16 @@
 // An AF_XDP socket receiving on one queue of one interface, in copy mode (XDP_COPY: veth and most
-// drivers have no zero-copy), as an RxPort (port.ts). The UMEM is one anonymous mapping of
-// XDP_FRAMES pages; the fill ring hands the kernel empty frames, the RX ring returns filled ones
-// (struct xdp_desc { u64 addr; u32 len; u32 options }). Rings are mmapped at the offsets
-// getsockopt(XDP_MMAP_OFFSETS) gives; producer and consumer are u32 indexes that only grow.
+// drivers have no zero-copy), as an RxPort (port.ts). Its frames are a slice of XDP_FRAMES pages
+// of the engine's shared UMEM (umem.ts); the fill ring hands the kernel empty frames, the RX ring
+// returns filled ones (struct xdp_desc { u64 addr; u32 len; u32 options }). Rings are mmapped at
+// the offsets getsockopt(XDP_MMAP_OFFSETS) gives; producer and consumer are u32 indexes that only
+// grow. The TX and completion rings are mapped here too and driven by xsk-tx.ts.
 //
 // One "block" here is up to XDP_RX_BATCH descriptors: walk() hands them to the forwarder in
 // place, release() gives their frames back through the fill ring and moves the RX consumer, so the
 // ring's contract is the packet socket's: frames sent straight from the UMEM are flushed first.
 // Each frame gets a virtio_net_hdr written in its headroom (partial.ts), so that the forwarder and
-// the transmit socket (a packet socket with PACKET_VNET_HDR) treat it as a packet-socket frame.
-// The UMEM is shared by the engine's AF_XDP sockets (umem.ts): this socket fills from its slice,
+// the transmit side (the TX ring, or a packet socket with PACKET_VNET_HDR) treat it as a
+// packet-socket frame. The UMEM is shared by the engine's AF_XDP sockets (umem.ts): this socket fills from its slice,
 // and a frame the forwarder sends from another socket's TX ring (xsk-tx.ts) is lent, not
 // refilled at release, until that ring's completion brings it back.
 
@@ -194,7 +195,10 @@ export class XdpRx implements RxPort, SliceHolder {
         check('setsockopt(XDP_UMEM_REG)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg, 32));
       }
       check('setsockopt(XDP_UMEM_FILL_RING)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_FILL_RING, int32(XDP_FILL_RING_SIZE), 4));
-      check('setsockopt(XDP_UMEM_COMPLETION_RING)', c.setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, int32(XDP_COMPLETION_RING_SIZE), 4));
+      check(
+        'setsockopt(XDP_UMEM_COMPLETION_RING)',
+        c.setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, int32(XDP_COMPLETION_RING_SIZE), 4),
+      );
       check('setsockopt(XDP_RX_RING)', c.setsockopt(fd, SOL_XDP, XDP_RX_RING, int32(XDP_RX_RING_SIZE), 4));
       check('setsockopt(XDP_TX_RING)', c.setsockopt(fd, SOL_XDP, XDP_TX_RING, int32(XDP_TX_RING_SIZE), 4));
       // struct xdp_mmap_offsets: rx, tx, fr, cr, each { producer, consumer, desc, flags } as u64.
@@ -207,8 +211,8 @@ export class XdpRx implements RxPort, SliceHolder {
         consumer: Number(od.getBigUint64(i * 32 + 8, true)),
         desc: Number(od.getBigUint64(i * 32 + 16, true)),
       });
-      const mapRing = (what: string, o: RingOffsets, bytes: number, pgoff: number): ArrayBuffer => {
-        const m = c.mmapAt(o.desc + bytes, fd, pgoff);
+      const mapRing = (what: string, at: RingOffsets, bytes: number, pgoff: number): ArrayBuffer => {
+        const m = c.mmapAt(at.desc + bytes, fd, pgoff);
         if (!m) check(`mmap(AF_XDP ${what} ring)`, -1);
         maps.push(m!);
         return c.view(m!);
@@ -333,6 +337,11 @@ export class XdpRx implements RxPort, SliceHolder {
    * Takes the frame the handler is looking at out of this block's refill: a TX ring sends it from
    * the UMEM, and its completion gives it back (Umem.back). Returns the frame's address.
    */
+  /** The UMEM chunk of the frame the handler is looking at. */
+  currentChunk(): number {
+    return this.heldAddrs[this.cur]!;
+  }
+
   lendCurrent(): number {
     const a = this.heldAddrs[this.cur]!;
     this.heldAddrs[this.cur] = LENT;
