@@ -243,9 +243,9 @@ export class PacketEngine implements Engine {
       if (i.tx instanceof XskTx) {
         const t = i.tx;
         const err = t.kickErrors > 0 ? `; ${t.kickErrors} kicks failed, last: ${libc().strerror(t.lastKickError)}` : '';
-        notes.push(
-          `interface ${i.name}: transmit ${t.sent} frames from the AF_XDP TX ring, ${t.fallback.sent} through the packet socket${err}`,
-        );
+        const f = t.fallback;
+        const viaSocket = f instanceof TxQueue ? f.sent : 0;
+        notes.push(`interface ${i.name}: transmit ${t.sent} frames from the AF_XDP TX ring, ${viaSocket} through the packet socket${err}`);
       }
       const ring = i.rx instanceof SplitRx ? i.rx.ring : i.rx instanceof RxRing ? i.rx : null;
       if (ring) {

@@ -13,7 +13,12 @@ import { Forwarder } from '../../../src/engine/packet/forward.js';
 import { Iface } from '../../../src/engine/packet/iface.js';
 import { MemRx, MemTx } from '../../../src/engine/packet/memport.js';
 import type { FrameHandler } from '../../../src/engine/packet/rxring.js';
+import { XDP_FRAME_SIZE, XDP_FRAMES, XDP_UMEM_SLICES } from '../../../src/engine/packet/constants.js';
 import { RxPair } from '../../../src/engine/packet/xdp/path.js';
+import { Umem } from '../../../src/engine/packet/xdp/umem.js';
+import { type Lender, XskTx } from '../../../src/engine/packet/xdp/xsk-tx.js';
+import type { XdpRx } from '../../../src/engine/packet/xdp/xsk.js';
+import { FakeKernel } from './xdp/fake-kernel.js';
 import type { RxPort } from '../../../src/engine/packet/port.js';
 import { planTakes } from '../../../src/engine/packet/takes.js';
 import { formatMac, parseMac } from '../../../src/wire/eth.js';
@@ -115,6 +120,50 @@ export class MemSplit extends RxPair<SideRx, SideRx> implements RxPort {
   }
 }
 
+/**
+ * A port shaped as SplitRx whose socket side is a real XdpRx over plain memory (FakeKernel plays
+ * the kernel), the interfaces' sockets sharing one Umem, and whose ring side is in memory. Blocks
+ * that bring their own virtio_net_hdrs (GSO, partial checksums as a packet socket marks them) go
+ * to the ring side, as the XDP program passes such frames; the others to the socket.
+ */
+export class XskSplit extends RxPair<XdpRx, SideRx> implements RxPort, Lender {
+  readonly fd = -1;
+
+  constructor(readonly kernel: FakeKernel) {
+    super(kernel.port, new SideRx(true, 2));
+  }
+
+  lender(): XdpRx | null {
+    return this.cur === this.xsk ? this.xsk : null;
+  }
+
+  get frames(): number {
+    return this.xsk.frames + this.ring.frames;
+  }
+
+  push(frames: readonly Uint8Array[], hdrs: readonly (Uint8Array | undefined)[] = []): void {
+    if (hdrs.some((h) => h !== undefined)) this.ring.push(frames, hdrs);
+    else this.kernel.receive(frames);
+  }
+
+  /** The walked side's bytes (MemTx.pushRx reads them): the UMEM, or the ring side's block. */
+  current(): Uint8Array | undefined {
+    return this.cur === this.xsk ? this.xsk.buf : this.ring.current();
+  }
+
+  blockOf(buf: Uint8Array): { released: boolean } | undefined {
+    return buf === this.xsk.buf ? { released: false } : this.ring.blockOf(buf);
+  }
+
+  statistics(): { packets: number; drops: number } {
+    return { packets: 0, drops: 0 };
+  }
+
+  close(): void {
+    this.ring.close();
+  }
+}
+
 export interface DirectorOptions {
   /** MTU per interface name, instead of 1500. */
   mtu?: Record<string, number>;
@@ -124,12 +173,14 @@ export interface DirectorOptions {
   unknown?: string[];
   /** Each interface receives through a MemSplit (SplitRx's shape) instead of one MemRx. */
   split?: boolean;
+  /** Each interface receives through an XskSplit and sends through an XskTx over MemTx. */
+  xsk?: boolean;
 }
 
 export class Director {
   readonly ipvs = new Ipvs({ now: 0 });
   readonly fwd: Forwarder;
-  readonly ifaces = new Map<string, { iface: Iface; rx: MemRx | MemSplit; tx: MemTx }>();
+  readonly ifaces = new Map<string, { iface: Iface; rx: MemRx | MemSplit | XskSplit; tx: MemTx; xtx?: XskTx }>();
   readonly log: string[] = [];
   private readonly names = new Map(Object.entries(MACS).map(([k, v]) => [v, k]));
   private readonly local = new Map<string, string>();
@@ -140,16 +191,19 @@ export class Director {
     this.ipvs.onExpire((ref) => fwd.pp.delete(ref));
     const routes = [];
     const routes6 = [];
+    const umem = o.xsk ? Umem.over(new ArrayBuffer(XDP_UMEM_SLICES * XDP_FRAMES * XDP_FRAME_SIZE)) : null;
+    let slice = 0;
     for (const [name, s] of Object.entries(IFACES)) {
-      const rx = o.split ? new MemSplit(true) : new MemRx(true);
+      const rx = umem ? new XskSplit(new FakeKernel(0, 0, umem, slice++)) : o.split ? new MemSplit(true) : new MemRx(true);
       const tx = new MemTx();
-      const iface = new Iface(name, s.ifindex, mac(name), o.mtu?.[name] ?? s.mtu, rx, tx);
+      const xtx = rx instanceof XskSplit ? new XskTx(rx.xsk, tx) : undefined;
+      const iface = new Iface(name, s.ifindex, mac(name), o.mtu?.[name] ?? s.mtu, rx, xtx ?? tx);
       iface.addrs = [Addr.parse4(s.addr)!.w0];
       iface.prefixes = [s.prefix];
       iface.addrs6 = [words(Addr.parse6(s.addr6)!)];
       iface.prefixes6 = [s.prefix6];
       fwd.ifaces[s.ifindex] = iface;
-      this.ifaces.set(name, { iface, rx, tx });
+      this.ifaces.set(name, { iface, rx, tx, xtx });
       routes.push({ dst: `${s.addr.replace(/\.\d+$/, '.0')}/${s.prefix}`, ifindex: s.ifindex });
       routes6.push({ dst: `${s.addr6.replace(/::1$/, '::')}/${s.prefix6}`, ifindex: s.ifindex });
       this.local.set(s.addr, name);
@@ -195,29 +249,38 @@ export class Director {
     const p = this.ifaces.get(on)!;
     p.rx.push(frames, hdrs);
     this.fwd.walk(p.iface);
-    for (const [, q] of this.ifaces) q.tx.flush();
+    for (const [, q] of this.ifaces) q.iface.tx.flush();
     p.rx.release();
   }
 
   /** Lets time pass: retries and gives up on unanswered ARP/NDP. */
   housekeep(now: number): void {
     this.fwd.housekeep(now);
-    for (const [, q] of this.ifaces) q.tx.flush();
+    for (const [, q] of this.ifaces) q.iface.tx.flush();
   }
 
   /** The frames sent since the last call, described (virtio_net_hdr stripped), by interface order. */
   sent(): string[] {
-    const out: string[] = [];
-    for (const [name, q] of this.ifaces) {
-      for (const fr of q.tx.take()) out.push(describe(name, formatMac(mac(name)), fr.subarray(10), this.names));
-    }
-    return out;
+    return this.sentRaw().map(({ on, frame }) => describe(on, formatMac(mac(on)), frame, this.names));
   }
 
-  /** The raw frames sent since the last call (virtio_net_hdr stripped). */
+  /**
+   * The raw frames sent since the last call (virtio_net_hdr stripped). On XskTx, those of the
+   * packet socket come before those of the TX ring (the order the two queues flush in), and the
+   * TX ring's are completed here, so the next flush gives their chunks back.
+   */
   sentRaw(): { on: string; frame: Uint8Array }[] {
     const out: { on: string; frame: Uint8Array }[] = [];
-    for (const [name, q] of this.ifaces) for (const fr of q.tx.take()) out.push({ on: name, frame: fr.subarray(10) });
+    const filled = new Set<number>();
+    for (const [, q] of this.ifaces) if (q.rx instanceof XskSplit) for (const c of q.rx.kernel.fillSet()) filled.add(c);
+    for (const [name, q] of this.ifaces) {
+      for (const fr of q.tx.take()) out.push({ on: name, frame: fr.subarray(10) });
+      if (q.rx instanceof XskSplit) {
+        const frames: Uint8Array[] = [];
+        q.rx.kernel.transmit(frames, filled);
+        for (const frame of frames) out.push({ on: name, frame });
+      }
+    }
     return out;
   }
 }

@@ -5,12 +5,16 @@
 // prefetch before each block, normally for large tables only) on every block, which must not
 // change a byte; then both ways again through ports shaped as the AF_XDP path's SplitRx (two
 // sources behind RxPair, each step's block on the socket side and the ring side in turn), whose
-// peek must give the warming pass the block its walk then takes.
+// peek must give the warming pass the block its walk then takes; and once more through the
+// AF_XDP socket's own ring handling and transmit (XdpRx and XskTx over plain memory, the
+// interfaces sharing one UMEM), where a frame received into the UMEM leaves from the out
+// interface's TX ring with its checksum completed, and the rest through the packet socket.
+// Those two queues flush one after the other, so that run compares a step's frames as a set.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DROP_REASONS } from '../../../src/wire/drops.js';
-import { Director, MemSplit } from './director.js';
+import { Director, MemSplit, XskSplit } from './director.js';
 import { CASES } from './fixtures.js';
 
 function matches(line: string, want: string): boolean {
@@ -19,15 +23,35 @@ function matches(line: string, want: string): boolean {
   return new RegExp(want).test(line);
 }
 
-for (const split of [false, true]) {
-  for (const warmAlways of [false, true]) {
-    const name = `packet path fixtures${warmAlways ? ', warming every block' : ''}${split ? ', through a SplitRx-shaped port' : ''}`;
+const PORTS = [
+  { split: false, xsk: false, warmAlways: false, name: '' },
+  { split: false, xsk: false, warmAlways: true, name: ', warming every block' },
+  { split: true, xsk: false, warmAlways: false, name: ', through a SplitRx-shaped port' },
+  { split: true, xsk: false, warmAlways: true, name: ', warming every block, through a SplitRx-shaped port' },
+  { split: false, xsk: true, warmAlways: false, name: ', through XdpRx and XskTx over plain memory' },
+];
+
+/** Unordered comparison for the XskTx run: each wanted line matches a distinct frame. */
+function sameSet(out: readonly string[], want: readonly string[]): boolean {
+  const left = [...out];
+  for (const w of want) {
+    const i = left.findIndex((l) => matches(l, w));
+    if (i < 0) return false;
+    left.splice(i, 1);
+  }
+  return left.length === 0;
+}
+
+for (const { split, xsk, warmAlways, name: suffix } of PORTS) {
+  {
+    const name = `packet path fixtures${suffix}`;
     describe(name, () => {
       let peeks = 0;
       let walks = [0, 0];
+      let fromTxRing = 0;
       for (const c of CASES) {
         it(c.description, async () => {
-          const d = new Director({ ...c.director, split });
+          const d = new Director({ ...c.director, split, xsk });
           if (warmAlways) d.fwd.warmMinConns = 0;
           await d.rules(c.rules);
           let now = 0;
@@ -44,7 +68,12 @@ for (const split of [false, true]) {
               s.out.length,
               `${where}: frames out\n  got:  ${out.join('\n        ')}\n  want: ${s.out.join('\n        ')}`,
             );
-            s.out.forEach((w, i) => assert.ok(matches(out[i]!, w), `${where}, frame ${i + 1}:\n  got:  ${out[i]}\n  want: ${w}`));
+            if (xsk)
+              assert.ok(
+                sameSet(out, s.out),
+                `${where}: frames out\n  got:  ${out.join('\n        ')}\n  want: ${s.out.join('\n        ')}`,
+              );
+            else s.out.forEach((w, i) => assert.ok(matches(out[i]!, w), `${where}, frame ${i + 1}:\n  got:  ${out[i]}\n  want: ${w}`));
             const moved: Record<string, number> = {};
             DROP_REASONS.forEach((r, i) => {
               if (d.fwd.drops.n[i] !== before[i]) moved[r] = d.fwd.drops.n[i]! - before[i]!;
@@ -53,6 +82,18 @@ for (const split of [false, true]) {
           });
           for (const [, q] of d.ifaces) {
             assert.equal(q.tx.stale, 0, 'frames sent from a released block');
+            if (q.xtx) fromTxRing += q.xtx.sent;
+            if (q.rx instanceof XskSplit) {
+              // Every frame lent to a TX ring came back: the UMEM's frames are all home.
+              d.housekeep(d.fwd.now);
+              d.sentRaw();
+              for (const [, r] of d.ifaces) r.iface.tx.flush();
+              assert.equal(
+                q.rx.xsk.umem.lentVia.reduce((a, v) => a + (v ? 1 : 0), 0),
+                0,
+                'frames still lent after the completions',
+              );
+            }
             if (q.rx instanceof MemSplit) {
               peeks += q.rx.xsk.peeks + q.rx.ring.peeks;
               walks = [walks[0]! + q.rx.xsk.walks, walks[1]! + q.rx.ring.walks];
@@ -61,6 +102,11 @@ for (const split of [false, true]) {
               else assert.equal(q.rx.xsk.peeks + q.rx.ring.peeks, 0);
             }
           }
+        });
+      }
+      if (xsk) {
+        it('frames left from the TX ring', () => {
+          assert.ok(fromTxRing > 0, `frames sent from the AF_XDP TX ring: ${fromTxRing}`);
         });
       }
       if (split) {

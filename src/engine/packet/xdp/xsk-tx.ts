@@ -43,7 +43,7 @@ export class XskTx implements TxPort {
 
   constructor(
     readonly xsk: XdpRx,
-    readonly fallback: TxPort & { readonly sent: number },
+    readonly fallback: TxPort,
   ) {
     if (!xsk.txRing || !xsk.compRing) throw new Error('XskTx needs an AF_XDP socket with TX and completion rings');
     this.arena = fallback.arena;

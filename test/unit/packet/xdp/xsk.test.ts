@@ -12,20 +12,12 @@ import {
   XDP_FRAMES,
   XDP_RX_BATCH,
   XDP_RX_RING_SIZE,
-  XDP_TX_RING_SIZE,
-  XDP_COMPLETION_RING_SIZE,
 } from '../../../../src/engine/packet/constants.js';
 import type { RxPort, TxPort } from '../../../../src/engine/packet/port.js';
 import { XskTx } from '../../../../src/engine/packet/xdp/xsk-tx.js';
-import { Umem } from '../../../../src/engine/packet/xdp/umem.js';
-import { type RingOffsets, XdpRx } from '../../../../src/engine/packet/xdp/xsk.js';
-import { checksum, fold, pseudo4, read16, write16 } from '../../../../src/wire/csum.js';
-import { frame4, ip } from '../../wire/build.js';
+import type { XdpRx } from '../../../../src/engine/packet/xdp/xsk.js';
+import { FakeKernel, HEADROOM } from './fake-kernel.js';
 
-/** XDP_PACKET_HEADROOM: where copy mode puts a frame's first byte in its UMEM chunk. */
-const HEADROOM = 256;
-/** The kernel's layout: producer, consumer, then the descriptors, each on its own cache line. */
-const OFFS: RingOffsets = { producer: 0, consumer: 64, desc: 128 };
 const TWO32 = 4294967296;
 
 interface Seen {
@@ -35,108 +27,8 @@ interface Seen {
   tci: number;
   first: number;
 }
-
-class FakeKernel {
-  readonly umem = new Uint8Array(XDP_FRAMES * XDP_FRAME_SIZE);
-  readonly rx = new ArrayBuffer(OFFS.desc + XDP_RX_RING_SIZE * 16);
-  readonly fill = new ArrayBuffer(OFFS.desc + XDP_FILL_RING_SIZE * 8);
-  readonly rxWords = new Uint32Array(this.rx, 0, 32);
-  readonly fillWords = new Uint32Array(this.fill, 0, 32);
-  readonly rxDesc = new DataView(this.rx, OFFS.desc);
-  readonly fillDesc = new DataView(this.fill, OFFS.desc);
-  readonly tx = new ArrayBuffer(OFFS.desc + XDP_TX_RING_SIZE * 16);
-  readonly comp = new ArrayBuffer(OFFS.desc + XDP_COMPLETION_RING_SIZE * 8);
-  readonly txWords = new Uint32Array(this.tx, 0, 32);
-  readonly compWords = new Uint32Array(this.comp, 0, 32);
-  readonly txDesc = new DataView(this.tx, OFFS.desc);
-  readonly compDesc = new DataView(this.comp, OFFS.desc);
-  readonly port: XdpRx;
-
-  /** `rxAt`/`fillAt`: where the ring indexes start (a new socket's are 0). */
-  constructor(rxAt = 0, fillAt = 0) {
-    this.rxWords[0] = this.rxWords[16] = rxAt;
-    this.fillWords[0] = this.fillWords[16] = fillAt;
-    this.port = XdpRx.over({
-      umem: Umem.over(this.umem.buffer),
-      slice: 0,
-      rx: this.rx,
-      rxOffsets: OFFS,
-      fill: this.fill,
-      fillOffsets: OFFS,
-      tx: this.tx,
-      txOffsets: OFFS,
-      comp: this.comp,
-      compOffsets: OFFS,
-    });
-  }
-
-  get rxProd(): number {
-    return this.rxWords[0]!;
-  }
-  get rxCons(): number {
-    return this.rxWords[16]!;
-  }
-  get fillProd(): number {
-    return this.fillWords[0]!;
-  }
-  get fillCons(): number {
-    return this.fillWords[16]!;
-  }
-
-  /** Frames in the fill ring, not yet taken by the kernel. */
-  get filled(): number {
-    return (this.fillProd - this.fillCons) >>> 0;
-  }
-
-  /** The fill ring's entries from `from` (an index) on, `n` of them. */
-  fillEntries(from: number, n: number): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const at = ((from + i) & (XDP_FILL_RING_SIZE - 1)) * 8;
-      assert.equal(this.fillDesc.getUint32(at + 4, true), 0, 'high word of a fill address');
-      out.push(this.fillDesc.getUint32(at, true));
-    }
-    return out;
-  }
-
-  /** Sends what the TX ring holds and completes it, as copy mode does; returns the descriptors. */
-  transmit(): { addr: number; len: number }[] {
-    const out: { addr: number; len: number }[] = [];
-    let c = this.txWords[16]!;
-    for (; c !== this.txWords[0]; c = (c + 1) >>> 0) {
-      const at = (c & (XDP_TX_RING_SIZE - 1)) * 16;
-      assert.equal(this.txDesc.getUint32(at + 4, true), 0, 'high word of a TX address');
-      const d = { addr: this.txDesc.getUint32(at, true), len: this.txDesc.getUint32(at + 8, true) };
-      out.push(d);
-      const p = this.compWords[0]!;
-      this.compDesc.setUint32((p & (XDP_COMPLETION_RING_SIZE - 1)) * 8, d.addr, true);
-      this.compWords[0] = (p + 1) >>> 0;
-    }
-    this.txWords[16] = c;
-    return out;
-  }
-
-  /** Receives `frames`: each into a chunk from the fill ring, then one descriptor each; returns their addresses. */
-  receive(frames: readonly Uint8Array[]): number[] {
-    const addrs: number[] = [];
-    for (const f of frames) {
-      assert.ok(this.filled > 0, 'fill ring empty');
-      assert.ok((this.rxProd - this.rxCons) >>> 0 < XDP_RX_RING_SIZE, 'RX ring full');
-      const chunk = this.fillEntries(this.fillCons, 1)[0]!;
-      this.fillWords[16] = (this.fillCons + 1) >>> 0;
-      const addr = chunk + HEADROOM;
-      this.umem.set(f, addr);
-      const at = (this.rxProd & (XDP_RX_RING_SIZE - 1)) * 16;
-      this.rxDesc.setUint32(at, addr, true);
-      this.rxDesc.setUint32(at + 4, 0, true);
-      this.rxDesc.setUint32(at + 8, f.length, true);
-      this.rxDesc.setUint32(at + 12, 0, true);
-      this.rxWords[0] = (this.rxProd + 1) >>> 0;
-      addrs.push(addr);
-    }
-    return addrs;
-  }
-}
+import { checksum, fold, pseudo4, read16, write16 } from '../../../../src/wire/csum.js';
+import { frame4, ip } from '../../wire/build.js';
 
 function someFrames(n: number, len = 60): Uint8Array[] {
   return Array.from({ length: n }, (_, i) => new Uint8Array(len + (i % 7)).fill((i % 250) + 1));
