@@ -25,6 +25,20 @@ interface Fns {
   bufferError: KoffiFn;
   errorBuffer: KoffiFn;
   run: KoffiFn;
+  /** glibc's malloc_trim, or null where the C library has none (musl). */
+  trim: KoffiFn | null;
+}
+
+/** malloc_trim's pad: keep nothing spare at the top of the main heap. */
+const TRIM_PAD = 0;
+
+/** glibc's malloc_trim(3), if this C library has it. */
+function mallocTrim(koffi: Koffi): KoffiFn | null {
+  try {
+    return koffi.load('libc.so.6').func('int malloc_trim(size_t pad)');
+  } catch {
+    return null;
+  }
 }
 
 let fns: Fns | null = null;
@@ -42,6 +56,7 @@ function load(): Fns | null {
       bufferError: lib.func('int nft_ctx_buffer_error(void *ctx)'),
       errorBuffer: lib.func('const char *nft_ctx_get_error_buffer(void *ctx)'),
       run: lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)'),
+      trim: mallocTrim(koffi),
     };
   } catch (e) {
     loadError = `${SONAME} could not be loaded (${(e as Error).message}); install Debian's libnftables1`;
@@ -60,6 +75,8 @@ export class NftContext {
   private ctx: unknown;
   /** Commands run one at a time, off the event loop (a large table takes milliseconds). */
   private queue: Promise<void> = Promise.resolve();
+  /** Commands queued or running; the heap is trimmed when the last one ends. */
+  private pending = 0;
 
   private constructor(
     private readonly f: Fns,
@@ -96,8 +113,21 @@ export class NftContext {
           });
         }),
     );
-    this.queue = next.catch(() => undefined);
+    this.pending++;
+    this.queue = next.catch(() => undefined).then(() => this.settled());
     return next;
+  }
+
+  /**
+   * After the last queued command: nft ran on one of libuv's worker threads, and glibc keeps what
+   * it freed there (its parse tree, the ruleset cache of the transaction: megabytes on a
+   * director's tables) in that thread's own malloc arena, which free() never returns to the
+   * system; an idle director held 3 to 4 MB so. malloc_trim(3) gives back the free pages of
+   * every arena. Once per burst of rule changes, not per packet, so its cost (a walk of the free
+   * lists) does not matter.
+   */
+  private settled(): void {
+    if (--this.pending === 0) this.f.trim?.(TRIM_PAD);
   }
 
   /** Frees the context once the commands in flight are done: its socket closes, its tables go. */
