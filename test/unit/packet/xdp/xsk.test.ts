@@ -15,6 +15,7 @@ import {
 } from '../../../../src/engine/packet/constants.js';
 import type { RxPort, TxPort } from '../../../../src/engine/packet/port.js';
 import { XskTx } from '../../../../src/engine/packet/xdp/xsk-tx.js';
+import { Umem } from '../../../../src/engine/packet/xdp/umem.js';
 import type { XdpRx } from '../../../../src/engine/packet/xdp/xsk.js';
 import { FakeKernel, HEADROOM } from './fake-kernel.js';
 
@@ -334,5 +335,73 @@ describe('XskTx over plain memory', () => {
     tx.flush();
     assert.equal(read16(k.umem, a! + 34 + 16), want, 'the checksum a full frame carries');
     assert.equal(checksum(k.umem, a! + 34, part.length - 34, pseudo4(saddr, daddr, 6, part.length - 34)), 0);
+  });
+});
+
+describe('one UMEM shared by two sockets', () => {
+  const shared = () => Umem.over(new ArrayBuffer(2 * XDP_FRAMES * XDP_FRAME_SIZE));
+
+  it("a frame received on one socket and sent from the other's TX ring returns to its own fill ring", () => {
+    const u = shared();
+    const a = new FakeKernel(0, 0, u, 0);
+    const b = new FakeKernel(0, 0, u, 1);
+    assert.ok(
+      b.fillEntries(0, b.filled).every((c) => c >= XDP_FRAMES * XDP_FRAME_SIZE),
+      'b fills from its own slice',
+    );
+    const tx = new XskTx(b.port, new FallbackTx());
+    const addrs = a.receive(someFrames(2));
+    const aFill = a.fillProd;
+    const bFill = b.fillProd;
+    forward(a, tx, () => true);
+    tx.flush();
+    a.port.release();
+    assert.equal(a.fillProd, aFill, 'lent frames are not refilled at release');
+    assert.deepEqual(
+      b.transmit().map((d) => d.addr),
+      addrs,
+    );
+    tx.flush();
+    assert.equal(a.fillProd, aFill + 2, "the completions on b's ring refill a's fill ring");
+    assert.equal(b.fillProd, bFill);
+    assert.deepEqual(
+      a.fillEntries(aFill, 2),
+      addrs.map((x) => x - HEADROOM),
+    );
+  });
+
+  it('closing the sending socket brings its lent frames home; a socket on a freed slice fills only frames that are home', () => {
+    const u = shared();
+    const a = new FakeKernel(0, 0, u, 0);
+    const b = new FakeKernel(0, 0, u, 1);
+    const tx = new XskTx(b.port, new FallbackTx());
+    const addrs = a.receive(someFrames(3));
+    forward(a, tx, () => true);
+    tx.flush();
+    a.port.release();
+    const aFill = a.fillProd;
+    // b goes away with the three frames in its TX ring: they are a's again.
+    assert.deepEqual(b.port.close(), []);
+    assert.equal(a.fillProd, aFill + 3);
+    for (const x of addrs) assert.ok(u.home(x));
+
+    // Now a's frames are lent to a new socket c when a closes: d, opened on a's slice, starts
+    // without them, and gets them when c completes them.
+    const c = new FakeKernel(0, 0, u, 1);
+    const txc = new XskTx(c.port, new FallbackTx());
+    const more = a.receive(someFrames(2));
+    forward(a, txc, () => true);
+    txc.flush();
+    a.port.release();
+    assert.deepEqual(a.port.close(), []);
+    const d = new FakeKernel(0, 0, u, 0);
+    assert.equal(d.filled, XDP_FRAMES - 2, 'the two lent frames are not in the new fill ring');
+    c.transmit();
+    txc.flush();
+    assert.equal(d.filled, XDP_FRAMES, 'they join it when completed');
+    assert.deepEqual(
+      d.fillEntries(d.fillProd - 2, 2),
+      more.map((x) => x - HEADROOM),
+    );
   });
 });
