@@ -17,6 +17,8 @@ export interface SliceHolder {
 
 /** Not lent: the frame is in its slice holder's rings or walk. */
 const HOME = 0;
+/** TX socket ids fit `lentVia`'s bytes; a UMEM has at most XDP_UMEM_SLICES sockets at once. */
+const MAX_VIA = 255;
 
 export class Umem {
   /** The whole UMEM; frame addresses are offsets into it. */
@@ -32,7 +34,8 @@ export class Umem {
   /** Sockets open on it; the mapping goes with the last (then the Umem is spent). */
   members = 0;
   spent = false;
-  private nextVia = 1;
+  /** TX socket ids in use (index 1..MAX_VIA): a closed socket's id is free once its frames are home. */
+  private readonly viaUsed = new Uint8Array(MAX_VIA + 1);
   private readonly map: Mapping | null;
 
   private constructor(buf: ArrayBuffer, addr: number, map: Mapping | null) {
@@ -62,10 +65,14 @@ export class Umem {
     return this.slices.indexOf(null);
   }
 
-  /** `h` leaves its slice: frames of it still lent go to the slice's next holder. */
-  leave(h: SliceHolder, fd: number): string[] {
+  /**
+   * `h` leaves its slice (frames of it still lent go to the slice's next holder), after its own
+   * lent frames were recalled, so that its id `via` can be given to a new socket.
+   */
+  leave(h: SliceHolder, fd: number, via: number): string[] {
     const i = this.slices.indexOf(h);
     if (i >= 0) this.slices[i] = null;
+    this.viaUsed[via] = 0;
     const b = this.bound.indexOf(fd);
     if (b >= 0) this.bound.splice(b, 1);
     if (--this.members > 0) return [];
@@ -73,11 +80,15 @@ export class Umem {
     return this.unmap();
   }
 
-  /** An id for a TX socket's `lentVia` marks (1..255, reused round-robin: a socket holds one for life). */
+  /** A free id for a TX socket's `lentVia` marks, held until the socket leaves. */
   via(): number {
-    const v = this.nextVia;
-    this.nextVia = v === 255 ? 1 : v + 1;
-    return v;
+    for (let v = 1; v <= MAX_VIA; v++) {
+      if (this.viaUsed[v] === 0) {
+        this.viaUsed[v] = 1;
+        return v;
+      }
+    }
+    throw new Error(`no free TX socket id on the AF_XDP UMEM (${MAX_VIA} in use)`);
   }
 
   /** True when the frame at `addr` is home (not in any TX ring). */

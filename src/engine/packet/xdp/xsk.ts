@@ -381,7 +381,7 @@ export class XdpRx implements RxPort, SliceHolder {
     const u = this.umem;
     u.slices[this.slice] = null;
     u.recall(this.via);
-    failed.push(...u.leave(this, this.fd));
+    failed.push(...u.leave(this, this.fd, this.via));
     return failed;
   }
 }

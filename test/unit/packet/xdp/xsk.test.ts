@@ -404,4 +404,14 @@ describe('one UMEM shared by two sockets', () => {
       more.map((x) => x - HEADROOM),
     );
   });
+
+  it("a socket opened after hundreds of others never shares a live socket's id", () => {
+    const u = shared();
+    const a = new FakeKernel(0, 0, u, 0);
+    for (let i = 0; i < 600; i++) {
+      const b = new FakeKernel(0, 0, u, 1);
+      assert.notEqual(b.port.via, a.port.via);
+      assert.deepEqual(b.port.close(), []);
+    }
+  });
 });
