@@ -10,8 +10,8 @@
 // ring's contract is the packet socket's: frames sent straight from the UMEM are flushed first.
 // Each frame gets a virtio_net_hdr written in its headroom (partial.ts), so that the forwarder and
 // the transmit side (the TX ring, or a packet socket with PACKET_VNET_HDR) treat it as a
-// packet-socket frame. The UMEM is shared by the engine's AF_XDP sockets (umem.ts): this socket fills from its slice,
-// and a frame the forwarder sends from another socket's TX ring (xsk-tx.ts) is lent, not
+// packet-socket frame. The UMEM is shared by the engine's AF_XDP sockets (umem.ts): this socket
+// fills from its slice, and a frame the forwarder sends from a TX ring (xsk-tx.ts) is lent, not
 // refilled at release, until that ring's completion brings it back.
 
 import {
@@ -77,7 +77,7 @@ export class Ring {
  */
 export interface XskMemory {
   umem: Umem;
-  /** The slice of the UMEM this socket fills from (Umem.take). */
+  /** The slice of the UMEM this socket fills from (Umem.free). */
   slice: number;
   rx: ArrayBuffer;
   rxOffsets: RingOffsets;
@@ -333,15 +333,15 @@ export class XdpRx implements RxPort, SliceHolder {
     this.held = 0;
   }
 
-  /**
-   * Takes the frame the handler is looking at out of this block's refill: a TX ring sends it from
-   * the UMEM, and its completion gives it back (Umem.back). Returns the frame's address.
-   */
   /** The UMEM chunk of the frame the handler is looking at. */
   currentChunk(): number {
     return this.heldAddrs[this.cur]!;
   }
 
+  /**
+   * Takes the frame the handler is looking at out of this block's refill: a TX ring sends it from
+   * the UMEM, and its completion gives it back (Umem.back). Returns the frame's chunk.
+   */
   lendCurrent(): number {
     const a = this.heldAddrs[this.cur]!;
     this.heldAddrs[this.cur] = LENT;
