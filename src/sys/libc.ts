@@ -46,6 +46,12 @@ export interface Libc {
   close(fd: number): number;
   /** close() on a worker thread (a packet socket's release waits for an RCU grace period); as setsockoptAsync. */
   closeAsync(fd: number, done: (rc: number) => void): void;
+  /**
+   * mmap(2) of `fd` at offset 0, shared, read-write, on a worker thread: mapping a 32 MiB packet
+   * ring inserts all its 8,192 pages (milliseconds the thread could not walk a ring meanwhile).
+   * `done` gets the mapping, or null on failure.
+   */
+  mmapAsync(len: number, fd: number, done: (m: Mapping | null) => void): void;
   poll(fds: Uint8Array, n: number, timeoutMs: number): number;
   /**
    * poll() on one of libuv's worker threads; `done` runs on this thread with poll's result (-1
@@ -175,6 +181,12 @@ function loadLibc(): Libc {
       return { ptr, addr: Number(a), len };
     },
     munmap: (addr, len) => munmap(addr, len) as number,
+    mmapAsync: (len, fd, done) => {
+      mmap.async(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, (err: unknown, ptr: unknown) => {
+        const a = err ? MAP_FAILED : koffi.address(ptr);
+        done(a === MAP_FAILED || a === 0n ? null : { ptr, addr: Number(a), len });
+      });
+    },
     mmapAt: (len, fd, offset) => {
       const ptr = mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset);
       const a = koffi.address(ptr);

@@ -70,10 +70,11 @@ describe('AF_PACKET rx ring + sendmmsg forwarding', { skip: why ?? false }, () =
       intact: number;
       distinct: number;
     };
-    assert.equal(got.distinct, count, `all ${count} datagrams arrive: ${JSON.stringify(got)}`);
-    assert.equal(got.intact, got.received, 'every datagram arrives unmodified');
+    // The forwarder's own counters first, so that a loss says where it happened.
     fwd.kill('SIGTERM');
     const stats = JSON.parse(await lineFrom(fwd, (l) => l.startsWith('{'))) as Record<string, number>;
+    assert.equal(got.distinct, count, `all ${count} datagrams arrive: ${JSON.stringify(got)}; forwarder: ${JSON.stringify(stats)}`);
+    assert.equal(got.intact, got.received, 'every datagram arrives unmodified');
     assert.ok(stats.forwarded! >= count, `forwarder saw every datagram: ${JSON.stringify(stats)}`);
     assert.ok(stats.forwarded! + stats.ignored! >= count + 200, `the malformed frames reached the ring: ${JSON.stringify(stats)}`);
     assert.equal(stats.dropped, 0);

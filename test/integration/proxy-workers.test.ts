@@ -293,9 +293,11 @@ const platformOk = process.platform === 'linux' ? false : 'worker threads share 
         for (let i = 0; i < 100 && (await new Promise<number>((r) => held.getConnections((_e, n) => r(n)))) < 10; i++) {
           await new Promise((r) => setTimeout(r, 20));
         }
+        // A worker reports what it accepted through its outbox: settle (a round trip behind
+        // those reports) before reading the per-worker counts, or worker 0 may not have told yet.
+        await engine.settle();
         const onWorker0 = engine.workerConns()[0]!;
         const dest = () => ipvs.rules.findService(key)!.dests[0]!;
-        await engine.settle();
         assert.equal(dest().activeConns, 10);
         await engine.killWorker(0);
         for (let i = 0; i < 100 && clients.filter((c) => c.closed).length < onWorker0; i++) await new Promise((r) => setTimeout(r, 20));

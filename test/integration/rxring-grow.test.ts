@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RX_BLOCK_NR, RX_BLOCK_SIZE, RX_SMALL_BLOCK_NR } from '../../src/engine/packet/constants.js';
+import { RX_BLOCK_NR, RX_BLOCK_SIZE, RX_SMALL_BLOCK_NR, RX_SMALL_BLOCK_SIZE } from '../../src/engine/packet/constants.js';
 import { netnsUnavailable, Topology } from '../../src/lab/netns.js';
 
 const why = netnsUnavailable();
@@ -14,7 +14,7 @@ if (why && process.env.CI === 'true') throw new Error(`CI must run the namespace
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const node = (script: string, ...args: string[]) => [process.execPath, '--import', 'tsx', fixture(script), ...args];
 
-/** Frames sent: 2 s of traffic at FRAMES_PER_MS, far past the growth trigger (8 blocks in 128 ms). */
+/** Frames sent: 2 s of traffic at FRAMES_PER_MS, far past the growth trigger (RX_SMALL_BLOCK_NR blocks in 128 ms). */
 const COUNT = 20_000;
 const FRAMES_PER_MS = 10;
 
@@ -86,11 +86,11 @@ describe('RxRing growth', { skip: why ?? false }, () => {
     const rx = lines(topo.spawn(b, node('grow-rx.ts', 'gb', '1', '1000')));
     const ready = JSON.parse((await next(rx, 15_000)).slice('ready '.length)) as { blocks: number; size: number };
     assert.equal(ready.blocks, RX_SMALL_BLOCK_NR);
-    assert.equal(ready.size, RX_SMALL_BLOCK_NR * RX_BLOCK_SIZE, 'the socket mapping is the small ring');
+    assert.equal(ready.size, RX_SMALL_BLOCK_NR * RX_SMALL_BLOCK_SIZE, 'the socket mapping is the small ring');
     const got = JSON.parse(await next(rx, 15_000)) as Result;
     assert.equal(got.grown, false, JSON.stringify(got));
     assert.equal(got.state, 'small');
-    assert.equal(got.size, RX_SMALL_BLOCK_NR * RX_BLOCK_SIZE);
+    assert.equal(got.size, RX_SMALL_BLOCK_NR * RX_SMALL_BLOCK_SIZE);
   });
 
   it('an explicit fanout group keeps the full ring from the start, and no growth', async () => {
@@ -115,6 +115,6 @@ describe('RxRing growth', { skip: why ?? false }, () => {
     assert.equal(got.drops, 0, `the kernel dropped none: ${show}`);
     assert.deepEqual(got.warnings, []);
     assert.equal(got.size, RX_BLOCK_NR * RX_BLOCK_SIZE, 'the small ring is unmapped and closed');
-    assert.match(got.growth, /^grew from 8 to 128 blocks/);
+    assert.match(got.growth, new RegExp(`^grew from ${RX_SMALL_BLOCK_NR} to ${RX_BLOCK_NR} blocks`));
   });
 });

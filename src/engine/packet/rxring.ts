@@ -35,6 +35,8 @@ import {
   RX_HANDOVER_MAX_MS,
   RX_HANDOVER_MIN_MS,
   RX_SMALL_BLOCK_NR,
+  RX_SMALL_BLOCK_SIZE,
+  RX_SMALL_BLOCK_TIMEOUT_MS,
   SO_ATTACH_FILTER,
   SO_DETACH_FILTER,
   SOL_PACKET,
@@ -211,6 +213,13 @@ interface Geometry {
   blockSize: number;
 }
 
+/** A ring's blocks: how big, how many, and how long a partly filled one waits to retire. */
+interface Shape {
+  blockSize: number;
+  blockNr: number;
+  timeoutMs: number;
+}
+
 /**
  * A packet socket not yet bound, with TPACKET_V3 (and vnet headers) set. It is created with
  * protocol 0, so it receives nothing, from any interface, until bind; with `dropAll` a filter
@@ -230,24 +239,35 @@ function packetSocket(g: Geometry, dropAll: boolean): number {
   }
 }
 
-/** struct tpacket_req3 for `blockNr` blocks, written into `req` (28 bytes). */
-function ringRequest(req: Uint8Array, g: Geometry, blockNr: number): Uint8Array {
+/** struct tpacket_req3 for a ring of shape `sh`, written into `req` (28 bytes). */
+function ringRequest(req: Uint8Array, sh: Shape): Uint8Array {
   const rv = new DataView(req.buffer, req.byteOffset, 28);
-  rv.setUint32(0, g.blockSize, true);
-  rv.setUint32(4, blockNr, true);
+  rv.setUint32(0, sh.blockSize, true);
+  rv.setUint32(4, sh.blockNr, true);
   rv.setUint32(8, RX_FRAME_SIZE, true);
-  rv.setUint32(12, (g.blockSize / RX_FRAME_SIZE) * blockNr, true);
-  rv.setUint32(16, RX_BLOCK_TIMEOUT_MS, true);
+  rv.setUint32(12, (sh.blockSize / RX_FRAME_SIZE) * sh.blockNr, true);
+  rv.setUint32(16, sh.timeoutMs, true);
   return req;
 }
 
 /** Maps the ring set on `fd` and binds it to the interface; on failure `fd` is closed. */
-function bindRing(g: Geometry, fd: number, blockNr: number, warnings: string[]): Ring {
+function bindRing(g: Geometry, fd: number, sh: Shape, warnings: string[]): Ring {
   const c = libc();
-  let map: Mapping | null = null;
+  const map = c.mmap(sh.blockSize * sh.blockNr, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+  if (!map) {
+    try {
+      check('mmap(rx ring)', -1);
+    } finally {
+      c.close(fd);
+    }
+  }
+  return bindMapped(g, fd, map!, sh, warnings);
+}
+
+/** Binds a socket whose ring is mapped at `map`; on failure unmaps it and closes the socket. */
+function bindMapped(g: Geometry, fd: number, map: Mapping, sh: Shape, warnings: string[]): Ring {
+  const c = libc();
   try {
-    map = c.mmap(g.blockSize * blockNr, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
-    if (!map) check('mmap(rx ring)', -1);
     check(`bind(${g.ifname})`, c.bind(fd, sockaddrLl(g.ifindex, ETH_P_ALL_BE), SOCKADDR_LL_LEN));
     // Frames we transmit ourselves must not come back into the ring (a fanout group has its own flag).
     if (c.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, int32(1), 4) < 0) {
@@ -256,25 +276,30 @@ function bindRing(g: Geometry, fd: number, blockNr: number, warnings: string[]):
         `setsockopt(PACKET_IGNORE_OUTGOING) on ${g.ifname} failed: ${c.strerror(e)} (errno ${e}); the engine's own frames come back into its ring (a kernel before 4.20): upgrade the kernel`,
       );
     }
-    return new Ring(fd, map!, g.blockSize, blockNr);
+    return new Ring(fd, map, sh.blockSize, sh.blockNr);
   } catch (e) {
-    if (map) c.munmap(map.addr, map.len);
+    c.munmap(map.addr, map.len);
     c.close(fd);
     throw e;
   }
 }
 
-/** Opens one packet socket with a ring of `blockNr` blocks, bound to the interface (setting the ring waits for a grace period: at open only). */
-function openSocket(g: Geometry, blockNr: number, warnings: string[]): Ring {
+/** Opens one packet socket with a ring of shape `sh`, bound to the interface (setting the ring waits for a grace period: at open only). */
+function openSocket(g: Geometry, sh: Shape, warnings: string[]): Ring {
   const c = libc();
   const fd = packetSocket(g, false);
   try {
-    check('setsockopt(PACKET_RX_RING)', c.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, ringRequest(new Uint8Array(28), g, blockNr), 28));
+    check('setsockopt(PACKET_RX_RING)', c.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, ringRequest(new Uint8Array(28), sh), 28));
   } catch (e) {
     c.close(fd);
     throw e;
   }
-  return bindRing(g, fd, blockNr, warnings);
+  return bindRing(g, fd, sh, warnings);
+}
+
+/** The full ring: `blockNr` blocks of the interface's block size, retired after RX_BLOCK_TIMEOUT_MS. */
+function bigShape(g: Geometry, blockNr: number): Shape {
+  return { blockSize: g.blockSize, blockNr, timeoutMs: RX_BLOCK_TIMEOUT_MS };
 }
 
 /** Unmaps and closes a ring now; returns what failed. */
@@ -360,7 +385,7 @@ export class RxRing implements RxPort {
     const small = Math.min(o.smallBlockNr ?? RX_SMALL_BLOCK_NR, big);
     const warnings: string[] = [];
     if (o.fanoutGroup !== undefined || small === big) {
-      const ring = openSocket(g, big, warnings);
+      const ring = openSocket(g, bigShape(g, big), warnings);
       try {
         if (o.fanoutGroup !== undefined) {
           const v = (o.fanoutGroup & 0xffff) | (PACKET_FANOUT_HASH << 16);
@@ -381,7 +406,11 @@ export class RxRing implements RxPort {
       // way, or (one already past the new hook) not at all: at open, before any is handled.
       // The socket's PACKET_IGNORE_OUTGOING does not matter in a group (its flag does), so
       // the socket's warnings are not kept.
-      ring = openSocket(g, small, []);
+      ring = openSocket(
+        g,
+        { blockSize: Math.min(RX_SMALL_BLOCK_SIZE, g.blockSize), blockNr: small, timeoutMs: RX_SMALL_BLOCK_TIMEOUT_MS },
+        [],
+      );
       const flags = PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID | PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
       check(
         'setsockopt(PACKET_FANOUT, CBPF|UNIQUEID|IGNORE_OUTGOING)',
@@ -560,7 +589,8 @@ export class RxRing implements RxPort {
    *     a grace period, so nothing is still being written into the small ring;
    *  4. the small ring is walked until it holds no frame, then closed (pick()).
    * Setting a ring and swapping a program sleep in the kernel for a grace period (some 20 ms
-   * measured): they run on a worker thread while the small ring is walked.
+   * measured), and mapping the big ring inserts its 8,192 pages: they run on a worker thread
+   * while the small ring is walked.
    */
   private grow(why: string): void {
     if (this.state !== 'small' || this.closed) return;
@@ -577,56 +607,72 @@ export class RxRing implements RxPort {
     this.nextFd = fd;
     // Native memory, read on the worker thread; one per growth, and a ring grows once.
     const req = c.alloc(28);
-    ringRequest(new Uint8Array(c.view(req)), this.g, this.bigBlockNr);
+    ringRequest(new Uint8Array(c.view(req)), bigShape(this.g, this.bigBlockNr));
     this.inFlight = true;
     c.setsockoptAsync(fd, SOL_PACKET, PACKET_RX_RING, req, 28, (rc) => {
       if (this.landed()) return;
       if (rc < 0) return this.abandon(why, `setsockopt(PACKET_RX_RING) of ${this.bigBlockNr} blocks on a worker thread failed`);
-      this.nextFd = -1;
-      let big: Ring;
+      // Mapping 32 MiB inserts every page of the ring: on a worker thread too, while this one
+      // keeps walking the small ring (its 16 blocks hold some 32 ms of light traffic).
+      this.inFlight = true;
+      c.mmapAsync(this.g.blockSize * this.bigBlockNr, fd, (map) => {
+        if (this.landed()) {
+          if (map) c.munmap(map.addr, map.len);
+          return;
+        }
+        if (!map) return this.abandon(why, `mmap of the ${this.bigBlockNr}-block ring on a worker thread failed`);
+        this.joinBig(why, fd, map, t0);
+      });
+    });
+  }
+
+  /** Growth, once the big ring is set and mapped: bind it, join the group, swap the program to it. */
+  private joinBig(why: string, fd: number, map: Mapping, t0: number): void {
+    const c = libc();
+    this.nextFd = -1;
+    let big: Ring;
+    try {
+      big = bindMapped(this.g, fd, map, bigShape(this.g, this.bigBlockNr), this.warnings);
+    } catch (e) {
+      return this.fail(why, `the big ring: ${(e as Error).message}`);
+    }
+    this.next = big;
+    try {
+      const id = this.groupId(this.main.fd);
+      const flags = PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+      check('setsockopt(PACKET_FANOUT, join)', c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, int32(id | (flags << 16)), 4));
+    } catch (e) {
+      return this.abandon(why, `joining the fanout group failed: ${(e as Error).message}`);
+    }
+    this.inFlight = true;
+    c.setsockoptAsync(fd, SOL_PACKET, PACKET_FANOUT_DATA, progs().first, 16, (rc1) => {
+      if (this.landed()) return;
+      if (rc1 < 0) return this.abandon(why, 'setsockopt(PACKET_FANOUT_DATA) on a worker thread failed');
       try {
-        big = bindRing(this.g, fd, this.bigBlockNr, this.warnings);
+        check('setsockopt(SO_DETACH_FILTER)', c.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, int32(0), 4));
+        check('epoll_ctl(big ring)', c.epollCtl(this.fd, EPOLL_CTL_ADD, fd, this.ev));
       } catch (e) {
-        return this.fail(why, `the big ring: ${(e as Error).message}`);
-      }
-      this.next = big;
-      try {
-        const id = this.groupId(this.main.fd);
-        const flags = PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
-        check('setsockopt(PACKET_FANOUT, join)', c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, int32(id | (flags << 16)), 4));
-      } catch (e) {
-        return this.abandon(why, `joining the fanout group failed: ${(e as Error).message}`);
+        return this.abandon(why, (e as Error).message);
       }
       this.inFlight = true;
-      c.setsockoptAsync(fd, SOL_PACKET, PACKET_FANOUT_DATA, progs().first, 16, (rc1) => {
+      c.setsockoptAsync(fd, SOL_PACKET, PACKET_FANOUT_DATA, progs().second, 16, (rc2) => {
         if (this.landed()) return;
-        if (rc1 < 0) return this.abandon(why, 'setsockopt(PACKET_FANOUT_DATA) on a worker thread failed');
-        try {
-          check('setsockopt(SO_DETACH_FILTER)', c.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, int32(0), 4));
-          check('epoll_ctl(big ring)', c.epollCtl(this.fd, EPOLL_CTL_ADD, fd, this.ev));
-        } catch (e) {
-          return this.abandon(why, (e as Error).message);
-        }
-        this.inFlight = true;
-        c.setsockoptAsync(fd, SOL_PACKET, PACKET_FANOUT_DATA, progs().second, 16, (rc2) => {
-          if (this.landed()) return;
-          // The kernel installs the new program before it waits: a failure here is one to
-          // allocate it, and the old one (`ret #0`) still stands.
-          if (rc2 < 0) return this.abandon(why, 'setsockopt(PACKET_FANOUT_DATA) to the big ring on a worker thread failed');
-          const small = this.main;
-          this.old = small;
-          this.main = big;
-          this.next = null;
-          this.switchedAt = performance.now();
-          this.state = 'grown';
-          this.growth = `grew from ${small.blockNr} to ${big.blockNr} blocks (${why}; handover ${(this.switchedAt - t0).toFixed(1)} ms)`;
-          this.log(`the receive ring of ${this.g.ifname} ${this.growth}`);
-          // An empty small ring goes once RX_HANDOVER_MIN_MS passed, even if no frame comes
-          // to wake the loop then (one with frames left wakes it through the epoll set).
-          setTimeout(() => {
-            if (!this.closed && this.old !== null) this.pick();
-          }, RX_HANDOVER_MIN_MS + 1).unref();
-        });
+        // The kernel installs the new program before it waits: a failure here is one to
+        // allocate it, and the old one (`ret #0`) still stands.
+        if (rc2 < 0) return this.abandon(why, 'setsockopt(PACKET_FANOUT_DATA) to the big ring on a worker thread failed');
+        const small = this.main;
+        this.old = small;
+        this.main = big;
+        this.next = null;
+        this.switchedAt = performance.now();
+        this.state = 'grown';
+        this.growth = `grew from ${small.blockNr} to ${big.blockNr} blocks (${why}; handover ${(this.switchedAt - t0).toFixed(1)} ms)`;
+        this.log(`the receive ring of ${this.g.ifname} ${this.growth}`);
+        // An empty small ring goes once RX_HANDOVER_MIN_MS passed, even if no frame comes
+        // to wake the loop then (one with frames left wakes it through the epoll set).
+        setTimeout(() => {
+          if (!this.closed && this.old !== null) this.pick();
+        }, RX_HANDOVER_MIN_MS + 1).unref();
       });
     });
   }
@@ -688,6 +734,7 @@ export class RxRing implements RxPort {
     const s = this.readStats(o.fd);
     this.pendingStats.packets += s.packets;
     this.pendingStats.drops += s.drops;
+    if (s.drops > 0) this.growth += `; the small ring dropped ${s.drops} frames since the last count`;
     this.doneFrames += o.frames;
     this.doneBytes += o.bytes;
     if (c.epollCtl(this.fd, EPOLL_CTL_DEL, o.fd, null) < 0) {
