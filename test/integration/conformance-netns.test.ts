@@ -3,7 +3,7 @@
 // the in-process name tables, interfaces, fixtures or another program name are left to the
 // in-process runner. Each case starts from an empty table, default timeouts, no daemons.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
@@ -35,7 +35,10 @@ describe('ipvsadm conformance through the real client in a namespace', { skip },
     const r = await inNs(null, [TSVS, 'shim', 'install', shim]);
     assert.equal(r.code, 0, r.stderr);
   });
-  after(() => topo.teardown());
+  after(async () => {
+    await topo.teardown();
+    rmSync(shim, { recursive: true, force: true });
+  });
 
   conformanceTests(runner, ALL_CASES);
 });

@@ -3,7 +3,7 @@
 // `ip netns exec` makes) and ifconfig/route/iptables from Debian. The fixture is the seed's
 // text with the web page's non-breaking spaces turned into spaces, nothing else.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,7 +30,10 @@ describe('seed 004: the director init script', { skip }, () => {
     const r = await inNs(null, [TSVS, 'shim', 'install', join(shim, 'upper')]);
     assert.equal(r.code, 0, r.stderr);
   });
-  after(() => topo.teardown());
+  after(async () => {
+    await topo.teardown();
+    rmSync(shim, { recursive: true, force: true });
+  });
 
   /** Runs `script ARG` with /sbin/ipvsadm → tsvsadm and a private /var/lock/subsys. */
   const initScript = (arg: string) =>
