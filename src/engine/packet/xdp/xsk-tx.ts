@@ -6,7 +6,7 @@
 // a GSO frame, frames from another UMEM — goes through the interface's packet socket, which the
 // port keeps. The TX ring carries no virtio_net_hdr, so a partial checksum is completed here.
 
-import { fold, sum16 } from '../../../wire/csum.js';
+import { checksum } from '../../../wire/csum.js';
 import { VNET_HDR_LEN, XDP_COMPLETION_RING_SIZE, XDP_FRAME_SIZE, XDP_TX_KICKS, XDP_TX_RING_SIZE } from '../constants.js';
 import { libc } from '../../../sys/libc.js';
 import type { RxPort, TxPort } from '../port.js';
@@ -183,7 +183,7 @@ function completeCsum(b: Uint8Array, frame: number, end: number, csumStart: numb
   const s = frame + csumStart;
   const at = s + csumOffset;
   if (at + 2 > end) return;
-  let c = ~fold(sum16(b, s, end - s)) & 0xffff;
+  let c = checksum(b, s, end - s);
   if (c === 0) c = 0xffff;
   b[at] = c >>> 8;
   b[at + 1] = c & 0xff;
