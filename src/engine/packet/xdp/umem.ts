@@ -66,12 +66,12 @@ export class Umem {
   }
 
   /**
-   * `h` leaves its slice (frames of it still lent go to the slice's next holder), after its own
-   * lent frames were recalled, so that its id `via` can be given to a new socket.
+   * A closed socket leaves: its slice is free (frames of it still lent go to the slice's next
+   * holder), the frames lent to its TX ring go home, then its id `via` is free for a new socket.
    */
-  leave(h: SliceHolder, fd: number, via: number): string[] {
-    const i = this.slices.indexOf(h);
-    if (i >= 0) this.slices[i] = null;
+  leave(slice: number, fd: number, via: number): string[] {
+    this.slices[slice] = null;
+    this.recall(via);
     this.viaUsed[via] = 0;
     const b = this.bound.indexOf(fd);
     if (b >= 0) this.bound.splice(b, 1);

@@ -378,10 +378,7 @@ export class XdpRx implements RxPort, SliceHolder {
     for (const m of this.maps) {
       if (c.munmap(m.addr, m.len) < 0) failed.push(`munmap of the AF_XDP socket failed: ${c.strerror(c.errno())}`);
     }
-    const u = this.umem;
-    u.slices[this.slice] = null;
-    u.recall(this.via);
-    failed.push(...u.leave(this, this.fd, this.via));
+    failed.push(...this.umem.leave(this.slice, this.fd, this.via));
     return failed;
   }
 }
