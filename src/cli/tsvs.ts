@@ -20,27 +20,30 @@ commands:
 `;
 
 type Main = (argv: string[]) => Promise<number>;
+type Module = Record<string, unknown>;
 
-async function load(path: string, name: string): Promise<Main | null> {
+async function load(entry: Command): Promise<Main | null> {
   try {
-    const m = (await import(new URL(path, import.meta.url).href)) as Record<string, Main>;
-    return m[name] ?? null;
+    const m = await entry[0]();
+    return typeof m[entry[1]] === 'function' ? (m[entry[1]] as Main) : null;
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return null;
     throw e;
   }
 }
 
-const COMMANDS: Record<string, [string, string]> = {
-  daemon: ['./daemon.js', 'daemonMain'],
-  status: ['./status.js', 'statusMain'],
-  realserver: ['../agent/cli.js', 'realserverMain'],
-  shim: ['./shim.js', 'shimMain'],
-  service: ['./service.js', 'serviceMain'],
-  sysctl: ['./sysctl.js', 'sysctlMain'],
-  lab: ['../lab/cli.js', 'labMain'],
-  quickstart: ['./quickstart.js', 'quickstartMain'],
-  keepalived: ['./keepalived.js', 'keepalivedMain'],
+/** Each command's module and entry; literal specifiers, so that the bundler can follow them. */
+type Command = [() => Promise<Module>, string];
+const COMMANDS: Record<string, Command> = {
+  daemon: [() => import('./daemon.js'), 'daemonMain'],
+  status: [() => import('./status.js'), 'statusMain'],
+  realserver: [() => import('../agent/cli.js'), 'realserverMain'],
+  shim: [() => import('./shim.js'), 'shimMain'],
+  service: [() => import('./service.js'), 'serviceMain'],
+  sysctl: [() => import('./sysctl.js'), 'sysctlMain'],
+  lab: [() => import('../lab/cli.js'), 'labMain'],
+  quickstart: [() => import('./quickstart.js'), 'quickstartMain'],
+  keepalived: [() => import('./keepalived.js'), 'keepalivedMain'],
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -58,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tsvs: unknown command '${cmd}'\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const fn = await load(entry[0], entry[1]);
+  const fn = await load(entry);
   if (!fn) {
     process.stderr.write(`tsvs: '${cmd}' is not built in this checkout: run "npm run build"\n`);
     return 1;

@@ -1,5 +1,5 @@
-// The daemon runs ipvsadm's logic (src/adm) in-process against its live state. It is loaded
-// by path at run time so that the daemon starts, and says so, even in a build without it.
+// The daemon runs ipvsadm's logic (src/adm) in-process against its live state. It is imported
+// at run time so that the daemon starts, and says so, even in a build without it.
 
 import type { Ipvs } from '../core/ipvs.js';
 import type { AdmReply } from './protocol.js';
@@ -18,19 +18,11 @@ export interface AdmOutcome extends AdmReply {
 
 export type AdmRunner = (argv: readonly string[], argv0: string, ctx: AdmContext) => Promise<AdmOutcome>;
 
-interface AdmModule {
-  runAdm: AdmRunner;
-}
-
-interface ResolverModule {
-  systemResolver: () => unknown;
-}
-
 /** The real runner, or one that answers "not built yet" (exit 2) for every command. */
 export async function loadAdmRunner(): Promise<AdmRunner> {
   try {
-    const m = (await import(new URL('../adm/run.js', import.meta.url).href)) as AdmModule;
-    const r = (await import(new URL('../adm/resolve.js', import.meta.url).href)) as ResolverModule;
+    const m = await import('../adm/run.js');
+    const r = await import('../adm/resolve.js');
     // One resolver for the daemon's life: it caches /etc/services and name lookups.
     const resolver = r.systemResolver();
     return (argv, argv0, ctx) => m.runAdm(argv, argv0, { ...ctx, resolver });

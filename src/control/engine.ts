@@ -80,10 +80,15 @@ export class NullEngine implements Engine {
   }
 }
 
-/** Where each engine's code is, and its factory. */
-const ENGINE_MODULES: Record<EngineName, { url: URL; factory: string }> = {
-  packet: { url: new URL('../engine/packet/index.js', import.meta.url), factory: 'createPacketEngine' },
-  proxy: { url: new URL('../engine/proxy/index.js', import.meta.url), factory: 'createProxyEngine' },
+type Module = Record<string, unknown>;
+
+/**
+ * Where each engine's code is, and its factory. The import specifiers are literal so that the
+ * bundler (scripts/bundle.mjs) can follow them and still load each engine only when chosen.
+ */
+const ENGINE_MODULES: Record<EngineName, { name: string; load: () => Promise<Module>; factory: string }> = {
+  packet: { name: 'engine/packet/index.js', load: () => import('../engine/packet/index.js'), factory: 'createPacketEngine' },
+  proxy: { name: 'engine/proxy/index.js', load: () => import('../engine/proxy/index.js'), factory: 'createProxyEngine' },
 };
 
 /** The native binding through which the engines make their system calls. */
@@ -120,7 +125,7 @@ export function nativeProblem(native = NATIVE_MODULE): string | null {
  * as on other systems); on Linux that is said in a note.
  */
 export async function loadEngine(name: EngineName, log: Logger = stderrLogger, src: EngineSources = {}): Promise<LoadedEngine> {
-  const { url, factory } = ENGINE_MODULES[name];
+  const { name: where, load, factory } = ENGINE_MODULES[name];
   const failed = (why: string): LoadedEngine => {
     const reason = `the ${name} engine failed to load: ${why}; rules are kept but no traffic is forwarded`;
     log(reason);
@@ -128,9 +133,9 @@ export async function loadEngine(name: EngineName, log: Logger = stderrLogger, s
   };
   const native = nativeProblem(src.native);
   if (native && name === 'packet') return failed(native);
-  let m: Record<string, unknown>;
+  let m: Module;
   try {
-    m = (await import((src.module ?? url).href)) as Record<string, unknown>;
+    m = src.module ? ((await import(src.module.href)) as Module) : await load();
   } catch (e) {
     const code = (e as { code?: string }).code;
     const hint = code === 'ERR_MODULE_NOT_FOUND' ? 'the build is incomplete: run "npm run build"' : 'run "npm run build"';
@@ -138,7 +143,7 @@ export async function loadEngine(name: EngineName, log: Logger = stderrLogger, s
   }
   const make = m[factory];
   if (typeof make !== 'function')
-    return failed(`${(src.module ?? url).pathname} has no ${factory} (a build of another version: run "npm run build")`);
+    return failed(`${src.module?.pathname ?? where} has no ${factory} (a build of another version: run "npm run build")`);
   const notes: string[] = [];
   if (native) {
     const note = `${native}; the proxy workers use Node's sockets instead of epoll`;

@@ -5,7 +5,7 @@
 // one director started here runs the proxy engine on a private run directory with no rules.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -124,14 +124,17 @@ describe('tsvs command line', () => {
     try {
       for (const f of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, f), join(copy, f), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
-      rmSync(join(copy, 'dist/engine/proxy/engine.js'));
+      // The bins load the bundle, in which the proxy engine is the chunk its index.js became.
+      const chunk = readdirSync(join(copy, 'dist/bundle')).find((f) => /^proxy-\w+\.js$/.test(f));
+      assert.ok(chunk, 'the bundle has a proxy engine chunk (scripts/bundle.mjs)');
+      rmSync(join(copy, 'dist/bundle', chunk));
       const bin = join(copy, 'bin/tsvs');
       const d = await inNs(null, [process.execPath, bin, 'daemon', '--engine', 'proxy', '--detach'], { env });
       assert.equal(d.code, 0, d.stderr);
       const st = await inNs(null, [process.execPath, bin, 'status'], { env });
       assert.equal(st.code, 0, st.stderr);
       assert.match(st.stdout, /engine proxy NOT LOADED\n/);
-      assert.match(st.stdout, /\nengine: the proxy engine failed to load: .*engine\.js.*npm run build.*no traffic is forwarded\n/);
+      assert.match(st.stdout, /\nengine: the proxy engine failed to load: .*dist\/bundle\/proxy-\w+\.js.*npm run build.*no traffic is forwarded\n/);
       const log = readFileSync(
         join(runDir, `${(await inNs(null, ['stat', '-L', '-c', '%i', '/proc/self/ns/net'])).stdout.trim()}.log`),
         'utf8',

@@ -22,10 +22,10 @@ export function requireNetns(): string | false {
   return why ?? false;
 }
 
-/** The bins load dist/; `npm test` builds it first. Build here only when it is missing. */
+/** The bins load dist/bundle/; `npm test` builds it first. Build here only when it is missing. */
 export function ensureBuilt(): void {
-  if (existsSync(join(ROOT, 'dist/cli/tsvs.js'))) return;
-  execFileSync('npx', ['tsc', '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'inherit' });
+  if (existsSync(join(ROOT, 'dist/bundle/tsvs.js'))) return;
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 /** A fresh run directory readable by other users (the socket inside stays 0600). */
