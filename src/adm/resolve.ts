@@ -3,8 +3,7 @@
 // (/etc/services) and network interfaces (the kernel's ENODEV check for sync daemons).
 // Spec: docs/spec/ipvsadm.md §4.1, §4.9, §7.1. The system resolver does I/O; tests use staticResolver.
 
-import { promises as dns } from 'node:dns';
-import { readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { Addr } from '../core/inet.js';
 import { inetPton4 } from './inet.js';
@@ -30,13 +29,20 @@ export interface SystemResolverOptions {
   sysNetPath?: string;
 }
 
+// node:dns and node:fs/promises are not imported at load: the daemon holds a resolver for its
+// whole life and most runs never look a name up, and each costs a few hundred KB resident.
+const readText = (path: string): Promise<string> =>
+  new Promise((resolve, reject) => readFile(path, 'utf8', (e, t) => (e ? reject(e) : resolve(t))));
+let dnsModule: Promise<typeof import('node:dns').promises> | null = null;
+const lookups = () => (dnsModule ??= import('node:dns').then((m) => m.promises));
+
 /** Lookups through the C library (node:dns) and the files of this host. */
 export function systemResolver(o: SystemResolverOptions = {}): Resolver {
   const servicesPath = o.servicesPath ?? '/etc/services';
   const sysNet = o.sysNetPath ?? '/sys/class/net';
   let services: Promise<ServicesTable> | null = null;
   const table = (): Promise<ServicesTable> => {
-    services ??= readFile(servicesPath, 'utf8').then(
+    services ??= readText(servicesPath).then(
       (t) => new ServicesTable(t),
       () => new ServicesTable(''),
     );
@@ -46,7 +52,7 @@ export function systemResolver(o: SystemResolverOptions = {}): Resolver {
     async hostByName(name) {
       if (name === '') return null;
       try {
-        const r = await dns.lookup(name, { family: 4 });
+        const r = await (await lookups()).lookup(name, { family: 4 });
         return r.family === 4 ? inetPton4(r.address) : null;
       } catch {
         return null;
@@ -55,7 +61,7 @@ export function systemResolver(o: SystemResolverOptions = {}): Resolver {
     async hostByAddr(addr) {
       const numeric = addr.toString();
       try {
-        const r = await dns.lookupService(numeric, 0);
+        const r = await (await lookups()).lookupService(numeric, 0);
         return r.hostname && r.hostname !== numeric ? r.hostname : null;
       } catch {
         return null;
@@ -70,7 +76,7 @@ export function systemResolver(o: SystemResolverOptions = {}): Resolver {
     async interfaceMtu(name) {
       if (name === '' || name.includes('/') || name === '.' || name === '..') return null;
       try {
-        const mtu = Number((await readFile(`${sysNet}/${name}/mtu`, 'utf8')).trim());
+        const mtu = Number((await readText(`${sysNet}/${name}/mtu`)).trim());
         return Number.isFinite(mtu) ? mtu : null;
       } catch {
         return networkInterfaces()[name] ? 1500 : null;
