@@ -1,5 +1,5 @@
 // An AF_XDP socket receiving on one queue of one interface, in copy mode (XDP_COPY: veth and most
-// drivers have no zero-copy), as an RxPort (port.ts). Its frames are a slice of XDP_FRAMES pages
+// drivers have no zero-copy), as an RxPort (port.ts). Its frames are a slice of XDP_FRAMES chunks
 // of the engine's shared UMEM (umem.ts); the fill ring hands the kernel empty frames, the RX ring
 // returns filled ones (struct xdp_desc { u64 addr; u32 len; u32 options }). Rings are mmapped at
 // the offsets getsockopt(XDP_MMAP_OFFSETS) gives; producer and consumer are u32 indexes that only

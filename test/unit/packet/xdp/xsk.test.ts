@@ -157,7 +157,7 @@ describe('XdpRx over plain memory', () => {
 
   it('indexes wrap past 2^32 and around both rings, every chunk coming back once', () => {
     // Producers and consumers are free-running u32: start them just short of 2^32 (the RX index
-    // then also crosses the ring's end, 2^32 - 5 being slot 2043 of 2048).
+    // then also crosses the ring's end, 2^32 - 5 being the fifth slot from its end).
     const k = new FakeKernel(TWO32 - 5, TWO32 - 2);
     assert.equal(k.fillProd, (TWO32 - 2 + XDP_FILL_RING_SIZE) % TWO32);
     const fs = someFrames(12);
@@ -178,7 +178,7 @@ describe('XdpRx over plain memory', () => {
   it('runs many times round both rings without losing or duplicating a chunk', () => {
     const k = new FakeKernel();
     let n = 0;
-    // 9 * 2048 descriptors in blocks of uneven sizes: RX slots and fill slots wrap many times.
+    // 9 rings of descriptors in blocks of uneven sizes: RX slots and fill slots wrap many times.
     for (let round = 0; n < 9 * XDP_RX_RING_SIZE; round++) {
       const fs = someFrames(1 + ((round * 37) % 300));
       const addrs = k.receive(fs);
