@@ -217,6 +217,25 @@ describe('XdpRx over plain memory', () => {
     assert.equal(h.getUint16(8, true), 16, 'csum_offset');
     assert.equal(k.port.partial, 1);
   });
+
+  it('statistics: drops are rx_dropped + rx_ring_full (a fill-empty drop is in rx_dropped already), deltas per read', () => {
+    const k = new FakeKernel();
+    // struct xdp_statistics: rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full,
+    // rx_fill_ring_empty_descs, tx_ring_empty_descs, u64 each.
+    const stats = (rxDropped: number, ringFull: number, fillEmpty: number): DataView => {
+      const dv = new DataView(new ArrayBuffer(48));
+      dv.setBigUint64(0, BigInt(rxDropped), true);
+      dv.setBigUint64(24, BigInt(ringFull), true);
+      dv.setBigUint64(32, BigInt(fillEmpty), true);
+      return dv;
+    };
+    assert.equal(k.port.account(stats(754, 143, 754)).drops, 897);
+    assert.equal(k.port.fillEmptyDrops, 754);
+    assert.equal(k.port.ringFullDrops, 143);
+    assert.equal(k.port.account(stats(760, 150, 756)).drops, 13);
+    assert.equal(k.port.fillEmptyDrops, 756);
+    assert.equal(k.port.ringFullDrops, 150);
+  });
 });
 
 /** The packet socket behind an XskTx: records what it was given. */
