@@ -122,19 +122,31 @@ export const WARM_MIN_CONNS = 16384;
 /** Hashes collected before the table is touched: the loads of one batch overlap (ConnTable.warm). */
 export const WARM_BATCH = 32;
 
-/** AF_XDP (docs/packet-engine.md, "AF_XDP"): UMEM frames, each one page, and ring sizes. */
-export const XDP_FRAME_SIZE = 4096;
-/** Frames of one socket's slice of the shared UMEM: as many as its RX ring holds. */
-export const XDP_FRAMES = 2048;
+/**
+ * AF_XDP (docs/packet-engine.md, "AF_XDP"): UMEM frames and ring sizes. A frame is half a page,
+ * the smallest chunk the kernel takes: an Ethernet frame of MTU 1500 fits (XDP_MAX_FRAME), and
+ * the same pinned memory holds twice the frames a page each would.
+ */
+export const XDP_FRAME_SIZE = 2048;
+/** XDP_PACKET_HEADROOM: copy mode writes a frame this far into its chunk. */
+export const XDP_HEADROOM = 256;
+/**
+ * Frames of one socket's slice of the shared UMEM: as many as its RX ring holds. The ring is the
+ * only buffer between the kernel and a daemon that falls behind: a fresh daemon's first burst
+ * runs before V8 has optimised the path (its compiler on the director's core too), and at
+ * 100 kpps one turn took 70 ms, 7000 frames, which 2048 did not hold (the CPU bench lost 0.2–2 %
+ * of its first trial, all in that turn).
+ */
+export const XDP_FRAMES = 8192;
 /**
  * Sockets (interfaces) sharing one UMEM, so that frames leave another interface's TX ring without
- * a copy. The kernel pins a UMEM whole at registration: 4 slices are 32 MiB, what two interfaces
- * of 4096 frames each pinned before; a fifth interface starts a second UMEM (frames between the
- * two groups leave through the packet socket).
+ * a copy. The kernel pins a UMEM whole at registration: 4 slices are 64 MiB, two interfaces'
+ * packet rings once grown; a fifth interface starts a second UMEM (frames between the two groups
+ * leave through the packet socket).
  */
 export const XDP_UMEM_SLICES = 4;
-export const XDP_RX_RING_SIZE = 2048;
-export const XDP_FILL_RING_SIZE = 2048;
+export const XDP_RX_RING_SIZE = XDP_FRAMES;
+export const XDP_FILL_RING_SIZE = XDP_FRAMES;
 /**
  * TX ring and completion ring: the completion ring bounds the frames in flight (the kernel takes a
  * TX descriptor only with room to complete it); copy mode's socket send buffer bounds them far
@@ -144,7 +156,7 @@ export const XDP_TX_RING_SIZE = 1024;
 export const XDP_COMPLETION_RING_SIZE = 1024;
 /** sendto() kicks per flush that may find the kernel busy before the rest waits for the next flush. */
 export const XDP_TX_KICKS = 64;
-/** Longest frame the XDP program redirects: a UMEM frame less the kernel's 256-byte headroom, with room to spare; longer ones (GRO'd by a local stack) stay on the packet socket. */
-export const XDP_MAX_FRAME = 3072;
+/** Longest frame the XDP program redirects: what a UMEM frame holds after the kernel's headroom (the kernel drops a longer one); longer ones (jumbo frames, a local stack's GRO'd segments) stay on the packet socket. */
+export const XDP_MAX_FRAME = XDP_FRAME_SIZE - XDP_HEADROOM;
 /** Descriptors walked per AF_XDP "block" (one turn of the engine per interface). */
 export const XDP_RX_BATCH = 256;

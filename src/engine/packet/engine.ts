@@ -236,7 +236,8 @@ export class PacketEngine implements Engine {
       if (path) {
         const x = i.rx instanceof SplitRx ? i.rx : null;
         const seen = x
-          ? `: ${x.xsk.frames} frames through AF_XDP (${x.xsk.partial} with partial checksums), ${x.ring.frames} through the packet socket`
+          ? `: ${x.xsk.frames} frames through AF_XDP (${x.xsk.partial} with partial checksums), ${x.ring.frames} through the packet socket; ` +
+            `the kernel dropped ${x.xsk.fillEmptyDrops} with the AF_XDP fill ring empty, ${x.xsk.ringFullDrops} with its RX ring full`
           : '';
         notes.push(`interface ${i.name}: receive path ${path}${seen}`);
       }

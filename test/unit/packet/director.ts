@@ -13,7 +13,7 @@ import { Forwarder } from '../../../src/engine/packet/forward.js';
 import { Iface } from '../../../src/engine/packet/iface.js';
 import { MemRx, MemTx } from '../../../src/engine/packet/memport.js';
 import type { FrameHandler } from '../../../src/engine/packet/rxring.js';
-import { XDP_FRAME_SIZE, XDP_FRAMES, XDP_UMEM_SLICES } from '../../../src/engine/packet/constants.js';
+import { XDP_FRAME_SIZE, XDP_FRAMES, XDP_MAX_FRAME, XDP_UMEM_SLICES } from '../../../src/engine/packet/constants.js';
 import { RxPair } from '../../../src/engine/packet/xdp/path.js';
 import { Umem } from '../../../src/engine/packet/xdp/umem.js';
 import { type Lender, XskTx } from '../../../src/engine/packet/xdp/xsk-tx.js';
@@ -142,7 +142,8 @@ export class XskSplit extends RxPair<XdpRx, SideRx> implements RxPort, Lender {
   }
 
   push(frames: readonly Uint8Array[], hdrs: readonly (Uint8Array | undefined)[] = []): void {
-    if (hdrs.some((h) => h !== undefined)) this.ring.push(frames, hdrs);
+    // The program passes frames longer than a UMEM frame holds (XDP_MAX_FRAME) too.
+    if (hdrs.some((h) => h !== undefined) || frames.some((f) => f.length > XDP_MAX_FRAME)) this.ring.push(frames, hdrs);
     else this.kernel.receive(frames);
   }
 

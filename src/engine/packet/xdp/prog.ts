@@ -7,7 +7,7 @@
 //     addresses (OWN: its own conn's reply, which the kernel serves).
 // Everything else gets XDP_PASS: the kernel keeps serving the host, and the packet socket ring
 // still sees those frames (ARP, NDP, ICMP errors, IP options, fragments, VLAN tags, frames longer
-// than `maxLen` — an AF_XDP frame holds one page), so the engine loses nothing it took before.
+// than `maxLen` — what one UMEM chunk holds), so the engine loses nothing it took before.
 // bpf_redirect_map's flags argument is the verdict when the queue has no socket: XDP_PASS.
 //
 // Registers: r6 the context, r7 data, r8 data_end, r9 the IP protocol; the key lives at fp-24.

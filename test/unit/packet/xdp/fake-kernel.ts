@@ -122,6 +122,7 @@ export class FakeKernel {
   receive(frames: readonly Uint8Array[]): number[] {
     const addrs: number[] = [];
     for (const f of frames) {
+      assert.ok(f.length <= XDP_FRAME_SIZE - HEADROOM, `a ${f.length} B frame does not fit a UMEM frame (the kernel drops it)`);
       assert.ok(this.filled > 0, 'fill ring empty');
       assert.ok((this.rxProd - this.rxCons) >>> 0 < XDP_RX_RING_SIZE, 'RX ring full');
       const chunk = this.fillEntries(this.fillCons, 1)[0]!;

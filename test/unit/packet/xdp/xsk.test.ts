@@ -157,7 +157,7 @@ describe('XdpRx over plain memory', () => {
 
   it('indexes wrap past 2^32 and around both rings, every chunk coming back once', () => {
     // Producers and consumers are free-running u32: start them just short of 2^32 (the RX index
-    // then also crosses the ring's end, 2^32 - 5 being slot 2043 of 2048).
+    // then also crosses the ring's end, 2^32 - 5 being the fifth slot from its end).
     const k = new FakeKernel(TWO32 - 5, TWO32 - 2);
     assert.equal(k.fillProd, (TWO32 - 2 + XDP_FILL_RING_SIZE) % TWO32);
     const fs = someFrames(12);
@@ -178,7 +178,7 @@ describe('XdpRx over plain memory', () => {
   it('runs many times round both rings without losing or duplicating a chunk', () => {
     const k = new FakeKernel();
     let n = 0;
-    // 9 * 2048 descriptors in blocks of uneven sizes: RX slots and fill slots wrap many times.
+    // 9 rings of descriptors in blocks of uneven sizes: RX slots and fill slots wrap many times.
     for (let round = 0; n < 9 * XDP_RX_RING_SIZE; round++) {
       const fs = someFrames(1 + ((round * 37) % 300));
       const addrs = k.receive(fs);
@@ -216,6 +216,25 @@ describe('XdpRx over plain memory', () => {
     assert.equal(h.getUint16(6, true), 34, 'csum_start');
     assert.equal(h.getUint16(8, true), 16, 'csum_offset');
     assert.equal(k.port.partial, 1);
+  });
+
+  it('statistics: drops are rx_dropped + rx_ring_full (a fill-empty drop is in rx_dropped already), deltas per read', () => {
+    const k = new FakeKernel();
+    // struct xdp_statistics: rx_dropped, rx_invalid_descs, tx_invalid_descs, rx_ring_full,
+    // rx_fill_ring_empty_descs, tx_ring_empty_descs, u64 each.
+    const stats = (rxDropped: number, ringFull: number, fillEmpty: number): DataView => {
+      const dv = new DataView(new ArrayBuffer(48));
+      dv.setBigUint64(0, BigInt(rxDropped), true);
+      dv.setBigUint64(24, BigInt(ringFull), true);
+      dv.setBigUint64(32, BigInt(fillEmpty), true);
+      return dv;
+    };
+    assert.equal(k.port.account(stats(754, 143, 754)).drops, 897);
+    assert.equal(k.port.fillEmptyDrops, 754);
+    assert.equal(k.port.ringFullDrops, 143);
+    assert.equal(k.port.account(stats(760, 150, 756)).drops, 13);
+    assert.equal(k.port.fillEmptyDrops, 756);
+    assert.equal(k.port.ringFullDrops, 150);
   });
 });
 
