@@ -78,4 +78,7 @@ exitQuietlyOnClosedPipe();
 // A `keepalived` link to bin/tsvs (tsvs shim install) runs `tsvs keepalived`.
 const invokedAs = (process.argv[1] ?? '').split('/').pop();
 const args = process.argv.slice(2);
-process.exitCode = await main(invokedAs === 'keepalived' ? ['keepalived', ...args] : args);
+// No top-level await: the bins load this as CommonJS (scripts/bundle.mjs).
+void main(invokedAs === 'keepalived' ? ['keepalived', ...args] : args).then((code) => {
+  process.exitCode = code;
+});

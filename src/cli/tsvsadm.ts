@@ -46,4 +46,7 @@ async function main(): Promise<number> {
 }
 
 exitQuietlyOnClosedPipe();
-process.exitCode = await main();
+// No top-level await: the bins load this as CommonJS (scripts/bundle.mjs).
+void main().then((code) => {
+  process.exitCode = code;
+});

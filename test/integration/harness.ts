@@ -24,7 +24,7 @@ export function requireNetns(): string | false {
 
 /** The bins load dist/bundle/; `npm test` builds it first. Build here only when it is missing. */
 export function ensureBuilt(): void {
-  if (existsSync(join(ROOT, 'dist/bundle/tsvs.js'))) return;
+  if (existsSync(join(ROOT, 'dist/bundle/tsvs.cjs'))) return;
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
