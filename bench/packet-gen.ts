@@ -8,6 +8,8 @@
 // fill a director's conn table; it sends all of them at `pps`, however long that takes, and
 // ignores the duration), `scatter` visits them in a stride order from a random start,
 // so that consecutive frames hit conns far apart in the table (established flows, cold conns).
+// With TSVS_BENCH_GEN_SLEEPY=1 it sleeps GEN_SLEEP_US whenever it is ahead of its schedule,
+// instead of spinning, so that its core's other work can be measured (packet-cpu.ts).
 // Prints {"sent","txSent","txDropped","t0","t1"}: t0 and t1 bound the sending, CLOCK_MONOTONIC ns.
 import { performance } from 'node:perf_hooks';
 import { Addr } from '../src/core/inet.js';
@@ -62,6 +64,11 @@ function toFlow(flow: number): void {
   curPort = p;
 }
 
+/** The generator's nap when ahead: 50 µs, a burst of 5 frames at 100 kpps. */
+const GEN_SLEEP_US = 50;
+const sleepy = process.env.TSVS_BENCH_GEN_SLEEPY === '1';
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+
 const total = order === 'seq' ? flows : Math.floor((dur * pps) / 1000);
 const t0 = process.hrtime.bigint();
 const p0 = performance.now();
@@ -83,6 +90,7 @@ while (sent < total) {
     sent++;
   }
   tx.flush();
+  if (sleepy) Atomics.wait(napCell, 0, 0, GEN_SLEEP_US / 1000);
 }
 tx.flush();
 const t1 = process.hrtime.bigint();

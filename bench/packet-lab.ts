@@ -47,6 +47,12 @@ export interface TrialFlows {
   count: number;
   order?: 'seq' | 'scatter';
   saddr?: string;
+  /**
+   * The generator sleeps while it is ahead of its schedule instead of spinning, so that a
+   * meter on its core sees what the rest of the core's time goes to (packet-cpu.ts). Sends in
+   * bursts of about GEN_SLEEP_US of frames; only for rates well below the generator's ceiling.
+   */
+  sleepy?: boolean;
 }
 
 export interface TrialResult {
@@ -205,7 +211,7 @@ export async function trial(l: Lab, daddr: string, size: number, pps: number, ms
       String(flows.count),
       ...(flows.order ? [flows.order] : []),
     ],
-    { encoding: 'utf8', maxBuffer: 1 << 20 },
+    { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, TSVS_BENCH_GEN_SLEEPY: flows.sleepy ? '1' : '0' } },
   );
   const r = JSON.parse(stdout) as { txSent: number; t0: string; t1: string };
   await sleep(300);
