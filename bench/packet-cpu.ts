@@ -14,7 +14,7 @@
 // backgrounds and less the generator's own cost, per forwarded packet.
 
 import { CpuMeter } from './cpu-meter.js';
-import { clearRules, CPUS, DIR_CPU, GEN_CPU, type Lab, stopDaemon, trial } from './packet-lab.js';
+import { clearRules, CPUS, DIR_CPU, DIR_IP, GEN_CPU, type Lab, stopDaemon, trial } from './packet-lab.js';
 import { PEER, useVariant, type Variant } from './packet-variants.js';
 import { textTable } from './text-table.js';
 
@@ -35,8 +35,8 @@ const NOISY = 0.2;
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
-/** Where the generator-alone trial sends: the director's own address on the generator's side, a port nobody listens on. */
-const GEN_ALONE_ADDR = '10.88.1.1';
+/** Where the generator-alone trial sends: the director's own address, on a port nobody listens on. */
+const GEN_ALONE_ADDR = DIR_IP;
 
 interface Sample {
   busyS: number;

@@ -21,6 +21,8 @@ const TSVS = join(ROOT, 'bin/tsvs');
 const TSVSADM = join(ROOT, 'bin/tsvsadm');
 export const RIP = '10.88.2.2';
 export const GEN_IP = '10.88.1.2';
+/** The director's address on the generator's side (on `fa`). */
+export const DIR_IP = '10.88.1.1';
 export const PORT = 9000;
 export const CPUS = availableParallelism();
 /** The generator's core and the director's (its receive path by RPS, the daemon by taskset). */
@@ -49,8 +51,8 @@ export interface TrialFlows {
   saddr?: string;
   /**
    * The generator sleeps while it is ahead of its schedule instead of spinning, so that a
-   * meter on its core sees what the rest of the core's time goes to (packet-cpu.ts). Sends in
-   * bursts of about GEN_SLEEP_US of frames; only for rates well below the generator's ceiling.
+   * meter on its core sees what the rest of the core's time goes to (packet-cpu.ts). Frames
+   * then leave in bursts (a 50 µs nap's worth); only for rates well below the generator's ceiling.
    */
   sleepy?: boolean;
 }
@@ -73,7 +75,7 @@ export async function setupLab(topo: Topology): Promise<Lab> {
   await topo.link({ ns: gen, dev: 'a0' }, { ns: dir, dev: 'fa' });
   await topo.link({ ns: dir, dev: 'fb' }, { ns: sink, dev: 'b0' });
   await topo.addr(gen, 'a0', `${GEN_IP}/24`);
-  await topo.addr(dir, 'fa', '10.88.1.1/24');
+  await topo.addr(dir, 'fa', `${DIR_IP}/24`);
   await topo.addr(dir, 'fb', '10.88.2.1/24');
   await topo.addr(sink, 'b0', `${RIP}/24`);
   await topo.route(sink, ['default', 'via', '10.88.2.1']);

@@ -62,6 +62,7 @@ export class RateSearch {
     this.shortLast = firstShort && this.short;
     return false;
   }
+
   /** Highest rate with < 1 % loss: doubling, then bisection. */
   async run(): Promise<number> {
     let lo = 0;
