@@ -6,7 +6,6 @@ import { type Lab, trial, type TrialFlows } from './packet-lab.js';
 import { PEER, useVariant, type Variant } from './packet-variants.js';
 import { textTable } from './text-table.js';
 
-const TRIAL_MS = 1000;
 const FLOWS = 16;
 /** The loss a rate may have and still count as zero-loss. */
 const MAX_LOSS = 0.01;
@@ -14,6 +13,10 @@ const MAX_LOSS = 0.01;
 const START_PPS = 50_000;
 const MAX_PPS = 3_200_000;
 const BISECTIONS = 5;
+/** A trial whose generator sent less than this share of its frames says nothing about the variant. */
+const GEN_SHORT = 0.97;
+/** One trial's length. */
+export const TRIAL_MS = 1000;
 
 export class RateSearch {
   /** The highest offered rate the generator could not reach (it shares the machine's cores). */
@@ -31,17 +34,18 @@ export class RateSearch {
   /** Whether the last trial's generator fell short. */
   private short = false;
 
-  constructor(
-    private readonly l: Lab,
-    private readonly daddr: string,
-    private readonly size: number,
-    private readonly flows: TrialFlows = { count: FLOWS },
-  ) {}
+  /** `send` runs one trial of TRIAL_MS at the given rate (a test passes its own). */
+  constructor(private readonly send: (pps: number) => Promise<{ sent: number; got: number }>) {}
+
+  /** The search over `l`'s generator, to `daddr`, frames of `size` bytes. */
+  static onLab(l: Lab, daddr: string, size: number, flows: TrialFlows = { count: FLOWS }): RateSearch {
+    return new RateSearch((pps) => trial(l, daddr, size, pps, TRIAL_MS, flows));
+  }
 
   /** The loss of one trial at pps, or 1 when the generator fell short (the trial says nothing). */
   async loss(pps: number): Promise<number> {
-    const r = await trial(this.l, this.daddr, this.size, pps, TRIAL_MS, this.flows);
-    this.short = r.sent < 0.97 * pps * (TRIAL_MS / 1000);
+    const r = await this.send(pps);
+    this.short = r.sent < GEN_SHORT * pps * (TRIAL_MS / 1000);
     if (this.short) {
       this.genShort = Math.max(this.genShort, pps);
       return 1;
@@ -95,7 +99,7 @@ export async function benchRates(l: Lab, variants: Variant[]): Promise<void> {
     for (const v of variants) {
       const daddr = await useVariant(l, v);
       await trial(l, daddr, size, 1000, TRIAL_MS, { count: FLOWS }); // warm-up: conns, neighbours
-      const s = new RateSearch(l, daddr, size);
+      const s = RateSearch.onLab(l, daddr, size);
       res.set(v, await s.run());
       if (s.generatorBound) bound.add(v);
       genShort = Math.max(genShort, s.genShort);

@@ -59,7 +59,7 @@ async function measure(l: Lab, v: Variant, n: number, connMemMb: number): Promis
   const fillS = (Date.now() - t0) / 1000;
   const st = await daemonStatus(l);
   const rss = rssMb(st.pid);
-  const pps = await new RateSearch(l, daddr, SIZE, { ...flows, order: 'scatter' }).run();
+  const pps = await RateSearch.onLab(l, daddr, SIZE, { ...flows, order: 'scatter' }).run();
   return { conns: n, reached, fillS, passes, rssMb: rss, pps };
 }
 
