@@ -149,7 +149,10 @@ class CountTx {
 
 export interface ForwardTableRow {
   conns: number;
+  /** Median over the rounds. */
   establishedPerSec: number;
+  /** Lowest and highest round. */
+  establishedRange: [number, number];
   /** Established frames with the warming pass off, same table. */
   establishedNoWarmPerSec: number;
   newPerSec: number;
@@ -202,16 +205,26 @@ function rate(walks: number, walk: () => void): number {
   return (walks * FRAMES) / ((cpuNs() - t0) / 1e9);
 }
 
-export function benchForwardTable(sizes: number[], frames = 1_000_000): ForwardTableRow[] {
-  const rows: ForwardTableRow[] = [];
+/**
+ * Rounds of established frames per size, the sizes taken in turn within each round. One
+ * measurement each (2026-12-06, this kind of VM) spread 1.15-2.0 M/s at 1,000 conns from run to
+ * run, and the first size was timed while the JIT was still tiering up: a single 10 M / 1 k
+ * ratio ranged 0.50-1.06. Alternating rounds with medians put both sizes under the same
+ * conditions.
+ */
+export const TABLE_ROUNDS = 5;
+
+export function benchForwardTable(sizes: number[], frames = 1_000_000, rounds = TABLE_ROUNDS): ForwardTableRow[] {
   const walks = Math.ceil(frames / FRAMES);
-  for (const n of sizes) {
+  const warm = process.env.TSVS_BENCH_NO_WARM !== '1';
+  // Every rig is built first (the 1,000-conn one is small), so that rounds can alternate.
+  const rigs = sizes.map((n) => {
     globalThis.gc?.();
-    const { ipvs, fwd, rx, ifIn, txOut } = rig(n, 2 * walks * FRAMES + 16);
+    const r = rig(n, 2 * walks * FRAMES + 16);
     // Established: a random prefilled flow per frame (xorshift; its state in a typed array, as
     // a closure's 32-bit number beyond 2^30 would be boxed on every store).
     const x = Uint32Array.of(0x9e3779b9);
-    rx.fill = () => {
+    r.rx.fill = () => {
       let v = x[0]!;
       v ^= v << 13;
       v ^= v >>> 17;
@@ -219,25 +232,46 @@ export function benchForwardTable(sizes: number[], frames = 1_000_000): ForwardT
       x[0] = v;
       return setFlow(CNET, (v >>> 0) % n);
     };
-    const warm = process.env.TSVS_BENCH_NO_WARM !== '1';
-    fwd.warming = false;
-    rate(walks >> 3, () => fwd.walk(ifIn));
-    const cold = rate(walks, () => fwd.walk(ifIn));
-    fwd.warming = warm;
-    rate(walks >> 3, () => fwd.walk(ifIn));
-    const q0 = txOut.queued;
-    const est = rate(walks, () => fwd.walk(ifIn));
-    if (txOut.queued - q0 !== walks * FRAMES)
-      throw new Error(`forward-table bench: ${txOut.queued - q0} of ${walks * FRAMES} established frames forwarded`);
-    if (ipvs.connCount() !== n) throw new Error('forward-table bench: established frames made conns');
-    // New: a flow never seen per frame.
-    let next = 0;
-    rx.fill = () => setFlow(NEW_NET, next++);
-    const q1 = txOut.queued;
-    const neu = rate(walks, () => fwd.walk(ifIn));
-    if (txOut.queued - q1 !== walks * FRAMES)
-      throw new Error(`forward-table bench: ${txOut.queued - q1} of ${walks * FRAMES} new frames forwarded`);
-    rows.push({ conns: n, establishedPerSec: est, establishedNoWarmPerSec: cold, newPerSec: neu });
+    return { n, ...r, est: [] as number[], cold: [] as number[] };
+  });
+  for (const r of rigs) {
+    r.fwd.warming = false;
+    rate(walks >> 3, () => r.fwd.walk(r.ifIn));
+    r.fwd.warming = warm;
+    rate(walks >> 3, () => r.fwd.walk(r.ifIn));
   }
-  return rows;
+  for (let round = 0; round < rounds; round++) {
+    for (const r of rigs) {
+      r.fwd.warming = false;
+      r.cold.push(rate(walks, () => r.fwd.walk(r.ifIn)));
+      r.fwd.warming = warm;
+      const q0 = r.txOut.queued;
+      r.est.push(rate(walks, () => r.fwd.walk(r.ifIn)));
+      if (r.txOut.queued - q0 !== walks * FRAMES)
+        throw new Error(`forward-table bench: ${r.txOut.queued - q0} of ${walks * FRAMES} established frames forwarded`);
+      if (r.ipvs.connCount() !== r.n) throw new Error('forward-table bench: established frames made conns');
+    }
+  }
+  // New: a flow never seen per frame; last, as it adds conns to the table.
+  return rigs.map((r) => {
+    let next = 0;
+    r.rx.fill = () => setFlow(NEW_NET, next++);
+    const q1 = r.txOut.queued;
+    const neu = rate(walks, () => r.fwd.walk(r.ifIn));
+    if (r.txOut.queued - q1 !== walks * FRAMES)
+      throw new Error(`forward-table bench: ${r.txOut.queued - q1} of ${walks * FRAMES} new frames forwarded`);
+    return {
+      conns: r.n,
+      establishedPerSec: median(r.est),
+      establishedRange: [Math.min(...r.est), Math.max(...r.est)] as [number, number],
+      establishedNoWarmPerSec: median(r.cold),
+      newPerSec: neu,
+    };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -71,7 +71,7 @@ async function conn(): Promise<void> {
 }
 
 async function forwardTable(): Promise<void> {
-  const { benchForwardTable } = await import('./forward-table.js');
+  const { benchForwardTable, TABLE_ROUNDS } = await import('./forward-table.js');
   const sizes = (process.env.TSVS_BENCH_TABLE_CONNS ?? '1000,10000000').split(',').map(Number);
   const rows = benchForwardTable(sizes);
   const base = rows[0]!;
@@ -82,6 +82,7 @@ async function forwardTable(): Promise<void> {
         conns: r.conns,
         'established /s': Math.round(r.establishedPerSec),
         'vs first': (r.establishedPerSec / base.establishedPerSec).toFixed(2),
+        'rounds min-max': `${(r.establishedRange[0] / 1e6).toFixed(2)}-${(r.establishedRange[1] / 1e6).toFixed(2)} M`,
         'no warming /s': Math.round(r.establishedNoWarmPerSec),
         'warming gain': (r.establishedPerSec / r.establishedNoWarmPerSec).toFixed(2),
         'new flows /s': Math.round(r.newPerSec),
@@ -94,7 +95,7 @@ async function forwardTable(): Promise<void> {
     ),
   );
   process.stdout.write(
-    `(established: a random prefilled flow per frame, the forwarder's warming pass ${process.env.TSVS_BENCH_NO_WARM === '1' ? 'off (TSVS_BENCH_NO_WARM=1)' : 'on'}; no warming: the same with it off; new: a flow never seen per frame; peer: the first row, same run)\n`,
+    `(established: a random prefilled flow per frame, median of ${TABLE_ROUNDS} rounds taking the sizes in turn, the forwarder's warming pass ${process.env.TSVS_BENCH_NO_WARM === '1' ? 'off (TSVS_BENCH_NO_WARM=1)' : 'on'}; no warming: the same with it off; new: a flow never seen per frame; peer: the first row, same run)\n`,
   );
 }
 
