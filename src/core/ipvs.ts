@@ -34,6 +34,7 @@ import type { Defence } from './defence.js';
 import { LaddrAllocator, type LocalAddr } from './laddr.js';
 import { Rules } from './rules.js';
 import { lookupScheduler } from './sched/registry.js';
+import { SchedPacketView } from './sched/packet-view.js';
 import type { SchedEnv, SchedPacket } from './sched/types.js';
 import type { Service } from './service.js';
 import { slotOf } from './conn-store.js';
@@ -134,6 +135,8 @@ export class Ipvs extends SyncedConns {
   private readonly tmp2 = new Uint32Array(4);
   /** A new conn's real server address (newConn; tmp and tmp2 may be its arguments). */
   private readonly tmpD = new Uint32Array(4);
+  /** What schedulers see of the packet opening a conn (reused: see packet-view.ts). */
+  private readonly schedView = new SchedPacketView();
   private readonly laddrs = new LaddrAllocator();
 
   constructor(o: IpvsOptions = {}) {
@@ -395,15 +398,7 @@ export class Ipvs extends SyncedConns {
   }
 
   private schedPacket(p: PacketInfo): SchedPacket {
-    return {
-      af: p.af,
-      protocol: p.protocol,
-      saddr: this.addrOf(p.af, p.saddr),
-      sport: p.sport,
-      daddr: this.addrOf(p.af, p.daddr),
-      dport: p.dport,
-      inverse: false,
-    };
+    return this.schedView.of(p);
   }
 
   // --- conn life -------------------------------------------------------------------------------
