@@ -20,6 +20,13 @@ export function cpuNs(): number {
   return (u.user + u.system) * 1000;
 }
 
+/**
+ * Timed runs per cell, the median reported. A run at 1,000 dests lasts about 0.1 s, and single
+ * runs of mh there read 57-109 ns on this VM within minutes (2026-12-06): the ≤ 100 ns target
+ * was met or missed by the noise.
+ */
+export const SCHED_ROUNDS = 5;
+
 export function benchSchedulers(names: string[], sizes: number[]): SchedBenchRow[] {
   const rows: SchedBenchRow[] = [];
   let seed = 1;
@@ -70,10 +77,14 @@ export function benchSchedulers(names: string[], sizes: number[]): SchedBenchRow
       };
       run(200_000);
       const iters = Math.max(20_000, Math.min(2_000_000, Math.floor(20_000_000 / n)));
-      const t0 = cpuNs();
-      run(iters);
-      const ns = (cpuNs() - t0) / iters;
-      rows.push({ name, dests: n, nsPerPick: ns });
+      const samples: number[] = [];
+      for (let r = 0; r < SCHED_ROUNDS; r++) {
+        const t0 = cpuNs();
+        run(iters);
+        samples.push((cpuNs() - t0) / iters);
+      }
+      samples.sort((a, b) => a - b);
+      rows.push({ name, dests: n, nsPerPick: samples[SCHED_ROUNDS >> 1]! });
     }
   }
   return rows;
