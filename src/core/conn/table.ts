@@ -627,35 +627,55 @@ export class ConnTable {
    * about to be looked up. Touches their index slots, then the records of the conns in the home
    * slot and the next one (a collision puts the conn looked for one slot on: about one lookup in
    * five at this index's load, and warming both measured 1.80-2.03x against 1.46-1.65x for the
-   * home slot alone at 10 M conns), in two tight loops whose loads do not depend on each other,
-   * so that the cache misses of a batch overlap instead of coming one per frame. Overwrites `h`;
-   * returns a value only so that the loads are not optimised away. Nothing is changed: a wrong
-   * or stale hash only costs a wasted load.
+   * home slot alone at 10 M conns), in two passes whose loads do not depend on each other, so
+   * that the cache misses of a batch overlap instead of coming one per frame. Four keys at a
+   * time, their loads in one expression: one key per iteration, the same touches ran at half
+   * the speed of the same loop in C (87-93 against 43 ns a key, 16-key batches over 10 M
+   * conns, 2026-12-06); unrolled, 44-51 ns. Overwrites `h`; returns a value only so that the
+   * loads are not optimised away. Nothing is changed: a wrong or stale hash only costs a wasted
+   * load.
    */
   warm(h: Int32Array, n: number): number {
     const idx = this.index;
     const mask = this.mask;
-    const hot = this.hot;
-    const R = this.R;
     let sink = 0;
-    for (let k = 0; k < n; k++) {
+    let k = 0;
+    for (; k + 4 <= n; k += 4) {
+      const p0 = h[k]! & mask;
+      const p1 = h[k + 1]! & mask;
+      const p2 = h[k + 2]! & mask;
+      const p3 = h[k + 3]! & mask;
+      h[k] = p0;
+      h[k + 1] = p1;
+      h[k + 2] = p2;
+      h[k + 3] = p3;
+      sink ^= idx[p0]! ^ idx[p1]! ^ idx[p2]! ^ idx[p3]!;
+    }
+    for (; k < n; k++) {
       const p = h[k]! & mask;
       h[k] = p;
       sink ^= idx[p]!;
     }
-    for (let k = 0; k < n; k++) {
-      const p = h[k]!;
-      const e = idx[p]!;
-      if (e === EMPTY) continue;
-      // The record may straddle two cache lines: touch its first and last word.
-      const b = (e & ~LTAG) * R;
-      sink ^= hot[b]! ^ hot[b + R - 1]!;
-      const e2 = idx[(p + 1) & mask]!;
-      if (e2 === EMPTY) continue;
-      const b2 = (e2 & ~LTAG) * R;
-      sink ^= hot[b2]! ^ hot[b2 + R - 1]!;
-    }
+    for (k = 0; k + 4 <= n; k += 4) sink ^= this.touch(h[k]!) ^ this.touch(h[k + 1]!) ^ this.touch(h[k + 2]!) ^ this.touch(h[k + 3]!);
+    for (; k < n; k++) sink ^= this.touch(h[k]!);
     return sink;
+  }
+
+  /**
+   * Loads the records of the conns in index slot p and the next, first and last word each (a
+   * record may straddle two cache lines). An empty slot loads record 0 rather than branching,
+   * so that no load waits on the branch.
+   */
+  private touch(p: number): number {
+    const idx = this.index;
+    const hot = this.hot;
+    const R = this.R;
+    const hwm = this.hwm;
+    const i = idx[p]! & ~LTAG;
+    const j = idx[(p + 1) & this.mask]! & ~LTAG;
+    const b = (i < hwm ? i : 0) * R;
+    const c = (j < hwm ? j : 0) * R;
+    return hot[b]! ^ hot[b + R - 1]! ^ hot[c]! ^ hot[c + R - 1]!;
   }
 
   /** Index occupancy, for tests and diagnostics. */

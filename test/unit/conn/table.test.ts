@@ -462,8 +462,16 @@ describe('connection table: warm (prefetch)', () => {
     }
     // Misses, and hashes whose home slot is the index's last (the next slot wraps to 0).
     for (let k = 0; n < h.length; k++) h[n++] = k % 2 === 0 ? connHash4(17, k, k) : -1;
+    // Batches whose length is not a multiple of the four keys warmed at a time, then all of it.
+    t.warm(h.slice(), 63);
+    t.warm(h.slice(), 3);
     t.warm(h, n);
     assert.deepEqual(t.hot, before);
+    // An empty table: every slot EMPTY, no record in use.
+    const empty = new ConnTable(1, 16);
+    const e = h.slice();
+    empty.warm(e, 7);
+    assert.equal(empty.count, 0);
     for (const m of conns) assert.ok(t.lookupIn(m.proto, [m.c], 0, m.cport, [m.v], 0, m.vport, false) >= 0);
   });
 });
