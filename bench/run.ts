@@ -1,5 +1,7 @@
 // `npm run bench [-- core|sched|conn|table|adm|wire|proxy|packet|idle|scrape|checks|failover|sync|all]`: benchmarks, printed as tables. Speed targets live
 // here, never in tests. Each section says what it measured and against which peer.
+import { fileURLToPath } from 'node:url';
+import { staleBundle } from './bundle-fresh.js';
 
 type Section =
   'core' | 'sched' | 'conn' | 'table' | 'adm' | 'wire' | 'proxy' | 'packet' | 'idle' | 'scrape' | 'checks' | 'failover' | 'sync';
@@ -168,6 +170,15 @@ async function sync(): Promise<void> {
 
 const arg = (process.argv[2] ?? 'core') as Section | 'all';
 const sections: Section[] = arg === 'all' ? ['core', 'adm', 'wire', 'proxy', 'packet', 'sync'] : [arg];
+/** Sections that run the built bundle (bin/tsvs, bin/tsvsadm) rather than src/. */
+const BUNDLED = new Set<Section>(['adm', 'proxy', 'packet', 'idle', 'failover', 'sync', 'scrape']);
+if (sections.some((s) => BUNDLED.has(s))) {
+  const stale = staleBundle(fileURLToPath(new URL('..', import.meta.url)));
+  if (stale) {
+    process.stderr.write(`bench: ${stale}\n`);
+    process.exit(2);
+  }
+}
 for (const s of sections) {
   if (s === 'core') await core();
   else if (s === 'sched') await sched();
