@@ -1,6 +1,7 @@
 // `tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]
-// [--http [ADDR:]PORT] [--log-level L] [--log-file FILE] [--xdp auto|native|generic|off] [--detach]`
-// and `tsvs daemon stop`. TSVS_HTTP stands for --http, TSVS_XDP for --xdp (the packet engine reads it).
+// [--http [ADDR:]PORT] [--log-level L] [--log-file FILE] [--xdp auto|native|generic|off]
+// [--xdp-fast on|off] [--detach]` and `tsvs daemon stop`. TSVS_HTTP stands for --http, TSVS_XDP
+// for --xdp and TSVS_XDP_FAST for --xdp-fast (the packet engine reads them).
 
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -11,14 +12,14 @@ import { createLog, isLogLevel, LOG_LEVELS, type LogLevel } from '../control/log
 import { parseHttpSpec } from '../http/endpoint.js';
 import { isRoot, logPath, runDir, socketPath } from '../control/paths.js';
 import { stateDir, stateFile } from '../control/state.js';
-import { parseXdpMode } from '../engine/packet/xdp/path.js';
+import { parseXdpFast, parseXdpMode } from '../engine/packet/xdp/path.js';
 import { NoDaemon, request } from './client.js';
 import { ENVIRONMENT, UsageError, wantsHelp } from './usage.js';
 
 const USAGE =
   'usage: tsvs daemon [--engine packet|proxy] [--rules FILE] [--state-dir DIR] [--conn-mem-max MB]\n' +
   '                   [--http [ADDR:]PORT] [--log-level LEVEL] [--log-file FILE]\n' +
-  '                   [--xdp auto|native|generic|off] [--detach]\n' +
+  '                   [--xdp auto|native|generic|off] [--xdp-fast on|off] [--detach]\n' +
   '       tsvs daemon stop\n';
 
 /** 64 GiB: beyond that the bound is no bound on a director. */
@@ -103,6 +104,14 @@ export async function daemonMain(argv: string[]): Promise<number> {
       }
       // The packet engine reads TSVS_XDP; a --detach child inherits it.
       process.env.TSVS_XDP = v;
+    } else if (a === '--xdp-fast') {
+      const v = argv[++i] ?? '';
+      try {
+        parseXdpFast(v);
+      } catch (e) {
+        throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+      }
+      process.env.TSVS_XDP_FAST = v;
     } else if (a === '--detach') detach = true;
     else throw new UsageError(`unknown option ${a}\n${USAGE}`);
   }

@@ -24,6 +24,8 @@ export const ENVIRONMENT = `environment:
   TSVS_INTERFACES    packet engine: the interfaces to serve (comma-separated; default all)
   TSVS_XDP           packet engine: auto, native, generic or off, as tsvs daemon --xdp: receive
                      through AF_XDP (auto: on physical single-queue interfaces only)
+  TSVS_XDP_FAST      packet engine: on or off, as tsvs daemon --xdp-fast: established conns
+                     forwarded inside the XDP program (default off)
   TSVS_PROXY_WORKERS proxy engine: worker threads (0: all on one thread)
   TSVS_PROXY_IO      proxy engine: epoll or node, how the workers do socket I/O
 logs: a director started by tsvsadm or with --detach logs to <run dir>/<netns inode>.log;

@@ -37,6 +37,7 @@ import { lookupScheduler } from './sched/registry.js';
 import { SchedPacketView } from './sched/packet-view.js';
 import type { SchedEnv, SchedPacket } from './sched/types.js';
 import type { Service } from './service.js';
+import type { Stats } from './stats.js';
 import { slotOf } from './conn-store.js';
 import { SyncedConns, TEMPLATE_ASSURED } from './ipvs-sync.js';
 
@@ -246,6 +247,34 @@ export class Ipvs extends SyncedConns {
     const t = this.table(ref);
     const i = slotOf(ref);
     if (t.used(i)) this.accountOut(t, i, ev, bytes);
+  }
+
+  /**
+   * Packets an engine forwarded without asking the core (the XDP fast path carries an
+   * established conn's frames in the kernel): in- and out-stats as if each had passed the hooks,
+   * the timer re-armed for the conn's state, which such packets never change (the engine sends
+   * every frame that could, SYN, FIN, RST, through processIn/processOut).
+   */
+  credit(ref: number, inPkts: number, inBytes: number, outPkts: number, outBytes: number, now: number): void {
+    this.setNow(now);
+    const t = this.table(ref);
+    const i = slotOf(ref);
+    if (!t.used(i)) return;
+    const d = this.rules.destById(t.destOf(i));
+    if (d?.available) {
+      creditStats(d.stats, inPkts, inBytes, outPkts, outBytes);
+      creditStats(d.svc.stats, inPkts, inBytes, outPkts, outBytes);
+      creditStats(this.rules.total, inPkts, inBytes, outPkts, outBytes);
+    }
+    t.setInPkts(i, t.inPktsOf(i) + inPkts);
+    if (outPkts > 0) {
+      t.setFlags(i, t.flagsOf(i) & ~IP_VS_CONN_F_NOOUTPUT);
+      if (t.protoOf(i) === IPPROTO_UDP) this.assure(t, i);
+    }
+    const secs = stateTimeout(t.protoOf(i), t.stateOf(i), this.rules.timeouts);
+    t.setTimeoutTicks(i, Math.ceil((secs * 1000) / TICK_MS));
+    this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
+    if (inPkts > 0 && this.syncSink) this.syncConn(t, i);
   }
 
   private schedulable(p: PacketInfo): boolean {
@@ -586,6 +615,11 @@ export class Ipvs extends SyncedConns {
       }
     }
   }
+}
+
+function creditStats(s: Stats, inPkts: number, inBytes: number, outPkts: number, outBytes: number): void {
+  if (inPkts > 0) s.addInN(inPkts, inBytes);
+  if (outPkts > 0) s.addOutN(outPkts, outBytes);
 }
 
 /** A PacketInfo for an IPv4 packet, for tests and simple callers. */

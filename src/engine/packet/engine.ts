@@ -30,6 +30,7 @@ import { TxQueue } from './tx.js';
 import { turn, type TurnHooks } from './turn.js';
 import { xdpKeys } from './xdp/keys.js';
 import { SplitRx, XdpKeys, type XdpMode, xdpPlan } from './xdp/path.js';
+import { FAST_CREDIT_MS, FastPath } from './xdp/fast.js';
 import { Umem } from './xdp/umem.js';
 import { XskTx } from './xdp/xsk-tx.js';
 
@@ -50,6 +51,8 @@ export interface PacketEngineOptions {
   interfaces?: string[];
   /** AF_XDP receive path (xdp/path.ts): auto (default), native, generic or off. */
   xdp?: XdpMode;
+  /** Forward established conns inside the XDP program (xdp/fast.ts); needs AF_XDP on the interfaces. */
+  xdpFast?: boolean;
   log?: Logger;
 }
 
@@ -95,6 +98,11 @@ export class PacketEngine implements Engine {
   /** Interfaces on AF_XDP, and when the loop last found work (for XDP_LINGER_MS). */
   private xdpIfaces = 0;
   private lastWork = 0;
+  /** The XDP fast path (--xdp-fast on), created with the first interface on AF_XDP. */
+  private fast: FastPath | null = null;
+  private fastError: string | null = null;
+  /** Credits the fast path's counters every FAST_CREDIT_MS while it holds entries. */
+  private fastTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: PacketEngineOptions = {}) {
     this.log = o.log ?? stderrLogger;
@@ -108,7 +116,10 @@ export class PacketEngine implements Engine {
     this.clock = clock;
     const fwd = new Forwarder(ipvs, true, this.log);
     this.fwd = fwd;
-    ipvs.onExpire((ref) => fwd.pp.delete(ref));
+    ipvs.onExpire((ref) => {
+      fwd.pp.delete(ref);
+      this.fast?.removeConn(ref);
+    });
     this.wakeFd = check('eventfd(packet engine wake-up)', libc().eventfd());
     const rtnl = Rtnl.open();
     this.rtnl = rtnl;
@@ -187,6 +198,8 @@ export class PacketEngine implements Engine {
     this.running = false;
     if (this.housekeeper !== null) clearInterval(this.housekeeper);
     this.housekeeper = null;
+    if (this.fastTimer !== null) clearInterval(this.fastTimer);
+    this.fastTimer = null;
     if (this.sleeping) {
       const woke = new Promise<void>((resolve) => (this.sleepDone = resolve));
       libc().write(this.wakeFd, WAKE, 8);
@@ -200,6 +213,9 @@ export class PacketEngine implements Engine {
     this.ifaces = [];
     this.xdpKeys?.close();
     this.xdpKeys = null;
+    this.fast?.close();
+    this.fast = null;
+    if (this.fwd) this.fwd.fast = null;
     for (const f of this.umem?.dispose() ?? []) this.log(`packet engine: ${f}`);
     this.umem = null;
     this.rtnl?.close();
@@ -256,6 +272,8 @@ export class PacketEngine implements Engine {
       }
     }
     if (this.xdpKeysError) notes.push(`af_xdp: ${this.xdpKeysError}`);
+    if (this.fast) notes.push(...this.fast.notes());
+    else if (this.o.xdpFast) notes.push(`xdp fast path: ${this.fastError ?? 'no interface runs on AF_XDP (--xdp native or generic)'}`);
     for (const e of this.xdpErrors) notes.push(`af_xdp: ${e}; that interface is not served`);
     if (fwd) notes.push(`routes (main table): ${fwd.routes.size} IPv4, ${fwd.v6.routes.size} IPv6`);
     const nl = this.rtnl;
@@ -302,6 +320,7 @@ export class PacketEngine implements Engine {
     try {
       work = turn(this.ifaces, this.hooks);
       if (this.followKernel()) work++;
+      if (this.fast !== null) this.fastAfterTurn(fwd);
     } catch (e) {
       // Never let one frame stop the director: note it, count the frame, keep going (turn()
       // discarded the queues and released the blocks).
@@ -346,7 +365,7 @@ export class PacketEngine implements Engine {
     const more = rtnl.pump();
     const st = rtnl.state;
     // Mid-dump the state is partial (a dump starts from empty): apply once it is whole.
-    if (rtnl.synced && (st.netChanged || st.pendingNeighs > 0)) this.applyNetInfo(st.netInfo());
+    if (rtnl.synced && (st.netChanged || st.pendingNeighs > 0)) this.applyNetInfo(st.netInfo(), st.netChanged);
     return more;
   }
 
@@ -366,8 +385,9 @@ export class PacketEngine implements Engine {
 
   // --- configuration ---------------------------------------------------------------------------
 
-  private applyNetInfo(info: NetInfo): void {
+  private applyNetInfo(info: NetInfo, moved = true): void {
     const fwd = this.fwd!;
+    if (moved) this.fast?.clear('links, addresses or routes changed');
     const wanted = info.links.filter((l) => l.up && l.ether && (this.o.interfaces === undefined || this.o.interfaces.includes(l.name)));
     const keep = new Set(wanted.map((l) => l.ifindex));
     for (const i of this.ifaces.filter((x) => !keep.has(x.ifindex))) {
@@ -455,6 +475,42 @@ export class PacketEngine implements Engine {
     this.flushAll();
   }
 
+  /** The fast path when --xdp-fast is on (created once; a failure is reported and the engine goes on without). */
+  private fastPath(): FastPath | null {
+    if (!this.o.xdpFast || this.fastError !== null) return this.fast;
+    if (this.fast === null) {
+      try {
+        this.fast = new FastPath(this.ipvs!, (m) => this.log(m));
+        this.fwd!.fast = this.fast;
+      } catch (e) {
+        this.fastError = `cannot set up (${(e as Error).message}); established conns go through AF_XDP as without --xdp-fast`;
+        this.log(`packet engine: xdp fast path: ${this.fastError}`);
+      }
+    }
+    return this.fast;
+  }
+
+  /** After a turn: a neighbour that moved invalidates the MACs in the map; entries need the credit timer. */
+  private fastAfterTurn(fwd: Forwarder): void {
+    const fast = this.fast!;
+    fast.now = fwd.now;
+    if (fwd.neigh.moves !== fast.neighMoves) {
+      fast.neighMoves = fwd.neigh.moves;
+      fast.clear('a neighbour moved to another MAC or interface');
+    }
+    if (fast.size > 0 && this.fastTimer === null) this.fastTimer = setInterval(this.fastTick, FAST_CREDIT_MS);
+  }
+
+  private readonly fastTick = (): void => {
+    const fast = this.fast;
+    if (fast === null) return;
+    fast.tick(this.clock());
+    if (fast.size === 0 && this.fastTimer !== null) {
+      clearInterval(this.fastTimer);
+      this.fastTimer = null;
+    }
+  };
+
   /**
    * The interface's receive port: its packet ring alone, or with an AF_XDP socket (SplitRx) as
    * --xdp says. Under auto a failure keeps the packet socket, with the reason in the log and
@@ -467,8 +523,9 @@ export class PacketEngine implements Engine {
     for (const how of plan.tries) {
       try {
         this.xdpKeys ??= new XdpKeys();
+        const fast = this.fastPath();
         if (!this.umem || this.umem.spent || this.umem.free() < 0) this.umem = Umem.map();
-        const port = SplitRx.open(name, ifindex, rx, this.xdpKeys, how, this.umem);
+        const port = SplitRx.open(name, ifindex, rx, this.xdpKeys, how, this.umem, fast?.maps);
         this.paths.set(name, `af_xdp ${how} (${plan.why})`);
         this.log(`packet engine: ${name} receives through AF_XDP, ${how} XDP (${plan.why})`);
         return port;
@@ -497,6 +554,9 @@ export class PacketEngine implements Engine {
     const fwd = this.fwd;
     if (!ipvs || !fwd) return;
     this.dirty = false;
+    // A conn's dest may be gone or quiesced (expire_nodest_conn acts on its next packet): the
+    // slow path decides again for every conn.
+    this.fast?.clear('rules changed');
     const host: Host = { local: this.localAddrs, served: new Set(this.ifaces.map((i) => i.name)) };
     const t = planTakes(ipvs.rules.services(), host, (s) => Addr.parse(s), ipvs.rules.trashed());
     for (const d of t.dests) this.preResolve(d);

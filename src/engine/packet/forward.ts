@@ -44,6 +44,16 @@ import { ARP_RETRY_MS, ARP_TRIES, NEIGH_QUEUE_MAX, type Neigh, NeighTable } from
 import { Path6 } from './forward6.js';
 import { RouteTable } from './routes.js';
 
+/** The XDP fast path as the forwarder sees it (xdp/fast.ts). */
+export interface FastOffer {
+  /**
+   * `f` was just sent out of `out` for conn `ref`, rewritten; `p` holds the tuple it came with,
+   * `dir` the hook (0 in, 1 out), `rx` the interface it came in on, `proxied` whether a PROXY
+   * protocol header rides on the conn.
+   */
+  offer(ref: number, f: Frame, p: PacketInfo, dir: number, out: Iface, rx: Iface, proxied: boolean): void;
+}
+
 export interface ForwardCounters {
   forwardedIn: number;
   forwardedOut: number;
@@ -104,6 +114,10 @@ export class Forwarder {
   /** What the warming loads fold into, so that they are not optimised away (never read). */
   warmSink = 0;
   private rx: Iface | null = null;
+  /** The XDP fast path, offered every IPv4 TCP/UDP frame sent for a conn; null when off. */
+  fast: FastOffer | null = null;
+  /** Where send() last sent a frame at once (null: none, or queued for ARP). */
+  private sentOn: Iface | null = null;
   private warned = new Set<string>();
 
   constructor(
@@ -254,7 +268,11 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (x(this, f, ref)) this.counters.forwardedOut++;
+    this.sentOn = null;
+    if (x(this, f, ref)) {
+      this.counters.forwardedOut++;
+      if (this.fast !== null && this.sentOn !== null) this.fast.offer(ref, f, this.p, 1, this.sentOn, this.rx!, this.pp.has(ref));
+    }
   }
 
   private xmitIn(f: Frame, ref: number): void {
@@ -271,7 +289,11 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (x(this, f, ref)) this.counters.forwardedIn++;
+    this.sentOn = null;
+    if (x(this, f, ref)) {
+      this.counters.forwardedIn++;
+      if (this.fast !== null && this.sentOn !== null) this.fast.offer(ref, f, this.p, 0, this.sentOn, this.rx!, this.pp.has(ref));
+    }
   }
 
   /**
@@ -539,6 +561,7 @@ export class Forwarder {
     if (nh.resolved) {
       setMacs(f.buf, f.off, nh.mac, 0, out.mac, 0);
       out.tx.pushRx(this.rx!.rx, start, len);
+      this.sentOn = out;
       return true;
     }
     this.queue(nh, out, f.buf.slice(start, start + len));

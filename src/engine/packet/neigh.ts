@@ -24,6 +24,8 @@ export class Neigh {
 
 export class NeighTable {
   private readonly map = new Map<number, Neigh>();
+  /** Resolved neighbours that moved to another MAC or interface (the XDP fast path's entries hold MACs). */
+  moves = 0;
 
   get(addr: number): Neigh | undefined {
     return this.map.get(addr);
@@ -47,6 +49,7 @@ export class NeighTable {
   /** Records a MAC for `addr` (6 bytes of `buf` at `at`); returns the entry. */
   learn(addr: number, ifindex: number, buf: Uint8Array, at: number): Neigh {
     const n = this.entry(addr, ifindex);
+    if (n.resolved && (n.ifindex !== ifindex || !sameBytes(n.mac, buf, at))) this.moves++;
     for (let i = 0; i < 6; i++) n.mac[i] = buf[at + i]!;
     n.ifindex = ifindex;
     n.resolved = true;
@@ -118,4 +121,9 @@ export class NeighTable6 {
   *values(): IterableIterator<Neigh> {
     for (const b of this.map.values()) yield* b;
   }
+}
+
+function sameBytes(mac: Uint8Array, buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 6; i++) if (mac[i] !== buf[at + i]) return false;
+  return true;
 }

@@ -20,6 +20,11 @@ export const BPF_B = 0x10;
 export const BPF_DW = 0x18;
 export const BPF_IMM = 0x00;
 export const BPF_MEM = 0x60;
+/** Atomic read-modify-write stores (imm names the operation: BPF_ADD). */
+export const BPF_ATOMIC = 0xc0;
+/** Byte-order conversion (class BPF_ALU); BPF_TO_BE swaps on a little-endian host. */
+export const BPF_END = 0xd0;
+export const BPF_TO_BE = 0x08;
 // Operand source.
 export const BPF_K = 0x00;
 export const BPF_X = 0x08;
@@ -155,6 +160,16 @@ export class Asm {
   /** *(size *)(dst + off) = imm. */
   st(size: Size, dst: number, off: number, imm: number): this {
     return this.emit(BPF_ST | SIZE[size] | BPF_MEM, dst, 0, off, imm);
+  }
+
+  /** *(size *)(dst + off) += src, atomically (4 or 8 bytes): counters shared by every CPU. */
+  atomicAdd(size: 4 | 8, dst: number, off: number, src: number): this {
+    return this.emit(BPF_STX | SIZE[size] | BPF_ATOMIC, dst, src, off, BPF_ADD);
+  }
+
+  /** dst = the low 16 bits of dst, bytes swapped (htobe16 on a little-endian host; the rest zeroed). */
+  be16(dst: number): this {
+    return this.emit(BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, 16);
   }
 
   /** dst = a 64-bit immediate (two slots); `imm` must be a safe integer. */

@@ -17,18 +17,23 @@ export const BPF_PROG_LOAD = 5;
 export const BPF_PROG_TEST_RUN = 10;
 export const BPF_LINK_CREATE = 28;
 export const BPF_MAP_TYPE_HASH = 1;
+export const BPF_MAP_TYPE_ARRAY = 2;
 export const BPF_MAP_TYPE_XSKMAP = 17;
 export const BPF_PROG_TYPE_XDP = 6;
 /** The attach type of an XDP program on a device (enum bpf_attach_type). */
 export const BPF_XDP = 37;
 export const BPF_F_NO_PREALLOC = 1;
+/** An array map user space can mmap (the fast path's counters, read without a system call). */
+export const BPF_F_MMAPABLE = 0x400;
 export const XDP_FLAGS_SKB_MODE = 2;
 export const XDP_FLAGS_DRV_MODE = 4;
 /** Helper ids (__BPF_FUNC_MAPPER). */
 export const BPF_FUNC_MAP_LOOKUP_ELEM = 1;
+export const BPF_FUNC_REDIRECT = 23;
 export const BPF_FUNC_REDIRECT_MAP = 51;
 /** XDP verdicts. */
 export const XDP_PASS = 2;
+export const XDP_REDIRECT = 4;
 
 /** sizeof(union bpf_attr) we pass: more than any command here uses; the kernel wants the rest zero. */
 const ATTR_SIZE = 128;
@@ -284,9 +289,15 @@ export function attachHint(
 
 /** Runs the program once over `frame` (BPF_PROG_TEST_RUN, root only); returns its verdict. */
 export function testRunXdp(progFd: number, frame: Uint8Array): number {
+  return testRunXdpOut(progFd, frame).verdict;
+}
+
+/** As testRunXdp, with the frame as the program left it. */
+export function testRunXdpOut(progFd: number, frame: Uint8Array): { verdict: number; out: Uint8Array } {
   const io = scratch(frame.length * 2 + 256);
   io.u8.set(frame, 0);
   let retval = -1;
+  let outLen = 0;
   try {
     bpf(
       BPF_PROG_TEST_RUN,
@@ -300,9 +311,12 @@ export function testRunXdp(progFd: number, frame: Uint8Array): number {
         dv.setUint32(32, 1, true);
       },
       (e) => permHint(e) || 'the kernel refused to run the program',
-      (dv) => (retval = dv.getUint32(4, true)),
+      (dv) => {
+        retval = dv.getUint32(4, true);
+        outLen = dv.getUint32(12, true);
+      },
     );
-    return retval;
+    return { verdict: retval, out: io.u8.slice(frame.length, frame.length + outLen) };
   } finally {
     free(io.m);
   }

@@ -25,6 +25,7 @@ import {
   XDP_FLAGS_DRV_MODE,
   XDP_FLAGS_SKB_MODE,
 } from './bpf.js';
+import type { FastMaps } from './fast-prog.js';
 import { KEY_SIZE } from './keys.js';
 import { xdpProgram } from './prog.js';
 import type { Umem } from './umem.js';
@@ -43,6 +44,13 @@ export function parseXdpMode(v: string | undefined, from = '--xdp'): XdpMode {
   if (v === undefined || v === '') return 'auto';
   if ((XDP_MODES as readonly string[]).includes(v)) return v as XdpMode;
   throw new Error(`${from} ${v}: use auto, native, generic or off`);
+}
+
+/** --xdp-fast's value (or TSVS_XDP_FAST's): on or off, off when unset. Throws on anything else. */
+export function parseXdpFast(v: string | undefined, from = '--xdp-fast'): boolean {
+  if (v === undefined || v === '' || v === 'off') return false;
+  if (v === 'on') return true;
+  throw new Error(`${from} ${v}: use on or off`);
 }
 
 /** What to try on an interface, in order, and why; an empty list keeps the packet socket. */
@@ -192,7 +200,15 @@ export class SplitRx extends RxPair<XdpRx, RxRing> implements RxPort, Lender {
    * (the socket is in the XSKMAP first, so no redirected frame is lost). Throws what failed; on
    * failure nothing stays attached and `ring` stays open for the caller.
    */
-  static open(ifname: string, ifindex: number, ring: RxRing, keys: XdpKeys, mode: 'native' | 'generic', umem: Umem): SplitRx {
+  static open(
+    ifname: string,
+    ifindex: number,
+    ring: RxRing,
+    keys: XdpKeys,
+    mode: 'native' | 'generic',
+    umem: Umem,
+    fast?: FastMaps,
+  ): SplitRx {
     const c = libc();
     const undo: (() => void)[] = [];
     try {
@@ -202,7 +218,10 @@ export class SplitRx extends RxPair<XdpRx, RxRing> implements RxPort, Lender {
       undo.push(() => xskMap.close());
       xsk.bind(ifname, 0);
       xskMap.update(Uint8Array.of(0, 0, 0, 0), Uint8Array.from(new Uint8Array(new Int32Array([xsk.fd]).buffer)));
-      const prog = loadXdpProgram(xdpProgram({ keysFd: keys.map.fd, xskFd: xskMap.fd, maxLen: XDP_MAX_FRAME }), 'tsvs_xdp');
+      const prog = loadXdpProgram(
+        xdpProgram({ keysFd: keys.map.fd, xskFd: xskMap.fd, maxLen: XDP_MAX_FRAME, ...(fast ? { fast } : {}) }),
+        'tsvs_xdp',
+      );
       undo.push(() => c.close(prog));
       const link = attachXdp(prog, ifindex, ifname, mode === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
       undo.push(() => c.close(link));

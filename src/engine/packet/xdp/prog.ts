@@ -14,6 +14,7 @@
 
 import { Asm } from './asm.js';
 import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT_MAP, XDP_PASS } from './bpf.js';
+import { type FastMaps, fastPath4 } from './fast-prog.js';
 import { KIND_DST4, KIND_DST6, KIND_OWN4, KIND_OWN6, KIND_SRC4, KIND_SRC6 } from './keys.js';
 
 /** struct xdp_md offsets. */
@@ -34,6 +35,8 @@ export interface XdpProgramMaps {
   xskFd: number;
   /** Longest frame redirected (an AF_XDP frame's room); longer ones pass. */
   maxLen: number;
+  /** The fast path's maps (fast-prog.ts), when established conns are forwarded in the kernel. */
+  fast?: FastMaps;
   /** Tests: return this verdict instead of redirecting (BPF_PROG_TEST_RUN cannot see a redirect to an empty XSKMAP). */
   takenVerdict?: number;
 }
@@ -108,6 +111,8 @@ export function xdpProgram(m: XdpProgramMaps): Uint8Array {
   a.ldx(1, 9, 7, 23);
   a.jmpImm('eq', 9, 6, 'l4v4').jmpImm('eq', 9, 17, 'l4v4').ja('pass');
   a.label('l4v4');
+  if (m.fast) fastPath4(a, m.fast, 'slow4');
+  a.label('slow4');
   family(a, m, false, 34, 26, 30);
 
   a.label('ip6');

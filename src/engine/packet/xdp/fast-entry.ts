@@ -1,0 +1,148 @@
+// The fast path's map entries (fast.ts writes them, fast-prog.ts reads them): one per direction
+// of an established IPv4 TCP/UDP conn, keyed by the frame's 5-tuple as it arrives, holding what
+// the slow path did to that frame. The engine derives an entry from a frame it has just forwarded
+// (old tuple from the request, new headers from the rewritten frame), so the program repeats the
+// slow path's rewrite byte for byte without knowing the forwarding method: DR changes the MACs,
+// NAT the destination (in) or source (out), FULLNAT both.
+//
+// Checksums are updated incrementally (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')). The
+// program loads 16-bit words little-endian; a one's complement sum does not depend on byte order
+// as long as every word is taken the same way, so the deltas here are summed over byte-swapped
+// words and the program adds them to the fields as it loads them.
+
+import { fold, read32, write16, write32 } from '../../../wire/csum.js';
+import { IPPROTO_TCP } from '../../../wire/frame.js';
+
+/** Key: protocol (1 byte, 3 zero), saddr, daddr, sport, dport, as on the wire. */
+export const FAST_KEY_SIZE = 16;
+/** Value layout (offsets). New saddr and daddr (8 bytes, written at the IP header's offset 12). */
+export const FV_ADDRS = 0;
+/** New sport and dport (4 bytes, written at the L4 header's start). */
+export const FV_PORTS = 8;
+/** What the IP header checksum gains: the address changes and the TTL's decrement (u32 LE). */
+export const FV_IP_DELTA = 12;
+/** What the TCP/UDP checksum gains: address (pseudo-header) and port changes (u32 LE). */
+export const FV_L4_DELTA = 16;
+/** The interface to transmit on (u32 LE): bpf_redirect's target. */
+export const FV_IFINDEX = 20;
+/** Destination then source MAC (12 bytes, the Ethernet header's start). */
+export const FV_MACS = 24;
+/** The out interface's MTU (u16 LE): longer packets take the slow path (ICMP "fragmentation needed"). */
+export const FV_MTU = 36;
+/** The entry's slot in the counters array (u32 LE). */
+export const FV_SLOT = 40;
+export const FAST_VALUE_SIZE = 48;
+/** Counters array element: packets then IP bytes (u64 each, added atomically by the program). */
+export const FAST_COUNTER_SIZE = 16;
+/** The TTL/protocol word loses one in its TTL byte: -1 in one's complement arithmetic. */
+const TTL_DELTA = 0xfffe;
+
+/** A big-endian 16-bit word as a little-endian load sees it. */
+function swap(w: number): number {
+  return ((w & 0xff) << 8) | ((w >>> 8) & 0xff);
+}
+
+/** ~old + new for the two words of a 32-bit value, in the program's byte order. */
+function change32(oldV: number, newV: number): number {
+  return change16(oldV >>> 16, newV >>> 16) + change16(oldV & 0xffff, newV & 0xffff);
+}
+
+function change16(oldW: number, newW: number): number {
+  return (~swap(oldW) & 0xffff) + swap(newW);
+}
+
+/** Writes the key of a frame with this 5-tuple (addresses host-order numbers) at `at`. */
+export function writeFastKey(b: Uint8Array, at: number, proto: number, saddr: number, daddr: number, sport: number, dport: number): void {
+  b[at] = proto;
+  b[at + 1] = 0;
+  b[at + 2] = 0;
+  b[at + 3] = 0;
+  write32(b, at + 4, saddr);
+  write32(b, at + 8, daddr);
+  write16(b, at + 12, sport);
+  write16(b, at + 14, dport);
+}
+
+/** The frame as the slow path left it, to be repeated: buffer, Ethernet, IP and L4 header offsets. */
+export interface Rewritten {
+  buf: Uint8Array;
+  off: number;
+  l3: number;
+  l4: number;
+}
+
+/**
+ * Writes the value that turns a frame with the old tuple into `f` (the slow path's output for
+ * it) at `at`: `ifindex` and `mtu` are the out interface's, `slot` the counters' slot.
+ */
+export function writeFastValue(
+  v: Uint8Array,
+  at: number,
+  old: { saddr: number; daddr: number; sport: number; dport: number },
+  f: Rewritten,
+  ifindex: number,
+  mtu: number,
+  slot: number,
+): void {
+  const b = f.buf;
+  v.set(b.subarray(f.l3 + 12, f.l3 + 20), at + FV_ADDRS);
+  v.set(b.subarray(f.l4, f.l4 + 4), at + FV_PORTS);
+  const saddr = read32(b, f.l3 + 12);
+  const daddr = read32(b, f.l3 + 16);
+  const sport = (b[f.l4]! << 8) | b[f.l4 + 1]!;
+  const dport = (b[f.l4 + 2]! << 8) | b[f.l4 + 3]!;
+  const addrs = change32(old.saddr, saddr) + change32(old.daddr, daddr);
+  const ports = change16(old.sport, sport) + change16(old.dport, dport);
+  const dv = new DataView(v.buffer, v.byteOffset);
+  dv.setUint32(at + FV_IP_DELTA, fold(addrs + TTL_DELTA), true);
+  dv.setUint32(at + FV_L4_DELTA, fold(addrs + ports), true);
+  dv.setUint32(at + FV_IFINDEX, ifindex, true);
+  v.set(b.subarray(f.off, f.off + 12), at + FV_MACS);
+  dv.setUint16(at + FV_MTU, Math.min(mtu, 0xffff), true);
+  dv.setUint16(at + FV_MTU + 2, 0, true);
+  dv.setUint32(at + FV_SLOT, slot, true);
+  dv.setUint32(at + FV_SLOT + 4, 0, true);
+}
+
+/**
+ * What the program does to a frame with `v`'s entry, in JavaScript: the model its tests hold the
+ * kernel's run to, and the reference for reading the program. Returns false where the program
+ * leaves the frame to the slow path (a TCP SYN/FIN/RST, TTL ≤ 1, longer than the MTU, a
+ * partial checksum).
+ */
+export function applyFastValue(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
+  const dv = new DataView(v.buffer, v.byteOffset);
+  const ip = off + 14;
+  const l4 = ip + 20;
+  const proto = b[ip + 9]!;
+  const tcp = proto === IPPROTO_TCP;
+  if (tcp && (b[l4 + 13]! & 0x07) !== 0) return false;
+  if (b[ip + 8]! <= 1) return false;
+  const totLen = (b[ip + 2]! << 8) | b[ip + 3]!;
+  if (totLen > dv.getUint16(at + FV_MTU, true)) return false;
+  const csumAt = l4 + (tcp ? 16 : 6);
+  const field = le16(b, csumAt);
+  let pseudo = le16(b, ip + 12) + le16(b, ip + 14) + le16(b, ip + 16) + le16(b, ip + 18) + (proto << 8) + swap(totLen - 20);
+  pseudo = fold(pseudo);
+  if (field === pseudo) return false;
+  b.set(v.subarray(at + FV_MACS, at + FV_MACS + 12), off);
+  b.set(v.subarray(at + FV_ADDRS, at + FV_ADDRS + 8), ip + 12);
+  b.set(v.subarray(at + FV_PORTS, at + FV_PORTS + 4), l4);
+  b[ip + 8] = b[ip + 8]! - 1;
+  setLe16(b, ip + 10, ~fold((~le16(b, ip + 10) & 0xffff) + dv.getUint32(at + FV_IP_DELTA, true)) & 0xffff);
+  if (tcp || field !== 0) {
+    let c = ~fold((~field & 0xffff) + dv.getUint32(at + FV_L4_DELTA, true)) & 0xffff;
+    if (!tcp && c === 0) c = 0xffff;
+    setLe16(b, csumAt, c);
+  }
+  return true;
+}
+
+function le16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+function setLe16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = v >>> 8;
+}

@@ -1,0 +1,108 @@
+// The fast path's part of the XDP program (prog.ts emits it before its own lookups): an IPv4
+// TCP/UDP frame whose 5-tuple is in the fast map (fast-entry.ts) is rewritten as the slow path
+// rewrote the conn's earlier frames and sent out of the entry's interface with bpf_redirect: no
+// copy into the UMEM, no socket, no JavaScript. Its packets and bytes are added to the entry's
+// counters, which the engine credits to the conn (fast.ts). Anything the conn's state machine
+// must see goes on to the slow path instead: TCP SYN, FIN or RST, a TTL the slow path would
+// answer with ICMP, a packet longer than the out interface's MTU, and a partial checksum (a
+// local stack's segment on veth, which only the slow path completes).
+//
+// Registers as in prog.ts (r6 context, r7 data, r8 data_end, r9 the IP protocol); r0 holds the
+// entry between its lookup and the counters' lookup. Stack: the key at fp-48, the out ifindex
+// at fp-52, the counters' slot at fp-56.
+
+import type { Asm } from './asm.js';
+import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT } from './bpf.js';
+import { FV_ADDRS, FV_IFINDEX, FV_IP_DELTA, FV_L4_DELTA, FV_MACS, FV_MTU, FV_PORTS, FV_SLOT } from './fast-entry.js';
+
+export interface FastMaps {
+  /** The hash map of fast-entry.ts. */
+  fastFd: number;
+  /** The counters array (FAST_COUNTER_SIZE per slot). */
+  countersFd: number;
+}
+
+const KEY = -48;
+const IFINDEX = -52;
+const SLOT = -56;
+/** Offsets in the frame: Ethernet (14) then a 20-byte IPv4 header (prog.ts checked IHL 5). */
+const IP = 14;
+const L4 = IP + 20;
+const TCP_FLAGS = L4 + 13;
+/** FIN, SYN and RST: the state machine's events. */
+const TCP_STATE_FLAGS = 0x07;
+
+/** r = r folded to 16 bits (twice suffices for the sums here, below 2^18), with `tmp` scratch. */
+function fold(a: Asm, r: number, tmp: number): void {
+  for (let k = 0; k < 2; k++) {
+    a.movReg(tmp, r).alu64Imm('rsh', tmp, 16).alu64Imm('and', r, 0xffff).alu64Reg('add', r, tmp);
+  }
+}
+
+/** One protocol's fast path; jumps to `miss` for the slow path. */
+function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
+  const p = tcp ? 'fast_tcp_' : 'fast_udp_';
+  const csum = L4 + (tcp ? 16 : 6);
+  a.movReg(1, 7)
+    .alu64Imm('add', 1, L4 + (tcp ? 20 : 8))
+    .jmpReg('gt', 1, 8, miss);
+  if (tcp) a.ldx(1, 2, 7, TCP_FLAGS).jmpImm('set', 2, TCP_STATE_FLAGS, miss);
+  a.ldx(1, 2, 7, IP + 8).jmpImm('le', 2, 1, miss);
+  // The key: protocol, then saddr, daddr and the ports, as they lie in the frame.
+  a.st(4, 10, KEY, 0).stx(1, 10, KEY, 9);
+  a.ldx(4, 2, 7, IP + 12).stx(4, 10, KEY + 4, 2);
+  a.ldx(4, 2, 7, IP + 16).stx(4, 10, KEY + 8, 2);
+  a.ldx(4, 2, 7, L4).stx(4, 10, KEY + 12, 2);
+  a.ldMap(1, m.fastFd).movReg(2, 10).alu64Imm('add', 2, KEY).call(BPF_FUNC_MAP_LOOKUP_ELEM);
+  a.jmpImm('eq', 0, 0, miss);
+  // Longer than the out interface's MTU: the slow path drops it or sends ICMP.
+  a.ldx(2, 2, 7, IP + 2).be16(2);
+  a.ldx(2, 3, 0, FV_MTU).jmpReg('gt', 2, 3, miss);
+  // A partial checksum holds the pseudo-header's sum, uncomplemented.
+  a.ldx(2, 3, 7, IP + 12);
+  for (const w of [IP + 14, IP + 16, IP + 18]) a.ldx(2, 4, 7, w).alu64Reg('add', 3, 4);
+  a.movReg(4, 9).alu64Imm('lsh', 4, 8).alu64Reg('add', 3, 4);
+  a.alu64Imm('sub', 2, 20).be16(2).alu64Reg('add', 3, 2);
+  fold(a, 3, 4);
+  a.ldx(2, 5, 7, csum).jmpReg('eq', 5, 3, miss);
+  // The rewrite: MACs, addresses and ports, TTL, then both checksums.
+  for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV_MACS + k).stx(4, 7, k, 1);
+  a.ldx(4, 1, 0, FV_ADDRS).stx(4, 7, IP + 12, 1);
+  a.ldx(4, 1, 0, FV_ADDRS + 4).stx(4, 7, IP + 16, 1);
+  a.ldx(4, 1, 0, FV_PORTS).stx(4, 7, L4, 1);
+  a.ldx(1, 1, 7, IP + 8)
+    .alu64Imm('sub', 1, 1)
+    .stx(1, 7, IP + 8, 1);
+  a.ldx(2, 1, 7, IP + 10).alu64Imm('xor', 1, 0xffff);
+  a.ldx(4, 2, 0, FV_IP_DELTA).alu64Reg('add', 1, 2);
+  fold(a, 1, 2);
+  a.alu64Imm('xor', 1, 0xffff).stx(2, 7, IP + 10, 1);
+  // UDP without a checksum (0) keeps none; a computed 0 is sent as 0xffff (RFC 768).
+  if (!tcp) a.jmpImm('eq', 5, 0, `${p}counted`);
+  a.alu64Imm('xor', 5, 0xffff);
+  a.ldx(4, 2, 0, FV_L4_DELTA).alu64Reg('add', 5, 2);
+  fold(a, 5, 2);
+  a.alu64Imm('xor', 5, 0xffff);
+  if (!tcp) a.jmpImm('ne', 5, 0, `${p}store`).movImm(5, 0xffff).label(`${p}store`);
+  a.stx(2, 7, csum, 5);
+  if (!tcp) a.label(`${p}counted`);
+  // Counters, then out.
+  a.ldx(4, 1, 0, FV_IFINDEX).stx(4, 10, IFINDEX, 1);
+  a.ldx(4, 1, 0, FV_SLOT).stx(4, 10, SLOT, 1);
+  a.ldMap(1, m.countersFd).movReg(2, 10).alu64Imm('add', 2, SLOT).call(BPF_FUNC_MAP_LOOKUP_ELEM);
+  a.jmpImm('eq', 0, 0, `${p}out`);
+  a.movImm(1, 1).atomicAdd(8, 0, 0, 1);
+  a.ldx(2, 1, 7, IP + 2)
+    .be16(1)
+    .atomicAdd(8, 0, 8, 1);
+  a.label(`${p}out`);
+  a.ldx(4, 1, 10, IFINDEX).movImm(2, 0).call(BPF_FUNC_REDIRECT).exit();
+}
+
+/** Emits the fast path for an IPv4 TCP or UDP frame (r9 is 6 or 17); a miss continues at `miss`. */
+export function fastPath4(a: Asm, m: FastMaps, miss: string): void {
+  a.jmpImm('eq', 9, 6, 'fast_tcp');
+  one(a, m, false, miss);
+  a.label('fast_tcp');
+  one(a, m, true, miss);
+}

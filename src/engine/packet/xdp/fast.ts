@@ -1,0 +1,312 @@
+// The XDP fast path (`tsvs daemon --xdp-fast on`): established IPv4 TCP/UDP conns forwarded by
+// the XDP program itself (fast-prog.ts), Katran's way, so that their frames never cross into
+// user space. The slow path stays the authority: a conn's first frames, every frame that can
+// change its state and every frame the program cannot judge go through the forwarder as before,
+// and after forwarding one the forwarder offers it here. An eligible conn gets one map entry per
+// direction (fast-entry.ts), built from what the slow path just did to that frame.
+//
+// The core keeps owning the conn. Every FAST_CREDIT_MS the engine calls tick(): what each entry
+// forwarded since (its counters, in an array mmap'd from the kernel, read without a system call)
+// is credited to the conn (Ipvs.credit: stats, the timer re-armed), so that `-L --stats`, `-c`,
+// the estimator and expiry stay true within a tick. Entries leave when the core frees the conn
+// (its expire hook), when its state leaves ESTABLISHED (a FIN or RST went through the slow path),
+// and all of them when rules, routes, links or a neighbour's MAC change: the slow path then
+// decides again and offers the conn anew. An out interface must take redirected frames
+// (xdp_features' NDO_XMIT, features.ts, asked each tick): a veth only while its peer runs XDP or
+// GRO. Without it the conn stays on the slow path, and entries toward it leave.
+
+import {
+  IP_VS_CONN_F_DROUTE,
+  IP_VS_CONN_F_FULLNAT,
+  IP_VS_CONN_F_FWD_MASK,
+  IP_VS_CONN_F_MASQ,
+  IP_VS_CONN_F_ONE_PACKET,
+} from '../../../core/constants.js';
+import { TCP_S_ESTABLISHED } from '../../../core/conn/tcp.js';
+import type { Ipvs, PacketInfo } from '../../../core/ipvs.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../../../sys/constants.js';
+import { libc, type Mapping, SyscallError } from '../../../sys/libc.js';
+import { type Frame, IPPROTO_TCP, IPPROTO_UDP } from '../../../wire/frame.js';
+import type { FastOffer } from '../forward.js';
+import type { Iface } from '../iface.js';
+import { BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BpfMap } from './bpf.js';
+import { FAST_COUNTER_SIZE, FAST_KEY_SIZE, FAST_VALUE_SIZE, writeFastKey, writeFastValue } from './fast-entry.js';
+import type { FastMaps } from './fast-prog.js';
+import { NETDEV_XDP_ACT_NDO_XMIT, XdpFeatures } from './features.js';
+import { SplitRx } from './path.js';
+
+/**
+ * Map entries (one per direction: a NAT conn takes two). 2^18 holds the hot set of a busy
+ * director; the counters array is allocated whole (4 MiB) while the hash map's entries are
+ * allocated as used (about 128 bytes of kernel memory each). Conns beyond it stay on the slow path.
+ */
+export const FAST_MAX = 1 << 18;
+/** How often entries' counters are credited to their conns: well inside the shortest timeout (1 s). */
+export const FAST_CREDIT_MS = 500;
+/** The in-hook's direction (client → real server); 1 is the out-hook's. */
+const DIR_IN = 0;
+const TCP_STATE_FLAGS = 0x07;
+
+export interface FastCounters {
+  /** Conn directions put into the map. */
+  inserted: number;
+  /** Entries taken out (the conn ended or changed state, or everything was flushed). */
+  removed: number;
+  /** Flushes of every entry, by cause. */
+  flushes: number;
+  /** Packets the program forwarded, credited to their conns. */
+  packets: number;
+  /** Offers refused because the map was full. */
+  full: number;
+  /** Offers (frames of eligible conns) refused because the out interface takes no XDP redirects. */
+  noRedirect: number;
+}
+
+export interface FastPathOptions {
+  /** Whether the program runs where a frame came in (default: the interface is on AF_XDP). */
+  rxFast?: (rx: Iface) => boolean;
+  /** Whether an interface takes XDP redirects (default: the kernel's xdp_features say NDO_XMIT). */
+  takesRedirect?: (ifindex: number) => boolean;
+}
+
+export class FastPath implements FastOffer {
+  readonly fast: BpfMap;
+  readonly counters: BpfMap;
+  readonly maps: FastMaps;
+  private readonly mapping: Mapping;
+  /** The counters as 32-bit halves: [packets lo, hi, bytes lo, hi] per slot. */
+  private readonly c32: Uint32Array;
+  private readonly features: XdpFeatures | null;
+  /** Per slot: the conn's ref (-1: free), direction, protocol, out ifindex, key, last counters read. */
+  private readonly slotRef = new Float64Array(FAST_MAX).fill(-1);
+  private readonly slotDir = new Uint8Array(FAST_MAX);
+  private readonly slotProto = new Uint8Array(FAST_MAX);
+  private readonly slotOut = new Int32Array(FAST_MAX);
+  private readonly keys = new Uint8Array(FAST_MAX * FAST_KEY_SIZE);
+  private readonly prevPkts = new Float64Array(FAST_MAX);
+  private readonly prevBytes = new Float64Array(FAST_MAX);
+  /** Freed slots, and the high-water mark of slots ever used (slots above it are fresh). */
+  private readonly free = new Int32Array(FAST_MAX);
+  private nFree = 0;
+  private high = 0;
+  private readonly inSlot = new Map<number, number>();
+  private readonly outSlot = new Map<number, number>();
+  private readonly value = new Uint8Array(FAST_VALUE_SIZE);
+  /** Out interfaces' NDO_XMIT, by ifindex, as last asked, and when (asked again after FAST_CREDIT_MS). */
+  private readonly redirectOk = new Map<number, { ok: boolean; at: number }>();
+  /** The map refused an entry: no more offers until one leaves. */
+  private isFull = false;
+  /** The neighbour table's MAC moves already acted on (Forwarder.neigh.moves). */
+  neighMoves = 0;
+  readonly stats: FastCounters = { inserted: 0, removed: 0, flushes: 0, packets: 0, full: 0, noRedirect: 0 };
+  /** The last flush's cause, for `tsvs status`. */
+  lastFlush = '';
+  /** The engine's clock (ms), kept current by the engine: what removals credit at. */
+  now = 0;
+
+  constructor(
+    private readonly ipvs: Ipvs,
+    private readonly log: (msg: string) => void,
+    private readonly o: FastPathOptions = {},
+  ) {
+    this.fast = BpfMap.create(BPF_MAP_TYPE_HASH, 'tsvs_fast', FAST_KEY_SIZE, FAST_VALUE_SIZE, FAST_MAX, BPF_F_NO_PREALLOC);
+    try {
+      this.counters = BpfMap.create(BPF_MAP_TYPE_ARRAY, 'tsvs_fast_cnt', 4, FAST_COUNTER_SIZE, FAST_MAX, BPF_F_MMAPABLE);
+    } catch (e) {
+      this.fast.close();
+      throw e;
+    }
+    const c = libc();
+    const m = c.mmap(FAST_MAX * FAST_COUNTER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, this.counters.fd);
+    if (!m) {
+      const e = c.errno();
+      this.fast.close();
+      this.counters.close();
+      throw new SyscallError('mmap(the fast path counters map)', e, c.strerror(e));
+    }
+    this.mapping = m;
+    this.c32 = new Uint32Array(c.view(m));
+    this.maps = { fastFd: this.fast.fd, countersFd: this.counters.fd };
+    let features: XdpFeatures | null = null;
+    try {
+      features = XdpFeatures.open();
+    } catch (e) {
+      this.log(
+        `packet engine: xdp fast path: cannot ask the kernel which interfaces take XDP redirects (${(e as Error).message}); every conn stays on the slow path`,
+      );
+    }
+    this.features = features;
+  }
+
+  /** Conn directions in the map. */
+  get size(): number {
+    return this.inSlot.size + this.outSlot.size;
+  }
+
+  /**
+   * The forwarder sent `f` (rewritten, still in the ring) for conn `ref` out of `out`; `p` holds
+   * the tuple it arrived with, `dir` says which hook took it (0 in, 1 out), `rx` where it came
+   * in (the program must run there). Puts the conn's direction into the map when it qualifies,
+   * takes the conn out when it no longer does.
+   */
+  offer(ref: number, f: Frame, p: PacketInfo, dir: number, out: Iface, rx: Iface, proxied: boolean): void {
+    const slots = dir === DIR_IN ? this.inSlot : this.outSlot;
+    const have = slots.get(ref);
+    if (!this.eligible(ref, f.proto, proxied)) {
+      if (have !== undefined || this.otherDir(ref, dir) !== undefined) this.removeConn(ref);
+      return;
+    }
+    if (have !== undefined || this.isFull || !(this.o.rxFast ? this.o.rxFast(rx) : rx.rx instanceof SplitRx)) return;
+    // What the program cannot repeat: a segment the kernel still has to checksum or cut, IP options.
+    if (f.partial || (f.vnet >= 0 && f.buf[f.vnet + 1] !== 0) || f.ihl !== 20 || f.ethType !== 0x0800 || f.l3 !== f.off + 14) return;
+    if ((f.proto === IPPROTO_TCP && (f.tcpFlags & TCP_STATE_FLAGS) !== 0) || f.ttl < 1) return;
+    if (!this.takesRedirect(out.ifindex)) {
+      this.stats.noRedirect++;
+      return;
+    }
+    const slot = this.nFree > 0 ? this.free[--this.nFree]! : this.high < FAST_MAX ? this.high++ : -1;
+    if (slot < 0) {
+      this.isFull = true;
+      this.stats.full++;
+      return;
+    }
+    const k = slot * FAST_KEY_SIZE;
+    writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
+    const old = { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport };
+    writeFastValue(this.value, 0, old, f, out.ifindex, out.mtu, slot);
+    // Counters of a reused slot keep counting from where they are.
+    const w = slot * 4;
+    this.prevPkts[slot] = this.c32[w]! + this.c32[w + 1]! * 4294967296;
+    this.prevBytes[slot] = this.c32[w + 2]! + this.c32[w + 3]! * 4294967296;
+    try {
+      this.fast.update(this.keys.subarray(k, k + FAST_KEY_SIZE), this.value);
+    } catch (e) {
+      this.free[this.nFree++] = slot;
+      if (e instanceof SyscallError && e.errno === 7) {
+        this.isFull = true;
+        this.stats.full++;
+        return;
+      }
+      throw e;
+    }
+    this.slotRef[slot] = ref;
+    this.slotDir[slot] = dir;
+    this.slotProto[slot] = f.proto;
+    this.slotOut[slot] = out.ifindex;
+    slots.set(ref, slot);
+    this.stats.inserted++;
+  }
+
+  private otherDir(ref: number, dir: number): number | undefined {
+    return (dir === DIR_IN ? this.outSlot : this.inSlot).get(ref);
+  }
+
+  /** An established TCP or a UDP conn forwarded by NAT, DR or FULLNAT without a PROXY header, not one-packet. */
+  private eligible(ref: number, proto: number, proxied: boolean): boolean {
+    if (proxied) return false;
+    const flags = this.ipvs.connFlags(ref);
+    if (flags & IP_VS_CONN_F_ONE_PACKET) return false;
+    const fwd = flags & IP_VS_CONN_F_FWD_MASK;
+    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && fwd !== IP_VS_CONN_F_FULLNAT) return false;
+    if (proto === IPPROTO_TCP) return this.ipvs.connState(ref) === TCP_S_ESTABLISHED;
+    return proto === IPPROTO_UDP;
+  }
+
+  private takesRedirect(ifindex: number): boolean {
+    if (this.o.takesRedirect) return this.o.takesRedirect(ifindex);
+    const known = this.redirectOk.get(ifindex);
+    if (known !== undefined && this.now - known.at < FAST_CREDIT_MS) return known.ok;
+    const bits = this.features?.query(ifindex) ?? null;
+    const ok = bits !== null && (bits & NETDEV_XDP_ACT_NDO_XMIT) !== 0;
+    this.redirectOk.set(ifindex, { ok, at: this.now });
+    return ok;
+  }
+
+  /** Takes both directions of conn `ref` out of the map (the core freed it, or it changed state). */
+  removeConn(ref: number): void {
+    const a = this.inSlot.get(ref);
+    if (a !== undefined) this.release(a, this.inSlot);
+    const b = this.outSlot.get(ref);
+    if (b !== undefined) this.release(b, this.outSlot);
+  }
+
+  private release(slot: number, slots: Map<number, number>): void {
+    const k = slot * FAST_KEY_SIZE;
+    this.fast.delete(this.keys.subarray(k, k + FAST_KEY_SIZE));
+    // What it forwarded since the last tick is still the conn's.
+    this.creditSlot(slot, this.now);
+    slots.delete(this.slotRef[slot]!);
+    this.slotRef[slot] = -1;
+    this.free[this.nFree++] = slot;
+    this.isFull = false;
+    this.stats.removed++;
+  }
+
+  /** Empties the map (rules, routes, links or a neighbour changed); the slow path offers conns anew. */
+  clear(why: string): void {
+    if (this.size === 0) {
+      this.redirectOk.clear();
+      return;
+    }
+    for (let s = 0; s < this.high; s++) {
+      if (this.slotRef[s]! < 0) continue;
+      this.release(s, this.slotDir[s] === DIR_IN ? this.inSlot : this.outSlot);
+    }
+    this.redirectOk.clear();
+    this.stats.flushes++;
+    this.lastFlush = why;
+  }
+
+  /** Credits what each entry forwarded since the last tick, re-checks the conns and the out interfaces. */
+  tick(now: number): void {
+    this.now = now;
+    for (let s = 0; s < this.high; s++) {
+      const ref = this.slotRef[s]!;
+      if (ref < 0) continue;
+      this.creditSlot(s, now);
+      if (this.slotRef[s]! < 0) continue;
+      const tcpGone = this.slotProto[s] === IPPROTO_TCP && this.ipvs.connState(ref) !== TCP_S_ESTABLISHED;
+      if (tcpGone || !this.takesRedirect(this.slotOut[s]!)) this.removeConn(ref);
+    }
+  }
+
+  private creditSlot(s: number, now: number): void {
+    const w = s * 4;
+    const pkts = this.c32[w]! + this.c32[w + 1]! * 4294967296;
+    const dp = pkts - this.prevPkts[s]!;
+    if (dp <= 0) return;
+    const bytes = this.c32[w + 2]! + this.c32[w + 3]! * 4294967296;
+    const db = bytes - this.prevBytes[s]!;
+    this.prevPkts[s] = pkts;
+    this.prevBytes[s] = bytes;
+    this.stats.packets += dp;
+    const ref = this.slotRef[s]!;
+    if (this.slotDir[s] === DIR_IN) this.ipvs.credit(ref, dp, db, 0, 0, now);
+    else this.ipvs.credit(ref, 0, 0, dp, db, now);
+  }
+
+  /** `tsvs status` lines. */
+  notes(): string[] {
+    const s = this.stats;
+    const lines = [
+      `xdp fast path: ${this.inSlot.size} conns in, ${this.outSlot.size} out (of ${FAST_MAX} entries); ${s.packets} packets forwarded in the kernel; ` +
+        `${s.inserted} entries added, ${s.removed} removed, ${s.flushes} flushes${this.lastFlush ? ` (last: ${this.lastFlush})` : ''}` +
+        `${s.full > 0 ? `; ${s.full} refused, map full` : ''}`,
+    ];
+    if (s.noRedirect > 0) {
+      lines.push(
+        `xdp fast path: ${s.noRedirect} frames of established conns kept on the slow path: their out interface takes no XDP redirects (a veth needs XDP or GRO on its peer: ethtool -K PEER gro on)`,
+      );
+    }
+    if (this.features?.unavailable) lines.push(`xdp fast path: ${this.features.unavailable}; every conn stays on the slow path`);
+    return lines;
+  }
+
+  /** Releases the maps (after the programs using them are detached). */
+  close(): void {
+    libc().munmap(this.mapping.addr, this.mapping.len);
+    this.fast.close();
+    this.counters.close();
+    this.features?.close();
+  }
+}

@@ -1,0 +1,112 @@
+// The XDP fast path in the kernel: the program with its fast maps through the real verifier and
+// BPF_PROG_TEST_RUN, the entries written by the real FastPath from an in-process director's slow
+// path. Each case's frame must come out of the kernel byte for byte as the slow path sends it,
+// with the redirect verdict, or go on to the slow path; the counters the program adds must reach
+// the conn's stats on tick(); a FIN through the slow path must take the conn out of the map.
+// Needs root (bpf(2)); skips without it, except under CI=true.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { STAT_INPKTS, STAT_OUTPKTS } from '../../src/core/stats.js';
+import { BPF_MAP_TYPE_XSKMAP, BpfMap, loadXdpProgram, testRunXdpOut, XDP_REDIRECT } from '../../src/engine/packet/xdp/bpf.js';
+import { FastPath } from '../../src/engine/packet/xdp/fast.js';
+import { xdpProgram } from '../../src/engine/packet/xdp/prog.js';
+import { XdpKeys } from '../../src/engine/packet/xdp/path.js';
+import { libc } from '../../src/sys/libc.js';
+import type { Director } from '../unit/packet/director.js';
+import { checksumsOk, type FastCase, fastDirector, natFin, openConns, slowPath } from '../unit/packet/xdp/fast-flows.js';
+
+/** What the test program returns where it would redirect to the AF_XDP socket (the slow path). */
+const SLOW = 3;
+// (The keys map is empty here: frames the fast path leaves get XDP_PASS, never SLOW; both are
+// the slow path's, which the cases tell apart from XDP_REDIRECT only.)
+const notRoot = process.getuid?.() !== 0 ? 'loading an XDP program needs root (bpf(2) with CAP_BPF)' : false;
+if (notRoot && process.env.CI === 'true') throw new Error(`CI must run the XDP fast path test: ${notRoot}`);
+
+describe('XDP fast path (kernel verifier, BPF_PROG_TEST_RUN)', { skip: notRoot }, () => {
+  let keys: XdpKeys;
+  let xsk: BpfMap;
+  let fast: FastPath;
+  let d: Director;
+  let cases: FastCase[];
+  let prog = -1;
+  const logs: string[] = [];
+
+  before(async () => {
+    d = await fastDirector((dir) => {
+      fast = new FastPath(dir.ipvs, (m) => logs.push(m), { rxFast: () => true, takesRedirect: () => true });
+      dir.ipvs.onExpire((ref) => fast.removeConn(ref));
+      return fast;
+    });
+    keys = new XdpKeys();
+    xsk = BpfMap.create(BPF_MAP_TYPE_XSKMAP, 'tsvs_test_xsk', 4, 4, 4);
+    prog = loadXdpProgram(
+      xdpProgram({ keysFd: keys.map.fd, xskFd: xsk.fd, maxLen: 3000, takenVerdict: SLOW, fast: fast.maps }),
+      'tsvs_fast_test',
+    );
+    cases = openConns(d);
+  });
+
+  after(() => {
+    if (prog >= 0) libc().close(prog);
+    fast?.close();
+    keys?.close();
+    xsk?.close();
+  });
+
+  it('holds both directions of the NAT and FULLNAT conns and the DR conn', () => {
+    // NAT in and out, FULLNAT in and out, DR in.
+    assert.equal(fast.size, 5, fast.notes().join('\n'));
+  });
+
+  it('rewrites and redirects what the slow path would forward, byte for byte, and leaves the rest to it', () => {
+    for (const c of cases) {
+      const r = testRunXdpOut(prog, c.frame);
+      if (!c.fast) {
+        assert.notEqual(r.verdict, XDP_REDIRECT, `${c.what}: not redirected`);
+        continue;
+      }
+      assert.equal(r.verdict, XDP_REDIRECT, `${c.what}: redirected by the fast path`);
+      assert.ok(checksumsOk(r.out), `${c.what}: valid checksums`);
+      const slow = slowPath(d, c.on, c.frame);
+      assert.deepEqual(r.out, slow, `${c.what}: the kernel's bytes are the slow path's`);
+    }
+  });
+
+  it('credits what it forwarded to the conns on tick()', () => {
+    const total = d.ipvs.rules.total;
+    const inBefore = total.valueNumber(STAT_INPKTS);
+    const outBefore = total.valueNumber(STAT_OUTPKTS);
+    const natIn = cases.find((c) => c.what === 'NAT in: data from the client')!;
+    const natOut = cases.find((c) => c.what === 'NAT out: data from the real server')!;
+    for (let k = 0; k < 3; k++) assert.equal(testRunXdpOut(prog, natIn.frame).verdict, XDP_REDIRECT);
+    for (let k = 0; k < 2; k++) assert.equal(testRunXdpOut(prog, natOut.frame).verdict, XDP_REDIRECT);
+    fast.tick(60_000);
+    // Counted once each, plus what the previous case ran through the kernel since the last tick.
+    const inGot = total.valueNumber(STAT_INPKTS) - inBefore;
+    const outGot = total.valueNumber(STAT_OUTPKTS) - outBefore;
+    const fastIn = cases.filter((c) => c.fast && c.on === 'eth0').length;
+    const fastOut = cases.filter((c) => c.fast && c.on === 'eth1').length;
+    assert.equal(inGot, 3 + fastIn, 'in-packets credited');
+    assert.equal(outGot, 2 + fastOut, 'out-packets credited');
+    // The credit re-armed the NAT conn's timer from the tick's time: still there long after its
+    // first frames (established TCP: 900 s), and not counted twice on the next tick.
+    fast.tick(61_000);
+    assert.equal(total.valueNumber(STAT_INPKTS) - inBefore, inGot);
+  });
+
+  it('takes a conn out when a FIN went through the slow path', () => {
+    const { fin, after: data } = natFin();
+    assert.notEqual(testRunXdpOut(prog, fin).verdict, XDP_REDIRECT, 'a FIN is the slow path’s');
+    slowPath(d, 'eth0', fin);
+    assert.equal(fast.size, 3, `the NAT conn left: ${fast.notes().join('\n')}`);
+    assert.notEqual(testRunXdpOut(prog, data).verdict, XDP_REDIRECT, 'its next frame goes to the slow path');
+  });
+
+  it('empties the map on clear()', () => {
+    fast.clear('test');
+    assert.equal(fast.size, 0);
+    const dr = cases.find((c) => c.what === 'DR: a datagram')!;
+    assert.notEqual(testRunXdpOut(prog, dr.frame).verdict, XDP_REDIRECT);
+  });
+});

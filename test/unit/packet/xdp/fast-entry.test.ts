@@ -1,0 +1,83 @@
+// The fast path's entries, in JavaScript: an entry built from what the slow path did to a conn's
+// frame, applied to the conn's next frames by the program's model (applyFastValue), must give
+// exactly what the slow path sends for them, with valid checksums; and the frames the program
+// leaves to the slow path must be refused. The kernel's own run of the program is held to the
+// same cases in test/integration/xdp-fast-prog.test.ts.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PacketInfo } from '../../../../src/core/ipvs.js';
+import type { FastOffer } from '../../../../src/engine/packet/forward.js';
+import type { Iface } from '../../../../src/engine/packet/iface.js';
+import {
+  applyFastValue,
+  FAST_KEY_SIZE,
+  FAST_VALUE_SIZE,
+  FV_IFINDEX,
+  FV_MTU,
+  writeFastKey,
+  writeFastValue,
+} from '../../../../src/engine/packet/xdp/fast-entry.js';
+import type { Frame } from '../../../../src/wire/frame.js';
+import { IFACES } from '../director.js';
+import { checksumsOk, fastDirector, MTU_IN, openConns, slowPath } from './fast-flows.js';
+
+/** Records an entry for every frame the slow path offers, keyed by the arriving tuple. */
+class Recorder implements FastOffer {
+  readonly entries = new Map<string, Uint8Array>();
+
+  offer(_ref: number, f: Frame, p: PacketInfo, _dir: number, out: Iface): void {
+    const k = new Uint8Array(FAST_KEY_SIZE);
+    writeFastKey(k, 0, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
+    const v = new Uint8Array(FAST_VALUE_SIZE);
+    writeFastValue(v, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out.ifindex, out.mtu, 7);
+    this.entries.set(Buffer.from(k).toString('hex'), v);
+  }
+
+  /** The entry for a frame as it arrives, as the program looks it up. */
+  find(b: Uint8Array): Uint8Array | undefined {
+    const k = new Uint8Array(FAST_KEY_SIZE);
+    k[0] = b[23]!;
+    k.set(b.subarray(26, 34), 4);
+    k.set(b.subarray(34, 38), 12);
+    return this.entries.get(Buffer.from(k).toString('hex'));
+  }
+}
+
+describe('XDP fast path entries (the model of the program)', () => {
+  it('repeat the slow path byte for byte on NAT, DR and FULLNAT frames, and refuse what the slow path must see', async () => {
+    const rec = new Recorder();
+    const d = await fastDirector(() => rec);
+    const cases = openConns(d);
+    assert.ok(cases.length >= 14);
+    for (const c of cases) {
+      const v = rec.find(c.frame);
+      if (!c.fast) {
+        if (!v) continue;
+        const b = c.frame.slice();
+        assert.equal(applyFastValue(b, 0, v, 0), false, `${c.what}: left to the slow path`);
+        assert.deepEqual(b, c.frame, `${c.what}: a refused frame is not touched`);
+        continue;
+      }
+      assert.ok(v, `${c.what}: the slow path offered the conn`);
+      const fast = c.frame.slice();
+      assert.equal(applyFastValue(fast, 0, v, 0), true, `${c.what}: taken`);
+      const slow = slowPath(d, c.on, c.frame);
+      assert.deepEqual(fast, slow, `${c.what}: the same bytes as the slow path`);
+      assert.ok(checksumsOk(fast), `${c.what}: valid checksums`);
+    }
+  });
+
+  it('name the out interface and its MTU', async () => {
+    const rec = new Recorder();
+    const d = await fastDirector(() => rec);
+    const cases = openConns(d);
+    const natIn = cases.find((c) => c.what === 'NAT in: data from the client')!;
+    const v = rec.find(natIn.frame)!;
+    const dv = new DataView(v.buffer);
+    assert.equal(dv.getUint32(FV_IFINDEX, true), IFACES.eth1!.ifindex);
+    assert.equal(dv.getUint16(FV_MTU, true), MTU_IN);
+    const natOut = cases.find((c) => c.what === 'NAT out: data from the real server')!;
+    assert.equal(new DataView(rec.find(natOut.frame)!.buffer).getUint32(FV_IFINDEX, true), IFACES.eth0!.ifindex);
+  });
+});

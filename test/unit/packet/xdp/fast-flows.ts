@@ -1,0 +1,149 @@
+// The XDP fast path's cases, shared by the model test (fast-entry.test.ts, JavaScript) and the
+// kernel test (test/integration/xdp-fast-prog.test.ts, BPF_PROG_TEST_RUN): an in-process
+// director forwards each conn's opening frames through the slow path, which offers them to
+// `fast`; then each case is a frame as it arrives, and whether the fast path must take it. A
+// frame it takes must come out byte for byte as the slow path sends the same frame.
+
+import type { FastOffer } from '../../../../src/engine/packet/forward.js';
+import { fold, pseudo4, sum16, write16 } from '../../../../src/wire/csum.js';
+import { Director, mac } from '../director.js';
+import { frame4, ip, type Pkt } from '../../wire/build.js';
+
+export const RULES = [
+  '-A -t 10.0.0.100:80 -s rr',
+  '-a -t 10.0.0.100:80 -r 10.1.0.11:8080 -m',
+  '-A -u 10.0.0.101:53 -s rr',
+  '-a -u 10.0.0.101:53 -r 10.1.0.12 -g',
+  '-A -t 10.0.0.102:80 -s rr --laddr 10.1.0.200',
+  '-a -t 10.0.0.102:80 -r 10.1.0.12:80 --fullnat',
+];
+const CLIENT = ip('10.9.0.9');
+const ACK = 0x10;
+const PSH_ACK = 0x18;
+/** eth1's MTU: a case sends a frame longer than it. */
+export const MTU_IN = 1000;
+
+export interface FastCase {
+  what: string;
+  on: string;
+  frame: Uint8Array;
+  /** The fast path takes it (else the slow path must see it). */
+  fast: boolean;
+}
+
+const pay = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+function fromClient(vip: string, dport: number, p: Partial<Pkt>): Uint8Array {
+  return frame4({ saddr: CLIENT, daddr: ip(vip), sport: 40000, dport, dmac: mac('eth0'), smac: mac('gw'), ...p });
+}
+
+function fromRs(rs: string, sport: number, daddr: number, dport: number, p: Partial<Pkt>): Uint8Array {
+  return frame4({ saddr: ip(rs === 'rs1' ? '10.1.0.11' : '10.1.0.12'), daddr, sport, dport, dmac: mac('eth1'), smac: mac(rs), ...p });
+}
+
+/** A copy of `f` whose TCP/UDP checksum holds the pseudo-header's sum, as a local stack on veth sends it. */
+function partial(f: Uint8Array): Uint8Array {
+  const b = f.slice();
+  const proto = b[23]!;
+  const l4len = ((b[16]! << 8) | b[17]!) - 20;
+  write16(b, 34 + (proto === 6 ? 16 : 6), fold(sum16(b, 26, 8, proto + l4len)));
+  return b;
+}
+
+/** The slow path's output for `frame` arriving on `on`: the one frame it sent. */
+export function slowPath(d: Director, on: string, frame: Uint8Array): Uint8Array {
+  d.receive(on, [frame.slice()]);
+  const out = d.sentRaw();
+  if (out.length !== 1) throw new Error(`the slow path sent ${out.length} frames for one`);
+  return out[0]!.frame.slice();
+}
+
+/** A director with the rules, `fast` offered every frame it forwards. */
+export async function fastDirector(fast: (d: Director) => FastOffer): Promise<Director> {
+  const d = new Director({ mtu: { eth1: MTU_IN } });
+  d.fwd.fast = fast(d);
+  await d.rules(RULES);
+  return d;
+}
+
+/** Opens the NAT, DR and FULLNAT conns through the slow path; the cases that follow. */
+export function openConns(d: Director): FastCase[] {
+  // NAT: handshake, then the server's first data.
+  slowPath(d, 'eth0', fromClient('10.0.0.100', 80, { flags: 0x02 }));
+  slowPath(d, 'eth1', fromRs('rs1', 8080, CLIENT, 40000, { flags: 0x12 }));
+  slowPath(d, 'eth0', fromClient('10.0.0.100', 80, { flags: ACK }));
+  slowPath(d, 'eth1', fromRs('rs1', 8080, CLIENT, 40000, { flags: PSH_ACK, payload: pay(10) }));
+  // DR, UDP: the first datagram.
+  slowPath(d, 'eth0', fromClient('10.0.0.101', 53, { proto: 17, payload: pay(20) }));
+  // FULLNAT: the real server sees the local address and port the director chose.
+  const syn = slowPath(d, 'eth0', fromClient('10.0.0.102', 80, { flags: 0x02 }));
+  const laddr = ((syn[26]! << 24) | (syn[27]! << 16) | (syn[28]! << 8) | syn[29]!) >>> 0;
+  const lport = (syn[34]! << 8) | syn[35]!;
+  slowPath(d, 'eth1', fromRs('rs2', 80, laddr, lport, { flags: 0x12 }));
+  slowPath(d, 'eth0', fromClient('10.0.0.102', 80, { flags: ACK }));
+  slowPath(d, 'eth1', fromRs('rs2', 80, laddr, lport, { flags: PSH_ACK, payload: pay(10) }));
+
+  const natIn = (p: Partial<Pkt>) => fromClient('10.0.0.100', 80, p);
+  return [
+    { what: 'NAT in: data from the client', on: 'eth0', frame: natIn({ flags: PSH_ACK, payload: pay(300, 2) }), fast: true },
+    { what: 'NAT in: a bare ACK', on: 'eth0', frame: natIn({ flags: ACK, seq: 5000, ack: 7000 }), fast: true },
+    { what: 'NAT in: odd-length data', on: 'eth0', frame: natIn({ flags: PSH_ACK, payload: pay(301, 3) }), fast: true },
+    {
+      what: 'NAT out: data from the real server',
+      on: 'eth1',
+      frame: fromRs('rs1', 8080, CLIENT, 40000, { flags: PSH_ACK, payload: pay(900, 4) }),
+      fast: true,
+    },
+    { what: 'NAT in: TTL 1 (the slow path answers ICMP)', on: 'eth0', frame: natIn({ flags: ACK, ttl: 1 }), fast: false },
+    { what: 'NAT in: longer than the out MTU', on: 'eth0', frame: natIn({ flags: PSH_ACK, payload: pay(MTU_IN) }), fast: false },
+    { what: 'NAT in: a partial checksum', on: 'eth0', frame: partial(natIn({ flags: PSH_ACK, payload: pay(64) })), fast: false },
+    { what: 'NAT in: SYN', on: 'eth0', frame: natIn({ flags: 0x02 }), fast: false },
+    { what: 'NAT in: FIN', on: 'eth0', frame: natIn({ flags: 0x11 }), fast: false },
+    { what: 'NAT in: RST', on: 'eth0', frame: natIn({ flags: 0x04 }), fast: false },
+    {
+      what: 'NAT: another client (no entry)',
+      on: 'eth0',
+      frame: fromClient('10.0.0.100', 80, { sport: 40001, flags: ACK }),
+      fast: false,
+    },
+    { what: 'DR: a datagram', on: 'eth0', frame: fromClient('10.0.0.101', 53, { proto: 17, payload: pay(40, 5) }), fast: true },
+    {
+      what: 'DR: a datagram without a checksum',
+      on: 'eth0',
+      frame: fromClient('10.0.0.101', 53, { proto: 17, payload: pay(41, 6), noUdpCsum: true }),
+      fast: true,
+    },
+    {
+      what: 'DR: a datagram with a partial checksum',
+      on: 'eth0',
+      frame: partial(fromClient('10.0.0.101', 53, { proto: 17, payload: pay(40, 7) })),
+      fast: false,
+    },
+    { what: 'FULLNAT in: data', on: 'eth0', frame: fromClient('10.0.0.102', 80, { flags: PSH_ACK, payload: pay(200, 8) }), fast: true },
+    {
+      what: 'FULLNAT out: data',
+      on: 'eth1',
+      frame: fromRs('rs2', 80, laddr, lport, { flags: PSH_ACK, payload: pay(700, 9) }),
+      fast: true,
+    },
+  ];
+}
+
+/** The NAT conn's FIN from the client, and a data frame after it. */
+export function natFin(): { fin: Uint8Array; after: Uint8Array } {
+  return {
+    fin: fromClient('10.0.0.100', 80, { flags: 0x11 }),
+    after: fromClient('10.0.0.100', 80, { flags: PSH_ACK, payload: pay(30, 10) }),
+  };
+}
+
+/** Whether `b` carries valid IPv4 header and TCP/UDP checksums (a zero UDP checksum is none). */
+export function checksumsOk(b: Uint8Array): boolean {
+  if (fold(sum16(b, 14, 20)) !== 0xffff) return false;
+  const proto = b[23]!;
+  const l4len = ((b[16]! << 8) | b[17]!) - 20;
+  if (proto === 17 && b[40] === 0 && b[41] === 0) return true;
+  const saddr = ((b[26]! << 24) | (b[27]! << 16) | (b[28]! << 8) | b[29]!) >>> 0;
+  const daddr = ((b[30]! << 24) | (b[31]! << 16) | (b[32]! << 8) | b[33]!) >>> 0;
+  return fold(sum16(b, 34, l4len, pseudo4(saddr, daddr, proto, l4len))) === 0xffff;
+}
