@@ -104,6 +104,31 @@ export async function setupLab(topo: Topology): Promise<Lab> {
   };
 }
 
+/**
+ * Runs fa's receive NAPI in a kernel thread on DIR_CPU (`on`), as a NIC's interrupt would run
+ * it on the director's core, or back in the softirq of whoever sends (veth's default: the
+ * generator's core). RPS moves the kernel's forwarding to DIR_CPU, but native XDP runs before
+ * RPS, so without this the XDP fast path would forward on the generator's core and the rate
+ * would measure the generator. veth creates the NAPI (and so the thread) when XDP is attached:
+ * call with `on` after the daemon started.
+ */
+export function napiOnDirector(l: Lab, on: boolean): void {
+  if (CPUS < 2) return;
+  const file = '/sys/class/net/fa/threaded';
+  const cur = execFileSync('ip', ['netns', 'exec', l.dir, 'cat', file], { encoding: 'utf8' }).trim();
+  if (!on) {
+    // Without a NAPI (no XDP program left on fa) the kernel refuses the write (EIO), and there
+    // is no thread to put back: the flag then only waits for the next NAPI.
+    if (cur !== '0') execFileSync('ip', ['netns', 'exec', l.dir, 'sh', '-c', `echo 0 > ${file} 2>/dev/null || true`]);
+    return;
+  }
+  execFileSync('ip', ['netns', 'exec', l.dir, 'sh', '-c', `echo 1 > ${file}`]);
+  // The thread is napi/<device name>-<napi id>; the bench's lab is the only one with an fa.
+  const pids = execFileSync('sh', ['-c', "pgrep '^napi/fa-' || true"], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+  if (pids.length === 0) throw new Error(`no napi/fa-* thread after threaded NAPI was set on fa in ${l.dir}`);
+  for (const pid of pids) execFileSync('taskset', ['-pc', String(DIR_CPU), pid], { stdio: 'ignore' });
+}
+
 export function nsExec(ns: string, cmd: string[], input?: string): string {
   return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', input, stdio: 'pipe' });
 }

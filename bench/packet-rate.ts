@@ -125,6 +125,6 @@ export async function benchRates(l: Lab, variants: Variant[]): Promise<void> {
   process.stdout.write(textTable(rows));
   if (genShort) process.stdout.write(`(the generator could not offer ${genShort} pps; a rate at the generator's limit is a lower bound)\n`);
   process.stdout.write(
-    `(>= N: generator-bound, no rate the generator reached lost frames; native XDP on veth runs the director's receive on the generator's core, which lowers that ceiling)\n`,
+    `(>= N: generator-bound, no rate the generator reached lost frames; native XDP on veth runs the director's receive on the generator's core, which lowers that ceiling, except for the xdp fast variants, whose fa NAPI runs threaded on the director's core as a NIC's interrupt would)\n`,
   );
 }

@@ -1,11 +1,14 @@
 // The packet bench's variants: what forwards the flood through the director namespace. A tsvs
 // variant is a forwarding method plus the daemon's extra arguments, so that a data path chosen
 // by a daemon option is one more line here (the AF_XDP ones: `tsvs daemon --xdp`; the bench's
-// interfaces are veth, where --xdp auto keeps the packet socket, so they force it).
+// interfaces are veth, where --xdp auto keeps the packet socket, so they force it; the XDP fast
+// path's: `--xdp-fast on`, which forwards established conns inside the XDP program).
 // TSVS_BENCH_METHODS (comma-separated) keeps the variants whose name contains one of its
-// words; TSVS_BENCH_DAEMON_ARGS (space-separated) is added to every tsvs variant's daemon.
+// words; TSVS_BENCH_DAEMON_ARGS (space-separated) is added to every tsvs variant's daemon. The
+// fast variants run fa's receive NAPI threaded on the director's core (packet-lab.ts,
+// napiOnDirector) unless TSVS_BENCH_XDP_NAPI=generator.
 
-import { adm, clearRules, type Lab, nsExec, PORT, RIP, startDaemon, stopDaemon } from './packet-lab.js';
+import { adm, clearRules, type Lab, napiOnDirector, nsExec, PORT, RIP, startDaemon, stopDaemon } from './packet-lab.js';
 
 export type Method = 'nftables' | 'NAT' | 'DR' | 'TUN' | 'FULLNAT';
 
@@ -25,6 +28,8 @@ export const VARIANTS: Variant[] = [
   { name: 'tsvs DR', method: 'DR' },
   { name: 'tsvs DR (af_xdp native)', method: 'DR', daemonArgs: ['--xdp', 'native'] },
   { name: 'tsvs DR (af_xdp generic)', method: 'DR', daemonArgs: ['--xdp', 'generic'] },
+  { name: 'tsvs NAT (xdp fast)', method: 'NAT', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
+  { name: 'tsvs DR (xdp fast)', method: 'DR', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
   { name: 'tsvs TUN', method: 'TUN' },
   { name: 'tsvs FULLNAT', method: 'FULLNAT' },
 ];
@@ -56,8 +61,13 @@ export function selectedVariants(): Variant[] {
  */
 export async function useVariant(l: Lab, v: Variant): Promise<string> {
   clearRules(l);
+  // The fast path redirects to fb, whose peer b0 takes redirected frames only with its NAPI on
+  // (GRO or an XDP program, features.ts); the other variants keep the sink as it was.
+  const fast = (v.daemonArgs ?? []).includes('--xdp-fast');
+  nsExec(l.sink, ['ethtool', '-K', 'b0', 'gro', fast ? 'on' : 'off']);
   if (v.method === 'nftables') {
     await stopDaemon(l);
+    napiOnDirector(l, false);
     nsExec(
       l.dir,
       ['nft', '-f', '-'],
@@ -66,6 +76,9 @@ export async function useVariant(l: Lab, v: Variant): Promise<string> {
     return NAT_VIP;
   }
   await startDaemon(l, v.daemonArgs ?? []);
+  // TSVS_BENCH_XDP_NAPI=generator leaves fa's NAPI where veth runs it (the sender's core), as
+  // the AF_XDP variants have it: the CPU part then compares the two paths on the same footing.
+  napiOnDirector(l, fast && process.env.TSVS_BENCH_XDP_NAPI !== 'generator');
   clearRules(l);
   if (v.method === 'NAT') {
     adm(l, ['-A', '-u', `${NAT_VIP}:${PORT}`, '-s', 'rr']);
