@@ -31,7 +31,12 @@ export const FV_MACS = 24;
 export const FV_MTU = 36;
 /** The entry's slot in the counters array (u32 LE). */
 export const FV_SLOT = 40;
-export const FAST_VALUE_SIZE = 48;
+/**
+ * The MAC of the interface the frames come in on (6 bytes): a unicast frame for another host
+ * (a switch floods what it has not learnt) is the slow path's, which drops it as the kernel does.
+ */
+export const FV_IN_MAC = 44;
+export const FAST_VALUE_SIZE = 56;
 /** Counters array element: packets then IP bytes (u64 each, added atomically by the program). */
 export const FAST_COUNTER_SIZE = 16;
 /** The TTL/protocol word loses one in its TTL byte: -1 in one's complement arithmetic. */
@@ -73,15 +78,16 @@ export interface Rewritten {
 
 /**
  * Writes the value that turns a frame with the old tuple into `f` (the slow path's output for
- * it) at `at`: `ifindex` and `mtu` are the out interface's, `slot` the counters' slot.
+ * it) at `at`: `ifindex` and `mtu` are the out interface's, `inMac` the receiving one's, `slot`
+ * the counters' slot.
  */
 export function writeFastValue(
   v: Uint8Array,
   at: number,
   old: { saddr: number; daddr: number; sport: number; dport: number },
   f: Rewritten,
-  ifindex: number,
-  mtu: number,
+  out: { ifindex: number; mtu: number },
+  inMac: Uint8Array,
   slot: number,
 ): void {
   const b = f.buf;
@@ -96,22 +102,24 @@ export function writeFastValue(
   const dv = new DataView(v.buffer, v.byteOffset);
   dv.setUint32(at + FV_IP_DELTA, fold(addrs + TTL_DELTA), true);
   dv.setUint32(at + FV_L4_DELTA, fold(addrs + ports), true);
-  dv.setUint32(at + FV_IFINDEX, ifindex, true);
+  dv.setUint32(at + FV_IFINDEX, out.ifindex, true);
   v.set(b.subarray(f.off, f.off + 12), at + FV_MACS);
-  dv.setUint16(at + FV_MTU, Math.min(mtu, 0xffff), true);
+  dv.setUint16(at + FV_MTU, Math.min(out.mtu, 0xffff), true);
   dv.setUint16(at + FV_MTU + 2, 0, true);
   dv.setUint32(at + FV_SLOT, slot, true);
-  dv.setUint32(at + FV_SLOT + 4, 0, true);
+  v.set(inMac.subarray(0, 6), at + FV_IN_MAC);
+  dv.setUint16(at + FV_IN_MAC + 6, 0, true);
 }
 
 /**
  * What the program does to a frame with `v`'s entry, in JavaScript: the model its tests hold the
  * kernel's run to, and the reference for reading the program. Returns false where the program
- * leaves the frame to the slow path (a TCP SYN/FIN/RST, TTL ≤ 1, longer than the MTU, a
- * partial checksum).
+ * leaves the frame to the slow path (not to the receiving interface's MAC, a TCP SYN/FIN/RST,
+ * TTL ≤ 1, longer than the MTU, a partial checksum).
  */
 export function applyFastValue(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
   const dv = new DataView(v.buffer, v.byteOffset);
+  for (let i = 0; i < 6; i++) if (b[off + i] !== v[at + FV_IN_MAC + i]) return false;
   const ip = off + 14;
   const l4 = ip + 20;
   const proto = b[ip + 9]!;

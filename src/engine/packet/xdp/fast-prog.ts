@@ -4,8 +4,9 @@
 // copy into the UMEM, no socket, no JavaScript. Its packets and bytes are added to the entry's
 // counters, which the engine credits to the conn (fast.ts). Anything the conn's state machine
 // must see goes on to the slow path instead: TCP SYN, FIN or RST, a TTL the slow path would
-// answer with ICMP, a packet longer than the out interface's MTU, and a partial checksum (a
-// local stack's segment on veth, which only the slow path completes).
+// answer with ICMP, a packet longer than the out interface's MTU, a partial checksum (a local
+// stack's segment on veth, which only the slow path completes), and a frame not addressed to
+// the receiving interface's MAC.
 //
 // Registers as in prog.ts (r6 context, r7 data, r8 data_end, r9 the IP protocol); r0 holds the
 // entry between its lookup and the counters' lookup. Stack: the key at fp-48, the out ifindex
@@ -13,7 +14,7 @@
 
 import type { Asm } from './asm.js';
 import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT } from './bpf.js';
-import { FV_ADDRS, FV_IFINDEX, FV_IP_DELTA, FV_L4_DELTA, FV_MACS, FV_MTU, FV_PORTS, FV_SLOT } from './fast-entry.js';
+import { FV_ADDRS, FV_IFINDEX, FV_IN_MAC, FV_IP_DELTA, FV_L4_DELTA, FV_MACS, FV_MTU, FV_PORTS, FV_SLOT } from './fast-entry.js';
 
 export interface FastMaps {
   /** The hash map of fast-entry.ts. */
@@ -55,6 +56,11 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   a.ldx(4, 2, 7, L4).stx(4, 10, KEY + 12, 2);
   a.ldMap(1, m.fastFd).movReg(2, 10).alu64Imm('add', 2, KEY).call(BPF_FUNC_MAP_LOOKUP_ELEM);
   a.jmpImm('eq', 0, 0, miss);
+  // Not to this interface's MAC (flooded, or broadcast): the slow path drops or judges it.
+  a.ldx(4, 2, 7, 0).ldx(4, 3, 0, FV_IN_MAC).jmpReg('ne', 2, 3, miss);
+  a.ldx(2, 2, 7, 4)
+    .ldx(2, 3, 0, FV_IN_MAC + 4)
+    .jmpReg('ne', 2, 3, miss);
   // Longer than the out interface's MTU: the slow path drops it or sends ICMP.
   a.ldx(2, 2, 7, IP + 2).be16(2);
   a.ldx(2, 3, 0, FV_MTU).jmpReg('gt', 2, 3, miss);

@@ -173,7 +173,7 @@ export class FastPath implements FastOffer {
     const k = slot * FAST_KEY_SIZE;
     writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
     const old = { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport };
-    writeFastValue(this.value, 0, old, f, out.ifindex, out.mtu, slot);
+    writeFastValue(this.value, 0, old, f, out, rx.mac, slot);
     // Counters of a reused slot keep counting from where they are.
     const w = slot * 4;
     this.prevPkts[slot] = this.c32[w]! + this.c32[w + 1]! * 4294967296;

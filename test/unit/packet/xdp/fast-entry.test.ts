@@ -26,11 +26,11 @@ import { checksumsOk, fastDirector, MTU_IN, openConns, slowPath } from './fast-f
 class Recorder implements FastOffer {
   readonly entries = new Map<string, Uint8Array>();
 
-  offer(_ref: number, f: Frame, p: PacketInfo, _dir: number, out: Iface): void {
+  offer(_ref: number, f: Frame, p: PacketInfo, _dir: number, out: Iface, rx: Iface): void {
     const k = new Uint8Array(FAST_KEY_SIZE);
     writeFastKey(k, 0, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
     const v = new Uint8Array(FAST_VALUE_SIZE);
-    writeFastValue(v, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out.ifindex, out.mtu, 7);
+    writeFastValue(v, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out, rx.mac, 7);
     this.entries.set(Buffer.from(k).toString('hex'), v);
   }
 

@@ -97,6 +97,18 @@ export function openConns(d: Director): FastCase[] {
     { what: 'NAT in: TTL 1 (the slow path answers ICMP)', on: 'eth0', frame: natIn({ flags: ACK, ttl: 1 }), fast: false },
     { what: 'NAT in: longer than the out MTU', on: 'eth0', frame: natIn({ flags: PSH_ACK, payload: pay(MTU_IN) }), fast: false },
     { what: 'NAT in: a partial checksum', on: 'eth0', frame: partial(natIn({ flags: PSH_ACK, payload: pay(64) })), fast: false },
+    {
+      what: "NAT in: to another host's MAC (a switch flooding)",
+      on: 'eth0',
+      frame: natIn({ flags: PSH_ACK, payload: pay(50), dmac: mac('client') }),
+      fast: false,
+    },
+    {
+      what: "NAT in: to a MAC that differs from the interface's in its first four bytes only",
+      on: 'eth0',
+      frame: natIn({ flags: PSH_ACK, payload: pay(50), dmac: Uint8Array.of(0x02, 0x42, 0, 0, 0, 0x01) }),
+      fast: false,
+    },
     { what: 'NAT in: SYN', on: 'eth0', frame: natIn({ flags: 0x02 }), fast: false },
     { what: 'NAT in: FIN', on: 'eth0', frame: natIn({ flags: 0x11 }), fast: false },
     { what: 'NAT in: RST', on: 'eth0', frame: natIn({ flags: 0x04 }), fast: false },
