@@ -103,10 +103,20 @@ describe('XDP fast path (kernel verifier, BPF_PROG_TEST_RUN)', { skip: notRoot }
     assert.notEqual(testRunXdpOut(prog, data).verdict, XDP_REDIRECT, 'its next frame goes to the slow path');
   });
 
+  it('takes out the conns of a dest that went away, and only those', async () => {
+    const dr = cases.find((c) => c.what === 'DR: a datagram')!;
+    const fnat = cases.find((c) => c.what === 'FULLNAT in: data')!;
+    await d.rules(['-d -u 10.0.0.101:53 -r 10.1.0.12']);
+    fast.prune();
+    assert.equal(fast.size, 2, `the DR conn left, FULLNAT's two directions stayed: ${fast.notes().join('\n')}`);
+    assert.notEqual(testRunXdpOut(prog, dr.frame).verdict, XDP_REDIRECT, 'its frames are the slow path’s');
+    assert.equal(testRunXdpOut(prog, fnat.frame).verdict, XDP_REDIRECT, 'the others still go the fast way');
+  });
+
   it('empties the map on clear()', () => {
     fast.clear('test');
     assert.equal(fast.size, 0);
-    const dr = cases.find((c) => c.what === 'DR: a datagram')!;
-    assert.notEqual(testRunXdpOut(prog, dr.frame).verdict, XDP_REDIRECT);
+    const fnat = cases.find((c) => c.what === 'FULLNAT in: data')!;
+    assert.notEqual(testRunXdpOut(prog, fnat.frame).verdict, XDP_REDIRECT);
   });
 });

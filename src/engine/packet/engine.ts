@@ -554,9 +554,8 @@ export class PacketEngine implements Engine {
     const fwd = this.fwd;
     if (!ipvs || !fwd) return;
     this.dirty = false;
-    // A conn's dest may be gone or quiesced (expire_nodest_conn acts on its next packet): the
-    // slow path decides again for every conn.
-    this.fast?.clear('rules changed');
+    // A conn whose dest went away is the slow path's again (expire_nodest_conn acts on its next packet).
+    this.fast?.prune();
     const host: Host = { local: this.localAddrs, served: new Set(this.ifaces.map((i) => i.name)) };
     const t = planTakes(ipvs.rules.services(), host, (s) => Addr.parse(s), ipvs.rules.trashed());
     for (const d of t.dests) this.preResolve(d);

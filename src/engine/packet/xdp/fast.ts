@@ -10,8 +10,8 @@
 // is credited to the conn (Ipvs.credit: stats, the timer re-armed), so that `-L --stats`, `-c`,
 // the estimator and expiry stay true within a tick. Entries leave when the core frees the conn
 // (its expire hook), when its state leaves ESTABLISHED (a FIN or RST went through the slow path),
-// and all of them when rules, routes, links or a neighbour's MAC change: the slow path then
-// decides again and offers the conn anew. An out interface must take redirected frames
+// when its dest goes away (prune, on a rule change), and all of them when routes, links or a
+// neighbour's MAC change: the slow path then decides again and offers the conn anew. An out interface must take redirected frames
 // (xdp_features' NDO_XMIT, features.ts, asked each tick): a veth only while its peer runs XDP or
 // GRO. Without it the conn stays on the slow path, and entries toward it leave.
 
@@ -54,6 +54,8 @@ export interface FastCounters {
   removed: number;
   /** Flushes of every entry, by cause. */
   flushes: number;
+  /** Conns taken out because their dest went away. */
+  pruned: number;
   /** Packets the program forwarded, credited to their conns. */
   packets: number;
   /** Offers refused because the map was full. */
@@ -98,7 +100,7 @@ export class FastPath implements FastOffer {
   private isFull = false;
   /** The neighbour table's MAC moves already acted on (Forwarder.neigh.moves). */
   neighMoves = 0;
-  readonly stats: FastCounters = { inserted: 0, removed: 0, flushes: 0, packets: 0, full: 0, noRedirect: 0 };
+  readonly stats: FastCounters = { inserted: 0, removed: 0, flushes: 0, pruned: 0, packets: 0, full: 0, noRedirect: 0 };
   /** The last flush's cause, for `tsvs status`. */
   lastFlush = '';
   /** The engine's clock (ms), kept current by the engine: what removals credit at. */
@@ -242,7 +244,25 @@ export class FastPath implements FastOffer {
     this.stats.removed++;
   }
 
-  /** Empties the map (rules, routes, links or a neighbour changed); the slow path offers conns anew. */
+  /**
+   * Rules changed: takes out the conns whose dest is no longer available (removed, or its
+   * service deleted), whose next frame the slow path must judge (`expire_nodest_conn`). Other
+   * edits (weights, schedulers, a dest's forwarding method) change only new conns, as in the
+   * kernel, so their entries stay.
+   */
+  prune(): void {
+    for (let s = 0; s < this.high; s++) {
+      const ref = this.slotRef[s]!;
+      if (ref < 0) continue;
+      const d = this.ipvs.connDest(ref);
+      if (!d || !d.available) {
+        this.removeConn(ref);
+        this.stats.pruned++;
+      }
+    }
+  }
+
+  /** Empties the map (routes, links or a neighbour changed); the slow path offers conns anew. */
   clear(why: string): void {
     if (this.size === 0) {
       this.redirectOk.clear();
@@ -290,7 +310,7 @@ export class FastPath implements FastOffer {
     const s = this.stats;
     const lines = [
       `xdp fast path: ${this.inSlot.size} conns in, ${this.outSlot.size} out (of ${FAST_MAX} entries); ${s.packets} packets forwarded in the kernel; ` +
-        `${s.inserted} entries added, ${s.removed} removed, ${s.flushes} flushes${this.lastFlush ? ` (last: ${this.lastFlush})` : ''}` +
+        `${s.inserted} entries added, ${s.removed} removed (${s.pruned} conns of dests gone), ${s.flushes} flushes${this.lastFlush ? ` (last: ${this.lastFlush})` : ''}` +
         `${s.full > 0 ? `; ${s.full} refused, map full` : ''}`,
     ];
     if (s.noRedirect > 0) {
