@@ -151,6 +151,9 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
       const fast = await settled(nat);
       assert.ok(fast.packets > 2000, `the transfers' segments went through the kernel (${fast.packets}):\n${fast.text}`);
       assert.equal(fast.inConns + fast.outConns, 0, `closed conns left the map:\n${fast.text}`);
+      const statusJson = await sh(nsName(nat, nat.director.host), [process.execPath, TSVS, 'status', '--json']);
+      const counters = (JSON.parse(statusJson) as { counters?: Record<string, number> }).counters ?? {};
+      assert.equal(counters.xdp_fast_packets, fast.packets, 'the engine counters (tsvs_engine_xdp_fast_packets_total) say the same');
       const got = await servicePkts(nat);
       const counted = got.inPkts - before.inPkts + (got.outPkts - before.outPkts);
       assert.ok(counted >= fast.packets, `-L --stats counts the kernel's packets (${counted} ≥ ${fast.packets})`);

@@ -306,6 +306,12 @@ export class PacketEngine implements Engine {
         arp_replies: c.arpReplies,
         icmp_frag_needed: c.icmpFragNeeded,
       };
+      const fs = this.fast?.stats;
+      if (fs) {
+        st.counters.xdp_fast_packets = fs.packets;
+        st.counters.xdp_fast_entries_added = fs.inserted;
+        st.counters.xdp_fast_entries_removed = fs.removed;
+      }
     }
     return st;
   }

@@ -60,6 +60,8 @@ export interface FastCounters {
   packets: number;
   /** Offers refused because the map was full. */
   full: number;
+  /** Map updates the kernel refused otherwise (logged once). */
+  errors: number;
   /** Offers (frames of eligible conns) refused because the out interface takes no XDP redirects. */
   noRedirect: number;
 }
@@ -100,11 +102,13 @@ export class FastPath implements FastOffer {
   private isFull = false;
   /** The neighbour table's MAC moves already acted on (Forwarder.neigh.moves). */
   neighMoves = 0;
-  readonly stats: FastCounters = { inserted: 0, removed: 0, flushes: 0, pruned: 0, packets: 0, full: 0, noRedirect: 0 };
+  readonly stats: FastCounters = { inserted: 0, removed: 0, flushes: 0, pruned: 0, packets: 0, full: 0, errors: 0, noRedirect: 0 };
   /** The last flush's cause, for `tsvs status`. */
   lastFlush = '';
   /** The engine's clock (ms), kept current by the engine: what removals credit at. */
   now = 0;
+  /** The last refused update, for `tsvs status`. */
+  private lastError: string | null = null;
 
   constructor(
     private readonly ipvs: Ipvs,
@@ -180,6 +184,8 @@ export class FastPath implements FastOffer {
     const w = slot * 4;
     this.prevPkts[slot] = this.c32[w]! + this.c32[w + 1]! * 4294967296;
     this.prevBytes[slot] = this.c32[w + 2]! + this.c32[w + 3]! * 4294967296;
+    // Never throws: the frame is already queued for transmit, and an exception in the walk would
+    // discard the queue. A refused entry leaves the conn on the slow path, counted.
     try {
       this.fast.update(this.keys.subarray(k, k + FAST_KEY_SIZE), this.value);
     } catch (e) {
@@ -187,9 +193,8 @@ export class FastPath implements FastOffer {
       if (e instanceof SyscallError && e.errno === 7) {
         this.isFull = true;
         this.stats.full++;
-        return;
-      }
-      throw e;
+      } else this.failed('add', e);
+      return;
     }
     this.slotRef[slot] = ref;
     this.slotDir[slot] = dir;
@@ -234,7 +239,15 @@ export class FastPath implements FastOffer {
 
   private release(slot: number, slots: Map<number, number>): void {
     const k = slot * FAST_KEY_SIZE;
-    this.fast.delete(this.keys.subarray(k, k + FAST_KEY_SIZE));
+    try {
+      this.fast.delete(this.keys.subarray(k, k + FAST_KEY_SIZE));
+    } catch (e) {
+      // The entry may still forward; its slot is not reused, so its counters stay its own.
+      this.failed('remove', e);
+      slots.delete(this.slotRef[slot]!);
+      this.slotRef[slot] = -1;
+      return;
+    }
     // What it forwarded since the last tick is still the conn's.
     this.creditSlot(slot, this.now);
     slots.delete(this.slotRef[slot]!);
@@ -260,6 +273,14 @@ export class FastPath implements FastOffer {
         this.stats.pruned++;
       }
     }
+  }
+
+  /** A map update the kernel refused for another reason than a full map: counted, logged once. */
+  private failed(what: string, e: unknown): void {
+    this.stats.errors++;
+    const msg = `packet engine: xdp fast path: could not ${what} an entry: ${(e as Error).message}`;
+    if (this.lastError === null) this.log(msg);
+    this.lastError = msg;
   }
 
   /** Empties the map (routes, links or a neighbour changed); the slow path offers conns anew. */
@@ -318,6 +339,7 @@ export class FastPath implements FastOffer {
         `xdp fast path: ${s.noRedirect} frames of established conns kept on the slow path: their out interface takes no XDP redirects (a veth needs XDP or GRO on its peer: ethtool -K PEER gro on)`,
       );
     }
+    if (this.lastError) lines.push(`xdp fast path: ${s.errors} map updates failed; last: ${this.lastError}`);
     if (this.features?.unavailable) lines.push(`xdp fast path: ${this.features.unavailable}; every conn stays on the slow path`);
     return lines;
   }
