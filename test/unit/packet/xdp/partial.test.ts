@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fold, pseudo4, write16 } from '../../../../src/wire/csum.js';
 import { writeVnetHdr } from '../../../../src/engine/packet/xdp/partial.js';
-import { parseXdpMode, xdpPlan } from '../../../../src/engine/packet/xdp/path.js';
+import { parseXdpFast, parseXdpMode, xdpPlan } from '../../../../src/engine/packet/xdp/path.js';
 import { frame4, frame6, ip, ip6 } from '../../wire/build.js';
 
 const PRE = 10;
@@ -63,6 +63,15 @@ describe('--xdp', () => {
     assert.equal(parseXdpMode(undefined), 'auto');
     for (const m of ['auto', 'native', 'generic', 'off']) assert.equal(parseXdpMode(m), m);
     assert.throws(() => parseXdpMode('fast'), /--xdp fast: use auto, native, generic or off/);
+  });
+
+  it('--xdp-fast: on or off, off when unset; refuses others', () => {
+    assert.equal(parseXdpFast(undefined), false);
+    assert.equal(parseXdpFast(''), false);
+    assert.equal(parseXdpFast('off'), false);
+    assert.equal(parseXdpFast('on'), true);
+    assert.throws(() => parseXdpFast('yes'), /--xdp-fast yes: use on or off/);
+    assert.throws(() => parseXdpFast('1', 'TSVS_XDP_FAST'), /TSVS_XDP_FAST 1: use on or off/);
   });
 
   it('auto keeps the packet socket on a virtual interface, and says why', () => {
