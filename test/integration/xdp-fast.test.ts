@@ -1,4 +1,4 @@
-// The XDP fast path (`--xdp-fast on`) in the labs seed002-nat and seed002-dr, the director on
+// The XDP fast path (`--xdp-fast on`) in the labs seed002-nat, seed002-dr and nat6, the director on
 // native AF_XDP over veth: real HTTP transfers through it, checked by digest.
 //   - While the director's veth peers run neither XDP nor GRO, they take no redirected frames
 //     (xdp_features without NDO_XMIT): no conn may go into the map, and every byte arrives
@@ -17,6 +17,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { FAST_CREDIT_MS } from '../../src/engine/packet/xdp/fast.js';
 import { blob, sha256 } from '../../src/lab/blob.js';
 import { labDown, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab, type LabDef } from '../../src/lab/labs.js';
@@ -128,8 +129,9 @@ async function settled(lab: LabDef): Promise<Awaited<ReturnType<typeof fastNote>
 describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
   const nat = findLab('seed002-nat')!;
   const dr = findLab('seed002-dr')!;
+  const nat6 = findLab('nat6')!;
   after(async () => {
-    for (const l of [nat, dr]) await labDown(l);
+    for (const l of [nat, dr, nat6]) await labDown(l);
   });
 
   it('NAT: kept on the slow path while the peers take no redirects; in the kernel once they do; credited; intact', async () => {
@@ -145,6 +147,8 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
       assert.match(slow.text, /out interface takes no XDP redirects/);
 
       await groOnDirectorPeers(nat, true);
+      // The engine asks again whether an interface takes redirects every FAST_CREDIT_MS.
+      await new Promise((r) => setTimeout(r, FAST_CREDIT_MS + 200));
       const before = await servicePkts(nat);
       await getBlob(nat);
       await postBlob(nat);
@@ -178,6 +182,22 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
       assert.ok(fast.packets > 500, `the upload's segments went through the kernel (${fast.packets}):\n${fast.text}`);
     } finally {
       await labDown(dr);
+    }
+  });
+
+  it('NAT over IPv6: downloads and uploads through the kernel, intact, and the conns leave the map', async () => {
+    ensureBuilt();
+    try {
+      await labUp(nat6, () => {}, ENV);
+      await offload(nat6, false);
+      await groOnDirectorPeers(nat6, true);
+      await getBlob(nat6);
+      await postBlob(nat6);
+      const fast = await settled(nat6);
+      assert.ok(fast.packets > 2000, `the transfers' segments went through the kernel (${fast.packets}):\n${fast.text}`);
+      assert.equal(fast.inConns + fast.outConns, 0, `closed conns left the map:\n${fast.text}`);
+    } finally {
+      await labDown(nat6);
     }
   });
 });

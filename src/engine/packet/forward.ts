@@ -21,7 +21,7 @@ import {
   IP_VS_CONN_F_TUNNEL,
   IP_VS_CONN_F_TUNNEL_TYPE_GUE,
 } from '../../core/constants.js';
-import { bindIn, bindOut, hasLocalAddrs, verdictDrop } from './xmit.js';
+import { bindIn, bindOut, hasLocalAddrs, verdictDrop, type Xmit } from './xmit.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
 import type { Dest } from '../../core/dest.js';
 import { Addr, format4 } from '../../core/inet.js';
@@ -268,11 +268,7 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
-    this.sentOn = null;
-    if (x(this, f, ref)) {
-      this.counters.forwardedOut++;
-      if (this.fast !== null && this.sentOn !== null) this.fast.offer(ref, f, this.p, 1, this.sentOn, this.rx!, this.pp.has(ref));
-    }
+    if (this.xmit(x, f, ref, 1)) this.counters.forwardedOut++;
   }
 
   private xmitIn(f: Frame, ref: number): void {
@@ -289,11 +285,18 @@ export class Forwarder {
       this.drops.add(DROP.ttl_exceeded);
       return;
     }
+    if (this.xmit(x, f, ref, 0)) this.counters.forwardedIn++;
+  }
+
+  /**
+   * Runs the conn's transmit function (the in-hook's, dir 0, or the out-hook's, 1) and, when it
+   * sent `f` at once, offers the conn to the fast path; true when sent or queued.
+   */
+  xmit(x: Xmit, f: Frame, ref: number, dir: number): boolean {
     this.sentOn = null;
-    if (x(this, f, ref)) {
-      this.counters.forwardedIn++;
-      if (this.fast !== null && this.sentOn !== null) this.fast.offer(ref, f, this.p, 0, this.sentOn, this.rx!, this.pp.has(ref));
-    }
+    if (!x(this, f, ref)) return false;
+    if (this.fast !== null && this.sentOn !== null) this.fast.offer(ref, f, this.p, dir, this.sentOn, this.rx!, this.pp.has(ref));
+    return true;
   }
 
   /**

@@ -217,7 +217,7 @@ export class Path6 {
       fw.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (x(fw, f, ref)) fw.counters.forwardedIn++;
+    if (fw.xmit(x, f, ref, 0)) fw.counters.forwardedIn++;
   }
 
   private out(f: Frame): void {
@@ -232,7 +232,7 @@ export class Path6 {
       fw.drops.add(DROP.ttl_exceeded);
       return;
     }
-    if (x(fw, f, ref)) fw.counters.forwardedOut++;
+    if (fw.xmit(x, f, ref, 1)) fw.counters.forwardedOut++;
   }
 
   /** The next hop toward `dst` (its ifindex an interface of ours), or null, counted. */

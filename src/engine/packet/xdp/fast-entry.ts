@@ -1,5 +1,5 @@
 // The fast path's map entries (fast.ts writes them, fast-prog.ts reads them): one per direction
-// of an established IPv4 TCP/UDP conn, keyed by the frame's 5-tuple as it arrives, holding what
+// of an established TCP/UDP conn (IPv4 here, IPv6 at the end), keyed by the frame's 5-tuple as it arrives, holding what
 // the slow path did to that frame. The engine derives an entry from a frame it has just forwarded
 // (old tuple from the request, new headers from the rewritten frame), so the program repeats the
 // slow path's rewrite byte for byte without knowing the forwarding method: DR changes the MACs,
@@ -153,4 +153,103 @@ function le16(b: Uint8Array, at: number): number {
 function setLe16(b: Uint8Array, at: number, v: number): void {
   b[at] = v & 0xff;
   b[at + 1] = v >>> 8;
+}
+
+// --- IPv6 (a header without extension headers, TCP or UDP right after it) --------------------
+
+/** Key: protocol (1 byte, 3 zero), saddr, daddr (16 bytes each), sport, dport. */
+export const FAST6_KEY_SIZE = 40;
+/** New saddr and daddr (32 bytes, written at the IPv6 header's offset 8). */
+export const FV6_ADDRS = 0;
+/** New sport and dport (4 bytes). */
+export const FV6_PORTS = 32;
+/** What the TCP/UDP checksum gains (u32 LE); IPv6 has no header checksum, and the hop limit is in none. */
+export const FV6_L4_DELTA = 36;
+export const FV6_IFINDEX = 40;
+export const FV6_MACS = 44;
+export const FV6_MTU = 56;
+export const FV6_SLOT = 60;
+export const FV6_IN_MAC = 64;
+export const FAST6_VALUE_SIZE = 72;
+const IP6_HLEN = 40;
+
+/** Writes the key of an IPv6 frame with this 5-tuple (addresses as four host-order words) at `at`. */
+export function writeFastKey6(
+  b: Uint8Array,
+  at: number,
+  proto: number,
+  saddr: ArrayLike<number>,
+  daddr: ArrayLike<number>,
+  sport: number,
+  dport: number,
+): void {
+  b[at] = proto;
+  b[at + 1] = 0;
+  b[at + 2] = 0;
+  b[at + 3] = 0;
+  for (let k = 0; k < 4; k++) {
+    write32(b, at + 4 + 4 * k, saddr[k]!);
+    write32(b, at + 20 + 4 * k, daddr[k]!);
+  }
+  write16(b, at + 36, sport);
+  write16(b, at + 38, dport);
+}
+
+/** As writeFastValue, for an IPv6 frame (`old` addresses as four host-order words each). */
+export function writeFastValue6(
+  v: Uint8Array,
+  at: number,
+  old: { saddr: ArrayLike<number>; daddr: ArrayLike<number>; sport: number; dport: number },
+  f: Rewritten,
+  out: { ifindex: number; mtu: number },
+  inMac: Uint8Array,
+  slot: number,
+): void {
+  const b = f.buf;
+  v.set(b.subarray(f.l3 + 8, f.l3 + 40), at + FV6_ADDRS);
+  v.set(b.subarray(f.l4, f.l4 + 4), at + FV6_PORTS);
+  let sum = 0;
+  for (let k = 0; k < 4; k++) {
+    sum += change32(old.saddr[k]!, read32(b, f.l3 + 8 + 4 * k));
+    sum += change32(old.daddr[k]!, read32(b, f.l3 + 24 + 4 * k));
+  }
+  sum += change16(old.sport, (b[f.l4]! << 8) | b[f.l4 + 1]!);
+  sum += change16(old.dport, (b[f.l4 + 2]! << 8) | b[f.l4 + 3]!);
+  const dv = new DataView(v.buffer, v.byteOffset);
+  dv.setUint32(at + FV6_L4_DELTA, fold(sum), true);
+  dv.setUint32(at + FV6_IFINDEX, out.ifindex, true);
+  v.set(b.subarray(f.off, f.off + 12), at + FV6_MACS);
+  dv.setUint16(at + FV6_MTU, Math.min(out.mtu, 0xffff), true);
+  dv.setUint16(at + FV6_MTU + 2, 0, true);
+  dv.setUint32(at + FV6_SLOT, slot, true);
+  v.set(inMac.subarray(0, 6), at + FV6_IN_MAC);
+  dv.setUint16(at + FV6_IN_MAC + 6, 0, true);
+}
+
+/** As applyFastValue, for an IPv6 frame; a UDP datagram without a checksum (invalid in IPv6) is refused too. */
+export function applyFastValue6(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
+  const dv = new DataView(v.buffer, v.byteOffset);
+  for (let i = 0; i < 6; i++) if (b[off + i] !== v[at + FV6_IN_MAC + i]) return false;
+  const ip = off + 14;
+  const l4 = ip + IP6_HLEN;
+  const proto = b[ip + 6]!;
+  const tcp = proto === IPPROTO_TCP;
+  if (tcp && (b[l4 + 13]! & 0x07) !== 0) return false;
+  if (b[ip + 7]! <= 1) return false;
+  const plen = (b[ip + 4]! << 8) | b[ip + 5]!;
+  if (plen + IP6_HLEN > dv.getUint16(at + FV6_MTU, true)) return false;
+  const csumAt = l4 + (tcp ? 16 : 6);
+  const field = le16(b, csumAt);
+  if (!tcp && field === 0) return false;
+  let pseudo = (proto << 8) + swap(plen);
+  for (let k = 0; k < 32; k += 2) pseudo += le16(b, ip + 8 + k);
+  if (field === fold(pseudo)) return false;
+  b.set(v.subarray(at + FV6_MACS, at + FV6_MACS + 12), off);
+  b.set(v.subarray(at + FV6_ADDRS, at + FV6_ADDRS + 32), ip + 8);
+  b.set(v.subarray(at + FV6_PORTS, at + FV6_PORTS + 4), l4);
+  b[ip + 7] = b[ip + 7]! - 1;
+  let c = ~fold((~field & 0xffff) + dv.getUint32(at + FV6_L4_DELTA, true)) & 0xffff;
+  if (!tcp && c === 0) c = 0xffff;
+  setLe16(b, csumAt, c);
+  return true;
 }

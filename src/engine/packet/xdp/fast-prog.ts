@@ -1,29 +1,52 @@
-// The fast path's part of the XDP program (prog.ts emits it before its own lookups): an IPv4
-// TCP/UDP frame whose 5-tuple is in the fast map (fast-entry.ts) is rewritten as the slow path
-// rewrote the conn's earlier frames and sent out of the entry's interface with bpf_redirect: no
-// copy into the UMEM, no socket, no JavaScript. Its packets and bytes are added to the entry's
-// counters, which the engine credits to the conn (fast.ts). Anything the conn's state machine
-// must see goes on to the slow path instead: TCP SYN, FIN or RST, a TTL the slow path would
-// answer with ICMP, a packet longer than the out interface's MTU, a partial checksum (a local
-// stack's segment on veth, which only the slow path completes), and a frame not addressed to
-// the receiving interface's MAC.
+// The fast path's part of the XDP program (prog.ts emits it before its own lookups): a TCP/UDP
+// frame (IPv4, or IPv6 without extension headers) whose 5-tuple is in its family's fast map
+// (fast-entry.ts) is rewritten as the slow path rewrote the conn's earlier frames and sent out
+// of the entry's interface with bpf_redirect: no copy into the UMEM, no socket, no JavaScript.
+// Its packets and bytes are added to the entry's counters, which the engine credits to the conn
+// (fast.ts). Anything the conn's state machine must see goes on to the slow path instead: TCP
+// SYN, FIN or RST, a TTL or hop limit the slow path would answer with ICMP, a packet longer
+// than the out interface's MTU, a partial checksum (a local stack's segment on veth, which only
+// the slow path completes), and a frame not addressed to the receiving interface's MAC.
 //
 // Registers as in prog.ts (r6 context, r7 data, r8 data_end, r9 the IP protocol); r0 holds the
-// entry between its lookup and the counters' lookup. Stack: the key at fp-48, the out ifindex
-// at fp-52, the counters' slot at fp-56.
+// entry between its lookup and the counters' lookup. Stack: the key at fp-48 (IPv6: fp-104),
+// the out ifindex at fp-52, the counters' slot at fp-56. IPv6 has no header checksum: only the
+// TCP/UDP one changes, and a UDP datagram without one (invalid in IPv6) is the slow path's.
 
 import type { Asm } from './asm.js';
 import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT } from './bpf.js';
-import { FV_ADDRS, FV_IFINDEX, FV_IN_MAC, FV_IP_DELTA, FV_L4_DELTA, FV_MACS, FV_MTU, FV_PORTS, FV_SLOT } from './fast-entry.js';
+import {
+  FV6_ADDRS,
+  FV6_IFINDEX,
+  FV6_IN_MAC,
+  FV6_L4_DELTA,
+  FV6_MACS,
+  FV6_MTU,
+  FV6_PORTS,
+  FV6_SLOT,
+  FV_ADDRS,
+  FV_IFINDEX,
+  FV_IN_MAC,
+  FV_IP_DELTA,
+  FV_L4_DELTA,
+  FV_MACS,
+  FV_MTU,
+  FV_PORTS,
+  FV_SLOT,
+} from './fast-entry.js';
 
 export interface FastMaps {
-  /** The hash map of fast-entry.ts. */
+  /** The hash map of fast-entry.ts, IPv4. */
   fastFd: number;
+  /** The same for IPv6 (FAST6_KEY_SIZE keys). */
+  fast6Fd: number;
   /** The counters array (FAST_COUNTER_SIZE per slot). */
   countersFd: number;
 }
 
 const KEY = -48;
+/** The IPv6 key (40 bytes) at fp-104. */
+const KEY6 = -104;
 const IFINDEX = -52;
 const SLOT = -56;
 /** Offsets in the frame: Ethernet (14) then a 20-byte IPv4 header (prog.ts checked IHL 5). */
@@ -92,17 +115,84 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   if (!tcp) a.jmpImm('ne', 5, 0, `${p}store`).movImm(5, 0xffff).label(`${p}store`);
   a.stx(2, 7, csum, 5);
   if (!tcp) a.label(`${p}counted`);
-  // Counters, then out.
-  a.ldx(4, 1, 0, FV_IFINDEX).stx(4, 10, IFINDEX, 1);
-  a.ldx(4, 1, 0, FV_SLOT).stx(4, 10, SLOT, 1);
+  out(a, m, p, FV_IFINDEX, FV_SLOT, (r) => a.ldx(2, r, 7, IP + 2).be16(r));
+}
+
+/**
+ * Counts the frame in the entry's slot (`len` puts the IP length in the register it is given),
+ * then redirects it to the entry's interface. r0 is the entry.
+ */
+function out(a: Asm, m: FastMaps, p: string, ifindexAt: number, slotAt: number, len: (r: number) => void): void {
+  a.ldx(4, 1, 0, ifindexAt).stx(4, 10, IFINDEX, 1);
+  a.ldx(4, 1, 0, slotAt).stx(4, 10, SLOT, 1);
   a.ldMap(1, m.countersFd).movReg(2, 10).alu64Imm('add', 2, SLOT).call(BPF_FUNC_MAP_LOOKUP_ELEM);
   a.jmpImm('eq', 0, 0, `${p}out`);
   a.movImm(1, 1).atomicAdd(8, 0, 0, 1);
-  a.ldx(2, 1, 7, IP + 2)
-    .be16(1)
-    .atomicAdd(8, 0, 8, 1);
+  len(1);
+  a.atomicAdd(8, 0, 8, 1);
   a.label(`${p}out`);
   a.ldx(4, 1, 10, IFINDEX).movImm(2, 0).call(BPF_FUNC_REDIRECT).exit();
+}
+
+const L4_6 = IP + 40;
+
+/** One protocol's IPv6 fast path; jumps to `miss` for the slow path. */
+function one6(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
+  const p = tcp ? 'fast6_tcp_' : 'fast6_udp_';
+  const csum = L4_6 + (tcp ? 16 : 6);
+  a.movReg(1, 7)
+    .alu64Imm('add', 1, L4_6 + (tcp ? 20 : 8))
+    .jmpReg('gt', 1, 8, miss);
+  if (tcp) a.ldx(1, 2, 7, L4_6 + 13).jmpImm('set', 2, TCP_STATE_FLAGS, miss);
+  a.ldx(1, 2, 7, IP + 7).jmpImm('le', 2, 1, miss);
+  a.st(4, 10, KEY6, 0).stx(1, 10, KEY6, 9);
+  for (let k = 0; k < 32; k += 4) a.ldx(4, 2, 7, IP + 8 + k).stx(4, 10, KEY6 + 4 + k, 2);
+  a.ldx(4, 2, 7, L4_6).stx(4, 10, KEY6 + 36, 2);
+  a.ldMap(1, m.fast6Fd).movReg(2, 10).alu64Imm('add', 2, KEY6).call(BPF_FUNC_MAP_LOOKUP_ELEM);
+  a.jmpImm('eq', 0, 0, miss);
+  a.ldx(4, 2, 7, 0).ldx(4, 3, 0, FV6_IN_MAC).jmpReg('ne', 2, 3, miss);
+  a.ldx(2, 2, 7, 4)
+    .ldx(2, 3, 0, FV6_IN_MAC + 4)
+    .jmpReg('ne', 2, 3, miss);
+  // The payload length (no extension headers: the upper layer's) plus the header, against the MTU.
+  a.ldx(2, 2, 7, IP + 4)
+    .be16(2)
+    .alu64Imm('add', 2, 40);
+  a.ldx(2, 3, 0, FV6_MTU).jmpReg('gt', 2, 3, miss);
+  // The field, zero (UDP without a checksum) or the pseudo-header's sum (partial): slow path.
+  a.ldx(2, 5, 7, csum);
+  if (!tcp) a.jmpImm('eq', 5, 0, miss);
+  a.ldx(2, 3, 7, IP + 4);
+  a.movReg(4, 9).alu64Imm('lsh', 4, 8).alu64Reg('add', 3, 4);
+  for (let k = 0; k < 32; k += 2) a.ldx(2, 4, 7, IP + 8 + k).alu64Reg('add', 3, 4);
+  fold(a, 3, 4);
+  a.jmpReg('eq', 5, 3, miss);
+  for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV6_MACS + k).stx(4, 7, k, 1);
+  for (let k = 0; k < 32; k += 4) a.ldx(4, 1, 0, FV6_ADDRS + k).stx(4, 7, IP + 8 + k, 1);
+  a.ldx(4, 1, 0, FV6_PORTS).stx(4, 7, L4_6, 1);
+  a.ldx(1, 1, 7, IP + 7)
+    .alu64Imm('sub', 1, 1)
+    .stx(1, 7, IP + 7, 1);
+  a.alu64Imm('xor', 5, 0xffff);
+  a.ldx(4, 2, 0, FV6_L4_DELTA).alu64Reg('add', 5, 2);
+  fold(a, 5, 2);
+  a.alu64Imm('xor', 5, 0xffff);
+  if (!tcp) a.jmpImm('ne', 5, 0, `${p}store`).movImm(5, 0xffff).label(`${p}store`);
+  a.stx(2, 7, csum, 5);
+  out(a, m, p, FV6_IFINDEX, FV6_SLOT, (r) =>
+    a
+      .ldx(2, r, 7, IP + 4)
+      .be16(r)
+      .alu64Imm('add', r, 40),
+  );
+}
+
+/** Emits the fast path for an IPv6 TCP or UDP frame (r9 is 6 or 17); a miss continues at `miss`. */
+export function fastPath6(a: Asm, m: FastMaps, miss: string): void {
+  a.jmpImm('eq', 9, 6, 'fast6_tcp');
+  one6(a, m, false, miss);
+  a.label('fast6_tcp');
+  one6(a, m, true, miss);
 }
 
 /** Emits the fast path for an IPv4 TCP or UDP frame (r9 is 6 or 17); a miss continues at `miss`. */

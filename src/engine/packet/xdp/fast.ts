@@ -1,4 +1,4 @@
-// The XDP fast path (`tsvs daemon --xdp-fast on`): established IPv4 TCP/UDP conns forwarded by
+// The XDP fast path (`tsvs daemon --xdp-fast on`): established TCP/UDP conns forwarded by
 // the XDP program itself (fast-prog.ts), Katran's way, so that their frames never cross into
 // user space. The slow path stays the authority: a conn's first frames, every frame that can
 // change its state and every frame the program cannot judge go through the forwarder as before,
@@ -30,7 +30,17 @@ import { type Frame, IPPROTO_TCP, IPPROTO_UDP } from '../../../wire/frame.js';
 import type { FastOffer } from '../forward.js';
 import type { Iface } from '../iface.js';
 import { BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BpfMap } from './bpf.js';
-import { FAST_COUNTER_SIZE, FAST_KEY_SIZE, FAST_VALUE_SIZE, writeFastKey, writeFastValue } from './fast-entry.js';
+import {
+  FAST6_KEY_SIZE,
+  FAST6_VALUE_SIZE,
+  FAST_COUNTER_SIZE,
+  FAST_KEY_SIZE,
+  FAST_VALUE_SIZE,
+  writeFastKey,
+  writeFastKey6,
+  writeFastValue,
+  writeFastValue6,
+} from './fast-entry.js';
 import type { FastMaps } from './fast-prog.js';
 import { NETDEV_XDP_ACT_NDO_XMIT, XdpFeatures } from './features.js';
 import { SplitRx } from './path.js';
@@ -75,6 +85,7 @@ export interface FastPathOptions {
 
 export class FastPath implements FastOffer {
   readonly fast: BpfMap;
+  readonly fast6: BpfMap;
   readonly counters: BpfMap;
   readonly maps: FastMaps;
   private readonly mapping: Mapping;
@@ -86,7 +97,9 @@ export class FastPath implements FastOffer {
   private readonly slotDir = new Uint8Array(FAST_MAX);
   private readonly slotProto = new Uint8Array(FAST_MAX);
   private readonly slotOut = new Int32Array(FAST_MAX);
-  private readonly keys = new Uint8Array(FAST_MAX * FAST_KEY_SIZE);
+  /** Each slot's key, room for an IPv6 one (an IPv4 key uses the first FAST_KEY_SIZE bytes). */
+  private readonly keys = new Uint8Array(FAST_MAX * FAST6_KEY_SIZE);
+  private readonly slotV6 = new Uint8Array(FAST_MAX);
   private readonly prevPkts = new Float64Array(FAST_MAX);
   private readonly prevBytes = new Float64Array(FAST_MAX);
   /** Freed slots, and the high-water mark of slots ever used (slots above it are fresh). */
@@ -96,6 +109,7 @@ export class FastPath implements FastOffer {
   private readonly inSlot = new Map<number, number>();
   private readonly outSlot = new Map<number, number>();
   private readonly value = new Uint8Array(FAST_VALUE_SIZE);
+  private readonly value6 = new Uint8Array(FAST6_VALUE_SIZE);
   /** Out interfaces' NDO_XMIT, by ifindex, as last asked, and when (asked again after FAST_CREDIT_MS). */
   private readonly redirectOk = new Map<number, { ok: boolean; at: number }>();
   /** The map refused an entry: no more offers until one leaves. */
@@ -117,9 +131,16 @@ export class FastPath implements FastOffer {
   ) {
     this.fast = BpfMap.create(BPF_MAP_TYPE_HASH, 'tsvs_fast', FAST_KEY_SIZE, FAST_VALUE_SIZE, FAST_MAX, BPF_F_NO_PREALLOC);
     try {
+      this.fast6 = BpfMap.create(BPF_MAP_TYPE_HASH, 'tsvs_fast6', FAST6_KEY_SIZE, FAST6_VALUE_SIZE, FAST_MAX, BPF_F_NO_PREALLOC);
+    } catch (e) {
+      this.fast.close();
+      throw e;
+    }
+    try {
       this.counters = BpfMap.create(BPF_MAP_TYPE_ARRAY, 'tsvs_fast_cnt', 4, FAST_COUNTER_SIZE, FAST_MAX, BPF_F_MMAPABLE);
     } catch (e) {
       this.fast.close();
+      this.fast6.close();
       throw e;
     }
     const c = libc();
@@ -127,12 +148,13 @@ export class FastPath implements FastOffer {
     if (!m) {
       const e = c.errno();
       this.fast.close();
+      this.fast6.close();
       this.counters.close();
       throw new SyscallError('mmap(the fast path counters map)', e, c.strerror(e));
     }
     this.mapping = m;
     this.c32 = new Uint32Array(c.view(m));
-    this.maps = { fastFd: this.fast.fd, countersFd: this.counters.fd };
+    this.maps = { fastFd: this.fast.fd, fast6Fd: this.fast6.fd, countersFd: this.counters.fd };
     let features: XdpFeatures | null = null;
     try {
       features = XdpFeatures.open();
@@ -163,9 +185,11 @@ export class FastPath implements FastOffer {
       return;
     }
     if (have !== undefined || this.isFull || !(this.o.rxFast ? this.o.rxFast(rx) : rx.rx instanceof SplitRx)) return;
-    // What the program cannot repeat: a segment the kernel still has to checksum or cut, IP options.
-    if (f.partial || (f.vnet >= 0 && f.buf[f.vnet + 1] !== 0) || f.ihl !== 20 || f.ethType !== 0x0800 || f.l3 !== f.off + 14) return;
-    if ((f.proto === IPPROTO_TCP && (f.tcpFlags & TCP_STATE_FLAGS) !== 0) || f.ttl < 1) return;
+    // What the program cannot repeat: a segment the kernel still has to checksum or cut, a VLAN
+    // tag, IPv4 options, IPv6 extension headers.
+    if (f.partial || (f.vnet >= 0 && f.buf[f.vnet + 1] !== 0) || f.l3 !== f.off + 14) return;
+    if (f.v6 ? f.ethType !== 0x86dd || f.l4 !== f.l3 + 40 : f.ethType !== 0x0800 || f.ihl !== 20) return;
+    if (f.proto === IPPROTO_TCP && (f.tcpFlags & TCP_STATE_FLAGS) !== 0) return;
     if (!this.takesRedirect(out.ifindex)) {
       this.stats.noRedirect++;
       return;
@@ -176,10 +200,16 @@ export class FastPath implements FastOffer {
       this.stats.full++;
       return;
     }
-    const k = slot * FAST_KEY_SIZE;
-    writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
-    const old = { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport };
-    writeFastValue(this.value, 0, old, f, out, rx.mac, slot);
+    const k = slot * FAST6_KEY_SIZE;
+    const v6 = f.v6;
+    if (v6) {
+      writeFastKey6(this.keys, k, f.proto, p.saddr, p.daddr, p.sport, p.dport);
+      writeFastValue6(this.value6, 0, p, f, out, rx.mac, slot);
+    } else {
+      writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
+      const old = { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport };
+      writeFastValue(this.value, 0, old, f, out, rx.mac, slot);
+    }
     // Counters of a reused slot keep counting from where they are.
     const w = slot * 4;
     this.prevPkts[slot] = this.c32[w]! + this.c32[w + 1]! * 4294967296;
@@ -187,7 +217,8 @@ export class FastPath implements FastOffer {
     // Never throws: the frame is already queued for transmit, and an exception in the walk would
     // discard the queue. A refused entry leaves the conn on the slow path, counted.
     try {
-      this.fast.update(this.keys.subarray(k, k + FAST_KEY_SIZE), this.value);
+      if (v6) this.fast6.update(this.keys.subarray(k, k + FAST6_KEY_SIZE), this.value6);
+      else this.fast.update(this.keys.subarray(k, k + FAST_KEY_SIZE), this.value);
     } catch (e) {
       this.free[this.nFree++] = slot;
       if (e instanceof SyscallError && e.errno === 7) {
@@ -197,6 +228,7 @@ export class FastPath implements FastOffer {
       return;
     }
     this.slotRef[slot] = ref;
+    this.slotV6[slot] = v6 ? 1 : 0;
     this.slotDir[slot] = dir;
     this.slotProto[slot] = f.proto;
     this.slotOut[slot] = out.ifindex;
@@ -238,9 +270,10 @@ export class FastPath implements FastOffer {
   }
 
   private release(slot: number, slots: Map<number, number>): void {
-    const k = slot * FAST_KEY_SIZE;
+    const k = slot * FAST6_KEY_SIZE;
     try {
-      this.fast.delete(this.keys.subarray(k, k + FAST_KEY_SIZE));
+      if (this.slotV6[slot]) this.fast6.delete(this.keys.subarray(k, k + FAST6_KEY_SIZE));
+      else this.fast.delete(this.keys.subarray(k, k + FAST_KEY_SIZE));
     } catch (e) {
       // The entry may still forward; its slot is not reused, so its counters stay its own.
       this.failed('remove', e);
@@ -348,6 +381,7 @@ export class FastPath implements FastOffer {
   close(): void {
     libc().munmap(this.mapping.addr, this.mapping.len);
     this.fast.close();
+    this.fast6.close();
     this.counters.close();
     this.features?.close();
   }

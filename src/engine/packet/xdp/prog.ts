@@ -14,7 +14,7 @@
 
 import { Asm } from './asm.js';
 import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT_MAP, XDP_PASS } from './bpf.js';
-import { type FastMaps, fastPath4 } from './fast-prog.js';
+import { type FastMaps, fastPath4, fastPath6 } from './fast-prog.js';
 import { KIND_DST4, KIND_DST6, KIND_OWN4, KIND_OWN6, KIND_SRC4, KIND_SRC6 } from './keys.js';
 
 /** struct xdp_md offsets. */
@@ -122,6 +122,8 @@ export function xdpProgram(m: XdpProgramMaps): Uint8Array {
   a.ldx(1, 9, 7, 20);
   a.jmpImm('eq', 9, 6, 'l4v6').jmpImm('eq', 9, 17, 'l4v6').ja('pass');
   a.label('l4v6');
+  if (m.fast) fastPath6(a, m.fast, 'slow6');
+  a.label('slow6');
   family(a, m, true, 54, 22, 38);
 
   a.label('redirect');

@@ -11,12 +11,17 @@ import type { FastOffer } from '../../../../src/engine/packet/forward.js';
 import type { Iface } from '../../../../src/engine/packet/iface.js';
 import {
   applyFastValue,
+  applyFastValue6,
+  FAST6_KEY_SIZE,
+  FAST6_VALUE_SIZE,
   FAST_KEY_SIZE,
   FAST_VALUE_SIZE,
   FV_IFINDEX,
   FV_MTU,
   writeFastKey,
+  writeFastKey6,
   writeFastValue,
+  writeFastValue6,
 } from '../../../../src/engine/packet/xdp/fast-entry.js';
 import type { Frame } from '../../../../src/wire/frame.js';
 import { IFACES } from '../director.js';
@@ -27,6 +32,14 @@ class Recorder implements FastOffer {
   readonly entries = new Map<string, Uint8Array>();
 
   offer(_ref: number, f: Frame, p: PacketInfo, _dir: number, out: Iface, rx: Iface): void {
+    if (f.v6) {
+      const k = new Uint8Array(FAST6_KEY_SIZE);
+      writeFastKey6(k, 0, f.proto, p.saddr, p.daddr, p.sport, p.dport);
+      const v = new Uint8Array(FAST6_VALUE_SIZE);
+      writeFastValue6(v, 0, p, f, out, rx.mac, 7);
+      this.entries.set(Buffer.from(k).toString('hex'), v);
+      return;
+    }
     const k = new Uint8Array(FAST_KEY_SIZE);
     writeFastKey(k, 0, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
     const v = new Uint8Array(FAST_VALUE_SIZE);
@@ -36,16 +49,28 @@ class Recorder implements FastOffer {
 
   /** The entry for a frame as it arrives, as the program looks it up. */
   find(b: Uint8Array): Uint8Array | undefined {
+    if (b[12] === 0x86) {
+      const k = new Uint8Array(FAST6_KEY_SIZE);
+      k[0] = b[20]!;
+      k.set(b.subarray(22, 54), 4);
+      k.set(b.subarray(54, 58), 36);
+      return this.entries.get(Buffer.from(k).toString('hex'));
+    }
     const k = new Uint8Array(FAST_KEY_SIZE);
     k[0] = b[23]!;
     k.set(b.subarray(26, 34), 4);
     k.set(b.subarray(34, 38), 12);
     return this.entries.get(Buffer.from(k).toString('hex'));
   }
+
+  /** The program's model for the frame's family. */
+  static apply(b: Uint8Array, v: Uint8Array): boolean {
+    return b[12] === 0x86 ? applyFastValue6(b, 0, v, 0) : applyFastValue(b, 0, v, 0);
+  }
 }
 
 describe('XDP fast path entries (the model of the program)', () => {
-  it('repeat the slow path byte for byte on NAT, DR and FULLNAT frames, and refuse what the slow path must see', async () => {
+  it('repeat the slow path byte for byte on NAT, DR and FULLNAT frames (IPv4, IPv6), and refuse what the slow path must see', async () => {
     const rec = new Recorder();
     const d = await fastDirector(() => rec);
     const cases = openConns(d);
@@ -55,13 +80,13 @@ describe('XDP fast path entries (the model of the program)', () => {
       if (!c.fast) {
         if (!v) continue;
         const b = c.frame.slice();
-        assert.equal(applyFastValue(b, 0, v, 0), false, `${c.what}: left to the slow path`);
+        assert.equal(Recorder.apply(b, v), false, `${c.what}: left to the slow path`);
         assert.deepEqual(b, c.frame, `${c.what}: a refused frame is not touched`);
         continue;
       }
       assert.ok(v, `${c.what}: the slow path offered the conn`);
       const fast = c.frame.slice();
-      assert.equal(applyFastValue(fast, 0, v, 0), true, `${c.what}: taken`);
+      assert.equal(Recorder.apply(fast, v), true, `${c.what}: taken`);
       const slow = slowPath(d, c.on, c.frame);
       assert.deepEqual(fast, slow, `${c.what}: the same bytes as the slow path`);
       assert.ok(checksumsOk(fast), `${c.what}: valid checksums`);

@@ -7,7 +7,7 @@
 import type { FastOffer } from '../../../../src/engine/packet/forward.js';
 import { fold, pseudo4, sum16, write16 } from '../../../../src/wire/csum.js';
 import { Director, mac } from '../director.js';
-import { frame4, ip, type Pkt } from '../../wire/build.js';
+import { frame4, frame6, ip, ip6, type Pkt, type Pkt6 } from '../../wire/build.js';
 
 export const RULES = [
   '-A -t 10.0.0.100:80 -s rr',
@@ -16,6 +16,10 @@ export const RULES = [
   '-a -u 10.0.0.101:53 -r 10.1.0.12 -g',
   '-A -t 10.0.0.102:80 -s rr --laddr 10.1.0.200',
   '-a -t 10.0.0.102:80 -r 10.1.0.12:80 --fullnat',
+  '-A -t [fd00::100]:80 -s rr',
+  '-a -t [fd00::100]:80 -r [fd01::11]:8080 -m',
+  '-A -u [fd00::101]:53 -s rr',
+  '-a -u [fd00::101]:53 -r [fd01::11]:53 -g',
 ];
 const CLIENT = ip('10.9.0.9');
 const ACK = 0x10;
@@ -44,10 +48,26 @@ function fromRs(rs: string, sport: number, daddr: number, dport: number, p: Part
 /** A copy of `f` whose TCP/UDP checksum holds the pseudo-header's sum, as a local stack on veth sends it. */
 function partial(f: Uint8Array): Uint8Array {
   const b = f.slice();
+  if (b[12] === 0x86) {
+    const proto = b[20]!;
+    const l4len = (b[18]! << 8) | b[19]!;
+    write16(b, 54 + (proto === 6 ? 16 : 6), fold(sum16(b, 22, 32, proto + l4len)));
+    return b;
+  }
   const proto = b[23]!;
   const l4len = ((b[16]! << 8) | b[17]!) - 20;
   write16(b, 34 + (proto === 6 ? 16 : 6), fold(sum16(b, 26, 8, proto + l4len)));
   return b;
+}
+
+const CLIENT6 = ip6('fd09::9');
+
+function fromClient6(vip: string, dport: number, p: Partial<Pkt6>): Uint8Array {
+  return frame6({ saddr: CLIENT6, daddr: ip6(vip), sport: 40000, dport, dmac: mac('eth0'), smac: mac('gw'), ...p });
+}
+
+function fromRs6(p: Partial<Pkt6>): Uint8Array {
+  return frame6({ saddr: ip6('fd01::11'), daddr: CLIENT6, sport: 8080, dport: 40000, dmac: mac('eth1'), smac: mac('rs6'), ...p });
 }
 
 /** The slow path's output for `frame` arriving on `on`: the one frame it sent. */
@@ -83,8 +103,35 @@ export function openConns(d: Director): FastCase[] {
   slowPath(d, 'eth0', fromClient('10.0.0.102', 80, { flags: ACK }));
   slowPath(d, 'eth1', fromRs('rs2', 80, laddr, lport, { flags: PSH_ACK, payload: pay(10) }));
 
+  // IPv6: NAT (handshake, then data) and DR.
+  slowPath(d, 'eth0', fromClient6('fd00::100', 80, { flags: 0x02 }));
+  slowPath(d, 'eth1', fromRs6({ flags: 0x12 }));
+  slowPath(d, 'eth0', fromClient6('fd00::100', 80, { flags: ACK }));
+  slowPath(d, 'eth1', fromRs6({ flags: PSH_ACK, payload: pay(10) }));
+  slowPath(d, 'eth0', fromClient6('fd00::101', 53, { proto: 17, payload: pay(20) }));
+
   const natIn = (p: Partial<Pkt>) => fromClient('10.0.0.100', 80, p);
+  const nat6In = (p: Partial<Pkt6>) => fromClient6('fd00::100', 80, p);
   return [
+    { what: 'NAT6 in: data from the client', on: 'eth0', frame: nat6In({ flags: PSH_ACK, payload: pay(301, 11) }), fast: true },
+    { what: 'NAT6 out: data from the real server', on: 'eth1', frame: fromRs6({ flags: PSH_ACK, payload: pay(800, 12) }), fast: true },
+    { what: 'NAT6 in: hop limit 1', on: 'eth0', frame: nat6In({ flags: ACK, hop: 1 }), fast: false },
+    { what: 'NAT6 in: longer than the out MTU', on: 'eth0', frame: nat6In({ flags: PSH_ACK, payload: pay(MTU_IN) }), fast: false },
+    { what: 'NAT6 in: a partial checksum', on: 'eth0', frame: partial(nat6In({ flags: PSH_ACK, payload: pay(64) })), fast: false },
+    { what: 'NAT6 in: FIN', on: 'eth0', frame: nat6In({ flags: 0x11 }), fast: false },
+    {
+      what: "NAT6 in: to another host's MAC",
+      on: 'eth0',
+      frame: nat6In({ flags: PSH_ACK, payload: pay(50), dmac: mac('client') }),
+      fast: false,
+    },
+    { what: 'DR6: a datagram', on: 'eth0', frame: fromClient6('fd00::101', 53, { proto: 17, payload: pay(40, 13) }), fast: true },
+    {
+      what: 'DR6: a datagram with a partial checksum',
+      on: 'eth0',
+      frame: partial(fromClient6('fd00::101', 53, { proto: 17, payload: pay(40, 14) })),
+      fast: false,
+    },
     { what: 'NAT in: data from the client', on: 'eth0', frame: natIn({ flags: PSH_ACK, payload: pay(300, 2) }), fast: true },
     { what: 'NAT in: a bare ACK', on: 'eth0', frame: natIn({ flags: ACK, seq: 5000, ack: 7000 }), fast: true },
     { what: 'NAT in: odd-length data', on: 'eth0', frame: natIn({ flags: PSH_ACK, payload: pay(301, 3) }), fast: true },
@@ -149,8 +196,13 @@ export function natFin(): { fin: Uint8Array; after: Uint8Array } {
   };
 }
 
-/** Whether `b` carries valid IPv4 header and TCP/UDP checksums (a zero UDP checksum is none). */
+/** Whether `b` carries a valid IPv4 header checksum and TCP/UDP checksum (a zero UDP checksum is none in IPv4). */
 export function checksumsOk(b: Uint8Array): boolean {
+  if (b[12] === 0x86) {
+    const proto = b[20]!;
+    const l4len = (b[18]! << 8) | b[19]!;
+    return fold(sum16(b, 54, l4len, sum16(b, 22, 32, proto + l4len))) === 0xffff;
+  }
   if (fold(sum16(b, 14, 20)) !== 0xffff) return false;
   const proto = b[23]!;
   const l4len = ((b[16]! << 8) | b[17]!) - 20;
