@@ -16,10 +16,12 @@ import { libc } from '../../src/sys/libc.js';
 import type { Director } from '../unit/packet/director.js';
 import { checksumsOk, type FastCase, fastDirector, natFin, openConns, slowPath } from '../unit/packet/xdp/fast-flows.js';
 
-/** What the test program returns where it would redirect to the AF_XDP socket (the slow path). */
+/**
+ * What the test program returns where it would redirect to the AF_XDP socket. Its keys map is
+ * empty, so frames the fast path leaves get XDP_PASS: the cases tell the slow path's frames
+ * from the fast path's by XDP_REDIRECT alone.
+ */
 const SLOW = 3;
-// (The keys map is empty here: frames the fast path leaves get XDP_PASS, never SLOW; both are
-// the slow path's, which the cases tell apart from XDP_REDIRECT only.)
 const notRoot = process.getuid?.() !== 0 ? 'loading an XDP program needs root (bpf(2) with CAP_BPF)' : false;
 if (notRoot && process.env.CI === 'true') throw new Error(`CI must run the XDP fast path test: ${notRoot}`);
 

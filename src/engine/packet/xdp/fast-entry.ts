@@ -21,21 +21,29 @@ export const FV_ADDRS = 0;
 export const FV_PORTS = 8;
 /** What the IP header checksum gains: the address changes and the TTL's decrement (u32 LE). */
 export const FV_IP_DELTA = 12;
-/** What the TCP/UDP checksum gains: address (pseudo-header) and port changes (u32 LE). */
-export const FV_L4_DELTA = 16;
-/** The interface to transmit on (u32 LE): bpf_redirect's target. */
-export const FV_IFINDEX = 20;
-/** Destination then source MAC (12 bytes, the Ethernet header's start). */
-export const FV_MACS = 24;
-/** The out interface's MTU (u16 LE): longer packets take the slow path (ICMP "fragmentation needed"). */
-export const FV_MTU = 36;
-/** The entry's slot in the counters array (u32 LE). */
-export const FV_SLOT = 40;
 /**
- * The MAC of the interface the frames come in on (6 bytes): a unicast frame for another host
- * (a switch floods what it has not learnt) is the slow path's, which drops it as the kernel does.
+ * Both families' values end alike, from FV_TAIL (IPv4) or FV6_TAIL (IPv6), at these offsets:
+ * what the TCP/UDP checksum gains from the address (pseudo-header) and port changes (u32 LE);
+ * the interface to transmit on, bpf_redirect's target (u32 LE); destination then source MAC (12
+ * bytes, the Ethernet header's start); the out interface's MTU (u16 LE, 2 zero), longer packets
+ * taking the slow path (ICMP "fragmentation needed"); the entry's slot in the counters array (u32
+ * LE); the MAC of the interface the frames come in on (6 bytes, 2 zero), since a unicast frame
+ * for another host (a switch floods what it has not learnt) is the slow path's, which drops it
+ * as the kernel does.
  */
-export const FV_IN_MAC = 44;
+const T_L4_DELTA = 0;
+const T_IFINDEX = 4;
+const T_MACS = 8;
+const T_MTU = 20;
+const T_SLOT = 24;
+const T_IN_MAC = 28;
+const FV_TAIL = 16;
+export const FV_L4_DELTA = FV_TAIL + T_L4_DELTA;
+export const FV_IFINDEX = FV_TAIL + T_IFINDEX;
+export const FV_MACS = FV_TAIL + T_MACS;
+export const FV_MTU = FV_TAIL + T_MTU;
+export const FV_SLOT = FV_TAIL + T_SLOT;
+export const FV_IN_MAC = FV_TAIL + T_IN_MAC;
 export const FAST_VALUE_SIZE = 56;
 /** Counters array element: packets then IP bytes (u64 each, added atomically by the program). */
 export const FAST_COUNTER_SIZE = 16;
@@ -99,16 +107,42 @@ export function writeFastValue(
   const dport = (b[f.l4 + 2]! << 8) | b[f.l4 + 3]!;
   const addrs = change32(old.saddr, saddr) + change32(old.daddr, daddr);
   const ports = change16(old.sport, sport) + change16(old.dport, dport);
+  new DataView(v.buffer, v.byteOffset).setUint32(at + FV_IP_DELTA, fold(addrs + TTL_DELTA), true);
+  writeTail(v, at + FV_TAIL, fold(addrs + ports), f, out, inMac, slot);
+}
+
+function writeTail(
+  v: Uint8Array,
+  at: number,
+  l4Delta: number,
+  f: Rewritten,
+  out: { ifindex: number; mtu: number },
+  inMac: Uint8Array,
+  slot: number,
+): void {
   const dv = new DataView(v.buffer, v.byteOffset);
-  dv.setUint32(at + FV_IP_DELTA, fold(addrs + TTL_DELTA), true);
-  dv.setUint32(at + FV_L4_DELTA, fold(addrs + ports), true);
-  dv.setUint32(at + FV_IFINDEX, out.ifindex, true);
-  v.set(b.subarray(f.off, f.off + 12), at + FV_MACS);
-  dv.setUint16(at + FV_MTU, Math.min(out.mtu, 0xffff), true);
-  dv.setUint16(at + FV_MTU + 2, 0, true);
-  dv.setUint32(at + FV_SLOT, slot, true);
-  v.set(inMac.subarray(0, 6), at + FV_IN_MAC);
-  dv.setUint16(at + FV_IN_MAC + 6, 0, true);
+  dv.setUint32(at + T_L4_DELTA, l4Delta, true);
+  dv.setUint32(at + T_IFINDEX, out.ifindex, true);
+  v.set(f.buf.subarray(f.off, f.off + 12), at + T_MACS);
+  dv.setUint16(at + T_MTU, Math.min(out.mtu, 0xffff), true);
+  dv.setUint16(at + T_MTU + 2, 0, true);
+  dv.setUint32(at + T_SLOT, slot, true);
+  v.set(inMac.subarray(0, 6), at + T_IN_MAC);
+  dv.setUint16(at + T_IN_MAC + 6, 0, true);
+}
+
+/** The model's shared steps: the frame is to the receiving interface's MAC (the tail at `tail`). */
+function toInMac(b: Uint8Array, off: number, v: Uint8Array, tail: number): boolean {
+  for (let i = 0; i < 6; i++) if (b[off + i] !== v[tail + T_IN_MAC + i]) return false;
+  return true;
+}
+
+/** ... and the TCP/UDP checksum field at `csumAt`, `field` before, updated by the tail's delta. */
+function updateL4(b: Uint8Array, csumAt: number, field: number, v: Uint8Array, tail: number, tcp: boolean): void {
+  const delta = new DataView(v.buffer, v.byteOffset).getUint32(tail + T_L4_DELTA, true);
+  let c = ~fold((~field & 0xffff) + delta) & 0xffff;
+  if (!tcp && c === 0) c = 0xffff;
+  setLe16(b, csumAt, c);
 }
 
 /**
@@ -119,7 +153,7 @@ export function writeFastValue(
  */
 export function applyFastValue(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
   const dv = new DataView(v.buffer, v.byteOffset);
-  for (let i = 0; i < 6; i++) if (b[off + i] !== v[at + FV_IN_MAC + i]) return false;
+  if (!toInMac(b, off, v, at + FV_TAIL)) return false;
   const ip = off + 14;
   const l4 = ip + 20;
   const proto = b[ip + 9]!;
@@ -138,11 +172,7 @@ export function applyFastValue(b: Uint8Array, off: number, v: Uint8Array, at: nu
   b.set(v.subarray(at + FV_PORTS, at + FV_PORTS + 4), l4);
   b[ip + 8] = b[ip + 8]! - 1;
   setLe16(b, ip + 10, ~fold((~le16(b, ip + 10) & 0xffff) + dv.getUint32(at + FV_IP_DELTA, true)) & 0xffff);
-  if (tcp || field !== 0) {
-    let c = ~fold((~field & 0xffff) + dv.getUint32(at + FV_L4_DELTA, true)) & 0xffff;
-    if (!tcp && c === 0) c = 0xffff;
-    setLe16(b, csumAt, c);
-  }
+  if (tcp || field !== 0) updateL4(b, csumAt, field, v, at + FV_TAIL, tcp);
   return true;
 }
 
@@ -163,13 +193,14 @@ export const FAST6_KEY_SIZE = 40;
 export const FV6_ADDRS = 0;
 /** New sport and dport (4 bytes). */
 export const FV6_PORTS = 32;
-/** What the TCP/UDP checksum gains (u32 LE); IPv6 has no header checksum, and the hop limit is in none. */
-export const FV6_L4_DELTA = 36;
-export const FV6_IFINDEX = 40;
-export const FV6_MACS = 44;
-export const FV6_MTU = 56;
-export const FV6_SLOT = 60;
-export const FV6_IN_MAC = 64;
+/** Then the tail (FV_TAIL's layout); IPv6 has no header checksum, and the hop limit is in none. */
+const FV6_TAIL = 36;
+export const FV6_L4_DELTA = FV6_TAIL + T_L4_DELTA;
+export const FV6_IFINDEX = FV6_TAIL + T_IFINDEX;
+export const FV6_MACS = FV6_TAIL + T_MACS;
+export const FV6_MTU = FV6_TAIL + T_MTU;
+export const FV6_SLOT = FV6_TAIL + T_SLOT;
+export const FV6_IN_MAC = FV6_TAIL + T_IN_MAC;
 export const FAST6_VALUE_SIZE = 72;
 const IP6_HLEN = 40;
 
@@ -215,21 +246,13 @@ export function writeFastValue6(
   }
   sum += change16(old.sport, (b[f.l4]! << 8) | b[f.l4 + 1]!);
   sum += change16(old.dport, (b[f.l4 + 2]! << 8) | b[f.l4 + 3]!);
-  const dv = new DataView(v.buffer, v.byteOffset);
-  dv.setUint32(at + FV6_L4_DELTA, fold(sum), true);
-  dv.setUint32(at + FV6_IFINDEX, out.ifindex, true);
-  v.set(b.subarray(f.off, f.off + 12), at + FV6_MACS);
-  dv.setUint16(at + FV6_MTU, Math.min(out.mtu, 0xffff), true);
-  dv.setUint16(at + FV6_MTU + 2, 0, true);
-  dv.setUint32(at + FV6_SLOT, slot, true);
-  v.set(inMac.subarray(0, 6), at + FV6_IN_MAC);
-  dv.setUint16(at + FV6_IN_MAC + 6, 0, true);
+  writeTail(v, at + FV6_TAIL, fold(sum), f, out, inMac, slot);
 }
 
 /** As applyFastValue, for an IPv6 frame; a UDP datagram without a checksum (invalid in IPv6) is refused too. */
 export function applyFastValue6(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
   const dv = new DataView(v.buffer, v.byteOffset);
-  for (let i = 0; i < 6; i++) if (b[off + i] !== v[at + FV6_IN_MAC + i]) return false;
+  if (!toInMac(b, off, v, at + FV6_TAIL)) return false;
   const ip = off + 14;
   const l4 = ip + IP6_HLEN;
   const proto = b[ip + 6]!;
@@ -248,8 +271,6 @@ export function applyFastValue6(b: Uint8Array, off: number, v: Uint8Array, at: n
   b.set(v.subarray(at + FV6_ADDRS, at + FV6_ADDRS + 32), ip + 8);
   b.set(v.subarray(at + FV6_PORTS, at + FV6_PORTS + 4), l4);
   b[ip + 7] = b[ip + 7]! - 1;
-  let c = ~fold((~field & 0xffff) + dv.getUint32(at + FV6_L4_DELTA, true)) & 0xffff;
-  if (!tcp && c === 0) c = 0xffff;
-  setLe16(b, csumAt, c);
+  updateL4(b, csumAt, field, v, at + FV6_TAIL, tcp);
   return true;
 }

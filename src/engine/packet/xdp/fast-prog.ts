@@ -63,6 +63,27 @@ function fold(a: Asm, r: number, tmp: number): void {
   }
 }
 
+/** Not to this interface's MAC (flooded, or broadcast): the slow path drops or judges it. r0 is the entry. */
+function toInMac(a: Asm, inMacAt: number, miss: string): void {
+  a.ldx(4, 2, 7, 0).ldx(4, 3, 0, inMacAt).jmpReg('ne', 2, 3, miss);
+  a.ldx(2, 2, 7, 4)
+    .ldx(2, 3, 0, inMacAt + 4)
+    .jmpReg('ne', 2, 3, miss);
+}
+
+/**
+ * The TCP/UDP checksum at `csum`, whose old value is in r5, plus the entry's delta at `deltaAt`;
+ * a UDP result of 0 is sent as 0xffff (RFC 768: 0 means none).
+ */
+function updateL4(a: Asm, deltaAt: number, csum: number, tcp: boolean, p: string): void {
+  a.alu64Imm('xor', 5, 0xffff);
+  a.ldx(4, 2, 0, deltaAt).alu64Reg('add', 5, 2);
+  fold(a, 5, 2);
+  a.alu64Imm('xor', 5, 0xffff);
+  if (!tcp) a.jmpImm('ne', 5, 0, `${p}store`).movImm(5, 0xffff).label(`${p}store`);
+  a.stx(2, 7, csum, 5);
+}
+
 /** One protocol's fast path; jumps to `miss` for the slow path. */
 function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   const p = tcp ? 'fast_tcp_' : 'fast_udp_';
@@ -79,11 +100,7 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   a.ldx(4, 2, 7, L4).stx(4, 10, KEY + 12, 2);
   a.ldMap(1, m.fastFd).movReg(2, 10).alu64Imm('add', 2, KEY).call(BPF_FUNC_MAP_LOOKUP_ELEM);
   a.jmpImm('eq', 0, 0, miss);
-  // Not to this interface's MAC (flooded, or broadcast): the slow path drops or judges it.
-  a.ldx(4, 2, 7, 0).ldx(4, 3, 0, FV_IN_MAC).jmpReg('ne', 2, 3, miss);
-  a.ldx(2, 2, 7, 4)
-    .ldx(2, 3, 0, FV_IN_MAC + 4)
-    .jmpReg('ne', 2, 3, miss);
+  toInMac(a, FV_IN_MAC, miss);
   // Longer than the out interface's MTU: the slow path drops it or sends ICMP.
   a.ldx(2, 2, 7, IP + 2).be16(2);
   a.ldx(2, 3, 0, FV_MTU).jmpReg('gt', 2, 3, miss);
@@ -106,14 +123,9 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   a.ldx(4, 2, 0, FV_IP_DELTA).alu64Reg('add', 1, 2);
   fold(a, 1, 2);
   a.alu64Imm('xor', 1, 0xffff).stx(2, 7, IP + 10, 1);
-  // UDP without a checksum (0) keeps none; a computed 0 is sent as 0xffff (RFC 768).
+  // UDP without a checksum (0) keeps none.
   if (!tcp) a.jmpImm('eq', 5, 0, `${p}counted`);
-  a.alu64Imm('xor', 5, 0xffff);
-  a.ldx(4, 2, 0, FV_L4_DELTA).alu64Reg('add', 5, 2);
-  fold(a, 5, 2);
-  a.alu64Imm('xor', 5, 0xffff);
-  if (!tcp) a.jmpImm('ne', 5, 0, `${p}store`).movImm(5, 0xffff).label(`${p}store`);
-  a.stx(2, 7, csum, 5);
+  updateL4(a, FV_L4_DELTA, csum, tcp, p);
   if (!tcp) a.label(`${p}counted`);
   out(a, m, p, FV_IFINDEX, FV_SLOT, (r) => a.ldx(2, r, 7, IP + 2).be16(r));
 }
@@ -150,10 +162,7 @@ function one6(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   a.ldx(4, 2, 7, L4_6).stx(4, 10, KEY6 + 36, 2);
   a.ldMap(1, m.fast6Fd).movReg(2, 10).alu64Imm('add', 2, KEY6).call(BPF_FUNC_MAP_LOOKUP_ELEM);
   a.jmpImm('eq', 0, 0, miss);
-  a.ldx(4, 2, 7, 0).ldx(4, 3, 0, FV6_IN_MAC).jmpReg('ne', 2, 3, miss);
-  a.ldx(2, 2, 7, 4)
-    .ldx(2, 3, 0, FV6_IN_MAC + 4)
-    .jmpReg('ne', 2, 3, miss);
+  toInMac(a, FV6_IN_MAC, miss);
   // The payload length (no extension headers: the upper layer's) plus the header, against the MTU.
   a.ldx(2, 2, 7, IP + 4)
     .be16(2)
@@ -173,12 +182,7 @@ function one6(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   a.ldx(1, 1, 7, IP + 7)
     .alu64Imm('sub', 1, 1)
     .stx(1, 7, IP + 7, 1);
-  a.alu64Imm('xor', 5, 0xffff);
-  a.ldx(4, 2, 0, FV6_L4_DELTA).alu64Reg('add', 5, 2);
-  fold(a, 5, 2);
-  a.alu64Imm('xor', 5, 0xffff);
-  if (!tcp) a.jmpImm('ne', 5, 0, `${p}store`).movImm(5, 0xffff).label(`${p}store`);
-  a.stx(2, 7, csum, 5);
+  updateL4(a, FV6_L4_DELTA, csum, tcp, p);
   out(a, m, p, FV6_IFINDEX, FV6_SLOT, (r) =>
     a
       .ldx(2, r, 7, IP + 4)
