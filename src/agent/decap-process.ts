@@ -58,6 +58,7 @@ export async function stopDecap(dir: string): Promise<string[]> {
   while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   if (alive(pid)) process.kill(pid, 'SIGKILL');
   await rm(countersFile(dir), { force: true });
+  await rm(`${countersFile(dir)}.tmp`, { force: true });
   return [`tunnel decapsulation stopped (pid ${pid})`];
 }
 

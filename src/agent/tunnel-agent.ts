@@ -10,7 +10,7 @@
 // with "protocol unreachable". Counters go to a JSON file (at most every 200 ms) for
 // `realserver status`.
 
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { AF_INET, AF_INET6, IPPROTO_RAW, MSG_DONTWAIT, POLLIN, SOCK_DGRAM, SOCK_RAW } from '../sys/constants.js';
 import { check, libc } from '../sys/libc.js';
 import { type DecapDrop, DecapResult, type DecapVips, decapsulate, type TunnelKind } from './decap.js';
@@ -189,8 +189,12 @@ export class TunnelAgent {
     const seen = k.received + k.delivered;
     if (seen === this.reported && this.running) return;
     this.reported = seen;
+    // Written aside, then renamed over: `realserver status` reads it at any moment, and a file
+    // caught truncated or half written read as "no tunnel agent runs" (a CI run saw it).
+    const tmp = `${this.o.countersFile}.tmp`;
     try {
-      writeFileSync(this.o.countersFile, `${JSON.stringify(this.counters)}\n`);
+      writeFileSync(tmp, `${JSON.stringify(this.counters)}\n`);
+      renameSync(tmp, this.o.countersFile);
     } catch {
       // The run directory went away (stop in progress): nothing to report to.
     }
