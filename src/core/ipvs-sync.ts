@@ -31,6 +31,7 @@ import {
   type SyncParams,
   type SyncRecord,
   syncNeeded,
+  syncPkts,
 } from './sync.js';
 
 /** The state of a template once a conn under it is established (the kernel's IP_VS_S_ASSURED use of cp->state). */
@@ -64,13 +65,15 @@ export abstract class SyncedConns extends ConnStore {
   /**
    * ip_vs_sync_conn after an inbound packet: the conn (never a one-packet one), then its
    * controller (a template counts a packet of its own), each sent when syncNeeded says so.
+   * `credited` packets arrived at once (Ipvs.credit): the rule sees the batch as its packets.
    */
-  protected syncConn(t: ConnTable, i: number): void {
+  protected syncConn(t: ConnTable, i: number, credited = 1): void {
     const sink = this.syncSink;
     if (!sink) return;
     const s = this.syncParams;
     const now = this.nowTick * TICK_MS;
-    let pkts = t.flagsOf(i) & IP_VS_CONN_F_ONE_PACKET ? s.threshold : t.inPktsOf(i);
+    const own = t.inPktsOf(i);
+    let pkts = t.flagsOf(i) & IP_VS_CONN_F_ONE_PACKET ? s.threshold : syncPkts(s, own - credited, own);
     let c = i;
     for (;;) {
       if ((t.flagsOf(c) & IP_VS_CONN_F_ONE_PACKET) === 0) {
@@ -93,8 +96,10 @@ export abstract class SyncedConns extends ConnStore {
       if (ctl < 0) return;
       c = ctl;
       if (t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) {
-        pkts = t.inPktsOf(c) + 1;
-        t.setInPkts(c, pkts);
+        // Each packet of a conn counts one for its template (credited ones too).
+        const was = t.inPktsOf(c);
+        t.setInPkts(c, was + credited);
+        pkts = syncPkts(s, was, was + credited);
       } else pkts = s.threshold;
     }
   }

@@ -274,7 +274,7 @@ export class Ipvs extends SyncedConns {
     const secs = stateTimeout(t.protoOf(i), t.stateOf(i), this.rules.timeouts);
     t.setTimeoutTicks(i, Math.ceil((secs * 1000) / TICK_MS));
     this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
-    if (inPkts > 0 && this.syncSink) this.syncConn(t, i);
+    if (inPkts > 0 && this.syncSink) this.syncConn(t, i, inPkts);
   }
 
   private schedulable(p: PacketInfo): boolean {

@@ -94,6 +94,23 @@ export function syncNeeded(s: SyncParams, c: SyncConnView, pkts: number, now: nu
 }
 
 /**
+ * The packet count the decision should see when a conn's in_pkts went from `from` to `to` at
+ * once (the XDP fast path credits its packets in batches): the last count in (from, to] at
+ * which the threshold rule fires, so that a batch sends the conn whenever one of its packets,
+ * counted one by one, would have; `to` when none would. sync_threshold keeps threshold < period
+ * (or period 0), as the kernel's proc_do_sync_threshold does.
+ */
+export function syncPkts(s: SyncParams, from: number, to: number): number {
+  if (to - from <= 1) return to;
+  if (s.period > 0) {
+    if (to < s.threshold) return to;
+    const k = to - ((to - s.threshold) % s.period);
+    return k > from ? k : to;
+  }
+  return from < s.threshold && s.threshold <= to ? s.threshold : to;
+}
+
+/**
  * One conn as the sync protocol carries it (the sync codec's SyncEntry has this shape):
  * addresses as host-order words, 1 for IPv4 and 4 for IPv6.
  */

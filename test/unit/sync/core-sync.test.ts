@@ -191,6 +191,33 @@ describe('sync between a master core and a backup core', () => {
     assert.notEqual(backup.connDest(b)!.addr.w0, old.daddr);
   });
 
+  it('packets credited in batches (the XDP fast path) send the conn whenever one of them would have', () => {
+    const { master, flush, sent } = pair();
+    const ref = connect(master, '198.51.100.9', 40009, 1);
+    assert.equal(sent.length, 0);
+    // Counted one by one, packets 3, 53 and 103 send the conn. A batch of 40 crosses the 3rd.
+    master.credit(ref, 40, 40 * 60, 0, 0, 1);
+    assert.deepEqual(sent, [ref]);
+    // 42 → 50 crosses nothing; 50 → 60 crosses the 53rd; 60 → 160 crosses the 103rd and 153rd: one send.
+    master.credit(ref, 8, 8 * 60, 0, 0, 2);
+    assert.equal(sent.length, 1);
+    master.credit(ref, 10, 10 * 60, 0, 0, 3);
+    assert.equal(sent.length, 2);
+    master.credit(ref, 100, 100 * 60, 0, 0, 4);
+    assert.equal(sent.length, 3);
+    assert.equal(flush(5), 3);
+  });
+
+  it('a batch credit counts for the template as many packets as it carries', () => {
+    const { master, sent } = pair({ flags: IP_VS_SVC_F_PERSISTENT, timeout: 300 });
+    const ref = connect(master, '198.51.100.10', 40010, 2);
+    sent.length = 0;
+    master.credit(ref, 100, 100 * 60, 0, 0, 1);
+    // The conn (3 → 103 crosses the 53rd and the 103rd) and its template, free of the period test.
+    assert.equal(sent.length, 2);
+    assert.equal(sent[0], ref);
+  });
+
   it('a synced conn without further updates expires on the backup after its timeout', () => {
     const { master, backup, flush } = pair();
     connect(master, '198.51.100.8', 40008, 2);

@@ -2,7 +2,7 @@
 // states in, the packet numbers that are sent out.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_SYNC_PARAMS, type SyncConnView, type SyncParams, syncNeeded } from '../../../src/core/sync.js';
+import { DEFAULT_SYNC_PARAMS, type SyncConnView, type SyncParams, syncNeeded, syncPkts } from '../../../src/core/sync.js';
 
 const EST = 1;
 const FIN_WAIT = 4;
@@ -59,5 +59,30 @@ describe('sync: when the master sends a conn', () => {
     // 9, stored end + 1 retry); then when the end moved 60 s past the retry's (packet 70), whose
     // retry follows 7.5 s later (78).
     assert.deepEqual(sent.slice(0, 4), [1, 9, 70, 78]);
+  });
+});
+
+describe('sync: a batch of packets credited at once (syncPkts)', () => {
+  // The threshold rule on counts alone (an established conn, no refresh period): does count k send?
+  const fires = (s: SyncParams, k: number) => (s.period > 0 ? k % s.period === s.threshold : k === s.threshold);
+  it('sends exactly when one of the batch, counted one by one, would have', () => {
+    for (const [threshold, period] of [
+      [3, 50],
+      [0, 1],
+      [7, 8],
+      [3, 0],
+      [0, 0],
+    ] as const) {
+      const s = { ...DEFAULT_SYNC_PARAMS, threshold, period };
+      for (let from = 0; from < 130; from++) {
+        for (const n of [1, 2, 3, 49, 50, 51, 100, 1000]) {
+          let any = false;
+          for (let k = from + 1; k <= from + n; k++) any ||= fires(s, k);
+          const got = syncPkts(s, from, from + n);
+          assert.equal(fires(s, got), any, `threshold ${threshold} period ${period}: ${from} → ${from + n} gave ${got}`);
+          assert.ok(got > from && got <= from + n);
+        }
+      }
+    }
   });
 });
