@@ -59,7 +59,14 @@ export abstract class SyncedConns extends ConnStore {
 
   /** Starts (a function) or stops (null) handing conns to a master sync daemon. */
   setSyncSink(fn: ((ref: number) => void) | null): void {
+    if (fn) this.syncState();
     this.syncSink = fn;
+  }
+
+  /** Gives both tables their sync state (ConnTable.syncState) before a master or backup first uses it. */
+  private syncState(): void {
+    this.t4.syncState();
+    this.t6.syncState();
   }
 
   /**
@@ -145,6 +152,7 @@ export abstract class SyncedConns extends ConnStore {
    */
   applySync(e: SyncRecord, now: number): boolean {
     this.setNow(now);
+    this.syncState();
     const t = e.v6 ? this.t6 : this.t4;
     const template = (e.flags & IP_VS_CONN_F_TEMPLATE) !== 0;
     const flags = (e.flags & IP_VS_CONN_F_BACKUP_MASK) | IP_VS_CONN_F_SYNC;

@@ -9,7 +9,10 @@
 // client port is 0). FULLNAT conns are entered a second time under <protocol, local address,
 // local port>, the destination of replies from the real server; that second entry is tagged
 // with the top bit. Linear probing, power-of-two capacity at most half full, backward-shift
-// deletion (no tombstones).
+// deletion (no tombstones). A slot is two words: the entry and its key's full 32-bit hash (the
+// tag). A probe compares tags and reads a conn's record only when its tag matches, so a
+// collision costs no record, and deletion finds an entry's home slot from its tag: at 10 M conns
+// each record read is a DRAM miss.
 //
 // Growth never stops the data path for long. Doubling the index at 8 M conns and rehashing
 // them in one go took 1.1 s, and copying the storage to twice its size 1.3 s more, while no
@@ -61,7 +64,7 @@ export const UNFILED = 0xffffffff;
  */
 export const MIGRATE_PER_INSERT = 8;
 /**
- * Slots of the growing index set to EMPTY per insert before any conn moves (256 KiB, tens of
+ * Words of the growing index set to EMPTY per insert before any conn moves (256 KiB, tens of
  * µs): filling 2^25 slots at once stopped the data path for about 60 ms at 8 M conns.
  */
 const INDEX_FILL_CHUNK = 1 << 16;
@@ -89,21 +92,26 @@ export class ConnTable {
   /** Controlling conn (persistence template), or -1. */
   control!: Int32Array;
   nControl!: Uint32Array;
-  /** Sync: the state at the last send (cp->old_state). */
-  oldState!: Uint8Array;
+  /**
+   * Sync: the state at the last send (cp->old_state). Empty until syncState(): a director that
+   * never syncs does not carry these 9 bytes a conn.
+   */
+  oldState: Uint8Array = new Uint8Array(0);
   /** Sync: expected end (ms) at the last send, low 2 bits a retry count (cp->sync_endtime). */
-  syncEnd!: Float64Array;
+  syncEnd: Float64Array = new Float64Array(0);
   /** Timer chain links; `next` also threads the free list. */
   next!: Int32Array;
   prev!: Int32Array;
 
+  /** Two words per slot: the entry (EMPTY, a conn, or a conn | LTAG), then its hash. */
   private index!: Int32Array;
+  /** Slots - 1 (slot p is words 2p and 2p + 1). */
   private mask = 0;
   /** While the index grows: the next index, and conns [0, moved) are already in it. */
   private nextIndex: Int32Array | null = null;
   private nextMask = 0;
   private nextIndexed = 0;
-  /** Slots of nextIndex set to EMPTY so far: conns move only once it is all filled. */
+  /** Words of nextIndex set to EMPTY so far: conns move only once it is all filled. */
   private filled = 0;
   private moved = 0;
   /** Slots moved per insert while growing (tests lower it to keep growth under way longer). */
@@ -134,7 +142,7 @@ export class ConnTable {
       this.resize(cap);
     }
     const size = indexSizeFor(cap);
-    this.index = new Int32Array(size).fill(EMPTY);
+    this.index = new Int32Array(2 * size).fill(EMPTY);
     this.mask = size - 1;
   }
 
@@ -181,10 +189,12 @@ export class ConnTable {
     this.lport = grow16(this.lport, cap);
     this.control = growI(this.control, cap);
     this.nControl = grow32(this.nControl, cap);
-    this.oldState = grow8(this.oldState, cap);
-    const se = new Float64Array(cap);
-    if (this.syncEnd) se.set(this.syncEnd);
-    this.syncEnd = se;
+    if (this.syncEnd.length > 0) {
+      this.oldState = grow8(this.oldState, cap);
+      const se = new Float64Array(cap);
+      se.set(this.syncEnd);
+      this.syncEnd = se;
+    }
     this.next = growI(this.next, cap);
     this.prev = growI(this.prev, cap);
     this.cap = cap;
@@ -212,12 +222,24 @@ export class ConnTable {
     h[b + H_INPKTS] = 0;
     this.control[i] = -1;
     this.nControl[i] = 0;
-    this.oldState[i] = 0;
-    this.syncEnd[i] = 0;
+    if (this.syncEnd.length > 0) {
+      this.oldState[i] = 0;
+      this.syncEnd[i] = 0;
+    }
     this.next[i] = NIL;
     this.prev[i] = NIL;
     this.count++;
     return i;
+  }
+
+  /**
+   * Allocates the sync state (oldState, syncEnd) on first use, every conn's at 0 as alloc()
+   * leaves it; from then on it is kept for every conn.
+   */
+  syncState(): void {
+    if (this.syncEnd.length > 0) return;
+    this.oldState = new Uint8Array(this.cap);
+    this.syncEnd = new Float64Array(this.cap);
   }
 
   /** Returns a slot to the free list; it must be unindexed and off the timer wheel. */
@@ -397,8 +419,8 @@ export class ConnTable {
 
   /** Starts growing the index to twice its size (see the growth note at the top). */
   private beginGrow(): void {
-    const size = this.index.length * 2;
-    this.nextIndex = new Int32Array(size);
+    const size = (this.mask + 1) * 2;
+    this.nextIndex = new Int32Array(2 * size);
     this.nextMask = size - 1;
     this.nextIndexed = 0;
     this.filled = 0;
@@ -435,9 +457,10 @@ export class ConnTable {
 
   /** Index growth, on the insert path: begin at half load, then move a few slots per insert. */
   private grow(): void {
+    const slots = this.mask + 1;
     if (this.nextIndex === null) {
-      if ((this.indexed + 2) * 2 > this.index.length) this.beginGrow();
-    } else if (this.indexed + 2 > this.index.length * MIGRATE_FORCE_LOAD) {
+      if ((this.indexed + 2) * 2 > slots) this.beginGrow();
+    } else if (this.indexed + 2 > slots * MIGRATE_FORCE_LOAD) {
       this.migrate(Infinity);
     }
   }
@@ -449,11 +472,7 @@ export class ConnTable {
       // IPv4, inline: this is the insert path of every new conn.
       const key = this.hot;
       const b = i * this.R + HOT_WORDS;
-      const idx = this.index;
-      const mask = this.mask;
-      let p = hash1(key[b + 3]! & 0xff, key[b]!, key[b + 2]! & 0xffff) & mask;
-      while (idx[p] !== EMPTY) p = (p + 1) & mask;
-      idx[p] = i;
+      placeIn(this.index, this.mask, i, hash1(key[b + 3]! & 0xff, key[b]!, key[b + 2]! & 0xffff));
       this.indexed++;
     } else {
       this.place(i);
@@ -496,26 +515,27 @@ export class ConnTable {
   /** Takes entry e out of `idx` (mask `mask`). */
   private remove(idx: Int32Array, mask: number, e: number): void {
     let p = this.hashEntry(e) & mask;
-    while (idx[p] !== e) {
-      if (idx[p] === EMPTY) throw new Error(`conn table: entry ${e} missing from the index`);
+    while (idx[2 * p] !== e) {
+      if (idx[2 * p] === EMPTY) throw new Error(`conn table: entry ${e} missing from the index`);
       p = (p + 1) & mask;
     }
     // Backward-shift deletion: pull later entries of the run into the hole when their home
-    // slot does not lie cyclically in (hole, j].
+    // slot (from their tag) does not lie cyclically in (hole, j].
     let hole = p;
     let j = p;
     for (;;) {
       j = (j + 1) & mask;
-      const x = idx[j]!;
+      const x = idx[2 * j]!;
       if (x === EMPTY) break;
-      const home = this.hashEntry(x) & mask;
+      const home = idx[2 * j + 1]! & mask;
       const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!between) {
-        idx[hole] = x;
+        idx[2 * hole] = x;
+        idx[2 * hole + 1] = idx[2 * j + 1]!;
         hole = j;
       }
     }
-    idx[hole] = EMPTY;
+    idx[2 * hole] = EMPTY;
   }
 
   // --- lookups ---------------------------------------------------------------------------------
@@ -551,21 +571,25 @@ export class ConnTable {
       // IPv4: the whole key is the four words after the conn's hot fields.
       const ca = c[cOff]! >>> 0;
       const va = v[vOff]! >>> 0;
-      let p = hash1(proto, ca, cport) & mask;
+      const h = hash1(proto, ca, cport);
+      let p = h & mask;
       for (;;) {
-        const e = idx[p]!;
+        const e = idx[2 * p]!;
         if (e === EMPTY) return -1;
-        const b = e * R + HOT_WORDS;
-        if (e >= 0 && key[b] === ca && key[b + 2] === ports && key[b + 1] === va && key[b + 3] === pw) return e;
+        if (idx[2 * p + 1] === h && e >= 0) {
+          const b = e * R + HOT_WORDS;
+          if (key[b] === ca && key[b + 2] === ports && key[b + 1] === va && key[b + 3] === pw) return e;
+        }
         p = (p + 1) & mask;
       }
     }
-    let p = this.hashOf(proto, c, cOff, cport) & mask;
+    const h = this.hashOf(proto, c, cOff, cport);
+    let p = h & mask;
     const w = this.w;
     for (;;) {
-      const e = idx[p]!;
+      const e = idx[2 * p]!;
       if (e === EMPTY) return -1;
-      if ((e & LTAG) === 0) {
+      if (idx[2 * p + 1] === h && (e & LTAG) === 0) {
         const b = e * R + HOT_WORDS;
         if (key[b + 2 * w] === ports && key[b + 2 * w + 1] === pw) {
           let k = 0;
@@ -585,16 +609,17 @@ export class ConnTable {
   lookupOut(proto: number, s: ArrayLike<number>, sOff: number, sport: number, d: ArrayLike<number>, dOff: number, dport: number): number {
     const idx = this.index;
     const mask = this.mask;
-    let p = this.hashOf(proto, d, dOff, dport) & mask;
+    const h = this.hashOf(proto, d, dOff, dport);
+    let p = h & mask;
     const key = this.hot;
     const R = this.R;
     const w = this.w;
     for (;;) {
-      const e = idx[p]!;
+      const e = idx[2 * p]!;
       if (e === EMPTY) return -1;
       const i = e & ~LTAG;
       const b = i * R + HOT_WORDS;
-      if (key[b + 2 * w + 1] === proto) {
+      if (idx[2 * p + 1] === h && key[b + 2 * w + 1] === proto) {
         if (e & LTAG) {
           if (this.lport[i] === dport && this.dportOf(i) === sport && this.eq(this.laddr, i, d, dOff) && this.daddrEq(i, s, sOff)) {
             return i;
@@ -624,16 +649,16 @@ export class ConnTable {
 
   /**
    * Software prefetch for a batch of IPv4 lookups: `h` holds n hashes (connHash4) of the keys
-   * about to be looked up. Touches their index slots, then the records of the conns in the home
-   * slot and the next one (a collision puts the conn looked for one slot on: about one lookup in
-   * five at this index's load, and warming both measured 1.80-2.03x against 1.46-1.65x for the
-   * home slot alone at 10 M conns), in two passes whose loads do not depend on each other, so
-   * that the cache misses of a batch overlap instead of coming one per frame. Four keys at a
-   * time, their loads in one expression: one key per iteration, the same touches ran at half
-   * the speed of the same loop in C (87-93 against 43 ns a key, 16-key batches over 10 M
-   * conns, 2026-12-06); unrolled, 44-51 ns. Overwrites `h`; returns a value only so that the
-   * loads are not optimised away. Nothing is changed: a wrong or stale hash only costs a wasted
-   * load.
+   * about to be looked up. Touches their index slots, then the record of the conn whose tag
+   * matches in the home slot or the next one (a collision puts the conn looked for one slot on:
+   * about one lookup in five at this index's load), in two passes whose loads do not depend on
+   * each other, so that the cache misses of a batch overlap instead of coming one per frame.
+   * Without tags both slots' records were touched, one of them another conn's: a wasted DRAM
+   * access for most keys. Four keys at a time, their loads in one expression: one key per
+   * iteration, the same touches ran at half the speed of the same loop in C (87-93 against 43
+   * ns a key, 16-key batches over 10 M conns, 2026-12-06); unrolled, 44-51 ns. Returns a value
+   * only so that the loads are not optimised away. Nothing is changed: a wrong or stale hash
+   * only costs a wasted load.
    */
   warm(h: Int32Array, n: number): number {
     const idx = this.index;
@@ -641,46 +666,34 @@ export class ConnTable {
     let sink = 0;
     let k = 0;
     for (; k + 4 <= n; k += 4) {
-      const p0 = h[k]! & mask;
-      const p1 = h[k + 1]! & mask;
-      const p2 = h[k + 2]! & mask;
-      const p3 = h[k + 3]! & mask;
-      h[k] = p0;
-      h[k + 1] = p1;
-      h[k + 2] = p2;
-      h[k + 3] = p3;
-      sink ^= idx[p0]! ^ idx[p1]! ^ idx[p2]! ^ idx[p3]!;
+      sink ^= idx[2 * (h[k]! & mask)]! ^ idx[2 * (h[k + 1]! & mask)]! ^ idx[2 * (h[k + 2]! & mask)]! ^ idx[2 * (h[k + 3]! & mask)]!;
     }
-    for (; k < n; k++) {
-      const p = h[k]! & mask;
-      h[k] = p;
-      sink ^= idx[p]!;
-    }
+    for (; k < n; k++) sink ^= idx[2 * (h[k]! & mask)]!;
     for (k = 0; k + 4 <= n; k += 4) sink ^= this.touch(h[k]!) ^ this.touch(h[k + 1]!) ^ this.touch(h[k + 2]!) ^ this.touch(h[k + 3]!);
     for (; k < n; k++) sink ^= this.touch(h[k]!);
     return sink;
   }
 
   /**
-   * Loads the records of the conns in index slot p and the next, first and last word each (a
-   * record may straddle two cache lines). An empty slot loads record 0 rather than branching,
-   * so that no load waits on the branch.
+   * Loads the record of the conn tagged `h` in h's home slot or the next, first and last word
+   * (a record may straddle two cache lines); record 0 when neither slot matches (a new flow),
+   * so that no load waits on a branch.
    */
-  private touch(p: number): number {
+  private touch(h: number): number {
     const idx = this.index;
     const hot = this.hot;
     const R = this.R;
-    const hwm = this.hwm;
-    const i = idx[p]! & ~LTAG;
-    const j = idx[(p + 1) & this.mask]! & ~LTAG;
-    const b = (i < hwm ? i : 0) * R;
-    const c = (j < hwm ? j : 0) * R;
-    return hot[b]! ^ hot[b + R - 1]! ^ hot[c]! ^ hot[c + R - 1]!;
+    const q = 2 * (h & this.mask);
+    const q1 = (q + 2) & (2 * this.mask + 1);
+    const e = idx[q + 1] === h ? idx[q]! : idx[q1 + 1] === h ? idx[q1]! : 0;
+    const i = e & ~LTAG;
+    const b = (i < this.hwm ? i : 0) * R;
+    return hot[b]! ^ hot[b + R - 1]!;
   }
 
   /** Index occupancy, for tests and diagnostics. */
   indexSize(): number {
-    return this.index.length;
+    return this.mask + 1;
   }
 
   /** Whether the index is growing (a second index being filled), for tests and diagnostics. */
@@ -716,8 +729,9 @@ function hash1(proto: number, a: number, port: number): number {
 /** Linear probing from hash `h`'s home slot to the first empty one, which takes entry e. */
 function placeIn(idx: Int32Array, mask: number, e: number, h: number): void {
   let p = h & mask;
-  while (idx[p] !== EMPTY) p = (p + 1) & mask;
-  idx[p] = e;
+  while (idx[2 * p] !== EMPTY) p = (p + 1) & mask;
+  idx[2 * p] = e;
+  idx[2 * p + 1] = h;
 }
 
 function indexSizeFor(cap: number): number {

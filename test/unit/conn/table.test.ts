@@ -217,6 +217,34 @@ describe('connection table vs a Map model', () => {
   });
 });
 
+describe('connection table: sync state on first use', () => {
+  it('no sync arrays until syncState(); then every conn has them, zeroed on alloc, kept through growth', () => {
+    const t = new ConnTable(1, 16);
+    const m = (c: number) => ({ proto: 6, c, cport: 1, v: 2, vport: 80, d: 3, dport: 80, fwd: 0, l: 0, lport: 0 });
+    const a = insert(t, m(1));
+    assert.equal(t.syncEnd.length, 0);
+    assert.equal(t.oldState.length, 0);
+    t.syncState();
+    assert.equal(t.syncEnd.length, t.cap);
+    assert.equal(t.syncEnd[a], 0);
+    t.syncEnd[a] = 1234;
+    t.oldState[a] = 3;
+    t.unhash(a);
+    t.free(a);
+    const b = insert(t, m(2));
+    assert.equal(b, a, 'the slot is reused');
+    assert.equal(t.syncEnd[b], 0);
+    assert.equal(t.oldState[b], 0);
+    t.syncEnd[b] = 99;
+    for (let c = 3; c < 100; c++) insert(t, m(c));
+    assert.ok(t.cap >= 100);
+    assert.equal(t.syncEnd.length, t.cap, 'grown with the storage');
+    assert.equal(t.syncEnd[b], 99, 'and kept');
+    t.syncState();
+    assert.equal(t.syncEnd[b], 99, 'a second call changes nothing');
+  });
+});
+
 describe('connection table: the IPv4 index paths', () => {
   it('one home slot shared by many conns: lookups, backward-shift deletes and wrap-around', () => {
     // Same <proto, caddr, cport> = same hash and home slot; the conns differ by VIP and port.
@@ -234,6 +262,28 @@ describe('connection table: the IPv4 index paths', () => {
     // A template and a UDP conn with the same addresses are other keys.
     assert.equal(t.lookupIn(6, [7], 0, 9, [100], 0, 80, true), -1);
     assert.equal(t.lookupIn(17, [7], 0, 9, [100], 0, 80, false), -1);
+  });
+
+  it('equal tags (full hashes) of different client keys: the key decides, in lookups, deletes and warming', () => {
+    // connHash4 mixes <proto, port> into a word w and then hashes address ^ w, so the address
+    // w(1000) ^ w(port) with `port` gives the same 32-bit hash as address 0 with port 1000.
+    const w = (port: number) => Math.imul(6 ^ (port << 8), 0x9e3779b1);
+    const base = connHash4(6, 0, 1000);
+    const clients: [number, number][] = [];
+    for (let port = 1000; port < 1012; port++) clients.push([(w(1000) ^ w(port)) >>> 0, port]);
+    const t = new ConnTable(1, 16);
+    const ids = clients.map(([c, cport]) =>
+      insert(t, { proto: 6, c, cport, v: 100, vport: 80, d: 1, dport: 80, fwd: 0, l: c, lport: cport }),
+    );
+    for (const [c, cport] of clients) assert.equal(connHash4(6, c, cport), base);
+    const find = (k: number) => t.lookupIn(6, [clients[k]![0]], 0, clients[k]![1], [100], 0, 80, false);
+    clients.forEach((_, k) => assert.equal(find(k), ids[k]));
+    for (let k = 0; k < clients.length; k += 2) t.unhash(ids[k]!);
+    clients.forEach((_, k) => assert.equal(find(k), k % 2 === 0 ? -1 : ids[k]));
+    assert.equal(t.lookupOut(6, [1], 0, 80, [clients[1]![0]], 0, clients[1]![1]), ids[1]);
+    assert.equal(t.lookupOut(6, [1], 0, 80, [clients[0]![0]], 0, clients[0]![1]), -1);
+    t.warm(Int32Array.of(base, base, base), 3);
+    clients.forEach((_, k) => assert.equal(find(k), k % 2 === 0 ? -1 : ids[k]));
   });
 
   it('a FULLNAT local-address entry never answers an in-direction lookup', () => {
