@@ -8,7 +8,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { STAT_INPKTS, STAT_OUTPKTS } from '../../src/core/stats.js';
-import { BPF_MAP_TYPE_XSKMAP, BpfMap, loadXdpProgram, testRunXdpOut, XDP_REDIRECT } from '../../src/engine/packet/xdp/bpf.js';
+import {
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_XSKMAP,
+  BpfMap,
+  loadXdpProgram,
+  testRunXdpOut,
+  XDP_REDIRECT,
+} from '../../src/engine/packet/xdp/bpf.js';
 import { FastPath } from '../../src/engine/packet/xdp/fast.js';
 import { xdpProgram } from '../../src/engine/packet/xdp/prog.js';
 import { XdpKeys } from '../../src/engine/packet/xdp/path.js';
@@ -115,10 +122,41 @@ describe('XDP fast path (kernel verifier, BPF_PROG_TEST_RUN)', { skip: notRoot }
     assert.equal(testRunXdpOut(prog, fnat.frame).verdict, XDP_REDIRECT, 'the others still go the fast way');
   });
 
-  it('empties the map on clear()', () => {
+  it('empties the map on clear(), both families in one call each', () => {
+    const removed = fast.stats.removed;
     fast.clear('test');
     assert.equal(fast.size, 0);
-    const fnat = cases.find((c) => c.what === 'FULLNAT in: data')!;
-    assert.notEqual(testRunXdpOut(prog, fnat.frame).verdict, XDP_REDIRECT);
+    assert.equal(fast.stats.removed, removed + 5);
+    assert.deepEqual(
+      logs.filter((m) => m.includes('one entry at a time')),
+      [],
+      'the kernel took the batch',
+    );
+    for (const c of cases) assert.notEqual(testRunXdpOut(prog, c.frame).verdict, XDP_REDIRECT, c.what);
+  });
+});
+
+describe('bpf(2) BPF_MAP_DELETE_BATCH', { skip: notRoot }, () => {
+  it('deletes keys in one call, and stops at the first missing one', () => {
+    const map = BpfMap.create(BPF_MAP_TYPE_HASH, 'tsvs_test_del', 4, 4, 4096);
+    try {
+      const key = (k: number) => Uint8Array.of(k & 0xff, k >>> 8, 0, 0);
+      const keys = new Uint8Array(4 * 3000);
+      for (let k = 0; k < 3000; k++) {
+        map.update(key(k), Uint8Array.of(1, 2, 3, 4));
+        keys.set(key(k), 4 * k);
+      }
+      assert.equal(map.deleteBatch(keys, 2000), 2000);
+      assert.equal(map.delete(key(1999)), false, 'gone');
+      assert.equal(map.delete(key(2000)), true, 'beyond the batch: kept');
+      // 2001 on, with 2500 deleted before: the batch stops there, 2001-2499 deleted.
+      assert.equal(map.delete(key(2500)), true);
+      assert.equal(map.deleteBatch(keys.subarray(4 * 2001), 999), 499);
+      assert.equal(map.delete(key(2499)), false);
+      assert.equal(map.delete(key(2501)), true);
+      assert.equal(map.deleteBatch(keys.subarray(4 * 2000), 1), 0, 'a missing key first: nothing deleted, no throw');
+    } finally {
+      map.close();
+    }
   });
 });
