@@ -199,7 +199,8 @@ async function status(a: Args, stateFile: string, runDir: string): Promise<numbe
       .map(([k, v]) => ` ${k}=${v}`)
       .join('');
     lines.push(
-      `tunnel ${decap.tunnel}${decap.port ? ` port ${decap.port}` : ''}: received ${decap.received}, delivered ${decap.delivered}, dropped${drops || ' 0'}`,
+      `tunnel ${decap.tunnel}${decap.port ? ` port ${decap.port}` : ''}: received ${decap.received}, delivered ${decap.delivered}` +
+        `${decap.completed ? ` (${decap.completed} merged by GRO, checksum completed)` : ''}, dropped${drops || ' 0'}`,
     );
   }
   lines.push(verdict);

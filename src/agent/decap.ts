@@ -7,6 +7,13 @@
 // header (already reassembled by the kernel) and a raw IPv6 socket only what follows the IPv6
 // header; for gue, a UDP socket hands over the UDP payload (GUE header + inner packet). The
 // inner packet is IPv4 or IPv6, as the service is (4in4, 6in6, 4in6, 6in4).
+//
+// Segments that GRO merged on the way in (a veth or NIC with GRO coalesces consecutive ipip
+// segments of one flow) arrive as one long datagram whose TCP checksum holds only the
+// pseudo-header's sum: the kernel left it for a NIC to complete. The kernel's own ipip would
+// hand the skb on with that state; a raw socket cannot, so the checksum is completed here. A
+// complete checksum that happens to equal the pseudo-header sum (1 in 65536) is unchanged by
+// completing it again.
 
 import { fold, read16, read32, sum16 } from '../wire/csum.js';
 
@@ -31,6 +38,8 @@ export class DecapResult {
   /** The inner packet is IPv6 (its destination at buf[off + 24]); else IPv4 to `daddr`. */
   v6 = false;
   daddr = 0;
+  /** The inner TCP/UDP checksum was partial (GRO merged segments) and has been completed. */
+  completed = false;
   drop: DecapDrop | null = null;
 }
 
@@ -86,6 +95,7 @@ export function decapsulate(
   ipipProto = IPPROTO_IPIP,
 ): DecapResult {
   r.drop = null;
+  r.completed = false;
   let at = 0;
   /** The inner IP version the outer layers declare (0: whatever the packet says, GUE variant 1). */
   let want = kind === 'ipip' ? (ipipProto === IPPROTO_IPV6 ? 6 : 4) : 0;
@@ -131,6 +141,8 @@ export function decapsulate(
     r.v6 = true;
     r.off = at;
     r.len = tot;
+    const proto = buf[at + 6]!;
+    r.completed = completePartial(buf, at + 40, tot - 40, proto, sum16(buf, at + 8, 32, proto + tot - 40));
     return r;
   }
   if (left < 20) return fail(r, 'truncated');
@@ -144,5 +156,28 @@ export function decapsulate(
   r.off = at;
   r.len = tot;
   r.daddr = daddr;
+  // Only an unfragmented datagram carries its whole L4 checksum's coverage.
+  if ((read16(buf, at + 6) & 0x3fff) === 0) {
+    const proto = buf[at + 9]!;
+    r.completed = completePartial(buf, at + ihl, tot - ihl, proto, sum16(buf, at + 12, 8, proto + tot - ihl));
+  }
   return r;
+}
+
+/**
+ * Completes the TCP/UDP checksum of the `l4len` bytes at `l4` when it holds only the
+ * pseudo-header's sum `pseudo` (see the top); true when it did.
+ */
+function completePartial(buf: Uint8Array, l4: number, l4len: number, proto: number, pseudo: number): boolean {
+  const at = proto === 6 ? 16 : proto === 17 ? 6 : -1;
+  if (at < 0 || l4len < at + 2) return false;
+  const field = read16(buf, l4 + at);
+  if (field === 0 || field !== fold(pseudo)) return false;
+  buf[l4 + at] = 0;
+  buf[l4 + at + 1] = 0;
+  let c = ~fold(sum16(buf, l4, l4len, pseudo)) & 0xffff;
+  if (proto === 17 && c === 0) c = 0xffff;
+  buf[l4 + at] = c >>> 8;
+  buf[l4 + at + 1] = c & 0xff;
+  return true;
 }

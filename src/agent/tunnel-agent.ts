@@ -29,6 +29,8 @@ export interface DecapCounters {
   port: number;
   received: number;
   delivered: number;
+  /** Datagrams whose partial checksum (segments merged by GRO) was completed before delivery. */
+  completed: number;
   drops: Partial<Record<DecapDrop, number>>;
 }
 
@@ -83,7 +85,7 @@ export class TunnelAgent {
   readonly counters: DecapCounters;
 
   constructor(private readonly o: TunnelAgentOptions) {
-    this.counters = { tunnel: o.kind, port: o.port, received: 0, delivered: 0, drops: {} };
+    this.counters = { tunnel: o.kind, port: o.port, received: 0, delivered: 0, completed: 0, drops: {} };
     try {
       this.open();
     } catch (e) {
@@ -166,6 +168,7 @@ export class TunnelAgent {
       this.drop(r.drop);
       return;
     }
+    if (r.completed) k.completed++;
     const inner = (this.from[r.off] ??= this.buf.subarray(r.off));
     let sent: number;
     if (r.v6) {
