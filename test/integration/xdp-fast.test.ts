@@ -1,4 +1,4 @@
-// The XDP fast path (`--xdp-fast on`) in the labs seed002-nat, seed002-dr and nat6, the director on
+// The XDP fast path (`--xdp-fast on`) in the labs seed002-nat, seed002-dr, tun and nat6, the director on
 // native AF_XDP over veth: real HTTP transfers through it, checked by digest.
 //   - While the director's veth peers run neither XDP nor GRO, they take no redirected frames
 //     (xdp_features without NDO_XMIT): no conn may go into the map, and every byte arrives
@@ -130,8 +130,9 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
   const nat = findLab('seed002-nat')!;
   const dr = findLab('seed002-dr')!;
   const nat6 = findLab('nat6')!;
+  const tun = findLab('tun')!;
   after(async () => {
-    for (const l of [nat, dr, nat6]) await labDown(l);
+    for (const l of [nat, dr, nat6, tun]) await labDown(l);
   });
 
   it('NAT: kept on the slow path while the peers take no redirects; in the kernel once they do; credited; intact', async () => {
@@ -182,6 +183,23 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
       assert.ok(fast.packets > 500, `the upload's segments went through the kernel (${fast.packets}):\n${fast.text}`);
     } finally {
       await labDown(dr);
+    }
+  });
+
+  it('TUN (ipip): uploads through the kernel, encapsulated there, intact', async () => {
+    ensureBuilt();
+    try {
+      await labUp(tun, () => {}, ENV);
+      await offload(tun, false);
+      await groOnDirectorPeers(tun, true);
+      // Segments longer than the tunnel's MTU take the slow path, whose ICMP lowers the client's path MTU.
+      await postBlob(tun);
+      await getBlob(tun);
+      const fast = await settled(tun);
+      assert.ok(fast.packets > 500, `the upload's segments went through the kernel (${fast.packets}):\n${fast.text}`);
+      assert.equal(fast.inConns, 0, `closed conns left the map:\n${fast.text}`);
+    } finally {
+      await labDown(tun);
     }
   });
 

@@ -20,6 +20,7 @@ import {
   IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_TUNNEL,
   IP_VS_CONN_F_TUNNEL_TYPE_GUE,
+  IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
 } from '../../core/constants.js';
 import { bindIn, bindOut, hasLocalAddrs, verdictDrop, type Xmit } from './xmit.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
@@ -49,9 +50,20 @@ export interface FastOffer {
   /**
    * `f` was just sent out of `out` for conn `ref`, rewritten; `p` holds the tuple it came with,
    * `dir` the hook (0 in, 1 out), `rx` the interface it came in on, `proxied` whether a PROXY
-   * protocol header rides on the conn.
+   * protocol header rides on the conn. A TUN (ipip) request was sent encapsulated instead: the
+   * frame that left is in `enc` at `encAt` (else `enc` is null), `f` the request inside it.
    */
-  offer(ref: number, f: Frame, p: PacketInfo, dir: number, out: Iface, rx: Iface, proxied: boolean): void;
+  offer(
+    ref: number,
+    f: Frame,
+    p: PacketInfo,
+    dir: number,
+    out: Iface,
+    rx: Iface,
+    proxied: boolean,
+    enc: Uint8Array | null,
+    encAt: number,
+  ): void;
 }
 
 export interface ForwardCounters {
@@ -118,6 +130,9 @@ export class Forwarder {
   fast: FastOffer | null = null;
   /** Where send() last sent a frame at once (null: none, or queued for ARP). */
   private sentOn: Iface | null = null;
+  /** The ipip frame tunnel() last sent at once, in its interface's arena (null: none). */
+  private sentEnc: Uint8Array | null = null;
+  private sentEncAt = 0;
   private warned = new Set<string>();
 
   constructor(
@@ -294,8 +309,11 @@ export class Forwarder {
    */
   xmit(x: Xmit, f: Frame, ref: number, dir: number): boolean {
     this.sentOn = null;
+    this.sentEnc = null;
     if (!x(this, f, ref)) return false;
-    if (this.fast !== null && this.sentOn !== null) this.fast.offer(ref, f, this.p, dir, this.sentOn, this.rx!, this.pp.has(ref));
+    if (this.fast !== null && this.sentOn !== null) {
+      this.fast.offer(ref, f, this.p, dir, this.sentOn, this.rx!, this.pp.has(ref), this.sentEnc, this.sentEncAt);
+    }
     return true;
   }
 
@@ -419,9 +437,10 @@ export class Forwarder {
     }
     const n = segs === 0 ? 1 : segs;
     const tx = this.ifaces[nh.ifindex]!.tx;
+    let eth = 0;
     for (let k = 0; k < n; k++) {
       const slot = this.openSlot(tx);
-      const eth = slot + this.pre;
+      eth = slot + this.pre;
       const ip = eth + ETH_HLEN;
       const inner = ip + hl;
       let innerLen: number;
@@ -432,6 +451,13 @@ export class Forwarder {
       const len = writeTunnel(tx.arena, ip, t, innerLen, this.ipId++, sport);
       write16(tx.arena, eth + 12, t.outer6 ? ETH_P_IPV6 : ETH_P_IP);
       this.sendSlot(nh, slot, eth + ETH_HLEN + len - slot);
+    }
+    // One IPv4 request sent at once in ipip to an IPv4 real server: what the fast path can repeat.
+    if (segs === 0 && nh.resolved && t.type === IP_VS_CONN_F_TUNNEL_TYPE_IPIP && !t.outer6 && !f.v6) {
+      const out = this.ifaces[nh.ifindex]!;
+      this.sentOn = out;
+      this.sentEnc = out.tx.arena;
+      this.sentEncAt = eth;
     }
     return true;
   }

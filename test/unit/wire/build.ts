@@ -17,6 +17,8 @@ export interface Pkt {
   smac?: Uint8Array;
   /** Clear DF (default set). */
   noDf?: boolean;
+  /** The DS field (DSCP and ECN; default 0). */
+  tos?: number;
   /** Set MF: a first fragment. */
   mf?: boolean;
   seq?: number;
@@ -41,6 +43,7 @@ export function frame4(p: Pkt): Uint8Array {
   b.set(p.smac ?? MAC_A, 6);
   write16(b, 12, 0x0800);
   b[14] = 0x45;
+  b[15] = p.tos ?? 0;
   write16(b, 16, 20 + l4len);
   write16(b, 18, 0x1234);
   write16(b, 20, (p.noDf ? 0 : 0x4000) | (p.mf ? 0x2000 : 0));

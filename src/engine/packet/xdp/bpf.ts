@@ -32,8 +32,11 @@ export const XDP_FLAGS_DRV_MODE = 4;
 /** Helper ids (__BPF_FUNC_MAPPER). */
 export const BPF_FUNC_MAP_LOOKUP_ELEM = 1;
 export const BPF_FUNC_REDIRECT = 23;
+/** Moves the frame's start (a negative delta makes room in front: ipip's outer header). */
+export const BPF_FUNC_XDP_ADJUST_HEAD = 44;
 export const BPF_FUNC_REDIRECT_MAP = 51;
 /** XDP verdicts. */
+export const XDP_ABORTED = 0;
 export const XDP_PASS = 2;
 export const XDP_REDIRECT = 4;
 

@@ -5,6 +5,10 @@
 // slow path's rewrite byte for byte without knowing the forwarding method: DR changes the MACs,
 // NAT the destination (in) or source (out), FULLNAT both.
 //
+// TUN (ipip, an IPv4 request to an IPv4 real server) is the one method that adds bytes: its
+// entry (kind FAST_KIND_IPIP) holds the outer addresses, and the program decrements the inner
+// TTL and puts an outer IPv4 header in front, as writeTunnel does (src/xmit/tunnel.ts).
+//
 // Checksums are updated incrementally (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')). The
 // program loads 16-bit words little-endian; a one's complement sum does not depend on byte order
 // as long as every word is taken the same way, so the deltas here are summed over byte-swapped
@@ -44,7 +48,16 @@ export const FV_MACS = FV_TAIL + T_MACS;
 export const FV_MTU = FV_TAIL + T_MTU;
 export const FV_SLOT = FV_TAIL + T_SLOT;
 export const FV_IN_MAC = FV_TAIL + T_IN_MAC;
+/** What the program does with the frame (u32 LE): FAST_KIND_REWRITE or FAST_KIND_IPIP. */
+export const FV_KIND = 52;
 export const FAST_VALUE_SIZE = 56;
+/** Rewrite the headers in place (NAT, DR, FULLNAT). */
+export const FAST_KIND_REWRITE = 0;
+/** Encapsulate in IPv4 (TUN, ipip): FV_ADDRS holds the outer source and destination. */
+export const FAST_KIND_IPIP = 1;
+/** The outer IPv4 header of ipip. */
+const OUTER_HLEN = 20;
+const IPPROTO_IPIP = 4;
 /** Counters array element: packets then IP bytes (u64 each, added atomically by the program). */
 export const FAST_COUNTER_SIZE = 16;
 /** The TTL/protocol word loses one in its TTL byte: -1 in one's complement arithmetic. */
@@ -107,8 +120,41 @@ export function writeFastValue(
   const dport = (b[f.l4 + 2]! << 8) | b[f.l4 + 3]!;
   const addrs = change32(old.saddr, saddr) + change32(old.daddr, daddr);
   const ports = change16(old.sport, sport) + change16(old.dport, dport);
-  new DataView(v.buffer, v.byteOffset).setUint32(at + FV_IP_DELTA, fold(addrs + TTL_DELTA), true);
+  const dv = new DataView(v.buffer, v.byteOffset);
+  dv.setUint32(at + FV_IP_DELTA, fold(addrs + TTL_DELTA), true);
   writeTail(v, at + FV_TAIL, fold(addrs + ports), f, out, inMac, slot);
+  dv.setUint32(at + FV_KIND, FAST_KIND_REWRITE, true);
+}
+
+/**
+ * Writes the value of a TUN (ipip) conn at `at`: `enc` holds the slow path's encapsulated frame
+ * at `encAt` (Ethernet, the outer IPv4 header, the request). The MTU is the one the request
+ * must fit (the out interface's less the outer header), as the slow path checks it.
+ */
+export function writeFastValueTun(
+  v: Uint8Array,
+  at: number,
+  enc: Uint8Array,
+  encAt: number,
+  out: { ifindex: number; mtu: number },
+  inMac: Uint8Array,
+  slot: number,
+): void {
+  const outer = encAt + 14;
+  v.set(enc.subarray(outer + 12, outer + 20), at + FV_ADDRS);
+  v.fill(0, at + FV_PORTS, at + FV_PORTS + 4);
+  const dv = new DataView(v.buffer, v.byteOffset);
+  dv.setUint32(at + FV_IP_DELTA, TTL_DELTA, true);
+  writeTail(
+    v,
+    at + FV_TAIL,
+    0,
+    { buf: enc, off: encAt, l3: outer, l4: outer + OUTER_HLEN },
+    { ifindex: out.ifindex, mtu: out.mtu - OUTER_HLEN },
+    inMac,
+    slot,
+  );
+  dv.setUint32(at + FV_KIND, FAST_KIND_IPIP, true);
 }
 
 function writeTail(
@@ -153,6 +199,24 @@ function updateL4(b: Uint8Array, csumAt: number, field: number, v: Uint8Array, t
  */
 export function applyFastValue(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
   const dv = new DataView(v.buffer, v.byteOffset);
+  if (dv.getUint32(at + FV_KIND, true) !== FAST_KIND_REWRITE || !takes4(b, off, v, at)) return false;
+  const ip = off + 14;
+  const l4 = ip + 20;
+  const tcp = b[ip + 9] === IPPROTO_TCP;
+  const csumAt = l4 + (tcp ? 16 : 6);
+  const field = le16(b, csumAt);
+  b.set(v.subarray(at + FV_MACS, at + FV_MACS + 12), off);
+  b.set(v.subarray(at + FV_ADDRS, at + FV_ADDRS + 8), ip + 12);
+  b.set(v.subarray(at + FV_PORTS, at + FV_PORTS + 4), l4);
+  b[ip + 8] = b[ip + 8]! - 1;
+  setLe16(b, ip + 10, ~fold((~le16(b, ip + 10) & 0xffff) + dv.getUint32(at + FV_IP_DELTA, true)) & 0xffff);
+  if (tcp || field !== 0) updateL4(b, csumAt, field, v, at + FV_TAIL, tcp);
+  return true;
+}
+
+/** The program's checks of an IPv4 frame, before it changes anything (see applyFastValue). */
+function takes4(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
+  const dv = new DataView(v.buffer, v.byteOffset);
   if (!toInMac(b, off, v, at + FV_TAIL)) return false;
   const ip = off + 14;
   const l4 = ip + 20;
@@ -162,18 +226,44 @@ export function applyFastValue(b: Uint8Array, off: number, v: Uint8Array, at: nu
   if (b[ip + 8]! <= 1) return false;
   const totLen = (b[ip + 2]! << 8) | b[ip + 3]!;
   if (totLen > dv.getUint16(at + FV_MTU, true)) return false;
-  const csumAt = l4 + (tcp ? 16 : 6);
-  const field = le16(b, csumAt);
-  let pseudo = le16(b, ip + 12) + le16(b, ip + 14) + le16(b, ip + 16) + le16(b, ip + 18) + (proto << 8) + swap(totLen - 20);
-  pseudo = fold(pseudo);
-  if (field === pseudo) return false;
-  b.set(v.subarray(at + FV_MACS, at + FV_MACS + 12), off);
-  b.set(v.subarray(at + FV_ADDRS, at + FV_ADDRS + 8), ip + 12);
-  b.set(v.subarray(at + FV_PORTS, at + FV_PORTS + 4), l4);
-  b[ip + 8] = b[ip + 8]! - 1;
-  setLe16(b, ip + 10, ~fold((~le16(b, ip + 10) & 0xffff) + dv.getUint32(at + FV_IP_DELTA, true)) & 0xffff);
-  if (tcp || field !== 0) updateL4(b, csumAt, field, v, at + FV_TAIL, tcp);
-  return true;
+  const field = le16(b, l4 + (tcp ? 16 : 6));
+  const pseudo = le16(b, ip + 12) + le16(b, ip + 14) + le16(b, ip + 16) + le16(b, ip + 18) + (proto << 8) + swap(totLen - 20);
+  return field !== fold(pseudo);
+}
+
+/**
+ * The program on a TUN (ipip) entry, in JavaScript: the frame it sends (Ethernet, the outer
+ * IPv4 header with ID `id`, the request with its TTL decremented), or null where it leaves
+ * the frame to the slow path (the checks of applyFastValue). `b` is not changed.
+ */
+export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: number, id: number): Uint8Array | null {
+  const dv = new DataView(v.buffer, v.byteOffset);
+  if (dv.getUint32(at + FV_KIND, true) !== FAST_KIND_IPIP || !takes4(b, off, v, at)) return null;
+  const ip = off + 14;
+  const totLen = (b[ip + 2]! << 8) | b[ip + 3]!;
+  const o = new Uint8Array(14 + OUTER_HLEN + totLen);
+  const inner = 14 + OUTER_HLEN;
+  o.set(b.subarray(ip, ip + totLen), inner);
+  o[inner + 8] = o[inner + 8]! - 1;
+  setLe16(o, inner + 10, ~fold((~le16(o, inner + 10) & 0xffff) + dv.getUint32(at + FV_IP_DELTA, true)) & 0xffff);
+  o.set(v.subarray(at + FV_MACS, at + FV_MACS + 12), 0);
+  o[12] = 0x08;
+  o[13] = 0x00;
+  // As writeTunnel: the inner DS field with CE sent as ECT(0), the inner DF and TTL (after the hop).
+  const tos = o[inner + 1]!;
+  o[14] = 0x45;
+  o[15] = (tos & 3) === 3 ? tos ^ 1 : tos;
+  write16(o, 16, totLen + OUTER_HLEN);
+  write16(o, 18, id & 0xffff);
+  o[20] = o[inner + 6]! & 0x40;
+  o[21] = 0;
+  o[22] = o[inner + 8]!;
+  o[23] = IPPROTO_IPIP;
+  o.set(v.subarray(at + FV_ADDRS, at + FV_ADDRS + 8), 26);
+  let sum = 0;
+  for (let k = 14; k < inner; k += 2) sum += le16(o, k);
+  setLe16(o, 24, ~fold(sum) & 0xffff);
+  return o;
 }
 
 function le16(b: Uint8Array, at: number): number {

@@ -7,14 +7,18 @@
 // SYN, FIN or RST, a TTL or hop limit the slow path would answer with ICMP, a packet longer
 // than the out interface's MTU, a partial checksum (a local stack's segment on veth, which only
 // the slow path completes), and a frame not addressed to the receiving interface's MAC.
+// A TUN (ipip) entry's frame keeps its headers but for the TTL and gains an outer IPv4 header
+// (bpf_xdp_adjust_head), whose ID is the entry's packet count: IDs need only differ between
+// the datagrams of one source and destination that may be fragmented on the way.
 //
 // Registers as in prog.ts (r6 context, r7 data, r8 data_end, r9 the IP protocol); r0 holds the
 // entry between its lookup and the counters' lookup. Stack: the key at fp-48 (IPv6: fp-104),
-// the out ifindex at fp-52, the counters' slot at fp-56. IPv6 has no header checksum: only the
+// the out ifindex at fp-52, the counters' slot at fp-56; for TUN the entry at fp-64 (across
+// bpf_xdp_adjust_head) and the outer ID at fp-72. IPv6 has no header checksum: only the
 // TCP/UDP one changes, and a UDP datagram without one (invalid in IPv6) is the slow path's.
 
 import type { Asm } from './asm.js';
-import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT } from './bpf.js';
+import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT, BPF_FUNC_XDP_ADJUST_HEAD, XDP_ABORTED } from './bpf.js';
 import {
   FV6_ADDRS,
   FV6_IFINDEX,
@@ -27,7 +31,9 @@ import {
   FV_ADDRS,
   FV_IFINDEX,
   FV_IN_MAC,
+  FAST_KIND_REWRITE,
   FV_IP_DELTA,
+  FV_KIND,
   FV_L4_DELTA,
   FV_MACS,
   FV_MTU,
@@ -49,9 +55,16 @@ const KEY = -48;
 const KEY6 = -104;
 const IFINDEX = -52;
 const SLOT = -56;
+const ENTRY = -64;
+const OUTER_ID = -72;
+/** The outer IPv4 header of ipip, and its protocol. */
+const OUTER_HLEN = 20;
+const IPPROTO_IPIP = 4;
 /** Offsets in the frame: Ethernet (14) then a 20-byte IPv4 header (prog.ts checked IHL 5). */
 const IP = 14;
 const L4 = IP + 20;
+/** Where the request lies once the outer header is in front. */
+const INNER = IP + OUTER_HLEN;
 const TCP_FLAGS = L4 + 13;
 /** FIN, SYN and RST: the state machine's events. */
 const TCP_STATE_FLAGS = 0x07;
@@ -111,6 +124,7 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   a.alu64Imm('sub', 2, 20).be16(2).alu64Reg('add', 3, 2);
   fold(a, 3, 4);
   a.ldx(2, 5, 7, csum).jmpReg('eq', 5, 3, miss);
+  a.ldx(4, 2, 0, FV_KIND).jmpImm('ne', 2, FAST_KIND_REWRITE, `${p}ipip`);
   // The rewrite: MACs, addresses and ports, TTL, then both checksums.
   for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV_MACS + k).stx(4, 7, k, 1);
   a.ldx(4, 1, 0, FV_ADDRS).stx(4, 7, IP + 12, 1);
@@ -128,6 +142,85 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   updateL4(a, FV_L4_DELTA, csum, tcp, p);
   if (!tcp) a.label(`${p}counted`);
   out(a, m, p, FV_IFINDEX, FV_SLOT, (r) => a.ldx(2, r, 7, IP + 2).be16(r));
+  a.label(`${p}ipip`);
+  ipip(a, m, tcp, p, miss);
+}
+
+/**
+ * TUN: room for the outer header in front (nothing is changed if the kernel refuses it), then
+ * the request's TTL and header checksum, the Ethernet header, the counters (whose packet count
+ * gives the outer ID), the outer IPv4 header as writeTunnel builds it, and the redirect. r0 is
+ * the entry; every packet pointer is loaded anew after bpf_xdp_adjust_head.
+ */
+function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void {
+  a.stx(8, 10, ENTRY, 0);
+  a.movReg(1, 6).movImm(2, -OUTER_HLEN).call(BPF_FUNC_XDP_ADJUST_HEAD);
+  a.ldx(4, 7, 6, 0).ldx(4, 8, 6, 4);
+  a.jmpImm('eq', 0, 0, `${p}grown`);
+  // Refused: the frame is as it came; the slow path needs its bounds proven again.
+  a.movReg(1, 7)
+    .alu64Imm('add', 1, L4 + 4)
+    .jmpReg('gt', 1, 8, 'pass')
+    .ja(miss);
+  a.label(`${p}grown`);
+  // 20 bytes longer than the frame whose headers were checked: cannot fail.
+  a.movReg(1, 7)
+    .alu64Imm('add', 1, INNER + 20 + (tcp ? 20 : 8))
+    .jmpReg('le', 1, 8, `${p}fits`)
+    .movImm(0, XDP_ABORTED)
+    .exit();
+  a.label(`${p}fits`);
+  a.ldx(8, 0, 10, ENTRY);
+  a.ldx(1, 1, 7, INNER + 8)
+    .alu64Imm('sub', 1, 1)
+    .stx(1, 7, INNER + 8, 1);
+  a.ldx(2, 1, 7, INNER + 10).alu64Imm('xor', 1, 0xffff);
+  a.ldx(4, 2, 0, FV_IP_DELTA).alu64Reg('add', 1, 2);
+  fold(a, 1, 2);
+  a.alu64Imm('xor', 1, 0xffff).stx(2, 7, INNER + 10, 1);
+  for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV_MACS + k).stx(4, 7, k, 1);
+  a.st(2, 7, 12, 0x0008);
+  a.ldx(4, 1, 0, FV_ADDRS).stx(4, 7, IP + 12, 1);
+  a.ldx(4, 1, 0, FV_ADDRS + 4).stx(4, 7, IP + 16, 1);
+  a.ldx(4, 1, 0, FV_IFINDEX).stx(4, 10, IFINDEX, 1);
+  a.ldx(4, 1, 0, FV_SLOT).stx(4, 10, SLOT, 1);
+  a.st(8, 10, OUTER_ID, 0);
+  a.ldMap(1, m.countersFd).movReg(2, 10).alu64Imm('add', 2, SLOT).call(BPF_FUNC_MAP_LOOKUP_ELEM);
+  a.jmpImm('eq', 0, 0, `${p}hdr`);
+  a.movImm(1, 1).atomicAdd(8, 0, 0, 1);
+  a.ldx(2, 1, 7, INNER + 2).be16(1);
+  a.atomicAdd(8, 0, 8, 1);
+  a.ldx(4, 1, 0, 0).stx(8, 10, OUTER_ID, 1);
+  a.label(`${p}hdr`);
+  a.st(1, 7, IP, 0x45);
+  // The inner DS field, CE sent as ECT(0).
+  a.ldx(1, 1, 7, INNER + 1)
+    .movReg(2, 1)
+    .alu64Imm('and', 2, 3)
+    .jmpImm('ne', 2, 3, `${p}ds`)
+    .alu64Imm('xor', 1, 1);
+  a.label(`${p}ds`);
+  a.stx(1, 7, IP + 1, 1);
+  a.ldx(2, 1, 7, INNER + 2)
+    .be16(1)
+    .alu64Imm('add', 1, OUTER_HLEN)
+    .be16(1)
+    .stx(2, 7, IP + 2, 1);
+  a.ldx(8, 1, 10, OUTER_ID)
+    .be16(1)
+    .stx(2, 7, IP + 4, 1);
+  a.ldx(1, 1, 7, INNER + 6)
+    .alu64Imm('and', 1, 0x40)
+    .stx(1, 7, IP + 6, 1);
+  a.st(1, 7, IP + 7, 0);
+  a.ldx(1, 1, 7, INNER + 8).stx(1, 7, IP + 8, 1);
+  a.st(1, 7, IP + 9, IPPROTO_IPIP);
+  a.st(2, 7, IP + 10, 0);
+  a.movImm(1, 0);
+  for (let k = 0; k < OUTER_HLEN; k += 2) a.ldx(2, 2, 7, IP + k).alu64Reg('add', 1, 2);
+  fold(a, 1, 2);
+  a.alu64Imm('xor', 1, 0xffff).stx(2, 7, IP + 10, 1);
+  a.ldx(4, 1, 10, IFINDEX).movImm(2, 0).call(BPF_FUNC_REDIRECT).exit();
 }
 
 /**

@@ -2,8 +2,9 @@
 // the XDP program itself (fast-prog.ts), Katran's way, so that their frames never cross into
 // user space. The slow path stays the authority: a conn's first frames, every frame that can
 // change its state and every frame the program cannot judge go through the forwarder as before,
-// and after forwarding one the forwarder offers it here. An eligible conn gets one map entry per
-// direction (fast-entry.ts), built from what the slow path just did to that frame.
+// and after forwarding one the forwarder offers it here. An eligible conn (NAT, DR, FULLNAT, or
+// TUN when the forwarder sent the frame in ipip) gets one map entry per direction
+// (fast-entry.ts), built from what the slow path just did to that frame.
 //
 // The core keeps owning the conn. Every FAST_CREDIT_MS the engine calls tick(): what each entry
 // forwarded since (its counters, in an array mmap'd from the kernel, read without a system call)
@@ -21,6 +22,7 @@ import {
   IP_VS_CONN_F_FWD_MASK,
   IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_ONE_PACKET,
+  IP_VS_CONN_F_TUNNEL,
 } from '../../../core/constants.js';
 import { TCP_S_ESTABLISHED } from '../../../core/conn/tcp.js';
 import type { Ipvs, PacketInfo } from '../../../core/ipvs.js';
@@ -40,6 +42,7 @@ import {
   writeFastKey6,
   writeFastValue,
   writeFastValue6,
+  writeFastValueTun,
 } from './fast-entry.js';
 import type { FastMaps } from './fast-prog.js';
 import { NETDEV_XDP_ACT_NDO_XMIT, XdpFeatures } from './features.js';
@@ -179,10 +182,20 @@ export class FastPath implements FastOffer {
    * in (the program must run there). Puts the conn's direction into the map when it qualifies,
    * takes the conn out when it no longer does.
    */
-  offer(ref: number, f: Frame, p: PacketInfo, dir: number, out: Iface, rx: Iface, proxied: boolean): void {
+  offer(
+    ref: number,
+    f: Frame,
+    p: PacketInfo,
+    dir: number,
+    out: Iface,
+    rx: Iface,
+    proxied: boolean,
+    enc: Uint8Array | null = null,
+    encAt = 0,
+  ): void {
     const slots = dir === DIR_IN ? this.inSlot : this.outSlot;
     const have = slots.get(ref);
-    if (!this.eligible(ref, f.proto, proxied)) {
+    if (!this.eligible(ref, f.proto, proxied, enc !== null)) {
       if (have !== undefined || this.otherDir(ref, dir) !== undefined) this.removeConn(ref);
       return;
     }
@@ -209,8 +222,8 @@ export class FastPath implements FastOffer {
       writeFastValue6(this.value6, 0, p, f, out, rx.mac, slot);
     } else {
       writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
-      const old = { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport };
-      writeFastValue(this.value, 0, old, f, out, rx.mac, slot);
+      if (enc !== null) writeFastValueTun(this.value, 0, enc, encAt, out, rx.mac, slot);
+      else writeFastValue(this.value, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out, rx.mac, slot);
     }
     // Counters of a reused slot keep counting from where they are.
     const w = slot * 4;
@@ -242,13 +255,20 @@ export class FastPath implements FastOffer {
     return (dir === DIR_IN ? this.outSlot : this.inSlot).get(ref);
   }
 
-  /** An established TCP or a UDP conn forwarded by NAT, DR or FULLNAT without a PROXY header, not one-packet. */
-  private eligible(ref: number, proto: number, proxied: boolean): boolean {
+  /**
+   * An established TCP or a UDP conn forwarded by NAT, DR or FULLNAT without a PROXY header, or
+   * by TUN when the forwarder sent its frame in ipip (`encapsulated`); not one-packet.
+   */
+  private eligible(ref: number, proto: number, proxied: boolean, encapsulated: boolean): boolean {
     if (proxied) return false;
     const flags = this.ipvs.connFlags(ref);
     if (flags & IP_VS_CONN_F_ONE_PACKET) return false;
     const fwd = flags & IP_VS_CONN_F_FWD_MASK;
-    if (fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && fwd !== IP_VS_CONN_F_FULLNAT) return false;
+    if (
+      fwd === IP_VS_CONN_F_TUNNEL ? !encapsulated : fwd !== IP_VS_CONN_F_MASQ && fwd !== IP_VS_CONN_F_DROUTE && fwd !== IP_VS_CONN_F_FULLNAT
+    ) {
+      return false;
+    }
     if (proto === IPPROTO_TCP) return this.ipvs.connState(ref) === TCP_S_ESTABLISHED;
     return proto === IPPROTO_UDP;
   }

@@ -10,6 +10,7 @@ import type { PacketInfo } from '../../../../src/core/ipvs.js';
 import type { FastOffer } from '../../../../src/engine/packet/forward.js';
 import type { Iface } from '../../../../src/engine/packet/iface.js';
 import {
+  applyFastTun,
   applyFastValue,
   applyFastValue6,
   FAST6_KEY_SIZE,
@@ -22,16 +23,27 @@ import {
   writeFastKey6,
   writeFastValue,
   writeFastValue6,
+  writeFastValueTun,
 } from '../../../../src/engine/packet/xdp/fast-entry.js';
 import type { Frame } from '../../../../src/wire/frame.js';
 import { IFACES } from '../director.js';
-import { checksumsOk, fastDirector, MTU_IN, openConns, slowPath } from './fast-flows.js';
+import { checksumsOk, fastDirector, MTU_IN, openConns, outerIdAside, slowPath } from './fast-flows.js';
 
 /** Records an entry for every frame the slow path offers, keyed by the arriving tuple. */
 class Recorder implements FastOffer {
   readonly entries = new Map<string, Uint8Array>();
 
-  offer(_ref: number, f: Frame, p: PacketInfo, _dir: number, out: Iface, rx: Iface): void {
+  offer(
+    _ref: number,
+    f: Frame,
+    p: PacketInfo,
+    _dir: number,
+    out: Iface,
+    rx: Iface,
+    _proxied: boolean,
+    enc: Uint8Array | null,
+    encAt: number,
+  ): void {
     if (f.v6) {
       const k = new Uint8Array(FAST6_KEY_SIZE);
       writeFastKey6(k, 0, f.proto, p.saddr, p.daddr, p.sport, p.dport);
@@ -43,7 +55,8 @@ class Recorder implements FastOffer {
     const k = new Uint8Array(FAST_KEY_SIZE);
     writeFastKey(k, 0, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
     const v = new Uint8Array(FAST_VALUE_SIZE);
-    writeFastValue(v, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out, rx.mac, 7);
+    if (enc) writeFastValueTun(v, 0, enc, encAt, out, rx.mac, 7);
+    else writeFastValue(v, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out, rx.mac, 7);
     this.entries.set(Buffer.from(k).toString('hex'), v);
   }
 
@@ -81,10 +94,22 @@ describe('XDP fast path entries (the model of the program)', () => {
         if (!v) continue;
         const b = c.frame.slice();
         assert.equal(Recorder.apply(b, v), false, `${c.what}: left to the slow path`);
+        assert.equal(applyFastTun(b, 0, v, 0, 1), null, `${c.what}: left to the slow path`);
         assert.deepEqual(b, c.frame, `${c.what}: a refused frame is not touched`);
         continue;
       }
       assert.ok(v, `${c.what}: the slow path offered the conn`);
+      if (c.ipip) {
+        assert.equal(Recorder.apply(c.frame.slice(), v), false, `${c.what}: not a rewrite`);
+        const fast = applyFastTun(c.frame, 0, v, 0, 0x1234);
+        assert.ok(fast, `${c.what}: taken`);
+        const slow = slowPath(d, c.on, c.frame);
+        assert.deepEqual(outerIdAside(fast), outerIdAside(slow), `${c.what}: the same bytes as the slow path, the outer ID aside`);
+        assert.equal((fast[18]! << 8) | fast[19]!, 0x1234);
+        assert.ok(checksumsOk(fast), `${c.what}: valid checksums`);
+        assert.ok(checksumsOk(slow), `${c.what}: valid checksums (slow path)`);
+        continue;
+      }
       const fast = c.frame.slice();
       assert.equal(Recorder.apply(fast, v), true, `${c.what}: taken`);
       const slow = slowPath(d, c.on, c.frame);

@@ -20,6 +20,10 @@ export const RULES = [
   '-a -t [fd00::100]:80 -r [fd01::11]:8080 -m',
   '-A -u [fd00::101]:53 -s rr',
   '-a -u [fd00::101]:53 -r [fd01::11]:53 -g',
+  '-A -t 10.0.0.103:80 -s rr',
+  '-a -t 10.0.0.103:80 -r 10.1.0.12 -i',
+  '-A -u 10.0.0.104:53 -s rr',
+  '-a -u 10.0.0.104:53 -r 10.1.0.11 -i --tun-type gue --tun-port 6080',
 ];
 const CLIENT = ip('10.9.0.9');
 const ACK = 0x10;
@@ -33,6 +37,8 @@ export interface FastCase {
   frame: Uint8Array;
   /** The fast path takes it (else the slow path must see it). */
   fast: boolean;
+  /** TUN: the fast path's outer IPv4 ID is its own (the entry's packet count), not the slow path's. */
+  ipip?: boolean;
 }
 
 const pay = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -103,6 +109,11 @@ export function openConns(d: Director): FastCase[] {
   slowPath(d, 'eth0', fromClient('10.0.0.102', 80, { flags: ACK }));
   slowPath(d, 'eth1', fromRs('rs2', 80, laddr, lport, { flags: PSH_ACK, payload: pay(10) }));
 
+  // TUN: ipip (a handshake, as DR sees it: no replies), and GUE, which the fast path leaves.
+  slowPath(d, 'eth0', fromClient('10.0.0.103', 80, { flags: 0x02 }));
+  slowPath(d, 'eth0', fromClient('10.0.0.103', 80, { flags: ACK }));
+  slowPath(d, 'eth0', fromClient('10.0.0.104', 53, { proto: 17, payload: pay(20) }));
+
   // IPv6: NAT (handshake, then data) and DR.
   slowPath(d, 'eth0', fromClient6('fd00::100', 80, { flags: 0x02 }));
   slowPath(d, 'eth1', fromRs6({ flags: 0x12 }));
@@ -111,6 +122,7 @@ export function openConns(d: Director): FastCase[] {
   slowPath(d, 'eth0', fromClient6('fd00::101', 53, { proto: 17, payload: pay(20) }));
 
   const natIn = (p: Partial<Pkt>) => fromClient('10.0.0.100', 80, p);
+  const tunIn = (p: Partial<Pkt>) => fromClient('10.0.0.103', 80, p);
   const nat6In = (p: Partial<Pkt6>) => fromClient6('fd00::100', 80, p);
   return [
     { what: 'NAT6 in: data from the client', on: 'eth0', frame: nat6In({ flags: PSH_ACK, payload: pay(301, 11) }), fast: true },
@@ -178,6 +190,27 @@ export function openConns(d: Director): FastCase[] {
       frame: partial(fromClient('10.0.0.101', 53, { proto: 17, payload: pay(40, 7) })),
       fast: false,
     },
+    { what: 'TUN: data from the client', on: 'eth0', frame: tunIn({ flags: PSH_ACK, payload: pay(300, 15) }), fast: true, ipip: true },
+    { what: 'TUN: a bare ACK', on: 'eth0', frame: tunIn({ flags: ACK, seq: 9000 }), fast: true, ipip: true },
+    {
+      what: 'TUN: CE marked, without DF',
+      on: 'eth0',
+      frame: tunIn({ flags: PSH_ACK, payload: pay(33, 16), tos: 0x2b, noDf: true }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN: as long as the out MTU less the outer header',
+      on: 'eth0',
+      frame: tunIn({ flags: PSH_ACK, payload: pay(MTU_IN - 20 - 40) }),
+      fast: true,
+      ipip: true,
+    },
+    { what: 'TUN: one byte longer', on: 'eth0', frame: tunIn({ flags: PSH_ACK, payload: pay(MTU_IN - 20 - 39) }), fast: false },
+    { what: 'TUN: TTL 1', on: 'eth0', frame: tunIn({ flags: ACK, ttl: 1 }), fast: false },
+    { what: 'TUN: FIN', on: 'eth0', frame: tunIn({ flags: 0x11 }), fast: false },
+    { what: 'TUN: a partial checksum', on: 'eth0', frame: partial(tunIn({ flags: PSH_ACK, payload: pay(64) })), fast: false },
+    { what: 'TUN (gue): a datagram', on: 'eth0', frame: fromClient('10.0.0.104', 53, { proto: 17, payload: pay(40, 17) }), fast: false },
     { what: 'FULLNAT in: data', on: 'eth0', frame: fromClient('10.0.0.102', 80, { flags: PSH_ACK, payload: pay(200, 8) }), fast: true },
     {
       what: 'FULLNAT out: data',
@@ -198,6 +231,14 @@ export function natFin(): { fin: Uint8Array; after: Uint8Array } {
 
 /** Whether `b` carries a valid IPv4 header checksum and TCP/UDP checksum (a zero UDP checksum is none in IPv4). */
 export function checksumsOk(b: Uint8Array): boolean {
+  if (b[12] === 0x08 && b[23] === 4) {
+    // ipip: the outer header's checksum, then the request's as if it were the frame.
+    if (fold(sum16(b, 14, 20)) !== 0xffff) return false;
+    const inner = new Uint8Array(b.length - 20);
+    inner.set(b.subarray(0, 14));
+    inner.set(b.subarray(34), 14);
+    return checksumsOk(inner);
+  }
   if (b[12] === 0x86) {
     const proto = b[20]!;
     const l4len = (b[18]! << 8) | b[19]!;
@@ -210,4 +251,12 @@ export function checksumsOk(b: Uint8Array): boolean {
   const saddr = ((b[26]! << 24) | (b[27]! << 16) | (b[28]! << 8) | b[29]!) >>> 0;
   const daddr = ((b[30]! << 24) | (b[31]! << 16) | (b[32]! << 8) | b[33]!) >>> 0;
   return fold(sum16(b, 34, l4len, pseudo4(saddr, daddr, proto, l4len))) === 0xffff;
+}
+
+/** An ipip frame with its outer ID and header checksum zeroed: what the slow and the fast path share. */
+export function outerIdAside(b: Uint8Array): Uint8Array {
+  const c = b.slice();
+  c.fill(0, 18, 20);
+  c.fill(0, 24, 26);
+  return c;
 }
