@@ -31,6 +31,7 @@ export const VARIANTS: Variant[] = [
   { name: 'tsvs NAT (xdp fast)', method: 'NAT', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
   { name: 'tsvs DR (xdp fast)', method: 'DR', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
   { name: 'tsvs TUN', method: 'TUN' },
+  { name: 'tsvs TUN (xdp fast)', method: 'TUN', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
   { name: 'tsvs FULLNAT', method: 'FULLNAT' },
 ];
 
