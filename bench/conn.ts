@@ -2,7 +2,8 @@
 // Bytes per entry come from process.memoryUsage() (rss and arrayBuffers) around the build.
 // Time is CPU time (see sched.ts). The peer, measured in the same run, is the memory floor of
 // the same work: a bare open-addressing loop (the table's hash, an Int32Array index at the
-// same load, a 4-word key block) with no conn storage around it. At 10 M entries both are
+// same load whose slots hold the entry and its hash as the table's do, a 4-word key block)
+// with no conn storage around it. At 10 M entries both are
 // bound by one random DRAM access per insert and per lookup; the ratio says what the table's
 // own code costs on top.
 //
@@ -74,17 +75,18 @@ function mix(proto: number, a: number, port: number): number {
   return h ^ (h >>> 15);
 }
 
-/** The floor's warming: touch each key's index slot and the key block it holds. */
+/** The floor's warming: touch each key's index slot, then the key block its tag names. */
 function floorWarm(idx: Int32Array, key: Uint32Array, mask: number, h: Int32Array, k0: number, m: number): void {
   for (let j = 0; j < m; j++) {
     const k = k0 + j;
-    const p = mix(6, 0x0a000000 + (k >>> 14), 1024 + (k & 16383)) & mask;
-    h[j] = p;
-    sink ^= idx[p]!;
+    const x = mix(6, 0x0a000000 + (k >>> 14), 1024 + (k & 16383));
+    h[j] = x;
+    sink ^= idx[2 * (x & mask)]!;
   }
   for (let j = 0; j < m; j++) {
-    const e = idx[h[j]!]!;
-    if (e !== -1) sink ^= key[e * 4]!;
+    const x = h[j]!;
+    const p = 2 * (x & mask);
+    if (idx[p + 1] === x && idx[p] !== -1) sink ^= key[idx[p]! * 4]!;
   }
 }
 
@@ -92,7 +94,7 @@ function floorRun(n: number, batched: boolean): number {
   globalThis.gc?.();
   let size = 16;
   while (size < 2 * n) size *= 2;
-  const idx = new Int32Array(size).fill(-1);
+  const idx = new Int32Array(2 * size).fill(-1);
   const mask = size - 1;
   const key = new Uint32Array(n * 4);
   const h = new Int32Array(WARM_BATCH);
@@ -105,19 +107,22 @@ function floorRun(n: number, batched: boolean): number {
     key[k * 4 + 1] = 0xc0000201;
     key[k * 4 + 2] = port | (80 << 16);
     key[k * 4 + 3] = 6;
-    let p = mix(6, a, port) & mask;
-    while (idx[p] !== -1) p = (p + 1) & mask;
-    idx[p] = k;
+    const x = mix(6, a, port);
+    let p = x & mask;
+    while (idx[2 * p] !== -1) p = (p + 1) & mask;
+    idx[2 * p] = k;
+    idx[2 * p + 1] = x;
   }
   let found = 0;
   for (let k = 0; k < n; k++) {
     if (batched && k % WARM_BATCH === 0) floorWarm(idx, key, mask, h, k, Math.min(WARM_BATCH, n - k));
     const a = 0x0a000000 + (k >>> 14);
     const port = 1024 + (k & 16383);
-    for (let p = mix(6, a, port) & mask; ; p = (p + 1) & mask) {
-      const e = idx[p]!;
+    const x = mix(6, a, port);
+    for (let p = x & mask; ; p = (p + 1) & mask) {
+      const e = idx[2 * p]!;
       if (e === -1) break;
-      if (key[e * 4] === a && key[e * 4 + 2] === (port | (80 << 16))) {
+      if (idx[2 * p + 1] === x && key[e * 4] === a && key[e * 4 + 2] === (port | (80 << 16))) {
         found++;
         break;
       }
