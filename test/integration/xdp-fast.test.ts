@@ -1,4 +1,4 @@
-// The XDP fast path (`--xdp-fast on`) in the labs seed002-nat, seed002-dr, tun and nat6, the director on
+// The XDP fast path (`--xdp-fast on`) in the labs seed002-nat, seed002-dr, tun, tun6 and nat6, the director on
 // native AF_XDP over veth: real HTTP transfers through it, checked by digest.
 //   - While the director's veth peers run neither XDP nor GRO, they take no redirected frames
 //     (xdp_features without NDO_XMIT): no conn may go into the map, and every byte arrives
@@ -131,8 +131,9 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
   const dr = findLab('seed002-dr')!;
   const nat6 = findLab('nat6')!;
   const tun = findLab('tun')!;
+  const tun6 = findLab('tun6')!;
   after(async () => {
-    for (const l of [nat, dr, nat6, tun]) await labDown(l);
+    for (const l of [nat, dr, nat6, tun, tun6]) await labDown(l);
   });
 
   it('NAT: kept on the slow path while the peers take no redirects; in the kernel once they do; credited; intact', async () => {
@@ -186,22 +187,28 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
     }
   });
 
-  it('TUN (ipip): uploads through the kernel, encapsulated there, intact', async () => {
-    ensureBuilt();
-    try {
-      await labUp(tun, () => {}, ENV);
-      await offload(tun, false);
-      await groOnDirectorPeers(tun, true);
-      // Segments longer than the tunnel's MTU take the slow path, whose ICMP lowers the client's path MTU.
-      await postBlob(tun);
-      await getBlob(tun);
-      const fast = await settled(tun);
-      assert.ok(fast.packets > 500, `the upload's segments went through the kernel (${fast.packets}):\n${fast.text}`);
-      assert.equal(fast.inConns, 0, `closed conns left the map:\n${fast.text}`);
-    } finally {
-      await labDown(tun);
-    }
-  });
+  for (const [what, name] of [
+    ['TUN (ipip, IPv4 in IPv4)', 'tun'],
+    ['TUN over IPv6 (6in6)', 'tun6'],
+  ] as const) {
+    it(`${what}: uploads through the kernel, encapsulated there, intact`, async () => {
+      const lab = name === 'tun' ? tun : tun6;
+      ensureBuilt();
+      try {
+        await labUp(lab, () => {}, ENV);
+        await offload(lab, false);
+        await groOnDirectorPeers(lab, true);
+        // Segments longer than the tunnel's MTU take the slow path, whose ICMP lowers the client's path MTU.
+        await postBlob(lab);
+        await getBlob(lab);
+        const fast = await settled(lab);
+        assert.ok(fast.packets > 500, `the upload's segments went through the kernel (${fast.packets}):\n${fast.text}`);
+        assert.equal(fast.inConns, 0, `closed conns left the map:\n${fast.text}`);
+      } finally {
+        await labDown(lab);
+      }
+    });
+  }
 
   it('NAT over IPv6: downloads and uploads through the kernel, intact, and the conns leave the map', async () => {
     ensureBuilt();

@@ -452,8 +452,8 @@ export class Forwarder {
       write16(tx.arena, eth + 12, t.outer6 ? ETH_P_IPV6 : ETH_P_IP);
       this.sendSlot(nh, slot, eth + ETH_HLEN + len - slot);
     }
-    // One IPv4 request sent at once in ipip to an IPv4 real server: what the fast path can repeat.
-    if (segs === 0 && nh.resolved && t.type === IP_VS_CONN_F_TUNNEL_TYPE_IPIP && !t.outer6 && !f.v6) {
+    // One request sent at once in ipip, IPv4 in IPv4 or IPv6 in IPv6: what the fast path can repeat.
+    if (segs === 0 && nh.resolved && t.type === IP_VS_CONN_F_TUNNEL_TYPE_IPIP && t.outer6 === f.v6) {
       const out = this.ifaces[nh.ifindex]!;
       this.sentOn = out;
       this.sentEnc = out.tx.arena;

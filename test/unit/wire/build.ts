@@ -101,6 +101,8 @@ export interface Pkt6 {
   proto?: 6 | 17;
   payload?: Uint8Array;
   hop?: number;
+  /** The traffic class (DSCP and ECN; default 0). */
+  tclass?: number;
   /** Extension headers before the transport header: 'hbh' (hop-by-hop), 'frag' (a first fragment). */
   ext?: ('hbh' | 'frag' | 'frag-later')[];
   dmac?: Uint8Array;
@@ -128,7 +130,8 @@ export function frame6(p: Pkt6): Uint8Array {
   b.set(p.dmac ?? MAC_B, 0);
   b.set(p.smac ?? MAC_A, 6);
   write16(b, 12, 0x86dd);
-  b[14] = 0x60;
+  b[14] = 0x60 | ((p.tclass ?? 0) >>> 4);
+  b[15] = ((p.tclass ?? 0) & 0x0f) << 4;
   write16(b, 18, 8 * ext.length + l4len);
   b[20] = ext.length === 0 ? proto : ext[0] === 'hbh' ? 0 : 44;
   b[21] = p.hop ?? 64;

@@ -5,9 +5,9 @@
 // slow path's rewrite byte for byte without knowing the forwarding method: DR changes the MACs,
 // NAT the destination (in) or source (out), FULLNAT both.
 //
-// TUN (ipip, an IPv4 request to an IPv4 real server) is the one method that adds bytes: its
-// entry (kind FAST_KIND_IPIP) holds the outer addresses, and the program decrements the inner
-// TTL and puts an outer IPv4 header in front, as writeTunnel does (src/xmit/tunnel.ts).
+// TUN (ipip, IPv4 in IPv4 or IPv6 in IPv6) is the one method that adds bytes: its entry (kind
+// FAST_KIND_IPIP) holds the outer addresses, and the program decrements the inner TTL or hop
+// limit and puts an outer header in front, as writeTunnel does (src/xmit/tunnel.ts).
 //
 // Checksums are updated incrementally (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')). The
 // program loads 16-bit words little-endian; a one's complement sum does not depend on byte order
@@ -291,8 +291,11 @@ export const FV6_MACS = FV6_TAIL + T_MACS;
 export const FV6_MTU = FV6_TAIL + T_MTU;
 export const FV6_SLOT = FV6_TAIL + T_SLOT;
 export const FV6_IN_MAC = FV6_TAIL + T_IN_MAC;
-export const FAST6_VALUE_SIZE = 72;
+/** FV_KIND's IPv6 twin. */
+export const FV6_KIND = 72;
+export const FAST6_VALUE_SIZE = 80;
 const IP6_HLEN = 40;
+const IPPROTO_IPV6 = 41;
 
 /** Writes the key of an IPv6 frame with this 5-tuple (addresses as four host-order words) at `at`. */
 export function writeFastKey6(
@@ -337,10 +340,46 @@ export function writeFastValue6(
   sum += change16(old.sport, (b[f.l4]! << 8) | b[f.l4 + 1]!);
   sum += change16(old.dport, (b[f.l4 + 2]! << 8) | b[f.l4 + 3]!);
   writeTail(v, at + FV6_TAIL, fold(sum), f, out, inMac, slot);
+  new DataView(v.buffer, v.byteOffset).setUint32(at + FV6_KIND, FAST_KIND_REWRITE, true);
+}
+
+/** As writeFastValueTun, for an IPv6 request in an outer IPv6 header (40 bytes). */
+export function writeFastValueTun6(
+  v: Uint8Array,
+  at: number,
+  enc: Uint8Array,
+  encAt: number,
+  out: { ifindex: number; mtu: number },
+  inMac: Uint8Array,
+  slot: number,
+): void {
+  const outer = encAt + 14;
+  v.set(enc.subarray(outer + 8, outer + 40), at + FV6_ADDRS);
+  v.fill(0, at + FV6_PORTS, at + FV6_PORTS + 4);
+  const f = { buf: enc, off: encAt, l3: outer, l4: outer + IP6_HLEN };
+  writeTail(v, at + FV6_TAIL, 0, f, { ifindex: out.ifindex, mtu: out.mtu - IP6_HLEN }, inMac, slot);
+  new DataView(v.buffer, v.byteOffset).setUint32(at + FV6_KIND, FAST_KIND_IPIP, true);
 }
 
 /** As applyFastValue, for an IPv6 frame; a UDP datagram without a checksum (invalid in IPv6) is refused too. */
 export function applyFastValue6(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
+  const dv = new DataView(v.buffer, v.byteOffset);
+  if (dv.getUint32(at + FV6_KIND, true) !== FAST_KIND_REWRITE || !takes6(b, off, v, at)) return false;
+  const ip = off + 14;
+  const l4 = ip + IP6_HLEN;
+  const tcp = b[ip + 6] === IPPROTO_TCP;
+  const csumAt = l4 + (tcp ? 16 : 6);
+  const field = le16(b, csumAt);
+  b.set(v.subarray(at + FV6_MACS, at + FV6_MACS + 12), off);
+  b.set(v.subarray(at + FV6_ADDRS, at + FV6_ADDRS + 32), ip + 8);
+  b.set(v.subarray(at + FV6_PORTS, at + FV6_PORTS + 4), l4);
+  b[ip + 7] = b[ip + 7]! - 1;
+  updateL4(b, csumAt, field, v, at + FV6_TAIL, tcp);
+  return true;
+}
+
+/** The program's checks of an IPv6 frame, before it changes anything (see applyFastValue6). */
+function takes6(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean {
   const dv = new DataView(v.buffer, v.byteOffset);
   if (!toInMac(b, off, v, at + FV6_TAIL)) return false;
   const ip = off + 14;
@@ -351,16 +390,33 @@ export function applyFastValue6(b: Uint8Array, off: number, v: Uint8Array, at: n
   if (b[ip + 7]! <= 1) return false;
   const plen = (b[ip + 4]! << 8) | b[ip + 5]!;
   if (plen + IP6_HLEN > dv.getUint16(at + FV6_MTU, true)) return false;
-  const csumAt = l4 + (tcp ? 16 : 6);
-  const field = le16(b, csumAt);
+  const field = le16(b, l4 + (tcp ? 16 : 6));
   if (!tcp && field === 0) return false;
   let pseudo = (proto << 8) + swap(plen);
   for (let k = 0; k < 32; k += 2) pseudo += le16(b, ip + 8 + k);
-  if (field === fold(pseudo)) return false;
-  b.set(v.subarray(at + FV6_MACS, at + FV6_MACS + 12), off);
-  b.set(v.subarray(at + FV6_ADDRS, at + FV6_ADDRS + 32), ip + 8);
-  b.set(v.subarray(at + FV6_PORTS, at + FV6_PORTS + 4), l4);
-  b[ip + 7] = b[ip + 7]! - 1;
-  updateL4(b, csumAt, field, v, at + FV6_TAIL, tcp);
-  return true;
+  return field !== fold(pseudo);
+}
+
+/** As applyFastTun, for an IPv6 request in an outer IPv6 header (no ID, no header checksum). */
+export function applyFastTun6(b: Uint8Array, off: number, v: Uint8Array, at: number): Uint8Array | null {
+  const dv = new DataView(v.buffer, v.byteOffset);
+  if (dv.getUint32(at + FV6_KIND, true) !== FAST_KIND_IPIP || !takes6(b, off, v, at)) return null;
+  const ip = off + 14;
+  const len = IP6_HLEN + ((b[ip + 4]! << 8) | b[ip + 5]!);
+  const o = new Uint8Array(14 + IP6_HLEN + len);
+  const inner = 14 + IP6_HLEN;
+  o.set(b.subarray(ip, ip + len), inner);
+  o[inner + 7] = o[inner + 7]! - 1;
+  o.set(v.subarray(at + FV6_MACS, at + FV6_MACS + 12), 0);
+  o[12] = 0x86;
+  o[13] = 0xdd;
+  const tos = ((o[inner]! & 0x0f) << 4) | (o[inner + 1]! >>> 4);
+  const ds = (tos & 3) === 3 ? tos ^ 1 : tos;
+  o[14] = 0x60 | (ds >>> 4);
+  o[15] = (ds & 0x0f) << 4;
+  write16(o, 18, len);
+  o[20] = IPPROTO_IPV6;
+  o[21] = o[inner + 7]!;
+  o.set(v.subarray(at + FV6_ADDRS, at + FV6_ADDRS + 32), 22);
+  return o;
 }

@@ -23,6 +23,7 @@ import {
   FV6_ADDRS,
   FV6_IFINDEX,
   FV6_IN_MAC,
+  FV6_KIND,
   FV6_L4_DELTA,
   FV6_MACS,
   FV6_MTU,
@@ -269,6 +270,7 @@ function one6(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   for (let k = 0; k < 32; k += 2) a.ldx(2, 4, 7, IP + 8 + k).alu64Reg('add', 3, 4);
   fold(a, 3, 4);
   a.jmpReg('eq', 5, 3, miss);
+  a.ldx(4, 2, 0, FV6_KIND).jmpImm('ne', 2, FAST_KIND_REWRITE, `${p}ipip`);
   for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV6_MACS + k).stx(4, 7, k, 1);
   for (let k = 0; k < 32; k += 4) a.ldx(4, 1, 0, FV6_ADDRS + k).stx(4, 7, IP + 8 + k, 1);
   a.ldx(4, 1, 0, FV6_PORTS).stx(4, 7, L4_6, 1);
@@ -279,6 +281,66 @@ function one6(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   out(a, m, p, FV6_IFINDEX, FV6_SLOT, (r) =>
     a
       .ldx(2, r, 7, IP + 4)
+      .be16(r)
+      .alu64Imm('add', r, 40),
+  );
+  a.label(`${p}ipip`);
+  ipip6(a, m, tcp, p, miss);
+}
+
+/** Where the IPv6 request lies once the outer IPv6 header is in front. */
+const INNER6 = IP + 40;
+
+/**
+ * TUN over IPv6 (6in6): as ipip, with an outer IPv6 header (next header 41, the inner traffic
+ * class with CE sent as ECT(0), flow label 0, the inner hop limit after the hop) and no
+ * checksum to keep. r0 is the entry.
+ */
+function ipip6(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void {
+  a.stx(8, 10, ENTRY, 0);
+  a.movReg(1, 6).movImm(2, -40).call(BPF_FUNC_XDP_ADJUST_HEAD);
+  a.ldx(4, 7, 6, 0).ldx(4, 8, 6, 4);
+  a.jmpImm('eq', 0, 0, `${p}grown`);
+  a.movReg(1, 7)
+    .alu64Imm('add', 1, L4_6 + 4)
+    .jmpReg('gt', 1, 8, 'pass')
+    .ja(miss);
+  a.label(`${p}grown`);
+  a.movReg(1, 7)
+    .alu64Imm('add', 1, INNER6 + 40 + (tcp ? 20 : 8))
+    .jmpReg('le', 1, 8, `${p}fits`)
+    .movImm(0, XDP_ABORTED)
+    .exit();
+  a.label(`${p}fits`);
+  a.ldx(8, 0, 10, ENTRY);
+  a.ldx(1, 1, 7, INNER6 + 7)
+    .alu64Imm('sub', 1, 1)
+    .stx(1, 7, INNER6 + 7, 1);
+  for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV6_MACS + k).stx(4, 7, k, 1);
+  a.st(2, 7, 12, 0xdd86);
+  // The traffic class: the inner header's low nibble of byte 0 and high nibble of byte 1.
+  a.ldx(1, 1, 7, INNER6).alu64Imm('and', 1, 0x0f).alu64Imm('lsh', 1, 4);
+  a.ldx(1, 2, 7, INNER6 + 1)
+    .alu64Imm('rsh', 2, 4)
+    .alu64Reg('or', 1, 2);
+  a.movReg(2, 1).alu64Imm('and', 2, 3).jmpImm('ne', 2, 3, `${p}ds`).alu64Imm('xor', 1, 1);
+  a.label(`${p}ds`);
+  a.movReg(2, 1).alu64Imm('rsh', 2, 4).alu64Imm('or', 2, 0x60).stx(1, 7, IP, 2);
+  a.alu64Imm('and', 1, 0x0f)
+    .alu64Imm('lsh', 1, 4)
+    .stx(1, 7, IP + 1, 1);
+  a.st(2, 7, IP + 2, 0);
+  a.ldx(2, 1, 7, INNER6 + 4)
+    .be16(1)
+    .alu64Imm('add', 1, 40)
+    .be16(1)
+    .stx(2, 7, IP + 4, 1);
+  a.st(1, 7, IP + 6, 41);
+  a.ldx(1, 1, 7, INNER6 + 7).stx(1, 7, IP + 7, 1);
+  for (let k = 0; k < 32; k += 4) a.ldx(4, 1, 0, FV6_ADDRS + k).stx(4, 7, IP + 8 + k, 1);
+  out(a, m, `${p}x_`, FV6_IFINDEX, FV6_SLOT, (r) =>
+    a
+      .ldx(2, r, 7, INNER6 + 4)
       .be16(r)
       .alu64Imm('add', r, 40),
   );

@@ -3,7 +3,7 @@
 // user space. The slow path stays the authority: a conn's first frames, every frame that can
 // change its state and every frame the program cannot judge go through the forwarder as before,
 // and after forwarding one the forwarder offers it here. An eligible conn (NAT, DR, FULLNAT, or
-// TUN when the forwarder sent the frame in ipip) gets one map entry per direction
+// TUN when the forwarder sent the frame in ipip, 4in4 or 6in6) gets one map entry per direction
 // (fast-entry.ts), built from what the slow path just did to that frame.
 //
 // The core keeps owning the conn. Every FAST_CREDIT_MS the engine calls tick(): what each entry
@@ -43,6 +43,7 @@ import {
   writeFastValue,
   writeFastValue6,
   writeFastValueTun,
+  writeFastValueTun6,
 } from './fast-entry.js';
 import type { FastMaps } from './fast-prog.js';
 import { NETDEV_XDP_ACT_NDO_XMIT, XdpFeatures } from './features.js';
@@ -219,7 +220,8 @@ export class FastPath implements FastOffer {
     const v6 = f.v6;
     if (v6) {
       writeFastKey6(this.keys, k, f.proto, p.saddr, p.daddr, p.sport, p.dport);
-      writeFastValue6(this.value6, 0, p, f, out, rx.mac, slot);
+      if (enc !== null) writeFastValueTun6(this.value6, 0, enc, encAt, out, rx.mac, slot);
+      else writeFastValue6(this.value6, 0, p, f, out, rx.mac, slot);
     } else {
       writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
       if (enc !== null) writeFastValueTun(this.value, 0, enc, encAt, out, rx.mac, slot);

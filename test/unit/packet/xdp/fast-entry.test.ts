@@ -11,6 +11,7 @@ import type { FastOffer } from '../../../../src/engine/packet/forward.js';
 import type { Iface } from '../../../../src/engine/packet/iface.js';
 import {
   applyFastTun,
+  applyFastTun6,
   applyFastValue,
   applyFastValue6,
   FAST6_KEY_SIZE,
@@ -24,6 +25,7 @@ import {
   writeFastValue,
   writeFastValue6,
   writeFastValueTun,
+  writeFastValueTun6,
 } from '../../../../src/engine/packet/xdp/fast-entry.js';
 import type { Frame } from '../../../../src/wire/frame.js';
 import { IFACES } from '../director.js';
@@ -48,7 +50,8 @@ class Recorder implements FastOffer {
       const k = new Uint8Array(FAST6_KEY_SIZE);
       writeFastKey6(k, 0, f.proto, p.saddr, p.daddr, p.sport, p.dport);
       const v = new Uint8Array(FAST6_VALUE_SIZE);
-      writeFastValue6(v, 0, p, f, out, rx.mac, 7);
+      if (enc) writeFastValueTun6(v, 0, enc, encAt, out, rx.mac, 7);
+      else writeFastValue6(v, 0, p, f, out, rx.mac, 7);
       this.entries.set(Buffer.from(k).toString('hex'), v);
       return;
     }
@@ -94,18 +97,22 @@ describe('XDP fast path entries (the model of the program)', () => {
         if (!v) continue;
         const b = c.frame.slice();
         assert.equal(Recorder.apply(b, v), false, `${c.what}: left to the slow path`);
-        assert.equal(applyFastTun(b, 0, v, 0, 1), null, `${c.what}: left to the slow path`);
+        assert.equal(b[12] === 0x86 ? applyFastTun6(b, 0, v, 0) : applyFastTun(b, 0, v, 0, 1), null, `${c.what}: left to the slow path`);
         assert.deepEqual(b, c.frame, `${c.what}: a refused frame is not touched`);
         continue;
       }
       assert.ok(v, `${c.what}: the slow path offered the conn`);
       if (c.ipip) {
         assert.equal(Recorder.apply(c.frame.slice(), v), false, `${c.what}: not a rewrite`);
-        const fast = applyFastTun(c.frame, 0, v, 0, 0x1234);
+        const v6 = c.frame[12] === 0x86;
+        const fast = v6 ? applyFastTun6(c.frame, 0, v, 0) : applyFastTun(c.frame, 0, v, 0, 0x1234);
         assert.ok(fast, `${c.what}: taken`);
         const slow = slowPath(d, c.on, c.frame);
-        assert.deepEqual(outerIdAside(fast), outerIdAside(slow), `${c.what}: the same bytes as the slow path, the outer ID aside`);
-        assert.equal((fast[18]! << 8) | fast[19]!, 0x1234);
+        if (v6) assert.deepEqual(fast, slow, `${c.what}: the same bytes as the slow path`);
+        else {
+          assert.deepEqual(outerIdAside(fast), outerIdAside(slow), `${c.what}: the same bytes as the slow path, the outer ID aside`);
+          assert.equal((fast[18]! << 8) | fast[19]!, 0x1234);
+        }
         assert.ok(checksumsOk(fast), `${c.what}: valid checksums`);
         assert.ok(checksumsOk(slow), `${c.what}: valid checksums (slow path)`);
         continue;

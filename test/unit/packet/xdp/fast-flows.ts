@@ -24,12 +24,14 @@ export const RULES = [
   '-a -t 10.0.0.103:80 -r 10.1.0.12 -i',
   '-A -u 10.0.0.104:53 -s rr',
   '-a -u 10.0.0.104:53 -r 10.1.0.11 -i --tun-type gue --tun-port 6080',
+  '-A -t [fd00::103]:80 -s rr',
+  '-a -t [fd00::103]:80 -r [fd01::11]:80 -i',
 ];
 const CLIENT = ip('10.9.0.9');
 const ACK = 0x10;
 const PSH_ACK = 0x18;
-/** eth1's MTU: a case sends a frame longer than it. */
-export const MTU_IN = 1000;
+/** eth1's MTU: a case sends a frame longer than it (above IPv6's 1280 plus a tunnel's 40). */
+export const MTU_IN = 1400;
 
 export interface FastCase {
   what: string;
@@ -37,7 +39,10 @@ export interface FastCase {
   frame: Uint8Array;
   /** The fast path takes it (else the slow path must see it). */
   fast: boolean;
-  /** TUN: the fast path's outer IPv4 ID is its own (the entry's packet count), not the slow path's. */
+  /**
+   * TUN: the frame grows by an outer header. Over IPv4 the fast path's outer ID is its own (the
+   * entry's packet count), not the slow path's; IPv6 has none.
+   */
   ipip?: boolean;
 }
 
@@ -120,10 +125,14 @@ export function openConns(d: Director): FastCase[] {
   slowPath(d, 'eth0', fromClient6('fd00::100', 80, { flags: ACK }));
   slowPath(d, 'eth1', fromRs6({ flags: PSH_ACK, payload: pay(10) }));
   slowPath(d, 'eth0', fromClient6('fd00::101', 53, { proto: 17, payload: pay(20) }));
+  // TUN over IPv6 (6in6): a handshake.
+  slowPath(d, 'eth0', fromClient6('fd00::103', 80, { flags: 0x02 }));
+  slowPath(d, 'eth0', fromClient6('fd00::103', 80, { flags: ACK }));
 
   const natIn = (p: Partial<Pkt>) => fromClient('10.0.0.100', 80, p);
   const tunIn = (p: Partial<Pkt>) => fromClient('10.0.0.103', 80, p);
   const nat6In = (p: Partial<Pkt6>) => fromClient6('fd00::100', 80, p);
+  const tun6In = (p: Partial<Pkt6>) => fromClient6('fd00::103', 80, p);
   return [
     { what: 'NAT6 in: data from the client', on: 'eth0', frame: nat6In({ flags: PSH_ACK, payload: pay(301, 11) }), fast: true },
     { what: 'NAT6 out: data from the real server', on: 'eth1', frame: fromRs6({ flags: PSH_ACK, payload: pay(800, 12) }), fast: true },
@@ -137,6 +146,23 @@ export function openConns(d: Director): FastCase[] {
       frame: nat6In({ flags: PSH_ACK, payload: pay(50), dmac: mac('client') }),
       fast: false,
     },
+    { what: 'TUN6: data from the client', on: 'eth0', frame: tun6In({ flags: PSH_ACK, payload: pay(280, 18) }), fast: true, ipip: true },
+    {
+      what: 'TUN6: CE marked',
+      on: 'eth0',
+      frame: tun6In({ flags: PSH_ACK, payload: pay(31, 19), tclass: 0xb7 }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN6: as long as the out MTU less the outer header',
+      on: 'eth0',
+      frame: tun6In({ flags: PSH_ACK, payload: pay(MTU_IN - 40 - 60) }),
+      fast: true,
+      ipip: true,
+    },
+    { what: 'TUN6: one byte longer', on: 'eth0', frame: tun6In({ flags: PSH_ACK, payload: pay(MTU_IN - 40 - 59) }), fast: false },
+    { what: 'TUN6: hop limit 1', on: 'eth0', frame: tun6In({ flags: ACK, hop: 1 }), fast: false },
     { what: 'DR6: a datagram', on: 'eth0', frame: fromClient6('fd00::101', 53, { proto: 17, payload: pay(40, 13) }), fast: true },
     {
       what: 'DR6: a datagram with a partial checksum',
@@ -237,6 +263,13 @@ export function checksumsOk(b: Uint8Array): boolean {
     const inner = new Uint8Array(b.length - 20);
     inner.set(b.subarray(0, 14));
     inner.set(b.subarray(34), 14);
+    return checksumsOk(inner);
+  }
+  if (b[12] === 0x86 && b[20] === 41) {
+    // 6in6: the request's checksums, as if it were the frame.
+    const inner = new Uint8Array(b.length - 40);
+    inner.set(b.subarray(0, 14));
+    inner.set(b.subarray(54), 14);
     return checksumsOk(inner);
   }
   if (b[12] === 0x86) {
