@@ -23,6 +23,8 @@ export const FAST_KEY_SIZE = 16;
 export const FV_ADDRS = 0;
 /** New sport and dport (4 bytes, written at the L4 header's start). */
 export const FV_PORTS = 8;
+/** TUN (ipip): where the outer IDs start (u32 LE, the low 16 bits used), in place of the ports. */
+export const FV_ID_BASE = FV_PORTS;
 /** What the IP header checksum gains: the address changes and the TTL's decrement (u32 LE). */
 export const FV_IP_DELTA = 12;
 /**
@@ -129,7 +131,8 @@ export function writeFastValue(
 /**
  * Writes the value of a TUN (ipip) conn at `at`: `enc` holds the slow path's encapsulated frame
  * at `encAt` (Ethernet, the outer IPv4 header, the request). The MTU is the one the request
- * must fit (the out interface's less the outer header), as the slow path checks it.
+ * must fit (the out interface's less the outer header), as the slow path checks it. The outer
+ * ID of the entry's n-th frame is `idBase` + n (mod 2^16).
  */
 export function writeFastValueTun(
   v: Uint8Array,
@@ -139,11 +142,12 @@ export function writeFastValueTun(
   out: { ifindex: number; mtu: number },
   inMac: Uint8Array,
   slot: number,
+  idBase: number,
 ): void {
   const outer = encAt + 14;
   v.set(enc.subarray(outer + 12, outer + 20), at + FV_ADDRS);
-  v.fill(0, at + FV_PORTS, at + FV_PORTS + 4);
   const dv = new DataView(v.buffer, v.byteOffset);
+  dv.setUint32(at + FV_ID_BASE, idBase & 0xffff, true);
   dv.setUint32(at + FV_IP_DELTA, TTL_DELTA, true);
   writeTail(
     v,
@@ -232,11 +236,12 @@ function takes4(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean 
 }
 
 /**
- * The program on a TUN (ipip) entry, in JavaScript: the frame it sends (Ethernet, the outer
- * IPv4 header with ID `id`, the request with its TTL decremented), or null where it leaves
- * the frame to the slow path (the checks of applyFastValue). `b` is not changed.
+ * The program on a TUN (ipip) entry, in JavaScript: the frame it sends as the entry's `count`-th
+ * (Ethernet, the outer IPv4 header, its ID the entry's base + count, the request with its TTL
+ * decremented), or null where it leaves the frame to the slow path (the checks of
+ * applyFastValue). `b` is not changed.
  */
-export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: number, id: number): Uint8Array | null {
+export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: number, count: number): Uint8Array | null {
   const dv = new DataView(v.buffer, v.byteOffset);
   if (dv.getUint32(at + FV_KIND, true) !== FAST_KIND_IPIP || !takes4(b, off, v, at)) return null;
   const ip = off + 14;
@@ -254,7 +259,7 @@ export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: numb
   o[14] = 0x45;
   o[15] = (tos & 3) === 3 ? tos ^ 1 : tos;
   write16(o, 16, totLen + OUTER_HLEN);
-  write16(o, 18, id & 0xffff);
+  write16(o, 18, (dv.getUint32(at + FV_ID_BASE, true) + count) & 0xffff);
   o[20] = o[inner + 6]! & 0x40;
   o[21] = 0;
   o[22] = o[inner + 8]!;

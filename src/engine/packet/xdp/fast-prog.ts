@@ -8,8 +8,9 @@
 // than the out interface's MTU, a partial checksum (a local stack's segment on veth, which only
 // the slow path completes), and a frame not addressed to the receiving interface's MAC.
 // A TUN (ipip) entry's frame keeps its headers but for the TTL and gains an outer IPv4 header
-// (bpf_xdp_adjust_head), whose ID is the entry's packet count: IDs need only differ between
-// the datagrams of one source and destination that may be fragmented on the way.
+// (bpf_xdp_adjust_head), whose ID is the entry's packet count from a random base: IDs need
+// only differ between the datagrams of one source and destination that may be fragmented on
+// the way, and conns to one real server then do not all count from the same number.
 //
 // Registers as in prog.ts (r6 context, r7 data, r8 data_end, r9 the IP protocol); r0 holds the
 // entry between its lookup and the counters' lookup. Stack: the key at fp-48 (IPv6: fp-104),
@@ -33,6 +34,7 @@ import {
   FV_IFINDEX,
   FV_IN_MAC,
   FAST_KIND_REWRITE,
+  FV_ID_BASE,
   FV_IP_DELTA,
   FV_KIND,
   FV_L4_DELTA,
@@ -185,13 +187,13 @@ function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void 
   a.ldx(4, 1, 0, FV_ADDRS + 4).stx(4, 7, IP + 16, 1);
   a.ldx(4, 1, 0, FV_IFINDEX).stx(4, 10, IFINDEX, 1);
   a.ldx(4, 1, 0, FV_SLOT).stx(4, 10, SLOT, 1);
-  a.st(8, 10, OUTER_ID, 0);
+  a.ldx(4, 1, 0, FV_ID_BASE).stx(8, 10, OUTER_ID, 1);
   a.ldMap(1, m.countersFd).movReg(2, 10).alu64Imm('add', 2, SLOT).call(BPF_FUNC_MAP_LOOKUP_ELEM);
   a.jmpImm('eq', 0, 0, `${p}hdr`);
   a.movImm(1, 1).atomicAdd(8, 0, 0, 1);
   a.ldx(2, 1, 7, INNER + 2).be16(1);
   a.atomicAdd(8, 0, 8, 1);
-  a.ldx(4, 1, 0, 0).stx(8, 10, OUTER_ID, 1);
+  a.ldx(4, 1, 0, 0).ldx(8, 2, 10, OUTER_ID).alu64Reg('add', 1, 2).stx(8, 10, OUTER_ID, 1);
   a.label(`${p}hdr`);
   a.st(1, 7, IP, 0x45);
   // The inner DS field, CE sent as ECT(0).

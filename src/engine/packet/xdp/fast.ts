@@ -224,7 +224,8 @@ export class FastPath implements FastOffer {
       else writeFastValue6(this.value6, 0, p, f, out, rx.mac, slot);
     } else {
       writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
-      if (enc !== null) writeFastValueTun(this.value, 0, enc, encAt, out, rx.mac, slot);
+      // Outer IDs from a random base: conns to one real server must not all count from 1.
+      if (enc !== null) writeFastValueTun(this.value, 0, enc, encAt, out, rx.mac, slot, (Math.random() * 0x10000) | 0);
       else writeFastValue(this.value, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out, rx.mac, slot);
     }
     // Counters of a reused slot keep counting from where they are.
