@@ -255,9 +255,8 @@ export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: numb
   o[12] = 0x08;
   o[13] = 0x00;
   // As writeTunnel: the inner DS field with CE sent as ECT(0), the inner DF and TTL (after the hop).
-  const tos = o[inner + 1]!;
   o[14] = 0x45;
-  o[15] = (tos & 3) === 3 ? tos ^ 1 : tos;
+  o[15] = outerDs(o[inner + 1]!);
   write16(o, 16, totLen + OUTER_HLEN);
   write16(o, 18, (dv.getUint32(at + FV_ID_BASE, true) + count) & 0xffff);
   o[20] = o[inner + 6]! & 0x40;
@@ -269,6 +268,11 @@ export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: numb
   for (let k = 14; k < inner; k += 2) sum += le16(o, k);
   setLe16(o, 24, ~fold(sum) & 0xffff);
   return o;
+}
+
+/** An outer header's DS field or traffic class: the inner one, CE (3) sent as ECT(0) (2). */
+function outerDs(tos: number): number {
+  return (tos & 3) === 3 ? tos ^ 1 : tos;
 }
 
 function le16(b: Uint8Array, at: number): number {
@@ -415,8 +419,7 @@ export function applyFastTun6(b: Uint8Array, off: number, v: Uint8Array, at: num
   o.set(v.subarray(at + FV6_MACS, at + FV6_MACS + 12), 0);
   o[12] = 0x86;
   o[13] = 0xdd;
-  const tos = ((o[inner]! & 0x0f) << 4) | (o[inner + 1]! >>> 4);
-  const ds = (tos & 3) === 3 ? tos ^ 1 : tos;
+  const ds = outerDs(((o[inner]! & 0x0f) << 4) | (o[inner + 1]! >>> 4));
   o[14] = 0x60 | (ds >>> 4);
   o[15] = (ds & 0x0f) << 4;
   write16(o, 18, len);

@@ -150,30 +150,33 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
 }
 
 /**
+ * Room for `by` bytes in front of the frame (bpf_xdp_adjust_head), with r0 the entry, kept
+ * across the call on the stack and back in r0 after it; r7 and r8 are loaded anew. If the
+ * kernel refuses, the frame is as it came and goes on to `miss` with its first `slowEnd` bytes
+ * proven there again; once grown, the first `need` bytes (20 or 40 more than the checks before
+ * proved) are proven for what follows.
+ */
+function makeRoom(a: Asm, by: number, slowEnd: number, need: number, p: string, miss: string): void {
+  a.stx(8, 10, ENTRY, 0);
+  a.movReg(1, 6).movImm(2, -by).call(BPF_FUNC_XDP_ADJUST_HEAD);
+  a.ldx(4, 7, 6, 0).ldx(4, 8, 6, 4);
+  a.jmpImm('eq', 0, 0, `${p}grown`);
+  a.movReg(1, 7).alu64Imm('add', 1, slowEnd).jmpReg('gt', 1, 8, 'pass').ja(miss);
+  a.label(`${p}grown`);
+  // Cannot fail: the frame is `by` bytes longer than the one whose headers were checked.
+  a.movReg(1, 7).alu64Imm('add', 1, need).jmpReg('le', 1, 8, `${p}fits`).movImm(0, XDP_ABORTED).exit();
+  a.label(`${p}fits`);
+  a.ldx(8, 0, 10, ENTRY);
+}
+
+/**
  * TUN: room for the outer header in front (nothing is changed if the kernel refuses it), then
  * the request's TTL and header checksum, the Ethernet header, the counters (whose packet count
  * gives the outer ID), the outer IPv4 header as writeTunnel builds it, and the redirect. r0 is
  * the entry; every packet pointer is loaded anew after bpf_xdp_adjust_head.
  */
 function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void {
-  a.stx(8, 10, ENTRY, 0);
-  a.movReg(1, 6).movImm(2, -OUTER_HLEN).call(BPF_FUNC_XDP_ADJUST_HEAD);
-  a.ldx(4, 7, 6, 0).ldx(4, 8, 6, 4);
-  a.jmpImm('eq', 0, 0, `${p}grown`);
-  // Refused: the frame is as it came; the slow path needs its bounds proven again.
-  a.movReg(1, 7)
-    .alu64Imm('add', 1, L4 + 4)
-    .jmpReg('gt', 1, 8, 'pass')
-    .ja(miss);
-  a.label(`${p}grown`);
-  // 20 bytes longer than the frame whose headers were checked: cannot fail.
-  a.movReg(1, 7)
-    .alu64Imm('add', 1, INNER + 20 + (tcp ? 20 : 8))
-    .jmpReg('le', 1, 8, `${p}fits`)
-    .movImm(0, XDP_ABORTED)
-    .exit();
-  a.label(`${p}fits`);
-  a.ldx(8, 0, 10, ENTRY);
+  makeRoom(a, OUTER_HLEN, L4 + 4, INNER + 20 + (tcp ? 20 : 8), p, miss);
   a.ldx(1, 1, 7, INNER + 8)
     .alu64Imm('sub', 1, 1)
     .stx(1, 7, INNER + 8, 1);
@@ -299,22 +302,7 @@ const INNER6 = IP + 40;
  * checksum to keep. r0 is the entry.
  */
 function ipip6(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void {
-  a.stx(8, 10, ENTRY, 0);
-  a.movReg(1, 6).movImm(2, -40).call(BPF_FUNC_XDP_ADJUST_HEAD);
-  a.ldx(4, 7, 6, 0).ldx(4, 8, 6, 4);
-  a.jmpImm('eq', 0, 0, `${p}grown`);
-  a.movReg(1, 7)
-    .alu64Imm('add', 1, L4_6 + 4)
-    .jmpReg('gt', 1, 8, 'pass')
-    .ja(miss);
-  a.label(`${p}grown`);
-  a.movReg(1, 7)
-    .alu64Imm('add', 1, INNER6 + 40 + (tcp ? 20 : 8))
-    .jmpReg('le', 1, 8, `${p}fits`)
-    .movImm(0, XDP_ABORTED)
-    .exit();
-  a.label(`${p}fits`);
-  a.ldx(8, 0, 10, ENTRY);
+  makeRoom(a, 40, L4_6 + 4, INNER6 + 40 + (tcp ? 20 : 8), p, miss);
   a.ldx(1, 1, 7, INNER6 + 7)
     .alu64Imm('sub', 1, 1)
     .stx(1, 7, INNER6 + 7, 1);
