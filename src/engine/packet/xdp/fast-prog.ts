@@ -100,6 +100,17 @@ function updateL4(a: Asm, deltaAt: number, csum: number, tcp: boolean, p: string
   a.stx(2, 7, csum, 5);
 }
 
+/** The IPv4 header at `ip` loses one TTL; its checksum gains the entry's FV_IP_DELTA. r0 is the entry. */
+function decTtl(a: Asm, ip: number): void {
+  a.ldx(1, 1, 7, ip + 8)
+    .alu64Imm('sub', 1, 1)
+    .stx(1, 7, ip + 8, 1);
+  a.ldx(2, 1, 7, ip + 10).alu64Imm('xor', 1, 0xffff);
+  a.ldx(4, 2, 0, FV_IP_DELTA).alu64Reg('add', 1, 2);
+  fold(a, 1, 2);
+  a.alu64Imm('xor', 1, 0xffff).stx(2, 7, ip + 10, 1);
+}
+
 /** One protocol's fast path; jumps to `miss` for the slow path. */
 function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   const p = tcp ? 'fast_tcp_' : 'fast_udp_';
@@ -133,13 +144,7 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   a.ldx(4, 1, 0, FV_ADDRS).stx(4, 7, IP + 12, 1);
   a.ldx(4, 1, 0, FV_ADDRS + 4).stx(4, 7, IP + 16, 1);
   a.ldx(4, 1, 0, FV_PORTS).stx(4, 7, L4, 1);
-  a.ldx(1, 1, 7, IP + 8)
-    .alu64Imm('sub', 1, 1)
-    .stx(1, 7, IP + 8, 1);
-  a.ldx(2, 1, 7, IP + 10).alu64Imm('xor', 1, 0xffff);
-  a.ldx(4, 2, 0, FV_IP_DELTA).alu64Reg('add', 1, 2);
-  fold(a, 1, 2);
-  a.alu64Imm('xor', 1, 0xffff).stx(2, 7, IP + 10, 1);
+  decTtl(a, IP);
   // UDP without a checksum (0) keeps none.
   if (!tcp) a.jmpImm('eq', 5, 0, `${p}counted`);
   updateL4(a, FV_L4_DELTA, csum, tcp, p);
@@ -177,13 +182,7 @@ function makeRoom(a: Asm, by: number, slowEnd: number, need: number, p: string, 
  */
 function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void {
   makeRoom(a, OUTER_HLEN, L4 + 4, INNER + 20 + (tcp ? 20 : 8), p, miss);
-  a.ldx(1, 1, 7, INNER + 8)
-    .alu64Imm('sub', 1, 1)
-    .stx(1, 7, INNER + 8, 1);
-  a.ldx(2, 1, 7, INNER + 10).alu64Imm('xor', 1, 0xffff);
-  a.ldx(4, 2, 0, FV_IP_DELTA).alu64Reg('add', 1, 2);
-  fold(a, 1, 2);
-  a.alu64Imm('xor', 1, 0xffff).stx(2, 7, INNER + 10, 1);
+  decTtl(a, INNER);
   for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV_MACS + k).stx(4, 7, k, 1);
   a.st(2, 7, 12, 0x0008);
   a.ldx(4, 1, 0, FV_ADDRS).stx(4, 7, IP + 12, 1);
