@@ -8,7 +8,6 @@ import { TICK_MS } from './conn/timer.js';
 import {
   AF_INET,
   AF_INET6,
-  IP_VS_CONN_F_FULLNAT,
   IP_VS_CONN_F_FWD_MASK,
   IP_VS_CONN_F_HASHED,
   IP_VS_CONN_F_INACTIVE,
@@ -99,7 +98,7 @@ export abstract class SyncedConns extends ConnStore {
           sink(this.ref(t, c));
         } else if (s.version === 0) return; // ip_vs_sync_conn_v0 weighs the controller only after a send
       } else if (s.version === 0) return;
-      const ctl = t.control[c]!;
+      const ctl = t.controlOf(c);
       if (ctl < 0) return;
       c = ctl;
       if (t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) {
@@ -112,7 +111,7 @@ export abstract class SyncedConns extends ConnStore {
   }
 
   private inPersistence(t: ConnTable, i: number): boolean {
-    for (let c = t.control[i]!; c >= 0; c = t.control[c]!) {
+    for (let c = t.controlOf(i); c >= 0; c = t.controlOf(c)) {
       if (t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) return true;
     }
     return false;
@@ -134,13 +133,14 @@ export abstract class SyncedConns extends ConnStore {
     e.fwmark = 0; // tsvs does not keep a conn's mark (the packet engine serves no fwmark services)
     e.timeout = Math.round((t.timeoutOf(i) * TICK_MS) / 1000);
     const b = t.caddrOff(i);
+    const local = t.hasLocal(i);
     for (let k = 0; k < 4; k++) {
       e.caddr[k] = k < w ? t.hot[b + k]! : 0;
       e.vaddr[k] = k < w ? t.hot[b + w + k]! : 0;
       e.daddr[k] = k < w ? t.daddrOf(i, k) : 0;
-      e.laddr[k] = k < w ? t.laddr[i * w + k]! : 0;
+      e.laddr[k] = k >= w ? 0 : local ? t.laddr[i * w + k]! : t.hot[b + k]!;
     }
-    e.hasLocal = (f & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && (f & IP_VS_CONN_F_TEMPLATE) === 0;
+    e.hasLocal = local;
     e.lport = e.hasLocal ? t.lport[i]! : 0;
   }
 
@@ -187,12 +187,14 @@ export abstract class SyncedConns extends ConnStore {
       i = t.alloc();
       t.setKey(i, e.proto, e.caddr, e.cport, e.vaddr, e.vport, template);
       t.setDaddr(i, e.daddr);
-      t.setAddr(t.laddr, i, e.hasLocal ? e.laddr : e.caddr);
       t.setDport(i, e.dport);
-      t.lport[i] = e.hasLocal ? e.lport : e.cport;
       t.setFlags(i, CONN_F_USED | flags);
       if (!this.bindSynced(t, i, e)) this.syncStats.unbound++;
-      const fullnat = (t.flagsOf(i) & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && e.hasLocal;
+      if (t.hasLocal(i)) {
+        t.setAddr(t.laddr, i, e.hasLocal ? e.laddr : e.caddr);
+        t.lport[i] = e.hasLocal ? e.lport : e.cport;
+      }
+      const fullnat = t.hasLocal(i) && e.hasLocal;
       if ((t.flagsOf(i) & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
       this.syncStats.created++;
     }

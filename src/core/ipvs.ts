@@ -17,7 +17,6 @@ import {
   AF_INET,
   AF_INET6,
   IP_VS_CONN_F_FULLNAT,
-  IP_VS_CONN_F_FWD_MASK,
   IP_VS_CONN_F_INACTIVE,
   IP_VS_CONN_F_NOOUTPUT,
   IP_VS_CONN_F_ONE_PACKET,
@@ -292,7 +291,7 @@ export class Ipvs extends SyncedConns {
     const d = this.rules.destById(t.destOf(i));
     if (this.sysctls.expireNodestConn && d && d.weight === 0) return true;
     const mode = this.sysctls.connReuseMode;
-    if (mode === 0 || t.control[i]! >= 0 || t.nControl[i]! > 0) return false;
+    if (mode === 0 || t.controlOf(i) >= 0 || t.nControl[i]! > 0) return false;
     const s = t.stateOf(i);
     if (t.protoOf(i) === IPPROTO_TCP) {
       if (s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE) return true;
@@ -357,7 +356,7 @@ export class Ipvs extends SyncedConns {
     }
     const i = this.newConn(t, p.protocol, p.saddr, p.sport, p.daddr, p.dport, dest, dport, udpOps, local);
     if (tpl >= 0) {
-      t.control[i] = tpl;
+      t.setControl(i, tpl);
       t.nControl[tpl]! += 1;
       // Releasing the template re-arms it with its own timeout (§2.2 step 5).
       this.wheel(t).arm(tpl, this.nowTick + t.timeoutOf(tpl));
@@ -451,12 +450,10 @@ export class Ipvs extends SyncedConns {
     const i = t.alloc();
     const w = t.w;
     t.setKey(i, proto, c, cport, v, vport, (flags & IP_VS_CONN_F_TEMPLATE) !== 0);
-    t.setAddr(t.laddr, i, local ? local.laddr : c);
     const da = this.tmpD;
     const sameAf = dest.af === (w === 1 ? AF_INET : AF_INET6);
     for (let k = 0; k < w; k++) da[k] = sameAf ? dest.addr.word(k) : 0;
     t.setDaddr(i, da);
-    t.lport[i] = local ? local.lport : cport;
     t.setDport(i, dport);
     let connFlags = dest.connFlags;
     if (proto !== IPPROTO_UDP) connFlags &= ~IP_VS_CONN_F_ONE_PACKET;
@@ -467,7 +464,12 @@ export class Ipvs extends SyncedConns {
     else if (t.flagsOf(i) & IP_VS_CONN_F_INACTIVE) dest.inactConns++;
     else dest.activeConns++;
     dest.checkUpperThreshold();
-    const fullnat = (connFlags & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT;
+    // Only a FULLNAT conn has a local pair of its own, and a second index entry under it.
+    const fullnat = t.hasLocal(i);
+    if (fullnat) {
+      t.setAddr(t.laddr, i, local ? local.laddr : c);
+      t.lport[i] = local ? local.lport : cport;
+    }
     if ((flags & IP_VS_CONN_F_ONE_PACKET) === 0) t.hash(i, fullnat);
     t.setTimeoutTicks(i, CONN_INITIAL_TIMEOUT_MS / TICK_MS);
     this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
@@ -527,7 +529,7 @@ export class Ipvs extends SyncedConns {
 
   /** Marks the controlling template ASSURED (state 1). */
   private assure(t: ConnTable, i: number): void {
-    const c = t.control[i]!;
+    const c = t.controlOf(i);
     if (c >= 0 && t.flagsOf(c) & IP_VS_CONN_F_TEMPLATE) t.setState(c, TEMPLATE_ASSURED);
   }
 
@@ -540,7 +542,7 @@ export class Ipvs extends SyncedConns {
     }
     this.wheel(t).unfile(i);
     t.unhash(i);
-    const c = t.control[i]!;
+    const c = t.controlOf(i);
     if (c >= 0) t.nControl[c]! -= 1;
     const d = this.rules.destById(t.destOf(i));
     const f = t.flagsOf(i);

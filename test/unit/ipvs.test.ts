@@ -296,6 +296,20 @@ describe('FULLNAT local addresses (tsvs extension, DPVS semantics)', () => {
     assert.equal(used.b, 1500);
   });
 
+  it('ipvsadm -c rows: a FULLNAT conn shows its local pair, a NAT conn its client', () => {
+    const ipvs = fullnat(['10.0.2.100']);
+    const ref = ipvs.processIn(tcpIn('198.51.100.1', 4000, TCP_SYN), 0);
+    const nat = director();
+    nat.ipvs.processIn(tcpIn('198.51.100.2', 4001, TCP_SYN), 0);
+    const rows = (d: Ipvs) => {
+      const out: { laddr: string; lport: number }[] = [];
+      d.forEachConn(0, (c) => out.push({ laddr: c.laddr.toString(), lport: c.lport }));
+      return out;
+    };
+    assert.deepEqual(rows(ipvs), [{ laddr: '10.0.2.100', lport: ipvs.connLport(ref) }]);
+    assert.deepEqual(rows(nat.ipvs), [{ laddr: '198.51.100.2', lport: 4001 }]);
+  });
+
   it('FULLNAT conns follow the normal TCP table (both directions seen), not the input-only one', () => {
     const ipvs = fullnat(['10.0.2.100']);
     const ref = ipvs.processIn(tcpIn('198.51.100.1', 4000, TCP_SYN), 0);

@@ -33,7 +33,7 @@
 // Time is in ticks of TICK_MS, counted by the caller's clock; expiry is a timer wheel with one
 // doubly linked chain per slot (see timer.ts).
 
-import { IPPROTO_IP } from '../constants.js';
+import { IP_VS_CONN_F_FULLNAT, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_TEMPLATE, IPPROTO_IP } from '../constants.js';
 
 /** Marks a FULLNAT second index entry (keyed by local address and port). */
 const LTAG = 0x80000000;
@@ -87,10 +87,18 @@ export class ConnTable {
   hot!: Uint32Array;
   /** IPv6 only: the real server's address, 4 words per conn (IPv4 keeps it in `hot`). */
   daddr!: Uint32Array;
+  /**
+   * FULLNAT: the local address and port toward the real server. Written only for FULLNAT conns
+   * (not templates); the others' are their client's, read from the key (see localOf).
+   */
   laddr!: Uint32Array;
   lport!: Uint16Array;
-  /** Controlling conn (persistence template), or -1. */
-  control!: Int32Array;
+  /**
+   * Controlling conn (persistence template) + 1, 0 for none (controlOf). Kept 0 for a free slot,
+   * as is nControl, so that a new conn writes neither: at 10 M conns each array a new conn
+   * writes is 40 MB of fresh pages to fault in.
+   */
+  private control!: Int32Array;
   nControl!: Uint32Array;
   /**
    * Sync: the state at the last send (cp->old_state). Empty until syncState(): a director that
@@ -220,8 +228,6 @@ export class ConnTable {
     h[b + H_EXPIRES] = 0;
     h[b + H_FILED] = UNFILED;
     h[b + H_INPKTS] = 0;
-    this.control[i] = -1;
-    this.nControl[i] = 0;
     if (this.syncEnd.length > 0) {
       this.oldState[i] = 0;
       this.syncEnd[i] = 0;
@@ -242,9 +248,21 @@ export class ConnTable {
     this.syncEnd = new Float64Array(this.cap);
   }
 
+  /** The conn's controlling conn (persistence template), or -1. */
+  controlOf(i: number): number {
+    return this.control[i]! - 1;
+  }
+
+  /** Makes `tpl` (-1: none) the conn's controlling conn. */
+  setControl(i: number, tpl: number): void {
+    this.control[i] = tpl + 1;
+  }
+
   /** Returns a slot to the free list; it must be unindexed and off the timer wheel. */
   free(i: number): void {
     this.hot[i * this.R + H_FLAGS] = 0;
+    if (this.control[i] !== 0) this.control[i] = 0;
+    if (this.nControl[i] !== 0) this.nControl[i] = 0;
     this.next[i] = this.freeHead;
     this.freeHead = i;
     this.count--;
@@ -298,6 +316,15 @@ export class ConnTable {
 
   flagsOf(i: number): number {
     return this.hot[i * this.R + H_FLAGS]!;
+  }
+
+  /**
+   * Whether laddr and lport hold the conn's own local pair (a FULLNAT conn, not a template);
+   * every other conn's local end is its client's.
+   */
+  hasLocal(i: number): boolean {
+    const f = this.hot[i * this.R + H_FLAGS]!;
+    return (f & IP_VS_CONN_F_FWD_MASK) === IP_VS_CONN_F_FULLNAT && (f & IP_VS_CONN_F_TEMPLATE) === 0;
   }
 
   setFlags(i: number, f: number): void {

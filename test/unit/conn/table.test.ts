@@ -245,6 +245,41 @@ describe('connection table: sync state on first use', () => {
   });
 });
 
+describe('connection table: what a new conn leaves unwritten', () => {
+  it('a conn has no controller and controls none, also in a slot freed by one that had both', () => {
+    const t = new ConnTable(1, 16);
+    const m = (c: number) => ({ proto: 6, c, cport: 1, v: 2, vport: 80, d: 3, dport: 80, fwd: 0, l: 0, lport: 0 });
+    const tpl = insert(t, m(1));
+    const a = insert(t, m(2));
+    assert.equal(t.controlOf(a), -1, 'fresh storage reads as no controller');
+    assert.equal(t.nControl[a], 0);
+    t.setControl(a, tpl);
+    t.nControl[tpl] = 1;
+    t.nControl[a] = 2; // as if a were a template itself: free() must not pass it on
+    assert.equal(t.controlOf(a), tpl);
+    t.unhash(a);
+    t.free(a);
+    const b = insert(t, m(3));
+    assert.equal(b, a, 'the slot is reused');
+    assert.equal(t.controlOf(b), -1);
+    assert.equal(t.nControl[b], 0);
+    t.setControl(b, -1);
+    assert.equal(t.controlOf(b), -1);
+  });
+
+  it('only a FULLNAT conn (not a template) has a local pair of its own', () => {
+    const t = new ConnTable(1, 16);
+    const nat = insert(t, { proto: 6, c: 1, cport: 1, v: 2, vport: 80, d: 3, dport: 80, fwd: 0, l: 0, lport: 0 });
+    const fnat = insert(t, { proto: 6, c: 1, cport: 2, v: 2, vport: 80, d: 3, dport: 80, fwd: 5, l: 9, lport: 5000 });
+    const tpl = t.alloc();
+    t.setKey(tpl, 6, [1], 0, [2], 80, true);
+    t.setFlags(tpl, t.flagsOf(tpl) | 5 | 0x1000);
+    assert.equal(t.hasLocal(nat), false);
+    assert.equal(t.hasLocal(fnat), true);
+    assert.equal(t.hasLocal(tpl), false, 'a FULLNAT template has no local pair');
+  });
+});
+
 describe('connection table: the IPv4 index paths', () => {
   it('one home slot shared by many conns: lookups, backward-shift deletes and wrap-around', () => {
     // Same <proto, caddr, cport> = same hash and home slot; the conns differ by VIP and port.
