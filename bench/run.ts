@@ -62,13 +62,14 @@ async function conn(): Promise<void> {
           'batched floor /s': Math.round(c.batchedFloorPerSec),
           'batched vs floor': (c.batchedPerSec / c.batchedFloorPerSec).toFixed(2),
           'bytes/entry': c.bytesPerEntry.toFixed(1),
+          'resident/entry': Number.isNaN(c.residentPerEntry) ? '-' : c.residentPerEntry.toFixed(1),
           target: `>= ${TARGETS.insertLookupPerSec / 1e6}M/s, <= ${TARGETS.bytesPerConn} B: one at a time ${met(c.insertLookupPerSec)}, batched ${met(c.batchedPerSec)}`,
         };
       }),
     ),
   );
   process.stdout.write(
-    '(floor: a bare open-addressing loop doing the same inserts and lookups, same run; batched: WARM_BATCH keys warmed first (ConnTable.warm), as the packet engine looks up a ring block; the kernel uses about 128 bytes per ip_vs_conn)\n',
+    '(floor: a bare open-addressing loop doing the same inserts and lookups, same run; batched: WARM_BATCH keys warmed first (ConnTable.warm), as the packet engine looks up a ring block; bytes/entry: storage allocated, resident/entry: pages written; the kernel uses about 128 bytes per ip_vs_conn)\n',
   );
 }
 
