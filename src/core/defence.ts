@@ -142,7 +142,7 @@ export class Defence {
    * established conns and UDP go by todrop_entry's odds; templates only when not controlling.
    */
   shouldDrop(t: ConnTable, i: number, nowTick: number): boolean {
-    if (t.nControl[i]! > 0) return false;
+    if (t.nControlOf(i) > 0) return false;
     const f = t.flagsOf(i);
     if (f & IP_VS_CONN_F_TEMPLATE) {
       // Non-assured templates go; we have no "assured" bit, so every idle template does,

@@ -291,7 +291,7 @@ export class Ipvs extends SyncedConns {
     const d = this.rules.destById(t.destOf(i));
     if (this.sysctls.expireNodestConn && d && d.weight === 0) return true;
     const mode = this.sysctls.connReuseMode;
-    if (mode === 0 || t.controlOf(i) >= 0 || t.nControl[i]! > 0) return false;
+    if (mode === 0 || t.controlOf(i) >= 0 || t.nControlOf(i) > 0) return false;
     const s = t.stateOf(i);
     if (t.protoOf(i) === IPPROTO_TCP) {
       if (s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE) return true;
@@ -357,7 +357,6 @@ export class Ipvs extends SyncedConns {
     const i = this.newConn(t, p.protocol, p.saddr, p.sport, p.daddr, p.dport, dest, dport, udpOps, local);
     if (tpl >= 0) {
       t.setControl(i, tpl);
-      t.nControl[tpl]! += 1;
       // Releasing the template re-arms it with its own timeout (§2.2 step 5).
       this.wheel(t).arm(tpl, this.nowTick + t.timeoutOf(tpl));
     }
@@ -535,15 +534,14 @@ export class Ipvs extends SyncedConns {
 
   /** ip_vs_conn_expire: defer 60 s while controlling others, else unlink, unbind and free. */
   protected expire(t: ConnTable, i: number): void {
-    if (t.nControl[i]! > 0) {
+    if (t.nControlOf(i) > 0) {
       t.setTimeoutTicks(i, CONTROLLING_RETRY_MS / TICK_MS);
       this.wheel(t).arm(i, this.nowTick + t.timeoutOf(i));
       return;
     }
     this.wheel(t).unfile(i);
     t.unhash(i);
-    const c = t.controlOf(i);
-    if (c >= 0) t.nControl[c]! -= 1;
+    t.setControl(i, -1);
     const d = this.rules.destById(t.destOf(i));
     const f = t.flagsOf(i);
     if (d) {

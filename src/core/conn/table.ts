@@ -94,12 +94,14 @@ export class ConnTable {
   laddr!: Uint32Array;
   lport!: Uint16Array;
   /**
-   * Controlling conn (persistence template) + 1, 0 for none (controlOf). Kept 0 for a free slot,
-   * as is nControl, so that a new conn writes neither: at 10 M conns each array a new conn
-   * writes is 40 MB of fresh pages to fault in.
+   * Controlling conn (persistence template), valid while the hot flags have CONN_CONTROLLED;
+   * conns controlled by a template (only templates control) are counted in its nControl. A
+   * conn without a controller reads and writes neither (controlOf, nControlOf): at 10 M conns
+   * each array a new conn writes is 40 MB of fresh pages to fault in, and each array a packet
+   * or an expiry reads is one more DRAM miss.
    */
   private control!: Int32Array;
-  nControl!: Uint32Array;
+  private nControl!: Uint32Array;
   /**
    * Sync: the state at the last send (cp->old_state). Empty until syncState(): a director that
    * never syncs does not carry these 9 bytes a conn.
@@ -250,19 +252,34 @@ export class ConnTable {
 
   /** The conn's controlling conn (persistence template), or -1. */
   controlOf(i: number): number {
-    return this.control[i]! - 1;
+    return this.hot[i * this.R + H_FLAGS]! & CONN_CONTROLLED ? this.control[i]! : -1;
   }
 
-  /** Makes `tpl` (-1: none) the conn's controlling conn. */
+  /** Makes template `tpl` (-1: none) the conn's controlling conn, and counts it there. */
   setControl(i: number, tpl: number): void {
-    this.control[i] = tpl + 1;
+    const b = i * this.R + H_FLAGS;
+    const old = this.controlOf(i);
+    if (old >= 0) this.nControl[old]! -= 1;
+    if (tpl < 0) {
+      this.hot[b] = this.hot[b]! & ~CONN_CONTROLLED;
+      return;
+    }
+    this.hot[b] = this.hot[b]! | CONN_CONTROLLED;
+    this.control[i] = tpl;
+    this.nControl[tpl]! += 1;
+  }
+
+  /** How many conns template `i` controls (0 for any other conn). */
+  nControlOf(i: number): number {
+    return this.hot[i * this.R + H_FLAGS]! & IP_VS_CONN_F_TEMPLATE ? this.nControl[i]! : 0;
   }
 
   /** Returns a slot to the free list; it must be unindexed and off the timer wheel. */
   free(i: number): void {
-    this.hot[i * this.R + H_FLAGS] = 0;
-    if (this.control[i] !== 0) this.control[i] = 0;
-    if (this.nControl[i] !== 0) this.nControl[i] = 0;
+    const b = i * this.R + H_FLAGS;
+    // A template leaves its count at 0 for the next one; other conns never wrote theirs.
+    if (this.hot[b]! & IP_VS_CONN_F_TEMPLATE && this.nControl[i] !== 0) this.nControl[i] = 0;
+    this.hot[b] = 0;
     this.next[i] = this.freeHead;
     this.freeHead = i;
     this.count--;
@@ -740,6 +757,8 @@ export class ConnTable {
 export const CONN_HASHED = 0x0040;
 /** Internal: the conn also has its FULLNAT local-address entry (bit 29). */
 export const CONN_LHASHED = 1 << 29;
+/** Internal: the conn has a controlling conn, `control` (bit 28). */
+export const CONN_CONTROLLED = 1 << 28;
 
 /** The index hash of an IPv4 key <proto, address, port>, for ConnTable.warm. */
 export const connHash4 = hash1;

@@ -246,25 +246,38 @@ describe('connection table: sync state on first use', () => {
 });
 
 describe('connection table: what a new conn leaves unwritten', () => {
-  it('a conn has no controller and controls none, also in a slot freed by one that had both', () => {
+  it('controllers: counted in the template, cleared with the conn; a reused slot starts with none', () => {
     const t = new ConnTable(1, 16);
     const m = (c: number) => ({ proto: 6, c, cport: 1, v: 2, vport: 80, d: 3, dport: 80, fwd: 0, l: 0, lport: 0 });
-    const tpl = insert(t, m(1));
+    const template = () => {
+      const i = t.alloc();
+      t.setKey(i, 6, [9], 0, [2], 80, true);
+      t.setFlags(i, t.flagsOf(i) | 0x1000);
+      return i;
+    };
+    const tpl = template();
     const a = insert(t, m(2));
-    assert.equal(t.controlOf(a), -1, 'fresh storage reads as no controller');
-    assert.equal(t.nControl[a], 0);
+    assert.equal(t.controlOf(a), -1, 'a new conn has no controller');
+    assert.equal(t.nControlOf(tpl), 0);
     t.setControl(a, tpl);
-    t.nControl[tpl] = 1;
-    t.nControl[a] = 2; // as if a were a template itself: free() must not pass it on
     assert.equal(t.controlOf(a), tpl);
+    assert.equal(t.nControlOf(tpl), 1);
+    assert.equal(t.nControlOf(a), 0, 'only templates control');
+    t.setControl(a, -1);
+    assert.equal(t.controlOf(a), -1);
+    assert.equal(t.nControlOf(tpl), 0);
+    t.setControl(a, tpl);
     t.unhash(a);
-    t.free(a);
+    t.free(a); // still controlled (expire would clear it first)
     const b = insert(t, m(3));
     assert.equal(b, a, 'the slot is reused');
-    assert.equal(t.controlOf(b), -1);
-    assert.equal(t.nControl[b], 0);
-    t.setControl(b, -1);
-    assert.equal(t.controlOf(b), -1);
+    assert.equal(t.controlOf(b), -1, "the freed conn's controller is not passed on");
+    // The template still counts a (freed above): freeing it passes no count to the next one.
+    t.unhash(tpl);
+    t.free(tpl);
+    const tpl2 = template();
+    assert.equal(tpl2, tpl);
+    assert.equal(t.nControlOf(tpl2), 0);
   });
 
   it('only a FULLNAT conn (not a template) has a local pair of its own', () => {
