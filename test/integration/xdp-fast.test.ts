@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FAST_CREDIT_MS } from '../../src/engine/packet/xdp/fast.js';
 import { blob, sha256 } from '../../src/lab/blob.js';
-import { labDown, labUp, nsName } from '../../src/lab/lab.js';
+import { agentRunDir, labDown, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab, type LabDef } from '../../src/lab/labs.js';
 import { ensureBuilt, inNs, requireNetns, TSVS, TSVSADM } from './harness.js';
 
@@ -39,8 +39,8 @@ const ENV = { TSVS_ENGINE: 'packet', TSVS_XDP: 'native', TSVS_XDP_FAST: 'on' };
 const GET_BYTES = 3_000_000;
 const POST_BYTES = 1_500_000;
 
-async function sh(ns: string, cmd: string[]): Promise<string> {
-  const r = await inNs(ns, cmd, { timeoutMs: 30_000 });
+async function sh(ns: string, cmd: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  const r = await inNs(ns, cmd, { timeoutMs: 30_000, ...(env ? { env } : {}) });
   assert.equal(r.code, 0, `${cmd.join(' ')} in ${ns}: ${r.stderr}`);
   return r.stdout;
 }
@@ -78,6 +78,19 @@ async function groOnDirectorPeers(lab: LabDef, on: boolean): Promise<void> {
     if (l.link_index === undefined) continue;
     const peer = swLinks.find((s) => s.ifindex === l.link_index);
     if (peer) await sh(sw, ['ethtool', '-K', peer.ifname, 'gro', on ? 'on' : 'off']);
+  }
+}
+
+/** Switches a TUN lab's dests and their real servers' agents to `kind` (GUE on port 6080), without checksums. */
+async function retunnel(lab: LabDef, kind: 'gre' | 'gue'): Promise<void> {
+  const port = kind === 'gue' ? ['--tun-port', '6080'] : [];
+  for (const c of lab.director.commands.filter((cmd) => cmd[0] === '-a')) {
+    await sh(nsName(lab, lab.director.host), [process.execPath, TSVSADM, '-e', ...c.slice(1), '--tun-type', kind, ...port, '--tun-nocsum']);
+  }
+  for (const rs of lab.realServers) {
+    const env = { TSVS_RUN_DIR: agentRunDir(lab, rs.host) };
+    await sh(nsName(lab, rs.host), [process.execPath, TSVS, 'realserver', 'stop'], env);
+    await sh(nsName(lab, rs.host), [process.execPath, TSVS, 'realserver', 'start', '--vip', rs.agentVip!, '--tunnel', kind, ...port], env);
   }
 }
 
@@ -187,9 +200,9 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
     }
   });
 
-  for (const [what, name] of [
-    ['TUN (ipip, IPv4 in IPv4)', 'tun'],
-    ['TUN over IPv6 (6in6)', 'tun6'],
+  for (const [what, name, others] of [
+    ['TUN (IPv4 in IPv4: ipip, then GRE and GUE)', 'tun', ['gre', 'gue']],
+    ['TUN over IPv6 (6in6: bare, then GRE)', 'tun6', ['gre']],
   ] as const) {
     it(`${what}: uploads through the kernel, encapsulated there, intact`, async () => {
       const lab = name === 'tun' ? tun : tun6;
@@ -204,6 +217,19 @@ describe('XDP fast path in the labs', { skip, timeout: 300_000 }, () => {
         const fast = await settled(lab);
         assert.ok(fast.packets > 500, `the upload's segments went through the kernel (${fast.packets}):\n${fast.text}`);
         assert.equal(fast.inConns, 0, `closed conns left the map:\n${fast.text}`);
+        let packets = fast.packets;
+        for (const kind of others) {
+          await retunnel(lab, kind);
+          await postBlob(lab);
+          await getBlob(lab);
+          const n = await settled(lab);
+          assert.ok(
+            n.packets - packets > 500,
+            `${kind}: the upload's segments went through the kernel (${n.packets - packets}):\n${n.text}`,
+          );
+          assert.equal(n.inConns, 0, `${kind}: closed conns left the map:\n${n.text}`);
+          packets = n.packets;
+        }
       } finally {
         await labDown(lab);
       }

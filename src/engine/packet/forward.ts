@@ -20,7 +20,6 @@ import {
   IP_VS_CONN_F_MASQ,
   IP_VS_CONN_F_TUNNEL,
   IP_VS_CONN_F_TUNNEL_TYPE_GUE,
-  IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
 } from '../../core/constants.js';
 import { bindIn, bindOut, hasLocalAddrs, verdictDrop, type Xmit } from './xmit.js';
 import { TCP_SYN } from '../../core/conn/tcp.js';
@@ -44,6 +43,7 @@ import type { Iface } from './iface.js';
 import { ARP_RETRY_MS, ARP_TRIES, NEIGH_QUEUE_MAX, type Neigh, NeighTable } from './neigh.js';
 import { Path6 } from './forward6.js';
 import { RouteTable } from './routes.js';
+import { fastTunKind } from './xdp/fast-entry.js';
 
 /** The XDP fast path as the forwarder sees it (xdp/fast.ts). */
 export interface FastOffer {
@@ -452,8 +452,9 @@ export class Forwarder {
       write16(tx.arena, eth + 12, t.outer6 ? ETH_P_IPV6 : ETH_P_IP);
       this.sendSlot(nh, slot, eth + ETH_HLEN + len - slot);
     }
-    // One request sent at once in ipip, IPv4 in IPv4 or IPv6 in IPv6: what the fast path can repeat.
-    if (segs === 0 && nh.resolved && t.type === IP_VS_CONN_F_TUNNEL_TYPE_IPIP && t.outer6 === f.v6) {
+    // One request sent at once, IPv4 in IPv4 or IPv6 in IPv6, in headers that stay the same from
+    // frame to frame (fastTunKind): what the fast path can repeat.
+    if (segs === 0 && nh.resolved && t.outer6 === f.v6 && fastTunKind(tx.arena, eth) >= 0) {
       const out = this.ifaces[nh.ifindex]!;
       this.sentOn = out;
       this.sentEnc = out.tx.arena;

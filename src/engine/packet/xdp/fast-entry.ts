@@ -5,9 +5,11 @@
 // slow path's rewrite byte for byte without knowing the forwarding method: DR changes the MACs,
 // NAT the destination (in) or source (out), FULLNAT both.
 //
-// TUN (ipip, IPv4 in IPv4 or IPv6 in IPv6) is the one method that adds bytes: its entry (kind
-// FAST_KIND_IPIP) holds the outer addresses, and the program decrements the inner TTL or hop
-// limit and puts an outer header in front, as writeTunnel does (src/xmit/tunnel.ts).
+// TUN (IPv4 in IPv4 or IPv6 in IPv6) is the one method that adds bytes: its entry holds the
+// outer addresses, and the program decrements the inner TTL or hop limit and puts an outer header
+// in front, as writeTunnel does (src/xmit/tunnel.ts): bare (ipip), with a GRE header, or (IPv4
+// only) with UDP and GUE headers. Only the forms whose headers stay the same from frame to frame
+// but for lengths and IDs: no GRE or UDP checksum (GUE over IPv6 must carry one).
 //
 // Checksums are updated incrementally (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')). The
 // program loads 16-bit words little-endian; a one's complement sum does not depend on byte order
@@ -50,16 +52,56 @@ export const FV_MACS = FV_TAIL + T_MACS;
 export const FV_MTU = FV_TAIL + T_MTU;
 export const FV_SLOT = FV_TAIL + T_SLOT;
 export const FV_IN_MAC = FV_TAIL + T_IN_MAC;
-/** What the program does with the frame (u32 LE): FAST_KIND_REWRITE or FAST_KIND_IPIP. */
+/** What the program does with the frame (u32 LE): FAST_KIND_REWRITE or a TUN kind. */
 export const FV_KIND = 52;
-export const FAST_VALUE_SIZE = 56;
+/** GUE: the outer UDP source and destination ports, as on the wire (the source is per flow). */
+export const FV_GUE_PORTS = 56;
+export const FAST_VALUE_SIZE = 60;
 /** Rewrite the headers in place (NAT, DR, FULLNAT). */
 export const FAST_KIND_REWRITE = 0;
-/** Encapsulate in IPv4 (TUN, ipip): FV_ADDRS holds the outer source and destination. */
+/** Encapsulate (TUN, ipip): FV_ADDRS holds the outer source and destination. */
 export const FAST_KIND_IPIP = 1;
+/** The same with a GRE header (no checksum, no key). */
+export const FAST_KIND_GRE = 2;
+/** The same with UDP (no checksum) and GUE (version 0, no options) headers; IPv4 only. */
+export const FAST_KIND_GUE = 3;
 /** The outer IPv4 header of ipip. */
 const OUTER_HLEN = 20;
 const IPPROTO_IPIP = 4;
+const IPPROTO_GRE = 47;
+const IPPROTO_UDP = 17;
+/** What a TUN kind puts between the outer IP header and the request: its length and the outer protocol. */
+export const FAST_TUN_HEADERS: Readonly<Record<number, { extra: number; proto4: number; proto6: number }>> = {
+  [FAST_KIND_IPIP]: { extra: 0, proto4: IPPROTO_IPIP, proto6: 41 },
+  [FAST_KIND_GRE]: { extra: 4, proto4: IPPROTO_GRE, proto6: IPPROTO_GRE },
+  [FAST_KIND_GUE]: { extra: 12, proto4: IPPROTO_UDP, proto6: -1 },
+};
+/** GRE's protocol field: the request's EtherType. */
+const GRE_IP = 0x0800;
+const GRE_IP6 = 0x86dd;
+
+/**
+ * The TUN kind the fast path repeats a frame the slow path encapsulated as (`enc` at `encAt`,
+ * Ethernet first), or -1 when its headers are not one of those forms: a GRE or UDP checksum, GRE
+ * keys or sequence numbers, GUE options, a request of the other family.
+ */
+export function fastTunKind(enc: Uint8Array, encAt: number): number {
+  const ip = encAt + 14;
+  const v6 = enc[encAt + 12] === 0x86;
+  const proto = enc[ip + (v6 ? 6 : 9)];
+  const h = ip + (v6 ? IP6_HLEN : OUTER_HLEN);
+  if (proto === (v6 ? IPPROTO_IPV6 : IPPROTO_IPIP)) return FAST_KIND_IPIP;
+  if (proto === IPPROTO_GRE) {
+    const ok = enc[h] === 0 && enc[h + 1] === 0 && ((enc[h + 2]! << 8) | enc[h + 3]!) === (v6 ? GRE_IP6 : GRE_IP);
+    return ok ? FAST_KIND_GRE : -1;
+  }
+  if (proto === IPPROTO_UDP && !v6) {
+    const ok =
+      enc[h + 6] === 0 && enc[h + 7] === 0 && enc[h + 8] === 0 && enc[h + 9] === IPPROTO_IPIP && enc[h + 10] === 0 && enc[h + 11] === 0;
+    return ok ? FAST_KIND_GUE : -1;
+  }
+  return -1;
+}
 /** Counters array element: packets then IP bytes (u64 each, added atomically by the program). */
 export const FAST_COUNTER_SIZE = 16;
 /** The TTL/protocol word loses one in its TTL byte: -1 in one's complement arithmetic. */
@@ -145,6 +187,9 @@ export function writeFastValueTun(
   idBase: number,
 ): void {
   const outer = encAt + 14;
+  const kind = fastTunKind(enc, encAt);
+  if (kind < 0) throw new Error(`fast path: the encapsulated frame is not a form the program repeats`);
+  const hl = OUTER_HLEN + FAST_TUN_HEADERS[kind]!.extra;
   v.set(enc.subarray(outer + 12, outer + 20), at + FV_ADDRS);
   const dv = new DataView(v.buffer, v.byteOffset);
   dv.setUint32(at + FV_ID_BASE, idBase & 0xffff, true);
@@ -153,12 +198,14 @@ export function writeFastValueTun(
     v,
     at + FV_TAIL,
     0,
-    { buf: enc, off: encAt, l3: outer, l4: outer + OUTER_HLEN },
-    { ifindex: out.ifindex, mtu: out.mtu - OUTER_HLEN },
+    { buf: enc, off: encAt, l3: outer, l4: outer + hl },
+    { ifindex: out.ifindex, mtu: out.mtu - hl },
     inMac,
     slot,
   );
-  dv.setUint32(at + FV_KIND, FAST_KIND_IPIP, true);
+  dv.setUint32(at + FV_KIND, kind, true);
+  if (kind === FAST_KIND_GUE) v.set(enc.subarray(outer + OUTER_HLEN, outer + OUTER_HLEN + 4), at + FV_GUE_PORTS);
+  else v.fill(0, at + FV_GUE_PORTS, at + FV_GUE_PORTS + 4);
 }
 
 function writeTail(
@@ -243,11 +290,13 @@ function takes4(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean 
  */
 export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: number, count: number): Uint8Array | null {
   const dv = new DataView(v.buffer, v.byteOffset);
-  if (dv.getUint32(at + FV_KIND, true) !== FAST_KIND_IPIP || !takes4(b, off, v, at)) return null;
+  const kind = dv.getUint32(at + FV_KIND, true);
+  const hdrs = FAST_TUN_HEADERS[kind];
+  if (hdrs === undefined || !takes4(b, off, v, at)) return null;
   const ip = off + 14;
   const totLen = (b[ip + 2]! << 8) | b[ip + 3]!;
-  const o = new Uint8Array(14 + OUTER_HLEN + totLen);
-  const inner = 14 + OUTER_HLEN;
+  const o = new Uint8Array(14 + OUTER_HLEN + hdrs.extra + totLen);
+  const inner = 14 + OUTER_HLEN + hdrs.extra;
   o.set(b.subarray(ip, ip + totLen), inner);
   o[inner + 8] = o[inner + 8]! - 1;
   setLe16(o, inner + 10, ~fold((~le16(o, inner + 10) & 0xffff) + dv.getUint32(at + FV_IP_DELTA, true)) & 0xffff);
@@ -257,16 +306,23 @@ export function applyFastTun(b: Uint8Array, off: number, v: Uint8Array, at: numb
   // As writeTunnel: the inner DS field with CE sent as ECT(0), the inner DF and TTL (after the hop).
   o[14] = 0x45;
   o[15] = outerDs(o[inner + 1]!);
-  write16(o, 16, totLen + OUTER_HLEN);
+  write16(o, 16, totLen + OUTER_HLEN + hdrs.extra);
   write16(o, 18, (dv.getUint32(at + FV_ID_BASE, true) + count) & 0xffff);
   o[20] = o[inner + 6]! & 0x40;
   o[21] = 0;
   o[22] = o[inner + 8]!;
-  o[23] = IPPROTO_IPIP;
+  o[23] = hdrs.proto4;
   o.set(v.subarray(at + FV_ADDRS, at + FV_ADDRS + 8), 26);
   let sum = 0;
-  for (let k = 14; k < inner; k += 2) sum += le16(o, k);
+  for (let k = 14; k < 34; k += 2) sum += le16(o, k);
   setLe16(o, 24, ~fold(sum) & 0xffff);
+  if (kind === FAST_KIND_GRE) write16(o, 36, GRE_IP);
+  if (kind === FAST_KIND_GUE) {
+    // UDP: the entry's ports, the length, no checksum; GUE: version 0, no options, ipip inside.
+    o.set(v.subarray(at + FV_GUE_PORTS, at + FV_GUE_PORTS + 4), 34);
+    write16(o, 38, 8 + 4 + totLen);
+    o[43] = IPPROTO_IPIP;
+  }
   return o;
 }
 
@@ -363,11 +419,14 @@ export function writeFastValueTun6(
   slot: number,
 ): void {
   const outer = encAt + 14;
+  const kind = fastTunKind(enc, encAt);
+  if (kind < 0) throw new Error(`fast path: the encapsulated frame is not a form the program repeats`);
+  const hl = IP6_HLEN + FAST_TUN_HEADERS[kind]!.extra;
   v.set(enc.subarray(outer + 8, outer + 40), at + FV6_ADDRS);
   v.fill(0, at + FV6_PORTS, at + FV6_PORTS + 4);
-  const f = { buf: enc, off: encAt, l3: outer, l4: outer + IP6_HLEN };
-  writeTail(v, at + FV6_TAIL, 0, f, { ifindex: out.ifindex, mtu: out.mtu - IP6_HLEN }, inMac, slot);
-  new DataView(v.buffer, v.byteOffset).setUint32(at + FV6_KIND, FAST_KIND_IPIP, true);
+  const f = { buf: enc, off: encAt, l3: outer, l4: outer + hl };
+  writeTail(v, at + FV6_TAIL, 0, f, { ifindex: out.ifindex, mtu: out.mtu - hl }, inMac, slot);
+  new DataView(v.buffer, v.byteOffset).setUint32(at + FV6_KIND, kind, true);
 }
 
 /** As applyFastValue, for an IPv6 frame; a UDP datagram without a checksum (invalid in IPv6) is refused too. */
@@ -409,11 +468,13 @@ function takes6(b: Uint8Array, off: number, v: Uint8Array, at: number): boolean 
 /** As applyFastTun, for an IPv6 request in an outer IPv6 header (no ID, no header checksum). */
 export function applyFastTun6(b: Uint8Array, off: number, v: Uint8Array, at: number): Uint8Array | null {
   const dv = new DataView(v.buffer, v.byteOffset);
-  if (dv.getUint32(at + FV6_KIND, true) !== FAST_KIND_IPIP || !takes6(b, off, v, at)) return null;
+  const kind = dv.getUint32(at + FV6_KIND, true);
+  const hdrs = FAST_TUN_HEADERS[kind];
+  if (hdrs === undefined || hdrs.proto6 < 0 || !takes6(b, off, v, at)) return null;
   const ip = off + 14;
   const len = IP6_HLEN + ((b[ip + 4]! << 8) | b[ip + 5]!);
-  const o = new Uint8Array(14 + IP6_HLEN + len);
-  const inner = 14 + IP6_HLEN;
+  const o = new Uint8Array(14 + IP6_HLEN + hdrs.extra + len);
+  const inner = 14 + IP6_HLEN + hdrs.extra;
   o.set(b.subarray(ip, ip + len), inner);
   o[inner + 7] = o[inner + 7]! - 1;
   o.set(v.subarray(at + FV6_MACS, at + FV6_MACS + 12), 0);
@@ -422,9 +483,10 @@ export function applyFastTun6(b: Uint8Array, off: number, v: Uint8Array, at: num
   const ds = outerDs(((o[inner]! & 0x0f) << 4) | (o[inner + 1]! >>> 4));
   o[14] = 0x60 | (ds >>> 4);
   o[15] = (ds & 0x0f) << 4;
-  write16(o, 18, len);
-  o[20] = IPPROTO_IPV6;
+  write16(o, 18, len + hdrs.extra);
+  o[20] = hdrs.proto6;
   o[21] = o[inner + 7]!;
   o.set(v.subarray(at + FV6_ADDRS, at + FV6_ADDRS + 32), 22);
+  if (kind === FAST_KIND_GRE) write16(o, 56, GRE_IP6);
   return o;
 }

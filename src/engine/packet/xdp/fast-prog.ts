@@ -7,15 +7,16 @@
 // SYN, FIN or RST, a TTL or hop limit the slow path would answer with ICMP, a packet longer
 // than the out interface's MTU, a partial checksum (a local stack's segment on veth, which only
 // the slow path completes), and a frame not addressed to the receiving interface's MAC.
-// A TUN (ipip) entry's frame keeps its headers but for the TTL and gains an outer IPv4 header
-// (bpf_xdp_adjust_head), whose ID is the entry's packet count from a random base: IDs need
+// A TUN entry's frame keeps its headers but for the TTL and gains an outer IP header
+// (bpf_xdp_adjust_head), with a GRE or UDP and GUE header after it for those kinds. An IPv4
+// outer header's ID is the entry's packet count from a random base: IDs need
 // only differ between the datagrams of one source and destination that may be fragmented on
 // the way, and conns to one real server then do not all count from the same number.
 //
 // Registers as in prog.ts (r6 context, r7 data, r8 data_end, r9 the IP protocol); r0 holds the
 // entry between its lookup and the counters' lookup. Stack: the key at fp-48 (IPv6: fp-104),
 // the out ifindex at fp-52, the counters' slot at fp-56; for TUN the entry at fp-64 (across
-// bpf_xdp_adjust_head) and the outer ID at fp-72. IPv6 has no header checksum: only the
+// bpf_xdp_adjust_head), the outer ID at fp-72 and GUE's ports at fp-76. IPv6 has no header checksum: only the
 // TCP/UDP one changes, and a UDP datagram without one (invalid in IPv6) is the slow path's.
 
 import type { Asm } from './asm.js';
@@ -33,7 +34,12 @@ import {
   FV_ADDRS,
   FV_IFINDEX,
   FV_IN_MAC,
+  FAST_KIND_GRE,
+  FAST_KIND_GUE,
+  FAST_KIND_IPIP,
   FAST_KIND_REWRITE,
+  FAST_TUN_HEADERS,
+  FV_GUE_PORTS,
   FV_ID_BASE,
   FV_IP_DELTA,
   FV_KIND,
@@ -60,14 +66,17 @@ const IFINDEX = -52;
 const SLOT = -56;
 const ENTRY = -64;
 const OUTER_ID = -72;
-/** The outer IPv4 header of ipip, and its protocol. */
+/** GUE: the entry's UDP ports, kept across the counters' lookup (IPv4 only: KEY6 overlaps). */
+const GUE_PORTS = -76;
+/** The outer IPv4 header of a TUN kind. */
 const OUTER_HLEN = 20;
 const IPPROTO_IPIP = 4;
 /** Offsets in the frame: Ethernet (14) then a 20-byte IPv4 header (prog.ts checked IHL 5). */
 const IP = 14;
 const L4 = IP + 20;
-/** Where the request lies once the outer header is in front. */
-const INNER = IP + OUTER_HLEN;
+/** GRE's protocol field as a little-endian 16-bit store writes it: 0x0800 and 0x86dd on the wire. */
+const GRE_IP_LE = 0x0008;
+const GRE_IP6_LE = 0xdd86;
 const TCP_FLAGS = L4 + 13;
 /** FIN, SYN and RST: the state machine's events. */
 const TCP_STATE_FLAGS = 0x07;
@@ -151,7 +160,12 @@ function one(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
   if (!tcp) a.label(`${p}counted`);
   out(a, m, p, FV_IFINDEX, FV_SLOT, (r) => a.ldx(2, r, 7, IP + 2).be16(r));
   a.label(`${p}ipip`);
-  ipip(a, m, tcp, p, miss);
+  a.jmpImm('eq', 2, FAST_KIND_GRE, `${p}gre`).jmpImm('eq', 2, FAST_KIND_GUE, `${p}gue`);
+  tunnel(a, m, tcp, `${p}ipip_`, miss, FAST_KIND_IPIP);
+  a.label(`${p}gre`);
+  tunnel(a, m, tcp, `${p}gre_`, miss, FAST_KIND_GRE);
+  a.label(`${p}gue`);
+  tunnel(a, m, tcp, `${p}gue_`, miss, FAST_KIND_GUE);
 }
 
 /**
@@ -175,13 +189,16 @@ function makeRoom(a: Asm, by: number, slowEnd: number, need: number, p: string, 
 }
 
 /**
- * TUN: room for the outer header in front (nothing is changed if the kernel refuses it), then
+ * TUN: room for the outer headers in front (nothing is changed if the kernel refuses it), then
  * the request's TTL and header checksum, the Ethernet header, the counters (whose packet count
- * gives the outer ID), the outer IPv4 header as writeTunnel builds it, and the redirect. r0 is
- * the entry; every packet pointer is loaded anew after bpf_xdp_adjust_head.
+ * gives the outer ID), the outer IPv4 header as writeTunnel builds it, the kind's GRE or UDP and
+ * GUE header, and the redirect. r0 is the entry; every packet pointer is loaded anew after
+ * bpf_xdp_adjust_head.
  */
-function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void {
-  makeRoom(a, OUTER_HLEN, L4 + 4, INNER + 20 + (tcp ? 20 : 8), p, miss);
+function tunnel(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string, kind: number): void {
+  const hdrs = FAST_TUN_HEADERS[kind]!;
+  const INNER = IP + OUTER_HLEN + hdrs.extra;
+  makeRoom(a, OUTER_HLEN + hdrs.extra, L4 + 4, INNER + 20 + (tcp ? 20 : 8), p, miss);
   decTtl(a, INNER);
   for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV_MACS + k).stx(4, 7, k, 1);
   a.st(2, 7, 12, 0x0008);
@@ -190,6 +207,7 @@ function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void 
   a.ldx(4, 1, 0, FV_IFINDEX).stx(4, 10, IFINDEX, 1);
   a.ldx(4, 1, 0, FV_SLOT).stx(4, 10, SLOT, 1);
   a.ldx(4, 1, 0, FV_ID_BASE).stx(8, 10, OUTER_ID, 1);
+  if (kind === FAST_KIND_GUE) a.ldx(4, 1, 0, FV_GUE_PORTS).stx(4, 10, GUE_PORTS, 1);
   a.ldMap(1, m.countersFd).movReg(2, 10).alu64Imm('add', 2, SLOT).call(BPF_FUNC_MAP_LOOKUP_ELEM);
   a.jmpImm('eq', 0, 0, `${p}hdr`);
   a.movImm(1, 1).atomicAdd(8, 0, 0, 1);
@@ -208,7 +226,7 @@ function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void 
   a.stx(1, 7, IP + 1, 1);
   a.ldx(2, 1, 7, INNER + 2)
     .be16(1)
-    .alu64Imm('add', 1, OUTER_HLEN)
+    .alu64Imm('add', 1, OUTER_HLEN + hdrs.extra)
     .be16(1)
     .stx(2, 7, IP + 2, 1);
   a.ldx(8, 1, 10, OUTER_ID)
@@ -219,12 +237,25 @@ function ipip(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void 
     .stx(1, 7, IP + 6, 1);
   a.st(1, 7, IP + 7, 0);
   a.ldx(1, 1, 7, INNER + 8).stx(1, 7, IP + 8, 1);
-  a.st(1, 7, IP + 9, IPPROTO_IPIP);
+  a.st(1, 7, IP + 9, hdrs.proto4);
   a.st(2, 7, IP + 10, 0);
   a.movImm(1, 0);
   for (let k = 0; k < OUTER_HLEN; k += 2) a.ldx(2, 2, 7, IP + k).alu64Reg('add', 1, 2);
   fold(a, 1, 2);
   a.alu64Imm('xor', 1, 0xffff).stx(2, 7, IP + 10, 1);
+  const h = L4;
+  if (kind === FAST_KIND_GRE) a.st(2, 7, h, 0).st(2, 7, h + 2, GRE_IP_LE);
+  if (kind === FAST_KIND_GUE) {
+    // UDP: the entry's ports (r0 is the counters' element by now: the ports were kept on the
+    // stack), the length, no checksum; GUE: version 0, no options, ipip inside, no flags.
+    a.ldx(4, 1, 10, GUE_PORTS).stx(4, 7, h, 1);
+    a.ldx(2, 1, 7, INNER + 2)
+      .be16(1)
+      .alu64Imm('add', 1, 12)
+      .be16(1)
+      .stx(2, 7, h + 4, 1);
+    a.st(2, 7, h + 6, 0).st(4, 7, h + 8, IPPROTO_IPIP << 8);
+  }
   a.ldx(4, 1, 10, IFINDEX).movImm(2, 0).call(BPF_FUNC_REDIRECT).exit();
 }
 
@@ -289,19 +320,22 @@ function one6(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
       .alu64Imm('add', r, 40),
   );
   a.label(`${p}ipip`);
-  ipip6(a, m, tcp, p, miss);
+  a.jmpImm('eq', 2, FAST_KIND_GRE, `${p}gre`);
+  tunnel6(a, m, tcp, `${p}ipip_`, miss, FAST_KIND_IPIP);
+  a.label(`${p}gre`);
+  tunnel6(a, m, tcp, `${p}gre_`, miss, FAST_KIND_GRE);
 }
 
-/** Where the IPv6 request lies once the outer IPv6 header is in front. */
-const INNER6 = IP + 40;
-
 /**
- * TUN over IPv6 (6in6): as ipip, with an outer IPv6 header (next header 41, the inner traffic
- * class with CE sent as ECT(0), flow label 0, the inner hop limit after the hop) and no
- * checksum to keep. r0 is the entry.
+ * TUN over IPv6 (6in6): as tunnel(), with an outer IPv6 header (next header 41 or GRE's, the
+ * inner traffic class with CE sent as ECT(0), flow label 0, the inner hop limit after the hop)
+ * and no checksum to keep. r0 is the entry.
  */
-function ipip6(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void {
-  makeRoom(a, 40, L4_6 + 4, INNER6 + 40 + (tcp ? 20 : 8), p, miss);
+function tunnel6(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string, kind: number): void {
+  const hdrs = FAST_TUN_HEADERS[kind]!;
+  /** Where the IPv6 request lies once the outer headers are in front. */
+  const INNER6 = IP + 40 + hdrs.extra;
+  makeRoom(a, 40 + hdrs.extra, L4_6 + 4, INNER6 + 40 + (tcp ? 20 : 8), p, miss);
   a.ldx(1, 1, 7, INNER6 + 7)
     .alu64Imm('sub', 1, 1)
     .stx(1, 7, INNER6 + 7, 1);
@@ -321,12 +355,13 @@ function ipip6(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string): void
   a.st(2, 7, IP + 2, 0);
   a.ldx(2, 1, 7, INNER6 + 4)
     .be16(1)
-    .alu64Imm('add', 1, 40)
+    .alu64Imm('add', 1, 40 + hdrs.extra)
     .be16(1)
     .stx(2, 7, IP + 4, 1);
-  a.st(1, 7, IP + 6, 41);
+  a.st(1, 7, IP + 6, hdrs.proto6);
   a.ldx(1, 1, 7, INNER6 + 7).stx(1, 7, IP + 7, 1);
   for (let k = 0; k < 32; k += 4) a.ldx(4, 1, 0, FV6_ADDRS + k).stx(4, 7, IP + 8 + k, 1);
+  if (kind === FAST_KIND_GRE) a.st(2, 7, L4_6, 0).st(2, 7, L4_6 + 2, GRE_IP6_LE);
   out(a, m, `${p}x_`, FV6_IFINDEX, FV6_SLOT, (r) =>
     a
       .ldx(2, r, 7, INNER6 + 4)

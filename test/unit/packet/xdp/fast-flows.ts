@@ -26,6 +26,16 @@ export const RULES = [
   '-a -u 10.0.0.104:53 -r 10.1.0.11 -i --tun-type gue --tun-port 6080',
   '-A -t [fd00::103]:80 -s rr',
   '-a -t [fd00::103]:80 -r [fd01::11]:80 -i',
+  '-A -t 10.0.0.105:80 -s rr',
+  '-a -t 10.0.0.105:80 -r 10.1.0.12 -i --tun-type gre --tun-nocsum',
+  '-A -t 10.0.0.106:80 -s rr',
+  '-a -t 10.0.0.106:80 -r 10.1.0.12 -i --tun-type gre --tun-csum',
+  '-A -u 10.0.0.107:53 -s rr',
+  '-a -u 10.0.0.107:53 -r 10.1.0.11 -i --tun-type gue --tun-port 6080 --tun-csum',
+  '-A -t [fd00::105]:80 -s rr',
+  '-a -t [fd00::105]:80 -r [fd01::11]:80 -i --tun-type gre',
+  '-A -u [fd00::106]:53 -s rr',
+  '-a -u [fd00::106]:53 -r [fd01::11]:53 -i --tun-type gue --tun-port 6080',
 ];
 const CLIENT = ip('10.9.0.9');
 const ACK = 0x10;
@@ -40,7 +50,7 @@ export interface FastCase {
   /** The fast path takes it (else the slow path must see it). */
   fast: boolean;
   /**
-   * TUN: the frame grows by an outer header. Over IPv4 the fast path's outer ID is its own (the
+   * TUN (ipip, GRE, GUE): the frame grows by outer headers. Over IPv4 the fast path's outer ID is its own (the
    * entry's packet count), not the slow path's; IPv6 has none.
    */
   ipip?: boolean;
@@ -114,10 +124,14 @@ export function openConns(d: Director): FastCase[] {
   slowPath(d, 'eth0', fromClient('10.0.0.102', 80, { flags: ACK }));
   slowPath(d, 'eth1', fromRs('rs2', 80, laddr, lport, { flags: PSH_ACK, payload: pay(10) }));
 
-  // TUN: ipip (a handshake, as DR sees it: no replies), and GUE, which the fast path leaves.
-  slowPath(d, 'eth0', fromClient('10.0.0.103', 80, { flags: 0x02 }));
-  slowPath(d, 'eth0', fromClient('10.0.0.103', 80, { flags: ACK }));
+  // TUN: ipip and GRE (a handshake, as DR sees it: no replies), and GUE; GRE and GUE with
+  // checksums, which the fast path leaves.
+  for (const vip of ['10.0.0.103', '10.0.0.105', '10.0.0.106']) {
+    slowPath(d, 'eth0', fromClient(vip, 80, { flags: 0x02 }));
+    slowPath(d, 'eth0', fromClient(vip, 80, { flags: ACK }));
+  }
   slowPath(d, 'eth0', fromClient('10.0.0.104', 53, { proto: 17, payload: pay(20) }));
+  slowPath(d, 'eth0', fromClient('10.0.0.107', 53, { proto: 17, payload: pay(20) }));
 
   // IPv6: NAT (handshake, then data) and DR.
   slowPath(d, 'eth0', fromClient6('fd00::100', 80, { flags: 0x02 }));
@@ -125,9 +139,12 @@ export function openConns(d: Director): FastCase[] {
   slowPath(d, 'eth0', fromClient6('fd00::100', 80, { flags: ACK }));
   slowPath(d, 'eth1', fromRs6({ flags: PSH_ACK, payload: pay(10) }));
   slowPath(d, 'eth0', fromClient6('fd00::101', 53, { proto: 17, payload: pay(20) }));
-  // TUN over IPv6 (6in6): a handshake.
-  slowPath(d, 'eth0', fromClient6('fd00::103', 80, { flags: 0x02 }));
-  slowPath(d, 'eth0', fromClient6('fd00::103', 80, { flags: ACK }));
+  // TUN over IPv6 (6in6, bare and GRE): a handshake; GUE, whose UDP checksum IPv6 requires.
+  for (const vip of ['fd00::103', 'fd00::105']) {
+    slowPath(d, 'eth0', fromClient6(vip, 80, { flags: 0x02 }));
+    slowPath(d, 'eth0', fromClient6(vip, 80, { flags: ACK }));
+  }
+  slowPath(d, 'eth0', fromClient6('fd00::106', 53, { proto: 17, payload: pay(20) }));
 
   const natIn = (p: Partial<Pkt>) => fromClient('10.0.0.100', 80, p);
   const tunIn = (p: Partial<Pkt>) => fromClient('10.0.0.103', 80, p);
@@ -147,6 +164,32 @@ export function openConns(d: Director): FastCase[] {
       fast: false,
     },
     { what: 'TUN6: data from the client', on: 'eth0', frame: tun6In({ flags: PSH_ACK, payload: pay(280, 18) }), fast: true, ipip: true },
+    {
+      what: 'TUN6 (gre): data from the client',
+      on: 'eth0',
+      frame: fromClient6('fd00::105', 80, { flags: PSH_ACK, payload: pay(260, 24), tclass: 0x5b }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN6 (gre): as long as the out MTU less the outer headers',
+      on: 'eth0',
+      frame: fromClient6('fd00::105', 80, { flags: PSH_ACK, payload: pay(MTU_IN - 44 - 60) }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN6 (gre): one byte longer',
+      on: 'eth0',
+      frame: fromClient6('fd00::105', 80, { flags: PSH_ACK, payload: pay(MTU_IN - 44 - 59) }),
+      fast: false,
+    },
+    {
+      what: 'TUN6 (gue): a datagram (its UDP checksum changes with every payload)',
+      on: 'eth0',
+      frame: fromClient6('fd00::106', 53, { proto: 17, payload: pay(50, 25) }),
+      fast: false,
+    },
     {
       what: 'TUN6: CE marked',
       on: 'eth0',
@@ -236,7 +279,58 @@ export function openConns(d: Director): FastCase[] {
     { what: 'TUN: TTL 1', on: 'eth0', frame: tunIn({ flags: ACK, ttl: 1 }), fast: false },
     { what: 'TUN: FIN', on: 'eth0', frame: tunIn({ flags: 0x11 }), fast: false },
     { what: 'TUN: a partial checksum', on: 'eth0', frame: partial(tunIn({ flags: PSH_ACK, payload: pay(64) })), fast: false },
-    { what: 'TUN (gue): a datagram', on: 'eth0', frame: fromClient('10.0.0.104', 53, { proto: 17, payload: pay(40, 17) }), fast: false },
+    {
+      what: 'TUN (gue): a datagram',
+      on: 'eth0',
+      frame: fromClient('10.0.0.104', 53, { proto: 17, payload: pay(40, 17) }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN (gue): as long as the out MTU less the outer headers',
+      on: 'eth0',
+      frame: fromClient('10.0.0.104', 53, { proto: 17, payload: pay(MTU_IN - 20 - 12 - 28) }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN (gue): one byte longer',
+      on: 'eth0',
+      frame: fromClient('10.0.0.104', 53, { proto: 17, payload: pay(MTU_IN - 20 - 12 - 27) }),
+      fast: false,
+    },
+    {
+      what: 'TUN (gue with a checksum): a datagram',
+      on: 'eth0',
+      frame: fromClient('10.0.0.107', 53, { proto: 17, payload: pay(40, 21) }),
+      fast: false,
+    },
+    {
+      what: 'TUN (gre): data from the client',
+      on: 'eth0',
+      frame: fromClient('10.0.0.105', 80, { flags: PSH_ACK, payload: pay(120, 22), tos: 0x03 }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN (gre): as long as the out MTU less the outer headers',
+      on: 'eth0',
+      frame: fromClient('10.0.0.105', 80, { flags: PSH_ACK, payload: pay(MTU_IN - 24 - 40) }),
+      fast: true,
+      ipip: true,
+    },
+    {
+      what: 'TUN (gre): one byte longer',
+      on: 'eth0',
+      frame: fromClient('10.0.0.105', 80, { flags: PSH_ACK, payload: pay(MTU_IN - 24 - 39) }),
+      fast: false,
+    },
+    {
+      what: 'TUN (gre with a checksum): data',
+      on: 'eth0',
+      frame: fromClient('10.0.0.106', 80, { flags: PSH_ACK, payload: pay(60, 23) }),
+      fast: false,
+    },
     { what: 'FULLNAT in: data', on: 'eth0', frame: fromClient('10.0.0.102', 80, { flags: PSH_ACK, payload: pay(200, 8) }), fast: true },
     {
       what: 'FULLNAT out: data',
@@ -257,19 +351,22 @@ export function natFin(): { fin: Uint8Array; after: Uint8Array } {
 
 /** Whether `b` carries a valid IPv4 header checksum and TCP/UDP checksum (a zero UDP checksum is none in IPv4). */
 export function checksumsOk(b: Uint8Array): boolean {
-  if (b[12] === 0x08 && b[23] === 4) {
-    // ipip: the outer header's checksum, then the request's as if it were the frame.
+  // ipip, GRE and GUE (to port 6080, no checksum): the outer header's checksum, then the
+  // request's as if it were the frame.
+  const outer4 = b[12] === 0x08 ? (b[23] === 4 ? 0 : b[23] === 47 ? 4 : b[23] === 17 && b[36] === 0x17 && b[37] === 0xc0 ? 12 : -1) : -1;
+  if (outer4 >= 0) {
     if (fold(sum16(b, 14, 20)) !== 0xffff) return false;
-    const inner = new Uint8Array(b.length - 20);
+    const inner = new Uint8Array(b.length - 20 - outer4);
     inner.set(b.subarray(0, 14));
-    inner.set(b.subarray(34), 14);
+    inner.set(b.subarray(34 + outer4), 14);
     return checksumsOk(inner);
   }
-  if (b[12] === 0x86 && b[20] === 41) {
-    // 6in6: the request's checksums, as if it were the frame.
-    const inner = new Uint8Array(b.length - 40);
+  const outer6 = b[12] === 0x86 ? (b[20] === 41 ? 0 : b[20] === 47 ? 4 : -1) : -1;
+  if (outer6 >= 0) {
+    // 6in6, bare or GRE: the request's checksums, as if it were the frame.
+    const inner = new Uint8Array(b.length - 40 - outer6);
     inner.set(b.subarray(0, 14));
-    inner.set(b.subarray(54), 14);
+    inner.set(b.subarray(54 + outer6), 14);
     return checksumsOk(inner);
   }
   if (b[12] === 0x86) {
