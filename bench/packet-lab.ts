@@ -3,7 +3,7 @@
 //
 // gen (a0 10.88.1.2) ── (fa 10.88.1.1) dir (fb 10.88.2.1) ── (b0 10.88.2.2) sink
 // The sink counts arrivals with nft counters at its ingress (no process in the path): the
-// datagrams, and for TUN the ipip packets that carry them.
+// datagrams, and for TUN the ipip or GUE packets that carry them.
 
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
@@ -24,6 +24,8 @@ export const GEN_IP = '10.88.1.2';
 /** The director's address on the generator's side (on `fa`). */
 export const DIR_IP = '10.88.1.1';
 export const PORT = 9000;
+/** The GUE variants' --tun-port: the sink counts the UDP datagrams that carry the requests. */
+export const GUE_PORT = 6080;
 export const CPUS = availableParallelism();
 /** The generator's core and the director's (its receive path by RPS, the daemon by taskset). */
 export const GEN_CPU = 0;
@@ -86,7 +88,7 @@ export async function setupLab(topo: Topology): Promise<Lab> {
   if (CPUS > 1) {
     execFileSync('ip', ['netns', 'exec', dir, 'sh', '-c', `echo ${1 << DIR_CPU} > /sys/class/net/fa/queues/rx-0/rps_cpus`]);
   }
-  const nft = `table netdev sink {\n chain in {\n  type filter hook ingress device "b0" priority 0; policy accept;\n  udp dport ${PORT} counter drop\n  ip protocol 4 counter drop\n }\n}\n`;
+  const nft = `table netdev sink {\n chain in {\n  type filter hook ingress device "b0" priority 0; policy accept;\n  udp dport ${PORT} counter drop\n  ip protocol 4 counter drop\n  udp dport ${GUE_PORT} counter drop\n }\n}\n`;
   execFileSync('ip', ['netns', 'exec', sink, 'nft', '-f', '-'], { input: nft });
   // A permanent neighbour entry: no trial waits on ARP, for the kernel or for tsvs.
   const sinkMac = await topo.mac(sink, 'b0');

@@ -8,7 +8,7 @@
 // fast variants run fa's receive NAPI threaded on the director's core (packet-lab.ts,
 // napiOnDirector) unless TSVS_BENCH_XDP_NAPI=generator.
 
-import { adm, clearRules, type Lab, napiOnDirector, nsExec, PORT, RIP, startDaemon, stopDaemon } from './packet-lab.js';
+import { adm, clearRules, GUE_PORT, type Lab, napiOnDirector, nsExec, PORT, RIP, startDaemon, stopDaemon } from './packet-lab.js';
 
 export type Method = 'nftables' | 'NAT' | 'DR' | 'TUN' | 'FULLNAT';
 
@@ -17,6 +17,8 @@ export interface Variant {
   method: Method;
   /** Extra `tsvs daemon` arguments (tsvs variants only). */
   daemonArgs?: string[];
+  /** TUN: the dest's tunnel options (default ipip). */
+  tunArgs?: string[];
 }
 
 /** nftables DNAT first: the peer every ratio is taken against. */
@@ -32,6 +34,12 @@ export const VARIANTS: Variant[] = [
   { name: 'tsvs DR (xdp fast)', method: 'DR', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
   { name: 'tsvs TUN', method: 'TUN' },
   { name: 'tsvs TUN (xdp fast)', method: 'TUN', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
+  {
+    name: 'tsvs TUN gue (xdp fast)',
+    method: 'TUN',
+    daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'],
+    tunArgs: ['--tun-type', 'gue', '--tun-port', String(GUE_PORT), '--tun-nocsum'],
+  },
   { name: 'tsvs FULLNAT', method: 'FULLNAT' },
 ];
 
@@ -92,6 +100,6 @@ export async function useVariant(l: Lab, v: Variant): Promise<string> {
     return NAT_VIP;
   }
   adm(l, ['-A', '-u', `${VIP}:${PORT}`, '-s', 'rr']);
-  adm(l, ['-a', '-u', `${VIP}:${PORT}`, '-r', RIP, v.method === 'TUN' ? '-i' : '-g']);
+  adm(l, ['-a', '-u', `${VIP}:${PORT}`, '-r', RIP, ...(v.method === 'TUN' ? ['-i', ...(v.tunArgs ?? [])] : ['-g'])]);
   return VIP;
 }
