@@ -89,7 +89,7 @@ export class ConnTable {
   daddr!: Uint32Array;
   /**
    * FULLNAT: the local address and port toward the real server. Written only for FULLNAT conns
-   * (not templates); the others' are their client's, read from the key (see localOf).
+   * (not templates); the others' are their client's, read from the key (see hasLocal).
    */
   laddr!: Uint32Array;
   lport!: Uint16Array;

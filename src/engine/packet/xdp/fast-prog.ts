@@ -16,8 +16,9 @@
 // Registers as in prog.ts (r6 context, r7 data, r8 data_end, r9 the IP protocol); r0 holds the
 // entry between its lookup and the counters' lookup. Stack: the key at fp-48 (IPv6: fp-104),
 // the out ifindex at fp-52, the counters' slot at fp-56; for TUN the entry at fp-64 (across
-// bpf_xdp_adjust_head), the outer ID at fp-72 and GUE's ports at fp-76. IPv6 has no header checksum: only the
-// TCP/UDP one changes, and a UDP datagram without one (invalid in IPv6) is the slow path's.
+// bpf_xdp_adjust_head), the outer ID at fp-72 and GUE's ports at fp-76. IPv6 has no header
+// checksum: only the TCP/UDP one changes, and a UDP datagram without one (invalid in IPv6) is
+// the slow path's.
 
 import type { Asm } from './asm.js';
 import { BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT, BPF_FUNC_XDP_ADJUST_HEAD, XDP_ABORTED } from './bpf.js';
@@ -197,9 +198,9 @@ function makeRoom(a: Asm, by: number, slowEnd: number, need: number, p: string, 
  */
 function tunnel(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string, kind: number): void {
   const hdrs = FAST_TUN_HEADERS[kind]!;
-  const INNER = IP + OUTER_HLEN + hdrs.extra;
-  makeRoom(a, OUTER_HLEN + hdrs.extra, L4 + 4, INNER + 20 + (tcp ? 20 : 8), p, miss);
-  decTtl(a, INNER);
+  const inner = IP + OUTER_HLEN + hdrs.extra;
+  makeRoom(a, OUTER_HLEN + hdrs.extra, L4 + 4, inner + 20 + (tcp ? 20 : 8), p, miss);
+  decTtl(a, inner);
   for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV_MACS + k).stx(4, 7, k, 1);
   a.st(2, 7, 12, 0x0008);
   a.ldx(4, 1, 0, FV_ADDRS).stx(4, 7, IP + 12, 1);
@@ -211,20 +212,20 @@ function tunnel(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string, kind
   a.ldMap(1, m.countersFd).movReg(2, 10).alu64Imm('add', 2, SLOT).call(BPF_FUNC_MAP_LOOKUP_ELEM);
   a.jmpImm('eq', 0, 0, `${p}hdr`);
   a.movImm(1, 1).atomicAdd(8, 0, 0, 1);
-  a.ldx(2, 1, 7, INNER + 2).be16(1);
+  a.ldx(2, 1, 7, inner + 2).be16(1);
   a.atomicAdd(8, 0, 8, 1);
   a.ldx(4, 1, 0, 0).ldx(8, 2, 10, OUTER_ID).alu64Reg('add', 1, 2).stx(8, 10, OUTER_ID, 1);
   a.label(`${p}hdr`);
   a.st(1, 7, IP, 0x45);
   // The inner DS field, CE sent as ECT(0).
-  a.ldx(1, 1, 7, INNER + 1)
+  a.ldx(1, 1, 7, inner + 1)
     .movReg(2, 1)
     .alu64Imm('and', 2, 3)
     .jmpImm('ne', 2, 3, `${p}ds`)
     .alu64Imm('xor', 1, 1);
   a.label(`${p}ds`);
   a.stx(1, 7, IP + 1, 1);
-  a.ldx(2, 1, 7, INNER + 2)
+  a.ldx(2, 1, 7, inner + 2)
     .be16(1)
     .alu64Imm('add', 1, OUTER_HLEN + hdrs.extra)
     .be16(1)
@@ -232,26 +233,27 @@ function tunnel(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string, kind
   a.ldx(8, 1, 10, OUTER_ID)
     .be16(1)
     .stx(2, 7, IP + 4, 1);
-  a.ldx(1, 1, 7, INNER + 6)
+  a.ldx(1, 1, 7, inner + 6)
     .alu64Imm('and', 1, 0x40)
     .stx(1, 7, IP + 6, 1);
   a.st(1, 7, IP + 7, 0);
-  a.ldx(1, 1, 7, INNER + 8).stx(1, 7, IP + 8, 1);
+  a.ldx(1, 1, 7, inner + 8).stx(1, 7, IP + 8, 1);
   a.st(1, 7, IP + 9, hdrs.proto4);
   a.st(2, 7, IP + 10, 0);
   a.movImm(1, 0);
   for (let k = 0; k < OUTER_HLEN; k += 2) a.ldx(2, 2, 7, IP + k).alu64Reg('add', 1, 2);
   fold(a, 1, 2);
   a.alu64Imm('xor', 1, 0xffff).stx(2, 7, IP + 10, 1);
+  // The kind's header, right after the outer IPv4 header.
   const h = L4;
   if (kind === FAST_KIND_GRE) a.st(2, 7, h, 0).st(2, 7, h + 2, GRE_IP_LE);
   if (kind === FAST_KIND_GUE) {
     // UDP: the entry's ports (r0 is the counters' element by now: the ports were kept on the
     // stack), the length, no checksum; GUE: version 0, no options, ipip inside, no flags.
     a.ldx(4, 1, 10, GUE_PORTS).stx(4, 7, h, 1);
-    a.ldx(2, 1, 7, INNER + 2)
+    a.ldx(2, 1, 7, inner + 2)
       .be16(1)
-      .alu64Imm('add', 1, 12)
+      .alu64Imm('add', 1, hdrs.extra)
       .be16(1)
       .stx(2, 7, h + 4, 1);
     a.st(2, 7, h + 6, 0).st(4, 7, h + 8, IPPROTO_IPIP << 8);
@@ -334,16 +336,16 @@ function one6(a: Asm, m: FastMaps, tcp: boolean, miss: string): void {
 function tunnel6(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string, kind: number): void {
   const hdrs = FAST_TUN_HEADERS[kind]!;
   /** Where the IPv6 request lies once the outer headers are in front. */
-  const INNER6 = IP + 40 + hdrs.extra;
-  makeRoom(a, 40 + hdrs.extra, L4_6 + 4, INNER6 + 40 + (tcp ? 20 : 8), p, miss);
-  a.ldx(1, 1, 7, INNER6 + 7)
+  const inner = IP + 40 + hdrs.extra;
+  makeRoom(a, 40 + hdrs.extra, L4_6 + 4, inner + 40 + (tcp ? 20 : 8), p, miss);
+  a.ldx(1, 1, 7, inner + 7)
     .alu64Imm('sub', 1, 1)
-    .stx(1, 7, INNER6 + 7, 1);
+    .stx(1, 7, inner + 7, 1);
   for (let k = 0; k < 12; k += 4) a.ldx(4, 1, 0, FV6_MACS + k).stx(4, 7, k, 1);
   a.st(2, 7, 12, 0xdd86);
   // The traffic class: the inner header's low nibble of byte 0 and high nibble of byte 1.
-  a.ldx(1, 1, 7, INNER6).alu64Imm('and', 1, 0x0f).alu64Imm('lsh', 1, 4);
-  a.ldx(1, 2, 7, INNER6 + 1)
+  a.ldx(1, 1, 7, inner).alu64Imm('and', 1, 0x0f).alu64Imm('lsh', 1, 4);
+  a.ldx(1, 2, 7, inner + 1)
     .alu64Imm('rsh', 2, 4)
     .alu64Reg('or', 1, 2);
   a.movReg(2, 1).alu64Imm('and', 2, 3).jmpImm('ne', 2, 3, `${p}ds`).alu64Imm('xor', 1, 1);
@@ -353,18 +355,18 @@ function tunnel6(a: Asm, m: FastMaps, tcp: boolean, p: string, miss: string, kin
     .alu64Imm('lsh', 1, 4)
     .stx(1, 7, IP + 1, 1);
   a.st(2, 7, IP + 2, 0);
-  a.ldx(2, 1, 7, INNER6 + 4)
+  a.ldx(2, 1, 7, inner + 4)
     .be16(1)
     .alu64Imm('add', 1, 40 + hdrs.extra)
     .be16(1)
     .stx(2, 7, IP + 4, 1);
   a.st(1, 7, IP + 6, hdrs.proto6);
-  a.ldx(1, 1, 7, INNER6 + 7).stx(1, 7, IP + 7, 1);
+  a.ldx(1, 1, 7, inner + 7).stx(1, 7, IP + 7, 1);
   for (let k = 0; k < 32; k += 4) a.ldx(4, 1, 0, FV6_ADDRS + k).stx(4, 7, IP + 8 + k, 1);
   if (kind === FAST_KIND_GRE) a.st(2, 7, L4_6, 0).st(2, 7, L4_6 + 2, GRE_IP6_LE);
   out(a, m, `${p}x_`, FV6_IFINDEX, FV6_SLOT, (r) =>
     a
-      .ldx(2, r, 7, INNER6 + 4)
+      .ldx(2, r, 7, inner + 4)
       .be16(r)
       .alu64Imm('add', r, 40),
   );
