@@ -135,6 +135,26 @@ describe('XDP fast path (kernel verifier, BPF_PROG_TEST_RUN)', { skip: notRoot }
     assert.equal(testRunXdpOut(prog, fnat.frame).verdict, XDP_REDIRECT, 'the others still go the fast way');
   });
 
+  it("takes out a TUN conn whose dest's tunnel changed (the kernel reads it per packet), and only that", async () => {
+    const gre = cases.find((c) => c.what === 'TUN (gre): data from the client')!;
+    const ipip = cases.find((c) => c.what === 'TUN: data from the client')!;
+    await d.rules(['-e -t 10.0.0.103:80 -r 10.1.0.12 -i -w 3']);
+    fast.prune();
+    assert.equal(fast.size, 10, `a weight is no tunnel: ${fast.notes().join('\n')}`);
+    await d.rules(['-e -t 10.0.0.105:80 -r 10.1.0.12 -i --tun-type ipip']);
+    fast.prune();
+    assert.equal(fast.size, 9, `the GRE conn left: ${fast.notes().join('\n')}`);
+    assert.notEqual(testRunXdpOut(prog, gre.frame).verdict, XDP_REDIRECT, 'its frames are the slow path’s, in ipip now');
+    assert.equal(testRunXdpOut(prog, ipip.frame).verdict, XDP_REDIRECT, 'the others still go the fast way');
+    // The slow path sends its next frame in ipip, and offers the conn again: the kernel follows.
+    const slow = slowPath(d, gre.on, gre.frame);
+    assert.equal(slow[23], 4, 'the slow path sends it in ipip');
+    assert.equal(fast.size, 10);
+    const r = testRunXdpOut(prog, gre.frame);
+    assert.equal(r.verdict, XDP_REDIRECT);
+    assert.deepEqual(outerIdAside(r.out), outerIdAside(slow), 'in ipip, as the slow path');
+  });
+
   it('empties the map on clear(), both families in one call each', () => {
     const removed = fast.stats.removed;
     fast.clear('test');

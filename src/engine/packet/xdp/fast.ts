@@ -25,6 +25,7 @@ import {
   IP_VS_CONN_F_TUNNEL,
 } from '../../../core/constants.js';
 import { TCP_S_ESTABLISHED } from '../../../core/conn/tcp.js';
+import type { Dest } from '../../../core/dest.js';
 import type { Ipvs, PacketInfo } from '../../../core/ipvs.js';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../../../sys/constants.js';
 import { libc, type Mapping, SyscallError } from '../../../sys/libc.js';
@@ -101,6 +102,8 @@ export class FastPath implements FastOffer {
   private readonly slotDir = new Uint8Array(FAST_MAX);
   private readonly slotProto = new Uint8Array(FAST_MAX);
   private readonly slotOut = new Int32Array(FAST_MAX);
+  /** TUN: the dest's tunnel (tunSig) the entry encapsulates for, else -1. */
+  private readonly slotTun = new Int32Array(FAST_MAX);
   /** Each slot's key, room for an IPv6 one (an IPv4 key uses the first FAST_KEY_SIZE bytes). */
   private readonly keys = new Uint8Array(FAST_MAX * FAST6_KEY_SIZE);
   private readonly slotV6 = new Uint8Array(FAST_MAX);
@@ -250,6 +253,8 @@ export class FastPath implements FastOffer {
     this.slotDir[slot] = dir;
     this.slotProto[slot] = f.proto;
     this.slotOut[slot] = out.ifindex;
+    const d = enc !== null ? this.ipvs.connDest(ref) : undefined;
+    this.slotTun[slot] = d ? tunSig(d) : -1;
     slots.set(ref, slot);
     this.stats.inserted++;
   }
@@ -321,16 +326,19 @@ export class FastPath implements FastOffer {
 
   /**
    * Rules changed: takes out the conns whose dest is no longer available (removed, or its
-   * service deleted), whose next frame the slow path must judge (`expire_nodest_conn`). Other
-   * edits (weights, schedulers, a dest's forwarding method) change only new conns, as in the
-   * kernel, so their entries stay.
+   * service deleted), whose next frame the slow path must judge (`expire_nodest_conn`), and the
+   * TUN conns whose dest's tunnel changed (type, port or checksum flags): the kernel reads them
+   * from the dest for every packet, so the conn's next frame goes in the new tunnel. Other edits
+   * (weights, schedulers, a dest's forwarding method) change only new conns, as in the kernel,
+   * so their entries stay.
    */
   prune(): void {
     for (let s = 0; s < this.high; s++) {
       const ref = this.slotRef[s]!;
       if (ref < 0) continue;
       const d = this.ipvs.connDest(ref);
-      if (!d || !d.available) {
+      const tun = this.slotTun[s]!;
+      if (!d || !d.available || (tun >= 0 && tunSig(d) !== tun)) {
         this.removeConn(ref);
         this.stats.pruned++;
       }
@@ -441,4 +449,9 @@ export class FastPath implements FastOffer {
     this.counters.close();
     this.features?.close();
   }
+}
+
+/** A dest's tunnel as one number: type, checksum flags and GUE port. */
+function tunSig(d: Dest): number {
+  return (d.tunType & 0xf) | ((d.tunFlags & 0xf) << 4) | ((d.tunPort & 0xffff) << 8);
 }
