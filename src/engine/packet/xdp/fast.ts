@@ -3,8 +3,9 @@
 // user space. The slow path stays the authority: a conn's first frames, every frame that can
 // change its state and every frame the program cannot judge go through the forwarder as before,
 // and after forwarding one the forwarder offers it here. An eligible conn (NAT, DR, FULLNAT, or
-// TUN when the forwarder sent the frame in ipip, 4in4 or 6in6) gets one map entry per direction
-// (fast-entry.ts), built from what the slow path just did to that frame.
+// TUN when the forwarder sent the frame 4in4 or 6in6 in headers the program can repeat,
+// fastTunKind) gets one map entry per direction (fast-entry.ts), built from what the slow path
+// just did to that frame.
 //
 // The core keeps owning the conn. Every FAST_CREDIT_MS the engine calls tick(): what each entry
 // forwarded since (its counters, in an array mmap'd from the kernel, read without a system call)
@@ -265,7 +266,8 @@ export class FastPath implements FastOffer {
 
   /**
    * An established TCP or a UDP conn forwarded by NAT, DR or FULLNAT without a PROXY header, or
-   * by TUN when the forwarder sent its frame in ipip (`encapsulated`); not one-packet.
+   * by TUN when the forwarder sent its frame in a tunnel the program repeats (`encapsulated`);
+   * not one-packet.
    */
   private eligible(ref: number, proto: number, proxied: boolean, encapsulated: boolean): boolean {
     if (proxied) return false;
