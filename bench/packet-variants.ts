@@ -40,7 +40,10 @@ export const VARIANTS: Variant[] = [
     daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'],
     tunArgs: ['--tun-type', 'gue', '--tun-port', String(GUE_PORT), '--tun-nocsum'],
   },
+  { name: 'tsvs TUN (af_xdp native)', method: 'TUN', daemonArgs: ['--xdp', 'native'] },
   { name: 'tsvs FULLNAT', method: 'FULLNAT' },
+  { name: 'tsvs FULLNAT (af_xdp native)', method: 'FULLNAT', daemonArgs: ['--xdp', 'native'] },
+  { name: 'tsvs FULLNAT (xdp fast)', method: 'FULLNAT', daemonArgs: ['--xdp', 'native', '--xdp-fast', 'on'] },
 ];
 
 export const PEER = VARIANTS[0]!;
