@@ -174,7 +174,8 @@ export function writeFastValue(
  * Writes the value of a TUN (ipip) conn at `at`: `enc` holds the slow path's encapsulated frame
  * at `encAt` (Ethernet, the outer IPv4 header, the request). The MTU is the one the request
  * must fit (the out interface's less the outer header), as the slow path checks it. The outer
- * ID of the entry's n-th frame is `idBase` + n (mod 2^16).
+ * ID of the entry's n-th frame is `idBase` + n (mod 2^16). False, and nothing written, when the
+ * frame is not a form the program repeats (fastTunKind).
  */
 export function writeFastValueTun(
   v: Uint8Array,
@@ -185,10 +186,10 @@ export function writeFastValueTun(
   inMac: Uint8Array,
   slot: number,
   idBase: number,
-): void {
+): boolean {
   const outer = encAt + 14;
   const kind = fastTunKind(enc, encAt);
-  if (kind < 0) throw new Error(`fast path: the encapsulated frame is not a form the program repeats`);
+  if (kind < 0) return false;
   const hl = OUTER_HLEN + FAST_TUN_HEADERS[kind]!.extra;
   v.set(enc.subarray(outer + 12, outer + 20), at + FV_ADDRS);
   const dv = new DataView(v.buffer, v.byteOffset);
@@ -206,6 +207,7 @@ export function writeFastValueTun(
   dv.setUint32(at + FV_KIND, kind, true);
   if (kind === FAST_KIND_GUE) v.set(enc.subarray(outer + OUTER_HLEN, outer + OUTER_HLEN + 4), at + FV_GUE_PORTS);
   else v.fill(0, at + FV_GUE_PORTS, at + FV_GUE_PORTS + 4);
+  return true;
 }
 
 function writeTail(
@@ -417,16 +419,17 @@ export function writeFastValueTun6(
   out: { ifindex: number; mtu: number },
   inMac: Uint8Array,
   slot: number,
-): void {
+): boolean {
   const outer = encAt + 14;
   const kind = fastTunKind(enc, encAt);
-  if (kind < 0) throw new Error(`fast path: the encapsulated frame is not a form the program repeats`);
+  if (kind < 0) return false;
   const hl = IP6_HLEN + FAST_TUN_HEADERS[kind]!.extra;
   v.set(enc.subarray(outer + 8, outer + 40), at + FV6_ADDRS);
   v.fill(0, at + FV6_PORTS, at + FV6_PORTS + 4);
   const f = { buf: enc, off: encAt, l3: outer, l4: outer + hl };
   writeTail(v, at + FV6_TAIL, 0, f, { ifindex: out.ifindex, mtu: out.mtu - hl }, inMac, slot);
   new DataView(v.buffer, v.byteOffset).setUint32(at + FV6_KIND, kind, true);
+  return true;
 }
 
 /** As applyFastValue, for an IPv6 frame; a UDP datagram without a checksum (invalid in IPv6) is refused too. */

@@ -222,15 +222,22 @@ export class FastPath implements FastOffer {
     }
     const k = slot * FAST6_KEY_SIZE;
     const v6 = f.v6;
+    // A tunnel the program does not repeat never gets here (the forwarder checks fastTunKind);
+    // if one did, it stays on the slow path.
+    let repeats = true;
     if (v6) {
       writeFastKey6(this.keys, k, f.proto, p.saddr, p.daddr, p.sport, p.dport);
-      if (enc !== null) writeFastValueTun6(this.value6, 0, enc, encAt, out, rx.mac, slot);
+      if (enc !== null) repeats = writeFastValueTun6(this.value6, 0, enc, encAt, out, rx.mac, slot);
       else writeFastValue6(this.value6, 0, p, f, out, rx.mac, slot);
     } else {
       writeFastKey(this.keys, k, f.proto, p.saddr[0]!, p.daddr[0]!, p.sport, p.dport);
       // Outer IDs from a random base: conns to one real server must not all count from 1.
-      if (enc !== null) writeFastValueTun(this.value, 0, enc, encAt, out, rx.mac, slot, (Math.random() * 0x10000) | 0);
+      if (enc !== null) repeats = writeFastValueTun(this.value, 0, enc, encAt, out, rx.mac, slot, (Math.random() * 0x10000) | 0);
       else writeFastValue(this.value, 0, { saddr: p.saddr[0]!, daddr: p.daddr[0]!, sport: p.sport, dport: p.dport }, f, out, rx.mac, slot);
+    }
+    if (!repeats) {
+      this.free[this.nFree++] = slot;
+      return;
     }
     // Counters of a reused slot keep counting from where they are.
     const w = slot * 4;

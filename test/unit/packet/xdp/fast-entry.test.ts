@@ -14,12 +14,16 @@ import {
   applyFastTun6,
   applyFastValue,
   applyFastValue6,
+  FAST_KIND_GRE,
+  FAST_KIND_GUE,
+  FAST_KIND_IPIP,
   FAST6_KEY_SIZE,
   FAST6_VALUE_SIZE,
   FAST_KEY_SIZE,
   FAST_VALUE_SIZE,
   FV_IFINDEX,
   FV_MTU,
+  fastTunKind,
   writeFastKey,
   writeFastKey6,
   writeFastValue,
@@ -29,7 +33,7 @@ import {
 } from '../../../../src/engine/packet/xdp/fast-entry.js';
 import type { Frame } from '../../../../src/wire/frame.js';
 import { IFACES } from '../director.js';
-import { checksumsOk, fastDirector, MTU_IN, openConns, outerIdAside, slowPath } from './fast-flows.js';
+import { checksumsOk, clientData, fastDirector, MTU_IN, openConns, outerIdAside, slowPath } from './fast-flows.js';
 
 /** Records an entry for every frame the slow path offers, keyed by the arriving tuple. */
 class Recorder implements FastOffer {
@@ -136,5 +140,35 @@ describe('XDP fast path entries (the model of the program)', () => {
     assert.equal(dv.getUint16(FV_MTU, true), MTU_IN);
     const natOut = cases.find((c) => c.what === 'NAT out: data from the real server')!;
     assert.equal(new DataView(rec.find(natOut.frame)!.buffer).getUint32(FV_IFINDEX, true), IFACES.eth0!.ifindex);
+  });
+
+  it('know the tunnels the program repeats from the frames the slow path sent, and refuse the others', async () => {
+    const d = await fastDirector(() => new Recorder());
+    openConns(d);
+    const sent = (vip: string, port: number, udp: boolean) => slowPath(d, 'eth0', clientData(vip, port, udp));
+    assert.equal(fastTunKind(sent('10.0.0.103', 80, false), 0), FAST_KIND_IPIP);
+    assert.equal(fastTunKind(sent('fd00::103', 80, false), 0), FAST_KIND_IPIP);
+    assert.equal(fastTunKind(sent('10.0.0.105', 80, false), 0), FAST_KIND_GRE);
+    assert.equal(fastTunKind(sent('fd00::105', 80, false), 0), FAST_KIND_GRE);
+    assert.equal(fastTunKind(sent('10.0.0.104', 53, true), 0), FAST_KIND_GUE);
+    // Checksummed GRE and GUE, and GUE over IPv6 (always checksummed): the slow path's.
+    for (const [vip, port, udp] of [
+      ['10.0.0.106', 80, false],
+      ['10.0.0.107', 53, true],
+      ['fd00::106', 53, true],
+    ] as const) {
+      const enc = sent(vip, port, udp);
+      assert.equal(fastTunKind(enc, 0), -1, vip);
+      const v = new Uint8Array(FAST6_VALUE_SIZE);
+      const out = { ifindex: 3, mtu: 1500 };
+      const wrote = vip.includes(':')
+        ? writeFastValueTun6(v, 0, enc, 0, out, new Uint8Array(6), 1)
+        : writeFastValueTun(v, 0, enc, 0, out, new Uint8Array(6), 1, 0);
+      assert.equal(wrote, false, `${vip}: no entry`);
+      assert.ok(
+        v.every((b) => b === 0),
+        `${vip}: nothing written`,
+      );
+    }
   });
 });

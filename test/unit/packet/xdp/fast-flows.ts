@@ -341,6 +341,12 @@ export function openConns(d: Director): FastCase[] {
   ];
 }
 
+/** A data frame from the client to `vip` (IPv4 or IPv6): TCP with PSH/ACK, or UDP. */
+export function clientData(vip: string, dport: number, udp: boolean): Uint8Array {
+  const p = udp ? { proto: 17 as const, payload: pay(30, 26) } : { flags: PSH_ACK, payload: pay(30, 26) };
+  return vip.includes(':') ? fromClient6(vip, dport, p) : fromClient(vip, dport, p);
+}
+
 /** The NAT conn's FIN from the client, and a data frame after it. */
 export function natFin(): { fin: Uint8Array; after: Uint8Array } {
   return {
