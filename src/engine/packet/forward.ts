@@ -453,8 +453,8 @@ export class Forwarder {
       this.sendSlot(nh, slot, eth + ETH_HLEN + len - slot);
     }
     // One request sent at once, IPv4 in IPv4 or IPv6 in IPv6, in headers that stay the same from
-    // frame to frame (fastTunKind): what the fast path can repeat.
-    if (segs === 0 && nh.resolved && t.outer6 === f.v6 && fastTunKind(tx.arena, eth) >= 0) {
+    // frame to frame (fastTunKind): what the fast path, if there is one, can repeat.
+    if (this.fast !== null && segs === 0 && nh.resolved && t.outer6 === f.v6 && fastTunKind(tx.arena, eth) >= 0) {
       const out = this.ifaces[nh.ifindex]!;
       this.sentOn = out;
       this.sentEnc = out.tx.arena;
