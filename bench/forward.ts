@@ -9,13 +9,17 @@ import { Addr } from '../src/core/inet.js';
 import { Ipvs } from '../src/core/ipvs.js';
 import type { ServiceKey } from '../src/core/service.js';
 import { Forwarder } from '../src/engine/packet/forward.js';
+import { XDP_HEADROOM } from '../src/engine/packet/constants.js';
 import { Iface } from '../src/engine/packet/iface.js';
 import { udpFrame } from './udp-frame.js';
 
 const FRAMES = 16;
 const VNET = 10;
 
-/** A receive port whose one block is always ready again (its frames restored before each walk). */
+/**
+ * A receive port whose one block is always ready again (its frames restored before each walk),
+ * with `room` bytes free before each frame, as AF_XDP's headroom (RxPort.headroom).
+ */
 class LoopRx {
   readonly fd = -1;
   readonly addr = 0;
@@ -25,12 +29,16 @@ class LoopRx {
   private readonly at: number[] = [];
   private readonly len: number[] = [];
 
-  constructor(frames: Uint8Array[]) {
+  constructor(
+    frames: Uint8Array[],
+    private readonly room = 0,
+  ) {
     let size = 0;
-    for (const f of frames) size += VNET + f.length;
+    for (const f of frames) size += room + VNET + f.length;
     this.buf = new Uint8Array(size);
     let at = 0;
     for (const f of frames) {
+      at += room;
       this.at.push(at + VNET);
       this.len.push(f.length);
       this.buf.set(f, at + VNET);
@@ -47,6 +55,10 @@ class LoopRx {
     this.buf.set(this.pristine);
     for (let i = 0; i < this.at.length; i++) h(this.buf, this.at[i]!, this.len[i]!, this.at[i]! - VNET, -1);
     return this.at.length;
+  }
+
+  headroom(): number {
+    return this.room;
   }
 
   release(): void {}
@@ -101,11 +113,13 @@ export function benchForward(): { name: string; nsPerOp: number }[] {
   const cip = Addr.parse4('10.88.1.2')!;
   const macIn = Uint8Array.of(2, 0, 0, 0, 0, 1);
   const macOut = Uint8Array.of(2, 0, 0, 0, 1, 1);
-  for (const [method, fwdBits, size] of [
-    ['NAT', IP_VS_CONN_F_MASQ, 64],
-    ['NAT', IP_VS_CONN_F_MASQ, 1400],
-    ['DR', IP_VS_CONN_F_DROUTE, 64],
-    ['TUN ipip', IP_VS_CONN_F_TUNNEL, 64],
+  for (const [method, fwdBits, size, room] of [
+    ['NAT', IP_VS_CONN_F_MASQ, 64, 0],
+    ['NAT', IP_VS_CONN_F_MASQ, 1400, 0],
+    ['DR', IP_VS_CONN_F_DROUTE, 64, 0],
+    ['TUN ipip', IP_VS_CONN_F_TUNNEL, 64, 0],
+    // As received through AF_XDP: the outer header is written in the headroom, not in a copy.
+    ['TUN ipip (headroom)', IP_VS_CONN_F_TUNNEL, 64, XDP_HEADROOM],
   ] as const) {
     const ipvs = new Ipvs({ now: 0 });
     const key: ServiceKey = { af: AF_INET, protocol: 17, addr: vip, port: 9000, fwmark: 0 };
@@ -113,7 +127,7 @@ export function benchForward(): { name: string; nsPerOp: number }[] {
     ipvs.rules.addDest(key, { ...defaultDestSpec(rip, 9000), fwd: fwdBits }, 0);
     const fwd = new Forwarder(ipvs, true, () => {});
     const frames = Array.from({ length: FRAMES }, (_, i) => udpFrame(macIn, macOut, cip.w0, vip.w0, 20000 + i, 9000, size));
-    const rx = new LoopRx(frames);
+    const rx = new LoopRx(frames, room);
     const txIn = new CountTx();
     const txOut = new CountTx();
     // The ports are duck-typed so that the same bench runs against the engine before and after

@@ -435,29 +435,46 @@ export class Forwarder {
       }
       completeChecksum(f);
     }
-    const n = segs === 0 ? 1 : segs;
-    const tx = this.ifaces[nh.ifindex]!.tx;
+    const out = this.ifaces[nh.ifindex]!;
+    const outType = t.outer6 ? ETH_P_IPV6 : ETH_P_IP;
+    // The frame's first byte and the encapsulated frame's: the outer header goes in front of the
+    // request where the receive buffer has room for it (AF_XDP's headroom), else into a copy.
+    const start = f.vnet >= 0 ? f.vnet : f.off;
+    const encStart = f.l3 - hl - ETH_HLEN - this.pre;
+    let enc = out.tx.arena;
     let eth = 0;
-    for (let k = 0; k < n; k++) {
-      const slot = this.openSlot(tx);
-      eth = slot + this.pre;
-      const ip = eth + ETH_HLEN;
-      const inner = ip + hl;
-      let innerLen: number;
-      if (segs === 0) {
-        innerLen = f.totLen;
-        tx.arena.set(f.buf.subarray(f.l3, f.l3 + innerLen), inner);
-      } else innerLen = writeSegment(f, k, tx.arena, inner);
-      const len = writeTunnel(tx.arena, ip, t, innerLen, this.ipId++, sport);
-      write16(tx.arena, eth + 12, t.outer6 ? ETH_P_IPV6 : ETH_P_IP);
-      this.sendSlot(nh, slot, eth + ETH_HLEN + len - slot);
+    if (segs === 0 && f.vnet >= 0 === this.vnet && (this.rx!.rx.headroom?.(start) ?? 0) >= start - encStart) {
+      enc = f.buf;
+      eth = encStart + this.pre;
+      if (this.vnet) enc.fill(0, encStart, eth);
+      // The request's virtio_net_hdr is overwritten: it said no GSO (segs), and nothing reads it now.
+      f.vnet = -1;
+      const len = writeTunnel(enc, eth + ETH_HLEN, t, f.totLen, this.ipId++, sport);
+      write16(enc, eth + 12, outType);
+      this.sendIn(nh, out, encStart, eth + ETH_HLEN + len - encStart, enc);
+    } else {
+      const n = segs === 0 ? 1 : segs;
+      const tx = out.tx;
+      for (let k = 0; k < n; k++) {
+        const slot = this.openSlot(tx);
+        eth = slot + this.pre;
+        const ip = eth + ETH_HLEN;
+        const inner = ip + hl;
+        let innerLen: number;
+        if (segs === 0) {
+          innerLen = f.totLen;
+          tx.arena.set(f.buf.subarray(f.l3, f.l3 + innerLen), inner);
+        } else innerLen = writeSegment(f, k, tx.arena, inner);
+        const len = writeTunnel(tx.arena, ip, t, innerLen, this.ipId++, sport);
+        write16(tx.arena, eth + 12, outType);
+        this.sendSlot(nh, slot, eth + ETH_HLEN + len - slot);
+      }
     }
     // One request sent at once, IPv4 in IPv4 or IPv6 in IPv6, in headers that stay the same from
     // frame to frame (fastTunKind): what the fast path, if there is one, can repeat.
-    if (this.fast !== null && segs === 0 && nh.resolved && t.outer6 === f.v6 && fastTunKind(tx.arena, eth) >= 0) {
-      const out = this.ifaces[nh.ifindex]!;
+    if (this.fast !== null && segs === 0 && nh.resolved && t.outer6 === f.v6 && fastTunKind(enc, eth) >= 0) {
       this.sentOn = out;
-      this.sentEnc = out.tx.arena;
+      this.sentEnc = enc;
       this.sentEncAt = eth;
     }
     return true;
@@ -596,6 +613,19 @@ export class Forwarder {
     }
     this.queue(nh, out, f.buf.slice(start, start + len));
     return true;
+  }
+
+  /**
+   * Sends `len` bytes at `start` of the block being walked (`buf`, a frame rewritten in place
+   * there) to `nh` on `out`, without a copy; MACs are filled in here.
+   */
+  private sendIn(nh: Neigh, out: Iface, start: number, len: number, buf: Uint8Array): void {
+    if (nh.resolved) {
+      setMacs(buf, start + this.pre, nh.mac, 0, out.mac, 0);
+      out.tx.pushRx(this.rx!.rx, start, len);
+      return;
+    }
+    this.queue(nh, out, buf.slice(start, start + len));
   }
 
   /** Sends the frame built in the transmit slot at `slot` of `nh`'s interface (MACs are filled in here). */

@@ -22,6 +22,13 @@ export interface RxPort {
    * written by walk() only (the AF_XDP port builds that header itself): `h` reads the frame.
    */
   peek?(h: FrameHandler): number;
+  /**
+   * Bytes before offset `start` of the frame being walked (its virtio_net_hdr, or Ethernet
+   * header) that are free to write until release(): a tunnel header goes there instead of the
+   * frame being copied behind one. Absent: none (a packet ring packs frames behind their
+   * tpacket headers).
+   */
+  headroom?(start: number): number;
   /** Hands the current block back (its frames' bytes are the kernel's again). */
   release(): void;
   /** Kernel drop counters since the last call. */

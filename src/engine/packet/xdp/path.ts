@@ -119,6 +119,7 @@ export interface RxSource {
   walk(h: FrameHandler): number;
   peek(h: FrameHandler): number;
   release(): void;
+  headroom?(start: number): number;
 }
 
 /**
@@ -175,6 +176,11 @@ export class RxPair<X extends RxSource, R extends RxSource> {
   release(): void {
     this.next = null;
     this.cur.release();
+  }
+
+  /** RxPort.headroom of the source being walked. */
+  headroom(start: number): number {
+    return this.cur.headroom?.(start) ?? 0;
   }
 }
 

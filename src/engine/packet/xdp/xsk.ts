@@ -344,6 +344,11 @@ export class XdpRx implements RxPort, SliceHolder {
     return this.heldAddrs[this.cur]!;
   }
 
+  /** The chunk's bytes before `start` of the frame being walked (copy mode leaves XDP_HEADROOM there). */
+  headroom(start: number): number {
+    return Math.max(0, start - this.heldAddrs[this.cur]!);
+  }
+
   /**
    * Takes the frame the handler is looking at out of this block's refill: a TX ring sends it from
    * the UMEM, and its completion gives it back (Umem.back). Returns the frame's chunk.

@@ -90,44 +90,49 @@ class Recorder implements FastOffer {
 }
 
 describe('XDP fast path entries (the model of the program)', () => {
-  it('repeat the slow path byte for byte on NAT, DR and FULLNAT frames (IPv4, IPv6), and refuse what the slow path must see', async () => {
-    const rec = new Recorder();
-    const d = await fastDirector(() => rec);
-    const cases = openConns(d);
-    assert.ok(cases.length >= 14);
-    for (const c of cases) {
-      const v = rec.find(c.frame);
-      if (!c.fast) {
-        if (!v) continue;
-        const b = c.frame.slice();
-        assert.equal(Recorder.apply(b, v), false, `${c.what}: left to the slow path`);
-        assert.equal(b[12] === 0x86 ? applyFastTun6(b, 0, v, 0) : applyFastTun(b, 0, v, 0, 1), null, `${c.what}: left to the slow path`);
-        assert.deepEqual(b, c.frame, `${c.what}: a refused frame is not touched`);
-        continue;
-      }
-      assert.ok(v, `${c.what}: the slow path offered the conn`);
-      if (c.ipip) {
-        assert.equal(Recorder.apply(c.frame.slice(), v), false, `${c.what}: not a rewrite`);
-        const v6 = c.frame[12] === 0x86;
-        const fast = v6 ? applyFastTun6(c.frame, 0, v, 0) : applyFastTun(c.frame, 0, v, 0, 0x20);
-        assert.ok(fast, `${c.what}: taken`);
-        const slow = slowPath(d, c.on, c.frame);
-        if (v6) assert.deepEqual(fast, slow, `${c.what}: the same bytes as the slow path`);
-        else {
-          assert.deepEqual(outerIdAside(fast), outerIdAside(slow), `${c.what}: the same bytes as the slow path, the outer ID aside`);
-          assert.equal((fast[18]! << 8) | fast[19]!, 0x10, 'the base (0xfff0) plus the count, mod 2^16');
+  for (const [xsk, how] of [
+    [false, ''],
+    [true, ', received through AF_XDP (TUN encapsulated in the headroom)'],
+  ] as const) {
+    it(`repeat the slow path byte for byte on NAT, DR and FULLNAT frames (IPv4, IPv6), and refuse what the slow path must see${how}`, async () => {
+      const rec = new Recorder();
+      const d = await fastDirector(() => rec, xsk);
+      const cases = openConns(d);
+      assert.ok(cases.length >= 14);
+      for (const c of cases) {
+        const v = rec.find(c.frame);
+        if (!c.fast) {
+          if (!v) continue;
+          const b = c.frame.slice();
+          assert.equal(Recorder.apply(b, v), false, `${c.what}: left to the slow path`);
+          assert.equal(b[12] === 0x86 ? applyFastTun6(b, 0, v, 0) : applyFastTun(b, 0, v, 0, 1), null, `${c.what}: left to the slow path`);
+          assert.deepEqual(b, c.frame, `${c.what}: a refused frame is not touched`);
+          continue;
         }
+        assert.ok(v, `${c.what}: the slow path offered the conn`);
+        if (c.ipip) {
+          assert.equal(Recorder.apply(c.frame.slice(), v), false, `${c.what}: not a rewrite`);
+          const v6 = c.frame[12] === 0x86;
+          const fast = v6 ? applyFastTun6(c.frame, 0, v, 0) : applyFastTun(c.frame, 0, v, 0, 0x20);
+          assert.ok(fast, `${c.what}: taken`);
+          const slow = slowPath(d, c.on, c.frame);
+          if (v6) assert.deepEqual(fast, slow, `${c.what}: the same bytes as the slow path`);
+          else {
+            assert.deepEqual(outerIdAside(fast), outerIdAside(slow), `${c.what}: the same bytes as the slow path, the outer ID aside`);
+            assert.equal((fast[18]! << 8) | fast[19]!, 0x10, 'the base (0xfff0) plus the count, mod 2^16');
+          }
+          assert.ok(checksumsOk(fast), `${c.what}: valid checksums`);
+          assert.ok(checksumsOk(slow), `${c.what}: valid checksums (slow path)`);
+          continue;
+        }
+        const fast = c.frame.slice();
+        assert.equal(Recorder.apply(fast, v), true, `${c.what}: taken`);
+        const slow = slowPath(d, c.on, c.frame);
+        assert.deepEqual(fast, slow, `${c.what}: the same bytes as the slow path`);
         assert.ok(checksumsOk(fast), `${c.what}: valid checksums`);
-        assert.ok(checksumsOk(slow), `${c.what}: valid checksums (slow path)`);
-        continue;
       }
-      const fast = c.frame.slice();
-      assert.equal(Recorder.apply(fast, v), true, `${c.what}: taken`);
-      const slow = slowPath(d, c.on, c.frame);
-      assert.deepEqual(fast, slow, `${c.what}: the same bytes as the slow path`);
-      assert.ok(checksumsOk(fast), `${c.what}: valid checksums`);
-    }
-  });
+    });
+  }
 
   it('name the out interface and its MTU', async () => {
     const rec = new Recorder();

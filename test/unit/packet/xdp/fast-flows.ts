@@ -99,9 +99,12 @@ export function slowPath(d: Director, on: string, frame: Uint8Array): Uint8Array
   return out[0]!.frame.slice();
 }
 
-/** A director with the rules, `fast` offered every frame it forwards. */
-export async function fastDirector(fast: (d: Director) => FastOffer): Promise<Director> {
-  const d = new Director({ mtu: { eth1: MTU_IN } });
+/**
+ * A director with the rules, `fast` offered every frame it forwards. `xsk`: its interfaces
+ * receive through AF_XDP sockets (a TUN request is then encapsulated in its UMEM headroom).
+ */
+export async function fastDirector(fast: (d: Director) => FastOffer, xsk = false): Promise<Director> {
+  const d = new Director({ mtu: { eth1: MTU_IN }, xsk });
   d.fwd.fast = fast(d);
   await d.rules(RULES);
   return d;
