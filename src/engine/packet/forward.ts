@@ -5,7 +5,9 @@
 //
 // Forwarding methods: one transmit function per method and family, chosen by the conn's
 // forwarding bits (xmit.ts, as the kernel's ip_vs_bind_xmit). NAT, FULLNAT and DR rewrite the
-// frame in place; TUN builds the encapsulated frame in the transmit arena (xmit/tunnel.ts). A
+// frame in place; TUN writes the outer header in front of the request where the receive
+// buffer leaves room (AF_XDP's headroom, RxPort.headroom), else builds the encapsulated frame
+// in the transmit arena (xmit/tunnel.ts). A
 // frame too big for the next hop gets the sender an ICMP "fragmentation needed" when it
 // carries DF. Next hops are returned by hop(), never kept in a field between calls.
 //
