@@ -441,15 +441,17 @@ export class Forwarder {
     const outType = t.outer6 ? ETH_P_IPV6 : ETH_P_IP;
     // The frame's first byte and the encapsulated frame's: the outer header goes in front of the
     // request where the receive buffer has room for it (AF_XDP's headroom), else into a copy.
-    const start = f.vnet >= 0 ? f.vnet : f.off;
+    const hasVnet = f.vnet >= 0;
+    const start = hasVnet ? f.vnet : f.off;
     const encStart = f.l3 - hl - ETH_HLEN - this.pre;
     let enc = out.tx.arena;
     let eth = 0;
-    if (segs === 0 && f.vnet >= 0 === this.vnet && (this.rx!.rx.headroom?.(start) ?? 0) >= start - encStart) {
+    if (segs === 0 && hasVnet === this.vnet && (this.rx!.rx.headroom?.(start) ?? 0) >= start - encStart) {
       enc = f.buf;
       eth = encStart + this.pre;
       if (this.vnet) enc.fill(0, encStart, eth);
-      // The request's virtio_net_hdr is overwritten: it said no GSO (segs), and nothing reads it now.
+      // The request's virtio_net_hdr is overwritten by the new frame's headers. It said no GSO
+      // (segs), which is what the fast path's offer would read from it.
       f.vnet = -1;
       const len = writeTunnel(enc, eth + ETH_HLEN, t, f.totLen, this.ipId++, sport);
       write16(enc, eth + 12, outType);
