@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from '../src/cli/client.js';
 import { netnsUnavailable, Topology } from '../src/lab/netns.js';
+import { withSignalTeardown } from './signal-teardown.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PEER_ROOT = process.env.TSVS_BENCH_PEER_ROOT ?? '/work/main';
@@ -136,16 +137,18 @@ export async function benchIdle(): Promise<void> {
   const topo = new Topology();
   const rows: Figures[] = [];
   try {
-    const c = await topo.netns('c');
-    const d = await topo.netns('d');
-    const r = await topo.netns('r');
-    await topo.link({ ns: c, dev: 'c0' }, { ns: d, dev: 'd0' });
-    await topo.link({ ns: r, dev: 'r0' }, { ns: d, dev: 'd1' });
-    await topo.addr(c, 'c0', '10.71.1.2/24');
-    await topo.addr(d, 'd0', '10.71.1.1/24');
-    await topo.addr(d, 'd1', '10.71.2.1/24');
-    await topo.addr(r, 'r0', '10.71.2.2/24');
-    for (const [name, root] of builds) rows.push(await measure(topo, d, root, name));
+    await withSignalTeardown(topo, async () => {
+      const c = await topo.netns('c');
+      const d = await topo.netns('d');
+      const r = await topo.netns('r');
+      await topo.link({ ns: c, dev: 'c0' }, { ns: d, dev: 'd0' });
+      await topo.link({ ns: r, dev: 'r0' }, { ns: d, dev: 'd1' });
+      await topo.addr(c, 'c0', '10.71.1.2/24');
+      await topo.addr(d, 'd0', '10.71.1.1/24');
+      await topo.addr(d, 'd1', '10.71.2.1/24');
+      await topo.addr(r, 'r0', '10.71.2.2/24');
+      for (const [name, root] of builds) rows.push(await measure(topo, d, root, name));
+    });
   } finally {
     await topo.teardown();
   }

@@ -13,6 +13,7 @@ import { benchCpu } from './packet-cpu.js';
 import { clearRules, CPUS, GEN_CPU, type Lab, setupLab, stopDaemon } from './packet-lab.js';
 import { benchRates } from './packet-rate.js';
 import { benchTable } from './packet-table.js';
+import { withSignalTeardown } from './signal-teardown.js';
 import { selectedVariants } from './packet-variants.js';
 
 const PARTS = ['rate', 'cpu', 'table'] as const;
@@ -36,10 +37,12 @@ export async function benchPacket(): Promise<void> {
   let l: Lab | null = null;
   if (CPUS > 1) pinSelf(String(GEN_CPU));
   try {
-    l = await setupLab(topo);
-    if (want.includes('rate')) await benchRates(l, variants);
-    if (want.includes('cpu')) await benchCpu(l, variants);
-    if (want.includes('table')) await benchTable(l, variants);
+    await withSignalTeardown(topo, async () => {
+      l = await setupLab(topo);
+      if (want.includes('rate')) await benchRates(l, variants);
+      if (want.includes('cpu')) await benchCpu(l, variants);
+      if (want.includes('table')) await benchTable(l, variants);
+    });
   } finally {
     if (l) {
       try {
