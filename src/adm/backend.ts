@@ -11,4 +11,9 @@ export interface AdmBackend {
   readonly rules: Rules;
   /** Every conn and template except one-packet conns, in table order. */
   forEachConn(now: number, cb: (c: AdmConnRow) => void): void;
+  /**
+   * As forEachConn, at most `max` conns from position `from` (0 first); returns the position
+   * to go on from, -1 at the end. Optional: `-L -c` takes the table in pieces where it is there.
+   */
+  forEachConnFrom?(now: number, from: number, max: number, cb: (c: AdmConnRow) => void): number;
 }

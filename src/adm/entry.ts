@@ -114,10 +114,15 @@ export class AdmExit extends Error {
   }
 }
 
+/** Where a long listing's stdout goes as it is made (the daemon's control socket); resolves when it may go on. */
+export type AdmSink = (part: string) => Promise<void>;
+
 /** What the invocation printed. */
 export class AdmIo {
   stdout = '';
   stderr = '';
+  /** With a sink, flush() hands it the stdout so far; without one, stdout is kept whole. */
+  sink: AdmSink | null = null;
 
   out(s: string): void {
     this.stdout += s;
@@ -125,6 +130,21 @@ export class AdmIo {
 
   err(s: string): void {
     this.stderr += s;
+  }
+
+  /**
+   * Between two pieces of a long listing: the stdout so far goes to the sink, if any, and the
+   * event loop gets a turn either way, so that a director listing millions of conns keeps
+   * forwarding, answering and timing out conns meanwhile.
+   */
+  async flush(): Promise<void> {
+    if (this.sink !== null && this.stdout.length > 0) {
+      const part = this.stdout;
+      this.stdout = '';
+      await this.sink(part);
+    } else {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** ipvsadm's fail(): message, newline, exit. */

@@ -7,7 +7,7 @@ import type { AdmBackend } from './backend.js';
 import { checkCommandOptions, checkListConflicts, checkTunnelOptions } from './commands.js';
 import { listConns } from './conns.js';
 import { listDaemons, listTimeouts } from './daemon.js';
-import { AdmExit, AdmIo, CommandEntry, FMT_NUMERIC, FMT_RULE } from './entry.js';
+import { AdmExit, AdmIo, type AdmSink, CommandEntry, FMT_NUMERIC, FMT_RULE } from './entry.js';
 import { execute, fwdMethod, serviceKey } from './execute.js';
 import { MSG_LADDR_FAMILY } from './extensions.js';
 import { type ListCtx, listAll, listService } from './list.js';
@@ -19,6 +19,7 @@ import type { Resolver } from './resolve.js';
 import { ConfigStream } from './restore.js';
 
 export type { AdmBackend, AdmConnRow } from './backend.js';
+export type { AdmSink } from './entry.js';
 export type { Resolver } from './resolve.js';
 
 export interface AdmContext {
@@ -29,6 +30,10 @@ export interface AdmContext {
   resolver: Resolver;
   /** Standard input; only `-R` reads it. */
   stdin: string;
+  /** The clock again, read for each piece of a long `-L -c` (conn expiry is shown as of then); default `now`. */
+  clock?: () => number;
+  /** Where a long `-L -c` sends its lines as they are made (AdmIo.flush); without it they are all in `stdout`. */
+  sink?: AdmSink;
 }
 
 export interface AdmResult {
@@ -85,6 +90,7 @@ class Session {
     private readonly prog: string,
   ) {
     this.namers = [new Namer(ctx.resolver, false), new Namer(ctx.resolver, true)];
+    this.io.sink = ctx.sink ?? null;
   }
 
   listCtx(format: number): ListCtx {
@@ -110,7 +116,8 @@ class Session {
       case 'list':
         checkListConflicts(io, ce);
         if (ce.has(OPT.connection)) {
-          await listConns(io, this.ctx.ipvs, this.ctx.now, this.listCtx(ce.format).namer, ce.format);
+          const clock = this.ctx.clock ?? (() => this.ctx.now);
+          await listConns(io, this.ctx.ipvs, clock, this.listCtx(ce.format).namer, ce.format);
         } else if (ce.has(OPT.service)) {
           const svc = rules.findService(serviceKey(ce));
           if (!svc) {

@@ -6,16 +6,27 @@ import { existsSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { isRoot, logPath, ROOT_RUN_DIR, runDir, socketPath } from '../control/paths.js';
-import { encodeFrame, FrameReader, type Request } from '../control/protocol.js';
+import { encodeFrame, FrameReader, isReplyPart, type Request } from '../control/protocol.js';
 
 export class NoDaemon extends Error {}
 export class NoPermission extends Error {}
 
-/** Sends one request and returns the parsed reply. */
-export function request<T>(path: string, req: Request, timeoutMs = 120_000): Promise<T> {
+/**
+ * Takes a piece of a reply's stdout sent ahead of the reply (protocol.ts, ReplyPart). A promise
+ * returned pauses reading until it settles: the daemon then waits too, so that a slow reader
+ * (a pager) never makes it buffer a whole conn table.
+ */
+export type PartHandler = (part: string) => Promise<void> | undefined;
+
+/**
+ * Sends one request and returns the parsed reply. Parts of the reply's stdout sent ahead of it go
+ * to `onPart`; without one they are joined in front of the reply's `stdout`.
+ */
+export function request<T>(path: string, req: Request, timeoutMs = 120_000, onPart?: PartHandler): Promise<T> {
   return new Promise((resolve, reject) => {
     const s = connect(path);
     const reader = new FrameReader();
+    const parts: string[] = [];
     let settled = false;
     const done = (f: () => void) => {
       if (settled) return;
@@ -23,12 +34,38 @@ export function request<T>(path: string, req: Request, timeoutMs = 120_000): Pro
       s.destroy();
       f();
     };
-    s.setTimeout(timeoutMs, () => done(() => reject(new Error(`no answer from ${path}`))));
+    s.setTimeout(timeoutMs);
+    s.on('timeout', () => done(() => reject(new Error(`no answer from ${path}`))));
     s.on('connect', () => s.write(encodeFrame(req)));
+    const frame = (text: string) => {
+      const v: unknown = JSON.parse(text);
+      if (!isReplyPart(v)) {
+        const reply = v as T & { stdout?: unknown };
+        if (parts.length > 0 && typeof reply.stdout === 'string') reply.stdout = parts.join('') + reply.stdout;
+        done(() => resolve(reply));
+        return;
+      }
+      if (!onPart) {
+        parts.push(v.part);
+        return;
+      }
+      const wait = onPart(v.part);
+      if (wait) {
+        // No idle timeout while our own reader holds us up: the daemon is waiting on us.
+        s.pause();
+        s.setTimeout(0);
+        void wait.then(
+          () => {
+            s.setTimeout(timeoutMs);
+            s.resume();
+          },
+          (e: unknown) => done(() => reject(e)),
+        );
+      }
+    };
     s.on('data', (b: Buffer) => {
       try {
-        const text = reader.push(b);
-        if (text !== null) done(() => resolve(JSON.parse(text) as T));
+        for (let text = reader.push(b); text !== null && !settled; text = reader.next()) frame(text);
       } catch (e) {
         done(() => reject(e));
       }

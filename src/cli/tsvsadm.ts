@@ -23,14 +23,17 @@ async function main(): Promise<number> {
   const stdin = wantsStdin(argv) ? readFileSync(0, 'utf8') : '';
   const sock = targetSocket();
   const req = { op: 'adm' as const, argv, argv0, stdin };
+  // A long -L -c arrives in parts, printed as they come; a full stdout (a pager) holds the daemon.
+  const onPart = (part: string) =>
+    process.stdout.write(part) ? undefined : new Promise<void>((resolve) => process.stdout.once('drain', resolve));
   let reply: AdmReply;
   try {
     try {
-      reply = await request<AdmReply>(sock, req);
+      reply = await request<AdmReply>(sock, req, undefined, onPart);
     } catch (e) {
       if (!(e instanceof NoDaemon)) throw e;
       await startDetached(sock);
-      reply = await request<AdmReply>(sock, req);
+      reply = await request<AdmReply>(sock, req, undefined, onPart);
     }
   } catch (e) {
     if (e instanceof NoPermission) {

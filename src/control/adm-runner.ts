@@ -9,6 +9,10 @@ export interface AdmContext {
   now: number;
   stdin: string;
   resolver?: unknown;
+  /** The clock, read again for each piece of a long `-L -c`. */
+  clock?: () => number;
+  /** Where a long `-L -c` sends its lines as they are made (protocol.ts, ReplyPart). */
+  sink?: (part: string) => Promise<void>;
 }
 
 /** A reply, and for `-R` the input lines that failed (src/adm/run.ts's RestoreFailure), for the log. */

@@ -21,7 +21,7 @@ import { keepalivedSocket } from '../ha/director.js';
 import { KeepalivedFollow } from './keepalived-follow.js';
 import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
-import { ControlServer, type Peer } from './server.js';
+import { ControlServer, type Peer, type ReplyStream } from './server.js';
 import { readState, StateFile, writeAtomic } from './state.js';
 import { runSysctl } from './sysctl-cmd.js';
 import { watchNetns } from './netns-watch.js';
@@ -120,12 +120,25 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   observers.addMetrics({ collect: (x) => syncMetrics(x, sync.status()) });
   const keepalived = new KeepalivedFollow(keepalivedSocket(socketPath(o.runDir, id)), observers);
 
-  const adm = async (argv: string[], argv0: string, stdin: string, peer?: Peer): Promise<AdmReply> => {
+  const adm = async (argv: string[], argv0: string, stdin: string, peer?: Peer, stream?: ReplyStream): Promise<AdmReply> => {
     // Before: what the engine's workers have not reported yet (conns they scheduled, bytes,
     // states) reaches the core, so that a listing is up to date. After: the engine follows the
     // new rules before tsvsadm returns.
     await engine.settle?.();
-    const { restoreFailures, ...reply } = await runAdm(argv, argv0, { ipvs, now: now(), stdin });
+    // A long -L -c goes out in parts, and the control server lets the next command start once
+    // the first is sent (server.ts): a listing changes nothing, so none of the after-steps below.
+    let streamed = false;
+    const sink = stream
+      ? (part: string) => {
+          streamed = true;
+          return stream(part);
+        }
+      : undefined;
+    const { restoreFailures, ...reply } = await runAdm(argv, argv0, { ipvs, now: now(), clock: now, stdin, sink });
+    if (streamed) {
+      events.command(argv0, argv, peer?.uid ?? null, reply);
+      return reply;
+    }
     await engine.settle?.();
     // The client gets ipvsadm's bytes; the log says which line of a -R input failed.
     for (const f of restoreFailures ?? []) {
@@ -249,10 +262,10 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   events.start();
   let stopping: Promise<void> | null = null;
 
-  const handle = async (req: Request, peer: Peer): Promise<unknown> => {
+  const handle = async (req: Request, peer: Peer, stream: ReplyStream): Promise<unknown> => {
     switch (req.op) {
       case 'adm':
-        return adm(req.argv, req.argv0, req.stdin, peer);
+        return adm(req.argv, req.argv0, req.stdin, peer, stream);
       case 'status':
         return status();
       case 'sysctl': {

@@ -1,6 +1,7 @@
 // The control protocol: one request and one reply per connection, each a frame of a 4-byte
-// big-endian length followed by that many bytes of UTF-8 JSON. Kept free of core imports so
-// that the tsvsadm client stays small.
+// big-endian length followed by that many bytes of UTF-8 JSON. A long reply (`-L -c` of a large
+// table) is preceded by parts, frames of the form ReplyPart, whose texts come before the reply's
+// own stdout. Kept free of core imports so that the tsvsadm client stays small.
 
 export const MAX_FRAME = 64 << 20;
 
@@ -15,6 +16,15 @@ export interface AdmReply {
   stdout: string;
   stderr: string;
   code: number;
+}
+
+/** A piece of a reply's stdout sent ahead of the reply itself. */
+export interface ReplyPart {
+  part: string;
+}
+
+export function isReplyPart(v: unknown): v is ReplyPart {
+  return typeof v === 'object' && v !== null && typeof (v as { part?: unknown }).part === 'string';
 }
 
 /** `tsvs sysctl ARGS`; `file` is the text of `-p FILE`, read by the client. */
@@ -44,7 +54,8 @@ export function encodeFrame(v: unknown): Buffer {
 }
 
 /**
- * Accumulates bytes and returns the first complete frame's JSON text, null while incomplete.
+ * Accumulates bytes and returns complete frames' JSON texts in order: push() the bytes read, then
+ * the first frame complete, null while none is; next() a further frame already in, if any.
  * Throws on a frame longer than MAX_FRAME (the peer is not speaking our protocol).
  */
 export class FrameReader {
@@ -56,6 +67,10 @@ export class FrameReader {
   push(b: Buffer): string | null {
     this.chunks.push(b);
     this.size += b.length;
+    return this.next();
+  }
+
+  next(): string | null {
     if (this.need < 0) {
       if (this.size < 4) return null;
       const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
@@ -68,7 +83,12 @@ export class FrameReader {
     // not once per read.
     if (this.size < 4 + this.need) return null;
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
-    this.chunks = [all];
-    return all.subarray(4, 4 + this.need).toString('utf8');
+    const end = 4 + this.need;
+    const text = all.subarray(4, end).toString('utf8');
+    const rest = all.subarray(end);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.size = rest.length;
+    this.need = -1;
+    return text;
   }
 }

@@ -1,7 +1,10 @@
 // The control socket: a unix socket, mode 0600, one request per connection. Requests are
 // executed one at a time in arrival order, so concurrent tsvsadm processes see a serial
-// history, as ipvsadm commands against the kernel do. A bad peer (garbage, truncated or
-// oversized frames, invalid JSON) loses its connection; the daemon goes on.
+// history, as ipvsadm commands against the kernel do. A reply sent in parts (a listing of a
+// large conn table) lets the next request start once its first part is out: it changes
+// nothing, and a reader that stops reading (a pager) must not hold every other command, as a
+// paused read of /proc/net/ip_vs_conn holds none. A bad peer (garbage, truncated or oversized
+// frames, invalid JSON) loses its connection; the daemon goes on.
 
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -16,7 +19,22 @@ export interface Peer {
   uid: number | null;
 }
 
-export type Handler = (req: Request, peer: Peer) => Promise<unknown>;
+/**
+ * Sends a piece of the reply's stdout ahead of the reply (protocol.ts, ReplyPart); resolves when
+ * the client has taken enough that the next piece may be made. Rejects with ClientGone once the
+ * client has closed: the handler should stop there.
+ */
+export type ReplyStream = (part: string) => Promise<void>;
+
+export type Handler = (req: Request, peer: Peer, stream: ReplyStream) => Promise<unknown>;
+
+/** The client closed its connection while its reply was being sent in parts. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection during its reply');
+    this.name = 'ClientGone';
+  }
+}
 
 /** A client must send its whole request within this (tsvsadm sends it at once; -R of 10,000 lines takes milliseconds). */
 export const CONTROL_REQUEST_TIMEOUT_MS = 30_000;
@@ -24,7 +42,16 @@ export const CONTROL_REQUEST_TIMEOUT_MS = 30_000;
 export const CONTROL_MAX_CLIENTS = 64;
 
 /** Why a client lost its connection without an answer, counted for `tsvs status`. */
-export const CONTROL_DROP_REASONS = ['bad_frame', 'not_json', 'unknown_op', 'timeout', 'closed_early', 'too_many_clients'] as const;
+export const CONTROL_DROP_REASONS = [
+  'bad_frame',
+  'not_json',
+  'unknown_op',
+  'timeout',
+  'closed_early',
+  'too_many_clients',
+  /** Closed while a reply in parts was being sent (`tsvsadm -L -c | head`): the rest is not made. */
+  'closed_mid_reply',
+] as const;
 export type ControlDropReason = (typeof CONTROL_DROP_REASONS)[number];
 
 /**
@@ -141,14 +168,24 @@ export class ControlServer {
       answered = true;
       const r = req;
       const peer: Peer = { uid: r.op === 'adm' ? peerUid(s) : null };
-      const run = this.queue.then(() => this.handle(r, peer));
-      this.queue = run.catch(() => undefined);
+      let release = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const stream: ReplyStream = (part) => {
+        release();
+        return sendPart(s, part);
+      };
+      const run = this.queue.then(() => this.handle(r, peer, stream));
+      this.queue = Promise.race([run.catch(() => undefined), released]);
       run.then(
         (reply) => {
           this.answered++;
           s.end(encodeFrame(reply));
         },
         (e: unknown) => {
+          if (e instanceof ClientGone) {
+            this.drops.closed_mid_reply++;
+            return;
+          }
           this.answered++;
           this.log(`control: request failed: ${(e as Error).stack ?? String(e)}`);
           s.end(encodeFrame({ stdout: '', stderr: `tsvs: internal error: ${(e as Error).message}\n`, code: 255 }));
@@ -167,4 +204,28 @@ export class ControlServer {
       // gone already
     }
   }
+}
+
+/**
+ * Writes one part and waits until the socket has room again (its buffer drained to the kernel),
+ * or at least for one turn of the event loop, so that the forwarder runs between two parts.
+ */
+function sendPart(s: Socket, part: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (s.destroyed || !s.writable) {
+      reject(new ClientGone());
+      return;
+    }
+    const gone = () => {
+      s.off('drain', room);
+      reject(new ClientGone());
+    };
+    const room = () => {
+      s.off('close', gone);
+      setImmediate(resolve);
+    };
+    s.once('close', gone);
+    if (s.write(encodeFrame({ part }))) room();
+    else s.once('drain', room);
+  });
 }

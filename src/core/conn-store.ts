@@ -162,16 +162,34 @@ export abstract class ConnStore {
 
   /** Every conn and template (not one-packet conns), for `ipvsadm -c`. */
   forEachConn(now: number, cb: (c: ConnRow) => void): void {
+    this.forEachConnFrom(now, 0, Infinity, cb);
+  }
+
+  /**
+   * As forEachConn, for at most `max` conns from conn ref `from` (0 to start); returns the ref to
+   * go on from, or -1 when the walk is done. A listing of millions of conns is taken in such
+   * pieces with the event loop running between them (src/adm/conns.ts): as with a read of
+   * /proc/net/ip_vs_conn in several read() calls, the whole is not a snapshot; a conn made
+   * behind the walk's position is not seen, and a slot freed and taken again ahead of it shows
+   * its new conn; each slot is visited once.
+   */
+  forEachConnFrom(now: number, from: number, max: number, cb: (c: ConnRow) => void): number {
     this.setNow(now);
+    let left = max;
     for (const t of [this.t4, this.t6]) {
-      const af: Af = t === this.t4 ? AF_INET : AF_INET6;
+      const v6 = t === this.t6;
+      const af: Af = v6 ? AF_INET6 : AF_INET;
+      const base = v6 ? V6_BASE : 0;
+      if (from >= base + V6_BASE) continue;
       const w = t.w;
-      for (let i = 0; i < t.end(); i++) {
+      for (let i = Math.max(0, from - base); i < t.end(); i++) {
+        if (left <= 0) return base + i;
         const f = t.flagsOf(i);
         if ((f & CONN_F_USED) === 0 || f & IP_VS_CONN_F_ONE_PACKET) continue;
         const d = this.rules.destById(t.destOf(i));
         const template = (f & IP_VS_CONN_F_TEMPLATE) !== 0;
         const mixed = d !== undefined && d.af !== af;
+        left--;
         cb({
           af,
           protocol: t.protoOf(i),
@@ -190,5 +208,6 @@ export abstract class ConnStore {
         });
       }
     }
+    return -1;
   }
 }

@@ -364,3 +364,56 @@ describe('adopt: a conn whose dest was picked outside the core (proxy workers)',
     assert.equal(svc.stats.snapshot().conns, 0n);
   });
 });
+
+describe('forEachConnFrom: the conn table in pieces', () => {
+  const row = (c: { caddr: unknown; cport: number; state: string; template: boolean }) => `${c.caddr}:${c.cport} ${c.state} ${c.template}`;
+
+  it('pieces of any size, over IPv4 then IPv6 conns, add up to forEachConn', () => {
+    const { ipvs } = director({ flags: IP_VS_SVC_F_PERSISTENT, timeout: 60 });
+    const key6 = svcSpec('2001:db8::10', 80, { schedName: 'rr', flags: 0, timeout: 0, netmask: 128, protocol: IPPROTO_TCP });
+    ipvs.rules.addService(key6, 0);
+    ipvs.rules.addDest(key6, destSpec('2001:db8::1', 8080, 1, IP_VS_CONN_F_MASQ as 0), 0);
+    for (let k = 0; k < 40; k++) ipvs.processIn(tcpIn(`198.51.100.${1 + (k % 7)}`, 1000 + k, TCP_SYN), 0);
+    const p6 = packet4(IPPROTO_TCP, '198.51.100.1', 1, VIP, 80, TCP_SYN, 60);
+    for (let k = 0; k < 9; k++) {
+      p6.setV6(IPPROTO_TCP, addrWords(`2001:db8:1::${k + 1}`), 2000 + k, addrWords('2001:db8::10'), 80);
+      assert.ok(ipvs.processIn(p6, 0) >= 0);
+    }
+    const whole: string[] = [];
+    ipvs.forEachConn(0, (c) => whole.push(row(c)));
+    assert.equal(whole.length, 40 + 7 + 9, '40 conns, 7 templates, 9 IPv6 conns');
+    for (const size of [1, 2, 3, 7, 46, 47, 48, 1000]) {
+      const got: string[] = [];
+      let pieces = 0;
+      for (let from = 0; from >= 0; pieces++) {
+        let n = 0;
+        from = ipvs.forEachConnFrom(0, from, size, (c) => {
+          n++;
+          got.push(row(c));
+        });
+        assert.ok(n <= size, `a piece of ${n} conns for size ${size}`);
+      }
+      assert.deepEqual(got, whole, `pieces of ${size}`);
+      assert.ok(pieces >= Math.ceil(whole.length / size), `${pieces} pieces of ${size}`);
+    }
+  });
+
+  it('a conn removed ahead of the walk is not listed, and none behind it is listed again', () => {
+    const { ipvs } = director();
+    const refs: number[] = [];
+    for (let k = 0; k < 10; k++) refs.push(ipvs.processIn(tcpIn('198.51.100.1', 1000 + k, TCP_SYN), 0));
+    const got: number[] = [];
+    const from = ipvs.forEachConnFrom(0, 0, 4, (c) => got.push(c.cport));
+    // Conns 1000 and 1008 go away (the SYN_RECV timeout passes for all but those re-sent).
+    for (let k = 0; k < 10; k++) if (k !== 0 && k !== 8) ipvs.processIn(tcpIn('198.51.100.1', 1000 + k, TCP_SYN), 50_000);
+    ipvs.tick(61_000);
+    assert.equal(ipvs.connCount(), 8);
+    for (let f = from; f >= 0;) f = ipvs.forEachConnFrom(61_000, f, 4, (c) => got.push(c.cport));
+    assert.deepEqual(got, [1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1009]);
+  });
+});
+
+function addrWords(s: string): number[] {
+  const a = addr(s);
+  return [a.w0, a.w1, a.w2, a.w3];
+}
