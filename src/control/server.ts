@@ -95,6 +95,8 @@ export function isRequest(v: unknown): v is Request {
 export class ControlServer {
   private server: Server | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Clients whose reply is going out in parts: close() ends them, as their reader may never read on. */
+  private readonly streaming = new Set<Socket>();
   private badPeers = 0;
   readonly drops = Object.fromEntries(CONTROL_DROP_REASONS.map((r) => [r, 0])) as Record<ControlDropReason, number>;
   /** Requests answered (a reply frame written). */
@@ -172,6 +174,10 @@ export class ControlServer {
       const released = new Promise<void>((resolve) => (release = resolve));
       const stream: ReplyStream = (part) => {
         release();
+        if (!this.streaming.has(s)) {
+          this.streaming.add(s);
+          s.once('close', () => this.streaming.delete(s));
+        }
         return sendPart(s, part);
       };
       const run = this.queue.then(() => this.handle(r, peer, stream));
@@ -197,6 +203,8 @@ export class ControlServer {
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
+    // A paused pager would otherwise hold the daemon's stop for as long as it stays paused.
+    for (const c of this.streaming) c.destroy();
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     try {
       unlinkSync(this.path);

@@ -162,4 +162,32 @@ describe('daemon: tsvsadm -L -c of a large table', () => {
     assert.equal(list.code, 0);
     assert.ok(!lines.some((l) => l.includes('request failed')), lines.join('\n'));
   });
+
+  it("does not hold the daemon's stop while its reader has stopped reading", async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'tsvs-conns-'));
+    const d2 = await startDaemon({ engine: 'proxy', runDir: dir2, log: () => undefined, watchNamespace: false });
+    try {
+      fill(d2.ipvs);
+      let sock: ReturnType<typeof connect> | null = null;
+      await new Promise<void>((resolve) => {
+        sock = rawClient(d2.socket, (v, c) => {
+          if (isReplyPart(v)) {
+            c.pause();
+            resolve();
+          }
+        });
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const bound = (what: string) => new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within 5 s`)), 5000)));
+      await Promise.race([d2.stop(), bound('the daemon did not stop with a listing paused')]);
+      clearTimeout(timer);
+      // Read on: the daemon has closed the connection, mid-listing.
+      const closed = new Promise<void>((resolve) => sock!.once('close', () => resolve()));
+      sock!.resume();
+      await Promise.race([closed, bound("the paused listing's connection was not closed")]);
+      clearTimeout(timer);
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
 });
