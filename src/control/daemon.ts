@@ -5,6 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { TICK_MS } from '../core/conn/timer.js';
 import { CONN_BYTES, DEFAULT_CONN_MEM_MAX, Defence, PAGE_SIZE } from '../core/defence.js';
 import { Addr } from '../core/inet.js';
 import { Ipvs } from '../core/ipvs.js';
@@ -28,6 +29,19 @@ import { watchNetns } from './netns-watch.js';
 import { SyncDaemons, type SyncDaemonStatus } from '../sync/control.js';
 import { syncMetrics } from '../sync/metrics.js';
 
+/**
+ * How often the daemon runs the core's timers (conn expiry, estimator, schedulers' upkeep) while
+ * the table holds conns: every tick of the conn wheel, so that a conn expires within TICK_MS of
+ * its time, and so that a second's expiries come in ten pieces. Once a second, 100 k conns
+ * expiring a second at 10 M conns took 19-30 ms a tick, in which no frame was forwarded
+ * (2026-12-07, in process); every 100 ms, 2.2 ms (at most 6).
+ */
+const CORE_TICK_MS = TICK_MS;
+/** The same with no conn in the table: the estimator's 2 s period and the trash's 60 s need no more. */
+const IDLE_TICK_MS = 1000;
+/** The defences' period (drop_entry's scan, secure_tcp, the memory bound): the kernel's defense_work runs once a second. */
+const DEFENCE_TICK_MS = 1000;
+
 export interface DaemonOptions {
   engine: EngineName;
   runDir: string;
@@ -50,6 +64,8 @@ export interface DaemonOptions {
 
 export interface DaemonHandle {
   readonly ipvs: Ipvs;
+  /** The daemon's clock, ms since it started: the `now` its core and engine are given. */
+  readonly now: () => number;
   readonly socket: string;
   /** Where checkers, VRRP and the sync daemon register what /metrics and the API show. */
   readonly observers: Observers;
@@ -255,10 +271,15 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
       log.warn(notLoopbackWarning(http.url));
     }
   }
-  const ticker = setInterval(() => {
+  // Every wheel tick while there are conns to expire; an empty table (an idle director) wakes
+  // the daemon once a second, as before: ten wake-ups a second doubled its idle CPU (0.20 -> 0.43 %).
+  let ticker: NodeJS.Timeout;
+  const tick = () => {
     ipvs.tick(now());
-    ipvs.defenceTick(freemem(), Math.random);
-  }, 1000);
+    ticker = setTimeout(tick, ipvs.connCount() > 0 ? CORE_TICK_MS : IDLE_TICK_MS);
+  };
+  ticker = setTimeout(tick, IDLE_TICK_MS);
+  const defenceTicker = setInterval(() => ipvs.defenceTick(freemem(), Math.random), DEFENCE_TICK_MS);
   events.start();
   let stopping: Promise<void> | null = null;
 
@@ -319,7 +340,8 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       unwatch();
-      clearInterval(ticker);
+      clearTimeout(ticker);
+      clearInterval(defenceTicker);
       keepalived.stop();
       events.stop();
       sync.stop();
@@ -332,5 +354,5 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
     return stopping;
   };
 
-  return { ipvs, socket: server.path, observers, httpUrl: http?.url ?? null, log, stop };
+  return { ipvs, now, socket: server.path, observers, httpUrl: http?.url ?? null, log, stop };
 }
