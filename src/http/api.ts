@@ -153,32 +153,26 @@ export interface ConnJson {
   forward: string;
 }
 
-/** Thrown to leave forEachConn once `limit` rows are taken (it has no break). */
-const ENOUGH = new Error('enough conns');
-
 export function connsJson(d: DirectorSource, limit: number) {
   const conns: ConnJson[] = [];
-  let truncated = false;
-  try {
-    d.ipvs.forEachConn(d.now(), (c) => {
-      if (conns.length >= limit) throw ENOUGH;
-      const fullnat = fwdName(c.fwd) === 'FullNat';
-      conns.push({
-        protocol: protocolName(c.protocol),
-        client: hostPort(c.caddr, c.cport),
-        virtual: hostPort(c.vaddr, c.vport),
-        dest: hostPort(c.daddr, c.dport),
-        local: fullnat ? hostPort(c.laddr, c.lport) : null,
-        state: c.state,
-        expires: c.expires,
-        template: c.template,
-        forward: fwdName(c.fwd),
-      });
+  // One more than asked for tells whether the list is cut short.
+  let seen = 0;
+  d.ipvs.forEachConnFrom(d.now(), 0, limit + 1, (c) => {
+    if (++seen > limit) return;
+    const fullnat = fwdName(c.fwd) === 'FullNat';
+    conns.push({
+      protocol: protocolName(c.protocol),
+      client: hostPort(c.caddr, c.cport),
+      virtual: hostPort(c.vaddr, c.vport),
+      dest: hostPort(c.daddr, c.dport),
+      local: fullnat ? hostPort(c.laddr, c.lport) : null,
+      state: c.state,
+      expires: c.expires,
+      template: c.template,
+      forward: fwdName(c.fwd),
     });
-  } catch (e) {
-    if (e !== ENOUGH) throw e;
-    truncated = true;
-  }
+  });
+  const truncated = seen > limit;
   // connCount() also counts one-packet conns, which -c does not list.
   const total = Math.max(d.ipvs.connCount(), conns.length);
   return { version: API_VERSION, time: new Date().toISOString(), total, truncated, conns };
