@@ -25,7 +25,7 @@ const N4 = 4 * CONN_LIST_CHUNK + 123;
 const N6 = CONN_LIST_CHUNK + 7;
 const LIST = { op: 'adm' as const, argv: ['-L', '-c', '-n'], argv0: 'ipvsadm', stdin: '' };
 
-/** UDP conns through the core's in-path, as first packets would make them (no socket bound: a port the proxy engine is not given). */
+/** UDP conns made through the core's in-path, as first packets would make them; no traffic flows. */
 function fill(ipvs: Ipvs): void {
   const v4: ServiceKey = { af: AF_INET, protocol: 17, addr: Addr.parse4('192.0.2.1')!, port: 9000, fwmark: 0 };
   const v6: ServiceKey = { af: AF_INET6, protocol: 17, addr: Addr.parse('2001:db8::1')!, port: 9000, fwmark: 0 };
