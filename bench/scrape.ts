@@ -95,6 +95,8 @@ async function scrapeCost(): Promise<void> {
     netns: '1',
     services: SERVICES,
     conns: 0,
+    connTableBytes: 0,
+    coreThread: false,
     maxConns: 0,
   };
   const ipvs = bigDirector();

@@ -52,3 +52,12 @@ await build({
   entryPoints: [{ in: 'dist/engine/proxy/epoll-worker.js', out: 'epoll-worker' }],
   format: 'esm',
 });
+
+// The same for the core thread (control/core-thread.ts starts `./core-worker.js`).
+await build({
+  ...common,
+  entryPoints: [{ in: 'dist/control/core-worker.js', out: 'core-worker' }],
+  format: 'esm',
+  // Its source stays in the worker's heap too (the note on the commands' bundle above).
+  minifyWhitespace: true,
+});

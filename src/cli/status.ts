@@ -33,7 +33,7 @@ export async function statusMain(argv: string[]): Promise<number> {
     return 0;
   }
   const lines = [
-    `director: pid ${st.pid}, netns ${st.netns}, engine ${st.engine}${st.loadError ? ' NOT LOADED' : ''}`,
+    `director: pid ${st.pid}, netns ${st.netns}, engine ${st.engine}${st.loadError ? ' NOT LOADED' : ''}${st.coreThread ? ', core on its own thread' : ''}`,
     ...(st.loadError ? [`engine: ${st.loadError}`] : []),
     `services: ${st.services}, connections: ${st.conns}`,
     `interfaces: ${st.interfaces.length ? st.interfaces.join(', ') : '(none)'}`,

@@ -26,6 +26,8 @@ export const ENVIRONMENT = `environment:
                      through AF_XDP (auto: on physical single-queue interfaces only)
   TSVS_XDP_FAST      packet engine: on or off, as tsvs daemon --xdp-fast: established conns
                      forwarded inside the XDP program (default off)
+  TSVS_CORE_THREAD   on or off, as tsvs daemon --core-thread: the core and the engine's frame
+                     loop on a thread of their own (default off)
   TSVS_PROXY_WORKERS proxy engine: worker threads (0: all on one thread)
   TSVS_PROXY_IO      proxy engine: epoll or node, how the workers do socket I/O
 logs: a director started by tsvsadm or with --detach logs to <run dir>/<netns inode>.log;

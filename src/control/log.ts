@@ -167,6 +167,14 @@ export function asLog(l: Logger): Log {
   });
 }
 
+/**
+ * A Log made of one function per level, e.g. one that hands lines to another thread whose own
+ * Log filters and writes them (control/core-worker.ts). `level` is the level the writer keeps.
+ */
+export function asLevels(level: LogLevel, at: Pick<Log, 'debug' | 'info' | 'warn' | 'error'>): Log {
+  return Object.assign((msg: string) => at.info(msg), { ...at, level, target: 'daemon thread', close: () => {} });
+}
+
 function isLog(l: Logger): l is Log {
   return typeof (l as Partial<Log>).warn === 'function';
 }

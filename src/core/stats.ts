@@ -13,6 +13,8 @@ export const STAT_OUTPKTS = 2;
 export const STAT_INBYTES = 3;
 export const STAT_OUTBYTES = 4;
 export const STAT_COUNT = 5;
+/** Numbers per Stats in Stats.export/assign: the counters, then the estimator's five averages. */
+export const STATS_WORDS = STAT_COUNT + 5;
 
 /** The five counters as unsigned 64-bit integers. */
 export interface StatsSnapshot {
@@ -130,6 +132,39 @@ export class Stats {
       this.zeroNum[i] = z < BigInt(CARRY_AT) ? Number(z) : NaN;
     }
     this.est.reset(this);
+  }
+
+  /**
+   * Writes the counters and rates as another thread's core reported them (value() of each
+   * counter, then the estimator's five scaled averages, from `src` at `at`): the daemon's
+   * thread keeps such a copy of the core on the data-plane thread (control/core-thread.ts).
+   */
+  assign(src: Float64Array, at: number): void {
+    for (let i = 0; i < STAT_COUNT; i++) {
+      const v = src[at + i]!;
+      const up = Math.floor(v / TWO32);
+      this.hi[i] = up % TWO32;
+      this.lo[i] = v - up * TWO32;
+      this.zero[i] = 0n;
+      this.zeroNum[i] = 0;
+    }
+    const e = this.est;
+    e.cps = src[at + STAT_COUNT]!;
+    e.inpps = src[at + STAT_COUNT + 1]!;
+    e.outpps = src[at + STAT_COUNT + 2]!;
+    e.inbps = src[at + STAT_COUNT + 3]!;
+    e.outbps = src[at + STAT_COUNT + 4]!;
+  }
+
+  /** The other side of assign(): STATS_WORDS numbers into `dst` at `at`. */
+  export(dst: Float64Array, at: number): void {
+    for (let i = 0; i < STAT_COUNT; i++) dst[at + i] = this.valueNumber(i);
+    const e = this.est;
+    dst[at + STAT_COUNT] = e.cps;
+    dst[at + STAT_COUNT + 1] = e.inpps;
+    dst[at + STAT_COUNT + 2] = e.outpps;
+    dst[at + STAT_COUNT + 3] = e.inbps;
+    dst[at + STAT_COUNT + 4] = e.outbps;
   }
 
   /** Test and restore hook: sets counter i to an exact 64-bit value. */

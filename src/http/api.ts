@@ -153,7 +153,7 @@ export interface ConnJson {
   forward: string;
 }
 
-export function connsJson(d: DirectorSource, limit: number) {
+export function connsJson(d: Pick<DirectorSource, 'ipvs' | 'now'>, limit: number) {
   const conns: ConnJson[] = [];
   // One more than asked for tells whether the list is cut short.
   let seen = 0;
@@ -177,6 +177,8 @@ export function connsJson(d: DirectorSource, limit: number) {
   const total = Math.max(d.ipvs.connCount(), conns.length);
   return { version: API_VERSION, time: new Date().toISOString(), total, truncated, conns };
 }
+
+export type ConnsJson = ReturnType<typeof connsJson>;
 
 /** Parses `limit` of /api/v1/conns: a whole number 1..CONNS_MAX_LIMIT, or an error text. */
 export function parseLimit(v: string | null): number | string {

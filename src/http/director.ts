@@ -14,6 +14,7 @@ import {
   IPPROTO_UDP,
 } from '../core/constants.js';
 import type { Ipvs } from '../core/ipvs.js';
+import type { ConnsJson } from './api.js';
 import type { Service } from '../core/service.js';
 import type { Observers } from './observers.js';
 
@@ -25,6 +26,11 @@ export interface DirectorSource {
   readonly observers: Observers;
   /** Brings the engine's worker-side counters into the core before a read. */
   settle?(): Promise<void>;
+  /**
+   * Where the core runs on another thread (control/core-thread.ts): `ipvs` is then a copy of
+   * the rules without conns, which settle() brings up to date, and the conns are listed there.
+   */
+  conns?(limit: number): Promise<ConnsJson>;
 }
 
 /** Forwarding method as ipvsadm lists it. */

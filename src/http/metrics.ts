@@ -225,15 +225,11 @@ export function collectMetricsBuffer(d: DirectorSource, meta: ScrapeMeta = { las
   const st = d.status();
   x.sample(x.family('tsvs_services', 'gauge', 'Virtual services configured.'), '', rules.serviceCount);
   x.sample(x.family('tsvs_backends', 'gauge', 'Real servers configured, over all services.'), '', dests.length);
-  x.sample(
-    x.family('tsvs_connections', 'gauge', 'Entries in the connection table: conns and persistence templates.'),
-    '',
-    ipvs.connCount(),
-  );
+  x.sample(x.family('tsvs_connections', 'gauge', 'Entries in the connection table: conns and persistence templates.'), '', st.conns);
   x.sample(
     x.family('tsvs_connection_table_bytes', 'gauge', 'Memory held by the connection table (typed arrays and index).'),
     '',
-    ipvs.connTableBytes(),
+    st.connTableBytes,
   );
   x.sample(
     x.family('tsvs_unserved_rules', 'gauge', 'Rules the engine cannot serve (tsvs status lists them with the reason).'),

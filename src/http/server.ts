@@ -74,8 +74,17 @@ export class HttpServer {
 
   async listen(): Promise<string> {
     const url = await this.http.listen();
-    this.history.sample(Date.now());
-    this.historyTimer = setInterval(() => this.history.sample(Date.now()), HISTORY_STEP_MS);
+    // A core on another thread (DirectorSource.conns) is read through a copy: refresh it first.
+    const sample = () => {
+      if (this.o.director.conns)
+        void this.settle().then(
+          () => this.history.sample(Date.now()),
+          () => {},
+        );
+      else this.history.sample(Date.now());
+    };
+    sample();
+    this.historyTimer = setInterval(sample, HISTORY_STEP_MS);
     this.historyTimer.unref();
     return url;
   }
@@ -97,6 +106,7 @@ export class HttpServer {
         return true;
       }
       case '/api/v1/status':
+        if (d.conns) await this.settle();
         sendJson(res, req, statusJson(d));
         return true;
       case '/api/v1/services':
@@ -111,7 +121,7 @@ export class HttpServer {
           return true;
         }
         await this.settle();
-        sendJson(res, req, connsJson(d, limit));
+        sendJson(res, req, d.conns ? await d.conns(limit) : connsJson(d, limit));
         return true;
       }
       case '/api/v1/history':

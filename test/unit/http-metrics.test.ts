@@ -39,6 +39,8 @@ function sampleDirector(): DirectorSource {
     netns: '1',
     services: 2,
     conns: 0,
+    connTableBytes: 0,
+    coreThread: false,
   };
   return { ipvs, now: () => 0, status: () => status, observers: new Observers() };
 }

@@ -167,6 +167,8 @@ describe('fuzz findings: HTTP endpoint', () => {
       netns: '0',
       services: 0,
       conns: 0,
+      connTableBytes: 0,
+      coreThread: false,
     });
     const server = new HttpServer({
       host: '127.0.0.1',

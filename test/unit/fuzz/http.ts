@@ -99,6 +99,8 @@ export async function runHttpFuzz(count: number, seed = 1): Promise<HttpFuzzResu
     netns: '0',
     services: 2,
     conns: 0,
+    connTableBytes: 0,
+    coreThread: false,
   });
   const observers = new Observers();
   const log = createLog({ level: 'error', file: '/dev/null' });
