@@ -272,6 +272,7 @@ const ENGINE_COUNTER_HELP: Record<string, string> = {
   arp_requests: 'ARP and NDP requests the packet engine sent to resolve next hops.',
   arp_replies: 'ARP and NDP replies the packet engine sent for VIPs.',
   icmp_frag_needed: 'ICMP fragmentation-needed (packet too big) messages sent.',
+  nft_transactions: "Transactions that rewrote the packet engine's nftables table (one per burst of rule changes).",
   xdp_fast_packets: 'Packets the XDP fast path forwarded inside the kernel (--xdp-fast), credited to their conns.',
   xdp_fast_entries_added: 'Conn directions the XDP fast path took into its map.',
   xdp_fast_entries_removed: 'Conn directions that left the XDP fast path map (conn ended, state changed, dest gone, flush).',

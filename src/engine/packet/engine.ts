@@ -77,6 +77,11 @@ export class PacketEngine implements Engine {
   private lastFrames = -1;
   private nftQueue: Promise<void> = Promise.resolve();
   private nftError: string | null = null;
+  /** The ingress matches the next nftables transaction installs, and whether one is queued unstarted. */
+  private nftWant = new Map<string, IngressMatch[]>();
+  private nftWaiting = false;
+  /** nftables transactions started: one per burst of rule changes, not one per change. */
+  private nftTransactions = 0;
   /** Rules changed since the last rulesChanged(). */
   private dirty = false;
   /** Local addresses of both families, as text, and the interface holding each. */
@@ -184,12 +189,14 @@ export class PacketEngine implements Engine {
   /**
    * A rule changed: recompute once the command is done. Listeners are told before a deleted
    * service leaves the rules (and -C or -R fire hundreds of events), so the work waits for the
-   * end of the command; settle() does it at once if the daemon asks first.
+   * end of the command; settle() does it at once if the daemon asks first. Not a microtask:
+   * -R awaits each of its lines, and a recompute and nftables transaction per line made a
+   * restore of 100 services x 10 dests take 114 s (2026-12-07, a namespace with one veth).
    */
   private rulesDirty(): void {
     if (this.dirty) return;
     this.dirty = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       if (this.dirty) this.rulesChanged();
     });
   }
@@ -305,6 +312,7 @@ export class PacketEngine implements Engine {
         arp_requests: c.arpRequests,
         arp_replies: c.arpReplies,
         icmp_frag_needed: c.icmpFragNeeded,
+        nft_transactions: this.nftTransactions,
       };
       const fs = this.fast?.stats;
       if (fs) {
@@ -594,8 +602,17 @@ export class PacketEngine implements Engine {
     }
     const devices = new Map<string, IngressMatch[]>();
     if (t.matches.length > 0) for (const i of this.ifaces) devices.set(i.name, t.matches);
+    // One transaction waiting at most: one that has not started yet takes the latest rules, so
+    // a burst of changes costs two transactions, not one each.
+    this.nftWant = devices;
+    if (this.nftWaiting) return;
+    this.nftWaiting = true;
     this.nftQueue = this.nftQueue
-      .then(() => applyNft({ devices }))
+      .then(() => {
+        this.nftWaiting = false;
+        this.nftTransactions++;
+        return applyNft({ devices: this.nftWant });
+      })
       .then(() => {
         this.nftError = null;
       })

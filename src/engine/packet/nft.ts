@@ -33,15 +33,57 @@ export interface NftSpec {
   devices: Map<string, IngressMatch[]>;
 }
 
+/**
+ * Matches of one shape (family, protocol, which addresses and ports, the same exceptions) from
+ * this many on are one rule over a set instead of a rule each. A chain is walked rule by rule
+ * for every frame the interface receives, and the kernel checks the whole chain at each rule it
+ * adds: 1,000 services x 10 NAT dests were 22,011 rules, 44 s to install and a linear walk per
+ * frame; as sets, one hash lookup per shape. Below it a rule each reads better in `nft list`.
+ */
+export const NFT_SET_MIN = 4;
+
+type Field = 'daddr' | 'dport' | 'saddr' | 'sport';
+const FIELDS: readonly Field[] = ['daddr', 'dport', 'saddr', 'sport'];
+
+function fieldsOf(m: IngressMatch): Field[] {
+  // A port of 0 takes every port: no port match.
+  return FIELDS.filter((f) => m[f] !== undefined && m[f] !== 0);
+}
+
+function expr(m: IngressMatch, f: Field): string {
+  return f === 'daddr' || f === 'saddr' ? `${m.family} ${f}` : `th ${f}`;
+}
+
+function exceptions(m: IngressMatch): string {
+  return m.notDaddr !== undefined && m.notDaddr.length > 0 ? ` ${m.family} daddr != { ${m.notDaddr.join(', ')} }` : '';
+}
+
 function rule(m: IngressMatch): string {
   const parts = [`meta l4proto ${m.proto}`];
-  if (m.daddr !== undefined) parts.push(`${m.family} daddr ${m.daddr}`);
-  if (m.dport !== undefined && m.dport !== 0) parts.push(`th dport ${m.dport}`);
-  if (m.saddr !== undefined) parts.push(`${m.family} saddr ${m.saddr}`);
-  if (m.sport !== undefined && m.sport !== 0) parts.push(`th sport ${m.sport}`);
-  if (m.notDaddr !== undefined && m.notDaddr.length > 0) parts.push(`${m.family} daddr != { ${m.notDaddr.join(', ')} }`);
+  for (const f of fieldsOf(m)) parts.push(`${expr(m, f)} ${String(m[f])}`);
   // Fragments carry no ports: non-first fragments of a taken flow are matched by address only.
-  return `${parts.join(' ')} counter drop`;
+  return `${parts.join(' ')}${exceptions(m)} counter drop`;
+}
+
+interface Shape {
+  first: IngressMatch;
+  fields: Field[];
+  elements: Set<string>;
+  members: IngressMatch[];
+}
+
+/** The matches grouped by shape, in the order each shape first appears. */
+function shapes(matches: readonly IngressMatch[]): Shape[] {
+  const byKey = new Map<string, Shape>();
+  for (const m of matches) {
+    const fields = fieldsOf(m);
+    const key = `${m.family} ${m.proto} ${fields.join(',')}${exceptions(m)}`;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { first: m, fields, elements: new Set(), members: [] }));
+    g.elements.add(fields.map((f) => String(m[f])).join(' . '));
+    g.members.push(m);
+  }
+  return [...byKey.values()];
 }
 
 /** The nft script that replaces our table atomically (create, delete, define in one batch). */
@@ -50,14 +92,34 @@ export function renderNft(spec: NftSpec): string {
   const lines = [`table netdev ${NFT_TABLE} { flags owner; }`, `delete table netdev ${NFT_TABLE}`];
   if (spec.devices.size === 0) return `${lines.join('\n')}\n`;
   lines.push(`table netdev ${NFT_TABLE} {`, '  flags owner');
+  // Sets belong to the table: interfaces given the same matches share them.
+  const sets = new Map<string, string>();
+  const chains: string[] = [];
   for (const [dev, matches] of [...spec.devices].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const name = `ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`;
-    lines.push(`  chain ${name} {`);
-    lines.push(`    type filter hook ingress device "${dev}" priority -500; policy accept;`);
-    for (const m of matches) lines.push(`    ${rule(m)}`);
-    lines.push('  }');
+    chains.push(`  chain ${name} {`);
+    chains.push(`    type filter hook ingress device "${dev}" priority -500; policy accept;`);
+    for (const g of shapes(matches)) {
+      if (g.members.length < NFT_SET_MIN) {
+        for (const m of g.members) chains.push(`    ${rule(m)}`);
+        continue;
+      }
+      const m = g.first;
+      const type = g.fields.map((f) => (f === 'dport' || f === 'sport' ? 'inet_service' : m.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr'));
+      const elements = [...g.elements].sort().join(', ');
+      const setKey = `${type.join(' . ')} ${elements}`;
+      let set = sets.get(setKey);
+      if (set === undefined) {
+        set = `m${sets.size}`;
+        sets.set(setKey, set);
+        lines.push(`  set ${set} {`, `    type ${type.join(' . ')}`, '    counter', `    elements = { ${elements} }`, '  }');
+      }
+      const lhs = g.fields.map((f) => expr(m, f)).join(' . ');
+      chains.push(`    meta l4proto ${m.proto} ${lhs} @${set}${exceptions(m)} counter drop`);
+    }
+    chains.push('  }');
   }
-  lines.push('}');
+  lines.push(...chains, '}');
   return `${lines.join('\n')}\n`;
 }
 
