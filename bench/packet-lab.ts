@@ -142,11 +142,13 @@ export function sinkCount(l: Lab): number {
   return n;
 }
 
-export function adm(l: Lab, args: string[]): void {
+/** `tsvsadm ARGS` in the director namespace; `input` is its stdin (for -R). */
+export function adm(l: Lab, args: string[], input?: string): void {
   if (!l.daemon) throw new Error(`tsvsadm ${args.join(' ')}: no daemon started (startDaemon first)`);
   execFileSync('ip', ['netns', 'exec', l.dir, process.execPath, TSVSADM, ...args], {
     env: { ...process.env, TSVS_RUN_DIR: l.runDir },
     stdio: 'pipe',
+    input,
   });
 }
 

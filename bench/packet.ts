@@ -5,6 +5,7 @@
 //   rate   the zero-loss rate at 64 B and 1400 B, and the ratio to nftables (packet-rate.ts)
 //   cpu    the director core's CPU per forwarded packet at a fixed rate (packet-cpu.ts)
 //   table  the established-flow rate with 1,000 and 10,000,000 conns (packet-table.ts)
+//   scrape the zero-loss rate while /metrics is fetched, core thread off and on (packet-scrape.ts)
 // Traffic stays inside namespaces this script creates.
 
 import { execFileSync } from 'node:child_process';
@@ -12,11 +13,12 @@ import { netnsUnavailable, Topology } from '../src/lab/netns.js';
 import { benchCpu } from './packet-cpu.js';
 import { clearRules, CPUS, GEN_CPU, type Lab, setupLab, stopDaemon } from './packet-lab.js';
 import { benchRates } from './packet-rate.js';
+import { benchScrape } from './packet-scrape.js';
 import { benchTable } from './packet-table.js';
 import { withSignalTeardown } from './signal-teardown.js';
 import { selectedVariants } from './packet-variants.js';
 
-const PARTS = ['rate', 'cpu', 'table'] as const;
+const PARTS = ['rate', 'cpu', 'table', 'scrape'] as const;
 
 /** Pins this process (every thread) to `cpus`, so that its housekeeping stays off the director's core. */
 function pinSelf(cpus: string): void {
@@ -42,6 +44,7 @@ export async function benchPacket(): Promise<void> {
       if (want.includes('rate')) await benchRates(l, variants);
       if (want.includes('cpu')) await benchCpu(l, variants);
       if (want.includes('table')) await benchTable(l, variants);
+      if (want.includes('scrape')) await benchScrape(l, variants);
     });
   } finally {
     if (l) {
