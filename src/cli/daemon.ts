@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startDaemon } from '../control/daemon.js';
+import { CONTROL_NICE, startDaemon } from '../control/daemon.js';
 import type { EngineName } from '../control/engine.js';
 import { createLog, isLogLevel, LOG_LEVELS, type LogLevel } from '../control/log.js';
 import { parseHttpSpec } from '../http/endpoint.js';
@@ -191,6 +191,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
     logFile,
     http,
     coreThread,
+    controlNice: CONTROL_NICE,
   }).catch((e: Error) => {
     log.error(`start failed: ${e.message}`);
     if (logFile) process.stderr.write(`tsvs daemon: ${e.message}\n`);

@@ -2,6 +2,7 @@
 // (director.ts) with the control socket, the HTTP endpoint and keepalived's notifications. The
 // core runs on the daemon's thread, or with `coreThread` on a thread of its own (core-thread.ts).
 
+import { setPriority } from 'node:os';
 import type { Ipvs } from '../core/ipvs.js';
 import type { ConnsJson } from '../http/api.js';
 import { type Log, asLog, createLog, type Logger } from './log.js';
@@ -19,6 +20,15 @@ import { ControlServer, type Peer, type ReplyStream } from './server.js';
 import { watchNetns } from './netns-watch.js';
 import type { SyncDaemonStatus } from '../sync/control.js';
 import { syncMetrics } from '../sync/metrics.js';
+
+/**
+ * The daemon's thread's nice value once the core has a thread of its own, which keeps the
+ * process's (Linux keeps a nice value per thread). Where the two share a core, the scheduler
+ * then runs the frame loop ahead of a scrape's formatting, as the kernel runs IPVS in softirq
+ * ahead of ipvsadm: at 10 the control plane has about a tenth of a core that the loop saturates
+ * (CFS weights 110 against 1024), and all of it when the loop is idle.
+ */
+export const CONTROL_NICE = 10;
 
 export interface DaemonOptions {
   engine: EngineName;
@@ -43,6 +53,11 @@ export interface DaemonOptions {
    * handle's `ipvs` is then the daemon thread's copy of the rules, without conns. Default false.
    */
   coreThread?: boolean;
+  /**
+   * With coreThread, the nice value the daemon's thread (the calling thread) takes once the core
+   * thread runs; `tsvs daemon` gives CONTROL_NICE. Unset: the caller's thread is left as it is.
+   */
+  controlNice?: number;
 }
 
 export interface DaemonHandle {
@@ -121,6 +136,16 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
         await d.start();
         return d;
       });
+  if (o.coreThread && o.controlNice !== undefined) {
+    try {
+      // The calling thread only: the core thread, started above, keeps its nice value.
+      setPriority(0, o.controlNice);
+    } catch (e) {
+      log.warn(
+        `the daemon's thread could not lower its priority to nice ${o.controlNice} (${(e as Error).message}); a scrape then competes with the frame loop as an equal`,
+      );
+    }
+  }
   const observers = new Observers();
   observers.addMetrics({ collect: (x) => syncMetrics(x, core.status().sync ?? []) });
   const keepalived = new KeepalivedFollow(keepalivedSocket(socketPath(o.runDir, id)), observers);

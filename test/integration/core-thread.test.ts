@@ -6,11 +6,12 @@
 // and a stop removes the engine's nftables table. The lab always comes down, even on failure.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CONTROL_NICE } from '../../src/control/daemon.js';
 import { blob, sha256 } from '../../src/lab/blob.js';
 import { labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab } from '../../src/lab/labs.js';
@@ -65,6 +66,17 @@ describe('packet engine: the core on a thread of its own', { skip }, () => {
     assert.equal(st0.coreThread, true);
     assert.deepEqual(st0.unserved, []);
     assert.match(await director([process.execPath, TSVS, 'status']), /engine packet, core on its own thread/);
+    // The daemon's thread yields to the core thread where the two share a core.
+    const nice = (tid: string) => {
+      const st = readFileSync(`/proc/${st0.pid}/task/${tid}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const tids = readdirSync(`/proc/${st0.pid}/task`);
+    assert.equal(nice(String(st0.pid)), CONTROL_NICE);
+    assert.ok(
+      tids.some((t) => nice(t) === 0),
+      'some thread (the core thread) keeps nice 0',
+    );
 
     const r = await labRun(lab, 30, env);
     assert.equal(r.failures, 0, r.stats);
