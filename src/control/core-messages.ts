@@ -8,6 +8,9 @@ import type { LogLevel } from './log.js';
 import type { AdmReply } from './protocol.js';
 import type { CoreStatus } from './director.js';
 
+/** Numbers per dest after its Stats in a snapshot: active, inactive and persistent conns, overloaded. */
+export const DEST_WORDS = 4;
+
 export interface CoreWorkerData {
   engine: EngineName;
   rulesFile?: string;

@@ -1,5 +1,4 @@
-// The director's core on a thread of its own (--core-thread, the packet engine's default): the
-// IPVS core, the engine's frame loop, the sync daemons and the core's timers run in a worker
+// The director's core on a thread of its own (tsvs daemon --core-thread on): the IPVS core, the engine's frame loop, the sync daemons and the core's timers run in a worker
 // (core-worker.ts); the daemon's thread keeps the control socket, the HTTP endpoint, VRRP and
 // the log. A scrape, the dashboard or a slow tsvsadm client then never holds up a ring block,
 // and a busy ring never holds up the control socket's accept and parse.
@@ -17,15 +16,12 @@ import { Ipvs } from '../core/ipvs.js';
 import { STATS_WORDS } from '../core/stats.js';
 import type { ConnsJson } from '../http/api.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
-import type { CoreCall, CoreWorkerData, FromCore, Snapshot, ToCore } from './core-messages.js';
+import { type CoreCall, type CoreWorkerData, DEST_WORDS, type FromCore, type Snapshot, type ToCore } from './core-messages.js';
 import type { CoreStatus } from './director.js';
 import type { EngineName, EngineStatus } from './engine.js';
 import type { Log } from './log.js';
 import type { AdmReply } from './protocol.js';
 import { ClientGone, type ReplyStream } from './server.js';
-
-/** Numbers per dest after its Stats in a snapshot: active, inactive and persistent conns, overloaded. */
-export const DEST_WORDS = 4;
 
 interface Pending {
   resolve: (v: unknown) => void;

@@ -5,8 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { STATS_WORDS } from '../core/stats.js';
 import { connsJson } from '../http/api.js';
 import { IP_VS_DEST_F_OVERLOAD } from '../core/constants.js';
-import type { CoreCall, CoreWorkerData, FromCore, Snapshot, ToCore } from './core-messages.js';
-import { DEST_WORDS } from './core-thread.js';
+import { type CoreCall, type CoreWorkerData, DEST_WORDS, type FromCore, type Snapshot, type ToCore } from './core-messages.js';
 import { Director } from './director.js';
 import { asLevels, type Fields, type Log } from './log.js';
 import { ClientGone } from './server.js';
@@ -90,7 +89,7 @@ async function serve(d: Director, id: number, call: CoreCall): Promise<unknown> 
 }
 
 async function main(): Promise<void> {
-  let d: Director;
+  let d: Director | null = null;
   try {
     d = await Director.open({
       engine: data.engine,
@@ -101,9 +100,12 @@ async function main(): Promise<void> {
     });
     await d.start();
   } catch (e) {
+    // What the engine set up before it failed (its nftables table, XDP programs) goes with it.
+    await d?.stop().catch(() => undefined);
     post({ t: 'failed', message: (e as Error).message });
     return;
   }
+  const director = d;
   port.on('message', (m: ToCore) => {
     if (m.t === 'ack' || m.t === 'gone') {
       const a = acks.get(m.id);
@@ -112,12 +114,12 @@ async function main(): Promise<void> {
       else a?.reject(new ClientGone());
       return;
     }
-    serve(d, m.id, m.call).then(
+    serve(director, m.id, m.call).then(
       (value) => post({ t: 'done', id: m.id, value }),
       (e: Error) => post({ t: 'fail', id: m.id, message: e.message, ...(e instanceof ClientGone ? { gone: true } : {}) }),
     );
   });
-  post({ t: 'ready', snapshot: snapshot(d) });
+  post({ t: 'ready', snapshot: snapshot(director) });
 }
 
 void main();

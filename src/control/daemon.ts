@@ -18,7 +18,6 @@ import { netnsId, socketPath } from './paths.js';
 import type { AdmReply, Request } from './protocol.js';
 import { ControlServer, type Peer, type ReplyStream } from './server.js';
 import { watchNetns } from './netns-watch.js';
-import type { SyncDaemonStatus } from '../sync/control.js';
 import { syncMetrics } from '../sync/metrics.js';
 
 /**
@@ -101,8 +100,6 @@ interface CorePlane {
   forget(): void | Promise<void>;
   stop(): Promise<EngineStatus>;
 }
-
-export type { SyncDaemonStatus };
 
 /** Starts a daemon for this namespace and resolves once its socket listens. */
 export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
