@@ -8,9 +8,6 @@ import type { LogLevel } from './log.js';
 import type { AdmReply } from './protocol.js';
 import type { CoreStatus } from './director.js';
 
-/** Numbers per dest after its Stats in a snapshot: active, inactive and persistent conns, overloaded. */
-export const DEST_WORDS = 4;
-
 export interface CoreWorkerData {
   engine: EngineName;
   rulesFile?: string;
@@ -37,8 +34,7 @@ export type ToCore =
 
 /**
  * The core's counters as of one moment, for the daemon thread's copy of the rules (the HTTP
- * endpoint reads that copy): `words` holds the total's Stats (Stats.export), then per service
- * its Stats, then per dest its Stats and DEST_WORDS more (core-thread.ts, layout).
+ * endpoint reads that copy); the layout of `words` is core-snapshot.ts's.
  */
 export interface Snapshot {
   status: CoreStatus;

@@ -11,12 +11,11 @@
 
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { IP_VS_DEST_F_OVERLOAD } from '../core/constants.js';
 import { Ipvs } from '../core/ipvs.js';
-import { STATS_WORDS } from '../core/stats.js';
 import type { ConnsJson } from '../http/api.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
-import { type CoreCall, type CoreWorkerData, DEST_WORDS, type FromCore, type Snapshot, type ToCore } from './core-messages.js';
+import type { CoreCall, CoreWorkerData, FromCore, Snapshot, ToCore } from './core-messages.js';
+import { readCounters } from './core-snapshot.js';
 import type { CoreStatus } from './director.js';
 import type { EngineName, EngineStatus } from './engine.js';
 import type { Log } from './log.js';
@@ -148,30 +147,7 @@ export class CoreThread {
 
   private apply(s: Snapshot): void {
     this.last = s.status;
-    const svcs = this.ipvs.rules.services();
-    const { shape, words } = s;
-    let ok = shape.length === svcs.length;
-    for (let i = 0; ok && i < svcs.length; i++) ok = svcs[i]!.dests.length === shape[i];
-    if (!ok) {
-      this.shapeMismatches++;
-      return;
-    }
-    let at = 0;
-    this.ipvs.rules.total.assign(words, at);
-    at += STATS_WORDS;
-    for (const svc of svcs) {
-      svc.stats.assign(words, at);
-      at += STATS_WORDS;
-      for (const d of svc.dests) {
-        d.stats.assign(words, at);
-        at += STATS_WORDS;
-        d.activeConns = words[at]!;
-        d.inactConns = words[at + 1]!;
-        d.persistConns = words[at + 2]!;
-        d.flags = words[at + 3] ? d.flags | IP_VS_DEST_F_OVERLOAD : d.flags & ~IP_VS_DEST_F_OVERLOAD;
-        at += DEST_WORDS;
-      }
-    }
+    if (!readCounters(this.ipvs.rules, s.shape, s.words)) this.shapeMismatches++;
   }
 
   private call<T>(call: CoreCall, stream?: ReplyStream): Promise<T> {

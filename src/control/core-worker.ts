@@ -2,10 +2,9 @@
 // thread. Logs go to the daemon's thread, which owns the log file.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { STATS_WORDS } from '../core/stats.js';
 import { connsJson } from '../http/api.js';
-import { IP_VS_DEST_F_OVERLOAD } from '../core/constants.js';
-import { type CoreCall, type CoreWorkerData, DEST_WORDS, type FromCore, type Snapshot, type ToCore } from './core-messages.js';
+import type { CoreCall, CoreWorkerData, FromCore, Snapshot, ToCore } from './core-messages.js';
+import { shapeOf, writeCounters } from './core-snapshot.js';
 import { Director } from './director.js';
 import { asLevels, type Fields, type Log } from './log.js';
 import { ClientGone } from './server.js';
@@ -29,31 +28,7 @@ const log: Log = asLevels(data.logLevel, {
 const acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
 function snapshot(d: Director): Snapshot {
-  const svcs = d.ipvs.rules.services();
-  let n = STATS_WORDS;
-  const shape: number[] = [];
-  for (const svc of svcs) {
-    shape.push(svc.dests.length);
-    n += STATS_WORDS + svc.dests.length * (STATS_WORDS + DEST_WORDS);
-  }
-  const words = new Float64Array(n);
-  let at = 0;
-  d.ipvs.rules.total.export(words, at);
-  at += STATS_WORDS;
-  for (const svc of svcs) {
-    svc.stats.export(words, at);
-    at += STATS_WORDS;
-    for (const dest of svc.dests) {
-      dest.stats.export(words, at);
-      at += STATS_WORDS;
-      words[at] = dest.activeConns;
-      words[at + 1] = dest.inactConns;
-      words[at + 2] = dest.persistConns;
-      words[at + 3] = dest.flags & IP_VS_DEST_F_OVERLOAD ? 1 : 0;
-      at += DEST_WORDS;
-    }
-  }
-  return { status: d.status(), shape, words };
+  return { status: d.status(), shape: shapeOf(d.ipvs.rules), words: writeCounters(d.ipvs.rules) };
 }
 
 async function serve(d: Director, id: number, call: CoreCall): Promise<unknown> {
