@@ -5,7 +5,6 @@
 // the HTTP endpoint's copy of the rules carries the core's counters, `-L -c` lists the conns,
 // and a stop removes the engine's nftables table. The lab always comes down, even on failure.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { CONTROL_NICE } from '../../src/control/daemon.js';
 import { blob, sha256 } from '../../src/lab/blob.js';
 import { labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab } from '../../src/lab/labs.js';
-import { ensureBuilt, inNs, requireNetns, TSVS, TSVSADM } from './harness.js';
+import { ensureBuilt, ifaceAddr, inNs, requireNetns, TSVS, TSVSADM } from './harness.js';
 
 const skip = requireNetns();
 const HTTP = '127.0.0.1:9207';
@@ -45,12 +44,6 @@ async function client(script: string): Promise<string> {
   const r = await inNs(nsName(lab, 'client'), ['sh', '-c', script], { timeoutMs: 120_000 });
   assert.equal(r.code, 0, `${script}: ${r.stderr}`);
   return r.stdout.trim();
-}
-
-function link(ns: string, dev: string): { mac: string; ip: string } {
-  const out = execFileSync('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', dev], { encoding: 'utf8' });
-  const j = JSON.parse(out) as { address: string; addr_info: { family: string; local: string; scope: string }[] }[];
-  return { mac: j[0]!.address, ip: j[0]!.addr_info.find((a) => a.family === 'inet' && a.scope === 'global')!.local };
 }
 
 describe('packet engine: the core on a thread of its own', { skip }, () => {
@@ -118,8 +111,8 @@ describe('packet engine: the core on a thread of its own', { skip }, () => {
   });
 
   it('drops and counts malformed frames on the core thread, and goes on forwarding', async () => {
-    const dir = link(nsName(lab, 'director'), 'eth0');
-    const cl = link(nsName(lab, 'client'), 'eth0');
+    const dir = ifaceAddr(nsName(lab, 'director'), 'eth0');
+    const cl = ifaceAddr(nsName(lab, 'client'), 'eth0');
     const before = await status();
     const count = 20;
     const sent = await client(

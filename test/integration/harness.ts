@@ -75,3 +75,10 @@ export async function pidsInNs(ns: string): Promise<number[]> {
 export function socketExists(dir: string): boolean {
   return existsSync(dir);
 }
+
+/** An interface's MAC address and its first global address of `family`, inside namespace `ns`. */
+export function ifaceAddr(ns: string, dev: string, family = 'inet'): { mac: string; ip: string } {
+  const out = execFileSync('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', dev], { encoding: 'utf8' });
+  const j = JSON.parse(out) as { address: string; addr_info: { family: string; local: string; scope: string }[] }[];
+  return { mac: j[0]!.address, ip: j[0]!.addr_info.find((a) => a.family === family && a.scope === 'global')!.local };
+}

@@ -5,7 +5,6 @@
 // the director keeps forwarding; and the ARP problem of seeds 000/001/004, shown and then
 // solved by the real-server agent. Labs always clean up, even when a test fails.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { blob, sha256 } from '../../src/lab/blob.js';
 import { agentRunDir, labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab, LABS, type LabDef } from '../../src/lab/labs.js';
-import { ensureBuilt, inNs, requireNetns, ROOT, TSVS, TSVSADM } from './harness.js';
+import { ensureBuilt, ifaceAddr, inNs, requireNetns, ROOT, TSVS, TSVSADM } from './harness.js';
 
 const skip = requireNetns();
 const env = { TSVS_ENGINE: 'packet' };
@@ -23,12 +22,6 @@ const MB10 = 10 * 1024 * 1024;
 
 function vipOf(lab: LabDef): string {
   return lab.client.url.replace(/^http:\/\/|\/$/g, '');
-}
-
-function link(ns: string, dev: string, family = 'inet'): { mac: string; ip: string } {
-  const out = execFileSync('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', dev], { encoding: 'utf8' });
-  const j = JSON.parse(out) as { address: string; addr_info: { family: string; local: string; scope: string }[] }[];
-  return { mac: j[0]!.address, ip: j[0]!.addr_info.find((a) => a.family === family && a.scope === 'global')!.local };
 }
 
 async function status(lab: LabDef): Promise<{ pid: number; engine: string; drops: Record<string, number>; unserved: unknown[] }> {
@@ -113,8 +106,8 @@ describe('seed labs on the packet engine', { skip }, () => {
       const lab = findLab(name)!;
       used.add(lab);
       await labUp(lab, () => {}, env);
-      const dir = link(nsName(lab, 'director'), 'eth0', family);
-      const cl = link(nsName(lab, 'client'), 'eth0', family);
+      const dir = ifaceAddr(nsName(lab, 'director'), 'eth0', family);
+      const cl = ifaceAddr(nsName(lab, 'client'), 'eth0', family);
       const before = await status(lab);
       const count = 20;
       const sent = await client(
@@ -207,8 +200,8 @@ describe('seed labs on the packet engine', { skip }, () => {
     const lab = findLab('dr6')!;
     used.add(lab);
     await labUp(lab, () => {}, env);
-    const cl = link(nsName(lab, 'client'), 'eth0', 'inet6');
-    const dmac = link(nsName(lab, 'director'), 'eth0', 'inet6').mac;
+    const cl = ifaceAddr(nsName(lab, 'client'), 'eth0', 'inet6');
+    const dmac = ifaceAddr(nsName(lab, 'director'), 'eth0', 'inet6').mac;
     const out = await client(
       lab,
       [process.execPath, '--import', 'tsx', fixture('ndp-probe.ts'), 'eth0', cl.mac, cl.ip, lab.director.vip, '500'].join(' '),
@@ -256,9 +249,9 @@ describe('seed labs on the packet engine', { skip }, () => {
     await labUp(lab, () => {}, env, { agent: false });
     const vip = vipOf(lab);
     const cns = nsName(lab, 'client');
-    const cl = link(cns, 'eth0');
-    const dmac = link(nsName(lab, 'director'), 'eth0').mac;
-    const rsMacs = lab.realServers.map((s) => link(nsName(lab, s.host), 'eth0').mac);
+    const cl = ifaceAddr(cns, 'eth0');
+    const dmac = ifaceAddr(nsName(lab, 'director'), 'eth0').mac;
+    const rsMacs = lab.realServers.map((s) => ifaceAddr(nsName(lab, s.host), 'eth0').mac);
     const probe = async () =>
       JSON.parse(
         await client(lab, [process.execPath, '--import', 'tsx', fixture('arp-probe.ts'), 'eth0', cl.mac, cl.ip, vip, '500'].join(' ')),
