@@ -3,7 +3,9 @@
 // lab: every request succeeds with rr's exact distribution, 10 MB cross both ways intact,
 // malformed frames are dropped and counted on the core thread and shown by the daemon's thread,
 // the HTTP endpoint's copy of the rules carries the core's counters, `-L -c` lists the conns,
-// and a stop removes the engine's nftables table. The lab always comes down, even on failure.
+// and a stop removes the engine's nftables table. The warm-up of the forwarding path
+// (TSVS_WARMUP=on) runs on the core thread before the first frame and forwards all its frames.
+// The lab always comes down, even on failure.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CONTROL_NICE } from '../../src/control/daemon.js';
+import { logPath, runDir } from '../../src/control/paths.js';
+import { WARMUP_FRAMES } from '../../src/engine/packet/warmup.js';
 import { blob, sha256 } from '../../src/lab/blob.js';
 import { labDown, labRun, labUp, nsName } from '../../src/lab/lab.js';
 import { findLab } from '../../src/lab/labs.js';
@@ -18,7 +22,7 @@ import { ensureBuilt, ifaceAddr, inNs, requireNetns, TSVS, TSVSADM } from './har
 
 const skip = requireNetns();
 const HTTP = '127.0.0.1:9207';
-const env = { TSVS_ENGINE: 'packet', TSVS_CORE_THREAD: 'on', TSVS_HTTP: HTTP };
+const env = { TSVS_ENGINE: 'packet', TSVS_CORE_THREAD: 'on', TSVS_HTTP: HTTP, TSVS_WARMUP: 'on' };
 const lab = findLab('seed002-nat')!;
 const MB10 = 10 * 1024 * 1024;
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -59,6 +63,11 @@ describe('packet engine: the core on a thread of its own', { skip }, () => {
     assert.equal(st0.coreThread, true);
     assert.deepEqual(st0.unserved, []);
     assert.match(await director([process.execPath, TSVS, 'status']), /engine packet, core on its own thread/);
+    // The director tsvsadm started logs to <run dir>/<netns inode>.log.
+    const inode = (await director(['stat', '-L', '-c', '%i', '/proc/self/ns/net'])).trim();
+    const log = readFileSync(logPath(runDir(), inode), 'utf8');
+    assert.match(log, new RegExp(`compiled the forwarding path on ${WARMUP_FRAMES} synthetic frames`));
+    assert.doesNotMatch(log, /the warm-up forwarded/);
     // The daemon's thread yields to the core thread where the two share a core.
     const nice = (tid: string) => {
       const st = readFileSync(`/proc/${st0.pid}/task/${tid}/stat`, 'utf8');

@@ -27,6 +27,7 @@ import { RxRing } from './rxring.js';
 import { applyTakes, words } from './apply.js';
 import { type Host, planTakes } from './takes.js';
 import { TxQueue } from './tx.js';
+import { warmUp } from './warmup.js';
 import { turn, type TurnHooks } from './turn.js';
 import { xdpKeys } from './xdp/keys.js';
 import { SplitRx, XdpKeys, type XdpMode, xdpPlan } from './xdp/path.js';
@@ -36,6 +37,7 @@ import { XskTx } from './xdp/xsk-tx.js';
 
 /** ARP/NDP retries, queued transmits and the rings' drop counters: ARP_RETRY_MS / 2.5, see neigh.ts. */
 const HOUSEKEEP_MS = 100;
+const skipFrame = (): void => {};
 /**
  * Housekeeping stops after this many ticks without a received frame (an idle director then
  * has no timer of its own): by then every frame that waited for ARP/NDP was sent or dropped
@@ -53,6 +55,8 @@ export interface PacketEngineOptions {
   xdp?: XdpMode;
   /** Forward established conns inside the XDP program (xdp/fast.ts); needs AF_XDP on the interfaces. */
   xdpFast?: boolean;
+  /** Compile the forwarding path on synthetic frames before the first real one (warmup.ts); default off. */
+  warmup?: boolean;
   log?: Logger;
 }
 
@@ -130,6 +134,9 @@ export class PacketEngine implements Engine {
     this.rtnl = rtnl;
     rtnl.dumpAllSync();
     this.applyNetInfo(rtnl.state.netInfo());
+    // After the interfaces: the real rings and ports exist by then, so the compiled code is not
+    // thrown away again when they appear (V8 deoptimised most of the path on them otherwise).
+    if (this.o.warmup === true) this.warmUp();
     if (this.xdpErrors.length > 0) {
       const why = this.xdpErrors.join('; ');
       await this.stop();
@@ -151,6 +158,30 @@ export class PacketEngine implements Engine {
     this.running = true;
     setImmediate(this.loop);
     this.housekeepSoon();
+  }
+
+  /**
+   * Compiles the forwarding path (warmup.ts). Frames that reached the rings meanwhile came before
+   * any rule was applied (no claim table yet), so the kernel handled them: they are released
+   * without being forwarded, as by a director that was not there yet.
+   */
+  private warmUp(): void {
+    const w = warmUp(true);
+    let skipped = 0;
+    for (const i of this.ifaces) {
+      while (i.rx.ready()) {
+        skipped += i.rx.walk(skipFrame);
+        i.rx.release();
+      }
+    }
+    this.log(
+      `packet engine: compiled the forwarding path on ${w.frames} synthetic frames in ${w.ms.toFixed(0)} ms${skipped > 0 ? ` (${skipped} frames that came meanwhile were left to the kernel)` : ''}`,
+    );
+    if (w.forwarded !== w.frames) {
+      this.log(
+        `packet engine: warning: the warm-up forwarded ${w.forwarded} of its ${w.frames} frames; the first real frames may run slower than the rest (a tsvs bug: please report it)`,
+      );
+    }
   }
 
   /** (Re)starts housekeeping: frames arrived, or rules changed (ARP requests went out). */
