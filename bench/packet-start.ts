@@ -13,7 +13,7 @@ import { useVariant, type Variant } from './packet-variants.js';
 import { textTable } from './text-table.js';
 
 /** Rounds per mode, alternating: the first second varies a lot from one start to the next. */
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SIZE = 64;
 /** New flows, each a conn to make: a director taking over meets new conns, not only known ones. */
 const FLOWS = 1000;

@@ -187,8 +187,8 @@ function kind(pre: number, reply: boolean, port: number, flags: number, payload:
 
 /**
  * A receive port over one reused block: load() copies a kind's frames into it, as the kernel
- * fills a ring block, so that the warm-up allocates nothing per frame. Its garbage would
- * otherwise stay in the director's idle memory.
+ * fills a ring block, so that the warm-up allocates nothing per frame (its memory cost is the
+ * compiler's, not garbage's: see parseWarmup).
  */
 class WarmRx implements RxPort {
   readonly fd = -1;
