@@ -162,8 +162,8 @@ export class PacketEngine implements Engine {
 
   /**
    * Compiles the forwarding path (warmup.ts). Frames that reached the rings meanwhile came before
-   * any rule was applied (no claim table yet), so the kernel handled them: they are released
-   * without being forwarded, as by a director that was not there yet.
+   * this engine applied any rule (its claim table is not there yet, so the kernel saw them too):
+   * they are released without being forwarded, as by a director that was still starting.
    */
   private warmUp(): void {
     const w = warmUp(true);
@@ -175,7 +175,7 @@ export class PacketEngine implements Engine {
       }
     }
     this.log(
-      `packet engine: compiled the forwarding path on ${w.frames} synthetic frames in ${w.ms.toFixed(0)} ms${skipped > 0 ? ` (${skipped} frames that came meanwhile were left to the kernel)` : ''}`,
+      `packet engine: compiled the forwarding path on ${w.frames} synthetic frames in ${w.ms.toFixed(0)} ms${skipped > 0 ? ` (${skipped} frames that came meanwhile were not forwarded)` : ''}`,
     );
     if (w.forwarded !== w.frames) {
       this.log(
