@@ -27,8 +27,8 @@ export const ENVIRONMENT = `environment:
   TSVS_XDP_FAST      packet engine: on or off, as tsvs daemon --xdp-fast: established conns
                      forwarded inside the XDP program (default off)
   TSVS_WARMUP        packet engine: on or off: compile the forwarding path on synthetic frames
-                     at start, so that fewer of the first real ones are lost to a cold JIT; some
-                     13 MB more memory (default off)
+                     when it starts, so that fewer of the first real ones are lost to a cold
+                     JIT; some 13 MB more memory (default off)
   TSVS_CORE_THREAD   on or off, as tsvs daemon --core-thread: the core and the engine's frame
                      loop on a thread of their own (default off)
   TSVS_PROXY_WORKERS proxy engine: worker threads (0: all on one thread)
