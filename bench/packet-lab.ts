@@ -70,10 +70,14 @@ export interface TrialResult {
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function setupLab(topo: Topology): Promise<Lab> {
-  const gen = await topo.netns('gen');
-  const dir = await topo.netns('dir');
-  const sink = await topo.netns('sink');
+/**
+ * Builds the lab's namespaces in `topo`. `tag` names a second lab beside the first (its
+ * namespaces `gen<tag>`, `dir<tag>`, `sink<tag>`; the same addresses, each lab in its own).
+ */
+export async function setupLab(topo: Topology, tag = ''): Promise<Lab> {
+  const gen = await topo.netns(`gen${tag}`);
+  const dir = await topo.netns(`dir${tag}`);
+  const sink = await topo.netns(`sink${tag}`);
   await topo.link({ ns: gen, dev: 'a0' }, { ns: dir, dev: 'fa' });
   await topo.link({ ns: dir, dev: 'fb' }, { ns: sink, dev: 'b0' });
   await topo.addr(gen, 'a0', `${GEN_IP}/24`);
