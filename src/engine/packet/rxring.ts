@@ -332,6 +332,8 @@ export class RxRing implements RxPort {
   /** The ring walk() or peek() chose: release() and addr are about it. */
   private src: Ring;
   private switchedAt = 0;
+  /** When each worker step of the growth came back, ms after it began: the note says where a slow handover went. */
+  private readonly steps = { ring: 0, map: 0, joined: 0 };
   /** Blocks released since `turnStart`, while the ring is small. */
   private turned = 0;
   private turnStart = 0;
@@ -611,6 +613,7 @@ export class RxRing implements RxPort {
     this.inFlight = true;
     c.setsockoptAsync(fd, SOL_PACKET, PACKET_RX_RING, req, 28, (rc) => {
       if (this.landed()) return;
+      this.steps.ring = performance.now() - t0;
       if (rc < 0) return this.abandon(why, `setsockopt(PACKET_RX_RING) of ${this.bigBlockNr} blocks on a worker thread failed`);
       // Mapping 32 MiB inserts every page of the ring: on a worker thread too, while this one
       // keeps walking the small ring (its 16 blocks hold some 32 ms of light traffic).
@@ -621,6 +624,7 @@ export class RxRing implements RxPort {
           return;
         }
         if (!map) return this.abandon(why, `mmap of the ${this.bigBlockNr}-block ring on a worker thread failed`);
+        this.steps.map = performance.now() - t0;
         this.joinBig(why, fd, map, t0);
       });
     });
@@ -648,6 +652,7 @@ export class RxRing implements RxPort {
     c.setsockoptAsync(fd, SOL_PACKET, PACKET_FANOUT_DATA, progs().first, 16, (rc1) => {
       if (this.landed()) return;
       if (rc1 < 0) return this.abandon(why, 'setsockopt(PACKET_FANOUT_DATA) on a worker thread failed');
+      this.steps.joined = performance.now() - t0;
       try {
         check('setsockopt(SO_DETACH_FILTER)', c.setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, int32(0), 4));
         check('epoll_ctl(big ring)', c.epollCtl(this.fd, EPOLL_CTL_ADD, fd, this.ev));
@@ -666,7 +671,10 @@ export class RxRing implements RxPort {
         this.next = null;
         this.switchedAt = performance.now();
         this.state = 'grown';
-        this.growth = `grew from ${small.blockNr} to ${big.blockNr} blocks (${why}; handover ${(this.switchedAt - t0).toFixed(1)} ms)`;
+        const st = this.steps;
+        this.growth =
+          `grew from ${small.blockNr} to ${big.blockNr} blocks (${why}; handover ${(this.switchedAt - t0).toFixed(1)} ms: ` +
+          `ring set at ${st.ring.toFixed(1)}, mapped at ${st.map.toFixed(1)}, joined at ${st.joined.toFixed(1)})`;
         this.log(`the receive ring of ${this.g.ifname} ${this.growth}`);
         // An empty small ring goes once RX_HANDOVER_MIN_MS passed, even if no frame comes
         // to wake the loop then (one with frames left wakes it through the epoll set).
