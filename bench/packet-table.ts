@@ -128,8 +128,11 @@ async function pause(t: Table, stop: boolean): Promise<void> {
   if (!stop) await new Promise((r) => setTimeout(r, SETTLE_MS));
 }
 
-/** The variants the table part runs: NAT on each receive path (not generic XDP, not the fast path's map). */
-const TABLE_VARIANTS = ['tsvs NAT', 'tsvs NAT (af_xdp native)'];
+/**
+ * The variants the table part runs: NAT on each receive path (not generic XDP, not the fast
+ * path's map); TSVS_BENCH_TABLE_VARIANTS (comma-separated, exact names) keeps some of them.
+ */
+const TABLE_VARIANTS = (process.env.TSVS_BENCH_TABLE_VARIANTS ?? 'tsvs NAT,tsvs NAT (af_xdp native)').split(',').map((s) => s.trim());
 
 export async function benchTable(l: Lab, variants: Variant[]): Promise<void> {
   // TSVS_BENCH_DAEMON_ARGS, if any, is in every tsvs variant's name (selectedVariants).
@@ -213,6 +216,6 @@ function report(v: Variant, rows: Row[], connMemMb: number): void {
   );
   const bound = [base, last].some((r) => r.bound.some(Boolean));
   process.stdout.write(
-    `ratio ${last.conns} / ${base.conns}: ${paired.toFixed(2)}, the median of the rounds' ratios (of the medians: ${(last.pps / base.pps).toFixed(2)}); target >= ${TARGET}: ${paired >= TARGET ? 'met' : 'MISSED'}${bound ? "; some searches ended at the generator's limit, so their rates are lower bounds" : ''}${last.reached < last.conns ? `; the table reached ${last.reached} conns, not ${last.conns}` : ''}\n`,
+    `ratio ${last.conns} / ${base.conns}: ${paired.toFixed(3)}, the median of the rounds' ratios (of the medians: ${(last.pps / base.pps).toFixed(3)}); target >= ${TARGET}: ${paired >= TARGET ? 'met' : 'MISSED'}${bound ? "; some searches ended at the generator's limit, so their rates are lower bounds" : ''}${last.reached < last.conns ? `; the table reached ${last.reached} conns, not ${last.conns}` : ''}\n`,
   );
 }
