@@ -21,6 +21,7 @@ import { Iface } from '../src/engine/packet/iface.js';
 import { fold, pseudo4, sum16, write16, write32 } from '../src/wire/csum.js';
 import { cpuNs } from './sched.js';
 import { udpFrame } from './udp-frame.js';
+import { median } from './median.js';
 
 const FRAMES = 16;
 const VNET = 10;
@@ -268,10 +269,4 @@ export function benchForwardTable(sizes: number[], frames = 1_000_000, rounds = 
       newPerSec: neu,
     };
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -18,6 +18,7 @@ import { adm, daemonStatus, type Lab, setupLab, stopDaemon, trial } from './pack
 import { RateSearch } from './packet-rate.js';
 import { envDaemonArgs, useVariant, type Variant } from './packet-variants.js';
 import { textTable } from './text-table.js';
+import { median } from './median.js';
 
 const SIZES = (process.env.TSVS_BENCH_PACKET_CONNS ?? '1000,10000000').split(',').map(Number);
 /** The filling passes' highest rate (TSVS_BENCH_PREFILL_PPS). */
@@ -71,12 +72,6 @@ interface Row {
   /** Searches that ended at the generator's limit, not at loss (lower bounds). */
   bound: boolean[];
   pps: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** One N's director: its own lab (namespaces), daemon and table, kept for the whole part. */

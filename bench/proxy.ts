@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './median.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BACKEND_HTTP = 9101;
@@ -26,10 +27,6 @@ const ROUNDS = Number(process.env.TSVS_BENCH_ROUNDS ?? 3);
 /** TSVS_BENCH_BULK=0 skips the iperf3 rounds (quick iterations on the short-connection rate). */
 const BULK_ROUNDS = process.env.TSVS_BENCH_BULK === '0' ? 0 : ROUNDS;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 /** Debian ships nginx's stream proxy as a loadable module. */
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
