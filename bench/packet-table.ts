@@ -10,15 +10,23 @@
 // so N measured one after the other compared the machine's two moments, not the two tables.
 // It is measured on each receive path a director may run NAT on: the packet socket (`tsvs NAT`)
 // and AF_XDP (`tsvs NAT (af_xdp native)`).
+//
+// Each round also meters the director core's CPU per forwarded frame at one fixed rate below
+// both N's capacity (bench/cpu-meter.ts, softirq included), the same scatter order. A zero-loss
+// search on the packet socket is bimodal near capacity (one trial forwards all, the next loses a
+// quarter at the same rate), so its rounds' ratios spread 0.70–1.28; what the table costs a frame
+// is read more steadily where nothing is lost: cost at 1,000 / cost at N is the rate ratio the
+// core would allow if it were the only limit.
 
 import { readFileSync } from 'node:fs';
 import { CONN_BYTES } from '../src/core/defence.js';
 import { SPACE_PORTS, spaceAddrs } from './packet-flows.js';
-import { adm, daemonStatus, type Lab, setupLab, stopDaemon, trial } from './packet-lab.js';
+import { adm, CPUS, daemonStatus, DIR_CPU, type Lab, setupLab, stopDaemon, trial } from './packet-lab.js';
 import { RateSearch } from './packet-rate.js';
 import { envDaemonArgs, useVariant, type Variant } from './packet-variants.js';
 import { textTable } from './text-table.js';
 import { median } from './median.js';
+import { CpuMeter } from './cpu-meter.js';
 
 const SIZES = (process.env.TSVS_BENCH_PACKET_CONNS ?? '1000,10000000').split(',').map(Number);
 /** The filling passes' highest rate (TSVS_BENCH_PREFILL_PPS). */
@@ -54,6 +62,17 @@ const SPACE_SADDR = '10.88.1.10';
 const SPACE_MAX_ADDRS = 240;
 const SIZE = 64;
 const TARGET = 0.9;
+/**
+ * The CPU trials' rate as a share of the smallest N's first zero-loss rate: below every N's
+ * capacity, so that no frame is lost and the core has idle time for the meter to count.
+ */
+const CPU_SHARE = 0.6;
+/** A CPU trial: 3 s of frames at 60 % of ~120 kpps touch ~200,000 of 10 M conns, each once. */
+const CPU_TRIAL_MS = 3000;
+/** The core's background before a CPU trial (the resumed daemon idle, other jobs): window, quiet level, wait. */
+const BG_MS = 1000;
+const QUIET = 0.05;
+const QUIET_WAIT_MS = 30_000;
 
 function rssMb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -72,6 +91,10 @@ interface Row {
   /** Searches that ended at the generator's limit, not at loss (lower bounds). */
   bound: boolean[];
   pps: number;
+  /** Director core ns per forwarded frame at the fixed rate, less background, by round. */
+  cpuNs: number[];
+  /** The CPU trials' loss, by round (above 1 %: the rate was above this N's capacity). */
+  cpuLoss: number[];
 }
 
 /** One N's director: its own lab (namespaces), daemon and table, kept for the whole part. */
@@ -98,7 +121,11 @@ async function fill(l: Lab, v: Variant, n: number, connMemMb: number, fillPps: n
   }
   const fillS = (Date.now() - t0) / 1000;
   const rss = rssMb((await daemonStatus(l)).pid);
-  return { lab: l, daddr, row: { conns: n, reached, fillS, fillPps, passes, rssMb: rss, searches: [], bound: [], pps: 0 } };
+  return {
+    lab: l,
+    daddr,
+    row: { conns: n, reached, fillS, fillPps, passes, rssMb: rss, searches: [], bound: [], pps: 0, cpuNs: [], cpuLoss: [] },
+  };
 }
 
 /** One zero-loss search over t's N flows in `scatter` order, added to its row. */
@@ -109,6 +136,16 @@ async function search(t: Table): Promise<number> {
   t.row.bound.push(s.generatorBound);
   t.row.pps = median(t.row.searches);
   return pps;
+}
+
+/** One fixed-rate trial over t's N flows in `scatter` order, its director core metered by m. */
+async function cpuTrial(t: Table, m: CpuMeter, pps: number): Promise<void> {
+  const bg = await m.background(BG_MS, QUIET, QUIET_WAIT_MS);
+  const r = await trial(t.lab, t.daddr, SIZE, pps, CPU_TRIAL_MS, { count: t.row.conns, saddr: SPACE_SADDR, order: 'scatter' });
+  const wall = Number(r.t1 - r.t0) / 1e9;
+  const busy = (await m.busy(r.t0, r.t1)) - bg * wall;
+  t.row.cpuNs.push((busy / Math.max(1, r.got)) * 1e9);
+  t.row.cpuLoss.push(r.sent ? 1 - r.got / r.sent : 0);
 }
 
 /**
@@ -156,7 +193,18 @@ async function benchTableOf(labs: Lab[], v: Variant): Promise<void> {
   // The daemon's bound counts CONN_BYTES a conn (defence.ts); a tenth more keeps it out of the way.
   const connMemMb = Math.ceil((most * CONN_BYTES * 1.1) / 2 ** 20);
   const tables: Table[] = [];
+  // No daemon of this variant runs yet: the spinner calibrates on a quiet core.
+  const meter = CPUS > 1 ? new CpuMeter(DIR_CPU) : null;
+  let cpuPps = 0;
+  /** The round's CPU trial of t, once the first N's first search has set the rate. */
+  const cpu = async (t: Table) => {
+    if (meter) await cpuTrial(t, meter, cpuPps);
+  };
   try {
+    if (meter) {
+      await meter.start();
+      await meter.calibrate();
+    }
     for (let k = 0; k < SIZES.length; k++) {
       const lab = labs[k]!;
       // The smallest N fills with n frames, whatever the rate; the others at a share of its rate.
@@ -164,16 +212,20 @@ async function benchTableOf(labs: Lab[], v: Variant): Promise<void> {
       const t = await fill(lab, v, SIZES[k]!, connMemMb, fillPps);
       tables.push(t);
       await search(t); // the first round, which also sets the next N's fill rate
+      if (k === 0) cpuPps = Math.round(CPU_SHARE * t.row.pps);
+      await cpu(t);
       await pause(t, true);
     }
     for (let round = 1; round < SEARCHES; round++) {
       for (const t of tables) {
         await pause(t, false);
         await search(t);
+        await cpu(t);
         await pause(t, true);
       }
     }
   } finally {
+    meter?.stop();
     for (const t of tables) {
       t.lab.daemon?.kill('SIGCONT');
       await stopDaemon(t.lab);
@@ -183,10 +235,11 @@ async function benchTableOf(labs: Lab[], v: Variant): Promise<void> {
     v,
     tables.map((t) => t.row),
     connMemMb,
+    cpuPps,
   );
 }
 
-function report(v: Variant, rows: Row[], connMemMb: number): void {
+function report(v: Variant, rows: Row[], connMemMb: number, cpuPps: number): void {
   const base = rows[0]!;
   const last = rows[rows.length - 1]!;
   // Round k of the two sizes ran minutes apart at most: their ratio leaves out the machine's drift.
@@ -206,9 +259,17 @@ function report(v: Variant, rows: Row[], connMemMb: number): void {
         'searches by round': r.searches.map((x, k) => (r.bound[k] ? `>=${x}` : String(x))).join(' '),
         'median pps (<1% loss)': r.pps,
         'vs first': base.pps ? (r.pps / base.pps).toFixed(2) : 'n/a',
+        [`CPU ns/frame at ${cpuPps} pps by round`]: r.cpuNs.map((x, k) => `${x.toFixed(0)}${r.cpuLoss[k]! > 0.01 ? '!' : ''}`).join(' '),
       })),
     ),
   );
+  if (base.cpuNs.length > 0 && last.cpuNs.length === base.cpuNs.length) {
+    const cost = median(last.cpuNs.map((x, k) => base.cpuNs[k]! / x));
+    const lossy = [base, last].some((r) => r.cpuLoss.some((x) => x > 0.01));
+    process.stdout.write(
+      `CPU per frame at ${cpuPps} pps, ${base.conns} / ${last.conns} (the rate ratio the director core allows): ${cost.toFixed(3)}, the median of the rounds' ratios (${median(base.cpuNs).toFixed(0)} and ${median(last.cpuNs).toFixed(0)} ns)${lossy ? "; !: a trial lost more than 1 %, its rate was above that N's capacity" : ''}\n`,
+    );
+  }
   const bound = [base, last].some((r) => r.bound.some(Boolean));
   process.stdout.write(
     `ratio ${last.conns} / ${base.conns}: ${paired.toFixed(3)}, the median of the rounds' ratios (of the medians: ${(last.pps / base.pps).toFixed(3)}); target >= ${TARGET}: ${paired >= TARGET ? 'met' : 'MISSED'}${bound ? "; some searches ended at the generator's limit, so their rates are lower bounds" : ''}${last.reached < last.conns ? `; the table reached ${last.reached} conns, not ${last.conns}` : ''}\n`,
