@@ -4,6 +4,7 @@
 // (core-thread.ts), where the packet engine's frame loop then never waits for the control
 // socket, a scrape or the dashboard. daemon.ts is the shell around it: sockets, HTTP, VRRP.
 
+import { hugePageAdvice } from '../sys/hugepages.js';
 import { readFileSync, rmSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -119,6 +120,12 @@ export class Director {
     ipvs.defence = defence;
     const runAdm = await loadAdmRunner();
     const { engine, notes } = await loadEngine(o.engine, log);
+    // The packet engine's director may hold millions of conns: their storage in huge pages
+    // (sys/hugepages.ts). The proxy engine does not load koffi for this.
+    if (engine.name === 'packet') {
+      const advice = hugePageAdvice((m) => log.warn(m));
+      if (advice) ipvs.adviseConnStorage(advice);
+    }
     const events = new DirectorEvents(ipvs, log, () => engine.status().drops);
     const sync = new SyncDaemons(ipvs, now, (m) => log.info(m));
     const state = o.stateFile ? new StateFile(o.stateFile) : null;

@@ -45,6 +45,12 @@ export abstract class ConnStore {
     this.w6 = new TimerWheel(this.t6, this.nowTick);
   }
 
+  /** Advice for the conn tables' large arrays (ConnTable.setAdvise): the engine's huge pages. */
+  adviseConnStorage(advise: (a: ArrayBufferView) => void): void {
+    this.t4.setAdvise(advise);
+    this.t6.setAdvise(advise);
+  }
+
   /** ip_vs_conn_expire for slot `i` of table `t` (ipvs.ts). */
   protected abstract expire(t: ConnTable, i: number): void;
 

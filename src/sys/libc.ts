@@ -73,6 +73,9 @@ export interface Libc {
   mmapAt(len: number, fd: number, offset: number): Mapping | null;
   /** bpf(2): `attr` is a union bpf_attr in native memory (its pointers are raw addresses). */
   bpf(cmd: number, attr: Mapping, size: number): number;
+  /** The address of a typed array's storage (stable: V8 never moves a backing store). */
+  addressOf(a: ArrayBufferView): number;
+  madvise(addr: number, len: number, advice: number): number;
   /** Memory that C may keep pointers into (a msghdr and its areas); never freed (allocate once). */
   alloc(len: number): Mapping;
   /** A view of mapped or allocated memory (no copy). */
@@ -135,6 +138,9 @@ function loadLibc(): Libc {
   const eventfd = f('int eventfd(uint32_t, int)');
   const mmap = f('void *mmap(void *, size_t, int, int, int, int64_t)');
   const munmap = f('int munmap(uintptr_t, size_t)');
+  const madvise = f('int madvise(uintptr_t, size_t, int)');
+  // memmove(p, p, 0) copies nothing and returns p: how koffi tells a typed array's address.
+  const memmove = f('void *memmove(void *, void *, size_t)');
   // syscall(2) is variadic; its integer arguments travel in the same registers as a fixed signature's.
   const syscall = f('long syscall(long, int, void *, uint32_t)');
   const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
@@ -199,6 +205,8 @@ function loadLibc(): Libc {
       return { ptr, addr: Number(koffi.address(ptr)), len };
     },
     view: (m) => koffi.view(m.ptr, m.len),
+    addressOf: (a) => Number(koffi.address(memmove(a, a, 0))),
+    madvise: (addr, len, advice) => madvise(addr, len, advice) as number,
     ifNameToIndex: (n) => ifNameToIndex(n) as number,
     errno: () => koffi.errno(),
     strerror: (e) => strerror(e) as string,

@@ -127,6 +127,11 @@ export class ConnTable {
   /** Slots moved per insert while growing (tests lower it to keep growth under way longer). */
   migratePerInsert = MIGRATE_PER_INSERT;
   private freeHead = NIL;
+  /**
+   * Advice for each large array before its pages are first written (the engine's huge pages,
+   * sys/hugepages.ts): null, none. An injected call, so that the core makes no system call.
+   */
+  private advise: ((a: ArrayBufferView) => void) | null = null;
   /** Slots never used yet: [hwm, cap). */
   private hwm = 0;
 
@@ -173,13 +178,14 @@ export class ConnTable {
 
   private resize(cap: number): void {
     const w = this.w;
+    // Advised before the copy writes a page: huge pages are given at first touch.
     const grow32 = (a: Uint32Array | undefined, n: number) => {
-      const b = new Uint32Array(n);
+      const b = this.advised(new Uint32Array(n));
       if (a) b.set(a);
       return b;
     };
     const grow16 = (a: Uint16Array | undefined, n: number) => {
-      const b = new Uint16Array(n);
+      const b = this.advised(new Uint16Array(n));
       if (a) b.set(a);
       return b;
     };
@@ -189,7 +195,7 @@ export class ConnTable {
       return b;
     };
     const growI = (a: Int32Array | undefined, n: number) => {
-      const b = new Int32Array(n);
+      const b = this.advised(new Int32Array(n));
       if (a) b.set(a);
       return b;
     };
@@ -208,6 +214,22 @@ export class ConnTable {
     this.next = growI(this.next, cap);
     this.prev = growI(this.prev, cap);
     this.cap = cap;
+  }
+
+  private advised<T extends ArrayBufferView>(a: T): T {
+    this.advise?.(a);
+    return a;
+  }
+
+  /**
+   * Gives every large array of the table, now and later, to `advise` (see `advise`). Arrays
+   * already written keep what they have until the kernel's khugepaged gets to them.
+   */
+  setAdvise(advise: (a: ArrayBufferView) => void): void {
+    this.advise = advise;
+    const now = [this.hot, this.daddr, this.laddr, this.lport, this.control, this.nControl, this.next, this.prev, this.index];
+    for (const a of now) advise(a);
+    if (this.nextIndex) advise(this.nextIndex);
   }
 
   /** Takes a free slot (growing the storage when full) and marks it used. */
@@ -464,7 +486,7 @@ export class ConnTable {
   /** Starts growing the index to twice its size (see the growth note at the top). */
   private beginGrow(): void {
     const size = (this.mask + 1) * 2;
-    this.nextIndex = new Int32Array(2 * size);
+    this.nextIndex = this.advised(new Int32Array(2 * size));
     this.nextMask = size - 1;
     this.nextIndexed = 0;
     this.filled = 0;

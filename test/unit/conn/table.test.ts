@@ -186,6 +186,26 @@ describe('connection table vs a Map model', () => {
     assert.ok(t.bytes() > 100_000 * 60, `a full one ${t.bytes()}`);
   });
 
+  it('advice (huge pages) reaches every large array, and a new one before anything is written to it', () => {
+    const t = new ConnTable(1, 16);
+    const seen: ArrayBufferView[] = [];
+    let written = 0;
+    t.setAdvise((a) => {
+      seen.push(a);
+      const w = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      if (w.some((x) => x !== 0 && x !== 0xff)) written++; // an index is EMPTY (-1) until used
+    });
+    const atSet = seen.length;
+    assert.ok(seen.includes(t.hot) && seen.includes(t.next) && seen.includes(t.prev), 'the storage at setAdvise');
+    written = 0; // arrays already in use at setAdvise may hold conns
+    for (let n = 0; n < 5_000; n++) {
+      insert(t, { proto: 17, c: 0xc0a80000 + n, cport: 53, v: 0x0a000001, vport: 53, d: 1, dport: 53, fwd: 0, l: 0, lport: 0 });
+    }
+    assert.ok(seen.length > atSet + 8, `${seen.length - atSet} arrays advised while growing`);
+    assert.ok(seen.includes(t.hot), 'the grown storage');
+    assert.equal(written, 0, 'every array allocated while growing was advised before its first write');
+  });
+
   it('grows from 16 slots to 100k conns and finds every one; deletes leave no holes', () => {
     const t = new ConnTable(1, 16);
     const v = Uint32Array.of(0x0a000001);
