@@ -70,7 +70,7 @@ const TARGET = 0.9;
  * 10 M (ring drops): that rate is at the packet socket's edge on this VM whatever the table.
  */
 const CPU_SHARE = 0.5;
-/** A CPU trial: 3 s of frames at 60 % of ~120 kpps touch ~200,000 of 10 M conns, each once. */
+/** A CPU trial: 3 s of frames at half of ~120 kpps touch ~180,000 of 10 M conns, each once. */
 const CPU_TRIAL_MS = 3000;
 /** The core's background before a CPU trial (the resumed daemon idle, other jobs): window, quiet level, wait. */
 const BG_MS = 1000;
