@@ -14,7 +14,7 @@
 // Each round also meters the director core's CPU per forwarded frame at one fixed rate below
 // both N's capacity (bench/cpu-meter.ts, softirq included), the same scatter order. A zero-loss
 // search on the packet socket is bimodal near capacity (one trial forwards all, the next loses a
-// quarter at the same rate), so its rounds' ratios spread 0.70–1.28; what the table costs a frame
+// quarter at the same rate), so its rounds' ratios spread 0.70–1.43; what the table costs a frame
 // is read more steadily where nothing is lost: cost at 1,000 / cost at N is the rate ratio the
 // core would allow if it were the only limit.
 

@@ -15,7 +15,7 @@ const HUGE = 2 << 20;
 export const HUGE_MIN_BYTES = 2 * HUGE;
 
 /**
- * Returns the advice for the conn table (ConnTable.advise): MADV_HUGEPAGE on the whole huge
+ * Returns the advice for the conn table (ConnTable.setAdvise): MADV_HUGEPAGE on the whole huge
  * pages inside each large array, or null where system calls cannot be made. `note` hears of
  * the first refusal (an old kernel, THP compiled out), after which the advice stops.
  */
