@@ -17,7 +17,10 @@
 import { AF_INET, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import { defaultDestSpec } from '../../core/dest.js';
 import { Addr } from '../../core/inet.js';
+import { Defence } from '../../core/defence.js';
 import { Ipvs } from '../../core/ipvs.js';
+import { SysctlTable } from '../../core/sysctl.js';
+import { bindSysctls } from '../../core/sysctl-bind.js';
 import { TCP_ACK, TCP_SYN } from '../../core/conn/tcp.js';
 import type { ServiceSpec } from '../../core/service.js';
 import { checksum, pseudo4, write16, write32 } from '../../wire/csum.js';
@@ -40,6 +43,8 @@ export const WARMUP_FRAMES = 20_000;
 const WARMUP_BLOCK = 64;
 /** Client flows: enough that new conns and established ones both come round many times (a multiple of WARMUP_BLOCK). */
 const WARMUP_FLOWS = 512;
+/** Not a whole number, as the engine's clock never is (performance.now() based): see warmUp(). */
+const WARMUP_CLOCK_START = 0.5;
 
 const MAC_W0 = Uint8Array.of(2, 0, 0, 0x77, 0, 1);
 const MAC_W1 = Uint8Array.of(2, 0, 0, 0x77, 1, 1);
@@ -255,8 +260,18 @@ function service(protocol: number, port: number): ServiceSpec {
  */
 export function warmUp(vnet: boolean, frames = WARMUP_FRAMES): WarmupResult {
   const t0 = performance.now();
+  // Shaped as the director's core is (control/director.ts): sysctls bound, the defences set.
+  // Without them the real core's first frames met branches the warm-up never ran ("insufficient
+  // type feedback" in schedule, at the defences' check).
   const ipvs = new Ipvs({ now: 0 });
+  const sysctls = new SysctlTable();
+  bindSysctls(ipvs, sysctls);
+  ipvs.defence = new Defence(sysctls);
   const fwd = new Forwarder(ipvs, vnet, () => {});
+  // The engine's clock is fractional milliseconds: a whole-number clock here kept the field a
+  // small integer, and the first real time stored in it changed the Forwarder's map, which
+  // deoptimised every compiled function that checks it ("wrong map").
+  fwd.now = WARMUP_CLOCK_START;
   const pre = vnet ? VNET_HDR_LEN : 0;
   const kinds = [
     kind(pre, false, NAT_PORT, -1, 22),
