@@ -10,10 +10,10 @@ import { freemem, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { TICK_MS } from '../core/conn/timer.js';
 import { CONN_BYTES, DEFAULT_CONN_MEM_MAX, Defence, PAGE_SIZE } from '../core/defence.js';
+import { directorCore } from '../core/director-core.js';
 import { Addr } from '../core/inet.js';
 import { Ipvs } from '../core/ipvs.js';
 import { SYSCTL_DEFS, SysctlTable } from '../core/sysctl.js';
-import { bindSysctls } from '../core/sysctl-bind.js';
 import { SyncDaemons, type SyncDaemonStatus } from '../sync/control.js';
 import { type AdmRunner, loadAdmRunner } from './adm-runner.js';
 import { type EngineName, type EngineStatus, loadEngine } from './engine.js';
@@ -112,12 +112,12 @@ export class Director {
     const connMemMax = o.connMemMax ?? DEFAULT_CONN_MEM_MAX;
     // Storage for as many conns as the bound allows, reserved (not touched) at start: the table
     // then never stops the data path to copy itself (ConnTable's growth note).
-    const ipvs = new Ipvs({ now: 0, reserve: Math.floor(connMemMax / CONN_BYTES) });
-    // sync_qlen_max defaults to the kernel's nr_free_buffer_pages() / 32.
-    const sysctls = new SysctlTable({ sync_qlen_max: [Math.floor(totalmem() / PAGE_SIZE / 32)] });
-    bindSysctls(ipvs, sysctls);
-    const defence = new Defence(sysctls, connMemMax);
-    ipvs.defence = defence;
+    const { ipvs, sysctls, defence } = directorCore({
+      reserve: Math.floor(connMemMax / CONN_BYTES),
+      connMemMax,
+      // sync_qlen_max defaults to the kernel's nr_free_buffer_pages() / 32.
+      sysctlDefaults: { sync_qlen_max: [Math.floor(totalmem() / PAGE_SIZE / 32)] },
+    });
     const runAdm = await loadAdmRunner();
     const { engine, notes } = await loadEngine(o.engine, log);
     // The packet engine's director may hold millions of conns: their storage in huge pages

@@ -17,10 +17,7 @@
 import { AF_INET, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IPPROTO_TCP, IPPROTO_UDP } from '../../core/constants.js';
 import { defaultDestSpec } from '../../core/dest.js';
 import { Addr } from '../../core/inet.js';
-import { Defence } from '../../core/defence.js';
-import { Ipvs } from '../../core/ipvs.js';
-import { SysctlTable } from '../../core/sysctl.js';
-import { bindSysctls } from '../../core/sysctl-bind.js';
+import { directorCore } from '../../core/director-core.js';
 import { TCP_ACK, TCP_SYN } from '../../core/conn/tcp.js';
 import type { ServiceSpec } from '../../core/service.js';
 import { checksum, pseudo4, write16, write32 } from '../../wire/csum.js';
@@ -260,13 +257,9 @@ function service(protocol: number, port: number): ServiceSpec {
  */
 export function warmUp(vnet: boolean, frames = WARMUP_FRAMES): WarmupResult {
   const t0 = performance.now();
-  // Shaped as the director's core is (control/director.ts): sysctls bound, the defences set.
-  // Without them the real core's first frames met branches the warm-up never ran ("insufficient
-  // type feedback" in schedule, at the defences' check).
-  const ipvs = new Ipvs({ now: 0 });
-  const sysctls = new SysctlTable();
-  bindSysctls(ipvs, sysctls);
-  ipvs.defence = new Defence(sysctls);
+  // Built as the director's core is: a core without the defences left the real one's first
+  // frames a branch the warm-up never ran ("insufficient type feedback" in schedule).
+  const { ipvs } = directorCore();
   const fwd = new Forwarder(ipvs, vnet, () => {});
   // The engine's clock is fractional milliseconds: a whole-number clock here kept the field a
   // small integer, and the first real time stored in it changed the Forwarder's map, which
