@@ -1,7 +1,8 @@
 // The core as a director runs it: an Ipvs with the sysctls bound and the defences set. The
 // director builds its core here, and so does the packet engine's warm-up (warmup.ts) for its
 // throwaway one: V8 compiles against the shapes and branches it has seen, and a warm-up core
-// built otherwise left the real core's first frames to be compiled again.
+// built otherwise (no defences) left a branch of the real core's first frames without type
+// feedback, to be compiled again under load.
 
 import { DEFAULT_CONN_MEM_MAX, Defence } from './defence.js';
 import { Ipvs } from './ipvs.js';
