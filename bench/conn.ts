@@ -11,9 +11,12 @@
 // Each runs twice: one key at a time, and in batches of WARM_BATCH with the table's warming pass
 // first (ConnTable.warm: hash the batch, touch the index slots and records in two tight loops so
 // that the misses overlap), which is how the packet engine looks conns up for a ring block. The
-// batched floor does the same touches in its bare loop.
+// batched floor does the same touches in its bare loop. A third run is batched with the
+// table's arrays given the huge-page advice, as the packet director runs it (sys/hugepages.ts);
+// the floor is not advised.
 import { ConnTable, connHash4 } from '../src/core/conn/table.js';
 import { WARM_BATCH } from '../src/engine/packet/constants.js';
+import { hugePageAdvice } from '../src/sys/hugepages.js';
 import { cpuNs } from './sched.js';
 
 export interface ConnBenchRow {
@@ -22,6 +25,8 @@ export interface ConnBenchRow {
   floorPerSec: number;
   /** The same, in warmed batches (ConnTable.warm), and the batched floor. */
   batchedPerSec: number;
+  /** Batched, with the table's arrays given the huge-page advice as the packet director gives it; NaN where there is none. */
+  advisedPerSec: number;
   batchedFloorPerSec: number;
   bytesPerEntry: number;
   /**
@@ -51,10 +56,15 @@ function warmBatch(t: ConnTable, h: Int32Array, k0: number, m: number): void {
   sink ^= t.warm(h, m);
 }
 
-function tableRun(n: number, batched: boolean): { perSec: number; bytes: number; resident: number } {
+function tableRun(
+  n: number,
+  batched: boolean,
+  advise: ((a: ArrayBufferView) => void) | null = null,
+): { perSec: number; bytes: number; resident: number } {
   if (n >= RESIDENT_MIN) globalThis.gc?.();
   const faults = process.resourceUsage().minorPageFault;
   const t = new ConnTable(1, n);
+  if (advise) t.setAdvise(advise);
   const c = new Uint32Array(1);
   const v = Uint32Array.of(0xc0000201);
   const h = new Int32Array(WARM_BATCH);
@@ -146,6 +156,8 @@ function floorRun(n: number, batched: boolean): number {
 }
 
 export function benchConnTable(counts: number[]): ConnBenchRow[] {
+  // The packet director's advice (sys/hugepages.ts); null off Linux or without koffi.
+  const advise = hugePageAdvice((m) => process.stderr.write(`conn bench: ${m}\n`));
   // Warm both loops up so that the small sizes measure optimised code, not the compiler.
   for (let r = 0; r < 20; r++) {
     for (const b of [false, true]) {
@@ -161,6 +173,7 @@ export function benchConnTable(counts: number[]): ConnBenchRow[] {
     let floor = 0;
     let batched = 0;
     let batchedFloor = 0;
+    let advised = 0;
     let bytes = 0;
     let resident = 0;
     for (let r = 0; r < reps; r++) {
@@ -171,6 +184,7 @@ export function benchConnTable(counts: number[]): ConnBenchRow[] {
       floor += floorRun(n, false) / reps;
       batched += tableRun(n, true).perSec / reps;
       batchedFloor += floorRun(n, true) / reps;
+      advised += advise ? tableRun(n, true, advise).perSec / reps : NaN;
     }
     rows.push({
       entries: n,
@@ -178,6 +192,7 @@ export function benchConnTable(counts: number[]): ConnBenchRow[] {
       floorPerSec: floor,
       batchedPerSec: batched,
       batchedFloorPerSec: batchedFloor,
+      advisedPerSec: advised,
       bytesPerEntry: bytes,
       residentPerEntry: resident,
     });

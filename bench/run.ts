@@ -61,15 +61,16 @@ async function conn(): Promise<void> {
           'batched /s': Math.round(c.batchedPerSec),
           'batched floor /s': Math.round(c.batchedFloorPerSec),
           'batched vs floor': (c.batchedPerSec / c.batchedFloorPerSec).toFixed(2),
+          'advised /s': Number.isNaN(c.advisedPerSec) ? '-' : Math.round(c.advisedPerSec),
           'bytes/entry': c.bytesPerEntry.toFixed(1),
           'resident/entry': Number.isNaN(c.residentPerEntry) ? '-' : c.residentPerEntry.toFixed(1),
-          target: `>= ${TARGETS.insertLookupPerSec / 1e6}M/s, <= ${TARGETS.bytesPerConn} B: one at a time ${met(c.insertLookupPerSec)}, batched ${met(c.batchedPerSec)}`,
+          target: `>= ${TARGETS.insertLookupPerSec / 1e6}M/s, <= ${TARGETS.bytesPerConn} B: one at a time ${met(c.insertLookupPerSec)}, batched ${met(c.batchedPerSec)}${Number.isNaN(c.advisedPerSec) ? '' : `, advised ${met(c.advisedPerSec)}`}`,
         };
       }),
     ),
   );
   process.stdout.write(
-    '(floor: a bare open-addressing loop doing the same inserts and lookups, same run; batched: WARM_BATCH keys warmed first (ConnTable.warm), as the packet engine looks up a ring block; bytes/entry: storage allocated, resident/entry: pages written; the kernel uses about 128 bytes per ip_vs_conn)\n',
+    '(floor: a bare open-addressing loop doing the same inserts and lookups, same run; batched: WARM_BATCH keys warmed first (ConnTable.warm), as the packet engine looks up a ring block; advised: batched, with the table arrays given the huge-page advice as the packet director gives them (sys/hugepages.ts); bytes/entry: storage allocated, resident/entry: pages written; the kernel uses about 128 bytes per ip_vs_conn)\n',
   );
 }
 
