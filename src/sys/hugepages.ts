@@ -1,9 +1,10 @@
 // Transparent huge pages for the conn table's storage. At 10 M conns an established frame
 // reads an index slot and a 48-byte record at random in some 0.8 GB: with 4 KiB pages each is
 // also a TLB miss, and in a VM a miss walks the guest's and the host's page tables. Through
-// real frames on the packet socket the 10 M / 1 k rate was 0.81–0.87 with 4 KiB pages, 0.84
-// and 0.935 with this advice, 1.00 and 1.03 with THP `always` (docs/packet-engine.md, "Large
-// tables: CPU against loss"). Kernels set to `madvise` (the common default, and this
+// real frames on the packet socket the 10 M / 1 k rate was 0.81–0.87 with 4 KiB pages, 0.84,
+// 0.935 and 0.979 with this advice, 1.00 and 1.03 with THP `always`; on AF_XDP 0.897 without
+// and 0.902 with it (docs/packet-engine.md, "Large tables: CPU against loss"). Kernels set to
+// `madvise` (the common default, and this
 // machine's) give them only to ranges that ask: MADV_HUGEPAGE.
 
 import { libcOrNull } from './libc.js';
