@@ -4,8 +4,8 @@
 // real frames on the packet socket the 10 M / 1 k rate was 0.81–0.87 with 4 KiB pages, 0.84,
 // 0.935 and 0.979 with this advice, 1.00 and 1.03 with THP `always`; on AF_XDP 0.897 without
 // and 0.902 with it (docs/packet-engine.md, "Large tables: CPU against loss"). Kernels set to
-// `madvise` (the common default, and this
-// machine's) give them only to ranges that ask: MADV_HUGEPAGE.
+// `madvise` (the common default, and this machine's) give them only to ranges that ask:
+// MADV_HUGEPAGE.
 
 import { libcOrNull } from './libc.js';
 
